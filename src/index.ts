@@ -1,0 +1,108 @@
+// tfjs-optax: composable, optax-style gradient transformations for TensorFlow.js.
+
+// Types and errors
+export type {
+  EmptyState,
+  GradientTransformation,
+  Params,
+  PyTree,
+  ScalarOrSchedule,
+  Schedule,
+  StateOf,
+  Updates,
+} from './types.js';
+export { TreeStructureError } from './types.js';
+
+// Optimizers
+export { sgd, type SgdOptions, type SgdState } from './optimizers/sgd.js';
+export { adagrad, type AdagradOptions, type AdagradState } from './optimizers/adagrad.js';
+export { rmsprop, type RmspropOptions, type RmspropState } from './optimizers/rmsprop.js';
+export {
+  adam,
+  adamw,
+  nadam,
+  type AdamOptions,
+  type AdamState,
+  type AdamwOptions,
+  type AdamwState,
+} from './optimizers/adam.js';
+
+// Transformations
+export {
+  identity,
+  scale,
+  scaleByLearningRate,
+  scaleBySchedule,
+  type ScaleByLearningRateOptions,
+  type ScaleByScheduleState,
+} from './transforms/scale.js';
+export { trace, type TraceOptions, type TraceState } from './transforms/momentum.js';
+export {
+  scaleByAdam,
+  scaleByRms,
+  scaleByRss,
+  scaleByStddev,
+  type ScaleByAdamOptions,
+  type ScaleByAdamState,
+  type ScaleByRmsOptions,
+  type ScaleByRmsState,
+  type ScaleByRssOptions,
+  type ScaleByRssState,
+  type ScaleByStddevState,
+} from './transforms/adaptive.js';
+export {
+  addDecayedWeights,
+  type AddDecayedWeightsOptions,
+  type AddDecayedWeightsState,
+  type Mask,
+} from './transforms/decay.js';
+export { clip, clipByGlobalNorm } from './transforms/clipping.js';
+export { chain, type ChainState } from './combine/chain.js';
+
+// Applying updates and managing memory
+export { applyUpdates } from './update.js';
+export {
+  assignUpdates,
+  isVariable,
+  trainStep,
+  type TrainStepOptions,
+  type TrainStepResult,
+} from './interop/variables.js';
+export { disposeReplaced, treeDispose } from './tree/memory.js';
+
+// Schedules
+export {
+  constantSchedule,
+  linearSchedule,
+  polynomialSchedule,
+  type LinearScheduleOptions,
+  type PolynomialScheduleOptions,
+} from './schedules/polynomial.js';
+export {
+  exponentialDecay,
+  warmupExponentialDecaySchedule,
+  type ExponentialDecayOptions,
+  type WarmupExponentialDecayOptions,
+} from './schedules/exponential.js';
+export { piecewiseConstantSchedule, type PiecewiseConstantOptions } from './schedules/piecewise.js';
+export {
+  cosineDecaySchedule,
+  warmupCosineDecaySchedule,
+  type CosineDecayOptions,
+  type WarmupCosineDecayOptions,
+} from './schedules/cosine.js';
+export { joinSchedules, type JoinSchedulesOptions } from './schedules/join.js';
+
+// Trees
+export {
+  TreeDef,
+  treeFlatten,
+  treeLeaves,
+  treeMap,
+  treeMapWithPath,
+  treePaths,
+  treeStructureEqual,
+  treeUnflatten,
+} from './tree/structure.js';
+export { treeAdd, treeFullLike, treeL2Norm, treeScale, treeSize, treeSub, treeZerosLike } from './tree/math.js';
+export { formatPath, isTensor, type TreePath } from './tree/walk.js';

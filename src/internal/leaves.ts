@@ -1,0 +1,93 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type { PyTree } from '../types.js';
+import { formatPath, walkTrees, type TreePath } from '../tree/walk.js';
+import { treeFlatten } from '../tree/structure.js';
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Checks one leaf position: every tensor must be float32 and have the shape of the first one.
+ * The first tree is the one being transformed (usually `updates`), the others are trees aligned
+ * with it (state moments, parameters).
+ */
+function checkFloatLeaves(owner: string, names: readonly string[], leaves: readonly unknown[], path: TreePath): void {
+  const first = leaves[0] as Tensor;
+  for (let i = 0; i < leaves.length; i++) {
+    const t = leaves[i] as Tensor;
+    if (t.dtype !== 'float32') {
+      throw new TypeError(
+        `${owner}: ${formatPath(path, names[i])} must be a float32 tensor, got ${t.dtype} ` +
+          `of shape ${shapeText(t.shape)}`,
+      );
+    }
+    if (i > 0 && !sameShape(t.shape, first.shape)) {
+      throw new Error(
+        `${owner}: shape mismatch at ${formatPath(path)}: ${formatPath(path, names[0])} has shape ` +
+          `${shapeText(first.shape)}, but ${formatPath(path, names[i])} has shape ${shapeText(t.shape)}`,
+      );
+    }
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Maps `fn` over aligned float32 trees after checking, before any call of `fn`, that they have
+ * one structure (`TreeStructureError` naming the path otherwise), that every leaf is float32 and
+ * that aligned leaves have the same shape (an `Error` naming the path and both shapes). So a
+ * transformation that maps its math with this throws before it creates any tensor.
+ */
+export function mapFloatLeaves<R>(
+  owner: string,
+  names: readonly string[],
+  trees: readonly PyTree[],
+  fn: (...leaves: Tensor[]) => R,
+): PyTree<R> {
+  return walkTrees(
+    trees,
+    { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path) },
+    (leaves) => fn(...(leaves as Tensor[])),
+  );
+}
+
+/** Throws, as {@link mapFloatLeaves} would, if the trees are not aligned float32 trees. */
+export function checkFloatTrees(owner: string, names: readonly string[], trees: readonly PyTree[]): void {
+  mapFloatLeaves(owner, names, trees, () => undefined);
+}
+
+/** The error thrown when a transformation needs `params` and got none. */
+export function missingParams(owner: string): Error {
+  return new Error(
+    `${owner}: this transformation needs the current parameters; call update(updates, state, params)`,
+  );
+}
+
+/** The outputs computed at one leaf position, kept together until the trees are split. */
+class LeafOutputs {
+  constructor(readonly values: readonly Tensor[]) {}
+}
+
+/**
+ * Like {@link mapFloatLeaves} for math that computes several tensors per leaf (the update and
+ * the new moments): `fn` returns `count` tensors, and the result is `count` trees, each with
+ * the structure of `trees[0]`.
+ */
+export function mapFloatLeavesN(
+  owner: string,
+  names: readonly string[],
+  trees: readonly PyTree[],
+  count: number,
+  fn: (...leaves: Tensor[]) => Tensor[],
+): PyTree[] {
+  const mixed = mapFloatLeaves(owner, names, trees, (...leaves) => new LeafOutputs(fn(...leaves)));
+  const [outputs, def] = treeFlatten<LeafOutputs>(mixed, (x) => x instanceof LeafOutputs);
+  const result: PyTree[] = [];
+  for (let k = 0; k < count; k++) result.push(def.unflatten(outputs.map((o) => o.values[k])));
+  return result;
+}

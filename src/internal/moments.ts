@@ -1,0 +1,30 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Shared element-wise pieces of the moment-based transforms, written in the operation order
+ * optax uses so that results match it to the bit where float32 allows. Scalars are tensors made
+ * once per update and shared by all leaves.
+ */
+
+/** `(1 - decay) * g + decay * m`: the exponential moving average of `g` (optax `update_moment`). */
+export function emaUpdate(g: tf.Tensor, m: tf.Tensor, decay: tf.Scalar, oneMinusDecay: tf.Scalar): tf.Tensor {
+  return tf.add(tf.mul(oneMinusDecay, g), tf.mul(decay, m));
+}
+
+/** `(1 - decay) * g^2 + decay * v`: the moving average of squares (`update_moment_per_elem_norm`). */
+export function emaOfSquaresUpdate(
+  g: tf.Tensor,
+  v: tf.Tensor,
+  decay: tf.Scalar,
+  oneMinusDecay: tf.Scalar,
+): tf.Tensor {
+  return tf.add(tf.mul(oneMinusDecay, tf.square(g)), tf.mul(decay, v));
+}
+
+/**
+ * The bias-correction denominator `1 - decay^count` of a moving average started at zero, in
+ * float64. `count` is the number of averages taken, including this step's (1 on the first).
+ */
+export function biasCorrection(decay: number, count: number): number {
+  return 1 - decay ** count;
+}

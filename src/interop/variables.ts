@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params } from '../types.js';
+import { checkFloatTrees } from '../internal/leaves.js';
+import { disposeReplaced } from '../tree/memory.js';
+import { forEachLeaf, formatPath } from '../tree/walk.js';
+import { treeFlatten, treeLeaves } from '../tree/structure.js';
+import { applyUpdates } from '../update.js';
+
+/** `true` for a `tf.Variable` (tfjs makes `instanceof` work across copies of tfjs-core). */
+export function isVariable(value: unknown): value is tf.Variable {
+  return value instanceof tf.Variable;
+}
+
+/**
+ * Writes `variables + updates` into the variables in place (`variable.assign`), leaf by leaf,
+ * and returns `variables`. Every check (structure, dtype, shape, that each leaf is a
+ * `tf.Variable`) runs before any variable changes, so an error leaves them all untouched. The
+ * updates are not disposed.
+ */
+export function assignUpdates<P extends Params>(variables: P, updates: P): P {
+  checkFloatTrees('assignUpdates', ['variables', 'updates'], [variables, updates]);
+  forEachLeaf(variables, (v, path) => {
+    if (!isVariable(v)) {
+      throw new TypeError(
+        `assignUpdates: ${formatPath(path, 'variables')} is a tensor, not a tf.Variable; use applyUpdates for tensors`,
+      );
+    }
+  });
+  return addInPlaceWherePossible(variables, updates);
+}
+
+/**
+ * `params + updates`, written into the leaves that are `tf.Variable`s (which are returned as
+ * they are) and returned as new tensors for the others.
+ */
+function addInPlaceWherePossible<P extends Params>(params: P, updates: P): P {
+  const sums = treeLeaves(applyUpdates(params, updates));
+  const [leaves, def] = treeFlatten(params);
+  const next = leaves.map((p, i) => {
+    if (!isVariable(p)) return sums[i];
+    p.assign(sums[i]);
+    sums[i].dispose();
+    return p;
+  });
+  return def.unflatten(next) as P;
+}
+
+/** Options of {@link trainStep}. */
+export interface TrainStepOptions {
+  /** Keep the gradients alive after the step (they are disposed by default). */
+  keepGrads?: boolean;
+}
+
+/** The result of {@link trainStep}. */
+export interface TrainStepResult<P extends Params, S> {
+  params: P;
+  state: S;
+}
+
+/**
+ * One optimizer step with the memory handled: computes `tx.update(grads, state, params)`,
+ * adds the updates to the parameters, and disposes everything the step replaced (the old
+ * parameter and state tensors that the new ones no longer hold, the updates, and the gradients
+ * unless `keepGrads`).
+ *
+ * Parameters that are `tf.Variable`s are updated in place with `assign` and stay the same
+ * objects; other tensors are replaced by new ones. Either way, use the returned `params` and
+ * `state` from then on: the old ones may have been disposed. On an error nothing is changed or
+ * disposed.
+ *
+ * ```ts
+ * let params = { w, b };
+ * let state = tx.init(params);
+ * for (const batch of batches) {
+ *   const grads = gradsOf(params, batch); // a tree shaped like params
+ *   ({ params, state } = trainStep(tx, params, state, grads));
+ * }
+ * ```
+ */
+export function trainStep<P extends Params, S>(
+  tx: GradientTransformation<S>,
+  params: P,
+  state: S,
+  grads: P,
+  { keepGrads = false }: TrainStepOptions = {},
+): TrainStepResult<P, S> {
+  const [updates, nextState] = tx.update(grads, state, params);
+  let nextParams: P;
+  try {
+    nextParams = addInPlaceWherePossible(params, updates);
+  } catch (err) {
+    disposeReplaced([updates, nextState], [params, state, grads]);
+    throw err;
+  }
+  const keep: unknown[] = [nextParams, nextState];
+  if (keepGrads) keep.push(grads);
+  disposeReplaced([params, state, updates, grads], keep);
+  return { params: nextParams, state: nextState };
+}

@@ -1,0 +1,27 @@
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chain } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
+import { learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+
+/** Options of {@link adagrad}. */
+export type AdagradOptions = ScaleByRssOptions;
+
+/** State of {@link adagrad}: `[scaleByRss state, learning-rate state]`. */
+export type AdagradState = [ScaleByRssState, ScaleByScheduleState];
+
+/**
+ * AdaGrad (Duchi et al. 2011): per-parameter steps shrinking with the root of the sum of all
+ * squared gradients so far.
+ *
+ *     adagrad(lr, o) = chain(scaleByRss(o), scaleByLearningRate(lr))
+ *     s = s + g^2;  u = -lr * g / sqrt(s + eps)
+ *
+ * Defaults `initialAccumulatorValue = 0.1, eps = 1e-7` (inside the square root), matching both
+ * optax and `tf.train.adagrad`.
+ */
+export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
+  const owner = 'adagrad';
+  checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
+  return chain(scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
+}

@@ -1,0 +1,42 @@
+import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chain } from '../combine/chain.js';
+import { checkBoolean, checkOptions } from '../internal/options.js';
+import { traceFor, type TraceState } from '../transforms/momentum.js';
+import { identity, learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+
+/** Options of {@link sgd}. */
+export interface SgdOptions {
+  /** Momentum coefficient in [0, 1]; omit it for plain SGD. */
+  momentum?: number;
+  /** Nesterov momentum (needs `momentum`). Default `false`. */
+  nesterov?: boolean;
+}
+
+/** State of {@link sgd}: `[momentum state (or {} without momentum), learning-rate state]`. */
+export type SgdState = [TraceState | EmptyState, ScaleByScheduleState];
+
+/**
+ * Stochastic gradient descent, with optional heavy-ball or Nesterov momentum (Sutskever et al.
+ * 2013):
+ *
+ *     sgd(lr)                                = chain(identity(), scaleByLearningRate(lr))
+ *     sgd(lr, { momentum, nesterov })        = chain(trace({ decay: momentum, nesterov }), scaleByLearningRate(lr))
+ *
+ * so `u = -lr * g`, or with momentum `t = g + momentum * t; u = -lr * t` (Nesterov:
+ * `u = -lr * (g + momentum * t)`), the convention of `tf.train.sgd` / `tf.train.momentum` and
+ * PyTorch (no dampening). `nesterov` without `momentum` is an error rather than ignored.
+ */
+export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): GradientTransformation<SgdState> {
+  const owner = 'sgd';
+  checkOptions(owner, options, ['momentum', 'nesterov']);
+  const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
+  if (nesterov && options.momentum === undefined) {
+    throw new TypeError(`sgd: option 'nesterov' needs 'momentum' (e.g. { momentum: 0.9, nesterov: true })`);
+  }
+  const lr = learningRateWithOwner(owner, learningRate);
+  const direction: GradientTransformation<TraceState | EmptyState> =
+    options.momentum === undefined
+      ? (identity() as GradientTransformation<TraceState | EmptyState>)
+      : (traceFor(owner, { decay: options.momentum, nesterov }) as GradientTransformation<TraceState | EmptyState>);
+  return chain(direction, lr) as GradientTransformation<SgdState>;
+}

@@ -1,0 +1,78 @@
+import type { Schedule } from '../types.js';
+import { checkNumber, checkRequired } from '../internal/options.js';
+import { joinSchedules } from './join.js';
+import { warmupPhase } from './warmup.js';
+
+/** Options of {@link cosineDecaySchedule}. */
+export interface CosineDecayOptions {
+  initValue: number;
+  /** Steps over which to decay, > 0; the value holds afterwards. */
+  decaySteps: number;
+  /** The final value as a fraction of `initValue`. Default `0`. */
+  alpha?: number;
+  /** Power applied to the cosine factor. Default `1`. */
+  exponent?: number;
+}
+
+/**
+ * Cosine decay (Loshchilov & Hutter 2017, SGDR, arXiv:1608.03983), without restarts:
+ *
+ *     k = min(count, decaySteps)
+ *     value = initValue * ((1 - alpha) * (0.5 * (1 + cos(pi * k / decaySteps)))^exponent + alpha)
+ */
+export function cosineDecaySchedule(options: CosineDecayOptions): Schedule {
+  return cosineFor('cosineDecaySchedule', options);
+}
+
+function cosineFor(owner: string, options: CosineDecayOptions): Schedule {
+  checkRequired(owner, options, ['initValue', 'decaySteps'], ['initValue', 'decaySteps', 'alpha', 'exponent']);
+  const initValue = checkNumber(owner, 'initValue', options.initValue);
+  const steps = checkNumber(owner, 'decaySteps', options.decaySteps, { min: 0, minInclusive: false });
+  const alpha = checkNumber(owner, 'alpha', options.alpha ?? 0);
+  const exponent = checkNumber(owner, 'exponent', options.exponent ?? 1);
+  return (count) => {
+    const k = Math.min(count, steps);
+    const cosine = 0.5 * (1 + Math.cos((Math.PI * k) / steps));
+    return initValue * ((1 - alpha) * cosine ** exponent + alpha);
+  };
+}
+
+/** Options of {@link warmupCosineDecaySchedule}. */
+export interface WarmupCosineDecayOptions {
+  /** Value at step 0, where the linear warmup starts. */
+  initValue: number;
+  /** Value at the end of the warmup, where the cosine decay starts. */
+  peakValue: number;
+  /** Steps of linear warmup, >= 0. */
+  warmupSteps: number;
+  /** Total steps, warmup **included**, > `warmupSteps`. */
+  decaySteps: number;
+  /** Value at the end of the decay. Default `0`. */
+  endValue?: number;
+  /** Power applied to the cosine factor. Default `1`. */
+  exponent?: number;
+}
+
+/**
+ * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then cosine decay from
+ * `peakValue` to `endValue` over the remaining `decaySteps - warmupSteps` steps (so `decaySteps`
+ * counts the whole schedule, as in optax), holding `endValue` afterwards.
+ */
+export function warmupCosineDecaySchedule(options: WarmupCosineDecayOptions): Schedule {
+  const owner = 'warmupCosineDecaySchedule';
+  checkRequired(owner, options, ['initValue', 'peakValue', 'warmupSteps', 'decaySteps'], [
+    'initValue',
+    'peakValue',
+    'warmupSteps',
+    'decaySteps',
+    'endValue',
+    'exponent',
+  ]);
+  const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0, exponent = 1 } = options;
+  const warmup = warmupPhase(owner, initValue, peakValue, warmupSteps);
+  checkNumber(owner, 'decaySteps', decaySteps, { min: warmupSteps, minInclusive: false });
+  checkNumber(owner, 'endValue', endValue);
+  const alpha = peakValue === 0 ? 0 : endValue / peakValue;
+  const decay = cosineFor(owner, { initValue: peakValue, decaySteps: decaySteps - warmupSteps, alpha, exponent });
+  return joinSchedules({ schedules: [warmup, decay], boundaries: [warmupSteps] });
+}

@@ -1,0 +1,322 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { tidy } from '../internal/tidy.js';
+import type { GradientTransformation, Params } from '../types.js';
+import { mapFloatLeavesN } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { treeFullLike, treeZerosLike } from '../tree/math.js';
+
+// ---------------------------------------------------------------------------------------------
+// Adam
+
+/** State of {@link scaleByAdam}: step count and the first and second moments. */
+export interface ScaleByAdamState {
+  /** Updates done so far. */
+  count: number;
+  /** Moving average of the gradients. */
+  mu: Params;
+  /** Moving average of the squared gradients. */
+  nu: Params;
+}
+
+/** Options of {@link scaleByAdam} (and of `adam`, `nadam`, `adamw`). */
+export interface ScaleByAdamOptions {
+  /** Decay of the first moment, in [0, 1). Default `0.9`. */
+  b1?: number;
+  /** Decay of the second moment, in [0, 1). Default `0.999`. */
+  b2?: number;
+  /** Added to the denominator, outside the square root. Default `1e-8`. */
+  eps?: number;
+  /** Added to the second moment inside the square root. Default `0`. */
+  epsRoot?: number;
+  /** Use the Nesterov (NAdam) form of the first moment. Default `false`. */
+  nesterov?: boolean;
+}
+
+/** The options of {@link scaleByAdam}, checked, with defaults filled in. @internal */
+export function adamOptions(owner: string, options: ScaleByAdamOptions): Required<ScaleByAdamOptions> {
+  return {
+    b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
+    b2: checkRate(owner, 'b2', options.b2 ?? 0.999),
+    eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
+    epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
+    nesterov: checkBoolean(owner, 'nesterov', options.nesterov ?? false),
+  };
+}
+
+const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
+
+/**
+ * Rescales updates by Adam's moment estimates (Kingma & Ba 2015, arXiv:1412.6980). With
+ * `t = count + 1` the number of this update:
+ *
+ *     mu = (1 - b1) * g + b1 * mu
+ *     nu = (1 - b2) * g^2 + b2 * nu
+ *     muHat = mu / (1 - b1^t)
+ *         nesterov: muHat = b1 * mu / (1 - b1^(t+1)) + (1 - b1) * g / (1 - b1^t)   (Dozat 2016)
+ *     nuHat = nu / (1 - b2^t)
+ *     u = muHat / (sqrt(nuHat + epsRoot) + eps)
+ *
+ * `eps` is added outside the square root, to the bias-corrected moment, as in optax, PyTorch,
+ * the paper and `tf.train.adam` (whose default `eps` is the backend's 1e-7, not 1e-8). Bias
+ * corrections are computed in float64 from the step count; `tf.train.adam` accumulates
+ * `b1^t` by repeated float32 multiplication, so the two agree to float32 rounding, not bitwise.
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false`.
+ * State: `{ count, mu, nu }`, moments starting at zero.
+ */
+export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
+  return scaleByAdamFor('scaleByAdam', options);
+}
+
+/** {@link scaleByAdam} with the caller's name in error messages. @internal */
+export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
+  checkOptions(owner, options, ADAM_KEYS);
+  const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
+  return {
+    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const b1s = tf.scalar(b1);
+        const c1 = tf.scalar(1 - b1);
+        const b2s = tf.scalar(b2);
+        const c2 = tf.scalar(1 - b2);
+        const bc1 = tf.scalar(biasCorrection(b1, t));
+        const bc1Next = tf.scalar(biasCorrection(b1, t + 1));
+        const bc2 = tf.scalar(biasCorrection(b2, t));
+        const epsS = tf.scalar(eps);
+        const epsRootS = tf.scalar(epsRoot);
+        const [out, mu, nu] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.mu', 'state.nu'],
+          [updates, state.mu, state.nu],
+          3,
+          (g, m, v) => {
+            const m1 = emaUpdate(g, m, b1s, c1);
+            const v1 = emaOfSquaresUpdate(g, v, b2s, c2);
+            const mHat = nesterov
+              ? tf.add(tf.mul(b1s, tf.div(m1, bc1Next)), tf.mul(c1, tf.div(g, bc1)))
+              : tf.div(m1, bc1);
+            const vHat = tf.div(v1, bc2);
+            const root = tf.sqrt(epsRoot === 0 ? vHat : tf.add(vHat, epsRootS));
+            return [tf.div(mHat, tf.add(root, epsS)), m1, v1];
+          },
+        );
+        return [out, { count: t, mu, nu }];
+      }) as [typeof updates, ScaleByAdamState],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// RMS and centered RMS (RMSprop's direction)
+
+/** Options of {@link scaleByRms} and {@link scaleByStddev}. */
+export interface ScaleByRmsOptions {
+  /** Decay of the moving averages, in [0, 1] ([0, 1) with `biasCorrection`). Default `0.9`. */
+  decay?: number;
+  /** Added to the denominator. Default `1e-8`. */
+  eps?: number;
+  /** Initial value of the second moment, >= 0. Default `0`. */
+  initialScale?: number;
+  /** Add `eps` inside the square root (`true`, the default) or outside it. */
+  epsInSqrt?: boolean;
+  /** Divide the averages by `1 - decay^t`, as Adam does. Default `false`. */
+  biasCorrection?: boolean;
+}
+
+const RMS_KEYS = ['decay', 'eps', 'initialScale', 'epsInSqrt', 'biasCorrection'] as const;
+
+/** The options of the RMS transforms, checked, with defaults filled in. @internal */
+export function rmsOptions(owner: string, options: ScaleByRmsOptions): Required<ScaleByRmsOptions> {
+  const biasCorrectionOn = checkBoolean(owner, 'biasCorrection', options.biasCorrection ?? false);
+  return {
+    decay: checkRate(owner, 'decay', options.decay ?? 0.9, !biasCorrectionOn),
+    eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
+    initialScale: checkNumber(owner, 'initialScale', options.initialScale ?? 0, { min: 0 }),
+    epsInSqrt: checkBoolean(owner, 'epsInSqrt', options.epsInSqrt ?? true),
+    biasCorrection: biasCorrectionOn,
+  };
+}
+
+/** The RMS scaling `1 / sqrt(s + eps)` or `1 / (sqrt(s) + eps)` of a second-moment estimate. */
+function rmsScaling(s: tf.Tensor, epsS: tf.Scalar, epsInSqrt: boolean): tf.Tensor {
+  return epsInSqrt ? tf.rsqrt(tf.add(s, epsS)) : tf.reciprocal(tf.add(tf.sqrt(s), epsS));
+}
+
+/** State of {@link scaleByRms}. */
+export interface ScaleByRmsState {
+  /** Updates done so far (used by bias correction). */
+  count: number;
+  /** Moving average of the squared gradients. */
+  nu: Params;
+}
+
+/**
+ * Rescales updates by the root of a moving average of their squares, RMSprop's direction
+ * (Hinton, Lecture 6e of "Neural Networks for Machine Learning", 2012):
+ *
+ *     nu = (1 - decay) * g^2 + decay * nu
+ *     nuHat = biasCorrection ? nu / (1 - decay^t) : nu
+ *     u = g / sqrt(nuHat + eps)        (epsInSqrt: true, the default; as tf.train.rmsprop)
+ *     u = g / (sqrt(nuHat) + eps)      (epsInSqrt: false; as PyTorch's RMSprop)
+ *
+ * computed as `scaling * g`, with `scaling = rsqrt(nuHat + eps)` or `1 / (sqrt(nuHat) + eps)`,
+ * as optax does. `scaleByRms({ epsInSqrt: false, biasCorrection: true, decay: b2 })` equals
+ * `scaleByAdam({ b1: 0, b2 })`. Defaults: `decay = 0.9, eps = 1e-8, initialScale = 0,
+ * epsInSqrt = true, biasCorrection = false`. State: `{ count, nu }`, `nu` starting at
+ * `initialScale`.
+ */
+export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
+  return scaleByRmsFor('scaleByRms', options);
+}
+
+/** {@link scaleByRms} with the caller's name in error messages. @internal */
+export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
+  checkOptions(owner, options, RMS_KEYS);
+  const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
+  return {
+    init: (params) => ({ count: 0, nu: treeFullLike(params, initialScale) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const d = tf.scalar(decay);
+        const c = tf.scalar(1 - decay);
+        const bc = tf.scalar(biasCorrection(decay, t));
+        const epsS = tf.scalar(eps);
+        const [out, nu] = mapFloatLeavesN(owner, ['updates', 'state.nu'], [updates, state.nu], 2, (g, v) => {
+          const v1 = emaOfSquaresUpdate(g, v, d, c);
+          const vHat = debias ? tf.div(v1, bc) : v1;
+          return [tf.mul(rmsScaling(vHat, epsS, epsInSqrt), g), v1];
+        });
+        return [out, { count: t, nu }];
+      }) as [typeof updates, ScaleByRmsState],
+  };
+}
+
+/** State of {@link scaleByStddev}. */
+export interface ScaleByStddevState {
+  /** Updates done so far (used by bias correction). */
+  count: number;
+  /** Moving average of the gradients. */
+  mu: Params;
+  /** Moving average of the squared gradients. */
+  nu: Params;
+}
+
+/**
+ * Rescales updates by the root of a *centered* moving average of their squares (an estimate of
+ * their standard deviation), the direction of centered RMSprop (Graves 2013, arXiv:1308.0850):
+ *
+ *     mu = (1 - decay) * g + decay * mu
+ *     nu = (1 - decay) * g^2 + decay * nu
+ *     (muHat, nuHat) = biasCorrection ? (mu, nu) / (1 - decay^t) : (mu, nu)
+ *     u = g / sqrt(nuHat - muHat^2 + eps)      (epsInSqrt: true, the default)
+ *     u = g / (sqrt(nuHat - muHat^2) + eps)    (epsInSqrt: false)
+ *
+ * Defaults: `decay = 0.9, eps = 1e-8, initialScale = 0, epsInSqrt = true,
+ * biasCorrection = false`. State: `{ count, mu, nu }`, `mu` at zero, `nu` at `initialScale`.
+ */
+export function scaleByStddev(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
+  return scaleByStddevFor('scaleByStddev', options);
+}
+
+/** {@link scaleByStddev} with the caller's name in error messages. @internal */
+export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
+  checkOptions(owner, options, RMS_KEYS);
+  const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
+  return {
+    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeFullLike(params, initialScale) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const d = tf.scalar(decay);
+        const c = tf.scalar(1 - decay);
+        const bc = tf.scalar(biasCorrection(decay, t));
+        const epsS = tf.scalar(eps);
+        const [out, mu, nu] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.mu', 'state.nu'],
+          [updates, state.mu, state.nu],
+          3,
+          (g, m, v) => {
+            const m1 = emaUpdate(g, m, d, c);
+            const v1 = emaOfSquaresUpdate(g, v, d, c);
+            const mHat = debias ? tf.div(m1, bc) : m1;
+            const vHat = debias ? tf.div(v1, bc) : v1;
+            const variance = tf.sub(vHat, tf.square(mHat));
+            return [tf.mul(rmsScaling(variance, epsS, epsInSqrt), g), m1, v1];
+          },
+        );
+        return [out, { count: t, mu, nu }];
+      }) as [typeof updates, ScaleByStddevState],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root of the sum of squares (AdaGrad's direction)
+
+/** State of {@link scaleByRss}. */
+export interface ScaleByRssState {
+  /** Sum of the squared gradients so far, plus the initial accumulator value. */
+  sumOfSquares: Params;
+}
+
+/** Options of {@link scaleByRss} and `adagrad`. */
+export interface ScaleByRssOptions {
+  /** Starting value of the accumulators, >= 0. Default `0.1`. */
+  initialAccumulatorValue?: number;
+  /** Added inside the square root, >= 0. Default `1e-7`. */
+  eps?: number;
+}
+
+/** The options of {@link scaleByRss}, checked, with defaults filled in. @internal */
+export function rssOptions(owner: string, options: ScaleByRssOptions): Required<ScaleByRssOptions> {
+  return {
+    initialAccumulatorValue: checkNumber(owner, 'initialAccumulatorValue', options.initialAccumulatorValue ?? 0.1, {
+      min: 0,
+    }),
+    eps: checkNumber(owner, 'eps', options.eps ?? 1e-7, { min: 0 }),
+  };
+}
+
+/**
+ * Rescales updates by the root of the sum of all squared gradients so far, AdaGrad's direction
+ * (Duchi et al. 2011, JMLR 12):
+ *
+ *     s = s + g^2
+ *     u = s > 0 ? g / sqrt(s + eps) : 0
+ *
+ * `eps` is inside the square root, as in optax and `tf.train.adagrad` (which uses 1e-7 for
+ * float32); PyTorch adds 1e-10 outside. Where the accumulator is not positive (only possible
+ * with `initialAccumulatorValue = 0`, or NaN) the update is 0. Defaults:
+ * `initialAccumulatorValue = 0.1, eps = 1e-7`. State: `{ sumOfSquares }`.
+ */
+export function scaleByRss(options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
+  return scaleByRssFor('scaleByRss', options);
+}
+
+/** {@link scaleByRss} with the caller's name in error messages. @internal */
+export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
+  checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
+  const { initialAccumulatorValue, eps } = rssOptions(owner, options);
+  return {
+    init: (params) => ({ sumOfSquares: treeFullLike(params, initialAccumulatorValue) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const epsS = tf.scalar(eps);
+        const zero = tf.scalar(0);
+        const [out, sumOfSquares] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.sumOfSquares'],
+          [updates, state.sumOfSquares],
+          2,
+          (g, s) => {
+            const s1 = tf.add(tf.square(g), s);
+            const inv = tf.where(tf.greater(s1, zero), tf.rsqrt(tf.add(s1, epsS)), tf.zerosLike(s1));
+            return [tf.mul(inv, g), s1];
+          },
+        );
+        return [out, { sumOfSquares }];
+      }) as [typeof updates, ScaleByRssState],
+  };
+}

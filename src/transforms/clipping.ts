@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { tidy } from '../internal/tidy.js';
+import type { EmptyState, GradientTransformation } from '../types.js';
+import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
+import { checkNumber } from '../internal/options.js';
+import { treeL2Norm } from '../tree/math.js';
+
+/**
+ * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
+ * maxDelta)`. NaN stays NaN. `maxDelta > 0`. State: `{}`.
+ */
+export function clip(maxDelta: number): GradientTransformation<EmptyState> {
+  const owner = 'clip';
+  checkNumber(owner, 'maxDelta', maxDelta, { min: 0, minInclusive: false });
+  return {
+    init: () => ({}),
+    update: (updates, state) => [
+      mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.clipByValue(g, -maxDelta, maxDelta)) as typeof updates,
+      state,
+    ],
+  };
+}
+
+/**
+ * Rescales the updates so that their global L2 norm (over all leaves together,
+ * `norm = sqrt(sum of g^2)`) is at most `maxNorm` (Pascanu et al. 2013, arXiv:1211.5063):
+ *
+ *     u = g                        if norm <= maxNorm
+ *     u = g * (maxNorm / norm)     otherwise
+ *
+ * The norm stays on the device (no read back to JS). Unchanged updates are multiplied by exactly
+ * 1, so they keep their bits; a NaN or infinite norm makes every element NaN, as in optax, so a
+ * bad gradient is never silently clipped into a finite one. `maxNorm > 0`. State: `{}`.
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
+  const owner = 'clipByGlobalNorm';
+  checkNumber(owner, 'maxNorm', maxNorm, { min: 0, minInclusive: false });
+  return {
+    init: () => ({}),
+    update: (updates, state) => {
+      checkFloatTrees(owner, ['updates'], [updates]);
+      return tidy(() => {
+        const norm = treeL2Norm(updates);
+        const limit = tf.scalar(maxNorm);
+        const factor = tf.where(tf.lessEqual(norm, limit), tf.onesLike(norm), tf.div(limit, norm));
+        return [mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.mul(g, factor)), state];
+      }) as [typeof updates, EmptyState];
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { tidy } from '../internal/tidy.js';
+import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
+import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
+import { checkOptions, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
+import { TreeStructureError } from '../types.js';
+import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+
+/**
+ * Which leaves a transformation applies to: a tree of booleans with the structure of the
+ * parameters (or a prefix of it: a boolean at a subtree covers all its leaves), or a function
+ * from the parameters to such a tree. `true` means "apply to this leaf".
+ */
+export type Mask = PyTree<boolean> | ((params: Params) => PyTree<boolean>);
+
+/** Options of {@link addDecayedWeights}. */
+export interface AddDecayedWeightsOptions {
+  /** Which parameters to decay (`true` = decay). Default: all of them. */
+  mask?: Mask;
+}
+
+/** State of {@link addDecayedWeights}: the number of updates done (for a schedule). */
+export interface AddDecayedWeightsState {
+  count: number;
+}
+
+/**
+ * Adds the parameters scaled by a weight-decay rate to the updates:
+ *
+ *     u = g + weightDecay(count) * p       for the leaves the mask selects
+ *     u = g                                for the others
+ *
+ * Placed **after** an adaptive direction and **before** the learning rate, as in `adamw`, this
+ * is decoupled weight decay (Loshchilov & Hutter 2019, arXiv:1711.05101): the parameters shrink
+ * by `lr * weightDecay * p` per step, the convention of optax and PyTorch's AdamW (the rate is
+ * multiplied by the learning rate). Placed **before** the optimizer,
+ * `chain(addDecayedWeights(wd), sgd(lr))`, it is classic L2 regularisation added to the
+ * gradient, which an adaptive optimizer then rescales.
+ *
+ * `weightDecay` is a number (>= 0) or a schedule of the step count. Needs `params` in `update`.
+ * State: `{ count }`.
+ */
+export function addDecayedWeights(
+  weightDecay: ScalarOrSchedule,
+  options: AddDecayedWeightsOptions = {},
+): GradientTransformation<AddDecayedWeightsState> {
+  return addDecayedWeightsFor('addDecayedWeights', weightDecay, options);
+}
+
+/** {@link addDecayedWeights} with the caller's name in error messages. @internal */
+export function addDecayedWeightsFor(
+  owner: string,
+  weightDecay: ScalarOrSchedule,
+  options: AddDecayedWeightsOptions = {},
+): GradientTransformation<AddDecayedWeightsState> {
+  checkOptions(owner, options, ['mask']);
+  const rate = checkScalarOrSchedule(owner, 'weightDecay', weightDecay, { min: 0 });
+  const mask = options.mask;
+  if (mask !== undefined && typeof mask !== 'function') checkMaskTree(owner, mask);
+  return {
+    init: () => ({ count: 0 }),
+    update: (updates, state, params) => {
+      if (params === undefined) throw missingParams(owner);
+      const wd = typeof rate === 'number' ? rate : evaluateSchedule(owner, 'weightDecay', rate, state.count);
+      const selected = mask === undefined ? null : maskLeaves(owner, mask, params);
+      const next = { count: state.count + 1 };
+      return tidy(() => {
+        const wdS = tf.scalar(wd);
+        let i = 0;
+        const out = mapFloatLeaves(owner, ['updates', 'params'], [updates, params], (g, p) =>
+          selected === null || selected[i++] ? tf.add(g, tf.mul(wdS, p)) : g,
+        );
+        return [out, next];
+      }) as [typeof updates, AddDecayedWeightsState];
+    },
+  };
+}
+
+/** Checks that a mask tree holds only booleans and containers. */
+function checkMaskTree(owner: string, mask: PyTree<boolean>): void {
+  const visit = (node: unknown, path: (string | number)[]): void => {
+    if (typeof node === 'boolean' || node === null || node === undefined) return;
+    if (Array.isArray(node)) return node.forEach((c, k) => visit(c, [...path, k]));
+    if (isPlainObject(node)) return sortedKeys(node).forEach((k) => visit(node[k], [...path, k]));
+    throw new TypeError(
+      `${owner}: ${formatPath(path, 'mask')} must be true, false or a subtree of them, got ${describeNode(node)}`,
+    );
+  };
+  visit(mask, []);
+}
+
+/**
+ * Resolves a mask against the parameters: one boolean per parameter leaf, in flatten order. A
+ * boolean in the mask where the parameters have a subtree applies to the whole subtree.
+ * @internal
+ */
+export function maskLeaves(owner: string, mask: Mask, params: Params): boolean[] {
+  const tree = typeof mask === 'function' ? mask(params) : mask;
+  if (typeof mask === 'function') checkMaskTree(owner, tree);
+  const out: boolean[] = [];
+  const fill = (node: unknown, value: boolean): void => {
+    if (isTensor(node)) out.push(value);
+    else if (Array.isArray(node)) node.forEach((c) => fill(c, value));
+    else if (isPlainObject(node)) sortedKeys(node).forEach((k) => fill(node[k], value));
+  };
+  const mismatch = (path: TreePath, m: unknown, p: unknown): TreeStructureError =>
+    new TreeStructureError(
+      `${owner}: mask and params differ at ${formatPath(path)}: mask has ${describeNode(m)}, ` +
+        `params has ${describeNode(p)}`,
+      path.length ? formatPath(path) : '',
+    );
+  const visit = (m: unknown, p: unknown, path: (string | number)[]): void => {
+    if (typeof m === 'boolean') return fill(p, m);
+    if (m === null || m === undefined) {
+      if (p === null || p === undefined) return;
+      throw mismatch(path, m, p);
+    }
+    if (Array.isArray(m)) {
+      if (!Array.isArray(p) || p.length !== m.length) throw mismatch(path, m, p);
+      return m.forEach((c, k) => visit(c, p[k], [...path, k]));
+    }
+    const mo = m as Record<string, unknown>;
+    if (!isPlainObject(p)) throw mismatch(path, m, p);
+    const mk = sortedKeys(mo);
+    const pk = sortedKeys(p);
+    const missing = pk.find((k) => !(k in mo)) ?? mk.find((k) => !(k in p));
+    if (missing !== undefined) {
+      const key = missing;
+      throw mismatch([...path, key], mo[key], p[key]);
+    }
+    mk.forEach((k) => visit(mo[k], p[k], [...path, k]));
+  };
+  visit(tree, params, []);
+  return out;
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { tidy } from '../internal/tidy.js';
+import type { GradientTransformation, Params } from '../types.js';
+import { mapFloatLeavesN } from '../internal/leaves.js';
+import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
+import { treeZerosLike } from '../tree/math.js';
+
+/** State of {@link trace}: the momentum buffer, one tensor per parameter. */
+export interface TraceState {
+  trace: Params;
+}
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** The momentum coefficient, in [0, 1]. Required. */
+  decay: number;
+  /** Use Nesterov's look-ahead form. Default `false`. */
+  nesterov?: boolean;
+}
+
+/**
+ * Heavy-ball momentum (Polyak 1964), or Nesterov momentum (Sutskever et al. 2013):
+ *
+ *     t = g + decay * t
+ *     u = t                  (nesterov: false)
+ *     u = g + decay * t      (nesterov: true)
+ *
+ * The trace starts at zero and is not damped by `(1 - decay)`; this is the convention of optax,
+ * `tf.train.momentum` and PyTorch's SGD (with dampening 0), unlike an exponential moving average.
+ * State: `{ trace }`.
+ */
+export function trace(options: TraceOptions): GradientTransformation<TraceState> {
+  return traceFor('trace', options);
+}
+
+/** {@link trace} with the caller's name in error messages. @internal */
+export function traceFor(owner: string, options: TraceOptions): GradientTransformation<TraceState> {
+  checkOptions(owner, options, ['decay', 'nesterov']);
+  if (options === undefined || options.decay === undefined) {
+    throw new TypeError(`${owner}: option 'decay' is required (the momentum coefficient, e.g. 0.9)`);
+  }
+  const decay = checkRate(owner, 'decay', options.decay, true);
+  const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
+  return {
+    init: (params) => ({ trace: treeZerosLike(params) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const d = tf.scalar(decay);
+        const [out, next] = mapFloatLeavesN(owner, ['updates', 'state.trace'], [updates, state.trace], 2, (g, t) => {
+          const t1 = tf.add(g, tf.mul(d, t));
+          return [nesterov ? tf.add(g, tf.mul(d, t1)) : t1, t1];
+        });
+        return [out, { trace: next }];
+      }) as [typeof updates, TraceState],
+  };
+}
+

@@ -1,0 +1,201 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type { PyTree } from '../types.js';
+import {
+  forEachLeaf,
+  formatPath,
+  isPlainObject,
+  isTensor,
+  sortedKeys,
+  walkTrees,
+  type LeafTest,
+} from './walk.js';
+
+/**
+ * Maps `fn` over the leaves of `tree` and, in lockstep, of the `rest` trees, which must have the
+ * same structure. Returns a tree shaped like `tree`.
+ *
+ * @throws TreeStructureError naming the first differing path when a `rest` tree differs.
+ * @example treeMap((p, g) => tf.sub(p, tf.mul(g, 0.1)), params, grads)
+ */
+export function treeMap<T extends PyTree>(
+  fn: (leaf: Tensor, ...rest: Tensor[]) => Tensor,
+  tree: T,
+  ...rest: PyTree[]
+): T;
+export function treeMap<R>(
+  fn: (leaf: Tensor, ...rest: Tensor[]) => R,
+  tree: PyTree,
+  ...rest: PyTree[]
+): PyTree<R>;
+export function treeMap<R>(
+  fn: (leaf: Tensor, ...rest: Tensor[]) => R,
+  tree: PyTree,
+  ...rest: PyTree[]
+): PyTree<R> {
+  const names = ['tree', ...rest.map((_, i) => `rest[${i}]`)];
+  return walkTrees([tree, ...rest], { names }, (leaves) =>
+    fn(...(leaves as [Tensor, ...Tensor[]])),
+  );
+}
+
+/**
+ * Like {@link treeMap}, with the leaf's path (e.g. `dense1.kernel`, `layers[0].bias`) passed
+ * first, as `jax.tree_util.tree_map_with_path` does.
+ */
+export function treeMapWithPath<R>(
+  fn: (path: string, leaf: Tensor, ...rest: Tensor[]) => R,
+  tree: PyTree,
+  ...rest: PyTree[]
+): PyTree<R> {
+  const names = ['tree', ...rest.map((_, i) => `rest[${i}]`)];
+  return walkTrees([tree, ...rest], { names }, (leaves, path) =>
+    fn(formatPath(path), ...(leaves as [Tensor, ...Tensor[]])),
+  );
+}
+
+/** The leaves of a tree in flatten order (arrays by index, objects by sorted key). */
+export function treeLeaves<L = Tensor>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): L[] {
+  const leaves: L[] = [];
+  forEachLeaf(tree, (leaf) => leaves.push(leaf), { isLeaf });
+  return leaves;
+}
+
+/** The paths of the leaves of a tree, in flatten order, formatted like `dense1.kernel`. */
+export function treePaths(tree: PyTree<unknown>, isLeaf: LeafTest = isTensor): string[] {
+  const paths: string[] = [];
+  forEachLeaf(tree, (_leaf, path) => paths.push(formatPath(path)), { isLeaf });
+  return paths;
+}
+
+type DefNode =
+  | { kind: 'leaf' }
+  | { kind: 'empty'; value: null | undefined }
+  | { kind: 'array'; children: DefNode[] }
+  | { kind: 'object'; keys: string[]; children: DefNode[]; nullProto: boolean };
+
+/**
+ * The structure of a tree without its leaves, as returned by {@link treeFlatten}. Two trees have
+ * equal structure when their `TreeDef`s are {@link TreeDef.equals | equal}; `null` and
+ * `undefined` count as the same empty subtree.
+ */
+export class TreeDef {
+  /** @internal */
+  constructor(
+    private readonly root: DefNode,
+    /** How many leaves a tree of this structure has. */
+    readonly numLeaves: number,
+  ) {}
+
+  /** `true` when `other` describes the same structure. */
+  equals(other: TreeDef): boolean {
+    return this.numLeaves === other.numLeaves && sameDef(this.root, other.root);
+  }
+
+  /** Builds a tree of this structure from leaves in flatten order. */
+  unflatten<L>(leaves: readonly L[]): PyTree<L> {
+    if (leaves.length !== this.numLeaves) {
+      throw new RangeError(
+        `treeUnflatten: this structure has ${this.numLeaves} leaves, got ${leaves.length}`,
+      );
+    }
+    let next = 0;
+    const build = (node: DefNode): unknown => {
+      switch (node.kind) {
+        case 'leaf':
+          return leaves[next++];
+        case 'empty':
+          return node.value;
+        case 'array':
+          return node.children.map(build);
+        case 'object': {
+          const out: Record<string, unknown> = node.nullProto ? Object.create(null) : {};
+          node.keys.forEach((key, i) => (out[key] = build(node.children[i])));
+          return out;
+        }
+      }
+    };
+    return build(this.root) as PyTree<L>;
+  }
+
+  /** A compact text form: `{bias: *, kernel: *}`, `[*, null]`. */
+  toString(): string {
+    const show = (node: DefNode): string => {
+      switch (node.kind) {
+        case 'leaf':
+          return '*';
+        case 'empty':
+          return String(node.value);
+        case 'array':
+          return `[${node.children.map(show).join(', ')}]`;
+        case 'object':
+          return `{${node.keys.map((k, i) => `${k}: ${show(node.children[i])}`).join(', ')}}`;
+      }
+    };
+    return `TreeDef(${show(this.root)})`;
+  }
+}
+
+function sameDef(a: DefNode, b: DefNode): boolean {
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case 'leaf':
+    case 'empty':
+      return true;
+    case 'array': {
+      const bc = (b as typeof a).children;
+      return bc.length === a.children.length && a.children.every((c, i) => sameDef(c, bc[i]));
+    }
+    case 'object': {
+      const bo = b as typeof a;
+      return (
+        bo.keys.length === a.keys.length &&
+        a.keys.every((k, i) => k === bo.keys[i]) &&
+        a.children.every((c, i) => sameDef(c, bo.children[i]))
+      );
+    }
+  }
+}
+
+/**
+ * Splits a tree into its leaves (flatten order) and its structure. `treeUnflatten(def, leaves)`
+ * rebuilds it.
+ */
+export function treeFlatten<L = Tensor>(
+  tree: PyTree<L>,
+  isLeaf: LeafTest = isTensor,
+): [L[], TreeDef] {
+  const leaves: L[] = [];
+  const build = (node: unknown): DefNode => {
+    if (isLeaf(node)) {
+      leaves.push(node as L);
+      return { kind: 'leaf' };
+    }
+    if (node === null || node === undefined) return { kind: 'empty', value: node };
+    if (Array.isArray(node)) return { kind: 'array', children: node.map(build) };
+    if (isPlainObject(node)) {
+      const keys = sortedKeys(node);
+      return {
+        kind: 'object',
+        keys,
+        children: keys.map((k) => build(node[k])),
+        nullProto: Object.getPrototypeOf(node) === null,
+      };
+    }
+    // Let the validating walker produce the error with the path.
+    forEachLeaf(tree, () => undefined, { isLeaf });
+    /* c8 ignore next */
+    throw new TypeError('invalid tree');
+  };
+  const root = build(tree);
+  return [leaves, new TreeDef(root, leaves.length)];
+}
+
+/** Rebuilds a tree from its structure and its leaves in flatten order. */
+export function treeUnflatten<L = Tensor>(treeDef: TreeDef, leaves: readonly L[]): PyTree<L> {
+  return treeDef.unflatten(leaves);
+}
+
+/** `true` when the two trees have the same structure (leaf values are not compared). */
+export function treeStructureEqual(a: PyTree<unknown>, b: PyTree<unknown>, isLeaf: LeafTest = isTensor): boolean {
+  return treeFlatten(a, isLeaf)[1].equals(treeFlatten(b, isLeaf)[1]);
+}
