@@ -125,8 +125,9 @@ export function maskLeaves(owner: string, mask: Mask, params: Params): boolean[]
     const pk = sortedKeys(p);
     const missing = pk.find((k) => !(k in mo)) ?? mk.find((k) => !(k in p));
     if (missing !== undefined) {
-      const key = missing;
-      throw mismatch([...path, key], mo[key], p[key]);
+      const where = formatPath([...path, missing]);
+      const side = missing in mo ? 'params' : 'mask';
+      throw new TreeStructureError(`${owner}: mask and params differ at ${where}: ${side} has no such key`, where);
     }
     mk.forEach((k) => visit(mo[k], p[k], [...path, k]));
   };

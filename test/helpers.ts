@@ -1,0 +1,118 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import type { GradientTransformation, Params } from '../src/index.js';
+import { applyUpdates, treeLeaves } from '../src/index.js';
+
+/** The flat float64 copy of every element of a tree's leaves, in flatten order. */
+export function flat(tree: unknown): number[] {
+  return treeLeaves(tree as Params).flatMap((t) => Array.from(t.dataSync()));
+}
+
+/** Asserts two number arrays agree elementwise to `rtol * |expected| + atol`. */
+export function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-5, atol = 1e-7): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e)) {
+      expect(a, `element ${i}`).toBeNaN();
+      continue;
+    }
+    const tol = rtol * Math.abs(e) + atol;
+    if (!(Math.abs(a - e) <= tol)) {
+      throw new Error(`element ${i}: got ${a}, expected ${e} (tolerance ${tol.toExponential(2)})`);
+    }
+  }
+}
+
+/**
+ * Every number in a tree, an optimizer state or a flat array, in a fixed order: tensor
+ * elements (objects by sorted key) and JS numbers (step counts) alike.
+ */
+export function stateValues(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (value instanceof tf.Tensor) return Array.from(value.dataSync());
+  if (Array.isArray(value)) return value.flatMap(stateValues);
+  if (value !== null && typeof value === 'object') {
+    return Object.keys(value).sort().flatMap((k) => stateValues((value as Record<string, unknown>)[k]));
+  }
+  return [];
+}
+
+/** Asserts that two trees, states or arrays hold bit-identical float32 values. */
+export function expectBitwiseEqual(a: unknown, b: unknown): void {
+  const va = stateValues(a);
+  const vb = stateValues(b);
+  expect(va.length).toBe(vb.length);
+  const x = new Uint32Array(Float32Array.from(va).buffer);
+  const y = new Uint32Array(Float32Array.from(vb).buffer);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) throw new Error(`element ${i} differs: ${va[i]} vs ${vb[i]}`);
+}
+
+/**
+ * The test tree: two leaves of different shapes and a scalar leaf, nested. Flatten order is
+ * layer.bias (3), layer.kernel (2x3), scale (scalar): 10 elements.
+ */
+export function makeParams(): { layer: { kernel: tf.Tensor2D; bias: tf.Tensor1D }; scale: tf.Scalar } {
+  return {
+    layer: {
+      kernel: tf.tensor2d([
+        [0.5, -1.0, 2.0],
+        [1.5, 0.25, -0.75],
+      ]),
+      bias: tf.tensor1d([0.1, -0.2, 0.3]),
+    },
+    scale: tf.scalar(1.5),
+  };
+}
+
+/** Deterministic gradient values for step `k` (flatten order), varied in sign and magnitude. */
+export function gradValues(k: number, n = 10): number[] {
+  return Array.from({ length: n }, (_, i) => Math.sin(1 + i + 0.7 * k) * ((i % 3) + 1));
+}
+
+/** Gradients for step `k` shaped like {@link makeParams}, rounded to float32. */
+export function makeGrads(k: number): ReturnType<typeof makeParams> {
+  const v = gradValues(k);
+  return {
+    layer: { bias: tf.tensor1d(v.slice(0, 3)), kernel: tf.tensor2d(v.slice(3, 9), [2, 3]) },
+    scale: tf.scalar(v[9]),
+  };
+}
+
+/** The float32-rounded gradient values that {@link makeGrads} holds. */
+export function gradValues32(k: number): number[] {
+  return Array.from(Float32Array.from(gradValues(k)));
+}
+
+/** The parameter values of {@link makeParams} in flatten order, float32-rounded. */
+export const PARAM_VALUES = Array.from(Float32Array.from([0.1, -0.2, 0.3, 0.5, -1.0, 2.0, 1.5, 0.25, -0.75, 1.5]));
+
+/**
+ * Runs `steps` optimizer steps with gradients from `gradsAt` (or the parameter-dependent
+ * `gradsOf`), returning the final params and state and all updates (as flat arrays).
+ */
+export function run<S>(
+  tx: GradientTransformation<S>,
+  steps: number,
+  gradsAt: (k: number, params: Params) => Params = (k) => makeGrads(k),
+  params: Params = makeParams(),
+): { params: Params; state: S; updates: number[][] } {
+  let state = tx.init(params);
+  const updates: number[][] = [];
+  for (let k = 0; k < steps; k++) {
+    const grads = gradsAt(k, params);
+    const [u, next] = tx.update(grads, state, params);
+    updates.push(flat(u));
+    params = applyUpdates(params, u);
+    state = next;
+  }
+  return { params, state, updates };
+}
+
+/** Counts the tensors alive after running `fn` minus before. */
+export function tensorDelta(fn: () => void): number {
+  const before = tf.memory().numTensors;
+  fn();
+  return tf.memory().numTensors - before;
+}
