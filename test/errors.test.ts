@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import {
+  adagrad,
+  adam,
+  adamw,
+  addDecayedWeights,
+  applyUpdates,
+  chain,
+  clip,
+  clipByGlobalNorm,
+  cosineDecaySchedule,
+  exponentialDecay,
+  joinSchedules,
+  linearSchedule,
+  piecewiseConstantSchedule,
+  polynomialSchedule,
+  rmsprop,
+  scaleByAdam,
+  scaleByLearningRate,
+  sgd,
+  trace,
+  TreeStructureError,
+  warmupCosineDecaySchedule,
+} from '../src/index.js';
+import { makeGrads, makeParams } from './helpers.js';
+
+describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
+  it.each<[string, () => unknown, RegExp]>([
+    ['b1 >= 1', () => adam(1e-3, { b1: 1.5 }), /adam: option 'b1' must be a finite number in \[0, 1\), got 1\.5/],
+    ['b2 = 1', () => adamw(1e-3, { b2: 1 }), /adamw: option 'b2' .*\[0, 1\), got 1/],
+    ['negative eps', () => adam(1e-3, { eps: -1e-8 }), /adam: option 'eps' must be a finite number >= 0, got -1e-8/],
+    ['NaN learning rate', () => adam(NaN), /adam: option 'learningRate' .*got NaN/],
+    ['infinite learning rate', () => sgd(Infinity), /sgd: option 'learningRate' .*got Infinity/],
+    ['negative learning rate', () => adagrad(-0.1), /adagrad: option 'learningRate' .*>= 0, got -0\.1/],
+    ['momentum > 1', () => sgd(0.1, { momentum: 1.5 }), /sgd: option 'decay' .*\[0, 1\], got 1\.5/],
+    ['rmsprop decay', () => rmsprop(0.1, { decay: 2 }), /rmsprop: option 'decay'.*got 2/],
+    ['negative weight decay', () => adamw(0.1, { weightDecay: -1 }), /adamw: option 'weightDecay'.*got -1/],
+    ['maxNorm = 0', () => clipByGlobalNorm(0), /clipByGlobalNorm: option 'maxNorm' must be a finite number > 0, got 0/],
+    ['maxNorm < 0', () => clipByGlobalNorm(-1), /clipByGlobalNorm: option 'maxNorm'.*got -1/],
+    ['maxDelta = 0', () => clip(0), /clip: option 'maxDelta'.*got 0/],
+    ['transitionSteps = 0', () => linearSchedule({ initValue: 1, endValue: 0, transitionSteps: 0 }), /linearSchedule: option 'transitionSteps' .*> 0, got 0/],
+    ['polynomial transitionSteps < 0', () => polynomialSchedule({ initValue: 1, endValue: 0, power: 1, transitionSteps: -3 }), /polynomialSchedule: option 'transitionSteps'/],
+    ['exponential decayRate 0', () => exponentialDecay({ initValue: 1, transitionSteps: 1, decayRate: 0 }), /exponentialDecay: option 'decayRate'/],
+    ['cosine decaySteps 0', () => cosineDecaySchedule({ initValue: 1, decaySteps: 0 }), /cosineDecaySchedule: option 'decaySteps'/],
+    ['warmup >= decaySteps', () => warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 10 }), /warmupCosineDecaySchedule: option 'decaySteps' must be a finite number > 10, got 10/],
+    ['negative piecewise scale', () => piecewiseConstantSchedule({ initValue: 1, boundariesAndScales: { 10: -0.5 } }), /piecewiseConstantSchedule: option 'boundariesAndScales\[10\]'.*got -0\.5/],
+    ['join lengths', () => joinSchedules({ schedules: [() => 1], boundaries: [5] }), /joinSchedules: needs one more schedule than boundaries/],
+    ['join order', () => joinSchedules({ schedules: [() => 1, () => 2, () => 3], boundaries: [5, 2] }), /joinSchedules: option 'boundaries\[1\]' .*>= 5, got 2/],
+  ])('%s', (_name, make, message) => {
+    expect(make).toThrow(RangeError);
+    expect(make).toThrow(message);
+  });
+
+  it.each<[string, () => unknown, RegExp]>([
+    ['a misspelt option', () => adam(1e-3, { beta1: 0.9 } as never), /adam: unknown option 'beta1' \(known options: b1, b2, eps, epsRoot, nesterov\)/],
+    ['a string where a number goes', () => adam(1e-3, { eps: '1e-8' } as never), /adam: option 'eps' must be a number, got "1e-8"/],
+    ['nesterov without momentum', () => sgd(0.1, { nesterov: true }), /sgd: option 'nesterov' needs 'momentum'/],
+    ['trace without decay', () => trace({} as never), /trace: option 'decay' is required/],
+    ['a missing schedule option', () => cosineDecaySchedule({ initValue: 1 } as never), /cosineDecaySchedule: option 'decaySteps' is required/],
+    ['a bad mask leaf', () => addDecayedWeights(0.1, { mask: { a: 1 } as never }), /addDecayedWeights: mask\.a must be true, false or a subtree of them, got a number \(1\)/],
+    ['a non-transformation in chain', () => chain(adam(0.1), {} as never), /chain: argument 1 is not a gradient transformation/],
+  ])('%s is a TypeError', (_name, make, message) => {
+    expect(make).toThrow(TypeError);
+    expect(make).toThrow(message);
+  });
+});
+
+describe('bad inputs to update throw before anything is created or changed', () => {
+  /** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
+  function failsCleanly(fn: () => unknown): Error {
+    const before = tf.memory().numTensors;
+    let error: unknown;
+    try {
+      fn();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect(tf.memory().numTensors).toBe(before);
+    return error as Error;
+  }
+
+  it('a gradient tree missing a leaf: TreeStructureError naming the path', () => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = { layer: { kernel: tf.zeros([2, 3]) }, scale: tf.scalar(1) };
+    const e = failsCleanly(() => tx.update(grads as never, state, params));
+    expect(e).toBeInstanceOf(TreeStructureError);
+    expect(e.message).toBe('adam: tree structures differ at layer.bias: state.mu has this key, updates does not');
+    expect((e as TreeStructureError).path).toBe('layer.bias');
+  });
+
+  it('a gradient of the wrong shape: Error naming path, expected and actual shapes', () => {
+    const tx = chain(clipByGlobalNorm(1), adamw(0.1));
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = { layer: { kernel: tf.zeros([3, 2]), bias: tf.zeros([3]) }, scale: tf.scalar(1) };
+    const e = failsCleanly(() => tx.update(grads, state, params));
+    expect(e.message).toBe(
+      'adamw: shape mismatch at layer.kernel: updates.layer.kernel has shape [3, 2], but state.mu.layer.kernel has shape [2, 3]',
+    );
+  });
+
+  it('an int32 gradient: TypeError naming path and dtype', () => {
+    const tx = sgd(0.1, { momentum: 0.9 });
+    const params = makeParams();
+    const grads = { ...makeGrads(0), scale: tf.scalar(1, 'int32') };
+    const state = tx.init(params);
+    const e = failsCleanly(() => tx.update(grads, state, params));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe('sgd: updates.scale must be a float32 tensor, got int32 of shape []');
+  });
+
+  it('a value that is not a tree: TypeError naming its path', () => {
+    const e = failsCleanly(() => scaleByAdam().init({ layers: [null, [], { kernel: 3 }] } as never));
+    expect(e.message).toBe(
+      'tree.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)',
+    );
+  });
+
+  it('a schedule returning NaN fails loudly at that step, leaving the state usable', () => {
+    const tx = adam((c) => (c === 1 ? NaN : 0.1));
+    const params = makeParams();
+    const [, s1] = tx.update(makeGrads(0), tx.init(params), params);
+    const grads = makeGrads(1);
+    const e = failsCleanly(() => tx.update(grads, s1, params));
+    expect(e).toBeInstanceOf(RangeError);
+    expect(e.message).toBe("adam: the 'learningRate' schedule returned NaN at count 1; a finite number is required");
+    expect(s1[0].count).toBe(1);
+    expect(s1[1].count).toBe(1);
+  });
+
+  it('addDecayedWeights without params', () => {
+    const tx = addDecayedWeights(0.1);
+    const grads = makeGrads(0);
+    const state = tx.init(makeParams());
+    const e = failsCleanly(() => tx.update(grads, state));
+    expect(e.message).toMatch(/addDecayedWeights: this transformation needs the current parameters/);
+  });
+
+  it('a mask that does not fit the params: TreeStructureError naming the path', () => {
+    const tx = adamw(0.1, { mask: { layer: { kernel: true }, scale: false } });
+    const params = makeParams();
+    const grads = makeGrads(0);
+    const state = tx.init(params);
+    const e = failsCleanly(() => tx.update(grads, state, params));
+    expect(e).toBeInstanceOf(TreeStructureError);
+    expect(e.message).toBe('adamw: mask and params differ at layer.bias: mask has no such key');
+  });
+
+  it('applyUpdates with mismatched shapes', () => {
+    const params = { w: tf.zeros([2]) };
+    const updates = { w: tf.zeros([3]) };
+    const e = failsCleanly(() => applyUpdates(params, updates));
+    expect(e.message).toBe('applyUpdates: shape mismatch at w: params.w has shape [2], but updates.w has shape [3]');
+  });
+
+  it('a chain given a state that is not its own', () => {
+    const tx = chain(clip(1), scaleByLearningRate(0.1));
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => tx.update(grads, {} as never));
+    expect(e.message).toMatch(/chain: state must be the array of 2 inner states/);
+  });
+});
