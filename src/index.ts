@@ -9,6 +9,7 @@ export type {
   ScalarOrSchedule,
   Schedule,
   StateOf,
+  TensorTree,
   Updates,
 } from './types.js';
 export { TreeStructureError } from './types.js';

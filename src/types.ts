@@ -15,6 +15,26 @@ export type PyTree<L = tf.Tensor> =
   | readonly PyTree<L>[]
   | { [key: string]: PyTree<L> };
 
+/**
+ * A tree with the structure of `T` whose leaves are plain tensors of any rank: the type of the
+ * gradients and updates for parameters of type `T`. (`tf.Variable` leaves and tfjs's rank types,
+ * such as `tf.Tensor2D`, become `tf.Tensor`, so gradients from `tf.grads` or `tf.tidy` fit.)
+ * `T` is not inferred from a `TensorTree<T>` argument: the parameters decide it.
+ */
+export type TensorTree<T> = [T][T extends unknown ? 0 : never] extends infer U
+  ? [PyTree] extends [U]
+    ? PyTree
+    : TensorLeaves<U>
+  : never;
+
+type TensorLeaves<T> = T extends tf.Tensor
+  ? tf.Tensor
+  : T extends null | undefined
+    ? T
+    : T extends readonly (infer E)[]
+      ? TensorTree<E>[]
+      : { [K in keyof T]: TensorTree<T[K]> };
+
 /** Model parameters: a tree of float32 tensors (a `tf.Variable` is a tensor, so it is a leaf). */
 export type Params = PyTree<tf.Tensor>;
 

@@ -102,9 +102,9 @@ export function run<S>(
   const updates: number[][] = [];
   for (let k = 0; k < steps; k++) {
     const grads = gradsAt(k, params);
-    const [u, next] = tx.update(grads, state, params);
+    const [u, next]: [Params, S] = tx.update(grads, state, params);
     updates.push(flat(u));
-    params = applyUpdates(params, u);
+    params = applyUpdates<Params>(params, u);
     state = next;
   }
   return { params, state, updates };

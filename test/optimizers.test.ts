@@ -139,7 +139,7 @@ function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], step
   let params: Params = { x: tf.tensor1d(x0) };
   let state = tx.init(params);
   for (let k = 0; k < steps; k++) {
-    const x = Array.from((params as { x: tf.Tensor }).x.dataSync());
+    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
     ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
   }
   const result = flat(params);

@@ -31,7 +31,7 @@ function compare(ours: GradientTransformation<any>, theirs: tf.Optimizer, steps 
   for (let k = 0; k < steps; k++) {
     const grads = Object.fromEntries(names.map((n) => [n, tf.tensor(grad(n, k), SHAPES[n])]));
     theirs.applyGradients(Object.fromEntries(names.map((n) => [vars[n].name, grads[n]])));
-    const [u, next] = ours.update(grads, state, params);
+    const [u, next]: [Params, unknown] = ours.update(grads, state, params);
     params = applyUpdates(params, u);
     state = next;
   }

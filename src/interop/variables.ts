@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradientTransformation, Params } from '../types.js';
+import type { GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { forEachLeaf, formatPath } from '../tree/walk.js';
@@ -17,8 +17,8 @@ export function isVariable(value: unknown): value is tf.Variable {
  * `tf.Variable`) runs before any variable changes, so an error leaves them all untouched. The
  * updates are not disposed.
  */
-export function assignUpdates<P extends Params>(variables: P, updates: P): P {
-  checkFloatTrees('assignUpdates', ['variables', 'updates'], [variables, updates]);
+export function assignUpdates<P extends Params>(variables: P, updates: TensorTree<P>): P {
+  checkFloatTrees('assignUpdates', ['variables', 'updates'], [variables, updates as Params]);
   forEachLeaf(variables, (v, path) => {
     if (!isVariable(v)) {
       throw new TypeError(
@@ -33,7 +33,7 @@ export function assignUpdates<P extends Params>(variables: P, updates: P): P {
  * `params + updates`, written into the leaves that are `tf.Variable`s (which are returned as
  * they are) and returned as new tensors for the others.
  */
-function addInPlaceWherePossible<P extends Params>(params: P, updates: P): P {
+function addInPlaceWherePossible<P extends Params>(params: P, updates: TensorTree<P>): P {
   const sums = treeLeaves(applyUpdates(params, updates));
   const [leaves, def] = treeFlatten(params);
   const next = leaves.map((p, i) => {
@@ -81,13 +81,13 @@ export function trainStep<P extends Params, S>(
   tx: GradientTransformation<S>,
   params: P,
   state: S,
-  grads: P,
+  grads: TensorTree<P>,
   { keepGrads = false }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
-  const [updates, nextState] = tx.update(grads, state, params);
+  const [updates, nextState] = tx.update(grads as Params, state, params);
   let nextParams: P;
   try {
-    nextParams = addInPlaceWherePossible(params, updates);
+    nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);
   } catch (err) {
     disposeReplaced([updates, nextState], [params, state, grads]);
     throw err;

@@ -54,7 +54,10 @@ export function treeMapWithPath<R>(
 }
 
 /** The leaves of a tree in flatten order (arrays by index, objects by sorted key). */
-export function treeLeaves<L = Tensor>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): L[] {
+export function treeLeaves(tree: PyTree): Tensor[];
+/** The leaves of a tree whose leaves `isLeaf` recognises, in flatten order. */
+export function treeLeaves<L>(tree: PyTree<L>, isLeaf: LeafTest): L[];
+export function treeLeaves<L>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): L[] {
   const leaves: L[] = [];
   forEachLeaf(tree, (leaf) => leaves.push(leaf), { isLeaf });
   return leaves;
@@ -160,10 +163,9 @@ function sameDef(a: DefNode, b: DefNode): boolean {
  * Splits a tree into its leaves (flatten order) and its structure. `treeUnflatten(def, leaves)`
  * rebuilds it.
  */
-export function treeFlatten<L = Tensor>(
-  tree: PyTree<L>,
-  isLeaf: LeafTest = isTensor,
-): [L[], TreeDef] {
+export function treeFlatten(tree: PyTree): [Tensor[], TreeDef];
+export function treeFlatten<L>(tree: PyTree<L>, isLeaf: LeafTest): [L[], TreeDef];
+export function treeFlatten<L>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): [L[], TreeDef] {
   const leaves: L[] = [];
   const build = (node: unknown): DefNode => {
     if (isLeaf(node)) {

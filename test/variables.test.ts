@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { adam, assignUpdates, sgd, trainStep } from '../src/index.js';
+import { flat } from './helpers.js';
+
+describe('tf.Variable parameters', () => {
+  it('trainStep assigns in place: same objects, new values, no leak over 100 steps', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]));
+    const b = tf.variable(tf.scalar(0.5));
+    let params = { w, b };
+    const tx = adam(0.01);
+    let state = tx.init(params);
+    const start = tf.memory().numTensors;
+    for (let k = 0; k < 100; k++) {
+      const grads = tf.tidy(() => ({ w: tf.mul(2, params.w), b: tf.mul(2, params.b) }));
+      ({ params, state } = trainStep(tx, params, state, grads));
+    }
+    expect(tf.memory().numTensors).toBe(start);
+    expect(params.w).toBe(w);
+    expect(params.b).toBe(b);
+    // The same steps on plain tensors give the same bits.
+    let plain = { w: tf.tensor1d([1, -2]), b: tf.scalar(0.5) };
+    let plainState = tx.init(plain);
+    for (let k = 0; k < 100; k++) {
+      const grads = tf.tidy(() => ({ w: tf.mul(2, plain.w), b: tf.mul(2, plain.b) }));
+      ({ params: plain, state: plainState } = trainStep(tx, plain, plainState, grads));
+    }
+    expect(flat(params)).toEqual(flat(plain));
+    expect(Math.abs(flat(params)[1])).toBeLessThan(1);
+  });
+
+  it('trainStep handles a mix of variables and tensors', () => {
+    const v = tf.variable(tf.tensor1d([1, 2]));
+    const params = { v, t: tf.tensor1d([3]) };
+    const tx = sgd(0.5);
+    const state = tx.init(params);
+    const next = trainStep(tx, params, state, { v: tf.tensor1d([1, 1]), t: tf.tensor1d([2]) });
+    expect(next.params.v).toBe(v);
+    expect(flat(next.params)).toEqual([2, 0.5, 1.5]);
+    expect(params.t.isDisposed).toBe(true);
+  });
+
+  it('trainStep keeps the gradients with keepGrads', () => {
+    const params = { x: tf.tensor1d([1]) };
+    const grads = { x: tf.tensor1d([1]) };
+    const tx = sgd(0.1);
+    trainStep(tx, params, tx.init(params), grads, { keepGrads: true });
+    expect(grads.x.isDisposed).toBe(false);
+    trainStep(tx, { x: tf.tensor1d([1]) }, tx.init(params), grads);
+    expect(grads.x.isDisposed).toBe(true);
+  });
+
+  it('assignUpdates writes into variables and changes none of them on error', () => {
+    const a = tf.variable(tf.tensor1d([1, 2]));
+    const b = tf.variable(tf.tensor1d([3]));
+    const out = assignUpdates({ a, b }, { a: tf.tensor1d([0.5, 0.5]), b: tf.tensor1d([1]) });
+    expect(out.a).toBe(a);
+    expect(flat(out)).toEqual([1.5, 2.5, 4]);
+    expect(() => assignUpdates({ a, b }, { a: tf.tensor1d([1, 1]), b: tf.tensor1d([1, 1]) })).toThrow(
+      'assignUpdates: shape mismatch at b: variables.b has shape [1], but updates.b has shape [2]',
+    );
+    expect(flat({ a, b })).toEqual([1.5, 2.5, 4]);
+    expect(() => assignUpdates({ a, c: tf.tensor1d([1]) }, { a: tf.tensor1d([1, 1]), c: tf.tensor1d([1]) })).toThrow(
+      'assignUpdates: variables.c is a tensor, not a tf.Variable; use applyUpdates for tensors',
+    );
+    expect(flat({ a })).toEqual([1.5, 2.5]);
+  });
+});
