@@ -70,6 +70,7 @@ export {
   type TrainStepResult,
 } from './interop/variables.js';
 export { disposeReplaced, treeDispose } from './tree/memory.js';
+export { valueAndGrad } from './interop/grad.js';
 
 // Schedules
 export {

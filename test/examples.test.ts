@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The examples run in CI so they never rot: each is run as a user would (tsx, wasm backend)
+// and its output checked. The README's quick-start code must be examples/quickstart.ts.
+
+const ROOT = resolve(__dirname, '..');
+
+function runExample(file: string): string {
+  const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  return execFileSync(process.execPath, [tsx, join('examples', file)], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('examples', () => {
+  it('quickstart fits y = 2x - 1, and the README quotes it verbatim', () => {
+    expect(runExample('quickstart.ts').trim()).toBe('w = 2.000, b = -1.000');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const code = readFileSync(join(ROOT, 'examples', 'quickstart.ts'), 'utf8').trim();
+    expect(readme).toContain(code);
+  });
+
+  it('local-minimum: descent stays in its basin, momentum escapes', () => {
+    const out = runExample('local-minimum.ts');
+    expect(out).toMatch(/from {2}5: 3\.27\d \(global minimum\)/);
+    expect(out).toMatch(/from -5: -3\.25\d \(stuck in the local minimum\)/);
+    expect(out).toMatch(/from -5 with momentum: 3\.2\d\d \(escaped to the global minimum\)/);
+  });
+
+  it('schedules prints 100 values for each of the ten schedules', () => {
+    const out = runExample('schedules.ts');
+    expect(out.match(/^ {2}90: /gm)).toHaveLength(10);
+    expect(out).toContain('warmupCosineDecay 10 warmup, 100 total');
+  });
+
+  it('mlp trains all eight optimizers to a useful test accuracy, leak-free, within a minute', () => {
+    const t0 = Date.now();
+    const out = runExample('mlp.ts');
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const rows = out.split('\n').filter((l) => /^\| [a-z]/.test(l) && !l.startsWith('| optimizer'));
+    expect(rows).toHaveLength(8);
+    for (const row of rows) {
+      const [, name, loss, acc] = row.split('|').map((c) => c.trim());
+      expect(Number(loss), name).toBeLessThan(0.5);
+      expect(parseFloat(acc), name).toBeGreaterThan(75);
+    }
+    expect(out).toMatch(/4 tensors alive \(the 4 dataset tensors\)/);
+  });
+});
