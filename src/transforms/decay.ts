@@ -11,7 +11,13 @@ import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type Tre
  * parameters (or a prefix of it: a boolean at a subtree covers all its leaves), or a function
  * from the parameters to such a tree. `true` means "apply to this leaf".
  */
-export type Mask = PyTree<boolean> | ((params: Params) => PyTree<boolean>);
+export type Mask = PyTree<boolean> | MaskFn;
+
+/**
+ * A function from the parameters to a mask tree. Declared as a method so that a function typed
+ * for your own parameter type, `(p: MyParams) => ...`, is accepted.
+ */
+type MaskFn = { mask(params: Params): PyTree<boolean> }['mask'];
 
 /** Options of {@link addDecayedWeights}. */
 export interface AddDecayedWeightsOptions {
