@@ -72,6 +72,9 @@ export {
 export { disposeReplaced, treeDispose } from './tree/memory.js';
 export { valueAndGrad } from './interop/grad.js';
 
+// Fused kernels
+export { getKernelMode, kernelPath, setKernelMode, type KernelMode, type KernelPath } from './kernels/fused.js';
+
 // Schedules
 export {
   constantSchedule,

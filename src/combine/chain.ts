@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, StateOf } from '../types.js';
+import { withFusedKernel } from '../kernels/fused.js';
+import { liftSpec } from '../kernels/lift.js';
+import { CLIP_NORM, fusedSpecOf, type MaybeFused } from '../kernels/spec.js';
 
 /** The state of a chain: the array of its transformations' states, in order. */
 export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K in keyof T]: StateOf<T[K]> };
@@ -20,7 +23,7 @@ export function chain<T extends readonly GradientTransformation<any>[]>(
       throw new TypeError(`chain: argument ${i} is not a gradient transformation ({ init, update })`);
     }
   });
-  return {
+  const composite: GradientTransformation<ChainState<T>> = {
     init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
     update: (updates, state, params) => {
       if (!Array.isArray(state) || state.length !== transforms.length) {
@@ -40,4 +43,28 @@ export function chain<T extends readonly GradientTransformation<any>[]>(
       }) as [typeof updates, ChainState<T>];
     },
   };
+  return fuseChain(transforms, composite as GradientTransformation<unknown[]>) as GradientTransformation<ChainState<T>>;
+}
+
+/**
+ * Gives a chain a fused kernel when it is one fusable optimizer, optionally behind
+ * `clipByGlobalNorm` (the common `chain(clipByGlobalNorm(1), adamw(lr))`); other chains run
+ * their parts one by one.
+ */
+function fuseChain<S extends unknown[]>(
+  transforms: readonly GradientTransformation<any>[],
+  composite: GradientTransformation<S>,
+): GradientTransformation<S> {
+  const last = transforms.length - 1;
+  const spec = last >= 0 ? fusedSpecOf(transforms[last]) : undefined;
+  if (!spec) return composite;
+  const clipNorm = last === 1 ? (transforms[0] as MaybeFused<unknown>)[CLIP_NORM] : undefined;
+  if (last > 1 || (last === 1 && (clipNorm === undefined || spec.clipNorm !== undefined))) return composite;
+  const lifted = liftSpec<unknown, S>(
+    spec,
+    (s) => s[last],
+    (s, inner) => s.map((x, i) => (i === last ? inner : x)) as S,
+    clipNorm,
+  );
+  return withFusedKernel(composite, lifted);
 }

@@ -5,6 +5,7 @@ import { disposeReplaced } from '../tree/memory.js';
 import { forEachLeaf, formatPath } from '../tree/walk.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';
+import { fusedApply } from '../kernels/fused.js';
 
 /** `true` for a `tf.Variable` (tfjs makes `instanceof` work across copies of tfjs-core). */
 export function isVariable(value: unknown): value is tf.Variable {
@@ -84,16 +85,39 @@ export function trainStep<P extends Params, S>(
   grads: TensorTree<P>,
   { keepGrads = false }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
-  const [updates, nextState] = tx.update(grads as Params, state, params);
+  const fused = fusedApply(tx, grads as Params, state, params);
   let nextParams: P;
-  try {
-    nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);
-  } catch (err) {
-    disposeReplaced([updates, nextState], [params, state, grads]);
-    throw err;
+  let nextState: S;
+  let updates: Params = null;
+  if (fused) {
+    // One kernel pass computed the new parameters; write them into any variables.
+    nextParams = intoVariables(params, fused[0] as P);
+    nextState = fused[1];
+  } else {
+    [updates, nextState] = tx.update(grads as Params, state, params);
+    try {
+      nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);
+    } catch (err) {
+      disposeReplaced([updates, nextState], [params, state, grads]);
+      throw err;
+    }
   }
   const keep: unknown[] = [nextParams, nextState];
   if (keepGrads) keep.push(grads);
   disposeReplaced([params, state, updates, grads], keep);
   return { params: nextParams, state: nextState };
+}
+
+/** Assigns the new values of `tf.Variable` leaves into them, keeping the variables. */
+function intoVariables<P extends Params>(params: P, values: P): P {
+  const [leaves, def] = treeFlatten(params);
+  const next = treeLeaves(values);
+  return def.unflatten(
+    leaves.map((p, i) => {
+      if (!isVariable(p)) return next[i];
+      p.assign(next[i]);
+      next[i].dispose();
+      return p;
+    }),
+  ) as P;
 }

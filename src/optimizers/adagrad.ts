@@ -1,8 +1,9 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
-import { learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+import { rssOptions, scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
+import { learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { withFusedKernel } from '../kernels/fused.js';
 
 /** Options of {@link adagrad}. */
 export type AdagradOptions = ScaleByRssOptions;
@@ -23,5 +24,15 @@ export type AdagradState = [ScaleByRssState, ScaleByScheduleState];
 export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
   const owner = 'adagrad';
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
-  return chain(scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const composite = chain(scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const { eps } = rssOptions(owner, options);
+  return withFusedKernel<AdagradState>(composite, {
+    owner,
+    family: 'rss',
+    flags: 0,
+    slotNames: ['state.sumOfSquares'],
+    slots: (s) => [s[0].sumOfSquares],
+    scalars: (s) => [eps, -rateAt(owner, 'learningRate', learningRate, s[1].count)],
+    next: (s, [sumOfSquares]) => [{ sumOfSquares: sumOfSquares! }, { count: s[1].count + 1 }],
+  });
 }

@@ -1,9 +1,12 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+import { biasCorrection } from '../internal/moments.js';
+import { withFusedKernel } from '../kernels/fused.js';
+import { FLAG, type FusedSpec } from '../kernels/spec.js';
+import { adamOptions, scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { addDecayedWeightsFor, maskLeaves, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
 
 const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
 
@@ -28,7 +31,48 @@ export function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}):
 
 function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
   checkOptions(owner, options, ADAM_KEYS);
-  return chain(scaleByAdamFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const composite = chain(scaleByAdamFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const o = adamOptions(owner, options);
+  return withFusedKernel<AdamState>(composite, {
+    ...adamSpec(owner, o),
+    slots: (s) => [s[0].mu, s[0].nu],
+    scalars: (s) => adamScalars(owner, o, s[0].count, 0, learningRate, s[1].count),
+    next: (s, [mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, { count: s[1].count + 1 }],
+  });
+}
+
+/** The parts of the fused description that adam, nadam and adamw share. */
+function adamSpec(
+  owner: string,
+  o: Required<ScaleByAdamOptions>,
+): Pick<FusedSpec<unknown>, 'owner' | 'family' | 'flags' | 'slotNames'> {
+  return { owner, family: 'adam', flags: o.nesterov ? FLAG.nesterov : 0, slotNames: ['state.mu', 'state.nu'] };
+}
+
+/** The adam kernel's per-step scalars (see kernels/spec.ts), rates evaluated at their counts. */
+function adamScalars(
+  owner: string,
+  o: Required<ScaleByAdamOptions>,
+  count: number,
+  weightDecay: number,
+  learningRate: ScalarOrSchedule,
+  lrCount: number,
+): number[] {
+  const t = count + 1;
+  const lr = rateAt(owner, 'learningRate', learningRate, lrCount);
+  return [
+    o.b1,
+    1 - o.b1,
+    o.b2,
+    1 - o.b2,
+    biasCorrection(o.b1, t),
+    biasCorrection(o.b1, t + 1),
+    biasCorrection(o.b2, t),
+    o.eps,
+    o.epsRoot,
+    weightDecay,
+    -lr,
+  ];
 }
 
 /**
@@ -68,10 +112,20 @@ export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleBySched
 export function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
   const owner = 'adamw';
   checkOptions(owner, options, [...ADAM_KEYS, 'weightDecay', 'mask']);
-  const { weightDecay = 1e-4, mask, ...adamOptions } = options;
-  return chain(
-    scaleByAdamFor(owner, adamOptions),
+  const { weightDecay = 1e-4, mask, ...rest } = options;
+  const composite = chain(
+    scaleByAdamFor(owner, rest),
     addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
     learningRateWithOwner(owner, learningRate),
   );
+  const o = adamOptions(owner, rest);
+  return withFusedKernel<AdamwState>(composite, {
+    ...adamSpec(owner, o),
+    flags: (o.nesterov ? FLAG.nesterov : 0) | FLAG.decay,
+    slots: (s) => [s[0].mu, s[0].nu],
+    scalars: (s) =>
+      adamScalars(owner, o, s[0].count, rateAt(owner, 'weightDecay', weightDecay, s[1].count), learningRate, s[2].count),
+    decayMask: mask === undefined ? undefined : (params) => maskLeaves(owner, mask, params),
+    next: (s, [mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, { count: s[1].count + 1 }, { count: s[2].count + 1 }],
+  });
 }

@@ -1,7 +1,11 @@
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chain } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
+import { biasCorrection } from '../internal/moments.js';
+import { withFusedKernel } from '../kernels/fused.js';
+import { FLAG } from '../kernels/spec.js';
 import {
+  rmsOptions,
   scaleByRmsFor,
   scaleByStddevFor,
   type ScaleByRmsOptions,
@@ -9,7 +13,7 @@ import {
   type ScaleByStddevState,
 } from '../transforms/adaptive.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
 
 /** Options of {@link rmsprop}. */
 export interface RmspropOptions extends ScaleByRmsOptions {
@@ -63,5 +67,35 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
   const accumulate = (
     momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov })
   ) as GradientTransformation<TraceState | EmptyState>;
-  return chain(direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
+  const composite = chain(direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
+  const o = rmsOptions(owner, rms);
+  const flags =
+    (centered ? FLAG.centered : 0) |
+    (o.epsInSqrt ? FLAG.epsInSqrt : 0) |
+    (o.biasCorrection ? FLAG.biasCorrection : 0) |
+    (momentum === undefined ? 0 : FLAG.momentum | (nesterov ? FLAG.nesterov : 0));
+  return withFusedKernel<RmspropState>(composite, {
+    owner,
+    family: 'rms',
+    flags,
+    slotNames: ['state.nu', 'state.mu', 'state.trace'],
+    slots: (s) => [
+      s[0].nu,
+      centered ? (s[0] as ScaleByStddevState).mu : null,
+      momentum === undefined ? null : (s[2] as TraceState).trace,
+    ],
+    scalars: (s) => [
+      o.decay,
+      1 - o.decay,
+      biasCorrection(o.decay, s[0].count + 1),
+      o.eps,
+      momentum ?? 0,
+      -rateAt(owner, 'learningRate', learningRate, s[1].count),
+    ],
+    next: (s, [nu, mu, trace]) => [
+      centered ? { count: s[0].count + 1, mu: mu!, nu: nu! } : { count: s[0].count + 1, nu: nu! },
+      { count: s[1].count + 1 },
+      momentum === undefined ? ({} as EmptyState) : { trace: trace! },
+    ],
+  });
 }

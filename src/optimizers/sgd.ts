@@ -2,7 +2,9 @@ import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../ty
 import { chain } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { withFusedKernel } from '../kernels/fused.js';
+import { FLAG } from '../kernels/spec.js';
 
 /** Options of {@link sgd}. */
 export interface SgdOptions {
@@ -38,5 +40,15 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
     options.momentum === undefined
       ? (identity() as GradientTransformation<TraceState | EmptyState>)
       : (traceFor(owner, { decay: options.momentum, nesterov }) as GradientTransformation<TraceState | EmptyState>);
-  return chain(direction, lr) as GradientTransformation<SgdState>;
+  const composite = chain(direction, lr) as GradientTransformation<SgdState>;
+  const momentum = options.momentum;
+  return withFusedKernel<SgdState>(composite, {
+    owner,
+    family: 'sgd',
+    flags: momentum === undefined ? 0 : FLAG.momentum | (nesterov ? FLAG.nesterov : 0),
+    slotNames: ['state.trace'],
+    slots: (s) => [momentum === undefined ? null : (s[0] as TraceState).trace],
+    scalars: (s) => [momentum ?? 0, -rateAt(owner, 'learningRate', learningRate, s[1].count)],
+    next: (s, [trace]) => [momentum === undefined ? ({} as EmptyState) : { trace: trace! }, { count: s[1].count + 1 }],
+  });
 }

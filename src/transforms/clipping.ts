@@ -4,6 +4,7 @@ import type { EmptyState, GradientTransformation } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkNumber } from '../internal/options.js';
 import { treeL2Norm } from '../tree/math.js';
+import { CLIP_NORM, type MaybeFused } from '../kernels/spec.js';
 
 /**
  * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
@@ -35,7 +36,8 @@ export function clip(maxDelta: number): GradientTransformation<EmptyState> {
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
   const owner = 'clipByGlobalNorm';
   checkNumber(owner, 'maxNorm', maxNorm, { min: 0, minInclusive: false });
-  return {
+  const tx: MaybeFused<EmptyState> = {
+    [CLIP_NORM]: maxNorm,
     init: () => ({}),
     update: (updates, state) => {
       checkFloatTrees(owner, ['updates'], [updates]);
@@ -47,4 +49,5 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
       }) as [typeof updates, EmptyState];
     },
   };
+  return tx;
 }

@@ -116,3 +116,12 @@ export function learningRateWithOwner(
   }
   return scheduleWithOwner(owner, 'learningRate', lr, sign);
 }
+
+/**
+ * The value of a rate option at a step: the number itself, or the schedule evaluated (and
+ * checked) at `count`.
+ * @internal
+ */
+export function rateAt(owner: string, option: string, rate: ScalarOrSchedule, count: number): number {
+  return typeof rate === 'number' ? rate : evaluateSchedule(owner, option, rate, count);
+}

@@ -1,0 +1,19 @@
+// Runs the numerical test files again on the other paths, so every test passes on each:
+// the cpu backend (with its fused loops) and the composite tf-op path on wasm. The first,
+// full run (`vitest run`) covers wasm with the fused SIMD kernels.
+import { spawnSync } from 'node:child_process';
+
+const files = ['test/optimizers.test.ts', 'test/transforms.test.ts', 'test/errors.test.ts', 'test/tftrain.test.ts',
+  'test/variables.test.ts', 'test/quartic.test.ts', 'test/tree.test.ts', 'test/schedules.test.ts'];
+const runs = [
+  { TFJS_BACKEND: 'cpu' },
+  { TFJS_BACKEND: 'wasm', TFJS_KERNELS: 'composite' },
+];
+for (const env of runs) {
+  console.log(`\n== ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const r = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...files], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

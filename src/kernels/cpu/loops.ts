@@ -1,0 +1,118 @@
+import type { FusedAttrs } from '../layout.js';
+import { clipScale } from '../layout.js';
+import { FLAG } from '../spec.js';
+
+/**
+ * The fused kernels for the cpu backend: plain loops over the backend's Float32Arrays. Each
+ * operation is rounded to float32 (`Math.fround`) in the order of the composite tf-op path,
+ * so the results match it as the wasm kernels do.
+ */
+
+const f = Math.fround;
+
+/** One leaf's buffers: inputs in0..in4 and outputs out0..out3 (as in the wasm table). */
+export interface LeafBuffers {
+  n: number;
+  decay: boolean;
+  inputs: Array<Float32Array | null>;
+  outputs: Array<Float32Array | null>;
+}
+
+export function sumOfSquares(leaves: LeafBuffers[]): number {
+  let sum = 0;
+  for (const leaf of leaves) {
+    const g = leaf.inputs[0]!;
+    for (let i = 0; i < leaf.n; i++) sum += g[i] * g[i];
+  }
+  return sum;
+}
+
+export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
+  const s = attrs.scalars.map(f);
+  const flags = attrs.flags;
+  const clip = attrs.clipNorm > 0 ? f(clipScale(sumOfSquares(leaves), attrs.clipNorm)) : 1;
+  const doClip = attrs.clipNorm > 0;
+  const apply = (flags & FLAG.apply) !== 0;
+  const nesterov = (flags & FLAG.nesterov) !== 0;
+  for (const leaf of leaves) {
+    const [g, p, a, b, c] = leaf.inputs;
+    const [out, qa, qb, qc] = leaf.outputs;
+    const grad = (i: number) => (doClip ? f(g![i] * clip) : g![i]);
+    const finish = (i: number, u: number) => {
+      out![i] = apply ? f(p![i] + u) : u;
+    };
+    switch (attrs.family) {
+      case 'adam': {
+        const [b1, c1, b2, c2, bc1, bc1n, bc2, eps, epsRoot, wd, lr] = s;
+        const decay = leaf.decay && (flags & FLAG.decay) !== 0;
+        for (let i = 0; i < leaf.n; i++) {
+          const gi = grad(i);
+          const m = f(f(c1 * gi) + f(b1 * a![i]));
+          const v = f(f(c2 * f(gi * gi)) + f(b2 * b![i]));
+          qa![i] = m;
+          qb![i] = v;
+          const mh = nesterov ? f(f(b1 * f(m / bc1n)) + f(c1 * f(gi / bc1))) : f(m / bc1);
+          let u = f(mh / f(f(Math.sqrt(f(f(v / bc2) + epsRoot))) + eps));
+          if (decay) u = f(u + f(wd * p![i]));
+          finish(i, f(u * lr));
+        }
+        break;
+      }
+      case 'sgd': {
+        const [md, lr] = s;
+        const momentum = (flags & FLAG.momentum) !== 0;
+        for (let i = 0; i < leaf.n; i++) {
+          const gi = grad(i);
+          let u = gi;
+          if (momentum) {
+            const t = f(gi + f(md * a![i]));
+            qa![i] = t;
+            u = nesterov ? f(gi + f(md * t)) : t;
+          }
+          finish(i, f(u * lr));
+        }
+        break;
+      }
+      case 'rms': {
+        const [d, cd, bc, eps, md, lr] = s;
+        const centered = (flags & FLAG.centered) !== 0;
+        const debias = (flags & FLAG.biasCorrection) !== 0;
+        const inSqrt = (flags & FLAG.epsInSqrt) !== 0;
+        const momentum = (flags & FLAG.momentum) !== 0;
+        for (let i = 0; i < leaf.n; i++) {
+          const gi = grad(i);
+          const v = f(f(cd * f(gi * gi)) + f(d * a![i]));
+          qa![i] = v;
+          let sq = debias ? f(v / bc) : v;
+          if (centered) {
+            const m = f(f(cd * gi) + f(d * b![i]));
+            qb![i] = m;
+            const mh = debias ? f(m / bc) : m;
+            sq = f(sq - f(mh * mh));
+          }
+          // tf.rsqrt on cpu rounds 1 / sqrt(x) once; the wasm kernel rounds the root first.
+          const scaling = inSqrt ? f(1 / Math.sqrt(f(sq + eps))) : f(1 / f(f(Math.sqrt(sq)) + eps));
+          let u = f(f(scaling * gi) * lr);
+          if (momentum) {
+            const t = f(u + f(md * c![i]));
+            qc![i] = t;
+            u = nesterov ? f(u + f(md * t)) : t;
+          }
+          finish(i, u);
+        }
+        break;
+      }
+      case 'rss': {
+        const [eps, lr] = s;
+        for (let i = 0; i < leaf.n; i++) {
+          const gi = grad(i);
+          const acc = f(f(gi * gi) + a![i]);
+          qa![i] = acc;
+          const inv = acc > 0 ? f(1 / Math.sqrt(f(acc + eps))) : 0;
+          finish(i, f(f(inv * gi) * lr));
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params, Updates } from '../types.js';
+import { checkFloatTrees, missingParams } from '../internal/leaves.js';
+import { treeFlatten, treeLeaves } from '../tree/structure.js';
+import { runCpuKernel, type LeafBuffers } from './cpu/loops.js';
+import { FUSED_KERNEL, type FusedAttrs } from './layout.js';
+import { FLAG, FUSED, SLOT_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
+import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
+
+/** Which implementation runs a transformation's update on the current backend. */
+export type KernelPath = 'wasm-simd' | 'cpu' | 'composite';
+
+/** `'auto'` uses a fused kernel where one exists for the backend; `'composite'` never does. */
+export type KernelMode = 'auto' | 'composite';
+
+let mode: KernelMode = 'auto';
+
+/**
+ * Chooses between the fused kernels (`'auto'`, the default) and the composite tf-op path
+ * (`'composite'`) for every transformation, for example to compare the two or to rule the
+ * kernels out while debugging. The composite path is the reference the kernels are tested
+ * against; both give the same results to float32 rounding.
+ */
+export function setKernelMode(next: KernelMode): void {
+  if (next !== 'auto' && next !== 'composite') {
+    throw new TypeError(`setKernelMode: expected 'auto' or 'composite', got ${String(next)}`);
+  }
+  mode = next;
+}
+
+/** The current kernel mode (see {@link setKernelMode}). */
+export function getKernelMode(): KernelMode {
+  return mode;
+}
+
+/** The fused path available on the active tfjs backend, ignoring the mode. */
+function backendPath(): KernelPath {
+  const name = tf.getBackend();
+  if (name === 'cpu') return 'cpu';
+  if (name === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike) ? 'wasm-simd' : 'composite';
+  return 'composite';
+}
+
+/**
+ * Which implementation `tx.update` (and `trainStep`) uses on the active backend: `'wasm-simd'`
+ * (WebAssembly SIMD kernels on the wasm backend), `'cpu'` (typed-array loops on the cpu
+ * backend) or `'composite'` (tfjs ops, used on every other backend, for transformations
+ * without a fused kernel, and when {@link setKernelMode} says so).
+ */
+export function kernelPath(tx: GradientTransformation<any>): KernelPath {
+  if (mode === 'composite' || !fusedSpecOf(tx)) return 'composite';
+  return backendPath();
+}
+
+function ensureKernel(backendName: string): void {
+  if (tf.getKernel(FUSED_KERNEL, backendName)) return;
+  tf.registerKernel({
+    kernelName: FUSED_KERNEL,
+    backendName,
+    kernelFunc: backendName === 'wasm' ? wasmKernel : cpuKernel,
+  });
+}
+
+/** The inputs of the kernel in the documented order, and how many outputs it makes. */
+function outputShapes(inputs: tf.TensorInfo[], attrs: FusedAttrs): number[][] {
+  const leaves = inputs.slice(0, attrs.leaves).map((t) => t.shape);
+  const present = attrs.slots.filter(Boolean).length;
+  return Array.from({ length: 1 + present }, () => leaves).flat();
+}
+
+/** Splits the kernel's inputs and outputs per leaf into the positions of the kernel table. */
+function perLeaf<T>(inputs: T[], outputs: T[], attrs: FusedAttrs): Array<{ inputs: Array<T | null>; outputs: Array<T | null> }> {
+  const L = attrs.leaves;
+  const slotInputs: Array<T[] | null> = [];
+  const slotOutputs: Array<T[] | null> = [];
+  let nextIn = attrs.hasParams ? 2 * L : L;
+  let nextOut = L;
+  for (let k = 0; k < SLOT_COUNT[attrs.family]; k++) {
+    if (attrs.slots[k]) {
+      slotInputs.push(inputs.slice(nextIn, nextIn + L));
+      slotOutputs.push(outputs.slice(nextOut, nextOut + L));
+      nextIn += L;
+      nextOut += L;
+    } else {
+      slotInputs.push(null);
+      slotOutputs.push(null);
+    }
+  }
+  return Array.from({ length: L }, (_, j) => ({
+    inputs: [inputs[j], attrs.hasParams ? inputs[L + j] : null, ...slotInputs.map((s) => (s ? s[j] : null))],
+    outputs: [outputs[j], ...slotOutputs.map((s) => (s ? s[j] : null))],
+  }));
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as FusedAttrs;
+  const b = backend as unknown as WasmBackendLike & {
+    makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  };
+  const kernels = WasmKernels.for(b);
+  if (!kernels) throw new Error('tfjs-optax: the wasm kernels are not available on this backend');
+  const ins = Object.values(inputs) as tf.TensorInfo[];
+  const outs = outputShapes(ins, a).map((shape) => b.makeOutput(shape, 'float32'));
+  // Offsets are read after every output is allocated: allocation may grow the heap.
+  const offset = (t: tf.TensorInfo | null) => (t ? kernels.offset(t.dataId) : 0);
+  const records = perLeaf(ins, outs, a).map((leaf, j) => ({
+    n: sizeOf(ins[j].shape),
+    decay: a.decay[j] ?? 0,
+    inputs: leaf.inputs.map(offset),
+    outputs: leaf.outputs.map(offset),
+  }));
+  kernels.run(a, records);
+  return outs;
+};
+
+const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as FusedAttrs;
+  const b = backend as unknown as {
+    readSync(dataId: object): Float32Array;
+    makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+  };
+  const ins = Object.values(inputs) as tf.TensorInfo[];
+  const shapes = outputShapes(ins, a);
+  const buffers = shapes.map((shape) => new Float32Array(sizeOf(shape)));
+  const leaves: LeafBuffers[] = perLeaf(
+    ins.map((t) => b.readSync(t.dataId)),
+    buffers,
+    a,
+  ).map((leaf, j) => ({ n: sizeOf(ins[j].shape), decay: a.decay[j] === 1, ...leaf }));
+  runCpuKernel(a, leaves);
+  return buffers.map((values, i) => b.makeTensorInfo(shapes[i], 'float32', values));
+};
+
+/**
+ * Runs `spec` as one fused kernel over the whole tree: returns the updates (or, with `apply`,
+ * the new parameters) and the new state. Checks the trees exactly as the composite path does,
+ * before anything is created.
+ */
+export function runFused<S>(
+  spec: FusedSpec<S>,
+  updates: Updates,
+  state: S,
+  params: Params | undefined,
+  apply: boolean,
+): [Updates, S] {
+  const slots = spec.slots(state);
+  const decays = (spec.flags & FLAG.decay) !== 0;
+  if ((decays || apply) && params === undefined) throw missingParams(spec.owner);
+  const names = ['updates'];
+  const trees: Params[] = [updates];
+  slots.forEach((tree, k) => {
+    if (tree !== null) {
+      names.push(spec.slotNames[k]!);
+      trees.push(tree);
+    }
+  });
+  if (decays || apply) {
+    names.push('params');
+    trees.push(params!);
+  }
+  checkFloatTrees(spec.owner, names, trees);
+  const scalars = spec.scalars(state);
+  const mask = decays ? spec.decayMask?.(params!) ?? null : null;
+
+  const [grads, def] = treeFlatten(updates);
+  const hasParams = decays || apply;
+  const inputs: tf.Tensor[] = [...grads];
+  if (hasParams) inputs.push(...treeLeaves(params!));
+  for (const tree of slots) if (tree !== null) inputs.push(...treeLeaves(tree));
+  const attrs: FusedAttrs = {
+    family: spec.family,
+    flags: spec.flags | (apply ? FLAG.apply : 0) | (spec.clipNorm !== undefined ? FLAG.clip : 0),
+    scalars,
+    clipNorm: spec.clipNorm ?? 0,
+    leaves: grads.length,
+    hasParams,
+    slots: slots.map((s) => s !== null),
+    decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
+  };
+  if (grads.length === 0) return [updates, spec.next(state, slots)];
+  ensureKernel(tf.getBackend());
+  const named: tf.NamedTensorMap = {};
+  inputs.forEach((t, i) => (named[`x${i}`] = t));
+  const outs = tf.engine().runKernel(FUSED_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const L = grads.length;
+  const out = def.unflatten(outs.slice(0, L)) as Params;
+  let next = L;
+  const newSlots = slots.map((tree) => {
+    if (tree === null) return null;
+    const rebuilt = def.unflatten(outs.slice(next, next + L)) as Params;
+    next += L;
+    return rebuilt;
+  });
+  return [out, spec.next(state, newSlots)];
+}
+
+/**
+ * Attaches a fused implementation to a composite transformation: `update` runs the kernel when
+ * {@link kernelPath} says one is available, the composite chain otherwise.
+ */
+export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpec<S>): GradientTransformation<S> {
+  const fused: MaybeFused<S> = {
+    init: tx.init,
+    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] =>
+      kernelPath(fused) === 'composite'
+        ? tx.update(updates, state, params)
+        : (runFused(spec, updates, state, params, false) as [U, S]),
+    [FUSED]: spec,
+  };
+  return fused;
+}
+
+/**
+ * The optimizer step with the update applied in the same pass (params, grads and state are each
+ * touched once), when a fused kernel runs `tx` here; `undefined` otherwise.
+ * @internal
+ */
+export function fusedApply<S>(tx: GradientTransformation<S>, grads: Updates, state: S, params: Params): [Params, S] | undefined {
+  const spec = fusedSpecOf(tx);
+  if (!spec || kernelPath(tx) === 'composite') return undefined;
+  return runFused(spec, grads, state, params, true);
+}

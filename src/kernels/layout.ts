@@ -1,0 +1,34 @@
+import type { Family } from './spec.js';
+
+/**
+ * The attributes of the fused kernel call, shared by every backend's implementation.
+ * Inputs come in this order: the L gradients, then the L parameters (when `hasParams`), then
+ * for each present slot its L tensors. Outputs: the L updates (or new parameters with the
+ * apply flag), then L tensors for each present slot, in slot order.
+ */
+export interface FusedAttrs {
+  family: Family;
+  flags: number;
+  scalars: number[];
+  /** Global-norm limit, or 0 for no clipping. */
+  clipNorm: number;
+  leaves: number;
+  hasParams: boolean;
+  /** Which of the family's slots are present. */
+  slots: boolean[];
+  /** 1 where a leaf gets weight decay. */
+  decay: number[];
+}
+
+/** The kernel's registered name. */
+export const FUSED_KERNEL = 'TfjsOptaxFusedUpdate';
+
+/**
+ * The factor global-norm clipping applies to the gradients, from their sum of squares:
+ * 1 when the norm is at most `maxNorm`, `maxNorm / norm` above it, NaN when the norm is NaN
+ * (so a bad gradient is never silently clipped into a finite one).
+ */
+export function clipScale(sumOfSquares: number, maxNorm: number): number {
+  const norm = Math.sqrt(sumOfSquares);
+  return norm <= maxNorm ? 1 : maxNorm / norm;
+}

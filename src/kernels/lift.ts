@@ -1,0 +1,25 @@
+import type { FusedSpec } from './spec.js';
+
+/**
+ * The fused description of a transformation whose state holds an inner fused transformation's
+ * state: reads it with `get`, writes it back with `set`. Used by `chain` to fuse
+ * `chain(clipByGlobalNorm(m), adam(lr))` into one kernel.
+ */
+export function liftSpec<Inner, Outer>(
+  spec: FusedSpec<Inner>,
+  get: (outer: Outer) => Inner,
+  set: (outer: Outer, inner: Inner) => Outer,
+  clipNorm?: number,
+): FusedSpec<Outer> {
+  return {
+    owner: spec.owner,
+    family: spec.family,
+    flags: spec.flags,
+    clipNorm: clipNorm ?? spec.clipNorm,
+    slotNames: spec.slotNames,
+    slots: (s) => spec.slots(get(s)),
+    scalars: (s) => spec.scalars(get(s)),
+    decayMask: spec.decayMask,
+    next: (s, slots) => set(s, spec.next(get(s), slots)),
+  };
+}

@@ -1,0 +1,71 @@
+import type { GradientTransformation, Params } from '../types.js';
+
+/**
+ * The backend-independent description of a fused optimizer step: which kernel family computes
+ * it, its variant flags, where its per-leaf state lives, and the per-step scalars. The
+ * composite tf-op chain the optimizer is built from remains the reference; kernels must equal
+ * it to float32 rounding.
+ */
+
+/** The kernel families, one per direction rule. */
+export type Family = 'adam' | 'sgd' | 'rms' | 'rss';
+
+/** Variant flags shared by the kernels (see the header of wasm/optimizers.wat). */
+export const FLAG = {
+  nesterov: 1,
+  apply: 2,
+  clip: 4,
+  decay: 8,
+  momentum: 16,
+  centered: 32,
+  epsInSqrt: 64,
+  biasCorrection: 128,
+} as const;
+
+/**
+ * Per-step scalars, in the order each family's kernel reads them (float32); the clip scale is
+ * appended by the runner.
+ *   adam: b1, 1-b1, b2, 1-b2, bc1, bc1(t+1), bc2, eps, epsRoot, weightDecay, lrFactor
+ *   sgd:  momentum, lrFactor
+ *   rms:  decay, 1-decay, bc, eps, momentum, lrFactor
+ *   rss:  eps, lrFactor
+ */
+export const SCALAR_COUNT: Record<Family, number> = { adam: 11, sgd: 2, rms: 6, rss: 2 };
+
+/** How many per-leaf state slots each family has (absent ones are `null`). */
+export const SLOT_COUNT: Record<Family, number> = { adam: 2, sgd: 1, rms: 3, rss: 1 };
+
+/** A fused implementation of a transformation whose state is `S`. */
+export interface FusedSpec<S> {
+  /** The optimizer's name, for error messages. */
+  owner: string;
+  family: Family;
+  /** Variant flags (nesterov, decay, momentum, centered, epsInSqrt, biasCorrection). */
+  flags: number;
+  /** Global-norm clipping in front of the optimizer, if any. */
+  clipNorm?: number;
+  /** Names of the slots for messages (`'state.mu'`), in kernel order; `null` where absent. */
+  slotNames: ReadonlyArray<string | null>;
+  /** The per-leaf state trees in kernel order, `null` where this variant has none. */
+  slots(state: S): Array<Params | null>;
+  /** The per-step scalars (without the clip scale); evaluates and checks schedules. */
+  scalars(state: S): number[];
+  /** Which leaves get weight decay (one boolean per leaf), or `null` for none. */
+  decayMask?(params: Params): boolean[] | null;
+  /** The new state, from the old one and the new slot trees. */
+  next(state: S, slots: Array<Params | null>): S;
+}
+
+/** Where a transformation keeps its fused description. */
+export const FUSED: unique symbol = Symbol.for('tfjs-optax.fused');
+
+/** Marks `clipByGlobalNorm` so `chain` can fold it into a fused kernel. */
+export const CLIP_NORM: unique symbol = Symbol.for('tfjs-optax.clipNorm');
+
+/** A transformation that may carry a fused description. */
+export type MaybeFused<S> = GradientTransformation<S> & { [FUSED]?: FusedSpec<S>; [CLIP_NORM]?: number };
+
+/** The fused description of a transformation, if it has one. */
+export function fusedSpecOf<S>(tx: GradientTransformation<S>): FusedSpec<S> | undefined {
+  return (tx as MaybeFused<S>)[FUSED];
+}

@@ -1,0 +1,132 @@
+import type { FusedAttrs } from '../layout.js';
+import { clipScale } from '../layout.js';
+import { OPTIMIZER_KERNELS_WASM } from './binary.generated.js';
+
+/**
+ * Runs the WebAssembly SIMD kernels of optimizers.wat on the tfjs wasm backend's own memory.
+ * One instance per backend (it imports that backend's `WebAssembly.Memory`), with a scratch
+ * area and a table of leaf records allocated on the backend's heap and grown on demand.
+ */
+
+/** The parts of tfjs's wasm backend this module uses. */
+export interface WasmBackendLike {
+  wasm: {
+    asm: { memory: WebAssembly.Memory };
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+interface KernelExports {
+  sumsq(table: number, count: number): number;
+  adam(table: number, count: number, scalars: number, flags: number, scratch: number): void;
+  sgd(table: number, count: number, scalars: number, flags: number, scratch: number): void;
+  rms(table: number, count: number, scalars: number, flags: number, scratch: number): void;
+  rss(table: number, count: number, scalars: number, flags: number, scratch: number): void;
+}
+
+const RECORD_BYTES = 44;
+const SCRATCH_BYTES = 160;
+const SCALAR_BYTES = 64;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof atob === 'function') return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** The compiled module, or `null` where this engine cannot compile it (no SIMD). */
+export function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(decodeBase64(OPTIMIZER_KERNELS_WASM) as Uint8Array<ArrayBuffer>);
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** A kernel instance bound to one wasm backend's memory. */
+export class WasmKernels {
+  private readonly exports: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  /** Scratch (160 bytes) then scalars (64 bytes), then the leaf table. */
+  private block = 0;
+  private capacity = 0;
+
+  private constructor(
+    private readonly backend: WasmBackendLike,
+    module: WebAssembly.Module,
+  ) {
+    this.memory = backend.wasm.asm.memory;
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.exports = instance.exports as unknown as KernelExports;
+  }
+
+  private static instances = new WeakMap<object, WasmKernels | null>();
+
+  /** The kernels for `backend`, or `null` if they cannot run there. */
+  static for(backend: WasmBackendLike): WasmKernels | null {
+    let k = WasmKernels.instances.get(backend);
+    if (k === undefined) {
+      const module = kernelModule();
+      const memory = backend?.wasm?.asm?.memory;
+      const usable =
+        module !== null &&
+        memory instanceof WebAssembly.Memory &&
+        // A threaded build shares its memory; this module imports an unshared one.
+        !(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+      try {
+        k = usable ? new WasmKernels(backend, module) : null;
+      } catch {
+        k = null;
+      }
+      WasmKernels.instances.set(backend, k);
+    }
+    return k;
+  }
+
+  private reserve(leaves: number): void {
+    const need = SCRATCH_BYTES + SCALAR_BYTES + leaves * RECORD_BYTES;
+    if (need <= this.capacity) return;
+    if (this.block) this.backend.wasm._free(this.block);
+    this.capacity = Math.max(need, this.capacity * 2, 4096);
+    this.block = this.backend.wasm._malloc(this.capacity) >>> 0;
+  }
+
+  /** The heap offset of a tensor's data. */
+  offset(dataId: object): number {
+    const entry = this.backend.dataIdMap.get(dataId);
+    if (!entry) throw new Error('tfjs-optax: tensor data not found on the wasm backend');
+    return entry.memoryOffset;
+  }
+
+  /**
+   * Runs one fused step over all leaves. `records[j]` holds, for leaf j, its size, decay flag
+   * and the heap offsets of its inputs (5) and outputs (4), 0 where unused.
+   */
+  run(attrs: FusedAttrs, records: Array<{ n: number; decay: number; inputs: number[]; outputs: number[] }>): void {
+    const count = records.length;
+    this.reserve(count);
+    // Views are made after every allocation, since an allocation may grow the memory.
+    const words = new Int32Array(this.memory.buffer);
+    const scratch = this.block;
+    const scalars = scratch + SCRATCH_BYTES;
+    const table = scalars + SCALAR_BYTES;
+    records.forEach((r, j) => {
+      const base = (table + j * RECORD_BYTES) >>> 2;
+      words[base] = r.n;
+      words[base + 1] = r.decay;
+      for (let k = 0; k < 5; k++) words[base + 2 + k] = r.inputs[k] ?? 0;
+      for (let k = 0; k < 4; k++) words[base + 7 + k] = r.outputs[k] ?? 0;
+    });
+    const clip = attrs.clipNorm > 0 ? clipScale(this.exports.sumsq(table, count), attrs.clipNorm) : 1;
+    const floats = new Float32Array(this.memory.buffer, scalars, SCALAR_BYTES / 4);
+    floats.set(attrs.scalars);
+    floats[attrs.scalars.length] = clip;
+    this.exports[attrs.family](table, count, scalars, attrs.flags, scratch);
+  }
+}

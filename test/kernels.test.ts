@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  adagrad,
+  adam,
+  adamw,
+  chain,
+  clipByGlobalNorm,
+  disposeReplaced,
+  exponentialDecay,
+  getKernelMode,
+  kernelPath,
+  nadam,
+  rmsprop,
+  scaleByAdam,
+  setKernelMode,
+  sgd,
+  trainStep,
+  treeMap,
+  type GradientTransformation,
+  type Params,
+} from '../src/index.js';
+import { stateValues } from './helpers.js';
+
+// The fused kernels against the composite tf-op path, the reference, on both the wasm and the
+// cpu backend, whatever backend the rest of the suite runs on.
+
+type AnyTx = GradientTransformation<any>;
+
+const SIZES: number[][] = [[], [1], [3], [4], [5], [7], [8], [2, 3], [33], [10, 10], [0], [1000]];
+
+function makeTree(seed: number): Params {
+  return {
+    layers: SIZES.map((shape, j) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(
+        Array.from({ length: n }, (_, i) => Math.sin(seed * 1.3 + j * 0.7 + i * 0.11) * (1 + (i % 5))),
+        shape,
+      );
+    }),
+    scale: tf.scalar(0.5 + seed * 0.01),
+  };
+}
+
+const CONFIGS: Array<[string, () => AnyTx]> = [
+  ['sgd', () => sgd(0.05)],
+  ['sgd momentum', () => sgd(0.05, { momentum: 0.9 })],
+  ['sgd nesterov', () => sgd(0.05, { momentum: 0.9, nesterov: true })],
+  ['adagrad', () => adagrad(0.1)],
+  ['adagrad zero accumulator', () => adagrad(0.1, { initialAccumulatorValue: 0 })],
+  ['rmsprop', () => rmsprop(0.01)],
+  ['rmsprop centered', () => rmsprop(0.01, { centered: true })],
+  ['rmsprop momentum nesterov', () => rmsprop(0.01, { momentum: 0.9, nesterov: true })],
+  ['rmsprop eps outside, bias corrected', () => rmsprop(0.01, { epsInSqrt: false, biasCorrection: true, eps: 1e-4 })],
+  ['rmsprop centered momentum, bias corrected', () => rmsprop(0.01, { centered: true, momentum: 0.5, biasCorrection: true })],
+  ['adam', () => adam(0.01)],
+  ['adam epsRoot', () => adam(0.01, { epsRoot: 1e-6, b1: 0.8 })],
+  ['nadam', () => nadam(0.01)],
+  ['adamw', () => adamw(0.01, { weightDecay: 0.1 })],
+  ['adamw masked, scheduled', () =>
+    adamw(exponentialDecay({ initValue: 0.01, transitionSteps: 10, decayRate: 0.5 }), {
+      weightDecay: (c) => 0.1 / (c + 1),
+      mask: (p: Params) => treeMap((x) => x.rank >= 2, p),
+    })],
+  ['clipByGlobalNorm + adamw', () => chain(clipByGlobalNorm(1), adamw(0.01))],
+  ['clipByGlobalNorm + sgd momentum', () => chain(clipByGlobalNorm(0.5), sgd(0.1, { momentum: 0.9 }))],
+  ['chain(rmsprop)', () => chain(rmsprop(0.01, { centered: true }))],
+];
+
+/** Runs 50 steps; returns every step's updates and the final state, as numbers. */
+function trajectory(make: () => AnyTx, kernels: 'auto' | 'composite', useTrainStep: boolean) {
+  setKernelMode(kernels);
+  const tx = make();
+  let params = makeTree(0);
+  let state = tx.init(params);
+  const steps: number[][] = [];
+  for (let k = 0; k < 50; k++) {
+    const grads = makeTree(k + 1);
+    if (useTrainStep) {
+      ({ params, state } = trainStep(tx, params, state, grads));
+      steps.push(stateValues(params));
+    } else {
+      const [u, s] = tx.update(grads, state, params);
+      steps.push(stateValues(u));
+      disposeReplaced([u, state, grads], [params, s]);
+      state = s;
+    }
+  }
+  const result = { steps, state: stateValues(state), shape: JSON.stringify(state, (_k, v) => (v instanceof tf.Tensor ? v.shape : v)) };
+  disposeReplaced([params, state], []);
+  setKernelMode('auto');
+  return result;
+}
+
+function expectClose(a: number[], b: number[], rtol: number, where: string): void {
+  expect(a.length, where).toBe(b.length);
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(b[i])) {
+      expect(a[i], `${where}[${i}]`).toBeNaN();
+      continue;
+    }
+    const scale = Math.max(Math.abs(b[i]), 1e-3);
+    if (Math.abs(a[i] - b[i]) > rtol * scale) throw new Error(`${where}[${i}]: fused ${a[i]} vs composite ${b[i]}`);
+  }
+}
+
+afterAll(() => setKernelMode('auto'));
+
+describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
+  const previous = tf.getBackend();
+
+  it('reports the fused path, and the composite one when asked or when no kernel exists', async () => {
+    await tf.setBackend(backend);
+    const expected = backend === 'wasm' ? 'wasm-simd' : 'cpu';
+    expect(kernelPath(adam(0.1))).toBe(expected);
+    expect(kernelPath(chain(clipByGlobalNorm(1), adamw(0.1)))).toBe(expected);
+    expect(kernelPath(scaleByAdam())).toBe('composite');
+    expect(kernelPath(chain(clipByGlobalNorm(1), clipByGlobalNorm(2), adam(0.1)))).toBe('composite');
+    setKernelMode('composite');
+    expect(getKernelMode()).toBe('composite');
+    expect(kernelPath(adam(0.1))).toBe('composite');
+    setKernelMode('auto');
+    expect(() => setKernelMode('fast' as never)).toThrow("setKernelMode: expected 'auto' or 'composite', got fast");
+  });
+
+  it.each(CONFIGS)('%s: fused equals composite over 50 steps (update and trainStep)', async (name, make) => {
+    await tf.setBackend(backend);
+    for (const useTrainStep of [false, true]) {
+      const fused = trajectory(make, 'auto', useTrainStep);
+      const composite = trajectory(make, 'composite', useTrainStep);
+      expect(fused.shape).toBe(composite.shape);
+      // Global-norm clipping: the kernels sum squares in float64, the composite path in float32
+      // (tf.sum over ~1,100 elements), whose own rounding error is up to ~n * 6e-8 relative.
+      const rtol = name.startsWith('clip') ? 2e-5 : 1e-6;
+      fused.steps.forEach((s, k) => expectClose(s, composite.steps[k], rtol, `${name} step ${k}`));
+      expectClose(fused.state, composite.state, rtol, `${name} state`);
+    }
+  });
+
+  it.each(CONFIGS)('%s: a NaN or Inf gradient gives the same result on both paths', async (_name, make) => {
+    await tf.setBackend(backend);
+    const run = (mode: 'auto' | 'composite') => {
+      setKernelMode(mode);
+      const tx = make();
+      const params = { a: tf.tensor1d([1, 2, 3, 4, 5]), b: tf.tensor1d([0.5, -0.5]) };
+      const grads = { a: tf.tensor1d([0.1, NaN, 0.3, Infinity, -Infinity]), b: tf.tensor1d([1, -1]) };
+      const [u, s] = tx.update(grads, tx.init(params), params);
+      setKernelMode('auto');
+      return [...stateValues(u), ...stateValues(s)];
+    };
+    const fused = run('auto');
+    const composite = run('composite');
+    expect(fused.length).toBe(composite.length);
+    fused.forEach((x, i) => {
+      if (Number.isNaN(composite[i])) expect(x).toBeNaN();
+      else if (!Number.isFinite(composite[i])) expect(x).toBe(composite[i]);
+      else expect(Math.abs(x - composite[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(composite[i])));
+    });
+  });
+
+  it('leaks nothing and survives the heap growing between steps', async () => {
+    await tf.setBackend(backend);
+    const tx = chain(clipByGlobalNorm(1), adamw(0.01));
+    let params = makeTree(0);
+    let state = tx.init(params);
+    const start = tf.memory().numTensors;
+    for (let k = 0; k < 20; k++) ({ params, state } = trainStep(tx, params, state, makeTree(k + 1)));
+    expect(tf.memory().numTensors).toBe(start);
+    // Grow the heap (a 64 MiB tensor), step, and compare with the composite path.
+    const big = tf.zeros([16 * 1024 * 1024]);
+    const [u] = tx.update(makeTree(99), state, params);
+    big.dispose();
+    setKernelMode('composite');
+    const [c] = tx.update(makeTree(99), state, params);
+    setKernelMode('auto');
+    expectClose(stateValues(u), stateValues(c), 1e-6, 'after growth');
+    disposeReplaced([params, state], []);
+  });
+
+  it('restores the backend', async () => {
+    await tf.setBackend(previous);
+    expect(tf.getBackend()).toBe(previous);
+  });
+});
