@@ -116,9 +116,12 @@ function timeSteps(step: () => void): number {
   return median(samples);
 }
 
-/** Copy bandwidth (read + write) of a 64 MiB Float32Array, GB/s, median of repeated runs. */
+/**
+ * Copy bandwidth (read + write) of a 16 MiB Float32Array, GB/s, median of repeated runs: a
+ * 32 MiB working set, like one Adam step on tree (a) (28 MB).
+ */
 function copyBandwidth(): number {
-  const n = 16 * 1024 * 1024;
+  const n = 4 * 1024 * 1024;
   const src = new Float32Array(n).fill(1);
   const dst = new Float32Array(n);
   const ms = timeSteps(() => dst.set(src));

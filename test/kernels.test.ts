@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   adagrad,
@@ -19,6 +20,7 @@ import {
   treeMap,
   type GradientTransformation,
   type Params,
+  valueAndGrad,
 } from '../src/index.js';
 import { stateValues } from './helpers.js';
 
@@ -175,6 +177,37 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
     setKernelMode('auto');
     expectClose(stateValues(u), stateValues(c), 1e-6, 'after growth');
     disposeReplaced([params, state], []);
+  });
+
+  it('in-place steps are seen by ops that cache their weights (a matmul training loop)', async () => {
+    // Regression: the wasm backend caches packed matmul weights per tensor id; writing a
+    // parameter in place must invalidate that, or training silently stalls.
+    await tf.setBackend(backend);
+    const losses = (kernels: 'auto' | 'composite') => {
+      setKernelMode(kernels);
+      const x = tf.randomNormal([16, 8], 0, 1, 'float32', 1);
+      const y = tf.randomNormal([16, 4], 0, 1, 'float32', 2);
+      let params = { kernel: tf.randomNormal([8, 4], 0, 0.5, 'float32', 3), bias: tf.zeros([4]) };
+      const tx = adam(0.05);
+      let state = tx.init(params);
+      const loss = valueAndGrad((p: typeof params) =>
+        tf.losses.meanSquaredError(y, tf.add(tf.matMul(x, p.kernel), p.bias)) as tf.Scalar,
+      );
+      const out: number[] = [];
+      for (let k = 0; k < 10; k++) {
+        const { value, grads } = loss(params);
+        out.push(value.dataSync()[0]);
+        value.dispose();
+        ({ params, state } = trainStep(tx, params, state, grads));
+      }
+      disposeReplaced([params, state, x, y], []);
+      setKernelMode('auto');
+      return out;
+    };
+    const fused = losses('auto');
+    const composite = losses('composite');
+    expectClose(fused, composite, 1e-5, 'loss');
+    expect(fused[9]).toBeLessThan(fused[0] * 0.9);
   });
 
   it('restores the backend', async () => {

@@ -85,13 +85,14 @@ export function trainStep<P extends Params, S>(
   grads: TensorTree<P>,
   { keepGrads = false }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
-  const fused = fusedApply(tx, grads as Params, state, params);
+  const fused = fusedApply(tx, grads as Params, state, params, true);
   let nextParams: P;
   let nextState: S;
   let updates: Params = null;
   if (fused) {
-    // One kernel pass computed the new parameters; write them into any variables.
-    nextParams = intoVariables(params, fused[0] as P);
+    // One kernel pass computed the new parameters, in place where the buffers were ours to
+    // reuse; write new tensors into any variables.
+    nextParams = fused[0] === params ? params : intoVariables(params, fused[0] as P);
     nextState = fused[1];
   } else {
     [updates, nextState] = tx.update(grads as Params, state, params);

@@ -135,10 +135,61 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return buffers.map((values, i) => b.makeTensorInfo(shapes[i], 'float32', values));
 };
 
+/** A fused call, checked and laid out: the kernel attributes and the leaves in kernel order. */
+interface Prepared {
+  attrs: FusedAttrs;
+  grads: tf.Tensor[];
+  params: tf.Tensor[] | null;
+  slots: Array<tf.Tensor[] | null>;
+  def: ReturnType<typeof treeFlatten>[1];
+}
+
 /**
- * Runs `spec` as one fused kernel over the whole tree: returns the updates (or, with `apply`,
- * the new parameters) and the new state. Checks the trees exactly as the composite path does,
- * before anything is created.
+ * Checks the trees exactly as the composite path does (before anything is created), evaluates
+ * the per-step scalars and lays the leaves out for the kernel.
+ */
+function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Params | undefined, apply: boolean): Prepared {
+  const slotTrees = spec.slots(state);
+  const decays = (spec.flags & FLAG.decay) !== 0;
+  const hasParams = decays || apply;
+  if (hasParams && params === undefined) throw missingParams(spec.owner);
+  const names = ['updates'];
+  const trees: Params[] = [updates];
+  slotTrees.forEach((tree, k) => {
+    if (tree !== null) {
+      names.push(spec.slotNames[k]!);
+      trees.push(tree);
+    }
+  });
+  if (hasParams) {
+    names.push('params');
+    trees.push(params!);
+  }
+  checkFloatTrees(spec.owner, names, trees);
+  const scalars = spec.scalars(state);
+  const mask = decays ? spec.decayMask?.(params!) ?? null : null;
+  const [grads, def] = treeFlatten(updates);
+  return {
+    attrs: {
+      family: spec.family,
+      flags: spec.flags | (apply ? FLAG.apply : 0) | (spec.clipNorm !== undefined ? FLAG.clip : 0),
+      scalars,
+      clipNorm: spec.clipNorm ?? 0,
+      leaves: grads.length,
+      hasParams,
+      slots: slotTrees.map((t) => t !== null),
+      decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
+    },
+    grads,
+    params: hasParams ? treeLeaves(params!) : null,
+    slots: slotTrees.map((t) => (t === null ? null : treeLeaves(t))),
+    def,
+  };
+}
+
+/**
+ * Runs `spec` as one fused kernel over the whole tree, into new tensors: returns the updates
+ * (or, with `apply`, the new parameters) and the new state. The inputs are not changed.
  */
 export function runFused<S>(
   spec: FusedSpec<S>,
@@ -147,55 +198,76 @@ export function runFused<S>(
   params: Params | undefined,
   apply: boolean,
 ): [Updates, S] {
-  const slots = spec.slots(state);
-  const decays = (spec.flags & FLAG.decay) !== 0;
-  if ((decays || apply) && params === undefined) throw missingParams(spec.owner);
-  const names = ['updates'];
-  const trees: Params[] = [updates];
-  slots.forEach((tree, k) => {
-    if (tree !== null) {
-      names.push(spec.slotNames[k]!);
-      trees.push(tree);
-    }
-  });
-  if (decays || apply) {
-    names.push('params');
-    trees.push(params!);
-  }
-  checkFloatTrees(spec.owner, names, trees);
-  const scalars = spec.scalars(state);
-  const mask = decays ? spec.decayMask?.(params!) ?? null : null;
-
-  const [grads, def] = treeFlatten(updates);
-  const hasParams = decays || apply;
-  const inputs: tf.Tensor[] = [...grads];
-  if (hasParams) inputs.push(...treeLeaves(params!));
-  for (const tree of slots) if (tree !== null) inputs.push(...treeLeaves(tree));
-  const attrs: FusedAttrs = {
-    family: spec.family,
-    flags: spec.flags | (apply ? FLAG.apply : 0) | (spec.clipNorm !== undefined ? FLAG.clip : 0),
-    scalars,
-    clipNorm: spec.clipNorm ?? 0,
-    leaves: grads.length,
-    hasParams,
-    slots: slots.map((s) => s !== null),
-    decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
-  };
-  if (grads.length === 0) return [updates, spec.next(state, slots)];
+  const prep = prepare(spec, updates, state, params, apply);
+  const L = prep.grads.length;
+  if (L === 0) return [updates, spec.next(state, spec.slots(state))];
   ensureKernel(tf.getBackend());
+  const inputs = [...prep.grads, ...(prep.params ?? []), ...prep.slots.flatMap((s) => s ?? [])];
   const named: tf.NamedTensorMap = {};
   inputs.forEach((t, i) => (named[`x${i}`] = t));
-  const outs = tf.engine().runKernel(FUSED_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  const L = grads.length;
-  const out = def.unflatten(outs.slice(0, L)) as Params;
+  const outs = tf.engine().runKernel(FUSED_KERNEL, named, prep.attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const out = prep.def.unflatten(outs.slice(0, L)) as Params;
   let next = L;
-  const newSlots = slots.map((tree) => {
-    if (tree === null) return null;
-    const rebuilt = def.unflatten(outs.slice(next, next + L)) as Params;
+  const newSlots = prep.slots.map((leaves) => {
+    if (leaves === null) return null;
+    const rebuilt = prep.def.unflatten(outs.slice(next, next + L)) as Params;
     next += L;
     return rebuilt;
   });
   return [out, spec.next(state, newSlots)];
+}
+
+/** The backend's reference count of a tensor's data (1 when no other tensor shares it). */
+function refCount(t: tf.Tensor): number {
+  const b = tf.backend() as unknown as { refCount?(dataId: object): number };
+  return typeof b.refCount === 'function' ? b.refCount(t.dataId) : Infinity;
+}
+
+/**
+ * The fused step written into the parameter and state buffers themselves, when they belong to
+ * nobody else: every one is float32, appears once, shares its data with no other tensor
+ * (refCount 1) and is not a gradient. Returns `undefined` (nothing done) otherwise.
+ */
+function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params): [Params, S] | undefined {
+  const prep = prepare(spec, grads, state, params, true);
+  const written = [...prep.params!, ...prep.slots.flatMap((s) => s ?? [])];
+  const seen = new Set<object>(prep.grads.map((g) => g.dataId));
+  for (const t of written) {
+    if (seen.has(t.dataId) || refCount(t) !== 1) return undefined;
+    seen.add(t.dataId);
+  }
+  const leaves = prep.grads.map((g, j) => ({
+    inputs: [g, prep.params![j], ...prep.slots.map((s) => (s ? s[j] : null))],
+    outputs: [prep.params![j], ...prep.slots.map((s) => (s ? s[j] : null))],
+  }));
+  if (tf.getBackend() === 'wasm') {
+    const b = tf.backend() as unknown as WasmBackendLike;
+    const kernels = WasmKernels.for(b)!;
+    const offset = (t: tf.Tensor | null) => (t ? kernels.offset(t.dataId) : 0);
+    kernels.run(
+      prep.attrs,
+      leaves.map((leaf, j) => ({
+        n: prep.grads[j].size,
+        decay: prep.attrs.decay[j],
+        inputs: leaf.inputs.map(offset),
+        outputs: leaf.outputs.map(offset),
+      })),
+    );
+    for (const t of written) kernels.changed(t.dataId, t.size);
+  } else {
+    const b = tf.backend() as unknown as { readSync(dataId: object): Float32Array };
+    const values = (t: tf.Tensor | null) => (t ? b.readSync(t.dataId) : null);
+    runCpuKernel(
+      prep.attrs,
+      leaves.map((leaf, j) => ({
+        n: prep.grads[j].size,
+        decay: prep.attrs.decay[j] === 1,
+        inputs: leaf.inputs.map(values),
+        outputs: leaf.outputs.map(values),
+      })),
+    );
+  }
+  return [params, spec.next(state, spec.slots(state))];
 }
 
 /**
@@ -216,11 +288,47 @@ export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpe
 
 /**
  * The optimizer step with the update applied in the same pass (params, grads and state are each
- * touched once), when a fused kernel runs `tx` here; `undefined` otherwise.
+ * touched once), when a fused kernel runs `tx` here; `undefined` otherwise. With `inPlace`, the
+ * new values are written into the old parameter and state buffers where that is safe (the
+ * caller gives up the old trees, as `trainStep` does), saving an allocation per tensor.
  * @internal
  */
-export function fusedApply<S>(tx: GradientTransformation<S>, grads: Updates, state: S, params: Params): [Params, S] | undefined {
+export function fusedApply<S>(
+  tx: GradientTransformation<S>,
+  grads: Updates,
+  state: S,
+  params: Params,
+  inPlace = false,
+): [Params, S] | undefined {
   const spec = fusedSpecOf(tx);
   if (!spec || kernelPath(tx) === 'composite') return undefined;
-  return runFused(spec, grads, state, params, true);
+  return (inPlace ? runInPlace(spec, grads, state, params) : undefined) ?? runFused(spec, grads, state, params, true);
+}
+
+/**
+ * `params + updates` for whole trees in one kernel call (the sgd kernel with a unit rate and
+ * the apply flag computes exactly `p + u`, as `tf.add` does), when a fused path exists on this
+ * backend; `undefined` otherwise. The trees must already have been checked.
+ * @internal
+ */
+export function fusedAddTrees(params: Params, updates: Params): Params | undefined {
+  if (mode === 'composite' || backendPath() === 'composite') return undefined;
+  const [deltas] = treeFlatten(updates);
+  const [values, def] = treeFlatten(params);
+  if (values.length === 0) return undefined;
+  ensureKernel(tf.getBackend());
+  const attrs: FusedAttrs = {
+    family: 'sgd',
+    flags: FLAG.apply,
+    scalars: [0, 1],
+    clipNorm: 0,
+    leaves: values.length,
+    hasParams: true,
+    slots: [false],
+    decay: values.map(() => 0),
+  };
+  const named: tf.NamedTensorMap = {};
+  [...deltas, ...values].forEach((t, i) => (named[`x${i}`] = t));
+  const outs = tf.engine().runKernel(FUSED_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  return def.unflatten(outs) as Params;
 }

@@ -25,20 +25,21 @@
   (import "env" "memory" (memory 1))
 
   ;; Scratch layout: 9 blocks of 16 bytes (in0..in4, out0..out3) then the 4 saved outputs.
-  (func $prepare_small (param $rec i32) (param $scratch i32) (param $n i32)
-    (local $k i32) (local $ptr i32)
+  ;; The last n mod 4 elements of a leaf are copied into the scratch blocks, so the vector body
+  ;; runs once more on them there; pointers are rebased so that (pointer + $o) lands in scratch.
+  (func $prepare_tail (param $rec i32) (param $scratch i32) (param $o i32) (param $rem i32)
+    (local $k i32) (local $ptr i32) (local $block i32)
     (local.set $k (i32.const 0))
     (loop $inputs
       (local.set $ptr (i32.load offset=8 (i32.add (local.get $rec) (i32.shl (local.get $k) (i32.const 2)))))
       (if (local.get $ptr)
         (then
-          (memory.copy
-            (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 4)))
-            (local.get $ptr)
-            (i32.shl (local.get $n) (i32.const 2)))
+          (local.set $block (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 4))))
+          (v128.store (local.get $block) (v128.const i32x4 0 0 0 0))
+          (memory.copy (local.get $block) (i32.add (local.get $ptr) (local.get $o)) (i32.shl (local.get $rem) (i32.const 2)))
           (i32.store offset=8
             (i32.add (local.get $rec) (i32.shl (local.get $k) (i32.const 2)))
-            (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 4))))))
+            (i32.sub (local.get $block) (local.get $o)))))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $inputs (i32.lt_u (local.get $k) (i32.const 5))))
     (local.set $k (i32.const 0))
@@ -49,11 +50,13 @@
         (then
           (i32.store offset=28
             (i32.add (local.get $rec) (i32.shl (local.get $k) (i32.const 2)))
-            (i32.add (local.get $scratch) (i32.shl (i32.add (local.get $k) (i32.const 5)) (i32.const 4))))))
+            (i32.sub
+              (i32.add (local.get $scratch) (i32.shl (i32.add (local.get $k) (i32.const 5)) (i32.const 4)))
+              (local.get $o)))))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $outputs (i32.lt_u (local.get $k) (i32.const 4)))))
 
-  (func $finish_small (param $scratch i32) (param $n i32)
+  (func $finish_tail (param $scratch i32) (param $o i32) (param $rem i32)
     (local $k i32) (local $ptr i32)
     (local.set $k (i32.const 0))
     (loop $outputs
@@ -61,9 +64,9 @@
       (if (local.get $ptr)
         (then
           (memory.copy
-            (local.get $ptr)
+            (i32.add (local.get $ptr) (local.get $o))
             (i32.add (local.get $scratch) (i32.shl (i32.add (local.get $k) (i32.const 5)) (i32.const 4)))
-            (i32.shl (local.get $n) (i32.const 2)))))
+            (i32.shl (local.get $rem) (i32.const 2)))))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $outputs (i32.lt_u (local.get $k) (i32.const 4)))))
 
@@ -111,7 +114,7 @@
   (func (export "adam") (param $table i32) (param $count i32) (param $sc i32) (param $flags i32) (param $scratch i32)
     (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $bc1 v128) (local $bc1n v128)
     (local $bc2 v128) (local $eps v128) (local $epsRoot v128) (local $wd v128) (local $lr v128) (local $clip v128)
-    (local $j i32) (local $rec i32) (local $n i32) (local $small i32) (local $last i32) (local $o i32) (local $decay i32)
+    (local $j i32) (local $rec i32) (local $n i32) (local $end i32) (local $rem i32) (local $tail i32) (local $o i32) (local $decay i32)
     (local $pg i32) (local $pp i32) (local $pm i32) (local $pv i32) (local $q0 i32) (local $q1 i32) (local $q2 i32)
     (local $g v128) (local $m v128) (local $v v128) (local $mh v128) (local $u v128)
     (local.set $b1 (v128.load32_splat offset=0 (local.get $sc)))
@@ -133,8 +136,11 @@
         (local.set $n (i32.load (local.get $rec)))
         (if (local.get $n)
           (then
-            (local.set $small (i32.lt_u (local.get $n) (i32.const 4)))
-            (if (local.get $small) (then (call $prepare_small (local.get $rec) (local.get $scratch) (local.get $n))))
+            (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+            (local.set $rem (i32.and (local.get $n) (i32.const 3)))
+            (local.set $tail (i32.const 0))
+            (local.set $o (i32.const 0))
+            (loop $phase
             (local.set $decay (i32.and (i32.load offset=4 (local.get $rec)) (i32.shr_u (local.get $flags) (i32.const 3))))
             (local.set $pg (i32.load offset=8 (local.get $rec)))
             (local.set $pp (i32.load offset=12 (local.get $rec)))
@@ -143,10 +149,9 @@
             (local.set $q0 (i32.load offset=28 (local.get $rec)))
             (local.set $q1 (i32.load offset=32 (local.get $rec)))
             (local.set $q2 (i32.load offset=36 (local.get $rec)))
-            (local.set $last (i32.shl (i32.sub (select (i32.const 4) (local.get $n) (local.get $small)) (i32.const 4)) (i32.const 2)))
-            (local.set $o (i32.const 0))
+            (block $vdone
             (loop $vec
-              (if (i32.gt_u (local.get $o) (local.get $last)) (then (local.set $o (local.get $last))))
+              (br_if $vdone (i32.ge_u (local.get $o) (local.get $end)))
               (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
               (if (i32.and (local.get $flags) (i32.const 4))
                 (then (local.set $g (f32x4.mul (local.get $g) (local.get $clip)))))
@@ -176,8 +181,16 @@
                 (then (local.set $u (f32x4.add (v128.load (i32.add (local.get $pp) (local.get $o))) (local.get $u)))))
               (v128.store (i32.add (local.get $q0) (local.get $o)) (local.get $u))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (br_if $vec (i32.le_u (local.get $o) (i32.add (local.get $last) (i32.const 12)))))
-            (if (local.get $small) (then (call $finish_small (local.get $scratch) (local.get $n))))))
+              (br $vec)))
+            ;; One more vector for the last n mod 4 elements, through scratch.
+            (if (i32.and (i32.ne (local.get $rem) (i32.const 0)) (i32.eqz (local.get $tail)))
+              (then
+                (call $prepare_tail (local.get $rec) (local.get $scratch) (local.get $o) (local.get $rem))
+                (local.set $end (i32.add (local.get $o) (i32.const 16)))
+                (local.set $tail (i32.const 1))
+                (br $phase))))
+            (if (local.get $tail)
+              (then (call $finish_tail (local.get $scratch) (i32.sub (local.get $o) (i32.const 16)) (local.get $rem))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $leaves))))
 
@@ -185,7 +198,7 @@
   ;; scalars: momentum lr clip
   (func (export "sgd") (param $table i32) (param $count i32) (param $sc i32) (param $flags i32) (param $scratch i32)
     (local $md v128) (local $lr v128) (local $clip v128)
-    (local $j i32) (local $rec i32) (local $n i32) (local $small i32) (local $last i32) (local $o i32)
+    (local $j i32) (local $rec i32) (local $n i32) (local $end i32) (local $rem i32) (local $tail i32) (local $o i32)
     (local $pg i32) (local $pp i32) (local $pt i32) (local $q0 i32) (local $q1 i32)
     (local $g v128) (local $t v128) (local $u v128)
     (local.set $md (v128.load32_splat offset=0 (local.get $sc)))
@@ -198,17 +211,19 @@
         (local.set $n (i32.load (local.get $rec)))
         (if (local.get $n)
           (then
-            (local.set $small (i32.lt_u (local.get $n) (i32.const 4)))
-            (if (local.get $small) (then (call $prepare_small (local.get $rec) (local.get $scratch) (local.get $n))))
+            (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+            (local.set $rem (i32.and (local.get $n) (i32.const 3)))
+            (local.set $tail (i32.const 0))
+            (local.set $o (i32.const 0))
+            (loop $phase
             (local.set $pg (i32.load offset=8 (local.get $rec)))
             (local.set $pp (i32.load offset=12 (local.get $rec)))
             (local.set $pt (i32.load offset=16 (local.get $rec)))
             (local.set $q0 (i32.load offset=28 (local.get $rec)))
             (local.set $q1 (i32.load offset=32 (local.get $rec)))
-            (local.set $last (i32.shl (i32.sub (select (i32.const 4) (local.get $n) (local.get $small)) (i32.const 4)) (i32.const 2)))
-            (local.set $o (i32.const 0))
+            (block $vdone
             (loop $vec
-              (if (i32.gt_u (local.get $o) (local.get $last)) (then (local.set $o (local.get $last))))
+              (br_if $vdone (i32.ge_u (local.get $o) (local.get $end)))
               (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
               (if (i32.and (local.get $flags) (i32.const 4))
                 (then (local.set $g (f32x4.mul (local.get $g) (local.get $clip)))))
@@ -226,8 +241,16 @@
                 (then (local.set $u (f32x4.add (v128.load (i32.add (local.get $pp) (local.get $o))) (local.get $u)))))
               (v128.store (i32.add (local.get $q0) (local.get $o)) (local.get $u))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (br_if $vec (i32.le_u (local.get $o) (i32.add (local.get $last) (i32.const 12)))))
-            (if (local.get $small) (then (call $finish_small (local.get $scratch) (local.get $n))))))
+              (br $vec)))
+            ;; One more vector for the last n mod 4 elements, through scratch.
+            (if (i32.and (i32.ne (local.get $rem) (i32.const 0)) (i32.eqz (local.get $tail)))
+              (then
+                (call $prepare_tail (local.get $rec) (local.get $scratch) (local.get $o) (local.get $rem))
+                (local.set $end (i32.add (local.get $o) (i32.const 16)))
+                (local.set $tail (i32.const 1))
+                (br $phase))))
+            (if (local.get $tail)
+              (then (call $finish_tail (local.get $scratch) (i32.sub (local.get $o) (i32.const 16)) (local.get $rem))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $leaves))))
 
@@ -236,7 +259,7 @@
   ;; scalars: decay 1-decay bc eps momentum lr clip
   (func (export "rms") (param $table i32) (param $count i32) (param $sc i32) (param $flags i32) (param $scratch i32)
     (local $d v128) (local $c v128) (local $bc v128) (local $eps v128) (local $md v128) (local $lr v128) (local $clip v128)
-    (local $j i32) (local $rec i32) (local $n i32) (local $small i32) (local $last i32) (local $o i32)
+    (local $j i32) (local $rec i32) (local $n i32) (local $end i32) (local $rem i32) (local $tail i32) (local $o i32)
     (local $pg i32) (local $pp i32) (local $pnu i32) (local $pmu i32) (local $pmom i32)
     (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32)
     (local $g v128) (local $v v128) (local $m v128) (local $s v128) (local $u v128) (local $t v128)
@@ -254,8 +277,11 @@
         (local.set $n (i32.load (local.get $rec)))
         (if (local.get $n)
           (then
-            (local.set $small (i32.lt_u (local.get $n) (i32.const 4)))
-            (if (local.get $small) (then (call $prepare_small (local.get $rec) (local.get $scratch) (local.get $n))))
+            (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+            (local.set $rem (i32.and (local.get $n) (i32.const 3)))
+            (local.set $tail (i32.const 0))
+            (local.set $o (i32.const 0))
+            (loop $phase
             (local.set $pg (i32.load offset=8 (local.get $rec)))
             (local.set $pp (i32.load offset=12 (local.get $rec)))
             (local.set $pnu (i32.load offset=16 (local.get $rec)))
@@ -265,10 +291,9 @@
             (local.set $q1 (i32.load offset=32 (local.get $rec)))
             (local.set $q2 (i32.load offset=36 (local.get $rec)))
             (local.set $q3 (i32.load offset=40 (local.get $rec)))
-            (local.set $last (i32.shl (i32.sub (select (i32.const 4) (local.get $n) (local.get $small)) (i32.const 4)) (i32.const 2)))
-            (local.set $o (i32.const 0))
+            (block $vdone
             (loop $vec
-              (if (i32.gt_u (local.get $o) (local.get $last)) (then (local.set $o (local.get $last))))
+              (br_if $vdone (i32.ge_u (local.get $o) (local.get $end)))
               (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
               (if (i32.and (local.get $flags) (i32.const 4))
                 (then (local.set $g (f32x4.mul (local.get $g) (local.get $clip)))))
@@ -306,15 +331,23 @@
                 (then (local.set $u (f32x4.add (v128.load (i32.add (local.get $pp) (local.get $o))) (local.get $u)))))
               (v128.store (i32.add (local.get $q0) (local.get $o)) (local.get $u))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (br_if $vec (i32.le_u (local.get $o) (i32.add (local.get $last) (i32.const 12)))))
-            (if (local.get $small) (then (call $finish_small (local.get $scratch) (local.get $n))))))
+              (br $vec)))
+            ;; One more vector for the last n mod 4 elements, through scratch.
+            (if (i32.and (i32.ne (local.get $rem) (i32.const 0)) (i32.eqz (local.get $tail)))
+              (then
+                (call $prepare_tail (local.get $rec) (local.get $scratch) (local.get $o) (local.get $rem))
+                (local.set $end (i32.add (local.get $o) (i32.const 16)))
+                (local.set $tail (i32.const 1))
+                (br $phase))))
+            (if (local.get $tail)
+              (then (call $finish_tail (local.get $scratch) (i32.sub (local.get $o) (i32.const 16)) (local.get $rem))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $leaves))))
 
   ;; AdaGrad. in: g p s; out: u|p' s'. scalars: eps lr clip
   (func (export "rss") (param $table i32) (param $count i32) (param $sc i32) (param $flags i32) (param $scratch i32)
     (local $eps v128) (local $lr v128) (local $clip v128)
-    (local $j i32) (local $rec i32) (local $n i32) (local $small i32) (local $last i32) (local $o i32)
+    (local $j i32) (local $rec i32) (local $n i32) (local $end i32) (local $rem i32) (local $tail i32) (local $o i32)
     (local $pg i32) (local $pp i32) (local $ps i32) (local $q0 i32) (local $q1 i32)
     (local $g v128) (local $s v128) (local $u v128)
     (local.set $eps (v128.load32_splat offset=0 (local.get $sc)))
@@ -327,17 +360,19 @@
         (local.set $n (i32.load (local.get $rec)))
         (if (local.get $n)
           (then
-            (local.set $small (i32.lt_u (local.get $n) (i32.const 4)))
-            (if (local.get $small) (then (call $prepare_small (local.get $rec) (local.get $scratch) (local.get $n))))
+            (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+            (local.set $rem (i32.and (local.get $n) (i32.const 3)))
+            (local.set $tail (i32.const 0))
+            (local.set $o (i32.const 0))
+            (loop $phase
             (local.set $pg (i32.load offset=8 (local.get $rec)))
             (local.set $pp (i32.load offset=12 (local.get $rec)))
             (local.set $ps (i32.load offset=16 (local.get $rec)))
             (local.set $q0 (i32.load offset=28 (local.get $rec)))
             (local.set $q1 (i32.load offset=32 (local.get $rec)))
-            (local.set $last (i32.shl (i32.sub (select (i32.const 4) (local.get $n) (local.get $small)) (i32.const 4)) (i32.const 2)))
-            (local.set $o (i32.const 0))
+            (block $vdone
             (loop $vec
-              (if (i32.gt_u (local.get $o) (local.get $last)) (then (local.set $o (local.get $last))))
+              (br_if $vdone (i32.ge_u (local.get $o) (local.get $end)))
               (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
               (if (i32.and (local.get $flags) (i32.const 4))
                 (then (local.set $g (f32x4.mul (local.get $g) (local.get $clip)))))
@@ -355,8 +390,16 @@
                 (then (local.set $u (f32x4.add (v128.load (i32.add (local.get $pp) (local.get $o))) (local.get $u)))))
               (v128.store (i32.add (local.get $q0) (local.get $o)) (local.get $u))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (br_if $vec (i32.le_u (local.get $o) (i32.add (local.get $last) (i32.const 12)))))
-            (if (local.get $small) (then (call $finish_small (local.get $scratch) (local.get $n))))))
+              (br $vec)))
+            ;; One more vector for the last n mod 4 elements, through scratch.
+            (if (i32.and (i32.ne (local.get $rem) (i32.const 0)) (i32.eqz (local.get $tail)))
+              (then
+                (call $prepare_tail (local.get $rec) (local.get $scratch) (local.get $o) (local.get $rem))
+                (local.set $end (i32.add (local.get $o) (i32.const 16)))
+                (local.set $tail (i32.const 1))
+                (br $phase))))
+            (if (local.get $tail)
+              (then (call $finish_tail (local.get $scratch) (i32.sub (local.get $o) (i32.const 16)) (local.get $rem))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $leaves))))
 )

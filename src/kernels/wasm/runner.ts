@@ -14,8 +14,12 @@ export interface WasmBackendLike {
     asm: { memory: WebAssembly.Memory };
     _malloc(bytes: number): number;
     _free(ptr: number): void;
+    tfjs: {
+      registerTensor(id: number, size: number, memoryOffset: number): void;
+      disposeData(id: number): void;
+    };
   };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
 }
 
 interface KernelExports {
@@ -95,6 +99,19 @@ export class WasmKernels {
     if (this.block) this.backend.wasm._free(this.block);
     this.capacity = Math.max(need, this.capacity * 2, 4096);
     this.block = this.backend.wasm._malloc(this.capacity) >>> 0;
+  }
+
+  /**
+   * Tells the backend that a tensor's data changed in place. The backend's C++ side caches
+   * work derived from a tensor, keyed by its id (XNNPACK keeps matmul weights packed), on the
+   * assumption that tensors never change; unregistering the id runs the callbacks that drop
+   * those caches, and registering it again at the same memory keeps the tensor valid.
+   */
+  changed(dataId: object, size: number): void {
+    const entry = this.backend.dataIdMap.get(dataId);
+    if (!entry) return;
+    this.backend.wasm.tfjs.disposeData(entry.id);
+    this.backend.wasm.tfjs.registerTensor(entry.id, size, entry.memoryOffset);
   }
 
   /** The heap offset of a tensor's data. */
