@@ -7,7 +7,7 @@
 //   npm run bench -- --quick           fewer repetitions
 //   npm run bench -- --backend wasm --opt adam --tree a
 //
-// Writes bench/results/latest.json and bench/results/latest.md.
+// Writes bench/results/latest.json and latest.md (partial.* for a filtered run).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -248,12 +248,14 @@ async function main(): Promise<void> {
   const note = `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Medians of ${REPS} repetitions after warm-up.\n`;
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.md'), header + body + '\n' + note);
+  // A filtered run (--backend, --opt, --tree) does not replace the full results.
+  const file = option('backend') || option('opt') || option('tree') ? 'partial' : 'latest';
+  writeFileSync(join(dir, `${file}.md`), header + body + '\n' + note);
   writeFileSync(
-    join(dir, 'latest.json'),
+    join(dir, `${file}.json`),
     JSON.stringify({ date: new Date().toISOString(), tfjs: tf.version_core, copyBandwidthGBs: bandwidth, reps: REPS, rows }, null, 2),
   );
-  console.log(`\n${header}${body}\n${note}\nwrote bench/results/latest.md and latest.json`);
+  console.log(`\n${header}${body}\n${note}\nwrote bench/results/${file}.md and ${file}.json`);
 }
 
 await main();

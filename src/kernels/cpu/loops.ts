@@ -35,26 +35,29 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
   const apply = (flags & FLAG.apply) !== 0;
   const nesterov = (flags & FLAG.nesterov) !== 0;
   for (const leaf of leaves) {
-    const [g, p, a, b, c] = leaf.inputs;
-    const [out, qa, qb, qc] = leaf.outputs;
-    const grad = (i: number) => (doClip ? f(g![i] * clip) : g![i]);
-    const finish = (i: number, u: number) => {
-      out![i] = apply ? f(p![i] + u) : u;
-    };
+    // Non-null views of the buffers this family uses (absent ones are never read).
+    const none = new Float32Array(0);
+    const [g, p, a, b, c] = leaf.inputs.map((x) => x ?? none);
+    const [out, qa, qb, qc] = leaf.outputs.map((x) => x ?? none);
+    // Without clipping the gradient is multiplied by exactly 1, which changes no bits.
+    const gs = doClip ? clip : 1;
     switch (attrs.family) {
       case 'adam': {
         const [b1, c1, b2, c2, bc1, bc1n, bc2, eps, epsRoot, wd, lr] = s;
         const decay = leaf.decay && (flags & FLAG.decay) !== 0;
         for (let i = 0; i < leaf.n; i++) {
-          const gi = grad(i);
-          const m = f(f(c1 * gi) + f(b1 * a![i]));
-          const v = f(f(c2 * f(gi * gi)) + f(b2 * b![i]));
-          qa![i] = m;
-          qb![i] = v;
+          const gi = f(g[i] * gs);
+          const m = f(f(c1 * gi) + f(b1 * a[i]));
+          const v = f(f(c2 * f(gi * gi)) + f(b2 * b[i]));
+          qa[i] = m;
+          qb[i] = v;
           const mh = nesterov ? f(f(b1 * f(m / bc1n)) + f(c1 * f(gi / bc1))) : f(m / bc1);
           let u = f(mh / f(f(Math.sqrt(f(f(v / bc2) + epsRoot))) + eps));
-          if (decay) u = f(u + f(wd * p![i]));
-          finish(i, f(u * lr));
+          if (decay) u = f(u + f(wd * p[i]));
+          {
+            const u1 = f(u * lr);
+            out[i] = apply ? f(p[i] + u1) : u1;
+          }
         }
         break;
       }
@@ -62,14 +65,17 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
         const [md, lr] = s;
         const momentum = (flags & FLAG.momentum) !== 0;
         for (let i = 0; i < leaf.n; i++) {
-          const gi = grad(i);
+          const gi = f(g[i] * gs);
           let u = gi;
           if (momentum) {
-            const t = f(gi + f(md * a![i]));
-            qa![i] = t;
+            const t = f(gi + f(md * a[i]));
+            qa[i] = t;
             u = nesterov ? f(gi + f(md * t)) : t;
           }
-          finish(i, f(u * lr));
+          {
+            const u1 = f(u * lr);
+            out[i] = apply ? f(p[i] + u1) : u1;
+          }
         }
         break;
       }
@@ -80,13 +86,13 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
         const inSqrt = (flags & FLAG.epsInSqrt) !== 0;
         const momentum = (flags & FLAG.momentum) !== 0;
         for (let i = 0; i < leaf.n; i++) {
-          const gi = grad(i);
-          const v = f(f(cd * f(gi * gi)) + f(d * a![i]));
-          qa![i] = v;
+          const gi = f(g[i] * gs);
+          const v = f(f(cd * f(gi * gi)) + f(d * a[i]));
+          qa[i] = v;
           let sq = debias ? f(v / bc) : v;
           if (centered) {
-            const m = f(f(cd * gi) + f(d * b![i]));
-            qb![i] = m;
+            const m = f(f(cd * gi) + f(d * b[i]));
+            qb[i] = m;
             const mh = debias ? f(m / bc) : m;
             sq = f(sq - f(mh * mh));
           }
@@ -94,22 +100,28 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
           const scaling = inSqrt ? f(1 / Math.sqrt(f(sq + eps))) : f(1 / f(f(Math.sqrt(sq)) + eps));
           let u = f(f(scaling * gi) * lr);
           if (momentum) {
-            const t = f(u + f(md * c![i]));
-            qc![i] = t;
+            const t = f(u + f(md * c[i]));
+            qc[i] = t;
             u = nesterov ? f(u + f(md * t)) : t;
           }
-          finish(i, u);
+          {
+            const u1 = u;
+            out[i] = apply ? f(p[i] + u1) : u1;
+          }
         }
         break;
       }
       case 'rss': {
         const [eps, lr] = s;
         for (let i = 0; i < leaf.n; i++) {
-          const gi = grad(i);
-          const acc = f(f(gi * gi) + a![i]);
-          qa![i] = acc;
+          const gi = f(g[i] * gs);
+          const acc = f(f(gi * gi) + a[i]);
+          qa[i] = acc;
           const inv = acc > 0 ? f(1 / Math.sqrt(f(acc + eps))) : 0;
-          finish(i, f(f(inv * gi) * lr));
+          {
+            const u1 = f(f(inv * gi) * lr);
+            out[i] = apply ? f(p[i] + u1) : u1;
+          }
         }
         break;
       }
