@@ -4,7 +4,7 @@ import { checkFloatTrees, missingParams } from '../internal/leaves.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { runCpuKernel, type LeafBuffers } from './cpu/loops.js';
 import { FUSED_KERNEL, type FusedAttrs } from './layout.js';
-import { FLAG, FUSED, SLOT_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
+import { FLAG, FUSED, SCALAR_COUNT, SLOT_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 
 /** Which implementation runs a transformation's update on the current backend. */
@@ -167,6 +167,9 @@ function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Para
   }
   checkFloatTrees(spec.owner, names, trees);
   const scalars = spec.scalars(state);
+  if (scalars.length !== SCALAR_COUNT[spec.family]) {
+    throw new Error(`tfjs-optax: ${spec.owner} gave ${scalars.length} kernel scalars, the ${spec.family} kernel reads ${SCALAR_COUNT[spec.family]}`);
+  }
   const mask = decays ? spec.decayMask?.(params!) ?? null : null;
   const [grads, def] = treeFlatten(updates);
   return {
