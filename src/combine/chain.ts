@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, StateOf } from '../types.js';
 import { withFusedKernel } from '../kernels/fused.js';

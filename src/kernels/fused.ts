@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { checkFloatTrees, missingParams } from '../internal/leaves.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
-import { runCpuKernel, type LeafBuffers } from './cpu/loops.js';
+import { runCpuKernel } from './cpu/loops.js';
 import { FUSED_KERNEL, type FusedAttrs } from './layout.js';
 import { FLAG, FUSED, SCALAR_COUNT, SLOT_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
@@ -96,6 +96,20 @@ function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** The kernel's per-leaf records (size, decay flag, inputs, outputs), each slot converted. */
+function records<T extends { shape: number[] }, R>(
+  attrs: FusedAttrs,
+  leaves: Array<{ inputs: Array<T | null>; outputs: Array<T | null> }>,
+  convert: (t: T | null) => R,
+): Array<{ n: number; decay: number; inputs: R[]; outputs: R[] }> {
+  return leaves.map((leaf, j) => ({
+    n: sizeOf(leaf.inputs[0]!.shape),
+    decay: attrs.decay[j] ?? 0,
+    inputs: leaf.inputs.map(convert),
+    outputs: leaf.outputs.map(convert),
+  }));
+}
+
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as FusedAttrs;
   const b = backend as unknown as WasmBackendLike & {
@@ -106,14 +120,7 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ins = Object.values(inputs) as tf.TensorInfo[];
   const outs = outputShapes(ins, a).map((shape) => b.makeOutput(shape, 'float32'));
   // Offsets are read after every output is allocated: allocation may grow the heap.
-  const offset = (t: tf.TensorInfo | null) => (t ? kernels.offset(t.dataId) : 0);
-  const records = perLeaf(ins, outs, a).map((leaf, j) => ({
-    n: sizeOf(ins[j].shape),
-    decay: a.decay[j] ?? 0,
-    inputs: leaf.inputs.map(offset),
-    outputs: leaf.outputs.map(offset),
-  }));
-  kernels.run(a, records);
+  kernels.run(a, records(a, perLeaf(ins, outs, a), (t) => (t ? kernels.offset(t.dataId) : 0)));
   return outs;
 };
 
@@ -124,15 +131,10 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
   };
   const ins = Object.values(inputs) as tf.TensorInfo[];
-  const shapes = outputShapes(ins, a);
-  const buffers = shapes.map((shape) => new Float32Array(sizeOf(shape)));
-  const leaves: LeafBuffers[] = perLeaf(
-    ins.map((t) => b.readSync(t.dataId)),
-    buffers,
-    a,
-  ).map((leaf, j) => ({ n: sizeOf(ins[j].shape), decay: a.decay[j] === 1, ...leaf }));
-  runCpuKernel(a, leaves);
-  return buffers.map((values, i) => b.makeTensorInfo(shapes[i], 'float32', values));
+  // The backend keeps the given arrays as the outputs' data, so readSync reaches them too.
+  const outs = outputShapes(ins, a).map((shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))));
+  runCpuKernel(a, records(a, perLeaf(ins, outs, a), (t) => (t ? b.readSync(t.dataId) : null)));
+  return outs;
 };
 
 /** A fused call, checked and laid out: the kernel attributes and the leaves in kernel order. */
@@ -244,31 +246,12 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
     outputs: [prep.params![j], ...prep.slots.map((s) => (s ? s[j] : null))],
   }));
   if (tf.getBackend() === 'wasm') {
-    const b = tf.backend() as unknown as WasmBackendLike;
-    const kernels = WasmKernels.for(b)!;
-    const offset = (t: tf.Tensor | null) => (t ? kernels.offset(t.dataId) : 0);
-    kernels.run(
-      prep.attrs,
-      leaves.map((leaf, j) => ({
-        n: prep.grads[j].size,
-        decay: prep.attrs.decay[j],
-        inputs: leaf.inputs.map(offset),
-        outputs: leaf.outputs.map(offset),
-      })),
-    );
+    const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
+    kernels.run(prep.attrs, records(prep.attrs, leaves, (t) => (t ? kernels.offset(t.dataId) : 0)));
     for (const t of written) kernels.changed(t.dataId, t.size);
   } else {
     const b = tf.backend() as unknown as { readSync(dataId: object): Float32Array };
-    const values = (t: tf.Tensor | null) => (t ? b.readSync(t.dataId) : null);
-    runCpuKernel(
-      prep.attrs,
-      leaves.map((leaf, j) => ({
-        n: prep.grads[j].size,
-        decay: prep.attrs.decay[j] === 1,
-        inputs: leaf.inputs.map(values),
-        outputs: leaf.outputs.map(values),
-      })),
-    );
+    runCpuKernel(prep.attrs, records(prep.attrs, leaves, (t) => (t ? b.readSync(t.dataId) : null)));
   }
   return [params, spec.next(state, spec.slots(state))];
 }

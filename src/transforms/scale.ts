@@ -107,14 +107,13 @@ export function learningRateWithOwner(
   const flipSign = checkBoolean(owner, 'flipSign', options.flipSign ?? true);
   const lr = checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
   const sign = flipSign ? -1 : 1;
-  if (typeof lr === 'number') {
-    const factor = sign * lr;
-    return {
-      init: () => ({ count: 0 }),
-      update: (updates, state) => [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }],
-    };
-  }
-  return scheduleWithOwner(owner, 'learningRate', lr, sign);
+  return {
+    init: () => ({ count: 0 }),
+    update: (updates, state) => {
+      const factor = sign * rateAt(owner, 'learningRate', lr, state.count);
+      return [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }];
+    },
+  };
 }
 
 /**

@@ -13,7 +13,8 @@ const f = Math.fround;
 /** One leaf's buffers: inputs in0..in4 and outputs out0..out3 (as in the wasm table). */
 export interface LeafBuffers {
   n: number;
-  decay: boolean;
+  /** 1 to add weight decay on this leaf. */
+  decay: number;
   inputs: Array<Float32Array | null>;
   outputs: Array<Float32Array | null>;
 }

@@ -9,10 +9,9 @@
 ;;   [2..6]     input pointers  in0..in4  (0 when unused)
 ;;   [7..10]    output pointers out0..out3 (0 when unused)
 ;;
-;; Inputs are only read and outputs are fresh buffers, so a leaf is processed in 4-wide
-;; vectors and its last vector is taken at n - 4, overlapping the previous one: recomputing an
-;; element from unchanged inputs writes the same value. Leaves shorter than 4 elements are
-;; copied into a scratch area first.
+;; A leaf is processed in 4-wide vectors; its last n mod 4 elements are copied into a scratch
+;; area and go through the same vector body once more. Every element is read before it is
+;; written, so an output may be its own input (the in-place step of trainStep).
 ;;
 ;; Per-step scalars come as float32 values at $sc; flags select variants:
 ;;   bit 0 nesterov, bit 1 apply (out0 = p + u instead of u), bit 2 clip (scale g first),
