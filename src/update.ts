@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, TensorTree } from './types.js';
-import { checkFloatTrees, mapFloatLeaves } from './internal/leaves.js';
-import { fusedAddTrees } from './kernels/fused.js';
+import { flattenFloatTrees } from './internal/leaves.js';
+import { fusedAdd } from './kernels/fused.js';
 
 /**
  * Returns `params + updates`, leaf by leaf, as new tensors (updates are deltas to **add**; the
@@ -16,8 +16,7 @@ import { fusedAddTrees } from './kernels/fused.js';
  * @throws TreeStructureError if the trees differ; an `Error` naming the path if a shape differs.
  */
 export function applyUpdates<P extends Params>(params: P, updates: TensorTree<P>): P {
-  checkFloatTrees('applyUpdates', ['params', 'updates'], [params, updates as Params]);
-  const fused = fusedAddTrees(params, updates as Params);
-  if (fused !== undefined) return fused as P;
-  return mapFloatLeaves('applyUpdates', ['params', 'updates'], [params, updates as Params], (p, u) => tf.add(p, u)) as P;
+  const [[values, deltas], def] = flattenFloatTrees('applyUpdates', ['params', 'updates'], [params, updates as Params]);
+  const sums = fusedAdd(values, deltas) ?? values.map((p, j) => tf.add(p, deltas[j]));
+  return def.unflatten(sums) as P;
 }

@@ -1,7 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { PyTree } from '../types.js';
-import { formatPath, walkTrees, type TreePath } from '../tree/walk.js';
-import { treeFlatten } from '../tree/structure.js';
+import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
+import { treeFlatten, treeFlattenAligned, treeLeaves, type TreeDef } from '../tree/structure.js';
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -37,11 +37,39 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** Whether the tensors at one leaf position are all float32 with the first one's shape. */
+function alignedFloat32(leaves: readonly Tensor[]): boolean {
+  const shape = leaves[0].shape;
+  for (const t of leaves) if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
+  return true;
+}
+
 /**
- * Maps `fn` over aligned float32 trees after checking, before any call of `fn`, that they have
- * one structure (`TreeStructureError` naming the path otherwise), that every leaf is float32 and
- * that aligned leaves have the same shape (an `Error` naming the path and both shapes). So a
- * transformation that maps its math with this throws before it creates any tensor.
+ * The leaves of aligned float32 trees (one array per tree, in flatten order) and the structure
+ * of the first, after checking that the trees have one structure (`TreeStructureError` naming
+ * the path otherwise), that every leaf is float32 and that aligned leaves have the same shape
+ * (an `Error` naming the path and both shapes).
+ *
+ * One walk that builds no paths does the checks; only when it finds a problem does the
+ * validating walk run, to throw the error with the path.
+ */
+export function flattenFloatTrees(
+  owner: string,
+  names: readonly string[],
+  trees: readonly PyTree[],
+): [Tensor[][], TreeDef] {
+  const fast = treeFlattenAligned(trees, alignedFloat32);
+  if (fast !== null) return fast;
+  checkTrees(trees, { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path) });
+  // The validating walk found nothing wrong after all: flatten tree by tree.
+  const [first, def] = treeFlatten(trees[0]);
+  return [[first, ...trees.slice(1).map((t) => treeLeaves(t))], def];
+}
+
+/**
+ * Maps `fn` over aligned float32 trees after checking them as {@link flattenFloatTrees} does,
+ * before any call of `fn`. So a transformation that maps its math with this throws before it
+ * creates any tensor.
  */
 export function mapFloatLeaves<R>(
   owner: string,
@@ -49,16 +77,13 @@ export function mapFloatLeaves<R>(
   trees: readonly PyTree[],
   fn: (...leaves: Tensor[]) => R,
 ): PyTree<R> {
-  return walkTrees(
-    trees,
-    { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path) },
-    (leaves) => fn(...(leaves as Tensor[])),
-  );
+  const [leaves, def] = flattenFloatTrees(owner, names, trees);
+  return def.unflatten(leaves[0].map((_, j) => fn(...leaves.map((tree) => tree[j]))));
 }
 
 /** Throws, as {@link mapFloatLeaves} would, if the trees are not aligned float32 trees. */
 export function checkFloatTrees(owner: string, names: readonly string[], trees: readonly PyTree[]): void {
-  mapFloatLeaves(owner, names, trees, () => undefined);
+  flattenFloatTrees(owner, names, trees);
 }
 
 /** The error thrown when a transformation needs `params` and got none. */
@@ -66,11 +91,6 @@ export function missingParams(owner: string): Error {
   return new Error(
     `${owner}: this transformation needs the current parameters; call update(updates, state, params)`,
   );
-}
-
-/** The outputs computed at one leaf position, kept together until the trees are split. */
-class LeafOutputs {
-  constructor(readonly values: readonly Tensor[]) {}
 }
 
 /**
@@ -85,9 +105,9 @@ export function mapFloatLeavesN(
   count: number,
   fn: (...leaves: Tensor[]) => Tensor[],
 ): PyTree[] {
-  const mixed = mapFloatLeaves(owner, names, trees, (...leaves) => new LeafOutputs(fn(...leaves)));
-  const [outputs, def] = treeFlatten<LeafOutputs>(mixed, (x) => x instanceof LeafOutputs);
+  const [leaves, def] = flattenFloatTrees(owner, names, trees);
+  const outputs = leaves[0].map((_, j) => fn(...leaves.map((tree) => tree[j])));
   const result: PyTree[] = [];
-  for (let k = 0; k < count; k++) result.push(def.unflatten(outputs.map((o) => o.values[k])));
+  for (let k = 0; k < count; k++) result.push(def.unflatten(outputs.map((o) => o[k])));
   return result;
 }

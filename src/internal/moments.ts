@@ -1,24 +1,26 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Scratch } from './scratch.js';
 
 /**
  * Shared element-wise pieces of the moment-based transforms, written in the operation order
  * optax uses so that results match it to the bit where float32 allows. Scalars are tensors made
- * once per update and shared by all leaves.
+ * once per update and shared by all leaves; intermediates go through a {@link Scratch}.
  */
 
 /** `(1 - decay) * g + decay * m`: the exponential moving average of `g` (optax `update_moment`). */
-export function emaUpdate(g: tf.Tensor, m: tf.Tensor, decay: tf.Scalar, oneMinusDecay: tf.Scalar): tf.Tensor {
-  return tf.add(tf.mul(oneMinusDecay, g), tf.mul(decay, m));
+export function emaUpdate(s: Scratch, g: tf.Tensor, m: tf.Tensor, decay: tf.Scalar, oneMinusDecay: tf.Scalar): tf.Tensor {
+  return s.add(s.mul(oneMinusDecay, g), s.mul(decay, m));
 }
 
 /** `(1 - decay) * g^2 + decay * v`: the moving average of squares (`update_moment_per_elem_norm`). */
 export function emaOfSquaresUpdate(
+  s: Scratch,
   g: tf.Tensor,
   v: tf.Tensor,
   decay: tf.Scalar,
   oneMinusDecay: tf.Scalar,
 ): tf.Tensor {
-  return tf.add(tf.mul(oneMinusDecay, tf.square(g)), tf.mul(decay, v));
+  return s.add(s.mul(oneMinusDecay, s.square(g)), s.mul(decay, v));
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
-import { disposeReplaced } from '../tree/memory.js';
+import { disposeReplaced, treeDispose } from '../tree/memory.js';
 import { forEachLeaf, formatPath } from '../tree/walk.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';
@@ -86,13 +86,18 @@ export function trainStep<P extends Params, S>(
   { keepGrads = false }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
   const fused = fusedApply(tx, grads as Params, state, params, true);
+  if (fused !== undefined && fused[0] === params) {
+    // Written in place: the parameter and state tensors are the same ones, and the gradients
+    // share no buffer with them (fusedApply checked), so only the gradients can go.
+    if (!keepGrads) treeDispose(grads);
+    return { params, state: fused[1] };
+  }
   let nextParams: P;
   let nextState: S;
   let updates: Params = null;
   if (fused) {
-    // One kernel pass computed the new parameters, in place where the buffers were ours to
-    // reuse; write new tensors into any variables.
-    nextParams = fused[0] === params ? params : intoVariables(params, fused[0] as P);
+    // One kernel pass computed new parameters; write them into any variables.
+    nextParams = intoVariables(params, fused[0] as P);
     nextState = fused[1];
   } else {
     [updates, nextState] = tx.update(grads as Params, state, params);

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
-import { checkFloatTrees, missingParams } from '../internal/leaves.js';
-import { treeFlatten, treeLeaves } from '../tree/structure.js';
+import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
+import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel } from './cpu/loops.js';
-import { FUSED_KERNEL, type FusedAttrs } from './layout.js';
-import { FLAG, FUSED, SCALAR_COUNT, SLOT_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
+import { FUSED_KERNEL, type FusedAttrs, type KernelTable } from './layout.js';
+import { FLAG, FUSED, SCALAR_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 
 /** Which implementation runs a transformation's update on the current backend. */
@@ -61,53 +61,43 @@ function ensureKernel(backendName: string): void {
   });
 }
 
-/** The inputs of the kernel in the documented order, and how many outputs it makes. */
-function outputShapes(inputs: tf.TensorInfo[], attrs: FusedAttrs): number[][] {
-  const leaves = inputs.slice(0, attrs.leaves).map((t) => t.shape);
-  const present = attrs.slots.filter(Boolean).length;
-  return Array.from({ length: 1 + present }, () => leaves).flat();
-}
-
-/** Splits the kernel's inputs and outputs per leaf into the positions of the kernel table. */
-function perLeaf<T>(inputs: T[], outputs: T[], attrs: FusedAttrs): Array<{ inputs: Array<T | null>; outputs: Array<T | null> }> {
+/**
+ * Splits the kernel's flat inputs and outputs (in the order documented on {@link FusedAttrs})
+ * into kernel positions.
+ */
+function tableOf<T extends { shape: number[] }>(attrs: FusedAttrs, inputs: readonly T[], outputs: readonly T[]): KernelTable<T> {
   const L = attrs.leaves;
-  const slotInputs: Array<T[] | null> = [];
-  const slotOutputs: Array<T[] | null> = [];
-  let nextIn = attrs.hasParams ? 2 * L : L;
-  let nextOut = L;
-  for (let k = 0; k < SLOT_COUNT[attrs.family]; k++) {
-    if (attrs.slots[k]) {
-      slotInputs.push(inputs.slice(nextIn, nextIn + L));
-      slotOutputs.push(outputs.slice(nextOut, nextOut + L));
-      nextIn += L;
-      nextOut += L;
-    } else {
-      slotInputs.push(null);
-      slotOutputs.push(null);
-    }
+  const take = (list: readonly T[], at: number) => list.slice(at * L, (at + 1) * L);
+  const tableInputs: Array<T[] | null> = [take(inputs, 0), attrs.hasParams ? take(inputs, 1) : null];
+  const tableOutputs: Array<T[] | null> = [take(outputs, 0)];
+  let nextIn = attrs.hasParams ? 2 : 1;
+  let nextOut = 1;
+  for (const present of attrs.slots) {
+    tableInputs.push(present ? take(inputs, nextIn++) : null);
+    tableOutputs.push(present ? take(outputs, nextOut++) : null);
   }
-  return Array.from({ length: L }, (_, j) => ({
-    inputs: [inputs[j], attrs.hasParams ? inputs[L + j] : null, ...slotInputs.map((s) => (s ? s[j] : null))],
-    outputs: [outputs[j], ...slotOutputs.map((s) => (s ? s[j] : null))],
-  }));
+  return { sizes: tableInputs[0]!.map((t) => sizeOf(t.shape)), inputs: tableInputs, outputs: tableOutputs };
 }
 
-function sizeOf(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
+/** The shapes of the kernel's outputs: the leaves' shapes once for the updates and per slot. */
+function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs): number[][] {
+  const shapes = inputs.slice(0, attrs.leaves).map((t) => t.shape);
+  const copies = 1 + attrs.slots.filter(Boolean).length;
+  const out: number[][] = [];
+  for (let k = 0; k < copies; k++) out.push(...shapes);
+  return out;
 }
 
-/** The kernel's per-leaf records (size, decay flag, inputs, outputs), each slot converted. */
-function records<T extends { shape: number[] }, R>(
-  attrs: FusedAttrs,
-  leaves: Array<{ inputs: Array<T | null>; outputs: Array<T | null> }>,
-  convert: (t: T | null) => R,
-): Array<{ n: number; decay: number; inputs: R[]; outputs: R[] }> {
-  return leaves.map((leaf, j) => ({
-    n: sizeOf(leaf.inputs[0]!.shape),
-    decay: attrs.decay[j] ?? 0,
-    inputs: leaf.inputs.map(convert),
-    outputs: leaf.outputs.map(convert),
-  }));
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Converts every tensor of a table (`null` positions stay `null`). */
+function mapTable<T, R>(table: KernelTable<T>, convert: (t: T) => R): KernelTable<R> {
+  const each = (positions: KernelTable<T>['inputs']) => positions.map((list) => (list === null ? null : list.map(convert)));
+  return { sizes: table.sizes, inputs: each(table.inputs), outputs: each(table.outputs) };
 }
 
 const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -119,31 +109,46 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!kernels) throw new Error('tfjs-optax: the wasm kernels are not available on this backend');
   const ins = Object.values(inputs) as tf.TensorInfo[];
   const outs = outputShapes(ins, a).map((shape) => b.makeOutput(shape, 'float32'));
-  // Offsets are read after every output is allocated: allocation may grow the heap.
-  kernels.run(a, records(a, perLeaf(ins, outs, a), (t) => (t ? kernels.offset(t.dataId) : 0)));
+  kernels.run(a, tableOf(a, ins, outs));
   return outs;
 };
 
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as FusedAttrs;
-  const b = backend as unknown as {
-    readSync(dataId: object): Float32Array;
+  const b = backend as unknown as CpuBackendLike & {
     makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
   };
   const ins = Object.values(inputs) as tf.TensorInfo[];
   // The backend keeps the given arrays as the outputs' data, so readSync reaches them too.
   const outs = outputShapes(ins, a).map((shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))));
-  runCpuKernel(a, records(a, perLeaf(ins, outs, a), (t) => (t ? b.readSync(t.dataId) : null)));
+  runCpuKernel(a, mapTable(tableOf(a, ins, outs), (t) => b.readSync(t.dataId)));
   return outs;
 };
 
-/** A fused call, checked and laid out: the kernel attributes and the leaves in kernel order. */
+/** The parts of tfjs's cpu backend the kernels use. */
+interface CpuBackendLike {
+  readSync(dataId: object): Float32Array;
+}
+
+/** Names for the kernel's inputs (`x0`, `x1`, ...), made once. */
+const inputNames: string[] = [];
+
+/** Runs the registered fused kernel through tfjs (which makes the outputs tensors). */
+function callKernel(inputs: readonly tf.Tensor[], attrs: FusedAttrs): tf.Tensor[] {
+  ensureKernel(tf.getBackend());
+  while (inputNames.length < inputs.length) inputNames.push(`x${inputNames.length}`);
+  const named: tf.NamedTensorMap = {};
+  for (let i = 0; i < inputs.length; i++) named[inputNames[i]] = inputs[i];
+  return tf.engine().runKernel(FUSED_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+}
+
+/** A fused call, checked and laid out: the kernel attributes and the leaves in kernel positions. */
 interface Prepared {
   attrs: FusedAttrs;
-  grads: tf.Tensor[];
-  params: tf.Tensor[] | null;
-  slots: Array<tf.Tensor[] | null>;
-  def: ReturnType<typeof treeFlatten>[1];
+  /** Inputs only (`outputs` is empty). */
+  table: KernelTable<tf.Tensor>;
+  /** The structure of the updates tree. */
+  def: TreeDef;
 }
 
 /**
@@ -167,13 +172,15 @@ function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Para
     names.push('params');
     trees.push(params!);
   }
-  checkFloatTrees(spec.owner, names, trees);
+  const [leaves, def] = flattenFloatTrees(spec.owner, names, trees);
   const scalars = spec.scalars(state);
   if (scalars.length !== SCALAR_COUNT[spec.family]) {
     throw new Error(`tfjs-optax: ${spec.owner} gave ${scalars.length} kernel scalars, the ${spec.family} kernel reads ${SCALAR_COUNT[spec.family]}`);
   }
   const mask = decays ? spec.decayMask?.(params!) ?? null : null;
-  const [grads, def] = treeFlatten(updates);
+  const grads = leaves[0];
+  let next = 1;
+  const slots = slotTrees.map((t) => (t === null ? null : leaves[next++]));
   return {
     attrs: {
       family: spec.family,
@@ -182,12 +189,14 @@ function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Para
       clipNorm: spec.clipNorm ?? 0,
       leaves: grads.length,
       hasParams,
-      slots: slotTrees.map((t) => t !== null),
+      slots: slots.map((t) => t !== null),
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
     },
-    grads,
-    params: hasParams ? treeLeaves(params!) : null,
-    slots: slotTrees.map((t) => (t === null ? null : treeLeaves(t))),
+    table: {
+      sizes: grads.map((g) => g.size),
+      inputs: [grads, hasParams ? leaves[next] : null, ...slots],
+      outputs: [],
+    },
     def,
   };
 }
@@ -203,55 +212,54 @@ export function runFused<S>(
   params: Params | undefined,
   apply: boolean,
 ): [Updates, S] {
-  const prep = prepare(spec, updates, state, params, apply);
-  const L = prep.grads.length;
+  const { attrs, table, def } = prepare(spec, updates, state, params, apply);
+  const L = attrs.leaves;
   if (L === 0) return [updates, spec.next(state, spec.slots(state))];
-  ensureKernel(tf.getBackend());
-  const inputs = [...prep.grads, ...(prep.params ?? []), ...prep.slots.flatMap((s) => s ?? [])];
-  const named: tf.NamedTensorMap = {};
-  inputs.forEach((t, i) => (named[`x${i}`] = t));
-  const outs = tf.engine().runKernel(FUSED_KERNEL, named, prep.attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  const out = prep.def.unflatten(outs.slice(0, L)) as Params;
-  let next = L;
-  const newSlots = prep.slots.map((leaves) => {
-    if (leaves === null) return null;
-    const rebuilt = prep.def.unflatten(outs.slice(next, next + L)) as Params;
-    next += L;
-    return rebuilt;
+  const inputs: tf.Tensor[] = [];
+  for (const list of table.inputs) if (list !== null) inputs.push(...list);
+  const outs = callKernel(inputs, attrs);
+  let end = L;
+  const newSlots = attrs.slots.map((present) => {
+    if (!present) return null;
+    end += L;
+    return def.unflatten(outs.slice(end - L, end)) as Params;
   });
-  return [out, spec.next(state, newSlots)];
+  return [def.unflatten(outs.slice(0, L)) as Params, spec.next(state, newSlots)];
 }
 
-/** The backend's reference count of a tensor's data (1 when no other tensor shares it). */
-function refCount(t: tf.Tensor): number {
+/**
+ * `true` when every tensor of `written` may be overwritten: it shares its data with no other
+ * tensor (the backend's refCount is 1), appears once, and is none of `read`.
+ */
+function ownsBuffers(written: readonly tf.Tensor[], read: readonly tf.Tensor[]): boolean {
   const b = tf.backend() as unknown as { refCount?(dataId: object): number };
-  return typeof b.refCount === 'function' ? b.refCount(t.dataId) : Infinity;
+  if (typeof b.refCount !== 'function') return false;
+  const seen = new Set<object>();
+  for (const t of read) seen.add(t.dataId);
+  for (const t of written) {
+    if (seen.has(t.dataId) || b.refCount(t.dataId) !== 1) return false;
+    seen.add(t.dataId);
+  }
+  return true;
 }
 
 /**
  * The fused step written into the parameter and state buffers themselves, when they belong to
- * nobody else: every one is float32, appears once, shares its data with no other tensor
- * (refCount 1) and is not a gradient. Returns `undefined` (nothing done) otherwise.
+ * nobody else (see {@link ownsBuffers}). Returns `undefined` (nothing done) otherwise.
  */
 function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params): [Params, S] | undefined {
-  const prep = prepare(spec, grads, state, params, true);
-  const written = [...prep.params!, ...prep.slots.flatMap((s) => s ?? [])];
-  const seen = new Set<object>(prep.grads.map((g) => g.dataId));
-  for (const t of written) {
-    if (seen.has(t.dataId) || refCount(t) !== 1) return undefined;
-    seen.add(t.dataId);
-  }
-  const leaves = prep.grads.map((g, j) => ({
-    inputs: [g, prep.params![j], ...prep.slots.map((s) => (s ? s[j] : null))],
-    outputs: [prep.params![j], ...prep.slots.map((s) => (s ? s[j] : null))],
-  }));
+  const { attrs, table } = prepare(spec, grads, state, params, true);
+  const targets = [table.inputs[1], ...table.inputs.slice(2)];
+  const written = targets.flatMap((list) => list ?? []);
+  if (!ownsBuffers(written, table.inputs[0]!)) return undefined;
+  const inPlace = { ...table, outputs: targets };
   if (tf.getBackend() === 'wasm') {
     const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
-    kernels.run(prep.attrs, records(prep.attrs, leaves, (t) => (t ? kernels.offset(t.dataId) : 0)));
+    kernels.run(attrs, inPlace);
     for (const t of written) kernels.changed(t.dataId, t.size);
   } else {
-    const b = tf.backend() as unknown as { readSync(dataId: object): Float32Array };
-    runCpuKernel(prep.attrs, records(prep.attrs, leaves, (t) => (t ? b.readSync(t.dataId) : null)));
+    const b = tf.backend() as unknown as CpuBackendLike;
+    runCpuKernel(attrs, mapTable(inPlace, (t) => b.readSync(t.dataId)));
   }
   return [params, spec.next(state, spec.slots(state))];
 }
@@ -292,29 +300,22 @@ export function fusedApply<S>(
 }
 
 /**
- * `params + updates` for whole trees in one kernel call (the sgd kernel with a unit rate and
- * the apply flag computes exactly `p + u`, as `tf.add` does), when a fused path exists on this
- * backend; `undefined` otherwise. The trees must already have been checked.
+ * `params + updates` for aligned lists of leaves (already checked) in one kernel call (the sgd
+ * kernel with a unit rate and the apply flag computes exactly `p + u`, as `tf.add` does), when
+ * a fused path exists on this backend; `undefined` otherwise.
  * @internal
  */
-export function fusedAddTrees(params: Params, updates: Params): Params | undefined {
-  if (mode === 'composite' || backendPath() === 'composite') return undefined;
-  const [deltas] = treeFlatten(updates);
-  const [values, def] = treeFlatten(params);
-  if (values.length === 0) return undefined;
-  ensureKernel(tf.getBackend());
+export function fusedAdd(params: readonly tf.Tensor[], updates: readonly tf.Tensor[]): tf.Tensor[] | undefined {
+  if (mode === 'composite' || backendPath() === 'composite' || params.length === 0) return undefined;
   const attrs: FusedAttrs = {
     family: 'sgd',
     flags: FLAG.apply,
     scalars: [0, 1],
     clipNorm: 0,
-    leaves: values.length,
+    leaves: params.length,
     hasParams: true,
     slots: [false],
-    decay: values.map(() => 0),
+    decay: params.map(() => 0),
   };
-  const named: tf.NamedTensorMap = {};
-  [...deltas, ...values].forEach((t, i) => (named[`x${i}`] = t));
-  const outs = tf.engine().runKernel(FUSED_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  return def.unflatten(outs) as Params;
+  return callKernel([...updates, ...params], attrs);
 }

@@ -20,6 +20,19 @@ export interface FusedAttrs {
   decay: number[];
 }
 
+/**
+ * One fused call's leaves in kernel positions. `inputs[k][j]` is leaf j's tensor at input
+ * position k: 0 the gradient, 1 the parameter, 2 and on the family's state slots in order;
+ * `outputs[k][j]` likewise: 0 the update (or, with the apply flag, the new parameter), 1 and on
+ * the new slots. A position the call does not use is `null`. `sizes[j]` is leaf j's element
+ * count.
+ */
+export interface KernelTable<T> {
+  sizes: readonly number[];
+  inputs: ReadonlyArray<readonly T[] | null>;
+  outputs: ReadonlyArray<readonly T[] | null>;
+}
+
 /** The kernel's registered name. */
 export const FUSED_KERNEL = 'TfjsOptaxFusedUpdate';
 

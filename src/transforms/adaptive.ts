@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { mapFloatLeavesN } from '../internal/leaves.js';
@@ -92,14 +93,15 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
           [updates, state.mu, state.nu],
           3,
           (g, m, v) => {
-            const m1 = emaUpdate(g, m, b1s, c1);
-            const v1 = emaOfSquaresUpdate(g, v, b2s, c2);
+            const s = new Scratch();
+            const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
+            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
             const mHat = nesterov
-              ? tf.add(tf.mul(b1s, tf.div(m1, bc1Next)), tf.mul(c1, tf.div(g, bc1)))
-              : tf.div(m1, bc1);
-            const vHat = tf.div(v1, bc2);
-            const root = tf.sqrt(epsRoot === 0 ? vHat : tf.add(vHat, epsRootS));
-            return [tf.div(mHat, tf.add(root, epsS)), m1, v1];
+              ? s.add(s.mul(b1s, s.div(m1, bc1Next)), s.mul(c1, s.div(g, bc1)))
+              : s.div(m1, bc1);
+            const vHat = s.div(v1, bc2);
+            const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
+            return [s.div(mHat, s.add(root, epsS)), m1, v1];
           },
         );
         return [out, { count: t, mu, nu }];
@@ -139,8 +141,8 @@ export function rmsOptions(owner: string, options: ScaleByRmsOptions): Required<
 }
 
 /** The RMS scaling `1 / sqrt(s + eps)` or `1 / (sqrt(s) + eps)` of a second-moment estimate. */
-function rmsScaling(s: tf.Tensor, epsS: tf.Scalar, epsInSqrt: boolean): tf.Tensor {
-  return epsInSqrt ? tf.rsqrt(tf.add(s, epsS)) : tf.reciprocal(tf.add(tf.sqrt(s), epsS));
+function rmsScaling(s: Scratch, x: tf.Tensor, epsS: tf.Scalar, epsInSqrt: boolean): tf.Tensor {
+  return epsInSqrt ? s.rsqrt(s.add(x, epsS)) : s.reciprocal(s.add(s.sqrt(x), epsS));
 }
 
 /** State of {@link scaleByRms}. */
@@ -184,9 +186,10 @@ export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): G
         const bc = tf.scalar(biasCorrection(decay, t));
         const epsS = tf.scalar(eps);
         const [out, nu] = mapFloatLeavesN(owner, ['updates', 'state.nu'], [updates, state.nu], 2, (g, v) => {
-          const v1 = emaOfSquaresUpdate(g, v, d, c);
-          const vHat = debias ? tf.div(v1, bc) : v1;
-          return [tf.mul(rmsScaling(vHat, epsS, epsInSqrt), g), v1];
+          const s = new Scratch();
+          const v1 = s.keep(emaOfSquaresUpdate(s, g, v, d, c));
+          const vHat = debias ? s.div(v1, bc) : v1;
+          return [s.mul(rmsScaling(s, vHat, epsS, epsInSqrt), g), v1];
         });
         return [out, { count: t, nu }];
       }) as [typeof updates, ScaleByRmsState],
@@ -239,12 +242,13 @@ export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {})
           [updates, state.mu, state.nu],
           3,
           (g, m, v) => {
-            const m1 = emaUpdate(g, m, d, c);
-            const v1 = emaOfSquaresUpdate(g, v, d, c);
-            const mHat = debias ? tf.div(m1, bc) : m1;
-            const vHat = debias ? tf.div(v1, bc) : v1;
-            const variance = tf.sub(vHat, tf.square(mHat));
-            return [tf.mul(rmsScaling(variance, epsS, epsInSqrt), g), m1, v1];
+            const s = new Scratch();
+            const m1 = s.keep(emaUpdate(s, g, m, d, c));
+            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, d, c));
+            const mHat = debias ? s.div(m1, bc) : m1;
+            const vHat = debias ? s.div(v1, bc) : v1;
+            const variance = s.sub(vHat, s.square(mHat));
+            return [s.mul(rmsScaling(s, variance, epsS, epsInSqrt), g), m1, v1];
           },
         );
         return [out, { count: t, mu, nu }];
@@ -310,10 +314,14 @@ export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): G
           ['updates', 'state.sumOfSquares'],
           [updates, state.sumOfSquares],
           2,
-          (g, s) => {
-            const s1 = tf.add(tf.square(g), s);
-            const inv = tf.where(tf.greater(s1, zero), tf.rsqrt(tf.add(s1, epsS)), tf.zerosLike(s1));
-            return [tf.mul(inv, g), s1];
+          (g, acc) => {
+            const s = new Scratch();
+            const s1 = s.keep(s.add(s.square(g), acc));
+            const positive = s.op(tf.greater(s1, zero));
+            const root = s.rsqrt(s.add(s1, epsS));
+            const zeros = s.op(tf.zerosLike(s1));
+            const inv = s.op(tf.where(positive, root, zeros), positive, root, zeros);
+            return [s.mul(inv, g), s1];
           },
         );
         return [out, { sumOfSquares }];

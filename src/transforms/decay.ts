@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
@@ -73,9 +74,11 @@ export function addDecayedWeightsFor(
       return tidy(() => {
         const wdS = tf.scalar(wd);
         let i = 0;
-        const out = mapFloatLeaves(owner, ['updates', 'params'], [updates, params], (g, p) =>
-          selected === null || selected[i++] ? tf.add(g, tf.mul(wdS, p)) : g,
-        );
+        const out = mapFloatLeaves(owner, ['updates', 'params'], [updates, params], (g, p) => {
+          if (selected !== null && !selected[i++]) return g;
+          const s = new Scratch();
+          return s.add(g, s.mul(wdS, p));
+        });
         return [out, next];
       }) as [typeof updates, AddDecayedWeightsState];
     },

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { mapFloatLeavesN } from '../internal/leaves.js';
@@ -47,8 +48,9 @@ export function traceFor(owner: string, options: TraceOptions): GradientTransfor
       tidy(() => {
         const d = tf.scalar(decay);
         const [out, next] = mapFloatLeavesN(owner, ['updates', 'state.trace'], [updates, state.trace], 2, (g, t) => {
-          const t1 = tf.add(g, tf.mul(d, t));
-          return [nesterov ? tf.add(g, tf.mul(d, t1)) : t1, t1];
+          const s = new Scratch();
+          const t1 = s.keep(s.add(g, s.mul(d, t)));
+          return [nesterov ? s.add(g, s.mul(d, t1)) : t1, t1];
         });
         return [out, { trace: next }];
       }) as [typeof updates, TraceState],

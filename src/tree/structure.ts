@@ -76,6 +76,9 @@ type DefNode =
   | { kind: 'array'; children: DefNode[] }
   | { kind: 'object'; keys: string[]; children: DefNode[]; nullProto: boolean };
 
+/** Every leaf position is described by this one node. */
+const LEAF: DefNode = Object.freeze({ kind: 'leaf' });
+
 /**
  * The structure of a tree without its leaves, as returned by {@link treeFlatten}. Two trees have
  * equal structure when their `TreeDef`s are {@link TreeDef.equals | equal}; `null` and
@@ -170,7 +173,7 @@ export function treeFlatten<L>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): [L
   const build = (node: unknown): DefNode => {
     if (isLeaf(node)) {
       leaves.push(node as L);
-      return { kind: 'leaf' };
+      return LEAF;
     }
     if (node === null || node === undefined) return { kind: 'empty', value: node };
     if (Array.isArray(node)) return { kind: 'array', children: node.map(build) };
@@ -200,4 +203,70 @@ export function treeUnflatten<L = Tensor>(treeDef: TreeDef, leaves: readonly L[]
 /** `true` when the two trees have the same structure (leaf values are not compared). */
 export function treeStructureEqual(a: PyTree<unknown>, b: PyTree<unknown>, isLeaf: LeafTest = isTensor): boolean {
   return treeFlatten(a, isLeaf)[1].equals(treeFlatten(b, isLeaf)[1]);
+}
+
+const isEnumerableOwn = (obj: object, key: string) => Object.prototype.propertyIsEnumerable.call(obj, key);
+
+/**
+ * Flattens trees of one structure in a single walk: the leaves of each tree, in flatten order,
+ * and the structure of the first. Returns `null`, without saying where, when a structure
+ * differs or `accept` rejects the tensors found at a leaf position; callers then run a
+ * validating walk for an error naming the path. Builds no paths, so it is the fast path for the
+ * per-step checks of large trees.
+ * @internal
+ */
+export function treeFlattenAligned(
+  trees: readonly unknown[],
+  accept: (leaves: readonly Tensor[]) => boolean,
+): [Tensor[][], TreeDef] | null {
+  const n = trees.length;
+  const out: Tensor[][] = trees.map(() => []);
+  let count = 0;
+  const build = (nodes: readonly unknown[]): DefNode | null => {
+    const primary = nodes[0];
+    if (isTensor(primary)) {
+      for (let i = 1; i < n; i++) if (!isTensor(nodes[i])) return null;
+      if (!accept(nodes as Tensor[])) return null;
+      for (let i = 0; i < n; i++) out[i].push(nodes[i] as Tensor);
+      count++;
+      return LEAF;
+    }
+    if (primary === null || primary === undefined) {
+      for (let i = 1; i < n; i++) if (nodes[i] !== null && nodes[i] !== undefined) return null;
+      return { kind: 'empty', value: primary };
+    }
+    if (Array.isArray(primary)) {
+      for (let i = 1; i < n; i++) {
+        const other = nodes[i];
+        if (!Array.isArray(other) || other.length !== primary.length) return null;
+      }
+      const children: DefNode[] = new Array(primary.length);
+      for (let k = 0; k < primary.length; k++) {
+        const child = build(nodes.map((node) => (node as unknown[])[k]));
+        if (child === null) return null;
+        children[k] = child;
+      }
+      return { kind: 'array', children };
+    }
+    if (isPlainObject(primary)) {
+      const keys = sortedKeys(primary);
+      for (let i = 1; i < n; i++) {
+        const other = nodes[i];
+        // Same number of enumerable own keys, all of the first tree's among them: same key set.
+        if (!isPlainObject(other) || Object.keys(other).length !== keys.length) return null;
+        for (const key of keys) if (!isEnumerableOwn(other, key)) return null;
+      }
+      const children: DefNode[] = new Array(keys.length);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        const child = build(nodes.map((node) => (node as Record<string, unknown>)[key]));
+        if (child === null) return null;
+        children[k] = child;
+      }
+      return { kind: 'object', keys, children, nullProto: Object.getPrototypeOf(primary) === null };
+    }
+    return null;
+  };
+  const root = build(trees);
+  return root === null ? null : [out, new TreeDef(root, count)];
 }

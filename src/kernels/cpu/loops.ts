@@ -1,4 +1,4 @@
-import type { FusedAttrs } from '../layout.js';
+import type { FusedAttrs, KernelTable } from '../layout.js';
 import { clipScale } from '../layout.js';
 import { FLAG } from '../spec.js';
 
@@ -10,43 +10,35 @@ import { FLAG } from '../spec.js';
 
 const f = Math.fround;
 
-/** One leaf's buffers: inputs in0..in4 and outputs out0..out3 (as in the wasm table). */
-export interface LeafBuffers {
-  n: number;
-  /** 1 to add weight decay on this leaf. */
-  decay: number;
-  inputs: Array<Float32Array | null>;
-  outputs: Array<Float32Array | null>;
-}
+/** Stands for the buffers a variant does not use; never read or written. */
+const NONE = new Float32Array(0);
 
-export function sumOfSquares(leaves: LeafBuffers[]): number {
+/** The sum of squares of all gradients, in float64. */
+export function sumOfSquares(table: KernelTable<Float32Array>): number {
   let sum = 0;
-  for (const leaf of leaves) {
-    const g = leaf.inputs[0]!;
-    for (let i = 0; i < leaf.n; i++) sum += g[i] * g[i];
-  }
+  for (const g of table.inputs[0]!) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
   return sum;
 }
 
-export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
+export function runCpuKernel(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const s = attrs.scalars.map(f);
   const flags = attrs.flags;
-  const clip = attrs.clipNorm > 0 ? f(clipScale(sumOfSquares(leaves), attrs.clipNorm)) : 1;
   const doClip = attrs.clipNorm > 0;
+  // Without clipping the gradient is multiplied by exactly 1, which changes no bits.
+  const gs = doClip ? f(clipScale(sumOfSquares(table), attrs.clipNorm)) : 1;
   const apply = (flags & FLAG.apply) !== 0;
   const nesterov = (flags & FLAG.nesterov) !== 0;
-  for (const leaf of leaves) {
-    // Non-null views of the buffers this family uses (absent ones are never read).
-    const none = new Float32Array(0);
-    const [g, p, a, b, c] = leaf.inputs.map((x) => x ?? none);
-    const [out, qa, qb, qc] = leaf.outputs.map((x) => x ?? none);
-    // Without clipping the gradient is multiplied by exactly 1, which changes no bits.
-    const gs = doClip ? clip : 1;
+  const input = (k: number, j: number) => table.inputs[k]?.[j] ?? NONE;
+  const output = (k: number, j: number) => table.outputs[k]?.[j] ?? NONE;
+  for (let j = 0; j < table.sizes.length; j++) {
+    const n = table.sizes[j];
+    const [g, p, a, b, c] = [input(0, j), input(1, j), input(2, j), input(3, j), input(4, j)];
+    const [out, qa, qb, qc] = [output(0, j), output(1, j), output(2, j), output(3, j)];
     switch (attrs.family) {
       case 'adam': {
         const [b1, c1, b2, c2, bc1, bc1n, bc2, eps, epsRoot, wd, lr] = s;
-        const decay = leaf.decay && (flags & FLAG.decay) !== 0;
-        for (let i = 0; i < leaf.n; i++) {
+        const decay = attrs.decay[j] === 1 && (flags & FLAG.decay) !== 0;
+        for (let i = 0; i < n; i++) {
           const gi = f(g[i] * gs);
           const m = f(f(c1 * gi) + f(b1 * a[i]));
           const v = f(f(c2 * f(gi * gi)) + f(b2 * b[i]));
@@ -65,7 +57,7 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
       case 'sgd': {
         const [md, lr] = s;
         const momentum = (flags & FLAG.momentum) !== 0;
-        for (let i = 0; i < leaf.n; i++) {
+        for (let i = 0; i < n; i++) {
           const gi = f(g[i] * gs);
           let u = gi;
           if (momentum) {
@@ -86,7 +78,7 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
         const debias = (flags & FLAG.biasCorrection) !== 0;
         const inSqrt = (flags & FLAG.epsInSqrt) !== 0;
         const momentum = (flags & FLAG.momentum) !== 0;
-        for (let i = 0; i < leaf.n; i++) {
+        for (let i = 0; i < n; i++) {
           const gi = f(g[i] * gs);
           const v = f(f(cd * f(gi * gi)) + f(d * a[i]));
           qa[i] = v;
@@ -114,7 +106,7 @@ export function runCpuKernel(attrs: FusedAttrs, leaves: LeafBuffers[]): void {
       }
       case 'rss': {
         const [eps, lr] = s;
-        for (let i = 0; i < leaf.n; i++) {
+        for (let i = 0; i < n; i++) {
           const gi = f(g[i] * gs);
           const acc = f(f(gi * gi) + a[i]);
           qa[i] = acc;

@@ -1,4 +1,4 @@
-import type { FusedAttrs } from '../layout.js';
+import type { FusedAttrs, KernelTable } from '../layout.js';
 import { clipScale } from '../layout.js';
 import { OPTIMIZER_KERNELS_WASM } from './binary.generated.js';
 
@@ -30,7 +30,11 @@ interface KernelExports {
   rss(table: number, count: number, scalars: number, flags: number, scratch: number): void;
 }
 
-const RECORD_BYTES = 44;
+/** A leaf record: size, decay flag, 5 input and 4 output offsets (i32 words). */
+const INPUTS = 5;
+const OUTPUTS = 4;
+const RECORD_WORDS = 2 + INPUTS + OUTPUTS;
+const RECORD_BYTES = 4 * RECORD_WORDS;
 const SCRATCH_BYTES = 160;
 const SCALAR_BYTES = 64;
 
@@ -122,28 +126,45 @@ export class WasmKernels {
   }
 
   /**
-   * Runs one fused step over all leaves. `records[j]` holds, for leaf j, its size, decay flag
-   * and the heap offsets of its inputs (5) and outputs (4), 0 where unused.
+   * Runs one fused step over all leaves of `table`: fills the leaf records (size, decay flag,
+   * heap offsets of the inputs and outputs, 0 where unused), then calls the family's kernel.
    */
-  run(attrs: FusedAttrs, records: Array<{ n: number; decay: number; inputs: number[]; outputs: number[] }>): void {
-    const count = records.length;
+  run(attrs: FusedAttrs, table: KernelTable<{ dataId: object }>): void {
+    const count = table.sizes.length;
     this.reserve(count);
-    // Views are made after every allocation, since an allocation may grow the memory.
+    // The view is made after the allocation, which may have grown the memory; looking up
+    // offsets allocates nothing.
     const words = new Int32Array(this.memory.buffer);
     const scratch = this.block;
     const scalars = scratch + SCRATCH_BYTES;
-    const table = scalars + SCALAR_BYTES;
-    records.forEach((r, j) => {
-      const base = (table + j * RECORD_BYTES) >>> 2;
-      words[base] = r.n;
-      words[base + 1] = r.decay;
-      for (let k = 0; k < 5; k++) words[base + 2 + k] = r.inputs[k] ?? 0;
-      for (let k = 0; k < 4; k++) words[base + 7 + k] = r.outputs[k] ?? 0;
-    });
-    const clip = attrs.clipNorm > 0 ? clipScale(this.exports.sumsq(table, count), attrs.clipNorm) : 1;
+    const table0 = (scalars + SCALAR_BYTES) >>> 2;
+    for (let j = 0; j < count; j++) {
+      words[table0 + j * RECORD_WORDS] = table.sizes[j];
+      words[table0 + j * RECORD_WORDS + 1] = attrs.decay[j];
+    }
+    this.fill(words, table0 + 2, INPUTS, table.inputs, count);
+    this.fill(words, table0 + 2 + INPUTS, OUTPUTS, table.outputs, count);
+    const tableAt = table0 << 2;
+    const clip = attrs.clipNorm > 0 ? clipScale(this.exports.sumsq(tableAt, count), attrs.clipNorm) : 1;
     const floats = new Float32Array(this.memory.buffer, scalars, SCALAR_BYTES / 4);
     floats.set(attrs.scalars);
     floats[attrs.scalars.length] = clip;
-    this.exports[attrs.family](table, count, scalars, attrs.flags, scratch);
+    this.exports[attrs.family](tableAt, count, scalars, attrs.flags, scratch);
+  }
+
+  /** Writes the offsets of `positions` (0 where absent) into record words `first + k`. */
+  private fill(
+    words: Int32Array,
+    first: number,
+    width: number,
+    positions: ReadonlyArray<ReadonlyArray<{ dataId: object }> | null>,
+    count: number,
+  ): void {
+    for (let k = 0; k < width; k++) {
+      const tensors = positions[k] ?? null;
+      for (let j = 0; j < count; j++) {
+        words[first + k + j * RECORD_WORDS] = tensors === null ? 0 : this.offset(tensors[j].dataId);
+      }
+    }
   }
 }
