@@ -22,6 +22,7 @@ import {
   type Params,
   valueAndGrad,
 } from '../src/index.js';
+import { setCpuTiles } from '../src/kernels/fused.js';
 import { stateValues } from './helpers.js';
 
 // The fused kernels against the composite tf-op path, the reference, on both the wasm and the
@@ -106,13 +107,55 @@ function expectClose(a: number[], b: number[], rtol: number, where: string): voi
   }
 }
 
-afterAll(() => setKernelMode('auto'));
+afterAll(() => {
+  setKernelMode('auto');
+  setCpuTiles(true);
+});
 
-describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
+// The cpu backend runs the SIMD module over tiles of its buffers where WebAssembly SIMD exists,
+// and plain typed-array loops elsewhere: both are checked.
+describe('the cpu backend streaming buffers through the SIMD module in tiles', () => {
+  it('splits leaves longer than a tile and packs many small leaves, with the same bits as the composite path', async () => {
+    const previous = tf.getBackend();
+    await tf.setBackend('cpu');
+    setCpuTiles(true);
+    // 20,003 elements span three 8,192-element tiles and end in a partial vector; 1,500 leaves
+    // of 1 to 5 elements overflow the 1,024 pieces one tile holds.
+    const shapes = [[20003], ...Array.from({ length: 1500 }, (_, j) => [1 + (j % 5)])];
+    const tree = (seed: number) =>
+      shapes.map((shape, j) => tf.tensor(Array.from({ length: shape[0] }, (_, i) => Math.sin(seed + j * 0.37 + i * 0.013)), shape));
+    const run = (mode: 'auto' | 'composite') => {
+      setKernelMode(mode);
+      const tx = adamw(0.01, { weightDecay: 0.1 });
+      let params = tree(0);
+      let state = tx.init(params);
+      for (let k = 1; k <= 3; k++) {
+        const grads = tree(k);
+        ({ params, state } = trainStep(tx, params, state, grads));
+      }
+      const values = [...stateValues(params), ...stateValues(state)];
+      disposeReplaced([params, state], []);
+      setKernelMode('auto');
+      return values;
+    };
+    const fused = run('auto');
+    const composite = run('composite');
+    expect(fused.length).toBe(composite.length);
+    expect(fused.every((x, i) => Object.is(x, composite[i]))).toBe(true);
+    await tf.setBackend(previous);
+  });
+});
+
+describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend', (variant) => {
   const previous = tf.getBackend();
+  const backend = variant.startsWith('cpu') ? 'cpu' : variant;
+  const use = async () => {
+    setCpuTiles(variant === 'cpu');
+    await tf.setBackend(backend);
+  };
 
   it('reports the fused path, and the composite one when asked or when no kernel exists', async () => {
-    await tf.setBackend(backend);
+    await use();
     const expected = backend === 'wasm' ? 'wasm-simd' : 'cpu';
     expect(kernelPath(adam(0.1))).toBe(expected);
     expect(kernelPath(chain(clipByGlobalNorm(1), adamw(0.1)))).toBe(expected);
@@ -126,7 +169,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
   });
 
   it.each(CONFIGS)('%s: fused equals composite over 50 steps (update and trainStep)', async (name, make) => {
-    await tf.setBackend(backend);
+    await use();
     for (const useTrainStep of [false, true]) {
       const fused = trajectory(make, 'auto', useTrainStep);
       const composite = trajectory(make, 'composite', useTrainStep);
@@ -140,7 +183,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
   });
 
   it.each(CONFIGS)('%s: a NaN or Inf gradient gives the same result on both paths', async (_name, make) => {
-    await tf.setBackend(backend);
+    await use();
     const run = (mode: 'auto' | 'composite') => {
       setKernelMode(mode);
       const tx = make();
@@ -161,7 +204,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
   });
 
   it('leaks nothing and survives the heap growing between steps', async () => {
-    await tf.setBackend(backend);
+    await use();
     const tx = chain(clipByGlobalNorm(1), adamw(0.01));
     let params = makeTree(0);
     let state = tx.init(params);
@@ -182,7 +225,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
   it('in-place steps are seen by ops that cache their weights (a matmul training loop)', async () => {
     // Regression: the wasm backend caches packed matmul weights per tensor id; writing a
     // parameter in place must invalidate that, or training silently stalls.
-    await tf.setBackend(backend);
+    await use();
     const losses = (kernels: 'auto' | 'composite') => {
       setKernelMode(kernels);
       const x = tf.randomNormal([16, 8], 0, 1, 'float32', 1);
@@ -211,6 +254,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
   });
 
   it('restores the backend', async () => {
+    setCpuTiles(true);
     await tf.setBackend(previous);
     expect(tf.getBackend()).toBe(previous);
   });

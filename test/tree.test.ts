@@ -19,6 +19,8 @@ import {
   treeUnflatten,
   treeZerosLike,
 } from '../src/index.js';
+import { Scratch } from '../src/internal/scratch.js';
+import { treeFlattenAligned } from '../src/tree/structure.js';
 import { flat } from './helpers.js';
 
 const t = (...v: number[]) => tf.tensor1d(v);
@@ -133,5 +135,54 @@ describe('memory helpers', () => {
     expect(gone.isDisposed).toBe(true);
     expect(shared.isDisposed).toBe(false);
     expect(fresh.isDisposed).toBe(false);
+  });
+});
+
+describe('the one-walk aligned flatten behind the per-step checks', () => {
+  it('flattens trees of one structure together, whatever their key insertion order', () => {
+    const [a, b, c, d] = [t(1), t(2), t(3), t(4)];
+    const result = treeFlattenAligned([{ x: a, y: [b, null] }, { y: [d, undefined], x: c }], () => true);
+    expect(result).not.toBeNull();
+    const [[first, second], def] = result!;
+    expect(first).toEqual([a, b]);
+    expect(second).toEqual([c, d]);
+    expect(def.equals(treeFlatten({ x: a, y: [b, null] })[1])).toBe(true);
+  });
+
+  it('returns null for any difference the validating walk reports, and for rejected leaves', () => {
+    const [a, b] = [t(1), t(2)];
+    const cases: unknown[][] = [
+      [{ x: a }, { x: a, y: b }], // an extra key
+      [{ x: a, y: b }, { x: a, z: b }], // same count, other key
+      [[a, b], [a]], // array length
+      [[a], { 0: a }], // array vs object
+      [{ x: a }, { x: null }], // leaf vs empty
+      [{ x: a }, { x: 3 }], // not a tree node
+    ];
+    for (const trees of cases) expect(treeFlattenAligned(trees, () => true)).toBeNull();
+    // A key that is own but not enumerable does not count as present.
+    const hidden = Object.defineProperty({ z: b }, 'y', { value: a, enumerable: false });
+    expect(treeFlattenAligned([{ y: a, z: b }, hidden], () => true)).toBeNull();
+    expect(treeFlattenAligned([{ x: a }, { x: b }], () => false)).toBeNull();
+  });
+});
+
+describe('Scratch: element-wise math that frees intermediates as it goes', () => {
+  it('disposes each temporary when an op consumes it, and never inputs, kept or final results', () => {
+    const x = t(1, 2);
+    const y = t(3, 4);
+    const before = tf.memory().numTensors;
+    const s = new Scratch();
+    const a = s.mul(x, y);
+    const kept = s.keep(s.add(x, y));
+    const b = s.add(a, kept);
+    const result = s.sqrt(s.mul(b, kept));
+    expect(a.isDisposed).toBe(true);
+    expect(b.isDisposed).toBe(true);
+    expect(x.isDisposed || y.isDisposed || kept.isDisposed || result.isDisposed).toBe(false);
+    expect(Array.from(result.dataSync())).toEqual([Math.fround(Math.sqrt((3 + 4) * 4)), Math.fround(Math.sqrt((8 + 6) * 6))]);
+    // Only the kept tensor and the result are left.
+    expect(tf.memory().numTensors).toBe(before + 2);
+    tf.dispose([x, y, kept, result]);
   });
 });

@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
 import type { TreeDef } from '../tree/structure.js';
-import { runCpuKernel } from './cpu/loops.js';
-import { FUSED_KERNEL, type FusedAttrs, type KernelTable } from './layout.js';
+import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
+import { FUSED_KERNEL, clipScale, type FusedAttrs, type KernelTable } from './layout.js';
 import { FLAG, FUSED, SCALAR_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
+import { TileKernels } from './wasm/tiles.js';
 
 /** Which implementation runs a transformation's update on the current backend. */
 export type KernelPath = 'wasm-simd' | 'cpu' | 'composite';
@@ -121,9 +122,31 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ins = Object.values(inputs) as tf.TensorInfo[];
   // The backend keeps the given arrays as the outputs' data, so readSync reaches them too.
   const outs = outputShapes(ins, a).map((shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))));
-  runCpuKernel(a, mapTable(tableOf(a, ins, outs), (t) => b.readSync(t.dataId)));
+  runOnCpu(a, mapTable(tableOf(a, ins, outs), (t) => b.readSync(t.dataId)));
   return outs;
 };
+
+let cpuTiles = true;
+
+/**
+ * Whether the cpu backend's kernels stream the buffers through the SIMD module in tiles (the
+ * default, where WebAssembly SIMD is available) or run the plain typed-array loops. For tests,
+ * which check both.
+ * @internal
+ */
+export function setCpuTiles(enabled: boolean): void {
+  cpuTiles = enabled;
+}
+
+/**
+ * The cpu backend's fused step: the SIMD kernels over cache-sized tiles of the backend's
+ * buffers where WebAssembly SIMD is available, typed-array loops otherwise.
+ */
+function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
+  const tiles = cpuTiles ? TileKernels.get() : null;
+  if (tiles === null) return runCpuKernel(attrs, table);
+  tiles.run(attrs, table, attrs.clipNorm > 0 ? clipScale(sumOfSquares(table), attrs.clipNorm) : 1);
+}
 
 /** The parts of tfjs's cpu backend the kernels use. */
 interface CpuBackendLike {
@@ -259,7 +282,7 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
     for (const t of written) kernels.changed(t.dataId, t.size);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
-    runCpuKernel(attrs, mapTable(inPlace, (t) => b.readSync(t.dataId)));
+    runOnCpu(attrs, mapTable(inPlace, (t) => b.readSync(t.dataId)));
   }
   return [params, spec.next(state, spec.slots(state))];
 }

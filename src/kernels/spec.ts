@@ -20,6 +20,8 @@ export const FLAG = {
   centered: 32,
   epsInSqrt: 64,
   biasCorrection: 128,
+  /** rsqrt as the cpu backend rounds it: `1 / sqrt(x)` in float64, rounded once. */
+  rsqrtOnce: 256,
 } as const;
 
 /**

@@ -22,7 +22,8 @@ export interface WasmBackendLike {
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
 }
 
-interface KernelExports {
+/** The exports of optimizers.wat. */
+export interface KernelExports {
   sumsq(table: number, count: number): number;
   adam(table: number, count: number, scalars: number, flags: number, scratch: number): void;
   sgd(table: number, count: number, scalars: number, flags: number, scratch: number): void;
@@ -31,12 +32,13 @@ interface KernelExports {
 }
 
 /** A leaf record: size, decay flag, 5 input and 4 output offsets (i32 words). */
-const INPUTS = 5;
-const OUTPUTS = 4;
-const RECORD_WORDS = 2 + INPUTS + OUTPUTS;
-const RECORD_BYTES = 4 * RECORD_WORDS;
-const SCRATCH_BYTES = 160;
-const SCALAR_BYTES = 64;
+export const INPUTS = 5;
+export const OUTPUTS = 4;
+export const RECORD_WORDS = 2 + INPUTS + OUTPUTS;
+export const RECORD_BYTES = 4 * RECORD_WORDS;
+/** The kernels' scratch area (tails of leaves) and the per-step scalars, in bytes. */
+export const SCRATCH_BYTES = 160;
+export const SCALAR_BYTES = 64;
 
 let compiled: WebAssembly.Module | null | undefined;
 
