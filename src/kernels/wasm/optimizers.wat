@@ -16,7 +16,9 @@
 ;; Per-step scalars come as float32 values at $sc; flags select variants:
 ;;   bit 0 nesterov, bit 1 apply (out0 = p + u instead of u), bit 2 clip (scale g first),
 ;;   bit 3 weight decay, bit 4 momentum, bit 5 centered, bit 6 eps inside the root,
-;;   bit 7 bias correction, bit 8 rsqrt rounded once from float64 (the cpu backend's rounding).
+;;   bit 7 bias correction, bit 8 rsqrt as the cpu backend's tf.rsqrt rounds it (1 / sqrt(x) in
+;;   float64, rounded once; without it the root is rounded to float32 and then divided, as the
+;;   wasm backend's).
 ;; The element-wise formulas and their operation order are those of the composite tf-op path
 ;; in src/transforms (see src/kernels/spec.ts for the scalar layouts).
 
@@ -68,20 +70,6 @@
             (i32.shl (local.get $rem) (i32.const 2)))))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $outputs (i32.lt_u (local.get $k) (i32.const 4)))))
-
-  ;; 1 / sqrt(x), the way the backend's tf.rsqrt rounds it: with flag bit 8, in float64 and
-  ;; rounded once (the cpu backend's 1 / Math.sqrt(x)); otherwise the root rounded to float32
-  ;; and then divided (the wasm backend's).
-  (func $rsqrt (param $x v128) (param $flags i32) (result v128)
-    (if (result v128) (i32.and (local.get $flags) (i32.const 256))
-      (then
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero
-            (f64x2.div (f64x2.splat (f64.const 1)) (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $x)))))
-          (f32x4.demote_f64x2_zero
-            (f64x2.div (f64x2.splat (f64.const 1)) (f64x2.sqrt (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x))))))))
-      (else (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (local.get $x))))))
 
   ;; Sum of squares of in0 over all leaves, accumulated in float64 (for global-norm clipping).
   (func (export "sumsq") (param $table i32) (param $count i32) (result f64)
@@ -327,7 +315,16 @@
                     (then (local.set $m (f32x4.div (local.get $m) (local.get $bc)))))
                   (local.set $s (f32x4.sub (local.get $s) (f32x4.mul (local.get $m) (local.get $m))))))
               (if (i32.and (local.get $flags) (i32.const 64))
-                (then (local.set $s (call $rsqrt (f32x4.add (local.get $s) (local.get $eps)) (local.get $flags))))
+                (then
+                  (local.set $s (f32x4.add (local.get $s) (local.get $eps)))
+                  (local.set $s (if (result v128) (i32.and (local.get $flags) (i32.const 256))
+                  (then (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                    (f32x4.demote_f64x2_zero (f64x2.div (f64x2.splat (f64.const 1))
+                      (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $s)))))
+                    (f32x4.demote_f64x2_zero (f64x2.div (f64x2.splat (f64.const 1))
+                      (f64x2.sqrt (f64x2.promote_low_f32x4
+                        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $s) (local.get $s))))))))
+                  (else (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (local.get $s)))))))
                 (else (local.set $s (f32x4.div (f32x4.splat (f32.const 1))
                   (f32x4.add (f32x4.sqrt (local.get $s)) (local.get $eps))))))
               (local.set $u (f32x4.mul (f32x4.mul (local.get $s) (local.get $g)) (local.get $lr)))
@@ -391,11 +388,18 @@
               (local.set $s (f32x4.add (f32x4.mul (local.get $g) (local.get $g))
                 (v128.load (i32.add (local.get $ps) (local.get $o)))))
               (v128.store (i32.add (local.get $q1) (local.get $o)) (local.get $s))
+              (local.set $u (f32x4.add (local.get $s) (local.get $eps)))
+              (local.set $u (if (result v128) (i32.and (local.get $flags) (i32.const 256))
+                  (then (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                    (f32x4.demote_f64x2_zero (f64x2.div (f64x2.splat (f64.const 1))
+                      (f64x2.sqrt (f64x2.promote_low_f32x4 (local.get $u)))))
+                    (f32x4.demote_f64x2_zero (f64x2.div (f64x2.splat (f64.const 1))
+                      (f64x2.sqrt (f64x2.promote_low_f32x4
+                        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $u) (local.get $u))))))))
+                  (else (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (local.get $u))))))
               (local.set $u (f32x4.mul
                 (f32x4.mul
-                  (v128.and
-                    (call $rsqrt (f32x4.add (local.get $s) (local.get $eps)) (local.get $flags))
-                    (f32x4.gt (local.get $s) (f32x4.splat (f32.const 0))))
+                  (v128.and (local.get $u) (f32x4.gt (local.get $s) (f32x4.splat (f32.const 0))))
                   (local.get $g))
                 (local.get $lr)))
               (if (i32.and (local.get $flags) (i32.const 2))
