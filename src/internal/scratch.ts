@@ -14,11 +14,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * keeps what is returned, and would free anything left over after an error.
  */
 export class Scratch {
-  private readonly temps = new Set<tf.Tensor>();
+  /** The temporaries not yet consumed (a few at a time: an array is cheaper than a Set). */
+  private readonly temps: tf.Tensor[] = [];
 
   /** Stops `x` from being consumed: it stays alive until it is returned or disposed. */
   keep<T extends tf.Tensor>(x: T): T {
-    this.temps.delete(x);
+    this.take(x);
     return x;
   }
 
@@ -64,8 +65,16 @@ export class Scratch {
 
   /** Records `result` as a temporary and disposes the temporaries among its operands. */
   private made(result: tf.Tensor, ...operands: tf.Tensor[]): tf.Tensor {
-    for (const x of operands) if (this.temps.delete(x)) x.dispose();
-    this.temps.add(result);
+    for (const x of operands) if (this.take(x)) x.dispose();
+    this.temps.push(result);
     return result;
+  }
+
+  /** Removes `x` from the temporaries; `true` if it was one. */
+  private take(x: tf.Tensor): boolean {
+    const i = this.temps.lastIndexOf(x);
+    if (i < 0) return false;
+    this.temps.splice(i, 1);
+    return true;
   }
 }

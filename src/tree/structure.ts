@@ -222,7 +222,15 @@ export function treeFlattenAligned(
   const n = trees.length;
   const out: Tensor[][] = trees.map(() => []);
   let count = 0;
-  const build = (nodes: readonly unknown[]): DefNode | null => {
+  // The aligned children of a node, one reused array per depth (a walk visits one node per
+  // depth at a time), so the walk allocates nothing per leaf.
+  const levels: unknown[][] = [];
+  const alignedChildren = (nodes: readonly unknown[], depth: number, key: string | number): unknown[] => {
+    const level = (levels[depth] ??= new Array(n));
+    for (let i = 0; i < n; i++) level[i] = (nodes[i] as Record<string | number, unknown>)[key];
+    return level;
+  };
+  const build = (nodes: readonly unknown[], depth: number): DefNode | null => {
     const primary = nodes[0];
     if (isTensor(primary)) {
       for (let i = 1; i < n; i++) if (!isTensor(nodes[i])) return null;
@@ -242,7 +250,7 @@ export function treeFlattenAligned(
       }
       const children: DefNode[] = new Array(primary.length);
       for (let k = 0; k < primary.length; k++) {
-        const child = build(nodes.map((node) => (node as unknown[])[k]));
+        const child = build(alignedChildren(nodes, depth, k), depth + 1);
         if (child === null) return null;
         children[k] = child;
       }
@@ -259,7 +267,7 @@ export function treeFlattenAligned(
       const children: DefNode[] = new Array(keys.length);
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k];
-        const child = build(nodes.map((node) => (node as Record<string, unknown>)[key]));
+        const child = build(alignedChildren(nodes, depth, key), depth + 1);
         if (child === null) return null;
         children[k] = child;
       }
@@ -267,6 +275,6 @@ export function treeFlattenAligned(
     }
     return null;
   };
-  const root = build(trees);
+  const root = build(trees, 0);
   return root === null ? null : [out, new TreeDef(root, count)];
 }
