@@ -97,23 +97,44 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/**
- * Median ms per call of `step`, after warm-up. Each repetition runs enough calls to last about
- * 20 ms, so short steps are not dominated by timer resolution.
- */
-function timeSteps(step: () => void): number {
+/** How many calls of `step` last about 20 ms (after a warm-up), so timer resolution is no issue. */
+function callsFor(step: () => void): number {
   for (let i = 0; i < 3; i++) step();
   const t0 = performance.now();
   step();
   const once = Math.max(performance.now() - t0, 0.01);
-  const calls = Math.max(1, Math.min(200, Math.round(20 / once)));
-  const samples: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    const start = performance.now();
-    for (let i = 0; i < calls; i++) step();
-    samples.push((performance.now() - start) / calls);
-  }
-  return median(samples);
+  return Math.max(1, Math.min(200, Math.round(20 / once)));
+}
+
+/** ms per call of `step` over `calls` calls. */
+function timeBlock(step: () => void, calls: number): number {
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) step();
+  return (performance.now() - start) / calls;
+}
+
+/** Median ms per call of `step`, after warm-up. */
+function timeSteps(step: () => void): number {
+  const calls = callsFor(step);
+  return median(Array.from({ length: REPS }, () => timeBlock(step, calls)));
+}
+
+/**
+ * Times several steps interleaved: each repetition runs a block of every step in turn, so a
+ * slow spell of the shared machine hits them all alike. Returns each step's median ms per call
+ * and, for ratios, the per-repetition samples.
+ */
+function timeInterleaved<K extends string>(steps: Record<K, () => void>): Record<K, number[]> {
+  const keys = Object.keys(steps) as K[];
+  const calls = Object.fromEntries(keys.map((k) => [k, callsFor(steps[k])])) as Record<K, number>;
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let r = 0; r < REPS; r++) for (const k of keys) samples[k].push(timeBlock(steps[k], calls[k]));
+  return samples;
+}
+
+/** The median over repetitions of `a[r] / b[r]`. */
+function medianRatio(a: number[], b: number[]): number {
+  return median(a.map((x, r) => x / b[r]));
 }
 
 /**
@@ -141,6 +162,10 @@ interface Row {
   compositeMs: number;
   fusedUpdateMs: number;
   fusedStepMs: number;
+  /** Medians over repetitions of the per-repetition ratios. */
+  tfTrainOverStep: number | null;
+  tfTrainOverComposite: number | null;
+  updateOverStep: number;
   fusedGBs: number;
 }
 
@@ -149,57 +174,67 @@ function measure(backend: string, name: string, opt: Opt, treeKey: string): Row 
   const n = paramCount(shapes);
   const grads = randomTree(shapes, 2);
 
-  // tf.train on variables.
-  let tfTrainMs: number | null = null;
+  // The four ways of stepping, each on its own parameters and state, timed interleaved.
+  const steps: Record<string, () => void> = {};
+  let optimizer: tf.Optimizer | undefined;
   if (opt.tfTrain) {
-    const optimizer = opt.tfTrain();
+    optimizer = opt.tfTrain();
     const vars = randomTree(shapes, 1).map((t, i) => {
       const v = tf.variable(t, true, `bench_${backend}_${name}_${treeKey}_${i}`);
       t.dispose();
       return v;
     });
     const named = Object.fromEntries(vars.map((v, i) => [v.name, grads[i]]));
-    tfTrainMs = timeSteps(() => optimizer.applyGradients(named));
-    optimizer.dispose();
-    vars.forEach((v) => v.dispose());
+    const train = optimizer;
+    steps.tfTrain = () => train.applyGradients(named);
   }
-
-  // Ours: the plain optax-style step, composite then fused, and the fused trainStep.
-  const plain = (): (() => void) => {
+  // Ours: the plain optax-style step on the composite path and with the kernels, and trainStep.
+  const live: unknown[] = [];
+  const plain = (kernels: 'composite' | 'auto'): (() => void) => {
     const tx = opt.make();
+    const slot = live.push(null) - 1;
     let params: Params = randomTree(shapes, 1);
     let state = tx.init(params);
+    live[slot] = [params, state];
     return () => {
+      setKernelMode(kernels);
       const [updates, next] = tx.update(grads, state, params);
       const nextParams = applyUpdates(params, updates);
       disposeReplaced([params, state, updates], [nextParams, next, grads]);
       params = nextParams;
       state = next;
+      live[slot] = [params, state];
     };
   };
-  setKernelMode('composite');
-  const compositeMs = timeSteps(plain());
-  setKernelMode('auto');
-  const fusedUpdateMs = timeSteps(plain());
+  steps.composite = plain('composite');
+  steps.fusedUpdate = plain('auto');
   const tx = opt.make();
   let params: Params = randomTree(shapes, 1);
   let state = tx.init(params);
-  const fusedStepMs = timeSteps(() => {
+  steps.fusedStep = () => {
+    setKernelMode('auto');
     ({ params, state } = trainStep(tx, params, state, grads, { keepGrads: true }));
-  });
-  treeDispose([params, state, grads]);
+  };
+  const t = timeInterleaved(steps);
+  setKernelMode('auto');
+  optimizer?.dispose();
+  treeDispose([live, params, state, grads]);
   tf.disposeVariables();
 
+  const fusedStepMs = median(t.fusedStep);
   return {
     backend,
     optimizer: name,
     tree: label,
     params: n,
     leaves: shapes.length,
-    tfTrainMs,
-    compositeMs,
-    fusedUpdateMs,
+    tfTrainMs: t.tfTrain ? median(t.tfTrain) : null,
+    compositeMs: median(t.composite),
+    fusedUpdateMs: median(t.fusedUpdate),
     fusedStepMs,
+    tfTrainOverStep: t.tfTrain ? medianRatio(t.tfTrain, t.fusedStep) : null,
+    tfTrainOverComposite: t.tfTrain ? medianRatio(t.tfTrain, t.composite) : null,
+    updateOverStep: medianRatio(t.fusedUpdate, t.fusedStep),
     fusedGBs: (opt.bytesPerParam * n) / (fusedStepMs * 1e6),
   };
 }
@@ -207,7 +242,7 @@ function measure(backend: string, name: string, opt: Opt, treeKey: string): Row 
 // ---------------------------------------------------------------------------------------------
 
 const fmt = (x: number | null, digits = 2) => (x === null ? '—' : x.toFixed(digits));
-const ratio = (a: number | null, b: number) => (a === null ? '—' : `${(a / b).toFixed(1)}x`);
+const ratio = (x: number | null, digits = 1) => (x === null ? '—' : `${x.toFixed(digits)}x`);
 
 async function main(): Promise<void> {
   const backends = option('backend') ? [option('backend')!] : ['wasm', 'cpu'];
@@ -227,7 +262,7 @@ async function main(): Promise<void> {
         console.log(
           `${backend.padEnd(5)} ${name.padEnd(13)} ${row.tree.padEnd(24)} tf.train ${fmt(row.tfTrainMs).padStart(8)} ms` +
             `  composite ${fmt(row.compositeMs).padStart(8)}  fused update ${fmt(row.fusedUpdateMs).padStart(7)}` +
-            `  fused step ${fmt(row.fusedStepMs).padStart(7)} ms  ${ratio(row.tfTrainMs, row.fusedStepMs).padStart(7)}` +
+            `  fused step ${fmt(row.fusedStepMs).padStart(7)} ms  ${ratio(row.tfTrainOverStep).padStart(7)}  composite ${ratio(row.tfTrainOverComposite, 2)}` +
             `  ${row.fusedGBs.toFixed(1)} GB/s`,
         );
       }
@@ -241,11 +276,13 @@ async function main(): Promise<void> {
     .map(
       (r) =>
         `| ${r.backend} | ${r.optimizer} | ${r.tree} | ${(r.params / 1e6).toFixed(2)}M | ${fmt(r.tfTrainMs)} | ${fmt(r.compositeMs)} | ` +
-        `${fmt(r.fusedUpdateMs)} | ${fmt(r.fusedStepMs)} | ${ratio(r.tfTrainMs, r.fusedStepMs)} | ${ratio(r.tfTrainMs, r.compositeMs)} | ` +
-        `${(r.fusedUpdateMs / r.fusedStepMs).toFixed(2)}x | ${r.fusedGBs.toFixed(1)} |`,
+        `${fmt(r.fusedUpdateMs)} | ${fmt(r.fusedStepMs)} | ${ratio(r.tfTrainOverStep)} | ${ratio(r.tfTrainOverComposite, 2)} | ` +
+        `${ratio(r.updateOverStep, 2)} | ${r.fusedGBs.toFixed(1)} |`,
     )
     .join('\n');
-  const note = `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Medians of ${REPS} repetitions after warm-up.\n`;
+  const note =
+    `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Times are medians of ${REPS} repetitions after warm-up, ` +
+    `the four ways of stepping interleaved in each repetition; ratios are medians of the per-repetition ratios.\n`;
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   // A filtered run (--backend, --opt, --tree) does not replace the full results.
