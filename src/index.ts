@@ -27,6 +27,23 @@ export {
   type AdamwOptions,
   type AdamwState,
 } from './optimizers/adam.js';
+export {
+  adadelta,
+  adamax,
+  amsgrad,
+  lion,
+  radam,
+  type AdadeltaOptions,
+  type AdadeltaState,
+  type AdamaxOptions,
+  type AdamaxState,
+  type AmsgradOptions,
+  type AmsgradState,
+  type LionOptions,
+  type LionState,
+  type RadamOptions,
+  type RadamState,
+} from './optimizers/variants.js';
 
 // Transformations
 export {
@@ -51,6 +68,23 @@ export {
   type ScaleByRssState,
   type ScaleByStddevState,
 } from './transforms/adaptive.js';
+export {
+  scaleByAdadelta,
+  scaleByAdamax,
+  scaleByAmsgrad,
+  scaleByLion,
+  scaleByRadam,
+  type ScaleByAdadeltaOptions,
+  type ScaleByAdadeltaState,
+  type ScaleByAdamaxOptions,
+  type ScaleByAdamaxState,
+  type ScaleByAmsgradOptions,
+  type ScaleByAmsgradState,
+  type ScaleByLionOptions,
+  type ScaleByLionState,
+  type ScaleByRadamOptions,
+  type ScaleByRadamState,
+} from './transforms/variants.js';
 export {
   addDecayedWeights,
   type AddDecayedWeightsOptions,

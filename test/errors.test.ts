@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  adadelta,
+  adamax,
+  amsgrad,
+  lion,
+  radam,
   adagrad,
   adam,
   adamw,
@@ -47,6 +52,11 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
     ['negative piecewise scale', () => piecewiseConstantSchedule({ initValue: 1, boundariesAndScales: { 10: -0.5 } }), /piecewiseConstantSchedule: option 'boundariesAndScales\[10\]'.*got -0\.5/],
     ['join lengths', () => joinSchedules({ schedules: [() => 1], boundaries: [5] }), /joinSchedules: needs one more schedule than boundaries/],
     ['join order', () => joinSchedules({ schedules: [() => 1, () => 2, () => 3], boundaries: [5, 2] }), /joinSchedules: option 'boundaries\[1\]' .*>= 5, got 2/],
+    ['radam threshold below 4 (the rectification would be NaN)', () => radam(1e-3, { threshold: 3 }), /radam: option 'threshold' must be a finite number >= 4, got 3/],
+    ['adamax b2 = 1', () => adamax(1e-3, { b2: 1 }), /adamax: option 'b2' .*\[0, 1\), got 1/],
+    ['amsgrad negative epsRoot', () => amsgrad(1e-3, { epsRoot: -1 }), /amsgrad: option 'epsRoot' .*>= 0, got -1/],
+    ['adadelta rho = 1', () => adadelta(1, { rho: 1 }), /adadelta: option 'rho' .*\[0, 1\), got 1/],
+    ['lion negative weight decay', () => lion(1e-4, { weightDecay: -0.1 }), /lion: option 'weightDecay'.*got -0\.1/],
   ])('%s', (_name, make, message) => {
     expect(make).toThrow(RangeError);
     expect(make).toThrow(message);
@@ -54,6 +64,9 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
 
   it.each<[string, () => unknown, RegExp]>([
     ['a misspelt option', () => adam(1e-3, { beta1: 0.9 } as never), /adam: unknown option 'beta1' \(known options: b1, b2, eps, epsRoot, nesterov\)/],
+    ['a misspelt lion option', () => lion(1e-4, { beta1: 0.9 } as never), /lion: unknown option 'beta1' \(known options: b1, b2, weightDecay, mask\)/],
+    ['a misspelt amsgrad option', () => amsgrad(1e-3, { biasCorrection: false } as never), /amsgrad: unknown option 'biasCorrection'/],
+    ['a boolean option given a number', () => amsgrad(1e-3, { biasCorrectionNu: 0 } as never), /amsgrad: option 'biasCorrectionNu' must be true or false, got 0/],
     ['a string where a number goes', () => adam(1e-3, { eps: '1e-8' } as never), /adam: option 'eps' must be a number, got "1e-8"/],
     ['nesterov without momentum', () => sgd(0.1, { nesterov: true }), /sgd: option 'nesterov' needs 'momentum'/],
     ['trace without decay', () => trace({} as never), /trace: option 'decay' is required/],

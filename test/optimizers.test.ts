@@ -1,10 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  adadelta,
   adagrad,
   adam,
+  adamax,
   adamw,
   addDecayedWeights,
+  amsgrad,
+  lion,
+  radam,
+  scaleByAdadelta,
+  scaleByAdamax,
+  scaleByAmsgrad,
+  scaleByLion,
+  scaleByRadam,
   applyUpdates,
   chain,
   disposeReplaced,
@@ -26,7 +36,18 @@ import {
 } from '../src/index.js';
 import { collectTensors } from '../src/tree/memory.js';
 import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run } from './helpers.js';
-import { adagradRef, adamRef, rmspropRef, sgdRef, type Stepper } from './reference.js';
+import {
+  adadeltaRef,
+  adagradRef,
+  adamaxRef,
+  adamRef,
+  amsgradRef,
+  lionRef,
+  radamRef,
+  rmspropRef,
+  sgdRef,
+  type Stepper,
+} from './reference.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -40,7 +61,7 @@ interface Case {
   reference: (lr: number) => Stepper;
   /** Learning rates for the convergence problems (optax's alias tests where it has them). */
   lr: { parabola: number; rosenbrock: number; quadratic: number };
-  steps?: { parabola?: number; rosenbrock?: number };
+  steps?: { parabola?: number; rosenbrock?: number; quadratic?: number };
 }
 
 /** Decay matrices only: the usual "no decay on biases and scales" mask, as a function of params. */
@@ -132,6 +153,58 @@ const CASES: Case[] = [
     reference: (lr) => adamRef(lr, { weightDecay: 0.05, decayMask: MASK_FLAT }),
     lr: { parabola: 1e-1, rosenbrock: 1e-1, quadratic: 1e-2 },
   },
+  {
+    name: 'adamax',
+    make: (lr) => adamax(lr),
+    chain: (lr) => chain(scaleByAdamax(), scaleByLearningRate(lr)),
+    reference: (lr) => adamaxRef(lr),
+    lr: { parabola: 1e-1, rosenbrock: 1e-1, quadratic: 1e-2 },
+  },
+  {
+    name: 'amsgrad',
+    make: (lr) => amsgrad(lr),
+    chain: (lr) => chain(scaleByAmsgrad(), scaleByLearningRate(lr)),
+    reference: (lr) => amsgradRef(lr),
+    lr: { parabola: 1e-1, rosenbrock: 1e-1, quadratic: 1e-2 },
+  },
+  {
+    name: 'amsgrad without bias corrections (the paper)',
+    make: (lr) => amsgrad(lr, { biasCorrectionMu: false, biasCorrectionNu: false }),
+    chain: (lr) => chain(scaleByAmsgrad({ biasCorrectionMu: false, biasCorrectionNu: false }), scaleByLearningRate(lr)),
+    reference: (lr) => amsgradRef(lr, { biasCorrectionMu: false, biasCorrectionNu: false }),
+    lr: { parabola: 1e-1, rosenbrock: 1e-1, quadratic: 1e-2 },
+  },
+  {
+    name: 'radam',
+    make: (lr) => radam(lr),
+    chain: (lr) => chain(scaleByRadam(), scaleByLearningRate(lr)),
+    reference: (lr) => radamRef(lr),
+    lr: { parabola: 5e-3, rosenbrock: 5e-3, quadratic: 5e-3 },
+  },
+  {
+    name: 'adadelta',
+    make: (lr) => adadelta(lr),
+    chain: (lr) => chain(addDecayedWeights(0), scaleByAdadelta(), scaleByLearningRate(lr)),
+    reference: (lr) => adadeltaRef(lr),
+    // Adadelta creeps at first (its step starts at sqrt(eps)) and at lr 1 circles the optimum.
+    lr: { parabola: 1, rosenbrock: 0.1, quadratic: 0.1 },
+    steps: { quadratic: 10_000 },
+  },
+  {
+    name: 'adadelta with weight decay',
+    make: (lr) => adadelta(lr, { weightDecay: 0.01, rho: 0.95 }),
+    chain: (lr) => chain(addDecayedWeights(0.01), scaleByAdadelta({ rho: 0.95 }), scaleByLearningRate(lr)),
+    reference: (lr) => adadeltaRef(lr, { weightDecay: 0.01, rho: 0.95 }),
+    lr: { parabola: 1, rosenbrock: 0.1, quadratic: 0.1 },
+    steps: { quadratic: 10_000 },
+  },
+  {
+    name: 'lion',
+    make: (lr) => lion(lr, { weightDecay: 1e-4 }),
+    chain: (lr) => chain(scaleByLion(), addDecayedWeights(1e-4), scaleByLearningRate(lr)),
+    reference: (lr) => lionRef(lr, { weightDecay: 1e-4 }),
+    lr: { parabola: 1e-2, rosenbrock: 1e-3, quadratic: 1e-3 },
+  },
 ];
 
 /** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
@@ -211,7 +284,7 @@ describe.each(CASES)('$name', (c) => {
   it('approaches the optimum -A^{-1} b / 2 of x^T A x + b^T x', () => {
     // A = [[2, .5], [.5, 1]], b = [1, -.5]: grad = 2 A x + b, optimum = [-5/14, 3/7].
     const grad = ([x, y]: number[]) => [2 * (2 * x + 0.5 * y) + 1, 2 * (0.5 * x + y) - 0.5];
-    const x = minimize(c.make(c.lr.quadratic), [2, -1], grad, 3000);
+    const x = minimize(c.make(c.lr.quadratic), [2, -1], grad, c.steps?.quadratic ?? 3000);
     expectAllClose(x, [-5 / 14, 3 / 7], 0, 1e-2);
   });
 });
@@ -255,5 +328,88 @@ describe('applyUpdates', () => {
     expectAllClose(flat(out), PARAM_VALUES.map((p, i) => p + gradValues32(0)[i]), 1e-7);
     expect(treeLeaves(out).every((t) => !collectTensors(params).has(t))).toBe(true);
     expectAllClose(flat(params), PARAM_VALUES, 0);
+  });
+});
+
+describe('the optimizers beyond Adam: their defining behaviour', () => {
+  const f = Math.fround;
+  const stepOnce = (tx: AnyTx, grads: number[], params = [0.5, -0.25, 2]) => {
+    const p = { x: tf.tensor1d(params) };
+    const [u, s] = tx.update({ x: tf.tensor1d(grads) }, tx.init(p), p);
+    return { u: flat(u), state: s };
+  };
+
+  it('radam: bias-corrected momentum for 5 steps, then the rectified Adam step (b2 = 0.999, threshold 5)', () => {
+    const lr = 0.01;
+    const tx: AnyTx = radam(lr);
+    const ref = radamRef(lr);
+    let params: Params = { x: tf.tensor1d([0.3, -1.2, 2]) };
+    let state = tx.init(params);
+    for (let k = 0; k < 8; k++) {
+      const g = [Math.sin(k + 1), Math.cos(k * 0.7) * 2, 0.1 * (k - 3)];
+      const grads: Params = { x: tf.tensor1d(g) };
+      const [u, s]: [Params, unknown] = tx.update(grads, state, params);
+      const got = flat(u);
+      expectAllClose(got, ref(g.map(f), flat(params)), 1e-5, 1e-9);
+      if (k < 5) {
+        // Unrectified: exactly -lr * mu / (1 - b1^t), no second moment involved.
+        const mu = flat((s as any)[0].mu);
+        mu.forEach((m, i) => expect(got[i]).toBeCloseTo((-lr * m) / (1 - 0.9 ** (k + 1)), 7));
+      }
+      const next: Params = applyUpdates(params, u);
+      disposeReplaced([params, state, u], [next, s]);
+      params = next;
+      state = s;
+    }
+    disposeReplaced([params, state], []);
+  });
+
+  it('lion: every coordinate moves by exactly the learning rate (without decay)', () => {
+    const { u } = stepOnce(lion(0.003, { weightDecay: 0 }), [0.2, -5, 1e-6]);
+    expect(u).toEqual([-f(0.003), f(0.003), -f(0.003)]);
+    // A zero interpolation gives a zero step, as sign(0) = 0; a NaN gradient gives a NaN step
+    // (tf.sign would give 0 for both 1e-6 and NaN on some backend; the sign here is exact).
+    const [zero, one, nan] = stepOnce(lion(0.003, { weightDecay: 0 }), [0, 1, NaN]).u;
+    expect(Math.abs(zero)).toBe(0);
+    expect(one).toBe(-f(0.003));
+    expect(nan).toBeNaN();
+  });
+
+  it('adamax: the first step is -lr * g / (|g| + eps)', () => {
+    const g = [0.5, -2, 1e-3];
+    const { u } = stepOnce(adamax(0.1), g);
+    expectAllClose(u, g.map((x) => (-0.1 * x) / (Math.abs(x) + 1e-8)), 1e-6, 0);
+  });
+
+  it('amsgrad: the denominator keeps the largest second moment, so a big gradient slows later steps', () => {
+    const run = (tx: AnyTx) => {
+      let params: Params = { x: tf.tensor1d([0]) };
+      let state = tx.init(params);
+      let last = 0;
+      for (const g of [10, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]) {
+        const grads: Params = { x: tf.tensor1d([g]) };
+        const [u, s]: [Params, unknown] = tx.update(grads, state, params);
+        last = flat(u)[0];
+        const next: Params = applyUpdates(params, u);
+        disposeReplaced([params, state, u], [next, s]);
+        params = next;
+        state = s;
+      }
+      const nuMax = 'nuMax' in (state as any)[0] ? flat((state as any)[0].nuMax)[0] : null;
+      disposeReplaced([params, state], []);
+      return { last, nuMax };
+    };
+    const ams = run(amsgrad(0.1));
+    const plain = run(adam(0.1));
+    expect(Math.abs(ams.last)).toBeLessThan(Math.abs(plain.last));
+    // nuMax is the bias-corrected second moment of the first step, (1 - b2) g^2 / (1 - b2) = 100.
+    expect(ams.nuMax).toBeCloseTo(100, 3);
+  });
+
+  it('adadelta: the learning rate defaults to 1 and the step descends', () => {
+    const g = [0.5, -2, 0.01];
+    const { u } = stepOnce(adadelta(), g);
+    // First step: u = -sqrt(0 + eps) / sqrt(0.1 g^2 + eps) * g.
+    expectAllClose(u, g.map((x) => (-Math.sqrt(1e-6) / Math.sqrt(0.1 * x * x + 1e-6)) * x), 1e-5, 0);
   });
 });

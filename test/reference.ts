@@ -61,3 +61,75 @@ export function adamRef(
     });
   };
 }
+
+export function adamaxRef(lr: number, { b1 = 0.9, b2 = 0.999, eps = 1e-8 } = {}): Stepper {
+  let m: number[] | null = null;
+  let u: number[] | null = null;
+  let t = 0;
+  return (g) => {
+    t += 1;
+    m = g.map((x, i) => (1 - b1) * x + b1 * (m ? m[i] : 0));
+    u = g.map((x, i) => Math.max(Math.abs(x) + eps, b2 * (u ? u[i] : 0)));
+    return g.map((_, i) => (-lr * (m![i] / (1 - b1 ** t))) / u![i]);
+  };
+}
+
+export function amsgradRef(
+  lr: number,
+  { b1 = 0.9, b2 = 0.999, eps = 1e-8, biasCorrectionMu = true, biasCorrectionNu = true } = {},
+): Stepper {
+  let m: number[] | null = null;
+  let v: number[] | null = null;
+  let vMax: number[] | null = null;
+  let t = 0;
+  return (g) => {
+    t += 1;
+    m = g.map((x, i) => (1 - b1) * x + b1 * (m ? m[i] : 0));
+    v = g.map((x, i) => (1 - b2) * x * x + b2 * (v ? v[i] : 0));
+    vMax = v.map((x, i) => Math.max(vMax ? vMax[i] : 0, biasCorrectionNu ? x / (1 - b2 ** t) : x));
+    return g.map((_, i) => (-lr * (biasCorrectionMu ? m![i] / (1 - b1 ** t) : m![i])) / (Math.sqrt(vMax![i]) + eps));
+  };
+}
+
+/** RAdam as written in Liu et al. 2020, Algorithm 2. */
+export function radamRef(lr: number, { b1 = 0.9, b2 = 0.999, eps = 1e-8, threshold = 5 } = {}): Stepper {
+  let m: number[] | null = null;
+  let v: number[] | null = null;
+  let t = 0;
+  const rhoInf = 2 / (1 - b2) - 1;
+  return (g) => {
+    t += 1;
+    m = g.map((x, i) => (1 - b1) * x + b1 * (m ? m[i] : 0));
+    v = g.map((x, i) => (1 - b2) * x * x + b2 * (v ? v[i] : 0));
+    const rho = rhoInf - (2 * t * b2 ** t) / (1 - b2 ** t);
+    return g.map((_, i) => {
+      const mHat = m![i] / (1 - b1 ** t);
+      if (rho < threshold) return -lr * mHat;
+      const r = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
+      return (-lr * r * mHat) / (Math.sqrt(v![i] / (1 - b2 ** t)) + eps);
+    });
+  };
+}
+
+/** Adadelta as written in Zeiler 2012, Algorithm 1, with L2 weight decay on the gradient. */
+export function adadeltaRef(lr: number, { rho = 0.9, eps = 1e-6, weightDecay = 0 } = {}): Stepper {
+  let eG: number[] | null = null;
+  let eX: number[] | null = null;
+  return (g, p) => {
+    const gd = g.map((x, i) => x + weightDecay * p[i]);
+    eG = gd.map((x, i) => (1 - rho) * x * x + rho * (eG ? eG[i] : 0));
+    const u = gd.map((x, i) => (Math.sqrt((eX ? eX[i] : 0) + eps) / Math.sqrt(eG![i] + eps)) * x);
+    eX = u.map((x, i) => (1 - rho) * x * x + rho * (eX ? eX[i] : 0));
+    return u.map((x) => -lr * x);
+  };
+}
+
+/** Lion as written in Chen et al. 2023, Program 1 (decoupled weight decay, lr applied to both). */
+export function lionRef(lr: number, { b1 = 0.9, b2 = 0.99, weightDecay = 1e-3 } = {}): Stepper {
+  let m: number[] | null = null;
+  return (g, p) => {
+    const u = g.map((x, i) => Math.sign((1 - b1) * x + b1 * (m ? m[i] : 0)));
+    m = g.map((x, i) => (1 - b2) * x + b2 * (m ? m[i] : 0));
+    return u.map((x, i) => -lr * (x + weightDecay * p[i]));
+  };
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
-import { adagrad, adam, applyUpdates, rmsprop, sgd, type GradientTransformation, type Params } from '../src/index.js';
+import { adagrad, adam, adamax, applyUpdates, rmsprop, sgd, type GradientTransformation, type Params } from '../src/index.js';
 import { expectAllClose, flat, gradValues } from './helpers.js';
 
 // The same 20-step gradient sequence fed to tf.train's optimizer (on variables) and to ours (on
@@ -55,4 +55,8 @@ describe('agreement with tf.train over 20 steps', () => {
   it('adam = tf.train.adam', () => compare(adam(0.01, { eps: 1e-7 }), tf.train.adam(0.01, 0.9, 0.999, 1e-7)));
   it('adam with b1 = 0.5, b2 = 0.9 = tf.train.adam', () =>
     compare(adam(0.02, { b1: 0.5, b2: 0.9, eps: 1e-7 }), tf.train.adam(0.02, 0.5, 0.9, 1e-7)));
+  // tf.train.adamax adds eps to the infinity norm after the maximum, optax (and we) to |g|
+  // before it; with eps = 1e-8 against gradients of order 0.1 the two agree to float32 rounding.
+  it('adamax = tf.train.adamax (eps placed differently, negligibly here)', () =>
+    compare(adamax(0.01), tf.train.adamax(0.01, 0.9, 0.999, 1e-8)));
 });
