@@ -44,8 +44,9 @@ function backendPath(): KernelPath {
 
 /**
  * Which implementation `tx.update` (and `trainStep`) uses on the active backend: `'wasm-simd'`
- * (WebAssembly SIMD kernels on the wasm backend), `'cpu'` (typed-array loops on the cpu
- * backend) or `'composite'` (tfjs ops, used on every other backend, for transformations
+ * (WebAssembly SIMD kernels on the wasm backend's memory), `'cpu'` (the cpu backend's buffers
+ * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
+ * SIMD) or `'composite'` (tfjs ops, used on every other backend, for transformations
  * without a fused kernel, and when {@link setKernelMode} says so).
  */
 export function kernelPath(tx: GradientTransformation<any>): KernelPath {

@@ -3,7 +3,9 @@ import { clipScale } from '../layout.js';
 import { FLAG } from '../spec.js';
 
 /**
- * The fused kernels for the cpu backend: plain loops over the backend's Float32Arrays. Each
+ * The cpu backend's fused kernels where WebAssembly SIMD is missing (elsewhere the SIMD module
+ * runs over tiles of the buffers, see wasm/tiles.ts): plain loops over the backend's
+ * Float32Arrays. Each
  * operation is rounded to float32 (`Math.fround`) in the order of the composite tf-op path,
  * so the results match it as the wasm kernels do.
  */
