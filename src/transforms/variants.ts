@@ -31,9 +31,8 @@ export interface ScaleByAdamaxState {
   nu: Params;
 }
 
-/** The options of {@link scaleByAdamax}, checked, with defaults filled in. @internal */
-export function adamaxOptions(owner: string, options: ScaleByAdamaxOptions = {}): Required<ScaleByAdamaxOptions> {
-  checkOptions(owner, options, ['b1', 'b2', 'eps']);
+/** The option values of {@link scaleByAdamax}, checked, with defaults filled in. */
+function adamaxOptions(owner: string, options: ScaleByAdamaxOptions = {}): Required<ScaleByAdamaxOptions> {
   return {
     b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
     b2: checkRate(owner, 'b2', options.b2 ?? 0.999),
@@ -58,6 +57,7 @@ export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTrans
 
 /** {@link scaleByAdamax} with the caller's name in error messages. @internal */
 export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
+  checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
   return {
     init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
@@ -108,9 +108,8 @@ export interface ScaleByAmsgradState {
 
 const AMSGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'biasCorrectionMu', 'biasCorrectionNu'];
 
-/** The options of {@link scaleByAmsgrad}, checked, with defaults filled in. @internal */
-export function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Required<ScaleByAmsgradOptions> {
-  checkOptions(owner, options, AMSGRAD_KEYS);
+/** The option values of {@link scaleByAmsgrad}, checked, with defaults filled in. */
+function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Required<ScaleByAmsgradOptions> {
   return {
     b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
     b2: checkRate(owner, 'b2', options.b2 ?? 0.999),
@@ -140,6 +139,7 @@ export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTra
 
 /** {@link scaleByAmsgrad} with the caller's name in error messages. @internal */
 export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
   return {
     init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params), nuMax: treeZerosLike(params) }),
@@ -201,9 +201,8 @@ export interface ScaleByRadamState {
   nu: Params;
 }
 
-/** The options of {@link scaleByRadam}, checked, with defaults filled in. @internal */
-export function radamOptions(owner: string, options: ScaleByRadamOptions = {}): Required<ScaleByRadamOptions> {
-  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
+/** The option values of {@link scaleByRadam}, checked, with defaults filled in. */
+function radamOptions(owner: string, options: ScaleByRadamOptions = {}): Required<ScaleByRadamOptions> {
   return {
     b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
     b2: checkRate(owner, 'b2', options.b2 ?? 0.999),
@@ -219,9 +218,8 @@ export function radamOptions(owner: string, options: ScaleByRadamOptions = {}): 
  * `rho_t = rho_inf - 2 t b2^t / (1 - b2^t)` with `rho_inf = 2 / (1 - b2) - 1`, and the
  * rectification factor `r_t` where `rho_t >= threshold` (`null` before). Float64; optax computes
  * `rho_t` in float32, which moves `r_t` by up to ~0.7% in the first rectified steps.
- * @internal
  */
-export function radamRectification(b2: number, t: number, threshold: number): number | null {
+function radamRectification(b2: number, t: number, threshold: number): number | null {
   const rhoInf = 2 / (1 - b2) - 1;
   const b2t = b2 ** t;
   const rho = rhoInf - (2 * t * b2t) / (1 - b2t);
@@ -248,6 +246,7 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
 
 /** {@link scaleByRadam} with the caller's name in error messages. @internal */
 export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
+  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
   return {
     init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
@@ -300,8 +299,8 @@ export interface ScaleByAdadeltaState {
   eX: Params;
 }
 
-/** The options of {@link scaleByAdadelta}, checked, with defaults filled in. @internal */
-export function adadeltaOptions(owner: string, options: ScaleByAdadeltaOptions = {}): Required<ScaleByAdadeltaOptions> {
+/** The option values of {@link scaleByAdadelta}, checked, with defaults filled in. */
+function adadeltaOptions(owner: string, options: ScaleByAdadeltaOptions = {}): Required<ScaleByAdadeltaOptions> {
   return {
     rho: checkRate(owner, 'rho', options.rho ?? 0.9),
     eps: checkNumber(owner, 'eps', options.eps ?? 1e-6, { min: 0 }),
@@ -319,12 +318,12 @@ export function adadeltaOptions(owner: string, options: ScaleByAdadeltaOptions =
  * Defaults: `rho = 0.9, eps = 1e-6`. State: `{ eG, eX }`, both starting at zero.
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
-  checkOptions('scaleByAdadelta', options, ['rho', 'eps']);
   return scaleByAdadeltaFor('scaleByAdadelta', options);
 }
 
 /** {@link scaleByAdadelta} with the caller's name in error messages. @internal */
 export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
+  checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
   return {
     init: (params) => ({ eG: treeZerosLike(params), eX: treeZerosLike(params) }),
@@ -359,8 +358,8 @@ export interface ScaleByLionState {
   mu: Params;
 }
 
-/** The options of {@link scaleByLion}, checked, with defaults filled in. @internal */
-export function lionOptions(owner: string, options: ScaleByLionOptions = {}): Required<ScaleByLionOptions> {
+/** The option values of {@link scaleByLion}, checked, with defaults filled in. */
+function lionOptions(owner: string, options: ScaleByLionOptions = {}): Required<ScaleByLionOptions> {
   return {
     b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
     b2: checkRate(owner, 'b2', options.b2 ?? 0.99),
@@ -378,12 +377,12 @@ export function lionOptions(owner: string, options: ScaleByLionOptions = {}): Re
  * Defaults: `b1 = 0.9, b2 = 0.99`. State: `{ count, mu }`, `mu` starting at zero.
  */
 export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
-  checkOptions('scaleByLion', options, ['b1', 'b2']);
   return scaleByLionFor('scaleByLion', options);
 }
 
 /** {@link scaleByLion} with the caller's name in error messages. @internal */
 export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
+  checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
   return {
     init: (params) => ({ count: 0, mu: treeZerosLike(params) }),
