@@ -106,6 +106,28 @@ export {
 export { disposeReplaced, treeDispose } from './tree/memory.js';
 export { valueAndGrad } from './interop/grad.js';
 
+// tfjs interop: tf.Optimizer adapter, layers models, checkpoints
+export { OptaxOptimizer, type StepFunction } from './interop/optimizer-class.js';
+export {
+  resumeTfOptimizer,
+  toTfOptimizer,
+  type ModelWithOptimizer,
+  type TfOptimizerOptions,
+} from './interop/tf-optimizer.js';
+export { modelParams, type LayersModelLike, type LayerWeightLike } from './interop/layers.js';
+export {
+  loadState,
+  saveState,
+  stateFromArtifacts,
+  stateToArtifacts,
+  StateFormatError,
+  STATE_FORMAT,
+  STATE_FORMAT_VERSION,
+  type SaveStateOptions,
+  type StateManifest,
+} from './interop/checkpoint.js';
+export { fileHandler } from './interop/file-handler.js';
+
 // Fused kernels
 export { getKernelMode, kernelPath, setKernelMode, type KernelMode, type KernelPath } from './kernels/fused.js';
 

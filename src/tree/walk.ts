@@ -60,10 +60,29 @@ export function sortedKeys(obj: Record<string, unknown>): string[] {
   return Object.keys(obj).sort();
 }
 
+/**
+ * What to do instead, when a tree holds a tfjs-layers object where a tensor belongs (the usual
+ * mistake: `tx.init(model.trainableWeights)`); `''` for anything else.
+ */
+function layersHint(value: unknown): string {
+  if (value === null || typeof value !== 'object') return '';
+  const v = value as Record<string, unknown>;
+  if (typeof v.read === 'function' && typeof v.originalName === 'string') {
+    return (
+      `: a tfjs-layers weight (LayerVariable '${v.originalName}') is not a tensor; use its tf.Variable, ` +
+      `weight.read(), or a params tree of the whole model's weights from modelParams(model)`
+    );
+  }
+  if (Array.isArray(v.trainableWeights) && typeof v.apply === 'function') {
+    return `: a tfjs-layers ${typeof v.predict === 'function' ? 'model' : 'layer'} is not a tensor; make a params tree of its weights with modelParams(model)`;
+  }
+  return '';
+}
+
 function invalidNode(name: string, path: TreePath, value: unknown, leafWord: string, owner?: string): TypeError {
   return new TypeError(
     `${owner ? `${owner}: ` : ''}${formatPath(path, name)}: expected ${leafWord}, an array, a plain object, null or undefined ` +
-      `in a tree, got ${describeNode(value)}`,
+      `in a tree, got ${describeNode(value)}${layersHint(value)}`,
   );
 }
 

@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params } from '../types.js';
+import { disposeReplaced } from '../tree/memory.js';
+import { describeNode, isPlainObject } from '../tree/walk.js';
+import { fileHandler } from './file-handler.js';
+import {
+  checkManifest,
+  checkSavedParams,
+  concatBytes,
+  encodeState,
+  joinWeights,
+  restoreState,
+  splitWeights,
+  STATE_FORMAT,
+  StateFormatError,
+  type StateManifest,
+} from './state-codec.js';
+
+export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './state-codec.js';
+
+/** Options of {@link saveState} and {@link stateToArtifacts}. */
+export interface SaveStateOptions {
+  /**
+   * The parameters the state belongs to. Their paths, dtypes and shapes are recorded, so that
+   * loading for other parameters fails with an error naming the first leaf that differs.
+   */
+  params?: Params;
+}
+
+/**
+ * A state as `tf.io.ModelArtifacts`, the form every tfjs `IOHandler` saves: `modelTopology` is
+ * the JSON manifest (`format: 'tfjs-optax-state'`, `formatVersion`, the state's structure with
+ * its JS numbers, each tensor's path, dtype and shape, and the params' if given), `weightSpecs`
+ * lists the tensors and `weightData` holds their bytes in one buffer. Nothing is disposed; the
+ * bytes are copied.
+ *
+ * @throws StateFormatError naming the path, for anything a state must not hold.
+ */
+export function stateToArtifacts(state: unknown, options: SaveStateOptions = {}): tf.io.ModelArtifacts {
+  checkSaveOptions('stateToArtifacts', options);
+  const { manifest, tensors } = encodeState('stateToArtifacts', state, options.params);
+  return {
+    format: STATE_FORMAT,
+    generatedBy: manifest.generatedBy,
+    convertedBy: null,
+    modelTopology: manifest as unknown as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs: manifest.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
+    weightData: joinWeights(tensors),
+  };
+}
+
+/**
+ * The state saved in `artifacts`, rebuilt for `tx` and `params`: the checkpoint must have
+ * exactly the structure of `tx.init(params)` (the same arrays and keys, tensors of the same
+ * dtypes and shapes), the recorded params (if any) must be `params`, and the weights buffer
+ * must have the size the manifest says. Anything else is a `StateFormatError` that says where
+ * and what (path, expected, found), thrown before any tensor is made. The returned state's
+ * tensors are new; nothing given is changed.
+ */
+export function stateFromArtifacts<S>(tx: GradientTransformation<S>, params: Params, artifacts: tf.io.ModelArtifacts): S {
+  const owner = 'stateFromArtifacts';
+  return restoreFromArtifacts(owner, tx, params, artifacts);
+}
+
+function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, params: Params, artifacts: tf.io.ModelArtifacts): S {
+  checkTx(owner, tx);
+  if (!isPlainObject(artifacts) && (artifacts === null || typeof artifacts !== 'object')) {
+    throw new TypeError(`${owner}: expected tf.io.ModelArtifacts, got ${describeNode(artifacts)}`);
+  }
+  if (artifacts.format !== undefined && artifacts.format !== STATE_FORMAT) {
+    throw new StateFormatError(
+      `${owner}: not a tfjs-optax state checkpoint: format is ${JSON.stringify(artifacts.format)}, expected '${STATE_FORMAT}' (a model saved with model.save? load it with tf.loadLayersModel)`,
+    );
+  }
+  const manifest = checkManifest(owner, artifacts.modelTopology);
+  checkWeightSpecs(owner, manifest, artifacts.weightSpecs);
+  const values = splitWeights(owner, manifest, weightBuffer(owner, artifacts.weightData));
+  checkSavedParams(owner, manifest, params);
+  const template = tx.init(params);
+  try {
+    return restoreState(owner, template, manifest, values) as S;
+  } finally {
+    disposeReplaced(template, params);
+  }
+}
+
+/**
+ * Saves an optimizer state through any tfjs `IOHandler` or URL scheme tfjs knows
+ * (`indexeddb://`, `localstorage://`, `downloads://`, `http(s)://`, and `file://` with
+ * tfjs-node). In Node without tfjs-node, `file://path/to/dir` uses {@link fileHandler}, which
+ * writes `state.json` and `state.weights.bin` there. Returns the handler's `SaveResult`.
+ *
+ * ```ts
+ * await saveState(state, 'file://./checkpoints/step-1000', { params });
+ * const state2 = await loadState(tx, params, 'file://./checkpoints/step-1000');
+ * ```
+ */
+export async function saveState(
+  state: unknown,
+  handlerOrUrl: tf.io.IOHandler | string,
+  options: SaveStateOptions = {},
+): Promise<tf.io.SaveResult> {
+  const handler = resolveHandler('saveState', handlerOrUrl, 'save');
+  const artifacts = stateToArtifacts(state, options);
+  return handler.save!(artifacts);
+}
+
+/**
+ * Loads a state saved with {@link saveState} for `tx` and `params`, checked as
+ * {@link stateFromArtifacts} checks it. `handlerOrUrl` is any tfjs `IOHandler` or URL tfjs
+ * knows; `file://` works in Node without tfjs-node (see {@link fileHandler}).
+ */
+export async function loadState<S>(tx: GradientTransformation<S>, params: Params, handlerOrUrl: tf.io.IOHandler | string): Promise<S> {
+  checkTx('loadState', tx);
+  const handler = resolveHandler('loadState', handlerOrUrl, 'load');
+  const artifacts = await handler.load!();
+  return restoreFromArtifacts('loadState', tx, params, artifacts);
+}
+
+function checkTx(owner: string, tx: unknown): void {
+  const t = tx as GradientTransformation<unknown> | null;
+  if (t === null || typeof t !== 'object' || typeof t.init !== 'function') {
+    throw new TypeError(`${owner}: expected a gradient transformation ({ init, update }) as the first argument, got ${describeNode(tx)}`);
+  }
+}
+
+function checkSaveOptions(owner: string, options: unknown): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object, got ${describeNode(options)}`);
+  const unknown = Object.keys(options).filter((k) => k !== 'params');
+  if (unknown.length > 0) throw new TypeError(`${owner}: unknown option '${unknown[0]}' (known: params)`);
+}
+
+function resolveHandler(owner: string, handlerOrUrl: tf.io.IOHandler | string, method: 'save' | 'load'): tf.io.IOHandler {
+  if (typeof handlerOrUrl === 'string') {
+    const found = method === 'save' ? tf.io.getSaveHandlers(handlerOrUrl) : tf.io.getLoadHandlers(handlerOrUrl);
+    if (found.length > 1) throw new Error(`${owner}: more than one tfjs IOHandler claims '${handlerOrUrl}'`);
+    if (found.length === 1) return found[0];
+    if (handlerOrUrl.startsWith('file://')) return fileHandler(handlerOrUrl.slice('file://'.length));
+    throw new Error(
+      `${owner}: no tfjs IOHandler for '${handlerOrUrl}' here (schemes: indexeddb://, localstorage://, downloads:// in browsers, ` +
+        `http(s)://, file:// in Node); pass an IOHandler instead`,
+    );
+  }
+  if (handlerOrUrl === null || typeof handlerOrUrl !== 'object' || typeof handlerOrUrl[method] !== 'function') {
+    throw new TypeError(`${owner}: expected a URL or a tf.io.IOHandler with a ${method}() method, got ${describeNode(handlerOrUrl)}`);
+  }
+  return handlerOrUrl;
+}
+
+/** The weights as one `ArrayBuffer` (tfjs may give a list of buffers). */
+function weightBuffer(owner: string, data: tf.io.ModelArtifacts['weightData']): ArrayBuffer {
+  if (data === undefined || data === null) throw new StateFormatError(`${owner}: the checkpoint has no weights buffer`);
+  if (data instanceof ArrayBuffer) return data;
+  if (Array.isArray(data)) return concatBytes(data as ArrayBuffer[]).buffer;
+  throw new StateFormatError(`${owner}: the checkpoint's weightData is ${describeNode(data)}, not an ArrayBuffer`);
+}
+
+/** The weight specs, when present, must list the manifest's tensors. */
+function checkWeightSpecs(owner: string, manifest: StateManifest, specs: tf.io.WeightsManifestEntry[] | undefined): void {
+  if (specs === undefined) return;
+  if (!Array.isArray(specs) || specs.length !== manifest.tensors.length) {
+    throw new StateFormatError(
+      `${owner}: the checkpoint lists ${Array.isArray(specs) ? specs.length : 'no'} weight specs for the manifest's ${manifest.tensors.length} tensors`,
+    );
+  }
+  specs.forEach((spec, i) => {
+    const t = manifest.tensors[i];
+    const same = spec.name === t.name && spec.dtype === t.dtype && spec.shape.length === t.shape.length && spec.shape.every((d, k) => d === t.shape[k]);
+    if (!same) {
+      throw new StateFormatError(
+        `${owner}: weight spec ${i} ('${spec.name}', ${spec.dtype} [${spec.shape.join(', ')}]) does not match the manifest's ` +
+          `'${t.name}' (${t.dtype} [${t.shape.join(', ')}])`,
+      );
+    }
+    if (spec.quantization !== undefined) throw new StateFormatError(`${owner}: weight '${spec.name}' is quantized; optimizer state must be saved exactly`);
+  });
+}

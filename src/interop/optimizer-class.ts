@@ -1,0 +1,465 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params } from '../types.js';
+import { collectTensors, disposeReplaced, treeDispose } from '../tree/memory.js';
+import { describeNode, isPlainObject, isTensor, sortedKeys } from '../tree/walk.js';
+import {
+  checkManifest,
+  encodeState,
+  restoreState,
+  StateFormatError,
+  type SavedValues,
+  type StateManifest,
+} from './state-codec.js';
+
+/** A tensor with a name, as tf.Optimizer's `applyGradients`, `getWeights` and `setWeights` take them. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** One optimizer step on name-keyed variables (`trainStep`, passed in by `toTfOptimizer`). */
+export type StepFunction = (
+  tx: GradientTransformation<unknown>,
+  params: Params,
+  state: unknown,
+  grads: Params,
+  options: { keepGrads: boolean },
+) => { params: Params; state: unknown };
+
+/** The weight that carries the state's manifest in `getWeights`, after the optimizer's name. */
+const MANIFEST_SUFFIX = '/tfjs-optax-manifest';
+
+/** A state loaded by `setWeights`, kept as plain arrays until the variables are known. */
+interface PendingState {
+  manifest: StateManifest;
+  values: SavedValues[];
+}
+
+/** A name-keyed tree of variables or of gradients. */
+type NamedTree = Record<string, tf.Tensor>;
+
+/**
+ * A `tf.Optimizer` that runs a tfjs-optax {@link GradientTransformation}: what
+ * {@link toTfOptimizer} returns, and what `tf.loadLayersModel` makes of a model saved with one
+ * (it is registered with tfjs's serialization under {@link OptaxOptimizer.className}).
+ *
+ * The transformation's state is kept for the tree `{ [variable name]: variable }`, so it is
+ * keyed by variable **name**: the order in which gradients arrive never matters, a variable
+ * that joins later gets fresh state (its moments start at zero; the step count is the
+ * optimizer's), and one left out of a step keeps its state untouched. State tensors are kept
+ * out of `tf.tidy` scopes (`model.fit` steps inside one) and freed by `dispose`.
+ */
+export class OptaxOptimizer extends tf.Optimizer {
+  /** The class name tfjs's serialization knows this optimizer by (in a saved model.json). */
+  static readonly className = 'TfjsOptaxOptimizer';
+
+  /** The name given to `toTfOptimizer` (default `'tfjs-optax'`), used in messages and weight names. */
+  readonly name: string;
+  private tx: GradientTransformation<unknown> | null = null;
+  private stepFn: StepFunction | null = null;
+  /** The state for the variables in `names` (sorted), or `undefined` before the first step. */
+  private state: unknown = undefined;
+  private names: string[] = [];
+  private pending: PendingState | null = null;
+  /** The structures of `tx.init` for variable subsets, to step some variables only. */
+  private readonly shapes = new Map<string, unknown>();
+  /** The tensors made by the last `getWeights`, freed by the next one or `dispose`. */
+  private exported: tf.Tensor[] = [];
+  private disposed = false;
+
+  constructor(name = 'tfjs-optax') {
+    super();
+    if (typeof name !== 'string' || name === '') throw new TypeError(`toTfOptimizer: option 'name' must be a non-empty string, got ${describeNode(name)}`);
+    this.name = name;
+  }
+
+  /** @internal Gives the optimizer its transformation (see `toTfOptimizer`, `resumeTfOptimizer`). */
+  bind(tx: GradientTransformation<unknown>, step: StepFunction): void {
+    this.assertLive('resumeTfOptimizer');
+    if (this.tx !== null && this.tx !== tx) {
+      throw new Error(`${this.name}: this optimizer already runs a transformation; make a new one with toTfOptimizer(tx) instead`);
+    }
+    this.tx = tx;
+    this.stepFn = step;
+  }
+
+  /** `true` once the optimizer has its transformation (always, unless made by `tf.loadLayersModel`). */
+  get hasTransformation(): boolean {
+    return this.tx !== null;
+  }
+
+  /**
+   * The transformation's current state, for the variables it has seen so far (a plain object
+   * keyed as `{ [variable name]: ... }` inside), or `undefined` before the first step. Read it
+   * to log a hyperparameter or a moment; do not dispose or change it.
+   */
+  get currentState(): unknown {
+    return this.state;
+  }
+
+  /**
+   * Applies one step of the transformation to the variables named in `variableGradients` (a map
+   * from variable name to gradient, or a list of `{ name, tensor }`), as `tf.train`'s optimizers
+   * do. Gradients that are `null` are skipped, as `tf.train` does. The gradients are not disposed.
+   */
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const owner = `${this.name}.applyGradients`;
+    this.assertLive(owner);
+    if (this.tx === null || this.stepFn === null) {
+      throw new Error(
+        `${owner}: this optimizer was loaded with a model and has no transformation yet; ` +
+          `call resumeTfOptimizer(model, tx) with the transformation it was saved with before training`,
+      );
+    }
+    const [params, grads, names] = this.collect(owner, variableGradients);
+    if (names.length > 0) {
+      const state = this.stateFor(owner, params, names);
+      const next = this.stepFn(this.tx, params, state, grads, { keepGrads: true }).state;
+      keepAll(next);
+      this.store(names, next);
+    }
+    this.incrementIterations();
+  }
+
+  /**
+   * The state as tfjs weights (what `model.save(..., { includeOptimizer: true })` writes): the
+   * state tensors themselves, named by their path, and one small int32 tensor holding the
+   * state's JSON manifest (structure, step counts, the iteration count). That tensor belongs to
+   * the optimizer and is freed by the next `getWeights` or `dispose`, so saving repeatedly
+   * leaks nothing.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const owner = `${this.name}.getWeights`;
+    this.assertLive(owner);
+    this.releaseExported();
+    let manifest: StateManifest;
+    let tensors: tf.Tensor[];
+    if (this.pending !== null) {
+      // Loaded and not yet used: hand back what was loaded.
+      manifest = this.pending.manifest;
+      tensors = this.pending.values.map((v, i) => tf.tensor(v, manifest.tensors[i].shape, manifest.tensors[i].dtype));
+    } else {
+      ({ manifest, tensors } = encodeState(owner, this.state ?? null));
+    }
+    const manifestTensor = encodeManifest({ ...manifest, iterations: this.iterations });
+    // Tensors made here (the manifest, and the values of a pending state) belong to the optimizer.
+    this.exported = this.pending !== null ? [manifestTensor, ...tensors] : [manifestTensor];
+    const out: NamedTensor[] = [{ name: this.name + MANIFEST_SUFFIX, tensor: manifestTensor }];
+    tensors.forEach((tensor, i) => out.push({ name: `${this.name}/${manifest.tensors[i].name}`, tensor }));
+    return out;
+  }
+
+  /**
+   * Loads weights written by {@link getWeights} (as `tf.loadLayersModel` does for a model saved
+   * with its optimizer). The values are copied, so the caller may dispose the given tensors. The
+   * state is checked against the transformation and the variables at the next step (or at once,
+   * when the optimizer has already stepped: then an error leaves it unchanged).
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const owner = `${this.name}.setWeights`;
+    this.assertLive(owner);
+    if (!Array.isArray(weightValues)) throw new TypeError(`${owner}: expected an array of { name, tensor }, got ${describeNode(weightValues)}`);
+    const manifests = weightValues.filter((w) => typeof w?.name === 'string' && w.name.endsWith(MANIFEST_SUFFIX));
+    if (manifests.length !== 1) {
+      throw new StateFormatError(
+        `${owner}: expected exactly one '<name>${MANIFEST_SUFFIX}' weight (weights written by a tfjs-optax optimizer's getWeights), found ${manifests.length} among ` +
+          `${weightValues.length} weights (${weightValues.slice(0, 4).map((w) => `'${String(w?.name)}'`).join(', ')}${weightValues.length > 4 ? ', ...' : ''})`,
+      );
+    }
+    const prefix = manifests[0].name.slice(0, -MANIFEST_SUFFIX.length);
+    const manifest = decodeManifest(owner, await manifests[0].tensor.data());
+    const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
+    const values: SavedValues[] = [];
+    for (const entry of manifest.tensors) {
+      const t = byName.get(`${prefix}/${entry.name}`);
+      if (t === undefined) throw new StateFormatError(`${owner}: the weight '${prefix}/${entry.name}' listed in the manifest is missing`);
+      if (t.dtype !== entry.dtype || t.shape.length !== entry.shape.length || t.shape.some((d, i) => d !== entry.shape[i])) {
+        throw new StateFormatError(
+          `${owner}: the weight '${prefix}/${entry.name}' is ${t.dtype} [${t.shape.join(', ')}], the manifest says ${entry.dtype} [${entry.shape.join(', ')}]`,
+        );
+      }
+      values.push((await t.data()) as SavedValues);
+    }
+    const iterations = typeof manifest.iterations === 'number' ? manifest.iterations : 0;
+    const loaded: PendingState | null = manifest.state === null && values.length === 0 ? null : { manifest, values };
+    if (loaded !== null && this.tx !== null && this.names.length > 0 && this.names.every(isLiveVariable)) {
+      // Restore now against the variables in use, so a mismatch throws here, changing nothing.
+      const params = variablesNamed(this.names);
+      const restored = this.restore(owner, loaded, params);
+      treeDispose(this.state);
+      this.state = restored;
+      this.pending = null;
+    } else {
+      treeDispose(this.state);
+      this.state = undefined;
+      this.names = [];
+      this.pending = loaded;
+    }
+    this.iterations_ = iterations;
+  }
+
+  /** The config written into a saved model.json: the name (the transformation is code). */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { name: this.name };
+  }
+
+  /** Used by `tf.loadLayersModel`: an optimizer without its transformation (see `resumeTfOptimizer`). */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(typeof config.name === 'string' && config.name !== '' ? config.name : undefined);
+  }
+
+  /** Frees the state and every tensor this optimizer made. Using it afterwards is an error. */
+  override dispose(): void {
+    if (this.disposed) return;
+    treeDispose(this.state);
+    this.state = undefined;
+    this.pending = null;
+    this.releaseExported();
+    this.disposed = true;
+    super.dispose();
+  }
+
+  /** Restores a pending state from the variables now in use (or throws, changing nothing). @internal */
+  restoreFor(names: string[]): void {
+    if (this.pending === null || this.tx === null || names.length === 0) return;
+    const sorted = [...names].sort();
+    this.state = keepAll(this.restore(`${this.name}.resume`, this.pending, variablesNamed(sorted)));
+    this.names = sorted;
+    this.pending = null;
+  }
+
+  private restore(owner: string, pending: PendingState, params: NamedTree): unknown {
+    const template = this.tx!.init(params);
+    try {
+      return restoreState(owner, template, pending.manifest, pending.values, { matchVariableNames: true });
+    } finally {
+      disposeReplaced(template, params);
+    }
+  }
+
+  private releaseExported(): void {
+    for (const t of this.exported) if (!t.isDisposed) t.dispose();
+    this.exported = [];
+  }
+
+  private assertLive(owner: string): void {
+    if (this.disposed) throw new Error(`${owner}: this optimizer has been disposed`);
+  }
+
+  /** The variables and gradients of a step as name-keyed trees, checked. */
+  private collect(owner: string, given: tf.NamedTensorMap | NamedTensor[]): [NamedTree, NamedTree, string[]] {
+    let entries: Array<[unknown, unknown]>;
+    if (Array.isArray(given)) {
+      entries = given.map((e, i) => {
+        if (e === null || typeof e !== 'object') throw new TypeError(`${owner}: entry ${i} is ${describeNode(e)}, expected { name, tensor }`);
+        return [e.name, e.tensor];
+      });
+    } else if (given !== null && typeof given === 'object') {
+      entries = Object.keys(given).map((k) => [k, (given as tf.NamedTensorMap)[k]]);
+    } else {
+      throw new TypeError(`${owner}: expected a map from variable names to gradients or a list of { name, tensor }, got ${describeNode(given)}`);
+    }
+    const params: NamedTree = Object.create(null);
+    const grads: NamedTree = Object.create(null);
+    const registered = tf.engine().registeredVariables;
+    for (const [name, g] of entries) {
+      if (typeof name !== 'string') throw new TypeError(`${owner}: a variable name is ${describeNode(name)}, not a string`);
+      if (g === null || g === undefined) continue;
+      if (!isTensor(g)) throw new TypeError(`${owner}: the gradient of '${name}' is ${describeNode(g)}, not a tensor`);
+      if (g.isDisposed) throw new Error(`${owner}: the gradient of '${name}' has been disposed`);
+      const v = registered[name];
+      if (v === undefined) throw new Error(`${owner}: no tf.Variable named '${name}' exists (disposed, or not a variable's name)`);
+      if (name in params) throw new Error(`${owner}: the variable '${name}' is given twice`);
+      params[name] = v;
+      grads[name] = g;
+    }
+    return [params, grads, Object.keys(params).sort()];
+  }
+
+  /** The state for exactly the variables `names`, extending or restricting the kept one. */
+  private stateFor(owner: string, params: NamedTree, names: string[]): unknown {
+    if (this.pending !== null) {
+      this.state = keepAll(this.restore(owner, this.pending, params));
+      this.names = names;
+      this.pending = null;
+      return this.state;
+    }
+    if (this.state === undefined) {
+      this.state = keepAll(this.tx!.init(params));
+      this.names = names;
+      return this.state;
+    }
+    if (sameList(names, this.names)) return this.state;
+    const alive = this.names.filter(isLiveVariable);
+    const kept = new Set(alive);
+    if (alive.length < this.names.length || names.some((n) => !kept.has(n))) {
+      // New variables (or disposed ones): state for the union, the old entries kept.
+      const union = [...new Set([...alive, ...names])].sort();
+      const fresh = this.tx!.init(variablesNamed(union));
+      this.state = keepAll(graft(owner, this.state, fresh));
+      this.names = union;
+      if (sameList(names, this.names)) return this.state;
+    }
+    return restrict(this.state, this.shapeOf(names, params));
+  }
+
+  /** Stores the new state of a step on `names` into the kept state. */
+  private store(names: string[], next: unknown): void {
+    this.state = sameList(names, this.names) ? next : merge(this.state, next, this.shapeOf(names));
+  }
+
+  /** The structure of `tx.init` for these variables (tensors replaced by `true`), cached. */
+  private shapeOf(names: string[], params?: NamedTree): unknown {
+    const key = names.join('\u0000');
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      const p = params ?? variablesNamed(names);
+      const init = this.tx!.init(p);
+      shape = structureOf(init);
+      disposeReplaced(init, p);
+      this.shapes.set(key, shape);
+    }
+    return shape;
+  }
+}
+
+tf.serialization.registerClass(OptaxOptimizer);
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function isLiveVariable(name: string): boolean {
+  return tf.engine().registeredVariables[name] !== undefined;
+}
+
+function variablesNamed(names: readonly string[]): NamedTree {
+  const out: NamedTree = Object.create(null);
+  const registered = tf.engine().registeredVariables;
+  for (const n of names) out[n] = registered[n];
+  return out;
+}
+
+/** Keeps every tensor of a state out of the enclosing `tf.tidy` (no-op outside one). */
+function keepAll<T>(value: T): T {
+  for (const t of collectTensors(value)) tf.keep(t);
+  return value;
+}
+
+function newLike(obj: object): Record<string, unknown> {
+  return Object.getPrototypeOf(obj) === null ? Object.create(null) : {};
+}
+
+function sameKeys(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const ka = sortedKeys(a);
+  const kb = sortedKeys(b);
+  return sameList(ka, kb);
+}
+
+/** A state's structure: containers kept, tensors replaced by `true`, other values by `null`. */
+function structureOf(value: unknown): unknown {
+  if (isTensor(value)) return true;
+  if (Array.isArray(value)) return value.map(structureOf);
+  if (isPlainObject(value)) {
+    const out = newLike(value);
+    for (const k of Object.keys(value)) out[k] = structureOf(value[k]);
+    return out;
+  }
+  return null;
+}
+
+/*
+ * The three walks below compare a state with the state `tx.init` gives for another set of
+ * variables. Where an object has the same keys in both, it is part of the transformation's own
+ * structure (a chain's array, `{ count, mu, nu }`) and is walked into; where the keys differ, it
+ * is keyed by variable name, and entries are taken per variable.
+ */
+
+/** The part of `state` for the variables of `shape` (a smaller set). */
+function restrict(state: unknown, shape: unknown): unknown {
+  if (Array.isArray(shape)) return shape.map((s, i) => restrict((state as unknown[])[i], s));
+  if (isPlainObject(shape)) {
+    const from = state as Record<string, unknown>;
+    const out = newLike(from);
+    if (sameKeys(shape, from)) for (const k of Object.keys(shape)) out[k] = restrict(from[k], shape[k]);
+    else for (const k of Object.keys(shape)) out[k] = from[k];
+    return out;
+  }
+  return state;
+}
+
+/** `state` with the entries of the variables of `shape` replaced by those of `next`. */
+function merge(state: unknown, next: unknown, shape: unknown): unknown {
+  if (Array.isArray(shape)) return shape.map((s, i) => merge((state as unknown[])[i], (next as unknown[])[i], s));
+  if (isPlainObject(shape)) {
+    const from = state as Record<string, unknown>;
+    const to = next as Record<string, unknown>;
+    const out = newLike(from);
+    if (sameKeys(shape, from)) {
+      for (const k of Object.keys(shape)) out[k] = merge(from[k], to[k], shape[k]);
+    } else {
+      for (const k of Object.keys(from)) out[k] = from[k];
+      for (const k of Object.keys(shape)) out[k] = to[k];
+    }
+    return out;
+  }
+  return next;
+}
+
+/**
+ * The kept `old` state carried over into `fresh` (`tx.init` for a larger or changed set of
+ * variables): old entries where they exist, fresh ones for new variables; what is not used of
+ * either is disposed.
+ */
+function graft(owner: string, old: unknown, fresh: unknown): unknown {
+  if (isTensor(fresh)) {
+    if (!isTensor(old) || old.shape.length !== fresh.shape.length || old.shape.some((d, i) => d !== fresh.shape[i])) {
+      throw new Error(
+        `${owner}: this transformation's state does not split by variable (a tensor at the same place has another shape), ` +
+          `so the set of variables cannot change between steps; use one optimizer per set of variables`,
+      );
+    }
+    fresh.dispose();
+    return old;
+  }
+  if (Array.isArray(fresh)) return fresh.map((f, i) => graft(owner, (old as unknown[])[i], f));
+  if (isPlainObject(fresh)) {
+    const from = old as Record<string, unknown>;
+    const out = newLike(fresh);
+    if (sameKeys(fresh, from)) {
+      for (const k of Object.keys(fresh)) out[k] = graft(owner, from[k], fresh[k]);
+    } else {
+      for (const k of Object.keys(fresh)) {
+        if (k in from) {
+          treeDispose(fresh[k]);
+          out[k] = from[k];
+        } else out[k] = fresh[k];
+      }
+      for (const k of Object.keys(from)) if (!(k in fresh)) treeDispose(from[k]);
+    }
+    return out;
+  }
+  return old;
+}
+
+/** The manifest as UTF-8 bytes, four to an int32 element, padded with spaces (JSON ignores them). */
+function encodeManifest(manifest: StateManifest): tf.Tensor {
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4).fill(0x20);
+  padded.set(bytes);
+  return tf.tensor1d(new Int32Array(padded.buffer), 'int32');
+}
+
+function decodeManifest(owner: string, data: ArrayLike<number>): StateManifest {
+  const words = Int32Array.from(data as ArrayLike<number>);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(new Uint8Array(words.buffer)));
+  } catch (e) {
+    throw new StateFormatError(`${owner}: the manifest weight does not hold valid JSON (${(e as Error).message})`);
+  }
+  return checkManifest(owner, parsed);
+}

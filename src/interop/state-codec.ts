@@ -1,0 +1,397 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+
+/**
+ * The serialized form of an optimizer state, shared by checkpoints (`saveState`) and the
+ * tf.Optimizer adapter's `getWeights`: a JSON manifest holding the state's structure and its JS
+ * numbers, plus the tensors' bytes in manifest order.
+ *
+ * The manifest's `state` mirrors the state: arrays and plain objects as they are, JS numbers as
+ * JSON numbers (which round-trip float64 exactly), and tagged objects for what JSON cannot hold:
+ * `{ "$tensor": i }` (the i-th entry of `tensors`), `{ "$number": "NaN" | "Infinity" |
+ * "-Infinity" | "-0" }` and `{ "$undefined": true }`.
+ */
+
+/** The `format` of every manifest. */
+export const STATE_FORMAT = 'tfjs-optax-state';
+/** The manifest layout written by this version; loading accepts this and older ones. */
+export const STATE_FORMAT_VERSION = 1;
+
+/** One tensor of a state, as the manifest lists it. */
+export interface ManifestTensor {
+  /** The tensor's path in the state, formatted (`[1][0].mu.dense.kernel`). */
+  name: string;
+  /** The same path as keys and indices. */
+  path: Array<string | number>;
+  dtype: SavedDtype;
+  shape: number[];
+}
+
+/** One parameter leaf the state was saved for (when `saveState` was given the params). */
+export interface ManifestParam {
+  name: string;
+  path: Array<string | number>;
+  dtype: string;
+  shape: number[];
+}
+
+/** The JSON manifest of a serialized state. */
+export interface StateManifest {
+  format: typeof STATE_FORMAT;
+  formatVersion: number;
+  generatedBy: string;
+  /** The state's structure and numbers, tensors replaced by `{ "$tensor": i }`. */
+  state: unknown;
+  tensors: ManifestTensor[];
+  /** The parameter leaves the state belongs to, when they were given. */
+  params?: ManifestParam[];
+  /** The tf.Optimizer adapter's iteration count (its `getWeights` only). */
+  iterations?: number;
+}
+
+export type SavedDtype = 'float32' | 'int32' | 'bool';
+
+const BYTES: Record<SavedDtype, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** A state that could not be serialized or restored; the message names the path. */
+export class StateFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateFormatError';
+  }
+}
+
+/** Bytes taken by a tensor of this dtype and shape in the weights buffer. */
+export function byteLengthOf(dtype: SavedDtype, shape: readonly number[]): number {
+  return BYTES[dtype] * shape.reduce((a, b) => a * b, 1);
+}
+
+function encodeNumber(x: number): unknown {
+  if (Number.isNaN(x)) return { $number: 'NaN' };
+  if (x === Infinity) return { $number: 'Infinity' };
+  if (x === -Infinity) return { $number: '-Infinity' };
+  if (Object.is(x, -0)) return { $number: '-0' };
+  return x;
+}
+
+function decodeNumber(node: unknown): number | undefined {
+  if (typeof node === 'number') return node;
+  if (!isPlainObject(node) || Object.keys(node).length !== 1 || typeof node.$number !== 'string') return undefined;
+  const named: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 };
+  return named[node.$number];
+}
+
+function tensorRef(node: unknown): number | undefined {
+  if (!isPlainObject(node) || Object.keys(node).length !== 1) return undefined;
+  const i = node.$tensor;
+  return typeof i === 'number' && Number.isInteger(i) && i >= 0 ? i : undefined;
+}
+
+function isTag(node: Record<string, unknown>): boolean {
+  const keys = Object.keys(node);
+  return keys.length === 1 && (keys[0] === '$tensor' || keys[0] === '$number' || keys[0] === '$undefined');
+}
+
+/**
+ * The manifest of `state` and its tensors in manifest order. Throws a `StateFormatError` naming
+ * the path for anything a state must not hold (functions, class instances, disposed tensors,
+ * dtypes other than float32, int32 and bool).
+ */
+export function encodeState(owner: string, state: unknown, params?: unknown): { manifest: StateManifest; tensors: tf.Tensor[] } {
+  const tensors: tf.Tensor[] = [];
+  const entries: ManifestTensor[] = [];
+  const visit = (node: unknown, path: Array<string | number>): unknown => {
+    if (isTensor(node)) {
+      if (node.isDisposed) throw new StateFormatError(`${owner}: ${formatPath(path, 'state')} is a disposed tensor`);
+      if (!(node.dtype in BYTES)) {
+        throw new StateFormatError(`${owner}: ${formatPath(path, 'state')} has dtype ${node.dtype}; only float32, int32 and bool tensors can be saved`);
+      }
+      entries.push({ name: formatPath(path), path: [...path], dtype: node.dtype as SavedDtype, shape: [...node.shape] });
+      tensors.push(node);
+      return { $tensor: tensors.length - 1 };
+    }
+    if (typeof node === 'number') return encodeNumber(node);
+    if (node === undefined) return { $undefined: true };
+    if (node === null || typeof node === 'boolean' || typeof node === 'string') return node;
+    if (Array.isArray(node)) return node.map((child, k) => visit(child, [...path, k]));
+    if (isPlainObject(node)) {
+      if (isTag(node)) {
+        throw new StateFormatError(`${owner}: ${formatPath(path, 'state')} is an object whose only key is '${Object.keys(node)[0]}', which the state format reserves`);
+      }
+      const out: Record<string, unknown> = {};
+      for (const key of sortedKeys(node)) out[key] = visit(node[key], [...path, key]);
+      return out;
+    }
+    throw new StateFormatError(
+      `${owner}: ${formatPath(path, 'state')} is ${describeNode(node)}; a state holds only tensors, numbers, booleans, strings, null, arrays and plain objects`,
+    );
+  };
+  const skeleton = visit(state, []);
+  const manifest: StateManifest = {
+    format: STATE_FORMAT,
+    formatVersion: STATE_FORMAT_VERSION,
+    generatedBy: 'tfjs-optax',
+    state: skeleton,
+    tensors: entries,
+  };
+  if (params !== undefined) manifest.params = describeParams(owner, params);
+  return { manifest, tensors };
+}
+
+/** The parameter leaves of a tree as the manifest records them. */
+export function describeParams(owner: string, params: unknown): ManifestParam[] {
+  const out: ManifestParam[] = [];
+  const visit = (node: unknown, path: Array<string | number>): void => {
+    if (isTensor(node)) {
+      out.push({ name: formatPath(path), path: [...path], dtype: node.dtype, shape: [...node.shape] });
+    } else if (Array.isArray(node)) {
+      node.forEach((child, k) => visit(child, [...path, k]));
+    } else if (isPlainObject(node)) {
+      for (const key of sortedKeys(node)) visit(node[key], [...path, key]);
+    } else if (node !== null && node !== undefined) {
+      throw new StateFormatError(`${owner}: ${formatPath(path, 'params')} is ${describeNode(node)}, not a tensor or a subtree`);
+    }
+  };
+  visit(params, []);
+  return out;
+}
+
+/** Checks a manifest's format fields and the shape of its lists; returns it typed. */
+export function checkManifest(owner: string, value: unknown): StateManifest {
+  if (!isPlainObject(value)) throw new StateFormatError(`${owner}: the checkpoint manifest is ${describeNode(value)}, not an object`);
+  if (value.format !== STATE_FORMAT) {
+    throw new StateFormatError(`${owner}: not a tfjs-optax state checkpoint: format is ${JSON.stringify(value.format)}, expected '${STATE_FORMAT}'`);
+  }
+  const version = value.formatVersion;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new StateFormatError(`${owner}: the checkpoint's formatVersion is ${JSON.stringify(version)}, expected a positive integer`);
+  }
+  if (version > STATE_FORMAT_VERSION) {
+    throw new StateFormatError(
+      `${owner}: the checkpoint has formatVersion ${version}, newer than the ${STATE_FORMAT_VERSION} this version of tfjs-optax reads; upgrade tfjs-optax`,
+    );
+  }
+  if (!Array.isArray(value.tensors)) throw new StateFormatError(`${owner}: the checkpoint manifest has no tensors list`);
+  value.tensors.forEach((t: unknown, i: number) => {
+    const ok =
+      isPlainObject(t) &&
+      typeof t.dtype === 'string' &&
+      t.dtype in BYTES &&
+      Array.isArray(t.shape) &&
+      t.shape.every((d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= 0);
+    if (!ok) throw new StateFormatError(`${owner}: the checkpoint manifest's tensors[${i}] is malformed: ${JSON.stringify(t)}`);
+  });
+  return value as unknown as StateManifest;
+}
+
+/** The values of one saved tensor, in its dtype's typed array. */
+export type SavedValues = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Splits one weights buffer into the manifest's tensors, after checking its length (a
+ * truncated or mis-sized buffer is an error that says both sizes).
+ */
+export function splitWeights(owner: string, manifest: StateManifest, buffer: ArrayBuffer): SavedValues[] {
+  const expected = manifest.tensors.reduce((n, t) => n + byteLengthOf(t.dtype, t.shape), 0);
+  if (buffer.byteLength !== expected) {
+    throw new StateFormatError(
+      `${owner}: the weights buffer has ${buffer.byteLength} bytes, but the manifest's ${manifest.tensors.length} tensors take ${expected} ` +
+        `(a truncated file, or weights from another checkpoint)`,
+    );
+  }
+  let offset = 0;
+  return manifest.tensors.map((t) => {
+    const bytes = byteLengthOf(t.dtype, t.shape);
+    const slice = buffer.slice(offset, offset + bytes);
+    offset += bytes;
+    return t.dtype === 'float32' ? new Float32Array(slice) : t.dtype === 'int32' ? new Int32Array(slice) : new Uint8Array(slice);
+  });
+}
+
+/** The bytes of several buffers, one after the other, in a new buffer. */
+export function concatBytes(parts: ReadonlyArray<Uint8Array | ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const views = parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p)));
+  const out = new Uint8Array(views.reduce((n, v) => n + v.byteLength, 0));
+  let offset = 0;
+  for (const v of views) {
+    out.set(v, offset);
+    offset += v.byteLength;
+  }
+  return out;
+}
+
+/** Concatenates the tensors' bytes in manifest order (the one weights buffer). */
+export function joinWeights(tensors: readonly tf.Tensor[]): ArrayBuffer {
+  return concatBytes(
+    tensors.map((t) => {
+      const data = t.dataSync();
+      const view = t.dtype === 'bool' ? Uint8Array.from(data as Uint8Array) : data;
+      return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    }),
+  ).buffer;
+}
+
+/** Options of {@link restoreState}. */
+export interface RestoreOptions {
+  /**
+   * Lets an object key of the state match a saved key that differs only by tfjs's uniquifying
+   * `_<n>` suffix (`dense_Dense1/kernel_1` for `dense_Dense1/kernel`): variable names of a model
+   * loaded twice in one process.
+   */
+  matchVariableNames?: boolean;
+}
+
+const SUFFIX = /_\d+$/;
+
+/**
+ * Rebuilds a state from its manifest and tensor values, shaped by `template` (what `tx.init`
+ * gives for the current parameters): every array, object key, tensor dtype and shape of the
+ * template must be in the checkpoint. The whole checkpoint is checked before any tensor is
+ * made, so an error (a `StateFormatError` naming the path, what was expected and what the
+ * checkpoint has) creates nothing. The template is not disposed.
+ */
+export function restoreState(
+  owner: string,
+  template: unknown,
+  manifest: StateManifest,
+  values: readonly SavedValues[],
+  { matchVariableNames = false }: RestoreOptions = {},
+): unknown {
+  const renames = new Map<object, Map<string, string>>();
+  const fail = (path: TreePath, expected: string, got: string): never => {
+    throw new StateFormatError(
+      `${owner}: the checkpoint does not fit this state at ${formatPath(path, 'state')}: expected ${expected}, the checkpoint has ${got}`,
+    );
+  };
+  const describeSaved = (node: unknown): string => {
+    const ref = tensorRef(node);
+    if (ref !== undefined) {
+      const t = manifest.tensors[ref];
+      return t ? `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]` : `a reference to tensor ${ref}, which the manifest lacks`;
+    }
+    const x = decodeNumber(node);
+    if (x !== undefined) return `the number ${x}`;
+    if (isPlainObject(node) && Object.keys(node).length === 1 && node.$undefined === true) return 'undefined';
+    return describeNode(node);
+  };
+  const keyMap = (tKeys: string[], saved: Record<string, unknown>, path: TreePath): Map<string, string> | null => {
+    const sKeys = sortedKeys(saved);
+    if (tKeys.length === sKeys.length && tKeys.every((k, i) => k === sKeys[i])) return null;
+    const map = new Map<string, string>();
+    const used = new Set<string>();
+    const exact = new Set(tKeys);
+    const missing: string[] = [];
+    for (const k of tKeys) {
+      let match: string | undefined = k in saved ? k : undefined;
+      if (match === undefined && matchVariableNames) {
+        const base = k.replace(SUFFIX, '');
+        const candidates = sKeys.filter((s) => !exact.has(s) && !used.has(s) && s.replace(SUFFIX, '') === base);
+        if (candidates.length === 1) match = candidates[0];
+      }
+      if (match === undefined) missing.push(k);
+      else {
+        map.set(k, match);
+        used.add(match);
+      }
+    }
+    if (missing.length > 0) {
+      const extra = sKeys.filter((s) => !used.has(s));
+      fail(
+        path,
+        `keys {${tKeys.join(', ')}}`,
+        `{${sKeys.join(', ')}}: no ${missing.map((k) => `'${k}'`).join(', ')}` +
+          (extra.length ? `; unexpected ${extra.map((k) => `'${k}'`).join(', ')}` : '') +
+          ' (state for other parameters, or of another optimizer)',
+      );
+    }
+    return map;
+  };
+  const check = (t: unknown, s: unknown, path: Array<string | number>): void => {
+    if (isTensor(t)) {
+      const ref = tensorRef(s);
+      const entry = ref === undefined ? undefined : manifest.tensors[ref];
+      if (entry === undefined || values[ref!] === undefined) return fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, describeSaved(s));
+      if (entry.dtype !== t.dtype || entry.shape.length !== t.shape.length || entry.shape.some((d, i) => d !== t.shape[i])) {
+        fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`);
+      }
+      return;
+    }
+    if (typeof t === 'number') {
+      if (decodeNumber(s) === undefined) fail(path, 'a number', describeSaved(s));
+      return;
+    }
+    if (t === undefined) {
+      if (!(s === null || (isPlainObject(s) && s.$undefined === true))) fail(path, 'undefined', describeSaved(s));
+      return;
+    }
+    if (t === null || typeof t === 'boolean' || typeof t === 'string') {
+      if (typeof s !== typeof t || (t === null && s !== null)) fail(path, describeNode(t), describeSaved(s));
+      return;
+    }
+    if (Array.isArray(t)) {
+      if (!Array.isArray(s) || s.length !== t.length) return fail(path, describeNode(t), describeSaved(s));
+      t.forEach((child, k) => check(child, s[k], [...path, k]));
+      return;
+    }
+    if (isPlainObject(t)) {
+      if (!isPlainObject(s) || isTag(s)) return fail(path, describeNode(t), describeSaved(s));
+      const keys = sortedKeys(t);
+      const map = keyMap(keys, s, path);
+      if (map) renames.set(t, map);
+      for (const k of keys) check(t[k], s[map?.get(k) ?? k], [...path, k]);
+      return;
+    }
+    fail(path, 'a value a state can hold', describeNode(t));
+  };
+
+  const build = (t: unknown, s: unknown): unknown => {
+    if (isTensor(t)) {
+      const ref = tensorRef(s)!;
+      const entry = manifest.tensors[ref];
+      return tf.tensor(values[ref], entry.shape, entry.dtype);
+    }
+    if (typeof t === 'number') return decodeNumber(s);
+    if (t === undefined) return undefined;
+    if (t === null || typeof t === 'boolean' || typeof t === 'string') return s;
+    if (Array.isArray(t)) return t.map((child, k) => build(child, (s as unknown[])[k]));
+    const obj = t as Record<string, unknown>;
+    const saved = s as Record<string, unknown>;
+    const map = renames.get(obj);
+    const out: Record<string, unknown> = Object.getPrototypeOf(obj) === null ? Object.create(null) : {};
+    for (const k of sortedKeys(obj)) out[k] = build(obj[k], saved[map?.get(k) ?? k]);
+    return out;
+  };
+
+  check(template, manifest.state, []);
+  return build(template, manifest.state);
+}
+
+/**
+ * Checks that the params a checkpoint was saved for (if it recorded them) are the params given
+ * now: same paths, dtypes and shapes.
+ */
+export function checkSavedParams(owner: string, manifest: StateManifest, params: unknown): void {
+  if (manifest.params === undefined) return;
+  const now = describeParams(owner, params);
+  const saved = new Map(manifest.params.map((p) => [p.name, p]));
+  for (const p of now) {
+    const s = saved.get(p.name);
+    if (s === undefined) {
+      const known = manifest.params.map((q) => q.name);
+      throw new StateFormatError(
+        `${owner}: the checkpoint was saved for other params: ${formatPath(p.path, 'params')} is not among its ${known.length} leaves (${known.slice(0, 8).join(', ')}${known.length > 8 ? ', ...' : ''})`,
+      );
+    }
+    if (s.dtype !== p.dtype || s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i])) {
+      throw new StateFormatError(
+        `${owner}: the checkpoint was saved for other params: ${formatPath(p.path, 'params')} is ${p.dtype} [${p.shape.join(', ')}] now, ${s.dtype} [${s.shape.join(', ')}] in the checkpoint`,
+      );
+    }
+    saved.delete(p.name);
+  }
+  if (saved.size > 0) {
+    throw new StateFormatError(
+      `${owner}: the checkpoint was saved for other params: it has ${[...saved.values()].slice(0, 8).map((q) => formatPath(q.path, 'params')).join(', ')}, which the params given lack`,
+    );
+  }
+}
