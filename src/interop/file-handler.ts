@@ -34,7 +34,9 @@ const JSON_NAME = 'state.json';
  * alone has no `file://`; tfjs-node's handler also works). `path` is a directory, which
  * receives `state.json` (the manifest, in tfjs's model.json layout with a `weightsManifest`)
  * and `state.weights.bin`, or a `.json` file path, whose weights go beside it as
- * `<name>.weights.bin`. Each file is written to a temporary name and renamed, so an
+ * `<name>.weights.bin`. It saves whatever tfjs gives it, so layers models work too:
+ * `model.save(fileHandler('./ckpt/model.json'), { includeOptimizer: true })` and
+ * `tf.loadLayersModel(fileHandler('./ckpt/model.json'))`. Each file is written to a temporary name and renamed, so an
  * interrupted save never leaves a half-written checkpoint under the final name. `saveState` and
  * `loadState` use it for `file://` URLs when tfjs has no handler of its own for them.
  */
@@ -50,13 +52,10 @@ export function fileHandler(path: string): tf.io.IOHandler {
       await fs.mkdir(dir, { recursive: true });
       const weightData = artifacts.weightData ?? [];
       const data = concatBytes(weightData instanceof ArrayBuffer ? [weightData] : (weightData as ArrayBuffer[]));
-      const json = {
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
-      };
+      // Everything but the weights goes into the JSON (model.json's layout), so layers models
+      // saved through this handler keep their training config and metadata too.
+      const { weightData: _data, weightSpecs, ...rest } = artifacts;
+      const json = { ...rest, weightsManifest: [{ paths: [weightsName], weights: weightSpecs ?? [] }] };
       const text = JSON.stringify(json);
       await writeAtomically(fs, p.join(dir, weightsName), data);
       await writeAtomically(fs, jsonPath, text);
@@ -81,13 +80,7 @@ export function fileHandler(path: string): tf.io.IOHandler {
       const text = new TextDecoder().decode(await fs.readFile(jsonPath).catch(() => {
         throw new Error(`fileHandler: cannot read ${jsonPath}`);
       }));
-      let json: {
-        format?: string;
-        generatedBy?: string;
-        convertedBy?: string | null;
-        modelTopology?: unknown;
-        weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-      };
+      let json: Record<string, unknown> & { weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
       try {
         json = JSON.parse(text);
       } catch (e) {
@@ -100,15 +93,8 @@ export function fileHandler(path: string): tf.io.IOHandler {
         for (const file of group.paths) parts.push(await fs.readFile(p.join(p.dirname(jsonPath), file)));
         specs.push(...group.weights);
       }
-      const data = concatBytes(parts);
-      return {
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? null,
-        modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-        weightSpecs: specs,
-        weightData: data.buffer,
-      };
+      const { weightsManifest: _manifest, ...rest } = json;
+      return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs, weightData: concatBytes(parts).buffer };
     },
   };
 }

@@ -1,3 +1,4 @@
+import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { describeNode } from '../tree/walk.js';
 
@@ -5,8 +6,8 @@ import { describeNode } from '../tree/walk.js';
 export interface LayerWeightLike {
   /** The name in the model, stable across processes (`dense_Dense1/kernel`). */
   readonly originalName: string;
-  /** The tf.Variable holding the value. */
-  read(): tf.Variable;
+  /** The tf.Variable holding the value (typed as a tensor by tfjs-layers). */
+  read(): tf.Tensor;
 }
 
 /** A tfjs-layers model or layer: anything with `trainableWeights`. */
@@ -47,7 +48,11 @@ export function modelParams(model: LayersModelLike): Record<string, tf.Variable>
     if (Object.prototype.hasOwnProperty.call(out, w.originalName)) {
       throw new Error(`modelParams: two trainable weights are named '${w.originalName}'; give the layers unique names`);
     }
-    out[w.originalName] = w.read();
+    const variable = w.read();
+    if (!(variable instanceof tfc.Variable)) {
+      throw new TypeError(`modelParams: weight '${w.originalName}' reads as ${describeNode(variable)}, not a tf.Variable`);
+    }
+    out[w.originalName] = variable;
   });
   return out;
 }

@@ -73,11 +73,22 @@ export class OptaxOptimizer extends tf.Optimizer {
     this.name = name;
   }
 
-  /** @internal Gives the optimizer its transformation (see `toTfOptimizer`, `resumeTfOptimizer`). */
-  bind(tx: GradientTransformation<unknown>, step: StepFunction): void {
+  /**
+   * Gives the optimizer its transformation (see `toTfOptimizer`, `resumeTfOptimizer`). With the
+   * names of the variables it will train, a loaded state is restored at once, so a state that
+   * does not fit throws here and leaves the optimizer as it was.
+   * @internal
+   */
+  bind(tx: GradientTransformation<unknown>, step: StepFunction, variableNames?: readonly string[]): void {
     this.assertLive('resumeTfOptimizer');
     if (this.tx !== null && this.tx !== tx) {
       throw new Error(`${this.name}: this optimizer already runs a transformation; make a new one with toTfOptimizer(tx) instead`);
+    }
+    if (this.pending !== null && variableNames !== undefined && variableNames.length > 0) {
+      const names = [...variableNames].sort();
+      this.state = keepAll(restorePending(`${this.name}.resume`, tx, this.pending, variablesNamed(names)));
+      this.names = names;
+      this.pending = null;
     }
     this.tx = tx;
     this.stepFn = step;
@@ -185,7 +196,7 @@ export class OptaxOptimizer extends tf.Optimizer {
     if (loaded !== null && this.tx !== null && this.names.length > 0 && this.names.every(isLiveVariable)) {
       // Restore now against the variables in use, so a mismatch throws here, changing nothing.
       const params = variablesNamed(this.names);
-      const restored = this.restore(owner, loaded, params);
+      const restored = restorePending(owner, this.tx, loaded, params);
       treeDispose(this.state);
       this.state = restored;
       this.pending = null;
@@ -220,24 +231,6 @@ export class OptaxOptimizer extends tf.Optimizer {
     this.releaseExported();
     this.disposed = true;
     super.dispose();
-  }
-
-  /** Restores a pending state from the variables now in use (or throws, changing nothing). @internal */
-  restoreFor(names: string[]): void {
-    if (this.pending === null || this.tx === null || names.length === 0) return;
-    const sorted = [...names].sort();
-    this.state = keepAll(this.restore(`${this.name}.resume`, this.pending, variablesNamed(sorted)));
-    this.names = sorted;
-    this.pending = null;
-  }
-
-  private restore(owner: string, pending: PendingState, params: NamedTree): unknown {
-    const template = this.tx!.init(params);
-    try {
-      return restoreState(owner, template, pending.manifest, pending.values, { matchVariableNames: true });
-    } finally {
-      disposeReplaced(template, params);
-    }
   }
 
   private releaseExported(): void {
@@ -282,7 +275,7 @@ export class OptaxOptimizer extends tf.Optimizer {
   /** The state for exactly the variables `names`, extending or restricting the kept one. */
   private stateFor(owner: string, params: NamedTree, names: string[]): unknown {
     if (this.pending !== null) {
-      this.state = keepAll(this.restore(owner, this.pending, params));
+      this.state = keepAll(restorePending(owner, this.tx!, this.pending, params));
       this.names = names;
       this.pending = null;
       return this.state;
@@ -326,7 +319,26 @@ export class OptaxOptimizer extends tf.Optimizer {
   }
 }
 
+const BRAND = Symbol.for('tfjs-optax.OptaxOptimizer');
+Object.defineProperty(OptaxOptimizer.prototype, BRAND, { value: true });
+// tf.Optimizer's `instanceof` is duck-typed (any object with minimize, computeGradients and
+// applyGradients), and subclasses inherit that: tell ours apart by a brand instead, which also
+// holds across two copies of this library.
+Object.defineProperty(OptaxOptimizer, Symbol.hasInstance, {
+  value: (x: unknown) => x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[BRAND] === true,
+});
+
 tf.serialization.registerClass(OptaxOptimizer);
+
+/** The loaded state rebuilt for `tx` and these variables (or a `StateFormatError`, nothing made). */
+function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
+  const template = tx.init(params);
+  try {
+    return restoreState(owner, template, pending.manifest, pending.values, { matchVariableNames: true });
+  } finally {
+    disposeReplaced(template, params);
+  }
+}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -49,7 +49,8 @@ export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimi
 /** What {@link resumeTfOptimizer} accepts: a layers model or its optimizer. */
 export interface ModelWithOptimizer {
   optimizer: unknown;
-  trainableWeights?: ReadonlyArray<{ read(): { name: string } }>;
+  /** The model's trainable weights; their `name`s are the names of their tf.Variables. */
+  trainableWeights?: ReadonlyArray<{ readonly name: string }>;
 }
 
 /**
@@ -78,10 +79,7 @@ export function resumeTfOptimizer(target: ModelWithOptimizer | OptaxOptimizer, t
         `a model saved without includeOptimizer: true has no optimizer state to resume`,
     );
   }
-  optimizer.bind(tx, step);
-  if (!isOptimizer) {
-    const weights = (target as ModelWithOptimizer).trainableWeights;
-    if (Array.isArray(weights)) optimizer.restoreFor(weights.map((w) => w.read().name));
-  }
+  const weights = isOptimizer ? undefined : (target as ModelWithOptimizer).trainableWeights;
+  optimizer.bind(tx, step, Array.isArray(weights) ? weights.map((w) => w.name) : undefined);
   return optimizer;
 }

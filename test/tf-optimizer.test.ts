@@ -1,0 +1,364 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import {
+  adam,
+  adamw,
+  chain,
+  clipByGlobalNorm,
+  kernelPath,
+  modelParams,
+  OptaxOptimizer,
+  resumeTfOptimizer,
+  rmsprop,
+  sgd,
+  toTfOptimizer,
+  trainStep,
+  warmupCosineDecaySchedule,
+  type GradientTransformation,
+} from '../src/index.js';
+import { expectBitwiseEqual } from './helpers.js';
+
+// toTfOptimizer against tfjs-layers: compile/fit/trainOnBatch/fitDataset, minimize and
+// applyGradients, state keyed by name, save/load with the model, and resuming exactly.
+
+// tfjs's per-kernel leak check (on under IS_TEST) trips on the wasm backend's own fused matMul
+// gradient inside model.fit, with tf.train's optimizers as with ours: off for this file. Leaks
+// are checked here with tf.memory() instead.
+tf.env().set('IS_TEST', false);
+
+function makeModel(seed: number, name?: string): tf.Sequential {
+  const model = tf.sequential({ name });
+  model.add(tf.layers.dense({ units: 8, inputShape: [4], activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+  model.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  return model;
+}
+
+const xs = tf.randomNormal([32, 4], 0, 1, 'float32', 1);
+const ys = tf.randomNormal([32, 3], 0, 1, 'float32', 2);
+
+/** Values of a model's weights, flattened, as float64 numbers. */
+function weightsOf(model: tf.LayersModel): number[] {
+  return model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+}
+
+/** A save handler that keeps the artifacts in memory. */
+function memorySink(): { handler: tf.io.IOHandler; artifacts: () => tf.io.ModelArtifacts } {
+  let saved: tf.io.ModelArtifacts | undefined;
+  return {
+    handler: tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    artifacts: () => saved!,
+  };
+}
+
+/** Wraps `tx` so the number of composite `update` calls is counted (the fused path makes none). */
+function counting<S>(tx: GradientTransformation<S>): { tx: GradientTransformation<S>; calls: () => number } {
+  let calls = 0;
+  const update = tx.update;
+  tx.update = ((...args: Parameters<typeof update>) => {
+    calls++;
+    return update(...args);
+  }) as typeof update;
+  return { tx, calls: () => calls };
+}
+
+describe('toTfOptimizer with tfjs-layers', () => {
+  it('model.compile accepts it, and fit reproduces tf.train.adam over 20 steps (rtol 1e-4)', async () => {
+    const ours = makeModel(3);
+    const theirs = makeModel(3);
+    theirs.setWeights(ours.getWeights());
+    const lr = 0.01;
+    const { tx, calls } = counting(adam(lr, { eps: 1e-7 }));
+    const optimizer = toTfOptimizer(tx);
+    expect(optimizer).toBeInstanceOf(tf.Optimizer);
+    ours.compile({ optimizer, loss: 'meanSquaredError' });
+    theirs.compile({ optimizer: tf.train.adam(lr, 0.9, 0.999, 1e-7), loss: 'meanSquaredError' });
+    const fitArgs = { epochs: 20, batchSize: 32, shuffle: false, verbose: 0 as const };
+    const h1 = await ours.fit(xs, ys, fitArgs);
+    const h2 = await theirs.fit(xs, ys, fitArgs);
+    const a = weightsOf(ours);
+    const b = weightsOf(theirs);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-4 * Math.abs(b[i]) + 1e-6);
+    const l1 = h1.history.loss as number[];
+    const l2 = h2.history.loss as number[];
+    for (let e = 0; e < 20; e++) expect(Math.abs(l1[e] - l2[e])).toBeLessThanOrEqual(1e-4 * l2[e]);
+    expect(optimizer.iterations).toBe(20);
+    // The fused kernel ran every step where there is one (no composite update calls).
+    expect(calls()).toBe(kernelPath(tx) === 'composite' ? 20 : 0);
+    ours.dispose();
+    theirs.dispose();
+    optimizer.dispose();
+  });
+
+  it('a chain with clipping, a schedule and a masked decay lowers the loss; tensors stay flat across epochs', async () => {
+    const model = makeModel(5);
+    const schedule = warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.05, warmupSteps: 5, decaySteps: 60 });
+    const tx = chain(clipByGlobalNorm(1), adamw(schedule, { weightDecay: 1e-2, mask: maskByRank }));
+    const optimizer = toTfOptimizer(tx, { name: 'clipped-adamw' });
+    model.compile({ optimizer, loss: 'meanSquaredError' });
+    const counts: number[] = [];
+    const history = await model.fit(xs, ys, {
+      epochs: 12,
+      batchSize: 8,
+      verbose: 0,
+      callbacks: { onEpochEnd: async () => void counts.push(tf.memory().numTensors) },
+    });
+    const loss = history.history.loss as number[];
+    expect(loss[11]).toBeLessThan(0.8 * loss[0]);
+    expect(new Set(counts).size).toBe(1);
+    expect(optimizer.iterations).toBe(48);
+    const before = tf.memory().numTensors;
+    optimizer.dispose();
+    // Every state tensor (adamw's mu and nu for the 4 weights) is freed.
+    expect(before - tf.memory().numTensors).toBe(8);
+    model.dispose();
+  });
+
+  it('works with trainOnBatch and fitDataset', async () => {
+    const model = makeModel(7);
+    const optimizer = toTfOptimizer(sgd(0.1, { momentum: 0.9 }));
+    model.compile({ optimizer, loss: 'meanSquaredError' });
+    const first = (await model.trainOnBatch(xs, ys)) as number;
+    const dataset = tf.data.zip({ xs: tf.data.array(tf.unstack(xs)), ys: tf.data.array(tf.unstack(ys)) }).batch(16);
+    await model.fitDataset(dataset as unknown as tf.data.Dataset<tf.TensorContainerObject>, { epochs: 3, verbose: 0 });
+    const last = (await model.trainOnBatch(xs, ys)) as number;
+    expect(optimizer.iterations).toBe(1 + 3 * 2 + 1);
+    expect(last).toBeLessThan(first);
+    model.dispose();
+    optimizer.dispose();
+  });
+});
+
+/** Decay kernels (rank > 1), not biases: the params are keyed by variable name. */
+function maskByRank(p: unknown): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [k, v] of Object.entries(p as Record<string, tf.Tensor>)) out[k] = v.rank > 1;
+  return out;
+}
+
+describe('toTfOptimizer as a tf.Optimizer', () => {
+  it('minimize equals trainStep on the same tree, and returns the cost when asked', () => {
+    const w = tf.variable(tf.tensor1d([1, -2, 3]), true, 'minimize-w');
+    const twin = { w: tf.variable(tf.tensor1d([1, -2, 3])) };
+    const optimizer = toTfOptimizer(adam(0.1));
+    const tx = adam(0.1);
+    let state = tx.init(twin);
+    const loss = (x: tf.Tensor) => tf.sum(tf.mul(x, x)) as tf.Scalar;
+    for (let k = 0; k < 5; k++) {
+      const cost = optimizer.minimize(() => loss(w), true);
+      expect(cost).not.toBeNull();
+      cost!.dispose();
+      const grads = tf.tidy(() => ({ w: tf.mul(2, twin.w) }));
+      ({ state } = trainStep(tx, twin, state, grads));
+    }
+    expectBitwiseEqual(w, twin.w);
+    expect(optimizer.minimize(() => loss(w))).toBeNull();
+    optimizer.dispose();
+    w.dispose();
+  });
+
+  it('applyGradients: a map and a list in any order give the same bits; null gradients are skipped', () => {
+    const run = (order: 'map' | 'list' | 'reversed') => {
+      const a = tf.variable(tf.tensor1d([1, 2]), true, `apply-a-${order}`);
+      const b = tf.variable(tf.tensor2d([[3, 4]]), true, `apply-b-${order}`);
+      const optimizer = toTfOptimizer(rmsprop(0.05, { momentum: 0.5 }));
+      for (let k = 0; k < 4; k++) {
+        const ga = tf.mul(a, 0.5);
+        const gb = tf.add(b, 1);
+        if (order === 'map') optimizer.applyGradients({ [a.name]: ga, [b.name]: gb });
+        else if (order === 'list') optimizer.applyGradients([{ name: a.name, tensor: ga }, { name: b.name, tensor: gb }]);
+        else optimizer.applyGradients([{ name: b.name, tensor: gb }, { name: a.name, tensor: ga }]);
+        tf.dispose([ga, gb]);
+      }
+      const out = [Array.from(a.dataSync()), Array.from(b.dataSync())];
+      optimizer.dispose();
+      tf.dispose([a, b]);
+      return out;
+    };
+    const map = run('map');
+    expect(run('list')).toEqual(map);
+    expect(run('reversed')).toEqual(map);
+    const v = tf.variable(tf.tensor1d([1]), true, 'apply-null');
+    const optimizer = toTfOptimizer(sgd(1));
+    optimizer.applyGradients({ [v.name]: null as unknown as tf.Tensor });
+    expect(v.dataSync()[0]).toBe(1);
+    expect(optimizer.iterations).toBe(1);
+    optimizer.dispose();
+    v.dispose();
+  });
+
+  it('keys state by variable name: a variable left out keeps its state, a new one starts fresh', () => {
+    const tx = adam(0.1);
+    const a = tf.variable(tf.tensor1d([1, 2]), true, 'keyed-a');
+    const b = tf.variable(tf.tensor1d([3]), true, 'keyed-b');
+    const optimizer = toTfOptimizer(tx);
+    const g = (v: tf.Variable) => tf.mul(v, 2);
+    const step = (vars: tf.Variable[]) => {
+      const grads = vars.map((v) => ({ name: v.name, tensor: g(v) }));
+      optimizer.applyGradients(grads);
+      tf.dispose(grads.map((e) => e.tensor));
+    };
+    step([a]);
+    step([a]);
+    step([a, b]); // b joins: fresh moments, the optimizer's count
+    step([b]); // a is left out: its moments stay as they were
+    step([a, b]);
+    // The same by hand: per-variable adam states, with the shared count.
+    const ref = { a: tf.tensor1d([1, 2]), b: tf.tensor1d([3]) };
+    const manual = (x: tf.Tensor, mu: tf.Tensor, nu: tf.Tensor, count: number): [tf.Tensor, tf.Tensor, tf.Tensor] => {
+      const grad = tf.mul(x, 2);
+      const m = tf.add(tf.mul(0.9, mu), tf.mul(0.1, grad));
+      const n = tf.add(tf.mul(0.999, nu), tf.mul(0.001, tf.square(grad)));
+      const t = count + 1;
+      const u = tf.div(tf.div(m, 1 - 0.9 ** t), tf.add(tf.sqrt(tf.div(n, 1 - 0.999 ** t)), 1e-8));
+      return [tf.sub(x, tf.mul(0.1, u)), m, n];
+    };
+    let [xa, ma, na]: tf.Tensor[] = [ref.a, tf.zerosLike(ref.a), tf.zerosLike(ref.a)];
+    let [xb, mb, nb]: tf.Tensor[] = [ref.b, tf.zerosLike(ref.b), tf.zerosLike(ref.b)];
+    [xa, ma, na] = manual(xa, ma, na, 0);
+    [xa, ma, na] = manual(xa, ma, na, 1);
+    [xa, ma, na] = manual(xa, ma, na, 2);
+    [xb, mb, nb] = manual(xb, mb, nb, 2);
+    [xb, mb, nb] = manual(xb, mb, nb, 3);
+    [xa, ma, na] = manual(xa, ma, na, 4);
+    [xb, mb, nb] = manual(xb, mb, nb, 4);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(xa.dataSync()).map((x) => expect.closeTo(x, 5)));
+    expect(Array.from(b.dataSync())).toEqual(Array.from(xb.dataSync()).map((x) => expect.closeTo(x, 5)));
+    optimizer.dispose();
+    tf.dispose([a, b]);
+  });
+
+  it('getWeights/setWeights move the state to another optimizer exactly; dispose frees everything', async () => {
+    const start = tf.memory().numTensors;
+    const tx = chain(clipByGlobalNorm(1), adamw(0.05, { weightDecay: 0.1 }));
+    const x = tf.tidy(() => tf.variable(tf.tensor1d([1, -1, 2]), true, 'weights-x'));
+    const grads = () => [{ name: x.name, tensor: tf.sin(x) }];
+    const one = toTfOptimizer(tx);
+    for (let k = 0; k < 3; k++) {
+      const g = grads();
+      one.applyGradients(g);
+      tf.dispose(g.map((e) => e.tensor));
+    }
+    const weights = await one.getWeights();
+    expect(weights[0].name).toBe('tfjs-optax/tfjs-optax-manifest');
+    expect(weights.map((w) => w.name).slice(1)).toEqual(['tfjs-optax/[1][0].mu["weights-x"]', 'tfjs-optax/[1][0].nu["weights-x"]']);
+    const two = toTfOptimizer(tx, { name: 'second' });
+    await two.setWeights(weights);
+    expect(two.iterations).toBe(3);
+    // The next step from the same point: by the first optimizer, and by the second from its copy.
+    const snapshot = tf.clone(x);
+    const g1 = grads();
+    one.applyGradients(g1);
+    const afterOne = tf.clone(x);
+    x.assign(snapshot);
+    two.applyGradients(g1);
+    expectBitwiseEqual(x, afterOne);
+    tf.dispose([snapshot, afterOne, ...g1.map((e) => e.tensor)]);
+    one.dispose();
+    two.dispose();
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    expect(() => one.applyGradients({})).toThrow('tfjs-optax.applyGradients: this optimizer has been disposed');
+  });
+
+  it('refuses bad input with clear errors', () => {
+    const optimizer = toTfOptimizer(sgd(0.1));
+    expect(() => optimizer.applyGradients({ 'no-such-variable': tf.scalar(1) })).toThrow(
+      "tfjs-optax.applyGradients: no tf.Variable named 'no-such-variable' exists (disposed, or not a variable's name)",
+    );
+    expect(() => toTfOptimizer({} as GradientTransformation)).toThrow('toTfOptimizer: expected a gradient transformation ({ init, update }), got an object with keys {}');
+    expect(() => toTfOptimizer(sgd(0.1), { nam: 'x' } as never)).toThrow("toTfOptimizer: unknown option 'nam' (known: name)");
+    expect(() => resumeTfOptimizer({ optimizer: tf.train.adam(0.1) }, adam(0.1))).toThrow(
+      'resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got a Adam optimizer',
+    );
+    optimizer.dispose();
+  });
+});
+
+describe('saving and loading a layers model with its optimizer', () => {
+  it('model.save(includeOptimizer) leaks nothing over repeated saves; loadLayersModel + resumeTfOptimizer resume exactly', async () => {
+    const tx = chain(clipByGlobalNorm(1), adamw(warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.02, warmupSteps: 3, decaySteps: 40 })));
+    const straight = makeModel(11);
+    const first = makeModel(11);
+    first.setWeights(straight.getWeights());
+    straight.compile({ optimizer: toTfOptimizer(tx), loss: 'meanSquaredError' });
+    first.compile({ optimizer: toTfOptimizer(tx), loss: 'meanSquaredError' });
+    const fitArgs = { batchSize: 16, shuffle: false, verbose: 0 as const };
+    await straight.fit(xs, ys, { ...fitArgs, epochs: 10 });
+    await first.fit(xs, ys, { ...fitArgs, epochs: 5 });
+    const sink = memorySink();
+    await first.save(sink.handler, { includeOptimizer: true });
+    const afterOne = tf.memory().numTensors;
+    for (let k = 0; k < 5; k++) await first.save(sink.handler, { includeOptimizer: true });
+    expect(tf.memory().numTensors).toBe(afterOne);
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(sink.artifacts()));
+    expect(loaded.optimizer).toBeInstanceOf(OptaxOptimizer);
+    await expect(loaded.fit(xs, ys, { ...fitArgs, epochs: 1 })).rejects.toThrow(
+      'tfjs-optax.applyGradients: this optimizer was loaded with a model and has no transformation yet; call resumeTfOptimizer(model, tx)',
+    );
+    resumeTfOptimizer(loaded, tx);
+    expect(loaded.optimizer.iterations).toBe(10);
+    await loaded.fit(xs, ys, { ...fitArgs, epochs: 5 });
+    expectBitwiseEqual(loaded.getWeights(), straight.getWeights());
+    for (const m of [straight, first, loaded]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+  });
+
+  it('resumeTfOptimizer refuses a state that does not fit, changing nothing', async () => {
+    const model = makeModel(13);
+    model.compile({ optimizer: toTfOptimizer(adam(0.01)), loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 32, verbose: 0 });
+    const sink = memorySink();
+    await model.save(sink.handler, { includeOptimizer: true });
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(sink.artifacts()));
+    expect(() => resumeTfOptimizer(loaded, sgd(0.01, { momentum: 0.9 }))).toThrow(
+      "tfjs-optax.resume: the checkpoint does not fit this state at state[0]: expected keys {trace}, the checkpoint has {count, mu, nu}: " +
+        "no 'trace'; unexpected 'count', 'mu', 'nu' (state for other parameters, or of another optimizer)",
+    );
+    // Nothing changed: the right transformation still resumes it.
+    expect(resumeTfOptimizer(loaded, adam(0.01)).iterations).toBe(1);
+    await loaded.fit(xs, ys, { epochs: 1, batchSize: 32, verbose: 0 });
+    model.optimizer.dispose();
+    model.dispose();
+    loaded.optimizer.dispose();
+    loaded.dispose();
+  });
+});
+
+describe('custom loops over a layers model', () => {
+  it('modelParams gives name-keyed tf.Variables that trainStep updates in place', () => {
+    const model = makeModel(17, 'custom');
+    const params = modelParams(model);
+    expect(Object.keys(params)).toEqual(model.trainableWeights.map((w) => w.originalName));
+    expect(Object.keys(params)[0]).toMatch(/^dense_Dense\d+\/kernel$/);
+    for (const v of Object.values(params)) expect(v).toBeInstanceOf(tf.Variable);
+    const tx = adam(0.02);
+    let state = tx.init(params);
+    const lossOf = () => tf.losses.meanSquaredError(ys, model.apply(xs) as tf.Tensor) as tf.Scalar;
+    const first = tf.tidy(() => lossOf().dataSync()[0]);
+    const start = tf.memory().numTensors;
+    for (let k = 0; k < 30; k++) {
+      const { value, grads } = tf.variableGrads(lossOf, Object.values(params));
+      const byKey: Record<string, tf.Tensor> = {};
+      for (const [key, v] of Object.entries(params)) byKey[key] = grads[v.name];
+      ({ state } = trainStep(tx, params, state, byKey));
+      value.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(start);
+    expect(tf.tidy(() => lossOf().dataSync()[0])).toBeLessThan(0.8 * first);
+    model.dispose();
+  });
+
+  it('a LayerVariable or a model as a leaf gets an error saying what to do', () => {
+    const model = makeModel(19);
+    expect(() => adam(0.1).init(model.trainableWeights as never)).toThrow(
+      /\[0\]: expected a tf.Tensor, .* got an instance of LayerVariable: a tfjs-layers weight \(LayerVariable '.*\/kernel'\) is not a tensor; use its tf.Variable, weight.read\(\), or a params tree of the whole model's weights from modelParams\(model\)/,
+    );
+    expect(() => adam(0.1).init({ model } as never)).toThrow(/a tfjs-layers model is not a tensor; make a params tree of its weights with modelParams\(model\)/);
+    model.dispose();
+  });
+});
