@@ -1,0 +1,99 @@
+// The transformations whose training must resume bit for bit from a checkpoint, and the
+// deterministic training they run: shared by resume.test.ts and the child processes it starts.
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  adadelta,
+  adagrad,
+  adam,
+  adamax,
+  adamw,
+  addDecayedWeights,
+  amsgrad,
+  chain,
+  clip,
+  clipByGlobalNorm,
+  cosineDecaySchedule,
+  exponentialDecay,
+  lion,
+  nadam,
+  radam,
+  rmsprop,
+  sgd,
+  trainStep,
+  warmupCosineDecaySchedule,
+  type GradientTransformation,
+  type Params,
+} from '../../src/index.js';
+
+export type TestParams = { layer: { kernel: tf.Tensor; bias: tf.Tensor }; scale: tf.Tensor };
+
+const kernelsOnly = (p: Params) => {
+  const q = p as TestParams;
+  return { layer: { kernel: q.layer.kernel.rank > 1, bias: false }, scale: false };
+};
+
+/** Every optimizer, and chains with schedules, clipping and masks. */
+export const CASES: Record<string, () => GradientTransformation<any>> = {
+  sgd: () => sgd(0.05),
+  'sgd-momentum': () => sgd(0.05, { momentum: 0.9 }),
+  'sgd-nesterov': () => sgd(0.05, { momentum: 0.9, nesterov: true }),
+  adagrad: () => adagrad(0.1),
+  rmsprop: () => rmsprop(0.01),
+  'rmsprop-centered-momentum': () => rmsprop(0.01, { centered: true, momentum: 0.5 }),
+  adam: () => adam(0.01),
+  adamw: () => adamw(0.01, { weightDecay: 0.01, mask: kernelsOnly }),
+  nadam: () => nadam(0.01),
+  adamax: () => adamax(0.01),
+  amsgrad: () => amsgrad(0.01),
+  radam: () => radam(0.01),
+  adadelta: () => adadelta(1, { weightDecay: 1e-3 }),
+  lion: () => lion(0.001, { mask: kernelsOnly }),
+  'clip-adamw-warmup-cosine': () =>
+    chain(
+      clipByGlobalNorm(0.5),
+      adamw(warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.02, warmupSteps: 10, decaySteps: 100 }), {
+        weightDecay: 0.05,
+        mask: kernelsOnly,
+      }),
+    ),
+  'clip-sgd-exponential': () => chain(clip(0.3), sgd(exponentialDecay({ initValue: 0.1, transitionSteps: 10, decayRate: 0.5 }), { momentum: 0.9 })),
+  'l2-rmsprop-cosine': () => chain(addDecayedWeights(1e-3, { mask: kernelsOnly }), rmsprop(cosineDecaySchedule({ initValue: 0.01, decaySteps: 100 }))),
+};
+
+/** The starting parameters (fixed values). */
+export function initialParams(): TestParams {
+  return {
+    layer: {
+      kernel: tf.tensor2d([0.5, -1, 2, 0.25, -0.75, 1.5, 0.1, -0.2, 0.3, 1, -2, 0.6], [3, 4]),
+      bias: tf.tensor1d([0.1, -0.1, 0.2, 0]),
+    },
+    scale: tf.scalar(1.5),
+  };
+}
+
+/** The gradients at step `k`: a smooth function of the params that changes with the step. */
+export function gradients(params: TestParams, k: number): TestParams {
+  return tf.tidy(() => {
+    const g = (p: tf.Tensor) => tf.add(tf.sin(tf.mul(p, 1 + 0.05 * k)), tf.mul(p, 0.1 * (k % 7)));
+    return { layer: { kernel: g(params.layer.kernel), bias: g(params.layer.bias) }, scale: g(params.scale) };
+  });
+}
+
+/** Runs steps `from` to `to - 1`. */
+export function train<S>(tx: GradientTransformation<S>, params: TestParams, state: S, from: number, to: number): { params: TestParams; state: S } {
+  let p = params;
+  let s = state;
+  for (let k = from; k < to; k++) ({ params: p, state: s } = trainStep(tx, p, s, gradients(p, k)));
+  return { params: p, state: s };
+}
+
+/** Every value in a state or tree as exact float32 bit patterns, plus JS numbers as they are. */
+export function fingerprint(value: unknown): Array<number | string> {
+  if (typeof value === 'number') return [`n:${value}`];
+  if (value instanceof tf.Tensor) return Array.from(new Uint32Array(Float32Array.from(value.dataSync()).buffer));
+  if (Array.isArray(value)) return value.flatMap(fingerprint);
+  if (value !== null && typeof value === 'object') {
+    return Object.keys(value).sort().flatMap((k) => [`k:${k}`, ...fingerprint((value as Record<string, unknown>)[k])]);
+  }
+  return [`v:${String(value)}`];
+}
