@@ -1,5 +1,7 @@
 // tfjs-optax: composable, optax-style gradient transformations for TensorFlow.js.
 
+export { VERSION } from './version.js';
+
 // Types and errors
 export type {
   EmptyState,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { VERSION } from '../version.js';
 import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
 
 /**
@@ -130,7 +131,7 @@ export function encodeState(owner: string, state: unknown, params?: unknown): { 
   const manifest: StateManifest = {
     format: STATE_FORMAT,
     formatVersion: STATE_FORMAT_VERSION,
-    generatedBy: 'tfjs-optax',
+    generatedBy: `tfjs-optax ${VERSION}`,
     state: skeleton,
     tensors: entries,
   };
@@ -236,7 +237,8 @@ export interface RestoreOptions {
   /**
    * Lets an object key of the state match a saved key that differs only by tfjs's uniquifying
    * `_<n>` suffix (`dense_Dense1/kernel_1` for `dense_Dense1/kernel`): variable names of a model
-   * loaded twice in one process.
+   * loaded twice in one process. Saved keys the state does not have are then ignored (state of
+   * variables not in use).
    */
   matchVariableNames?: boolean;
 }
@@ -294,13 +296,17 @@ export function restoreState(
         used.add(match);
       }
     }
-    if (missing.length > 0) {
-      const extra = sKeys.filter((s) => !used.has(s));
+    const extra = sKeys.filter((s) => !used.has(s));
+    // Saved entries of other variables are ignored when matching variable names (the variables
+    // in use can be a subset); a checkpoint must otherwise hold exactly the state's keys.
+    if (missing.length > 0 || (extra.length > 0 && !matchVariableNames)) {
       fail(
         path,
         `keys {${tKeys.join(', ')}}`,
-        `{${sKeys.join(', ')}}: no ${missing.map((k) => `'${k}'`).join(', ')}` +
-          (extra.length ? `; unexpected ${extra.map((k) => `'${k}'`).join(', ')}` : '') +
+        `{${sKeys.join(', ')}}: ` +
+          [missing.length ? `no ${missing.map((k) => `'${k}'`).join(', ')}` : '', extra.length ? `unexpected ${extra.map((k) => `'${k}'`).join(', ')}` : '']
+            .filter(Boolean)
+            .join('; ') +
           ' (state for other parameters, or of another optimizer)',
       );
     }

@@ -20,9 +20,11 @@ import {
   rmsprop,
   sgd,
   trainStep,
+  treeMap,
   warmupCosineDecaySchedule,
   type GradientTransformation,
   type Params,
+  type TensorTree,
 } from '../../src/index.js';
 
 export type TestParams = { layer: { kernel: tf.Tensor; bias: tf.Tensor }; scale: tf.Tensor };
@@ -72,18 +74,15 @@ export function initialParams(): TestParams {
 }
 
 /** The gradients at step `k`: a smooth function of the params that changes with the step. */
-export function gradients(params: TestParams, k: number): TestParams {
-  return tf.tidy(() => {
-    const g = (p: tf.Tensor) => tf.add(tf.sin(tf.mul(p, 1 + 0.05 * k)), tf.mul(p, 0.1 * (k % 7)));
-    return { layer: { kernel: g(params.layer.kernel), bias: g(params.layer.bias) }, scale: g(params.scale) };
-  });
+export function gradients<P extends Params>(params: P, k: number): P {
+  return treeMap((p) => tf.tidy(() => tf.add(tf.sin(tf.mul(p, 1 + 0.05 * k)), tf.mul(p, 0.1 * (k % 7)))), params) as P;
 }
 
 /** Runs steps `from` to `to - 1`. */
-export function train<S>(tx: GradientTransformation<S>, params: TestParams, state: S, from: number, to: number): { params: TestParams; state: S } {
+export function train<P extends Params, S>(tx: GradientTransformation<S>, params: P, state: S, from: number, to: number): { params: P; state: S } {
   let p = params;
   let s = state;
-  for (let k = from; k < to; k++) ({ params: p, state: s } = trainStep(tx, p, s, gradients(p, k)));
+  for (let k = from; k < to; k++) ({ params: p, state: s } = trainStep(tx, p, s, gradients(p, k) as unknown as TensorTree<P>));
   return { params: p, state: s };
 }
 

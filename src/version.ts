@@ -1,0 +1,2 @@
+/** This library's version (package.json's; test/package.test.ts checks they agree). */
+export const VERSION = '0.1.0';

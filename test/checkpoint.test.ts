@@ -1,0 +1,285 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  adam,
+  fileHandler,
+  loadState,
+  saveState,
+  sgd,
+  stateFromArtifacts,
+  stateToArtifacts,
+  StateFormatError,
+  STATE_FORMAT_VERSION,
+  VERSION,
+  type GradientTransformation,
+} from '../src/index.js';
+import { fingerprint, train } from './resume/cases.js';
+import { fixtureParams, fixtureTx } from './fixtures/checkpoint-v1.js';
+import { expectAllClose, flat } from './helpers.js';
+
+// Checkpoints: the manifest's contents, round trips through memory, files and tfjs IOHandlers,
+// exotic JS numbers, every way a checkpoint can be wrong (a clear error, nothing leaked,
+// nothing changed), and the checked-in fixture of format version 1.
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tfjs-optax-ckpt-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function makeParams() {
+  return { dense: { kernel: tf.tensor2d([1, -2, 3, 0.5, 0.25, -1], [2, 3]), bias: tf.tensor1d([0.1, 0.2, 0.3]) } };
+}
+
+/** Adam after 3 steps on makeParams(). */
+function trained() {
+  const tx = adam(0.1);
+  const params0 = makeParams();
+  const { params, state } = train(tx, params0, tx.init(params0), 0, 3);
+  return { tx, params, state };
+}
+
+/** A transformation whose state holds every kind of value a state may hold. */
+function exotic(): GradientTransformation<Record<string, unknown>> {
+  return {
+    init: (params) => ({
+      best: Infinity,
+      worst: -Infinity,
+      missing: NaN,
+      negZero: -0,
+      tiny: 5e-324,
+      third: 1 / 3,
+      flag: true,
+      label: 'warmup',
+      nothing: null,
+      absent: undefined,
+      counts: tf.tensor1d([1, 2], 'int32'),
+      seen: tf.tensor1d([1, 0, 1], 'bool'),
+      slot: tf.zerosLike((params as { w: tf.Tensor }).w),
+    }),
+    update: (u, s) => [u, s],
+  };
+}
+
+describe('stateToArtifacts', () => {
+  it('writes a JSON manifest (format, version, structure, numbers, paths, dtypes, shapes, params) and one buffer', () => {
+    const { state, params } = trained();
+    const artifacts = stateToArtifacts(state, { params });
+    expect(artifacts.format).toBe('tfjs-optax-state');
+    const manifest = artifacts.modelTopology as unknown as Record<string, unknown>;
+    expect(manifest.format).toBe('tfjs-optax-state');
+    expect(manifest.formatVersion).toBe(STATE_FORMAT_VERSION);
+    expect(manifest.generatedBy).toBe(`tfjs-optax ${VERSION}`);
+    expect(manifest.state).toEqual([
+      { count: 3, mu: { dense: { bias: { $tensor: 0 }, kernel: { $tensor: 1 } } }, nu: { dense: { bias: { $tensor: 2 }, kernel: { $tensor: 3 } } } },
+      { count: 3 },
+    ]);
+    expect(manifest.tensors).toEqual([
+      { name: '[0].mu.dense.bias', path: [0, 'mu', 'dense', 'bias'], dtype: 'float32', shape: [3] },
+      { name: '[0].mu.dense.kernel', path: [0, 'mu', 'dense', 'kernel'], dtype: 'float32', shape: [2, 3] },
+      { name: '[0].nu.dense.bias', path: [0, 'nu', 'dense', 'bias'], dtype: 'float32', shape: [3] },
+      { name: '[0].nu.dense.kernel', path: [0, 'nu', 'dense', 'kernel'], dtype: 'float32', shape: [2, 3] },
+    ]);
+    expect(manifest.params).toEqual([
+      { name: 'dense.bias', path: ['dense', 'bias'], dtype: 'float32', shape: [3] },
+      { name: 'dense.kernel', path: ['dense', 'kernel'], dtype: 'float32', shape: [2, 3] },
+    ]);
+    expect(JSON.parse(JSON.stringify(manifest))).toEqual(manifest);
+    expect((artifacts.weightData as ArrayBuffer).byteLength).toBe(4 * (3 + 6 + 3 + 6));
+    const s = state as unknown as [{ mu: { dense: { bias: tf.Tensor } } }];
+    expect(Array.from(new Float32Array(artifacts.weightData as ArrayBuffer, 0, 3))).toEqual(Array.from(s[0].mu.dense.bias.dataSync()));
+  });
+
+  it('round-trips every kind of value exactly: NaN, ±Infinity, -0, denormals, booleans, strings, null, undefined, int32 and bool tensors', () => {
+    const tx = exotic();
+    const params = { w: tf.tensor1d([1, 2]) };
+    const state = tx.init(params);
+    (state.slot as tf.Tensor).dispose();
+    state.slot = tf.tensor1d([Math.fround(1 / 3), -0]);
+    const back = stateFromArtifacts(tx, params, stateToArtifacts(state));
+    for (const key of ['best', 'worst', 'missing', 'negZero', 'tiny', 'third', 'flag', 'label', 'nothing']) expect(back[key], key).toEqual(state[key]);
+    expect(Object.is(back.negZero, -0)).toBe(true);
+    expect('absent' in back && back.absent === undefined).toBe(true);
+    expect((back.counts as tf.Tensor).dtype).toBe('int32');
+    expect(Array.from((back.counts as tf.Tensor).dataSync())).toEqual([1, 2]);
+    expect((back.seen as tf.Tensor).dtype).toBe('bool');
+    expect(Array.from((back.seen as tf.Tensor).dataSync())).toEqual([1, 0, 1]);
+    expect(fingerprint(back.slot)).toEqual(fingerprint(state.slot));
+    expect(back.slot).not.toBe(state.slot);
+  });
+
+  it('names the path of what a state must not hold', () => {
+    const t = tf.tensor1d([1]);
+    t.dispose();
+    expect(() => stateToArtifacts({ inner: [{ fn: () => 1 }] })).toThrow(
+      'stateToArtifacts: state.inner[0].fn is a function; a state holds only tensors, numbers, booleans, strings, null, arrays and plain objects',
+    );
+    expect(() => stateToArtifacts({ mu: { w: t } })).toThrow('stateToArtifacts: state.mu.w is a disposed tensor');
+    expect(() => stateToArtifacts({ when: new Date(0) })).toThrow('stateToArtifacts: state.when is an instance of Date');
+    expect(() => stateToArtifacts({ x: 1 }, { param: {} } as never)).toThrow("stateToArtifacts: unknown option 'param' (known: params)");
+  });
+});
+
+describe('saveState / loadState', () => {
+  it('round-trip through a directory, a file:// URL, a .json path and an in-memory IOHandler, bit for bit', async () => {
+    const { tx, state, params } = trained();
+    const dir = tempDir();
+    const targets: Array<[string | tf.io.IOHandler, string | tf.io.IOHandler]> = [
+      [fileHandler(join(dir, 'a')), fileHandler(join(dir, 'a'))],
+      [`file://${join(dir, 'b')}`, `file://${join(dir, 'b')}`],
+      [fileHandler(join(dir, 'c', 'opt.json')), `file://${join(dir, 'c', 'opt.json')}`],
+    ];
+    let memory: tf.io.ModelArtifacts | undefined;
+    const sink = tf.io.withSaveHandler(async (a) => {
+      memory = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    });
+    for (const [save, load] of targets) {
+      await saveState(state, save, { params });
+      const back = await loadState(tx, params, load);
+      expect(fingerprint(back)).toEqual(fingerprint(state));
+    }
+    await saveState(state, sink, { params });
+    expect(fingerprint(await loadState(tx, params, tf.io.fromMemory(memory!)))).toEqual(fingerprint(state));
+    const json = JSON.parse(readFileSync(join(dir, 'c', 'opt.json'), 'utf8'));
+    expect(json.weightsManifest[0].paths).toEqual(['opt.weights.bin']);
+    expect(readFileSync(join(dir, 'a', 'state.weights.bin')).byteLength).toBe(72);
+  });
+
+  it('explains a URL no handler knows and a missing file', async () => {
+    const { tx, state, params } = trained();
+    await expect(saveState(state, 'nowhere://x')).rejects.toThrow("saveState: no tfjs IOHandler for 'nowhere://x' here");
+    await expect(loadState(tx, params, `file://${join(tempDir(), 'none')}`)).rejects.toThrow('fileHandler: no checkpoint at');
+  });
+});
+
+describe('loading a checkpoint that does not fit', () => {
+  const { tx, state, params } = trained();
+  const good = stateToArtifacts(state, { params });
+  const manifest = () => JSON.parse(JSON.stringify(good.modelTopology));
+  const withManifest = (m: unknown, extra: Partial<tf.io.ModelArtifacts> = {}): tf.io.ModelArtifacts => ({
+    ...good,
+    modelTopology: m as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs: undefined,
+    ...extra,
+  });
+  const buffer = good.weightData as ArrayBuffer;
+
+  const cases: Array<[string, () => unknown, string | RegExp]> = [
+    [
+      'a truncated buffer',
+      () => stateFromArtifacts(tx, params, { ...good, weightData: buffer.slice(0, 60) }),
+      "stateFromArtifacts: the weights buffer has 60 bytes, but the manifest's 4 tensors take 72 (a truncated file, or weights from another checkpoint)",
+    ],
+    ['a buffer with extra bytes', () => stateFromArtifacts(tx, params, { ...good, weightData: new ArrayBuffer(76) }), 'the weights buffer has 76 bytes'],
+    ['no buffer', () => stateFromArtifacts(tx, params, { ...good, weightData: undefined }), 'stateFromArtifacts: the checkpoint has no weights buffer'],
+    [
+      'a wrong dtype',
+      () => {
+        const m = manifest();
+        m.tensors[1].dtype = 'int32';
+        return stateFromArtifacts(tx, params, withManifest(m));
+      },
+      'stateFromArtifacts: the checkpoint does not fit this state at state[0].mu.dense.kernel: expected a float32 tensor of shape [2, 3], the checkpoint has a int32 tensor of shape [2, 3]',
+    ],
+    [
+      'a wrong shape',
+      () => {
+        const m = manifest();
+        m.tensors[1].shape = [3, 2];
+        return stateFromArtifacts(tx, params, withManifest(m));
+      },
+      'at state[0].mu.dense.kernel: expected a float32 tensor of shape [2, 3], the checkpoint has a float32 tensor of shape [3, 2]',
+    ],
+    [
+      "another optimizer's state",
+      () => stateFromArtifacts(sgd(0.1, { momentum: 0.9 }), params, good),
+      "stateFromArtifacts: the checkpoint does not fit this state at state[0]: expected keys {trace}, the checkpoint has {count, mu, nu}: no 'trace'; unexpected 'count', 'mu', 'nu'",
+    ],
+    [
+      'another params tree (a leaf more)',
+      () => stateFromArtifacts(tx, { ...params, extra: tf.tensor1d([1]) }, good),
+      'stateFromArtifacts: the checkpoint was saved for other params: params.extra is not among its 2 leaves (dense.bias, dense.kernel)',
+    ],
+    [
+      'another params tree (a shape)',
+      () => stateFromArtifacts(tx, { dense: { kernel: tf.zeros([3, 2]), bias: params.dense.bias } }, good),
+      'stateFromArtifacts: the checkpoint was saved for other params: params.dense.kernel is float32 [3, 2] now, float32 [2, 3] in the checkpoint',
+    ],
+    [
+      'another params tree, without params recorded',
+      () => stateFromArtifacts(tx, { dense: { kernel: params.dense.kernel } }, stateToArtifacts(state)),
+      "at state[0].mu.dense: expected keys {kernel}, the checkpoint has {bias, kernel}: unexpected 'bias' (state for other parameters, or of another optimizer)",
+    ],
+    [
+      'a model, not a state',
+      () => stateFromArtifacts(tx, params, { ...good, format: 'layers-model' }),
+      `stateFromArtifacts: not a tfjs-optax state checkpoint: format is "layers-model", expected 'tfjs-optax-state'`,
+    ],
+    [
+      'a newer format version',
+      () => stateFromArtifacts(tx, params, withManifest({ ...manifest(), formatVersion: STATE_FORMAT_VERSION + 1 })),
+      `stateFromArtifacts: the checkpoint has formatVersion ${STATE_FORMAT_VERSION + 1}, newer than the ${STATE_FORMAT_VERSION} this version of tfjs-optax reads; upgrade tfjs-optax`,
+    ],
+    [
+      'weight specs that disagree with the manifest',
+      () => stateFromArtifacts(tx, params, { ...good, weightSpecs: [...good.weightSpecs!].reverse() }),
+      "stateFromArtifacts: weight spec 0 ('[0].nu.dense.kernel', float32 [2, 3]) does not match the manifest's '[0].mu.dense.bias' (float32 [3])",
+    ],
+    ['a manifest that is not an object', () => stateFromArtifacts(tx, params, withManifest('x')), 'stateFromArtifacts: the checkpoint manifest is a string ("x"), not an object'],
+    [
+      'a number where a tensor belongs',
+      () => {
+        const m = manifest();
+        m.state[0].mu.dense.bias = 3;
+        return stateFromArtifacts(tx, params, withManifest(m));
+      },
+      'at state[0].mu.dense.bias: expected a float32 tensor of shape [3], the checkpoint has the number 3',
+    ],
+  ];
+
+  it.each(cases)('%s: a StateFormatError that says what, nothing leaked or changed', (_name, load, message) => {
+    const before = tf.memory().numTensors;
+    const snapshot = fingerprint(state);
+    let error: unknown;
+    try {
+      load();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StateFormatError);
+    if (typeof message === 'string') expect((error as Error).message).toContain(message);
+    else expect((error as Error).message).toMatch(message);
+    // Tensors a case made for its own params are its own; the loader made none.
+    const made = _name.startsWith('another params tree (') ? 1 : 0;
+    expect(tf.memory().numTensors - before).toBe(made);
+    expect(fingerprint(state)).toEqual(snapshot);
+  });
+});
+
+describe('the checked-in checkpoint of format version 1', () => {
+  const dir = resolve(__dirname, 'fixtures', 'checkpoint-v1');
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { params: number[]; state: Array<number | string> };
+
+  it('still loads, bit for bit, and training continues from it', async () => {
+    const tx = fixtureTx();
+    const params = fixtureParams();
+    // The params after the 7 saved steps (in expected.json) are where training continues.
+    params.w.dispose();
+    params.layer.kernel.dispose();
+    params.w = tf.tensor1d(expected.params.slice(0, 3));
+    params.layer.kernel = tf.tensor2d(expected.params.slice(3), [2, 2]);
+    const state = await loadState(tx, params, `file://${dir}`);
+    expect(fingerprint(state)).toEqual(expected.state);
+    const before = flat(params);
+    const next = train(tx, params, state, 7, 10);
+    const after = flat(next.params);
+    expect(after.some((x, i) => x !== before[i])).toBe(true);
+    expectAllClose(after, before, 0.1, 0.1);
+  });
+});
