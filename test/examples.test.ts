@@ -34,6 +34,30 @@ describe('examples', () => {
     expect(out).toContain('warmupCosineDecay 10 warmup, 100 total');
   });
 
+  it('fit: model.fit with toTfOptimizer next to tf.train.adam, early stopping, save/load/resume exactly, nothing left', () => {
+    const out = runExample('fit.ts');
+    const summary = out.split('\n').filter((l) => /epochs in .* best val_loss/.test(l));
+    expect(summary).toHaveLength(2);
+    for (const line of summary) {
+      const [, epochs, valLoss, acc] = line.match(/: (\d+) epochs in .* best val_loss ([\d.]+) \(val acc ([\d.]+)%\)/)!;
+      expect(Number(epochs)).toBeGreaterThanOrEqual(5);
+      expect(Number(epochs)).toBeLessThanOrEqual(40);
+      expect(Number(valLoss)).toBeLessThan(0.45);
+      expect(Number(acc)).toBeGreaterThan(82);
+    }
+    expect(out).toMatch(/^\| +1 \| +\d\.\d{4} \| +\d\.\d{4} \| +\d+\.\d% \| +\d\.\d{4} \|/m);
+    expect(out).toContain('loaded, resumed and trained 2 more epochs: identical to the original, bit for bit');
+    expect(out).toContain('0 tensors alive after disposing everything');
+  });
+
+  it('custom-loop: trainStep on a layers model fits the curve, leak-free, and resumes from a checkpoint exactly', () => {
+    const out = runExample('custom-loop.ts');
+    const final = Number(out.match(/step {2}600: loss ([\d.]+)/)![1]);
+    expect(final).toBeLessThan(0.005);
+    expect(out).toMatch(/tensors: (\d+) before the loop, \1 after 600 steps/);
+    expect(out).toContain('resumed from the step-300 checkpoint and ran to 600: the same weights, bit for bit');
+  });
+
   it('mlp trains all eight optimizers to a useful test accuracy, leak-free, within a minute', () => {
     const t0 = Date.now();
     const out = runExample('mlp.ts');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, it } from 'vitest';
-import { adam, assignUpdates, sgd, trainStep } from '../src/index.js';
+import { adam, assignUpdates, sgd, trainStep, treeDispose, valueAndGrad } from '../src/index.js';
 import { flat } from './helpers.js';
 
 describe('tf.Variable parameters', () => {
@@ -64,5 +65,23 @@ describe('tf.Variable parameters', () => {
       'assignUpdates: variables.c is a tensor, not a tf.Variable; use applyUpdates for tensors',
     );
     expect(flat({ a })).toEqual([1.5, 2.5]);
+  });
+
+  it('valueAndGrad on a tree of variables differentiates them where the loss uses them, even through a closure', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]));
+    const b = tf.variable(tf.scalar(0.5));
+    const unused = tf.variable(tf.tensor1d([7]));
+    const params = { w, b, unused };
+    // The loss ignores its argument and reads the variables directly, as a layers model does.
+    const closure = valueAndGrad(() => tf.sum(tf.add(tf.mul(w, w), b)) as tf.Scalar);
+    const viaClosure = closure(params);
+    expect(viaClosure.value.dataSync()[0]).toBe(1 + 4 + 1);
+    // Flatten order b, unused, w: d/db sum(w² + b) = 2, unused 0, 2w.
+    expect(flat(viaClosure.grads)).toEqual([2, 0, 2, -4]);
+    // The same through the argument.
+    const viaArgument = valueAndGrad((p: typeof params) => tf.sum(tf.add(tf.mul(p.w, p.w), p.b)) as tf.Scalar)(params);
+    expect(flat(viaArgument.grads)).toEqual([2, 0, 2, -4]);
+    tf.dispose([viaClosure.value, viaArgument.value]);
+    treeDispose([viaClosure.grads, viaArgument.grads, params]);
   });
 });
