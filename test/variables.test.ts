@@ -84,4 +84,15 @@ describe('tf.Variable parameters', () => {
     tf.dispose([viaClosure.value, viaArgument.value]);
     treeDispose([viaClosure.grads, viaArgument.grads, params]);
   });
+
+  it('trainStep may overwrite plain parameter tensors in place; a tf.clone taken before keeps the old values', () => {
+    let params = { w: tf.tensor1d([1, 2, 3]) };
+    const tx = adam(0.1);
+    let state = tx.init(params);
+    const snapshot = tf.clone(params.w);
+    ({ params, state } = trainStep(tx, params, state, { w: tf.tensor1d([1, 1, 1]) }));
+    expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3]);
+    expect(flat(params)).toEqual([1, 2, 3].map((x) => Math.fround(x - 0.1)));
+    treeDispose([params, state, snapshot]);
+  });
 });

@@ -64,10 +64,13 @@ export interface TrainStepResult<P extends Params, S> {
  * parameter and state tensors that the new ones no longer hold, the updates, and the gradients
  * unless `keepGrads`).
  *
- * Parameters that are `tf.Variable`s are updated in place with `assign` and stay the same
- * objects; other tensors are replaced by new ones. Either way, use the returned `params` and
- * `state` from then on: the old ones may have been disposed. On an error nothing is changed or
- * disposed.
+ * Parameters that are `tf.Variable`s are updated in place and stay the same objects. Plain
+ * tensors are replaced by new ones, or, where a fused kernel runs (wasm and cpu backends) and
+ * no other tensor shares their buffers, **overwritten in place** and returned as the same
+ * objects; the state's tensors likewise. Either way, use the returned `params` and `state` from
+ * then on, and to keep a snapshot of the parameters or state before a step, `tf.clone` them
+ * first: the clone keeps the old values (tfjs either copies the buffer or shares it, and a step
+ * never writes into a shared buffer). On an error nothing is changed or disposed.
  *
  * ```ts
  * let params = { w, b };
