@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -8,9 +9,11 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(__dirname, '..');
 
-function runExample(file: string): string {
+/** Runs an example with tsx, from the repo root or, for examples that write files, another folder. */
+function runExample(file: string, cwd = ROOT): string {
   const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  return execFileSync(process.execPath, [tsx, join('examples', file)], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const args = [tsx, '--tsconfig', join(ROOT, 'tsconfig.json'), join(ROOT, 'examples', file)];
+  return execFileSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 120_000 });
 }
 
 describe('examples', () => {
@@ -19,6 +22,21 @@ describe('examples', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const code = readFileSync(join(ROOT, 'examples', 'quickstart.ts'), 'utf8').trim();
     expect(readme).toContain(code);
+  });
+
+  it('layers-quickstart trains, saves with its optimizer, loads and resumes; the README quotes it verbatim', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tfjs-optax-example-'));
+    try {
+      const out = runExample('layers-quickstart.ts', dir).trim();
+      const [, steps, loss] = out.match(/^step (\d+), loss ([\d.]+)$/)!;
+      expect(Number(steps)).toBe(2 * 20 * 8);
+      expect(Number(loss)).toBeLessThan(0.05);
+      expect(existsSync(join(dir, 'checkpoint', 'model.weights.bin'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(readFileSync(join(ROOT, 'examples', 'layers-quickstart.ts'), 'utf8').trim());
   });
 
   it('local-minimum: descent stays in its basin, momentum escapes', () => {
