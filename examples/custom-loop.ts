@@ -56,7 +56,7 @@ for (let k = 0; k < STEPS; k++) {
   if ((k + 1) % 100 === 0) console.log(`step ${String(k + 1).padStart(4)}: loss ${fullLoss().toFixed(5)}`);
   if (k + 1 === STEPS / 2) {
     // A checkpoint: the optimizer state (and, to resume, the weights: model.save does those).
-    await saveState(state, `file://${join(dir, 'opt')}`, { params });
+    await saveState(state, `file://${join(dir, 'opt')}`, { params }); // any tfjs IOHandler or URL scheme
     snapshot = model.getWeights().map((w) => tf.clone(w));
   }
 }
@@ -66,7 +66,7 @@ console.log(`tensors: ${tensors} before the loop, ${tf.memory().numTensors - sna
 const finalWeights = model.getWeights().map((w) => Array.from(w.dataSync()));
 model.setWeights(snapshot);
 treeDispose(state);
-state = await loadState(tx, params, `file://${join(dir, 'opt')}`);
+state = await loadState(tx, params, `file://${join(dir, 'opt')}`); // checked against tx.init(params)
 for (let k = STEPS / 2; k < STEPS; k++) step(k);
 const same = model.getWeights().every((w, i) => Array.from(w.dataSync()).every((v, j) => Object.is(v, finalWeights[i][j])));
 console.log(`resumed from the step-${STEPS / 2} checkpoint and ran to ${STEPS}: ${same ? 'the same weights, bit for bit' : 'DIFFERENT weights'}`);

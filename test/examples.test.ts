@@ -39,6 +39,19 @@ describe('examples', () => {
     expect(readme).toContain(readFileSync(join(ROOT, 'examples', 'layers-quickstart.ts'), 'utf8').trim());
   });
 
+  it("README snippets marked '// from examples/<file>' are excerpts of that example, line for line", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n\/\/ from examples\/([\w-]+\.ts)\n([\s\S]*?)```/g)];
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const [, file, body] of blocks) {
+      const source = readFileSync(join(ROOT, 'examples', file), 'utf8').split('\n').map((l) => l.trim());
+      for (const line of body.split('\n').map((l) => l.trim())) {
+        if (line === '' || line.startsWith('// ...')) continue;
+        expect(source, `README line from ${file}: ${line}`).toContain(line);
+      }
+    }
+  });
+
   it('local-minimum: descent stays in its basin, momentum escapes', () => {
     const out = runExample('local-minimum.ts');
     expect(out).toMatch(/from {2}5: 3\.27\d \(global minimum\)/);
