@@ -5,6 +5,7 @@ import {
   adamax,
   amsgrad,
   lion,
+  nadam,
   radam,
   adagrad,
   adam,
@@ -38,7 +39,7 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
     ['NaN learning rate', () => adam(NaN), /adam: option 'learningRate' .*got NaN/],
     ['infinite learning rate', () => sgd(Infinity), /sgd: option 'learningRate' .*got Infinity/],
     ['negative learning rate', () => adagrad(-0.1), /adagrad: option 'learningRate' .*>= 0, got -0\.1/],
-    ['momentum > 1', () => sgd(0.1, { momentum: 1.5 }), /sgd: option 'decay' .*\[0, 1\], got 1\.5/],
+    ['momentum > 1', () => sgd(0.1, { momentum: 1.5 }), /sgd: option 'momentum' .*\[0, 1\], got 1\.5/],
     ['rmsprop decay', () => rmsprop(0.1, { decay: 2 }), /rmsprop: option 'decay'.*got 2/],
     ['negative weight decay', () => adamw(0.1, { weightDecay: -1 }), /adamw: option 'weightDecay'.*got -1/],
     ['maxNorm = 0', () => clipByGlobalNorm(0), /clipByGlobalNorm: option 'maxNorm' must be a finite number > 0, got 0/],
@@ -69,6 +70,8 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
     ['a boolean option given a number', () => amsgrad(1e-3, { biasCorrectionNu: 0 } as never), /amsgrad: option 'biasCorrectionNu' must be true or false, got 0/],
     ['a string where a number goes', () => adam(1e-3, { eps: '1e-8' } as never), /adam: option 'eps' must be a number, got "1e-8"/],
     ['nesterov without momentum', () => sgd(0.1, { nesterov: true }), /sgd: option 'nesterov' needs 'momentum'/],
+    ['a string momentum', () => sgd(0.1, { momentum: '0.9' } as never), /^sgd: option 'momentum' must be a number, got "0\.9"$/],
+    ['a string rmsprop momentum', () => rmsprop(0.1, { momentum: '0.9' } as never), /^rmsprop: option 'momentum' must be a number, got "0\.9"$/],
     ['trace without decay', () => trace({} as never), /trace: option 'decay' is required/],
     ['a missing schedule option', () => cosineDecaySchedule({ initValue: 1 } as never), /cosineDecaySchedule: option 'decaySteps' is required/],
     ['a bad mask leaf', () => addDecayedWeights(0.1, { mask: { a: 1 } as never }), /addDecayedWeights: mask\.a must be true, false or a subtree of them, got a number \(1\)/],
@@ -76,6 +79,59 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
   ])('%s is a TypeError', (_name, make, message) => {
     expect(make).toThrow(TypeError);
     expect(make).toThrow(message);
+  });
+});
+
+/** An optimizer alias, called as a user would: `name(learningRate, options)`. */
+type Alias = (learningRate: number, options?: Record<string, unknown>) => unknown;
+
+/**
+ * Every alias with the numeric options it takes (besides the learning rate), and the variants
+ * that build a different chain (rmsprop centered and with momentum, sgd with momentum).
+ */
+const ALIAS_OPTIONS: Array<[name: string, make: Alias, base: Record<string, unknown>, numeric: string[]]> = [
+  ['sgd', sgd as Alias, {}, ['momentum']],
+  ['sgd', sgd as Alias, { momentum: 0.9, nesterov: true }, ['momentum']],
+  ['adagrad', adagrad as Alias, {}, ['initialAccumulatorValue', 'eps']],
+  ['rmsprop', rmsprop as Alias, {}, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { centered: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { momentum: 0.9, nesterov: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { centered: true, momentum: 0.9, biasCorrection: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['adam', adam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['adamw', adamw as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay']],
+  ['nadam', nadam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['adamax', adamax as Alias, {}, ['b1', 'b2', 'eps']],
+  ['amsgrad', amsgrad as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['radam', radam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']],
+  ['adadelta', adadelta as Alias, {}, ['rho', 'eps', 'weightDecay']],
+  ['lion', lion as Alias, {}, ['b1', 'b2', 'weightDecay']],
+];
+
+/** The options that are not numbers (flags and masks). */
+const NON_NUMERIC_OPTIONS = ['nesterov', 'centered', 'epsInSqrt', 'biasCorrection', 'biasCorrectionMu', 'biasCorrectionNu', 'mask'];
+
+describe('aliases name the option the user wrote', () => {
+  const cases = ALIAS_OPTIONS.flatMap(([name, make, base, numeric]) =>
+    ['learningRate', ...numeric].map((option) => [`${name}(${JSON.stringify(base)}) ${option}`, name, make, base, option] as const),
+  );
+
+  it.each(cases)('%s: NaN is a RangeError naming the alias and the option', (_label, name, make, base, option) => {
+    const call = () => (option === 'learningRate' ? make(NaN, base) : make(0.1, { ...base, [option]: NaN }));
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(new RegExp(`^${name}: option '${option}' must be a finite number.*, got NaN$`));
+  });
+
+  it.each([...new Set(ALIAS_OPTIONS.map(([name]) => name))])('%s: the table above lists all its numeric options', (name) => {
+    const make = ALIAS_OPTIONS.find(([n]) => n === name)![1];
+    let message = '';
+    try {
+      make(0.1, { notAnOption: 1 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const known = /known options: ([^)]*)\)/.exec(message)![1].split(', ');
+    const listed = new Set(ALIAS_OPTIONS.filter(([n]) => n === name).flatMap(([, , , numeric]) => numeric));
+    expect(known.filter((k) => !NON_NUMERIC_OPTIONS.includes(k)).sort()).toEqual([...listed].sort());
   });
 });
 

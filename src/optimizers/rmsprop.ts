@@ -65,7 +65,7 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
     ScaleByRmsState | ScaleByStddevState
   >;
   const accumulate = (
-    momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov })
+    momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov }, 'momentum')
   ) as GradientTransformation<TraceState | EmptyState>;
   const composite = chain(direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
   const o = rmsOptions(owner, rms);

@@ -39,7 +39,7 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
   const direction: GradientTransformation<TraceState | EmptyState> =
     options.momentum === undefined
       ? (identity() as GradientTransformation<TraceState | EmptyState>)
-      : (traceFor(owner, { decay: options.momentum, nesterov }) as GradientTransformation<TraceState | EmptyState>);
+      : (traceFor(owner, { decay: options.momentum, nesterov }, 'momentum') as GradientTransformation<TraceState | EmptyState>);
   const composite = chain(direction, lr) as GradientTransformation<SgdState>;
   const momentum = options.momentum;
   return withFusedKernel<SgdState>(composite, {

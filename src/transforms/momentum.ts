@@ -34,13 +34,16 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
   return traceFor('trace', options);
 }
 
-/** {@link trace} with the caller's name in error messages. @internal */
-export function traceFor(owner: string, options: TraceOptions): GradientTransformation<TraceState> {
+/**
+ * {@link trace} with the caller's name in error messages, and the name under which the caller's
+ * options hold the decay (`sgd` and `rmsprop` call it `momentum`). @internal
+ */
+export function traceFor(owner: string, options: TraceOptions, decayOption = 'decay'): GradientTransformation<TraceState> {
   checkOptions(owner, options, ['decay', 'nesterov']);
   if (options === undefined || options.decay === undefined) {
-    throw new TypeError(`${owner}: option 'decay' is required (the momentum coefficient, e.g. 0.9)`);
+    throw new TypeError(`${owner}: option '${decayOption}' is required (the momentum coefficient, e.g. 0.9)`);
   }
-  const decay = checkRate(owner, 'decay', options.decay, true);
+  const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
   return {
     init: (params) => ({ trace: treeZerosLike(params) }),
