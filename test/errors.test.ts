@@ -22,14 +22,37 @@ import {
   piecewiseConstantSchedule,
   polynomialSchedule,
   rmsprop,
+  scaleByAdadelta,
   scaleByAdam,
+  scaleByAdamax,
+  scaleByAmsgrad,
   scaleByLearningRate,
+  scaleByLion,
+  scaleByRadam,
+  scaleByRms,
+  scaleByRss,
+  scaleByStddev,
   sgd,
   trace,
   TreeStructureError,
   warmupCosineDecaySchedule,
+  type GradientTransformation,
 } from '../src/index.js';
 import { makeGrads, makeParams } from './helpers.js';
+
+/** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
+function failsCleanly(fn: () => unknown): Error {
+  const before = tf.memory().numTensors;
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(Error);
+  expect(tf.memory().numTensors).toBe(before);
+  return error as Error;
+}
 
 describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
   it.each<[string, () => unknown, RegExp]>([
@@ -135,21 +158,51 @@ describe('aliases name the option the user wrote', () => {
   });
 });
 
-describe('bad inputs to update throw before anything is created or changed', () => {
-  /** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
-  function failsCleanly(fn: () => unknown): Error {
-    const before = tf.memory().numTensors;
-    let error: unknown;
-    try {
-      fn();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(Error);
-    expect(tf.memory().numTensors).toBe(before);
-    return error as Error;
-  }
+/** Transformations and chains whose init builds per-leaf state, with the owner their errors name. */
+const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>]> = [
+  ...ALIAS_OPTIONS.map(([name, make, base]) => [name, () => make(0.1, base) as GradientTransformation<any>] as [string, () => GradientTransformation<any>]),
+  ['trace', () => trace({ decay: 0.9 })],
+  ['scaleByAdam', () => scaleByAdam()],
+  ['scaleByRms', () => scaleByRms()],
+  ['scaleByStddev', () => scaleByStddev()],
+  ['scaleByRss', () => scaleByRss()],
+  ['scaleByAdamax', () => scaleByAdamax()],
+  ['scaleByAmsgrad', () => scaleByAmsgrad()],
+  ['scaleByRadam', () => scaleByRadam()],
+  ['scaleByAdadelta', () => scaleByAdadelta()],
+  ['scaleByLion', () => scaleByLion()],
+  ['adamw', () => chain(clipByGlobalNorm(1), adamw(0.1))],
+  ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 }))],
+];
 
+describe('init rejects parameters it cannot build float32 state for, naming the path', () => {
+  it.each(STATEFUL)('%s: an int32 leaf is a TypeError at init', (owner, make) => {
+    const tx = make();
+    const params = { layer: { kernel: tf.zeros([2, 3], 'int32'), bias: tf.zeros([3]) } };
+    const e = failsCleanly(() => tx.init(params));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`${owner}: params.layer.kernel must be a float32 tensor, got int32 of shape [2, 3]`);
+  });
+
+  it.each(STATEFUL)('%s: a value that is not a tree is a TypeError at init', (owner, make) => {
+    const tx = make();
+    const e = failsCleanly(() => tx.init({ layers: [null, [], { kernel: 3 }] } as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(
+      `${owner}: params.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)`,
+    );
+  });
+
+  it('a chain whose second transformation rejects the params leaks nothing from the first', () => {
+    const unchecked: GradientTransformation<{ t: tf.Tensor }> = { init: () => ({ t: tf.zeros([1]) }), update: (u, s) => [u, s] };
+    const tx = chain(unchecked, adam(0.1));
+    const params = { w: tf.zeros([2], 'int32') };
+    const e = failsCleanly(() => tx.init(params));
+    expect(e.message).toBe('adam: params.w must be a float32 tensor, got int32 of shape [2]');
+  });
+});
+
+describe('bad inputs to update throw before anything is created or changed', () => {
   it('a gradient tree missing a leaf: TreeStructureError naming the path', () => {
     const tx = adam(0.1);
     const params = makeParams();
@@ -182,12 +235,6 @@ describe('bad inputs to update throw before anything is created or changed', () 
     expect(e.message).toBe('sgd: updates.scale must be a float32 tensor, got int32 of shape []');
   });
 
-  it('a value that is not a tree: TypeError naming its path', () => {
-    const e = failsCleanly(() => scaleByAdam().init({ layers: [null, [], { kernel: 3 }] } as never));
-    expect(e.message).toBe(
-      'tree.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)',
-    );
-  });
 
   it('a schedule returning NaN fails loudly at that step, leaving the state usable', () => {
     const tx = adam((c) => (c === 1 ? NaN : 0.1));

@@ -1,4 +1,5 @@
 import { tidy } from '../internal/tidy.js';
+import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, StateOf } from '../types.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { liftSpec } from '../kernels/lift.js';
@@ -23,7 +24,17 @@ export function chain<T extends readonly GradientTransformation<any>[]>(
     }
   });
   const composite: GradientTransformation<ChainState<T>> = {
-    init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
+    init: (params) => {
+      const states: unknown[] = [];
+      try {
+        for (const t of transforms) states.push(t.init(params));
+      } catch (err) {
+        // A later transformation rejected the params: free what the earlier ones made.
+        disposeReplaced(states, params);
+        throw err;
+      }
+      return states as ChainState<T>;
+    },
     update: (updates, state, params) => {
       if (!Array.isArray(state) || state.length !== transforms.length) {
         throw new TypeError(

@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { PyTree } from '../types.js';
+import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 import { treeFlatten, treeFlattenAligned, treeLeaves, type TreeDef } from '../tree/structure.js';
 
@@ -84,6 +85,18 @@ export function mapFloatLeaves<R>(
 /** Throws, as {@link mapFloatLeaves} would, if the trees are not aligned float32 trees. */
 export function checkFloatTrees(owner: string, names: readonly string[], trees: readonly PyTree[]): void {
   flattenFloatTrees(owner, names, trees);
+}
+
+/**
+ * New per-leaf state for `params`: a tree of its structure whose leaves are float32 tensors of
+ * the parameters' shapes filled with `value`. Checks first, as {@link flattenFloatTrees} does,
+ * that every leaf of `params` is a float32 tensor (the error names the owner and the path), so an
+ * `init` that builds its state with this rejects integer parameters before creating anything,
+ * not at the first update.
+ */
+export function stateLike(owner: string, params: Params, value = 0): Params {
+  const [[leaves], def] = flattenFloatTrees(owner, ['params'], [params]);
+  return def.unflatten(leaves.map((p) => (value === 0 ? tf.zerosLike(p) : tf.fill(p.shape, value, 'float32'))));
 }
 
 /** The error thrown when a transformation needs `params` and got none. */

@@ -2,10 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { treeFullLike, treeZerosLike } from '../tree/math.js';
 
 // ---------------------------------------------------------------------------------------------
 // Adam
@@ -74,7 +73,7 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
   checkOptions(owner, options, ADAM_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -177,7 +176,7 @@ export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): G
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, nu: treeFullLike(params, initialScale) }),
+    init: (params) => ({ count: 0, nu: stateLike(owner, params, initialScale) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -228,7 +227,7 @@ export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {})
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeFullLike(params, initialScale) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params, initialScale) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -304,7 +303,7 @@ export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): G
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const { initialAccumulatorValue, eps } = rssOptions(owner, options);
   return {
-    init: (params) => ({ sumOfSquares: treeFullLike(params, initialAccumulatorValue) }),
+    init: (params) => ({ sumOfSquares: stateLike(owner, params, initialAccumulatorValue) }),
     update: (updates, state) =>
       tidy(() => {
         const epsS = tf.scalar(eps);

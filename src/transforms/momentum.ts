@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
-import { treeZerosLike } from '../tree/math.js';
 
 /** State of {@link trace}: the momentum buffer, one tensor per parameter. */
 export interface TraceState {
@@ -46,7 +45,7 @@ export function traceFor(owner: string, options: TraceOptions, decayOption = 'de
   const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
   return {
-    init: (params) => ({ trace: treeZerosLike(params) }),
+    init: (params) => ({ trace: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const d = tf.scalar(decay);

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
-import { treeZerosLike } from '../tree/math.js';
 
 // Adam's relatives (Adamax, AMSGrad, RAdam) and two other moment-based directions (Adadelta,
 // Lion), in optax's operation order. Per-step scalars are JS numbers computed in float64.
@@ -60,7 +59,7 @@ export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = 
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -142,7 +141,7 @@ export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions 
   checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params), nuMax: treeZerosLike(params) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -249,7 +248,7 @@ export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}
   checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -326,7 +325,7 @@ export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOption
   checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
   return {
-    init: (params) => ({ eG: treeZerosLike(params), eX: treeZerosLike(params) }),
+    init: (params) => ({ eG: stateLike(owner, params), eX: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const [d, c, epsS] = [rho, 1 - rho, eps].map((x) => tf.scalar(x));
@@ -385,7 +384,7 @@ export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}):
   checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
   return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params) }),
+    init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const [b1s, c1, b2s, c2, zero, one, minusOne] = [b1, 1 - b1, b2, 1 - b2, 0, 1, -1].map((x) => tf.scalar(x));
