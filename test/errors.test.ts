@@ -18,6 +18,7 @@ import {
   cosineDecaySchedule,
   exponentialDecay,
   joinSchedules,
+  kernelPath,
   linearSchedule,
   piecewiseConstantSchedule,
   polynomialSchedule,
@@ -34,6 +35,7 @@ import {
   scaleByStddev,
   sgd,
   trace,
+  trainStep,
   TreeStructureError,
   warmupCosineDecaySchedule,
   type GradientTransformation,
@@ -158,8 +160,11 @@ describe('aliases name the option the user wrote', () => {
   });
 });
 
-/** Transformations and chains whose init builds per-leaf state, with the owner their errors name. */
-const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>]> = [
+/**
+ * Transformations and chains whose init builds per-leaf state, with the owner their errors about
+ * the params name, and the owner of the state (the chain, for a chain the user wrote).
+ */
+const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>, stateOwner?: string]> = [
   ...ALIAS_OPTIONS.map(([name, make, base]) => [name, () => make(0.1, base) as GradientTransformation<any>] as [string, () => GradientTransformation<any>]),
   ['trace', () => trace({ decay: 0.9 })],
   ['scaleByAdam', () => scaleByAdam()],
@@ -171,8 +176,8 @@ const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>]> 
   ['scaleByRadam', () => scaleByRadam()],
   ['scaleByAdadelta', () => scaleByAdadelta()],
   ['scaleByLion', () => scaleByLion()],
-  ['adamw', () => chain(clipByGlobalNorm(1), adamw(0.1))],
-  ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 }))],
+  ['adamw', () => chain(clipByGlobalNorm(1), adamw(0.1)), 'chain'],
+  ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 })), 'chain'],
 ];
 
 describe('init rejects parameters it cannot build float32 state for, naming the path', () => {
@@ -277,6 +282,172 @@ describe('bad inputs to update throw before anything is created or changed', () 
     const tx = chain(clip(1), scaleByLearningRate(0.1));
     const grads = makeGrads(0);
     const e = failsCleanly(() => tx.update(grads, {} as never));
-    expect(e.message).toMatch(/chain: state must be the array of 2 inner states/);
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`chain: state must be [{}, {count}], got an object with keys {}; ${passState('chain')}`);
+  });
+});
+
+/** The advice that ends every message about a state that is not the transformation's own. */
+function passState(owner: string): string {
+  return `pass the state that ${owner}'s init or last update returned, as update(updates, state, params)`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+describe('a state that is not the transformation\'s own is a TypeError naming the path, on every path', () => {
+  it.each(STATEFUL)('%s: state and params swapped', (paramsOwner, make, owner = paramsOwner) => {
+    const tx = make();
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => tx.update(grads, params as never, state as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(
+      new RegExp(`^${owner}: state must be [[{].*, got an object with keys \\{layer, scale\\}; ${escape(passState(owner))}$`),
+    );
+  });
+
+  it.each(STATEFUL)('%s: no state', (paramsOwner, make, owner = paramsOwner) => {
+    const tx = make();
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => tx.update(grads, undefined as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(new RegExp(`^${owner}: state must be [[{].*, got undefined; ${escape(passState(owner))}$`));
+  });
+
+  it.each<[string, () => GradientTransformation<any>, () => GradientTransformation<any>, string]>([
+    ['an adam state to sgd with momentum', () => sgd(0.1, { momentum: 0.9 }), () => adam(0.1),
+      'sgd: state[0] must be {trace}, got an object with keys {count, mu, nu}'],
+    ['an adam state to plain sgd', () => sgd(0.1), () => adam(0.1),
+      'sgd: state[0] must be {}, got an object with keys {count, mu, nu}'],
+    ['a chain state to adam', () => adam(0.1), () => chain(clipByGlobalNorm(1), adam(0.1)),
+      'adam: state[0] must be {count, mu, nu}, got an object with keys {}'],
+    ['an rmsprop state to adam', () => adam(0.1), () => rmsprop(0.1),
+      'adam: state must be [{count, mu, nu}, {count}], got an array of length 3'],
+    ['an amsgrad state to adam', () => adam(0.1), () => amsgrad(0.1),
+      'adam: state[0] must be {count, mu, nu}, got an object with keys {count, mu, nu, nuMax}'],
+    ['an rmsprop state to centered rmsprop', () => rmsprop(0.1, { centered: true }), () => rmsprop(0.1),
+      'rmsprop: state[0] must be {count, mu, nu}, got an object with keys {count, nu}'],
+    ['an rmsprop state to rmsprop with momentum', () => rmsprop(0.1, { momentum: 0.9 }), () => rmsprop(0.1),
+      'rmsprop: state[2] must be {trace}, got an object with keys {}'],
+    ['an adam state to a fused chain', () => chain(clipByGlobalNorm(1), adamw(0.1)), () => adam(0.1),
+      'chain: state[0] must be {}, got an object with keys {count, mu, nu}'],
+    ['a bare adam state to a chain around adam', () => chain(clipByGlobalNorm(1), adam(0.1)), () => scaleByAdam(),
+      'chain: state must be [{}, [{count, mu, nu}, {count}]], got an object with keys {count, mu, nu}'],
+    ['an adamw state to lion', () => lion(0.1), () => adamw(0.1),
+      'lion: state[0] must be {count, mu}, got an object with keys {count, mu, nu}'],
+    ['an sgd state to scaleByAdam', () => scaleByAdam(), () => sgd(0.1, { momentum: 0.9 }),
+      'scaleByAdam: state must be {count, mu, nu}, got an array of length 2'],
+  ])('%s', (_name, make, makeOther, message) => {
+    const tx = make();
+    const params = makeParams();
+    const foreign = makeOther().init(params);
+    const grads = makeGrads(0);
+    const owner = message.slice(0, message.indexOf(':'));
+    const e = failsCleanly(() => tx.update(grads, foreign as never, params));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`${message}; ${passState(owner)}`);
+  });
+
+  it('a step count that is not a whole number >= 0', () => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const [s0, s1] = tx.init(params);
+    const grads = makeGrads(0);
+    for (const [count, shown] of [[-1, 'a number (-1)'], [1.5, 'a number (1.5)'], ['1', 'a string ("1")'], [undefined, 'undefined']]) {
+      const e = failsCleanly(() => tx.update(grads, [{ ...s0, count }, s1] as never, params));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toBe(`adam: state[0].count must be a whole number >= 0 (the step count), got ${shown}`);
+    }
+  });
+
+  it('trainStep given another optimizer\'s state changes and disposes nothing', () => {
+    const params = makeParams();
+    const foreign = sgd(0.1, { momentum: 0.9 }).init(params);
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => trainStep(adam(0.1), params, foreign as never, grads));
+    expect(e.message).toBe(`adam: state[0] must be {count, mu, nu}, got an object with keys {trace}; ${passState('adam')}`);
+    expect(params.layer.kernel.isDisposed || grads.layer.kernel.isDisposed).toBe(false);
+  });
+});
+
+/** The message for a disposed tensor found at `path`. */
+function disposedMessage(owner: string, path: string, shape: string): string {
+  return (
+    `${owner}: ${path} was disposed (a float32 tensor of shape ${shape}); ` +
+    'after a step, free the old trees with disposeReplaced(old, new), which keeps the tensors the new ones share'
+  );
+}
+
+type Trees = { grads: ReturnType<typeof makeGrads>; state: any; params: ReturnType<typeof makeParams> };
+
+describe('a disposed tensor in the updates, the state or the params is an Error naming its path, on every path', () => {
+  it.each<[string, string, () => GradientTransformation<any>, (t: Trees) => tf.Tensor, string, string]>([
+    ['adam, a gradient', 'adam', () => adam(0.1), (t) => t.grads.layer.bias, 'updates.layer.bias', '[3]'],
+    ['adam, a state moment', 'adam', () => adam(0.1), (t) => t.state[0].mu.layer.kernel, 'state.mu.layer.kernel', '[2, 3]'],
+    ['sgd, a gradient', 'sgd', () => sgd(0.1), (t) => t.grads.scale, 'updates.scale', '[]'],
+    ['sgd with momentum, the trace', 'sgd', () => sgd(0.1, { momentum: 0.9 }), (t) => t.state[0].trace.layer.kernel, 'state.trace.layer.kernel', '[2, 3]'],
+    ['adagrad, the accumulator', 'adagrad', () => adagrad(0.1), (t) => t.state[0].sumOfSquares.layer.bias, 'state.sumOfSquares.layer.bias', '[3]'],
+    ['centered rmsprop with momentum, the trace', 'rmsprop', () => rmsprop(0.1, { centered: true, momentum: 0.9 }), (t) => t.state[2].trace.scale, 'state.trace.scale', '[]'],
+    ['centered rmsprop, the mean', 'rmsprop', () => rmsprop(0.1, { centered: true }), (t) => t.state[0].mu.scale, 'state.mu.scale', '[]'],
+    ['adamw, a parameter', 'adamw', () => adamw(0.1), (t) => t.params.scale, 'params.scale', '[]'],
+    ['lion, a parameter', 'lion', () => lion(0.1), (t) => t.params.layer.kernel, 'params.layer.kernel', '[2, 3]'],
+    ['lion, the momentum', 'lion', () => lion(0.1), (t) => t.state[0].mu.layer.bias, 'state.mu.layer.bias', '[3]'],
+    ['adadelta, a gradient', 'adadelta', () => adadelta(), (t) => t.grads.layer.kernel, 'updates.layer.kernel', '[2, 3]'],
+    ['a fused chain, a state moment', 'adamw', () => chain(clipByGlobalNorm(1), adamw(0.1)), (t) => t.state[1][0].nu.layer.kernel, 'state.nu.layer.kernel', '[2, 3]'],
+  ])('%s', (_name, owner, make, pick, path, shape) => {
+    const tx = make();
+    const params = makeParams();
+    const trees: Trees = { grads: makeGrads(0), state: tx.init(params), params };
+    pick(trees).dispose();
+    const e = failsCleanly(() => tx.update(trees.grads, trees.state, trees.params));
+    expect(e.constructor).toBe(Error);
+    expect(e.message).toBe(disposedMessage(owner, path, shape));
+  });
+
+  it('a fused chain, a gradient: the first transformation to read it names itself', () => {
+    const tx = chain(clipByGlobalNorm(1), adamw(0.1));
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = makeGrads(0);
+    grads.layer.bias.dispose();
+    const e = failsCleanly(() => tx.update(grads, state, params));
+    // The composite chain runs clipByGlobalNorm first; the fused kernel is adamw's.
+    const owner = kernelPath(tx) === 'composite' ? 'clipByGlobalNorm' : 'adamw';
+    expect(e.message).toBe(disposedMessage(owner, 'updates.layer.bias', '[3]'));
+  });
+
+  it.each<[string, (t: Trees) => tf.Tensor, string, string]>([
+    ['a gradient', (t) => t.grads.layer.kernel, 'updates.layer.kernel', '[2, 3]'],
+    ['a state moment', (t) => t.state[0].nu.scale, 'state.nu.scale', '[]'],
+    ['a parameter', (t) => t.params.layer.bias, 'params.layer.bias', '[3]'],
+  ])('trainStep with %s disposed throws and disposes nothing else', (_name, pick, path, shape) => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const trees: Trees = { grads: makeGrads(0), state: tx.init(params), params };
+    const gone = pick(trees);
+    gone.dispose();
+    const e = failsCleanly(() => trainStep(tx, trees.params, trees.state, trees.grads));
+    expect(e.message).toBe(disposedMessage('adam', path, shape));
+    const alive = [...Object.values(trees.params.layer), trees.params.scale, ...Object.values(trees.grads.layer), trees.grads.scale];
+    for (const t of alive) if (t !== gone) expect(t.isDisposed).toBe(false);
+  });
+
+  it('applyUpdates with a disposed update', () => {
+    const params = { w: tf.zeros([2]) };
+    const updates = { w: tf.zeros([2]) };
+    updates.w.dispose();
+    const e = failsCleanly(() => applyUpdates(params, updates));
+    expect(e.message).toBe(disposedMessage('applyUpdates', 'updates.w', '[2]'));
+  });
+
+  it.each(STATEFUL)('%s: init with a disposed parameter', (owner, make) => {
+    const tx = make();
+    const params = makeParams();
+    params.layer.kernel.dispose();
+    const e = failsCleanly(() => tx.init(params));
+    expect(e.message).toBe(disposedMessage(owner, 'params.layer.kernel', '[2, 3]'));
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
+import { checkStateOf, copyStateLayout } from '../internal/state.js';
 import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
 import { FUSED_KERNEL, clipScale, type FusedAttrs, type KernelTable } from './layout.js';
@@ -295,13 +296,15 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
 export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpec<S>): GradientTransformation<S> {
   const fused: MaybeFused<S> = {
     init: tx.init,
-    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] =>
-      kernelPath(fused) === 'composite'
-        ? tx.update(updates, state, params)
-        : (runFused(spec, updates, state, params, false) as [U, S]),
+    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] => {
+      if (kernelPath(fused) === 'composite') return tx.update(updates, state, params);
+      // The check the composite chain makes first, so both paths reject a foreign state alike.
+      checkStateOf(tx, state);
+      return runFused(spec, updates, state, params, false) as [U, S];
+    },
     [FUSED]: spec,
   };
-  return fused;
+  return copyStateLayout(tx, fused);
 }
 
 /**
@@ -320,6 +323,7 @@ export function fusedApply<S>(
 ): [Params, S] | undefined {
   const spec = fusedSpecOf(tx);
   if (!spec || kernelPath(tx) === 'composite') return undefined;
+  checkStateOf(tx, state);
   return (inPlace ? runInPlace(spec, grads, state, params) : undefined) ?? runFused(spec, grads, state, params, true);
 }
 

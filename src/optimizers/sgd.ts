@@ -1,5 +1,5 @@
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
@@ -41,7 +41,7 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
     options.momentum === undefined
       ? (identity() as GradientTransformation<TraceState | EmptyState>)
       : (traceFor(owner, { decay: options.momentum, nesterov }, 'momentum') as GradientTransformation<TraceState | EmptyState>);
-  const chained = chain(direction, lr) as GradientTransformation<SgdState>;
+  const chained = chainFor(owner, direction, lr) as GradientTransformation<SgdState>;
   // Without momentum nothing in the chain builds per-leaf state; check the params all the same,
   // so that sgd, like every optimizer, rejects parameters it cannot update at init.
   const composite: GradientTransformation<SgdState> = {

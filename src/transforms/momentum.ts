@@ -4,6 +4,7 @@ import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
+import { declareState } from '../internal/state.js';
 
 /** State of {@link trace}: the momentum buffer, one tensor per parameter. */
 export interface TraceState {
@@ -44,7 +45,7 @@ export function traceFor(owner: string, options: TraceOptions, decayOption = 'de
   }
   const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
-  return {
+  return declareState(owner, { trace: 'tree' }, {
     init: (params) => ({ trace: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -56,6 +57,6 @@ export function traceFor(owner: string, options: TraceOptions, decayOption = 'de
         });
         return [out, { trace: next }];
       }) as [typeof updates, TraceState],
-  };
+  });
 }
 

@@ -5,6 +5,7 @@ import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/momen
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
+import { declareState } from '../internal/state.js';
 
 // Adam's relatives (Adamax, AMSGrad, RAdam) and two other moment-based directions (Adadelta,
 // Lion), in optax's operation order. Per-step scalars are JS numbers computed in float64.
@@ -58,7 +59,7 @@ export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTrans
 export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
-  return {
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -74,7 +75,7 @@ export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = 
         });
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByAdamaxState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTra
 export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
-  return {
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -173,7 +174,7 @@ export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions 
         );
         return [out, { count: t, mu, nu, nuMax }];
       }) as [typeof updates, ScaleByAmsgradState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
 export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
-  return {
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -276,7 +277,7 @@ export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}
         });
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByRadamState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientT
 export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
-  return {
+  return declareState(owner, { eG: 'tree', eX: 'tree' }, {
     init: (params) => ({ eG: stateLike(owner, params), eX: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -337,7 +338,7 @@ export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOption
         });
         return [out, { eG, eX }];
       }) as [typeof updates, ScaleByAdadeltaState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,7 +384,7 @@ export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransform
 export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
   checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
-  return {
+  return declareState(owner, { count: 'count', mu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
@@ -401,5 +402,5 @@ export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}):
         });
         return [out, { count: state.count + 1, mu }];
       }) as [typeof updates, ScaleByLionState],
-  };
+  });
 }
