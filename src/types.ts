@@ -60,7 +60,11 @@ export type ScalarOrSchedule = number | Schedule;
  * - `update` never disposes, mutates or assigns its inputs;
  * - every tensor it creates is either returned (in the updates or the new state) or disposed
  *   before it returns; the returned trees may share tensors with the inputs;
- * - state is a plain object of tensor trees and JS numbers (step counts are JS numbers).
+ * - state is a plain object of tensor trees and JS numbers (step counts are JS numbers);
+ * - the library's transformations check, before computing anything, that `state` has the
+ *   layout their `init` makes and that every tensor they read is a live float32 tensor of the
+ *   right shape; errors name the owner and the path (`adam: state[0] must be {count, mu, nu},
+ *   got ...`, `sgd: updates.layer.bias was disposed ...`).
  */
 export interface GradientTransformation<S = unknown> {
   init(params: Params): S;

@@ -5,6 +5,7 @@ import {
   adamax,
   amsgrad,
   lion,
+  nadam,
   radam,
   adagrad,
   adam,
@@ -17,18 +18,43 @@ import {
   cosineDecaySchedule,
   exponentialDecay,
   joinSchedules,
+  kernelPath,
   linearSchedule,
   piecewiseConstantSchedule,
   polynomialSchedule,
   rmsprop,
+  scaleByAdadelta,
   scaleByAdam,
+  scaleByAdamax,
+  scaleByAmsgrad,
   scaleByLearningRate,
+  scaleByLion,
+  scaleByRadam,
+  scaleByRms,
+  scaleByRss,
+  scaleByStddev,
   sgd,
   trace,
+  trainStep,
   TreeStructureError,
   warmupCosineDecaySchedule,
+  type GradientTransformation,
 } from '../src/index.js';
 import { makeGrads, makeParams } from './helpers.js';
+
+/** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
+function failsCleanly(fn: () => unknown): Error {
+  const before = tf.memory().numTensors;
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(Error);
+  expect(tf.memory().numTensors).toBe(before);
+  return error as Error;
+}
 
 describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
   it.each<[string, () => unknown, RegExp]>([
@@ -38,7 +64,7 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
     ['NaN learning rate', () => adam(NaN), /adam: option 'learningRate' .*got NaN/],
     ['infinite learning rate', () => sgd(Infinity), /sgd: option 'learningRate' .*got Infinity/],
     ['negative learning rate', () => adagrad(-0.1), /adagrad: option 'learningRate' .*>= 0, got -0\.1/],
-    ['momentum > 1', () => sgd(0.1, { momentum: 1.5 }), /sgd: option 'decay' .*\[0, 1\], got 1\.5/],
+    ['momentum > 1', () => sgd(0.1, { momentum: 1.5 }), /sgd: option 'momentum' .*\[0, 1\], got 1\.5/],
     ['rmsprop decay', () => rmsprop(0.1, { decay: 2 }), /rmsprop: option 'decay'.*got 2/],
     ['negative weight decay', () => adamw(0.1, { weightDecay: -1 }), /adamw: option 'weightDecay'.*got -1/],
     ['maxNorm = 0', () => clipByGlobalNorm(0), /clipByGlobalNorm: option 'maxNorm' must be a finite number > 0, got 0/],
@@ -69,6 +95,8 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
     ['a boolean option given a number', () => amsgrad(1e-3, { biasCorrectionNu: 0 } as never), /amsgrad: option 'biasCorrectionNu' must be true or false, got 0/],
     ['a string where a number goes', () => adam(1e-3, { eps: '1e-8' } as never), /adam: option 'eps' must be a number, got "1e-8"/],
     ['nesterov without momentum', () => sgd(0.1, { nesterov: true }), /sgd: option 'nesterov' needs 'momentum'/],
+    ['a string momentum', () => sgd(0.1, { momentum: '0.9' } as never), /^sgd: option 'momentum' must be a number, got "0\.9"$/],
+    ['a string rmsprop momentum', () => rmsprop(0.1, { momentum: '0.9' } as never), /^rmsprop: option 'momentum' must be a number, got "0\.9"$/],
     ['trace without decay', () => trace({} as never), /trace: option 'decay' is required/],
     ['a missing schedule option', () => cosineDecaySchedule({ initValue: 1 } as never), /cosineDecaySchedule: option 'decaySteps' is required/],
     ['a bad mask leaf', () => addDecayedWeights(0.1, { mask: { a: 1 } as never }), /addDecayedWeights: mask\.a must be true, false or a subtree of them, got a number \(1\)/],
@@ -79,21 +107,107 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
   });
 });
 
-describe('bad inputs to update throw before anything is created or changed', () => {
-  /** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
-  function failsCleanly(fn: () => unknown): Error {
-    const before = tf.memory().numTensors;
-    let error: unknown;
-    try {
-      fn();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(Error);
-    expect(tf.memory().numTensors).toBe(before);
-    return error as Error;
-  }
+/** An optimizer alias, called as a user would: `name(learningRate, options)`. */
+type Alias = (learningRate: number, options?: Record<string, unknown>) => unknown;
 
+/**
+ * Every alias with the numeric options it takes (besides the learning rate), and the variants
+ * that build a different chain (rmsprop centered and with momentum, sgd with momentum).
+ */
+const ALIAS_OPTIONS: Array<[name: string, make: Alias, base: Record<string, unknown>, numeric: string[]]> = [
+  ['sgd', sgd as Alias, {}, ['momentum']],
+  ['sgd', sgd as Alias, { momentum: 0.9, nesterov: true }, ['momentum']],
+  ['adagrad', adagrad as Alias, {}, ['initialAccumulatorValue', 'eps']],
+  ['rmsprop', rmsprop as Alias, {}, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { centered: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { momentum: 0.9, nesterov: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['rmsprop', rmsprop as Alias, { centered: true, momentum: 0.9, biasCorrection: true }, ['decay', 'eps', 'initialScale', 'momentum']],
+  ['adam', adam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['adamw', adamw as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay']],
+  ['nadam', nadam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['adamax', adamax as Alias, {}, ['b1', 'b2', 'eps']],
+  ['amsgrad', amsgrad as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
+  ['radam', radam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']],
+  ['adadelta', adadelta as Alias, {}, ['rho', 'eps', 'weightDecay']],
+  ['lion', lion as Alias, {}, ['b1', 'b2', 'weightDecay']],
+];
+
+/** The options that are not numbers (flags and masks). */
+const NON_NUMERIC_OPTIONS = ['nesterov', 'centered', 'epsInSqrt', 'biasCorrection', 'biasCorrectionMu', 'biasCorrectionNu', 'mask'];
+
+describe('aliases name the option the user wrote', () => {
+  const cases = ALIAS_OPTIONS.flatMap(([name, make, base, numeric]) =>
+    ['learningRate', ...numeric].map((option) => [`${name}(${JSON.stringify(base)}) ${option}`, name, make, base, option] as const),
+  );
+
+  it.each(cases)('%s: NaN is a RangeError naming the alias and the option', (_label, name, make, base, option) => {
+    const call = () => (option === 'learningRate' ? make(NaN, base) : make(0.1, { ...base, [option]: NaN }));
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(new RegExp(`^${name}: option '${option}' must be a finite number.*, got NaN$`));
+  });
+
+  it.each([...new Set(ALIAS_OPTIONS.map(([name]) => name))])('%s: the table above lists all its numeric options', (name) => {
+    const make = ALIAS_OPTIONS.find(([n]) => n === name)![1];
+    let message = '';
+    try {
+      make(0.1, { notAnOption: 1 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const known = /known options: ([^)]*)\)/.exec(message)![1].split(', ');
+    const listed = new Set(ALIAS_OPTIONS.filter(([n]) => n === name).flatMap(([, , , numeric]) => numeric));
+    expect(known.filter((k) => !NON_NUMERIC_OPTIONS.includes(k)).sort()).toEqual([...listed].sort());
+  });
+});
+
+/**
+ * Transformations and chains whose init builds per-leaf state, with the owner their errors about
+ * the params name, and the owner of the state (the chain, for a chain the user wrote).
+ */
+const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>, stateOwner?: string]> = [
+  ...ALIAS_OPTIONS.map(([name, make, base]) => [name, () => make(0.1, base) as GradientTransformation<any>] as [string, () => GradientTransformation<any>]),
+  ['trace', () => trace({ decay: 0.9 })],
+  ['scaleByAdam', () => scaleByAdam()],
+  ['scaleByRms', () => scaleByRms()],
+  ['scaleByStddev', () => scaleByStddev()],
+  ['scaleByRss', () => scaleByRss()],
+  ['scaleByAdamax', () => scaleByAdamax()],
+  ['scaleByAmsgrad', () => scaleByAmsgrad()],
+  ['scaleByRadam', () => scaleByRadam()],
+  ['scaleByAdadelta', () => scaleByAdadelta()],
+  ['scaleByLion', () => scaleByLion()],
+  ['adamw', () => chain(clipByGlobalNorm(1), adamw(0.1)), 'chain'],
+  ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 })), 'chain'],
+];
+
+describe('init rejects parameters it cannot build float32 state for, naming the path', () => {
+  it.each(STATEFUL)('%s: an int32 leaf is a TypeError at init', (owner, make) => {
+    const tx = make();
+    const params = { layer: { kernel: tf.zeros([2, 3], 'int32'), bias: tf.zeros([3]) } };
+    const e = failsCleanly(() => tx.init(params));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`${owner}: params.layer.kernel must be a float32 tensor, got int32 of shape [2, 3]`);
+  });
+
+  it.each(STATEFUL)('%s: a value that is not a tree is a TypeError at init', (owner, make) => {
+    const tx = make();
+    const e = failsCleanly(() => tx.init({ layers: [null, [], { kernel: 3 }] } as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(
+      `${owner}: params.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)`,
+    );
+  });
+
+  it('a chain whose second transformation rejects the params leaks nothing from the first', () => {
+    const unchecked: GradientTransformation<{ t: tf.Tensor }> = { init: () => ({ t: tf.zeros([1]) }), update: (u, s) => [u, s] };
+    const tx = chain(unchecked, adam(0.1));
+    const params = { w: tf.zeros([2], 'int32') };
+    const e = failsCleanly(() => tx.init(params));
+    expect(e.message).toBe('adam: params.w must be a float32 tensor, got int32 of shape [2]');
+  });
+});
+
+describe('bad inputs to update throw before anything is created or changed', () => {
   it('a gradient tree missing a leaf: TreeStructureError naming the path', () => {
     const tx = adam(0.1);
     const params = makeParams();
@@ -126,12 +240,6 @@ describe('bad inputs to update throw before anything is created or changed', () 
     expect(e.message).toBe('sgd: updates.scale must be a float32 tensor, got int32 of shape []');
   });
 
-  it('a value that is not a tree: TypeError naming its path', () => {
-    const e = failsCleanly(() => scaleByAdam().init({ layers: [null, [], { kernel: 3 }] } as never));
-    expect(e.message).toBe(
-      'tree.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)',
-    );
-  });
 
   it('a schedule returning NaN fails loudly at that step, leaving the state usable', () => {
     const tx = adam((c) => (c === 1 ? NaN : 0.1));
@@ -174,6 +282,172 @@ describe('bad inputs to update throw before anything is created or changed', () 
     const tx = chain(clip(1), scaleByLearningRate(0.1));
     const grads = makeGrads(0);
     const e = failsCleanly(() => tx.update(grads, {} as never));
-    expect(e.message).toMatch(/chain: state must be the array of 2 inner states/);
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`chain: state must be [{}, {count}], got an object with keys {}; ${passState('chain')}`);
+  });
+});
+
+/** The advice that ends every message about a state that is not the transformation's own. */
+function passState(owner: string): string {
+  return `pass the state that ${owner}'s init or last update returned, as update(updates, state, params)`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+describe('a state that is not the transformation\'s own is a TypeError naming the path, on every path', () => {
+  it.each(STATEFUL)('%s: state and params swapped', (paramsOwner, make, owner = paramsOwner) => {
+    const tx = make();
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => tx.update(grads, params as never, state as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(
+      new RegExp(`^${owner}: state must be [[{].*, got an object with keys \\{layer, scale\\}; ${escape(passState(owner))}$`),
+    );
+  });
+
+  it.each(STATEFUL)('%s: no state', (paramsOwner, make, owner = paramsOwner) => {
+    const tx = make();
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => tx.update(grads, undefined as never));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(new RegExp(`^${owner}: state must be [[{].*, got undefined; ${escape(passState(owner))}$`));
+  });
+
+  it.each<[string, () => GradientTransformation<any>, () => GradientTransformation<any>, string]>([
+    ['an adam state to sgd with momentum', () => sgd(0.1, { momentum: 0.9 }), () => adam(0.1),
+      'sgd: state[0] must be {trace}, got an object with keys {count, mu, nu}'],
+    ['an adam state to plain sgd', () => sgd(0.1), () => adam(0.1),
+      'sgd: state[0] must be {}, got an object with keys {count, mu, nu}'],
+    ['a chain state to adam', () => adam(0.1), () => chain(clipByGlobalNorm(1), adam(0.1)),
+      'adam: state[0] must be {count, mu, nu}, got an object with keys {}'],
+    ['an rmsprop state to adam', () => adam(0.1), () => rmsprop(0.1),
+      'adam: state must be [{count, mu, nu}, {count}], got an array of length 3'],
+    ['an amsgrad state to adam', () => adam(0.1), () => amsgrad(0.1),
+      'adam: state[0] must be {count, mu, nu}, got an object with keys {count, mu, nu, nuMax}'],
+    ['an rmsprop state to centered rmsprop', () => rmsprop(0.1, { centered: true }), () => rmsprop(0.1),
+      'rmsprop: state[0] must be {count, mu, nu}, got an object with keys {count, nu}'],
+    ['an rmsprop state to rmsprop with momentum', () => rmsprop(0.1, { momentum: 0.9 }), () => rmsprop(0.1),
+      'rmsprop: state[2] must be {trace}, got an object with keys {}'],
+    ['an adam state to a fused chain', () => chain(clipByGlobalNorm(1), adamw(0.1)), () => adam(0.1),
+      'chain: state[0] must be {}, got an object with keys {count, mu, nu}'],
+    ['a bare adam state to a chain around adam', () => chain(clipByGlobalNorm(1), adam(0.1)), () => scaleByAdam(),
+      'chain: state must be [{}, [{count, mu, nu}, {count}]], got an object with keys {count, mu, nu}'],
+    ['an adamw state to lion', () => lion(0.1), () => adamw(0.1),
+      'lion: state[0] must be {count, mu}, got an object with keys {count, mu, nu}'],
+    ['an sgd state to scaleByAdam', () => scaleByAdam(), () => sgd(0.1, { momentum: 0.9 }),
+      'scaleByAdam: state must be {count, mu, nu}, got an array of length 2'],
+  ])('%s', (_name, make, makeOther, message) => {
+    const tx = make();
+    const params = makeParams();
+    const foreign = makeOther().init(params);
+    const grads = makeGrads(0);
+    const owner = message.slice(0, message.indexOf(':'));
+    const e = failsCleanly(() => tx.update(grads, foreign as never, params));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`${message}; ${passState(owner)}`);
+  });
+
+  it('a step count that is not a whole number >= 0', () => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const [s0, s1] = tx.init(params);
+    const grads = makeGrads(0);
+    for (const [count, shown] of [[-1, 'a number (-1)'], [1.5, 'a number (1.5)'], ['1', 'a string ("1")'], [undefined, 'undefined']]) {
+      const e = failsCleanly(() => tx.update(grads, [{ ...s0, count }, s1] as never, params));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toBe(`adam: state[0].count must be a whole number >= 0 (the step count), got ${shown}`);
+    }
+  });
+
+  it('trainStep given another optimizer\'s state changes and disposes nothing', () => {
+    const params = makeParams();
+    const foreign = sgd(0.1, { momentum: 0.9 }).init(params);
+    const grads = makeGrads(0);
+    const e = failsCleanly(() => trainStep(adam(0.1), params, foreign as never, grads));
+    expect(e.message).toBe(`adam: state[0] must be {count, mu, nu}, got an object with keys {trace}; ${passState('adam')}`);
+    expect(params.layer.kernel.isDisposed || grads.layer.kernel.isDisposed).toBe(false);
+  });
+});
+
+/** The message for a disposed tensor found at `path`. */
+function disposedMessage(owner: string, path: string, shape: string): string {
+  return (
+    `${owner}: ${path} was disposed (a float32 tensor of shape ${shape}); ` +
+    'after a step, free the old trees with disposeReplaced(old, new), which keeps the tensors the new ones share'
+  );
+}
+
+type Trees = { grads: ReturnType<typeof makeGrads>; state: any; params: ReturnType<typeof makeParams> };
+
+describe('a disposed tensor in the updates, the state or the params is an Error naming its path, on every path', () => {
+  it.each<[string, string, () => GradientTransformation<any>, (t: Trees) => tf.Tensor, string, string]>([
+    ['adam, a gradient', 'adam', () => adam(0.1), (t) => t.grads.layer.bias, 'updates.layer.bias', '[3]'],
+    ['adam, a state moment', 'adam', () => adam(0.1), (t) => t.state[0].mu.layer.kernel, 'state.mu.layer.kernel', '[2, 3]'],
+    ['sgd, a gradient', 'sgd', () => sgd(0.1), (t) => t.grads.scale, 'updates.scale', '[]'],
+    ['sgd with momentum, the trace', 'sgd', () => sgd(0.1, { momentum: 0.9 }), (t) => t.state[0].trace.layer.kernel, 'state.trace.layer.kernel', '[2, 3]'],
+    ['adagrad, the accumulator', 'adagrad', () => adagrad(0.1), (t) => t.state[0].sumOfSquares.layer.bias, 'state.sumOfSquares.layer.bias', '[3]'],
+    ['centered rmsprop with momentum, the trace', 'rmsprop', () => rmsprop(0.1, { centered: true, momentum: 0.9 }), (t) => t.state[2].trace.scale, 'state.trace.scale', '[]'],
+    ['centered rmsprop, the mean', 'rmsprop', () => rmsprop(0.1, { centered: true }), (t) => t.state[0].mu.scale, 'state.mu.scale', '[]'],
+    ['adamw, a parameter', 'adamw', () => adamw(0.1), (t) => t.params.scale, 'params.scale', '[]'],
+    ['lion, a parameter', 'lion', () => lion(0.1), (t) => t.params.layer.kernel, 'params.layer.kernel', '[2, 3]'],
+    ['lion, the momentum', 'lion', () => lion(0.1), (t) => t.state[0].mu.layer.bias, 'state.mu.layer.bias', '[3]'],
+    ['adadelta, a gradient', 'adadelta', () => adadelta(), (t) => t.grads.layer.kernel, 'updates.layer.kernel', '[2, 3]'],
+    ['a fused chain, a state moment', 'adamw', () => chain(clipByGlobalNorm(1), adamw(0.1)), (t) => t.state[1][0].nu.layer.kernel, 'state.nu.layer.kernel', '[2, 3]'],
+  ])('%s', (_name, owner, make, pick, path, shape) => {
+    const tx = make();
+    const params = makeParams();
+    const trees: Trees = { grads: makeGrads(0), state: tx.init(params), params };
+    pick(trees).dispose();
+    const e = failsCleanly(() => tx.update(trees.grads, trees.state, trees.params));
+    expect(e.constructor).toBe(Error);
+    expect(e.message).toBe(disposedMessage(owner, path, shape));
+  });
+
+  it('a fused chain, a gradient: the first transformation to read it names itself', () => {
+    const tx = chain(clipByGlobalNorm(1), adamw(0.1));
+    const params = makeParams();
+    const state = tx.init(params);
+    const grads = makeGrads(0);
+    grads.layer.bias.dispose();
+    const e = failsCleanly(() => tx.update(grads, state, params));
+    // The composite chain runs clipByGlobalNorm first; the fused kernel is adamw's.
+    const owner = kernelPath(tx) === 'composite' ? 'clipByGlobalNorm' : 'adamw';
+    expect(e.message).toBe(disposedMessage(owner, 'updates.layer.bias', '[3]'));
+  });
+
+  it.each<[string, (t: Trees) => tf.Tensor, string, string]>([
+    ['a gradient', (t) => t.grads.layer.kernel, 'updates.layer.kernel', '[2, 3]'],
+    ['a state moment', (t) => t.state[0].nu.scale, 'state.nu.scale', '[]'],
+    ['a parameter', (t) => t.params.layer.bias, 'params.layer.bias', '[3]'],
+  ])('trainStep with %s disposed throws and disposes nothing else', (_name, pick, path, shape) => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const trees: Trees = { grads: makeGrads(0), state: tx.init(params), params };
+    const gone = pick(trees);
+    gone.dispose();
+    const e = failsCleanly(() => trainStep(tx, trees.params, trees.state, trees.grads));
+    expect(e.message).toBe(disposedMessage('adam', path, shape));
+    const alive = [...Object.values(trees.params.layer), trees.params.scale, ...Object.values(trees.grads.layer), trees.grads.scale];
+    for (const t of alive) if (t !== gone) expect(t.isDisposed).toBe(false);
+  });
+
+  it('applyUpdates with a disposed update', () => {
+    const params = { w: tf.zeros([2]) };
+    const updates = { w: tf.zeros([2]) };
+    updates.w.dispose();
+    const e = failsCleanly(() => applyUpdates(params, updates));
+    expect(e.message).toBe(disposedMessage('applyUpdates', 'updates.w', '[2]'));
+  });
+
+  it.each(STATEFUL)('%s: init with a disposed parameter', (owner, make) => {
+    const tx = make();
+    const params = makeParams();
+    params.layer.kernel.dispose();
+    const e = failsCleanly(() => tx.init(params));
+    expect(e.message).toBe(disposedMessage(owner, 'params.layer.kernel', '[2, 3]'));
   });
 });

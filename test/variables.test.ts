@@ -47,7 +47,9 @@ describe('tf.Variable parameters', () => {
     const tx = sgd(0.1);
     trainStep(tx, params, tx.init(params), grads, { keepGrads: true });
     expect(grads.x.isDisposed).toBe(false);
-    trainStep(tx, { x: tf.tensor1d([1]) }, tx.init(params), grads);
+    // A fresh tree: the step above may have replaced and disposed `params`.
+    const fresh = { x: tf.tensor1d([1]) };
+    trainStep(tx, fresh, tx.init(fresh), grads);
     expect(grads.x.isDisposed).toBe(true);
   });
 

@@ -1,4 +1,6 @@
 import { tidy } from '../internal/tidy.js';
+import { chainLayout, declareState } from '../internal/state.js';
+import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, StateOf } from '../types.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { liftSpec } from '../kernels/lift.js';
@@ -13,25 +15,45 @@ export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K 
  * `chain(clipByGlobalNorm(1), adam(1e-3))` has state `[{}, [adamState, lrState]]`.
  *
  * Intermediate updates are disposed; only the final updates and the new states are returned.
+ * Before any inner update runs, the state is checked against the layouts the inner
+ * transformations declare: a state that is not this chain's (another optimizer's, or params
+ * passed in its place) is a `TypeError` naming its path, e.g. `chain: state[1][0] must be
+ * {count, mu, nu}, got an object with keys {trace}; ...`.
  */
 export function chain<T extends readonly GradientTransformation<any>[]>(
   ...transforms: T
 ): GradientTransformation<ChainState<T>> {
+  return chainFor('chain', ...transforms);
+}
+
+/**
+ * {@link chain} with the caller's name in error messages: the optimizers are chains, and a state
+ * that is not theirs should name them, not `chain`. @internal
+ */
+export function chainFor<T extends readonly GradientTransformation<any>[]>(
+  owner: string,
+  ...transforms: T
+): GradientTransformation<ChainState<T>> {
   transforms.forEach((t, i) => {
     if (t === null || typeof t !== 'object' || typeof t.init !== 'function' || typeof t.update !== 'function') {
-      throw new TypeError(`chain: argument ${i} is not a gradient transformation ({ init, update })`);
+      throw new TypeError(`${owner}: argument ${i} is not a gradient transformation ({ init, update })`);
     }
   });
-  const composite: GradientTransformation<ChainState<T>> = {
-    init: (params) => transforms.map((t) => t.init(params)) as ChainState<T>,
-    update: (updates, state, params) => {
-      if (!Array.isArray(state) || state.length !== transforms.length) {
-        throw new TypeError(
-          `chain: state must be the array of ${transforms.length} inner states made by this chain's init, ` +
-            `got ${Array.isArray(state) ? `an array of length ${state.length}` : typeof state}`,
-        );
+  // The state is checked against the inner layouts before any inner update runs.
+  const composite = declareState<ChainState<T>>(owner, chainLayout(transforms), {
+    init: (params) => {
+      const states: unknown[] = [];
+      try {
+        for (const t of transforms) states.push(t.init(params));
+      } catch (err) {
+        // A later transformation rejected the params: free what the earlier ones made.
+        disposeReplaced(states, params);
+        throw err;
       }
-      return tidy(() => {
+      return states as ChainState<T>;
+    },
+    update: (updates, state, params) =>
+      tidy(() => {
         let current = updates;
         const next = transforms.map((t, i) => {
           const [u, s] = t.update(current, state[i], params);
@@ -39,9 +61,8 @@ export function chain<T extends readonly GradientTransformation<any>[]>(
           return s;
         });
         return [current, next];
-      }) as [typeof updates, ChainState<T>];
-    },
-  };
+      }) as [typeof updates, ChainState<T>],
+  });
   return fuseChain(transforms, composite as GradientTransformation<unknown[]>) as GradientTransformation<ChainState<T>>;
 }
 

@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { PyTree } from '../types.js';
+import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 import { treeFlatten, treeFlattenAligned, treeLeaves, type TreeDef } from '../tree/structure.js';
 
@@ -8,14 +9,20 @@ function shapeText(shape: readonly number[]): string {
 }
 
 /**
- * Checks one leaf position: every tensor must be float32 and have the shape of the first one.
- * The first tree is the one being transformed (usually `updates`), the others are trees aligned
- * with it (state moments, parameters).
+ * Checks one leaf position: every tensor must be alive, float32 and have the shape of the first
+ * one. The first tree is the one being transformed (usually `updates`), the others are trees
+ * aligned with it (state moments, parameters).
  */
 function checkFloatLeaves(owner: string, names: readonly string[], leaves: readonly unknown[], path: TreePath): void {
   const first = leaves[0] as Tensor;
   for (let i = 0; i < leaves.length; i++) {
     const t = leaves[i] as Tensor;
+    if (t.isDisposed) {
+      throw new Error(
+        `${owner}: ${formatPath(path, names[i])} was disposed (a ${t.dtype} tensor of shape ${shapeText(t.shape)}); ` +
+          `after a step, free the old trees with disposeReplaced(old, new), which keeps the tensors the new ones share`,
+      );
+    }
     if (t.dtype !== 'float32') {
       throw new TypeError(
         `${owner}: ${formatPath(path, names[i])} must be a float32 tensor, got ${t.dtype} ` +
@@ -37,18 +44,18 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-/** Whether the tensors at one leaf position are all float32 with the first one's shape. */
+/** Whether the tensors at one leaf position are all live, float32 and of the first one's shape. */
 function alignedFloat32(leaves: readonly Tensor[]): boolean {
   const shape = leaves[0].shape;
-  for (const t of leaves) if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
+  for (const t of leaves) if (t.isDisposed || t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
   return true;
 }
 
 /**
  * The leaves of aligned float32 trees (one array per tree, in flatten order) and the structure
  * of the first, after checking that the trees have one structure (`TreeStructureError` naming
- * the path otherwise), that every leaf is float32 and that aligned leaves have the same shape
- * (an `Error` naming the path and both shapes).
+ * the path otherwise), that every leaf is a live (not disposed) float32 tensor and that aligned
+ * leaves have the same shape (an `Error` naming the path and both shapes).
  *
  * One walk that builds no paths does the checks; only when it finds a problem does the
  * validating walk run, to throw the error with the path.
@@ -84,6 +91,18 @@ export function mapFloatLeaves<R>(
 /** Throws, as {@link mapFloatLeaves} would, if the trees are not aligned float32 trees. */
 export function checkFloatTrees(owner: string, names: readonly string[], trees: readonly PyTree[]): void {
   flattenFloatTrees(owner, names, trees);
+}
+
+/**
+ * New per-leaf state for `params`: a tree of its structure whose leaves are float32 tensors of
+ * the parameters' shapes filled with `value`. Checks first, as {@link flattenFloatTrees} does,
+ * that every leaf of `params` is a float32 tensor (the error names the owner and the path), so an
+ * `init` that builds its state with this rejects integer parameters before creating anything,
+ * not at the first update.
+ */
+export function stateLike(owner: string, params: Params, value = 0): Params {
+  const [[leaves], def] = flattenFloatTrees(owner, ['params'], [params]);
+  return def.unflatten(leaves.map((p) => (value === 0 ? tf.zerosLike(p) : tf.fill(p.shape, value, 'float32'))));
 }
 
 /** The error thrown when a transformation needs `params` and got none. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
+import { declaredOwner } from '../internal/state.js';
 import { disposeReplaced, treeDispose } from '../tree/memory.js';
 import { forEachLeaf, formatPath } from '../tree/walk.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
@@ -103,6 +104,8 @@ export function trainStep<P extends Params, S>(
     nextParams = intoVariables(params, fused[0] as P);
     nextState = fused[1];
   } else {
+    // Checked before the update computes anything, as the fused step checks them.
+    checkFloatTrees(declaredOwner(tx) ?? 'trainStep', ['updates', 'params'], [grads as Params, params]);
     [updates, nextState] = tx.update(grads as Params, state, params);
     try {
       nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
+import { checkStateOf, copyStateLayout } from '../internal/state.js';
 import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
 import { FUSED_KERNEL, clipScale, type FusedAttrs, type KernelTable } from './layout.js';
@@ -34,9 +35,40 @@ export function getKernelMode(): KernelMode {
   return mode;
 }
 
+/** The parts of tfjs-core's engine that tell whether a backend is ready (4.x). */
+interface EngineState {
+  backendName?: string | null;
+  registry: Record<string, unknown>;
+  /** Set while an asynchronous backend (wasm, webgpu) initialises. Private in tfjs-core. */
+  pendingBackendInit?: unknown;
+  /** The active backend; `null` until `setBackend` has finished. Private in tfjs-core. */
+  backendInstance?: unknown;
+}
+
+/**
+ * The name of the active tfjs backend, or an `Error` if none is ready yet. Reads the engine's
+ * fields only: `tf.backend()` would start initialising the best registered backend as a side
+ * effect (and throw for an asynchronous one), which a question about the path must not do.
+ */
+function readyBackend(owner: string): string {
+  const engine = tf.engine() as unknown as EngineState;
+  const name = engine.backendName;
+  const pending = engine.pendingBackendInit != null;
+  // `backendInstance` is only checked where tfjs has set the field (setBackend sets it to null
+  // first), so a tfjs that renamed it would still pass here.
+  const unset = 'backendInstance' in engine && engine.backendInstance == null;
+  if (name && !pending && !unset && engine.registry[name] != null) return name;
+  const state = name ? `the '${name}' backend is still initialising` : 'no backend has been set';
+  const wait = name ? `await tf.setBackend('${name}')` : `await tf.setBackend(name)`;
+  throw new Error(
+    `${owner}: the tfjs backend is not ready (${state}); ${wait} or await tf.ready() first, ` +
+      'as the kernels used depend on the backend',
+  );
+}
+
 /** The fused path available on the active tfjs backend, ignoring the mode. */
-function backendPath(): KernelPath {
-  const name = tf.getBackend();
+function backendPath(owner: string): KernelPath {
+  const name = readyBackend(owner);
   if (name === 'cpu') return 'cpu';
   if (name === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike) ? 'wasm-simd' : 'composite';
   return 'composite';
@@ -48,10 +80,18 @@ function backendPath(): KernelPath {
  * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
  * SIMD) or `'composite'` (tfjs ops, used on every other backend, for transformations
  * without a fused kernel, and when {@link setKernelMode} says so).
+ *
+ * @throws Error before a tfjs backend is ready (none set yet, or an asynchronous one such as
+ * wasm still initialising): `await tf.setBackend(name)` or `await tf.ready()` first.
  */
 export function kernelPath(tx: GradientTransformation<any>): KernelPath {
-  if (mode === 'composite' || !fusedSpecOf(tx)) return 'composite';
-  return backendPath();
+  return pathOf(tx, 'kernelPath');
+}
+
+/** {@link kernelPath}, with `owner` naming the caller in the not-ready error. */
+function pathOf(tx: GradientTransformation<any>, owner: string): KernelPath {
+  const path = backendPath(owner);
+  return mode === 'composite' || !fusedSpecOf(tx) ? 'composite' : path;
 }
 
 function ensureKernel(backendName: string): void {
@@ -295,13 +335,15 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
 export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpec<S>): GradientTransformation<S> {
   const fused: MaybeFused<S> = {
     init: tx.init,
-    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] =>
-      kernelPath(fused) === 'composite'
-        ? tx.update(updates, state, params)
-        : (runFused(spec, updates, state, params, false) as [U, S]),
+    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] => {
+      if (pathOf(fused, spec.owner) === 'composite') return tx.update(updates, state, params);
+      // The check the composite chain makes first, so both paths reject a foreign state alike.
+      checkStateOf(tx, state);
+      return runFused(spec, updates, state, params, false) as [U, S];
+    },
     [FUSED]: spec,
   };
-  return fused;
+  return copyStateLayout(tx, fused);
 }
 
 /**
@@ -319,7 +361,8 @@ export function fusedApply<S>(
   inPlace = false,
 ): [Params, S] | undefined {
   const spec = fusedSpecOf(tx);
-  if (!spec || kernelPath(tx) === 'composite') return undefined;
+  if (!spec || pathOf(tx, spec.owner) === 'composite') return undefined;
+  checkStateOf(tx, state);
   return (inPlace ? runInPlace(spec, grads, state, params) : undefined) ?? runFused(spec, grads, state, params, true);
 }
 
@@ -330,7 +373,7 @@ export function fusedApply<S>(
  * @internal
  */
 export function fusedAdd(params: readonly tf.Tensor[], updates: readonly tf.Tensor[]): tf.Tensor[] | undefined {
-  if (mode === 'composite' || backendPath() === 'composite' || params.length === 0) return undefined;
+  if (mode === 'composite' || backendPath('applyUpdates') === 'composite' || params.length === 0) return undefined;
   const attrs: FusedAttrs = {
     family: 'sgd',
     flags: FLAG.apply,

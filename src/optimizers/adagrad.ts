@@ -1,5 +1,5 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
 import { rssOptions, scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
 import { learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
@@ -24,7 +24,7 @@ export type AdagradState = [ScaleByRssState, ScaleByScheduleState];
 export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
   const owner = 'adagrad';
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
-  const composite = chain(scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const composite = chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
   const { eps } = rssOptions(owner, options);
   return withFusedKernel<AdagradState>(composite, {
     owner,

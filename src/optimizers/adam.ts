@@ -1,5 +1,5 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
 import { biasCorrection } from '../internal/moments.js';
 import { withFusedKernel } from '../kernels/fused.js';
@@ -31,7 +31,7 @@ export function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}):
 
 function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
   checkOptions(owner, options, ADAM_KEYS);
-  const composite = chain(scaleByAdamFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const composite = chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, learningRate));
   const o = adamOptions(owner, options);
   return withFusedKernel<AdamState>(composite, {
     ...adamSpec(owner, o),
@@ -113,7 +113,8 @@ export function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}
   const owner = 'adamw';
   checkOptions(owner, options, [...ADAM_KEYS, 'weightDecay', 'mask']);
   const { weightDecay = 1e-4, mask, ...rest } = options;
-  const composite = chain(
+  const composite = chainFor(
+    owner,
     scaleByAdamFor(owner, rest),
     addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
     learningRateWithOwner(owner, learningRate),

@@ -1,5 +1,5 @@
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { biasCorrection } from '../internal/moments.js';
 import { withFusedKernel } from '../kernels/fused.js';
@@ -65,9 +65,9 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
     ScaleByRmsState | ScaleByStddevState
   >;
   const accumulate = (
-    momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov })
+    momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov }, 'momentum')
   ) as GradientTransformation<TraceState | EmptyState>;
-  const composite = chain(direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
+  const composite = chainFor(owner, direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
   const o = rmsOptions(owner, rms);
   const flags =
     (centered ? FLAG.centered : 0) |

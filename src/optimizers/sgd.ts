@@ -1,5 +1,6 @@
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
+import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
 import { identity, learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
@@ -39,8 +40,17 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
   const direction: GradientTransformation<TraceState | EmptyState> =
     options.momentum === undefined
       ? (identity() as GradientTransformation<TraceState | EmptyState>)
-      : (traceFor(owner, { decay: options.momentum, nesterov }) as GradientTransformation<TraceState | EmptyState>);
-  const composite = chain(direction, lr) as GradientTransformation<SgdState>;
+      : (traceFor(owner, { decay: options.momentum, nesterov }, 'momentum') as GradientTransformation<TraceState | EmptyState>);
+  const chained = chainFor(owner, direction, lr) as GradientTransformation<SgdState>;
+  // Without momentum nothing in the chain builds per-leaf state; check the params all the same,
+  // so that sgd, like every optimizer, rejects parameters it cannot update at init.
+  const composite: GradientTransformation<SgdState> = {
+    ...chained,
+    init: (params) => {
+      checkFloatTrees(owner, ['params'], [params]);
+      return chained.init(params);
+    },
+  };
   const momentum = options.momentum;
   return withFusedKernel<SgdState>(composite, {
     owner,

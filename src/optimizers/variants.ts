@@ -1,5 +1,5 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chain } from '../combine/chain.js';
+import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
 import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { learningRateWithOwner, type ScaleByScheduleState } from '../transforms/scale.js';
@@ -37,7 +37,7 @@ export type AdamaxState = [ScaleByAdamaxState, ScaleByScheduleState];
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8` (optax's).
  */
 export function adamax(learningRate: ScalarOrSchedule, options: AdamaxOptions = {}): GradientTransformation<AdamaxState> {
-  return chain(scaleByAdamaxFor('adamax', options), learningRateWithOwner('adamax', learningRate));
+  return chainFor('adamax', scaleByAdamaxFor('adamax', options), learningRateWithOwner('adamax', learningRate));
 }
 
 /** Options of {@link amsgrad}. */
@@ -55,7 +55,7 @@ export type AmsgradState = [ScaleByAmsgradState, ScaleByScheduleState];
  * biasCorrectionNu = true`; turn both corrections off for the paper's form.
  */
 export function amsgrad(learningRate: ScalarOrSchedule, options: AmsgradOptions = {}): GradientTransformation<AmsgradState> {
-  return chain(scaleByAmsgradFor('amsgrad', options), learningRateWithOwner('amsgrad', learningRate));
+  return chainFor('amsgrad', scaleByAmsgradFor('amsgrad', options), learningRateWithOwner('amsgrad', learningRate));
 }
 
 /** Options of {@link radam}. */
@@ -72,7 +72,7 @@ export type RadamState = [ScaleByRadamState, ScaleByScheduleState];
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5`.
  */
 export function radam(learningRate: ScalarOrSchedule, options: RadamOptions = {}): GradientTransformation<RadamState> {
-  return chain(scaleByRadamFor('radam', options), learningRateWithOwner('radam', learningRate));
+  return chainFor('radam', scaleByRadamFor('radam', options), learningRateWithOwner('radam', learningRate));
 }
 
 /** Options of {@link adadelta}. */
@@ -101,7 +101,8 @@ export function adadelta(learningRate: ScalarOrSchedule = 1, options: AdadeltaOp
   const owner = 'adadelta';
   checkOptions(owner, options, ['rho', 'eps', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chain(
+  return chainFor(
+    owner,
     addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
     scaleByAdadeltaFor(owner, rest),
     learningRateWithOwner(owner, learningRate),
@@ -133,7 +134,8 @@ export function lion(learningRate: ScalarOrSchedule, options: LionOptions = {}):
   const owner = 'lion';
   checkOptions(owner, options, ['b1', 'b2', 'weightDecay', 'mask']);
   const { weightDecay = 1e-3, mask, ...rest } = options;
-  return chain(
+  return chainFor(
+    owner,
     scaleByLionFor(owner, rest),
     addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
     learningRateWithOwner(owner, learningRate),

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { treeFullLike, treeZerosLike } from '../tree/math.js';
+import { declareState } from '../internal/state.js';
 
 // ---------------------------------------------------------------------------------------------
 // Adam
@@ -73,8 +73,8 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
 export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   checkOptions(owner, options, ADAM_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -106,7 +106,7 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
         );
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByAdamState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,8 +176,8 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
 export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, nu: treeFullLike(params, initialScale) }),
+  return declareState(owner, { count: 'count', nu: 'tree' }, {
+    init: (params) => ({ count: 0, nu: stateLike(owner, params, initialScale) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -193,7 +193,7 @@ export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): G
         });
         return [out, { count: t, nu }];
       }) as [typeof updates, ScaleByRmsState],
-  };
+  });
 }
 
 /** State of {@link scaleByStddev}. */
@@ -227,8 +227,8 @@ export function scaleByStddev(options: ScaleByRmsOptions = {}): GradientTransfor
 export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeFullLike(params, initialScale) }),
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params, initialScale) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -253,7 +253,7 @@ export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {})
         );
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByStddevState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,8 +303,8 @@ export function scaleByRss(options: ScaleByRssOptions = {}): GradientTransformat
 export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const { initialAccumulatorValue, eps } = rssOptions(owner, options);
-  return {
-    init: (params) => ({ sumOfSquares: treeFullLike(params, initialAccumulatorValue) }),
+  return declareState(owner, { sumOfSquares: 'tree' }, {
+    init: (params) => ({ sumOfSquares: stateLike(owner, params, initialAccumulatorValue) }),
     update: (updates, state) =>
       tidy(() => {
         const epsS = tf.scalar(eps);
@@ -326,5 +326,5 @@ export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): G
         );
         return [out, { sumOfSquares }];
       }) as [typeof updates, ScaleByRssState],
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkNumber } from '../internal/options.js';
 import { treeL2Norm } from '../tree/math.js';
 import { CLIP_NORM, type MaybeFused } from '../kernels/spec.js';
+import { declareState } from '../internal/state.js';
 
 /**
  * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
@@ -13,13 +14,13 @@ import { CLIP_NORM, type MaybeFused } from '../kernels/spec.js';
 export function clip(maxDelta: number): GradientTransformation<EmptyState> {
   const owner = 'clip';
   checkNumber(owner, 'maxDelta', maxDelta, { min: 0, minInclusive: false });
-  return {
+  return declareState(owner, {}, {
     init: () => ({}),
     update: (updates, state) => [
       mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.clipByValue(g, -maxDelta, maxDelta)) as typeof updates,
       state,
     ],
-  };
+  });
 }
 
 /**
@@ -49,5 +50,5 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
       }) as [typeof updates, EmptyState];
     },
   };
-  return tx;
+  return declareState(owner, {}, tx);
 }

@@ -6,6 +6,7 @@ import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkOptions, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
 import { TreeStructureError } from '../types.js';
 import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+import { declareState } from '../internal/state.js';
 
 /**
  * Which leaves a transformation applies to: a tree of booleans with the structure of the
@@ -64,7 +65,7 @@ export function addDecayedWeightsFor(
   const rate = checkScalarOrSchedule(owner, 'weightDecay', weightDecay, { min: 0 });
   const mask = options.mask;
   if (mask !== undefined && typeof mask !== 'function') checkMaskTree(owner, mask);
-  return {
+  return declareState(owner, { count: 'count' }, {
     init: () => ({ count: 0 }),
     update: (updates, state, params) => {
       if (params === undefined) throw missingParams(owner);
@@ -82,7 +83,7 @@ export function addDecayedWeightsFor(
         return [out, next];
       }) as [typeof updates, AddDecayedWeightsState];
     },
-  };
+  });
 }
 
 /** Checks that a mask tree holds only booleans and containers. */

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
-import { treeZerosLike } from '../tree/math.js';
+import { declareState } from '../internal/state.js';
 
 /** State of {@link trace}: the momentum buffer, one tensor per parameter. */
 export interface TraceState {
@@ -34,16 +34,19 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
   return traceFor('trace', options);
 }
 
-/** {@link trace} with the caller's name in error messages. @internal */
-export function traceFor(owner: string, options: TraceOptions): GradientTransformation<TraceState> {
+/**
+ * {@link trace} with the caller's name in error messages, and the name under which the caller's
+ * options hold the decay (`sgd` and `rmsprop` call it `momentum`). @internal
+ */
+export function traceFor(owner: string, options: TraceOptions, decayOption = 'decay'): GradientTransformation<TraceState> {
   checkOptions(owner, options, ['decay', 'nesterov']);
   if (options === undefined || options.decay === undefined) {
-    throw new TypeError(`${owner}: option 'decay' is required (the momentum coefficient, e.g. 0.9)`);
+    throw new TypeError(`${owner}: option '${decayOption}' is required (the momentum coefficient, e.g. 0.9)`);
   }
-  const decay = checkRate(owner, 'decay', options.decay, true);
+  const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
-  return {
-    init: (params) => ({ trace: treeZerosLike(params) }),
+  return declareState(owner, { trace: 'tree' }, {
+    init: (params) => ({ trace: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const d = tf.scalar(decay);
@@ -54,6 +57,6 @@ export function traceFor(owner: string, options: TraceOptions): GradientTransfor
         });
         return [out, { trace: next }];
       }) as [typeof updates, TraceState],
-  };
+  });
 }
 

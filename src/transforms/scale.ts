@@ -3,6 +3,7 @@ import { tidy } from '../internal/tidy.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, Updates } from '../types.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
+import { declareState } from '../internal/state.js';
 
 /** Multiplies every leaf by one JS number; the shared body of `scale` and the schedules. */
 function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: number): U {
@@ -17,10 +18,10 @@ function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: nu
  * State: `{}`.
  */
 export function identity(): GradientTransformation<EmptyState> {
-  return {
+  return declareState('identity', {}, {
     init: () => ({}),
     update: (updates, state) => [updates, state],
-  };
+  });
 }
 
 /**
@@ -33,10 +34,10 @@ export function scale(factor: number): GradientTransformation<EmptyState> {
 
 function scaleWithOwner(owner: string, option: string, factor: number): GradientTransformation<EmptyState> {
   checkNumber(owner, option, factor);
-  return {
+  return declareState(owner, {}, {
     init: () => ({}),
     update: (updates, state) => [multiplyLeaves(owner, updates, factor), state],
-  };
+  });
 }
 
 /** State of {@link scaleBySchedule}: the number of updates done so far. */
@@ -63,13 +64,13 @@ function scheduleWithOwner(
   if (typeof schedule !== 'function') {
     throw new TypeError(`${owner}: option '${option}' must be a function (count) => number, got ${typeof schedule}`);
   }
-  return {
+  return declareState(owner, { count: 'count' }, {
     init: () => ({ count: 0 }),
     update: (updates, state) => {
       const factor = sign * evaluateSchedule(owner, option, schedule, state.count);
       return [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }];
     },
-  };
+  });
 }
 
 /** Options of {@link scaleByLearningRate}. */
@@ -107,13 +108,13 @@ export function learningRateWithOwner(
   const flipSign = checkBoolean(owner, 'flipSign', options.flipSign ?? true);
   const lr = checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
   const sign = flipSign ? -1 : 1;
-  return {
+  return declareState(owner, { count: 'count' }, {
     init: () => ({ count: 0 }),
     update: (updates, state) => {
       const factor = sign * rateAt(owner, 'learningRate', lr, state.count);
       return [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }];
     },
-  };
+  });
 }
 
 /**

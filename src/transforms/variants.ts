@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN } from '../internal/leaves.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
-import { treeZerosLike } from '../tree/math.js';
+import { declareState } from '../internal/state.js';
 
 // Adam's relatives (Adamax, AMSGrad, RAdam) and two other moment-based directions (Adadelta,
 // Lion), in optax's operation order. Per-step scalars are JS numbers computed in float64.
@@ -59,8 +59,8 @@ export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTrans
 export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -75,7 +75,7 @@ export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = 
         });
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByAdamaxState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,8 +141,8 @@ export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTra
 export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params), nuMax: treeZerosLike(params) }),
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -174,7 +174,7 @@ export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions 
         );
         return [out, { count: t, mu, nu, nuMax }];
       }) as [typeof updates, ScaleByAmsgradState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,8 +248,8 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
 export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params), nu: treeZerosLike(params) }),
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const t = state.count + 1;
@@ -277,7 +277,7 @@ export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}
         });
         return [out, { count: t, mu, nu }];
       }) as [typeof updates, ScaleByRadamState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,8 +325,8 @@ export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientT
 export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
-  return {
-    init: (params) => ({ eG: treeZerosLike(params), eX: treeZerosLike(params) }),
+  return declareState(owner, { eG: 'tree', eX: 'tree' }, {
+    init: (params) => ({ eG: stateLike(owner, params), eX: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const [d, c, epsS] = [rho, 1 - rho, eps].map((x) => tf.scalar(x));
@@ -338,7 +338,7 @@ export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOption
         });
         return [out, { eG, eX }];
       }) as [typeof updates, ScaleByAdadeltaState],
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,8 +384,8 @@ export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransform
 export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
   checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
-  return {
-    init: (params) => ({ count: 0, mu: treeZerosLike(params) }),
+  return declareState(owner, { count: 'count', mu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
         const [b1s, c1, b2s, c2, zero, one, minusOne] = [b1, 1 - b1, b2, 1 - b2, 0, 1, -1].map((x) => tf.scalar(x));
@@ -402,5 +402,5 @@ export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}):
         });
         return [out, { count: state.count + 1, mu }];
       }) as [typeof updates, ScaleByLionState],
-  };
+  });
 }
