@@ -59,6 +59,13 @@ export function kernelModule(): WebAssembly.Module | null {
   return compiled;
 }
 
+/**
+ * The kernels of each wasm backend, made on first use. Module state rather than a static class
+ * field: a static initializer is a side effect that would keep the class, and with it the
+ * embedded module, in every bundle, even one that imports only a schedule.
+ */
+let instances: WeakMap<object, WasmKernels | null> | undefined;
+
 /** A kernel instance bound to one wasm backend's memory. */
 export class WasmKernels {
   private readonly exports: KernelExports;
@@ -76,11 +83,10 @@ export class WasmKernels {
     this.exports = instance.exports as unknown as KernelExports;
   }
 
-  private static instances = new WeakMap<object, WasmKernels | null>();
-
   /** The kernels for `backend`, or `null` if they cannot run there. */
   static for(backend: WasmBackendLike): WasmKernels | null {
-    let k = WasmKernels.instances.get(backend);
+    instances ??= new WeakMap();
+    let k = instances.get(backend);
     if (k === undefined) {
       const module = kernelModule();
       const memory = backend?.wasm?.asm?.memory;
@@ -94,7 +100,7 @@ export class WasmKernels {
       } catch {
         k = null;
       }
-      WasmKernels.instances.set(backend, k);
+      instances.set(backend, k);
     }
     return k;
   }

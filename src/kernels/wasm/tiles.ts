@@ -43,6 +43,9 @@ interface Piece {
   at: number;
 }
 
+/** The one runner, made on first use (module state, not a static field: see runner.ts). */
+let shared: TileKernels | null | undefined;
+
 export class TileKernels {
   private readonly exports: KernelExports;
   private readonly memory: WebAssembly.Memory;
@@ -53,19 +56,17 @@ export class TileKernels {
     this.exports = instance.exports as unknown as KernelExports;
   }
 
-  private static shared: TileKernels | null | undefined;
-
   /** The runner, or `null` where this engine cannot compile the SIMD module. */
   static get(): TileKernels | null {
-    if (TileKernels.shared === undefined) {
+    if (shared === undefined) {
       const module = kernelModule();
       try {
-        TileKernels.shared = module === null ? null : new TileKernels(module);
+        shared = module === null ? null : new TileKernels(module);
       } catch {
-        TileKernels.shared = null;
+        shared = null;
       }
     }
-    return TileKernels.shared;
+    return shared;
   }
 
   /**
