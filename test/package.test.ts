@@ -1,36 +1,68 @@
+import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../src/index.js';
 
-// Packs the built library, installs the tarball into an empty folder as a user would, and
-// imports it from there with ESM and CJS, type-checking both. Needs `npm run build` first
-// (`npm test` runs it). tfjs is linked from this repo rather than downloaded.
+// Installs the package as a user would, into empty folders, both ways that work before it is on
+// the registry: the tarball of `npm pack`, and `npm install git+file://<this repo>` (npm clones
+// the committed HEAD, installs its devDependencies and runs `prepare`, which builds dist/; in
+// CI that is the commit under test, during development uncommitted changes are not in it).
+// Then imports each with ESM and CJS and type-checks the tarball's types. Needs `npm run build`
+// first (`npm test` runs it). Peer dependencies (tfjs) are linked from this repo, not fetched.
 
 const ROOT = resolve(__dirname, '..');
 let dir = '';
+let tarball = '';
+const apps = { tarball: '', git: '' };
 
 function sh(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  dir = mkdtempSync(join(tmpdir(), 'tfjs-optax-pack-'));
-  sh('npm', ['pack', '--silent', '--pack-destination', dir], ROOT);
-  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-  if (!tarball) throw new Error('npm pack produced no tarball');
-  const app = join(dir, 'app');
+/** Runs a command to completion without blocking the event loop (so two installs overlap). */
+function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? done() : fail(new Error(`${cmd} ${args.join(' ')} failed (${code}):\n${stderr}`))));
+  });
+}
+
+function emptyApp(name: string): string {
+  const app = join(dir, name);
   mkdirSync(app);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--legacy-peer-deps', '--no-package-lock', join(dir, tarball)], app);
-  // The peer dependency, linked after the install (npm prunes what it did not install).
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `app-${name}`, version: '1.0.0', private: true }));
+  return app;
+}
+
+function linkPeers(app: string): void {
+  // npm prunes what it did not install, so the peers are linked after the install.
   mkdirSync(join(app, 'node_modules', '@tensorflow'), { recursive: true });
   for (const pkg of ['tfjs-core', 'tfjs-backend-cpu']) {
     symlinkSync(join(ROOT, 'node_modules', '@tensorflow', pkg), join(app, 'node_modules', '@tensorflow', pkg), 'dir');
   }
-}, 120_000);
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  dir = mkdtempSync(join(tmpdir(), 'tfjs-optax-install-'));
+  sh('npm', ['pack', '--silent', '--pack-destination', dir], ROOT);
+  const name = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (!name) throw new Error('npm pack produced no tarball');
+  tarball = join(dir, name);
+  apps.tarball = emptyApp('from-tarball');
+  apps.git = emptyApp('from-git');
+  // No --ignore-scripts: installing must not run any script of ours on the user's machine.
+  const common = ['install', '--no-audit', '--no-fund', '--legacy-peer-deps', '--no-package-lock', '--prefer-offline'];
+  await Promise.all([run('npm', [...common, tarball], apps.tarball), run('npm', [...common, `git+file://${ROOT}`], apps.git)]);
+  linkPeers(apps.tarball);
+  linkPeers(apps.git);
+}, 300_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -45,34 +77,46 @@ console.log(JSON.stringify(Array.from(u.w.dataSync()).map((x) => Math.round(x * 
 `;
 
 describe('the packed package', () => {
-  it('contains dist, sources, README and LICENSE, and no tests', () => {
-    const files = sh('tar', ['-tzf', join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!)], dir).split('\n');
-    for (const f of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/README.md', 'package/LICENSE']) {
+  it('contains dist, sources, README, CHANGELOG and LICENSE, no tests, and no install-time script', () => {
+    const files = sh('tar', ['-tzf', tarball], dir).split('\n');
+    for (const f of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/README.md', 'package/CHANGELOG.md', 'package/LICENSE']) {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.startsWith('package/test/'))).toBe(false);
+    const manifest = JSON.parse(sh('tar', ['-xzOf', tarball, 'package/package.json'], dir));
+    for (const hook of ['preinstall', 'install', 'postinstall']) expect(manifest.scripts?.[hook], hook).toBeUndefined();
+    expect(manifest.version).toBe(VERSION);
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\//);
+  });
+});
+
+describe.each(['tarball', 'git'] as const)('installed from the %s into an empty folder', (how) => {
+  it('has a built dist/', () => {
+    const pkg = join(apps[how], 'node_modules', 'tfjs-optax');
+    for (const f of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts']) expect(existsSync(join(pkg, 'dist', f)), f).toBe(true);
+    expect(JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version).toBe(VERSION);
   });
 
   it('imports as ESM', () => {
-    const app = join(dir, 'app');
     writeFileSync(
-      join(app, 'esm.mjs'),
+      join(apps[how], 'esm.mjs'),
       `import * as tf from '@tensorflow/tfjs-core';\nimport '@tensorflow/tfjs-backend-cpu';\nimport { adam, chain, clipByGlobalNorm } from 'tfjs-optax';\n${PROGRAM}`,
     );
-    expect(sh('node', ['esm.mjs'], app).trim()).toBe('[-0.1,-0.1]');
+    expect(sh('node', ['esm.mjs'], apps[how]).trim()).toBe('[-0.1,-0.1]');
   });
 
   it('requires as CJS', () => {
-    const app = join(dir, 'app');
     writeFileSync(
-      join(app, 'cjs.cjs'),
+      join(apps[how], 'cjs.cjs'),
       `const tf = require('@tensorflow/tfjs-core');\nrequire('@tensorflow/tfjs-backend-cpu');\nconst { adam, chain, clipByGlobalNorm } = require('tfjs-optax');\n(async () => {${PROGRAM}})();`,
     );
-    expect(sh('node', ['cjs.cjs'], app).trim()).toBe('[-0.1,-0.1]');
+    expect(sh('node', ['cjs.cjs'], apps[how]).trim()).toBe('[-0.1,-0.1]');
   });
+});
 
-  it('resolves its types for ESM and CJS consumers', () => {
-    const app = join(dir, 'app');
+describe('the installed types', () => {
+  it('resolve for ESM and CJS consumers', () => {
+    const app = apps.tarball;
     const body = `
 const params = { dense: { kernel: tf.zeros([2, 2]), bias: tf.zeros([2]) } };
 const tx = adamw(warmupCosineDecaySchedule({ initValue: 0, peakValue: 1e-3, warmupSteps: 10, decaySteps: 100 }), { weightDecay: 0.01 });
@@ -80,10 +124,12 @@ const state: AdamwState = tx.init(params);
 const [updates, next] = tx.update(params, state, params);
 const out: typeof params = applyUpdates(params, updates);
 const count: number = next[0].count;
-void out; void count;
+const optimizer: tf.Optimizer = toTfOptimizer(tx);
+void out; void count; void optimizer;
 `;
-    writeFileSync(join(app, 'types.mts'), `import * as tf from '@tensorflow/tfjs-core';\nimport { adamw, applyUpdates, warmupCosineDecaySchedule, type AdamwState } from 'tfjs-optax';\n${body}`);
-    writeFileSync(join(app, 'types.cts'), `import tf = require('@tensorflow/tfjs-core');\nimport { adamw, applyUpdates, warmupCosineDecaySchedule, type AdamwState } from 'tfjs-optax';\n${body}`);
+    const imports = 'adamw, applyUpdates, toTfOptimizer, warmupCosineDecaySchedule, type AdamwState';
+    writeFileSync(join(app, 'types.mts'), `import * as tf from '@tensorflow/tfjs-core';\nimport { ${imports} } from 'tfjs-optax';\n${body}`);
+    writeFileSync(join(app, 'types.cts'), `import tf = require('@tensorflow/tfjs-core');\nimport { ${imports} } from 'tfjs-optax';\n${body}`);
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const common = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
     expect(() => sh('node', [tsc, ...common, 'types.mts'], app)).not.toThrow();
