@@ -6,8 +6,10 @@
 //   npm run bench                      all backends, optimizers and trees
 //   npm run bench -- --quick           fewer repetitions
 //   npm run bench -- --backend wasm --opt adam --tree a
+//   npm run bench -- --save            a full run, saved as the committed results
 //
-// Writes bench/results/latest.json and latest.md (partial.* for a filtered run).
+// Writes each run to bench/results/runs/ (not tracked by git); `--save` (full runs only) writes
+// bench/results/latest.json and latest.md instead, the committed figures the README quotes.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -283,16 +285,21 @@ async function main(): Promise<void> {
   const note =
     `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Times are medians of ${REPS} repetitions after warm-up, ` +
     `the four ways of stepping interleaved in each repetition; ratios are medians of the per-repetition ratios.\n`;
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  // Every run goes to bench/results/runs/ (git-ignored). The committed bench/results/latest.*,
+  // which the README quotes, change only when a full run is deliberately saved with --save.
+  const filtered = Boolean(option('backend') || option('opt') || option('tree'));
+  if (args.includes('--save') && filtered) throw new Error('--save keeps full runs only: drop --backend, --opt and --tree');
+  const results = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const [dir, file] = args.includes('--save') ? [results, 'latest'] : [join(results, 'runs'), `${stamp}${filtered ? '-partial' : ''}`];
   mkdirSync(dir, { recursive: true });
-  // A filtered run (--backend, --opt, --tree) does not replace the full results.
-  const file = option('backend') || option('opt') || option('tree') ? 'partial' : 'latest';
   writeFileSync(join(dir, `${file}.md`), header + body + '\n' + note);
   writeFileSync(
     join(dir, `${file}.json`),
     JSON.stringify({ date: new Date().toISOString(), tfjs: tf.version_core, copyBandwidthGBs: bandwidth, reps: REPS, rows }, null, 2),
   );
-  console.log(`\n${header}${body}\n${note}\nwrote bench/results/${file}.md and ${file}.json`);
+  const where = join('bench', 'results', dir === results ? '' : 'runs', file);
+  console.log(`\n${header}${body}\n${note}\nwrote ${where}.md and ${where}.json`);
 }
 
 await main();
