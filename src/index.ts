@@ -109,7 +109,8 @@ export { disposeReplaced, treeDispose } from './tree/memory.js';
 export { valueAndGrad } from './interop/grad.js';
 
 // tfjs interop: tf.Optimizer adapter, layers models, checkpoints
-export { OptaxOptimizer, type StepFunction } from './interop/optimizer-class.js';
+export { OptaxOptimizer, type NamedTensor, type StepFunction } from './interop/optimizer-class.js';
+export { LoadedOptaxOptimizer, type SavedWeight } from './interop/loaded-optimizer.js';
 export {
   resumeTfOptimizer,
   toTfOptimizer,

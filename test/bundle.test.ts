@@ -43,7 +43,7 @@ describe('bundle sizes (esbuild, minified, tfjs external)', () => {
     expect(all).toContain(WASM);
     // sgd has a fused kernel, so it carries the module; the rest of the library it does not need.
     expect(sgd).toContain(WASM);
-    expect(schedule.length).toBeLessThan(0.3 * all.length);
-    expect(sgd.length).toBeLessThan(0.75 * all.length);
+    expect(schedule.length).toBeLessThan(0.1 * all.length);
+    expect(sgd.length).toBeLessThan(0.5 * all.length);
   });
 });

@@ -7,6 +7,7 @@ import {
   clipByGlobalNorm,
   kernelPath,
   modelParams,
+  LoadedOptaxOptimizer,
   OptaxOptimizer,
   resumeTfOptimizer,
   rmsprop,
@@ -271,7 +272,7 @@ describe('toTfOptimizer as a tf.Optimizer', () => {
     expect(() => toTfOptimizer({} as GradientTransformation)).toThrow('toTfOptimizer: expected a gradient transformation ({ init, update }), got an object with keys {}');
     expect(() => toTfOptimizer(sgd(0.1), { nam: 'x' } as never)).toThrow("toTfOptimizer: unknown option 'nam' (known: name)");
     expect(() => resumeTfOptimizer({ optimizer: tf.train.adam(0.1) }, adam(0.1))).toThrow(
-      'resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got a Adam optimizer',
+      'resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got a model whose optimizer is Adam',
     );
     optimizer.dispose();
   });
@@ -294,11 +295,14 @@ describe('saving and loading a layers model with its optimizer', () => {
     for (let k = 0; k < 5; k++) await first.save(sink.handler, { includeOptimizer: true });
     expect(tf.memory().numTensors).toBe(afterOne);
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(sink.artifacts()));
-    expect(loaded.optimizer).toBeInstanceOf(OptaxOptimizer);
+    expect(loaded.optimizer).toBeInstanceOf(LoadedOptaxOptimizer);
+    expect(loaded.optimizer).not.toBeInstanceOf(OptaxOptimizer);
     await expect(loaded.fit(xs, ys, { ...fitArgs, epochs: 1 })).rejects.toThrow(
       'tfjs-optax.applyGradients: this optimizer was loaded with a model and has no transformation yet; call resumeTfOptimizer(model, tx)',
     );
-    resumeTfOptimizer(loaded, tx);
+    const resumed = resumeTfOptimizer(loaded, tx);
+    expect(loaded.optimizer).toBe(resumed);
+    expect(resumed).toBeInstanceOf(OptaxOptimizer);
     expect(loaded.optimizer.iterations).toBe(10);
     await loaded.fit(xs, ys, { ...fitArgs, epochs: 5 });
     expectBitwiseEqual(loaded.getWeights(), straight.getWeights());
@@ -315,11 +319,13 @@ describe('saving and loading a layers model with its optimizer', () => {
     const sink = memorySink();
     await model.save(sink.handler, { includeOptimizer: true });
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(sink.artifacts()));
+    const placeholder = loaded.optimizer;
     expect(() => resumeTfOptimizer(loaded, sgd(0.01, { momentum: 0.9 }))).toThrow(
       "tfjs-optax.resume: the checkpoint does not fit this state at state[0]: expected keys {trace}, the checkpoint has {count, mu, nu}: " +
         "no 'trace'; unexpected 'count', 'mu', 'nu' (state for other parameters, or of another optimizer)",
     );
-    // Nothing changed: the right transformation still resumes it.
+    // Nothing changed: the model keeps its loaded optimizer, and the right transformation resumes it.
+    expect(loaded.optimizer).toBe(placeholder);
     expect(resumeTfOptimizer(loaded, adam(0.01)).iterations).toBe(1);
     await loaded.fit(xs, ys, { epochs: 1, batchSize: 32, verbose: 0 });
     model.optimizer.dispose();

@@ -10,12 +10,9 @@ import {
   type SavedValues,
   type StateManifest,
 } from './state-codec.js';
+import { OPTIMIZER_CLASS_NAME, readWeights, type NamedTensor, type SavedWeight } from './loaded-optimizer.js';
 
-/** A tensor with a name, as tf.Optimizer's `applyGradients`, `getWeights` and `setWeights` take them. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
+export type { NamedTensor } from './loaded-optimizer.js';
 
 /** One optimizer step on name-keyed variables (`trainStep`, passed in by `toTfOptimizer`). */
 export type StepFunction = (
@@ -25,6 +22,12 @@ export type StepFunction = (
   grads: Params,
   options: { keepGrads: boolean },
 ) => { params: Params; state: unknown };
+
+/**
+ * Marks instances for `instanceof`. Defined in the constructor and a static method rather than
+ * by a call after the class, so that bundles that do not use the class can drop it.
+ */
+const OPTAX_BRAND = Symbol.for('tfjs-optax.OptaxOptimizer');
 
 /** The weight that carries the state's manifest in `getWeights`, after the optimizer's name. */
 const MANIFEST_SUFFIX = '/tfjs-optax-manifest';
@@ -40,8 +43,9 @@ type NamedTree = Record<string, tf.Tensor>;
 
 /**
  * A `tf.Optimizer` that runs a tfjs-optax {@link GradientTransformation}: what
- * {@link toTfOptimizer} returns, and what `tf.loadLayersModel` makes of a model saved with one
- * (it is registered with tfjs's serialization under {@link OptaxOptimizer.className}).
+ * {@link toTfOptimizer} and {@link resumeTfOptimizer} return. (A model saved with one is loaded
+ * by `tf.loadLayersModel` with a `LoadedOptaxOptimizer` holding the state, under the same class
+ * name, until `resumeTfOptimizer` gives it its transformation.)
  *
  * The transformation's state is kept for the tree `{ [variable name]: variable }`, so it is
  * keyed by variable **name**: the order in which gradients arrive never matters, a variable
@@ -50,8 +54,15 @@ type NamedTree = Record<string, tf.Tensor>;
  * out of `tf.tidy` scopes (`model.fit` steps inside one) and freed by `dispose`.
  */
 export class OptaxOptimizer extends tf.Optimizer {
-  /** The class name tfjs's serialization knows this optimizer by (in a saved model.json). */
-  static readonly className = 'TfjsOptaxOptimizer';
+  /** The class name written into a saved model.json (the one `LoadedOptaxOptimizer` is registered under). */
+  static get className(): string {
+    return OPTIMIZER_CLASS_NAME;
+  }
+
+  /** `instanceof` by brand (see `brand` in loaded-optimizer.ts). */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[OPTAX_BRAND] === true;
+  }
 
   /** The name given to `toTfOptimizer` (default `'tfjs-optax'`), used in messages and weight names. */
   readonly name: string;
@@ -69,6 +80,7 @@ export class OptaxOptimizer extends tf.Optimizer {
 
   constructor(name = 'tfjs-optax') {
     super();
+    Object.defineProperty(this, OPTAX_BRAND, { value: true });
     if (typeof name !== 'string' || name === '') throw new TypeError(`toTfOptimizer: option 'name' must be a non-empty string, got ${describeNode(name)}`);
     this.name = name;
   }
@@ -117,10 +129,7 @@ export class OptaxOptimizer extends tf.Optimizer {
     const owner = `${this.name}.applyGradients`;
     this.assertLive(owner);
     if (this.tx === null || this.stepFn === null) {
-      throw new Error(
-        `${owner}: this optimizer was loaded with a model and has no transformation yet; ` +
-          `call resumeTfOptimizer(model, tx) with the transformation it was saved with before training`,
-      );
+      throw new Error(`${owner}: this optimizer has no transformation; make optimizers with toTfOptimizer(tx)`);
     }
     const [params, grads, names] = this.collect(owner, variableGradients);
     if (names.length > 0) {
@@ -169,17 +178,26 @@ export class OptaxOptimizer extends tf.Optimizer {
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const owner = `${this.name}.setWeights`;
     this.assertLive(owner);
-    if (!Array.isArray(weightValues)) throw new TypeError(`${owner}: expected an array of { name, tensor }, got ${describeNode(weightValues)}`);
-    const manifests = weightValues.filter((w) => typeof w?.name === 'string' && w.name.endsWith(MANIFEST_SUFFIX));
+    this.adopt(owner, await readWeights(owner, weightValues));
+  }
+
+  /**
+   * Takes saved weights (from `setWeights`, or from a loaded model's optimizer): parses the
+   * manifest, checks the weights against it and keeps the state until the variables are known.
+   * @internal
+   */
+  adopt(owner: string, weightValues: readonly SavedWeight[]): void {
+    this.assertLive(owner);
+    const manifests = weightValues.filter((w) => w.name.endsWith(MANIFEST_SUFFIX));
     if (manifests.length !== 1) {
       throw new StateFormatError(
         `${owner}: expected exactly one '<name>${MANIFEST_SUFFIX}' weight (weights written by a tfjs-optax optimizer's getWeights), found ${manifests.length} among ` +
-          `${weightValues.length} weights (${weightValues.slice(0, 4).map((w) => `'${String(w?.name)}'`).join(', ')}${weightValues.length > 4 ? ', ...' : ''})`,
+          `${weightValues.length} weights (${weightValues.slice(0, 4).map((w) => `'${w.name}'`).join(', ')}${weightValues.length > 4 ? ', ...' : ''})`,
       );
     }
     const prefix = manifests[0].name.slice(0, -MANIFEST_SUFFIX.length);
-    const manifest = decodeManifest(owner, await manifests[0].tensor.data());
-    const byName = new Map(weightValues.map((w) => [w.name, w.tensor]));
+    const manifest = decodeManifest(owner, manifests[0].values);
+    const byName = new Map(weightValues.map((w) => [w.name, w]));
     const values: SavedValues[] = [];
     for (const entry of manifest.tensors) {
       const t = byName.get(`${prefix}/${entry.name}`);
@@ -189,7 +207,7 @@ export class OptaxOptimizer extends tf.Optimizer {
           `${owner}: the weight '${prefix}/${entry.name}' is ${t.dtype} [${t.shape.join(', ')}], the manifest says ${entry.dtype} [${entry.shape.join(', ')}]`,
         );
       }
-      values.push((await t.data()) as SavedValues);
+      values.push(t.values);
     }
     const iterations = typeof manifest.iterations === 'number' ? manifest.iterations : 0;
     const loaded: PendingState | null = manifest.state === null && values.length === 0 ? null : { manifest, values };
@@ -212,14 +230,6 @@ export class OptaxOptimizer extends tf.Optimizer {
   /** The config written into a saved model.json: the name (the transformation is code). */
   override getConfig(): tf.serialization.ConfigDict {
     return { name: this.name };
-  }
-
-  /** Used by `tf.loadLayersModel`: an optimizer without its transformation (see `resumeTfOptimizer`). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(typeof config.name === 'string' && config.name !== '' ? config.name : undefined);
   }
 
   /** Frees the state and every tensor this optimizer made. Using it afterwards is an error. */
@@ -319,16 +329,6 @@ export class OptaxOptimizer extends tf.Optimizer {
   }
 }
 
-const BRAND = Symbol.for('tfjs-optax.OptaxOptimizer');
-Object.defineProperty(OptaxOptimizer.prototype, BRAND, { value: true });
-// tf.Optimizer's `instanceof` is duck-typed (any object with minimize, computeGradients and
-// applyGradients), and subclasses inherit that: tell ours apart by a brand instead, which also
-// holds across two copies of this library.
-Object.defineProperty(OptaxOptimizer, Symbol.hasInstance, {
-  value: (x: unknown) => x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[BRAND] === true,
-});
-
-tf.serialization.registerClass(OptaxOptimizer);
 
 /** The loaded state rebuilt for `tx` and these variables (or a `StateFormatError`, nothing made). */
 function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {

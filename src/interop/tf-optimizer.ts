@@ -1,6 +1,7 @@
 import type { GradientTransformation } from '../types.js';
 import { describeNode } from '../tree/walk.js';
 import { trainStep } from './variables.js';
+import { LoadedOptaxOptimizer } from './loaded-optimizer.js';
 import { OptaxOptimizer, type StepFunction } from './optimizer-class.js';
 
 /** Options of {@link toTfOptimizer}. */
@@ -58,9 +59,11 @@ export interface ModelWithOptimizer {
  * `includeOptimizer: true` and a {@link toTfOptimizer} optimizer) back its transformation, so
  * training resumes exactly where it stopped: the same state, step count and schedules.
  * Transformations are code, so they are not in the saved file; pass the one the model was
- * trained with. With a model, the loaded state is checked against its trainable weights at
- * once, and a mismatch (another optimizer, other weights) throws here and changes nothing.
- * Returns the optimizer (also `model.optimizer`).
+ * trained with. The loaded state is checked against `tx` and the model's trainable weights at
+ * once; a mismatch (another optimizer, other weights) throws here and changes nothing.
+ * Otherwise `model.optimizer` becomes an {@link OptaxOptimizer} with that state (replacing the
+ * placeholder `tf.loadLayersModel` made), which is returned. Dispose it when done:
+ * `model.dispose()` does not.
  *
  * ```ts
  * const model = await tf.loadLayersModel('file://./ckpt/model.json');
@@ -70,16 +73,38 @@ export interface ModelWithOptimizer {
  */
 export function resumeTfOptimizer(target: ModelWithOptimizer | OptaxOptimizer, tx: GradientTransformation<any>): OptaxOptimizer {
   checkTransformation('resumeTfOptimizer', tx);
-  const isOptimizer = target instanceof OptaxOptimizer;
-  const optimizer = isOptimizer ? target : (target as ModelWithOptimizer | null)?.optimizer;
-  if (!(optimizer instanceof OptaxOptimizer)) {
-    const found = optimizer === undefined || optimizer === null ? 'no optimizer' : `a ${(optimizer as { getClassName?(): string }).getClassName?.() ?? describeNode(optimizer)} optimizer`;
+  if (target instanceof OptaxOptimizer) {
+    target.bind(tx, step);
+    return target;
+  }
+  const model = target as ModelWithOptimizer | null;
+  const current = model?.optimizer;
+  const names = Array.isArray(model?.trainableWeights) ? model!.trainableWeights.map((w) => w.name) : undefined;
+  if (current instanceof OptaxOptimizer) {
+    current.bind(tx, step, names);
+    return current;
+  }
+  if (!(current instanceof LoadedOptaxOptimizer)) {
+    const found =
+      current === undefined || current === null
+        ? 'a model without an optimizer'
+        : `a model whose optimizer is ${(current as { getClassName?(): string }).getClassName?.() ?? describeNode(current)}`;
     throw new TypeError(
-      `resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got ${isOptimizer ? 'it' : found}; ` +
+      `resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got ${found}; ` +
         `a model saved without includeOptimizer: true has no optimizer state to resume`,
     );
   }
-  const weights = isOptimizer ? undefined : (target as ModelWithOptimizer).trainableWeights;
-  optimizer.bind(tx, step, Array.isArray(weights) ? weights.map((w) => w.name) : undefined);
+  // A model from tf.loadLayersModel: a real optimizer takes over the loaded state, checked
+  // against tx and the model's weights before the model's optimizer is replaced.
+  const optimizer = new OptaxOptimizer(current.name);
+  try {
+    if (current.saved !== null) optimizer.adopt('resumeTfOptimizer', current.saved);
+    optimizer.bind(tx, step, names);
+  } catch (err) {
+    optimizer.dispose();
+    throw err;
+  }
+  model!.optimizer = optimizer;
+  current.dispose();
   return optimizer;
 }
