@@ -42,6 +42,11 @@ function weightsOf(model: tf.LayersModel): number[] {
   return model.getWeights().flatMap((w) => Array.from(w.dataSync()));
 }
 
+/** The names of a model's optimizer weights. */
+async function weightNames(model: tf.LayersModel): Promise<string[]> {
+  return (await model.optimizer.getWeights()).map((w) => w.name);
+}
+
 /** A save handler that keeps the artifacts in memory. */
 function memorySink(): { handler: tf.io.IOHandler; artifacts: () => tf.io.ModelArtifacts } {
   let saved: tf.io.ModelArtifacts | undefined;
@@ -300,6 +305,15 @@ describe('saving and loading a layers model with its optimizer', () => {
     await expect(loaded.fit(xs, ys, { ...fitArgs, epochs: 1 })).rejects.toThrow(
       'tfjs-optax.applyGradients: this optimizer was loaded with a model and has no transformation yet; call resumeTfOptimizer(model, tx)',
     );
+    // Saved again before resuming, the placeholder writes back what it loaded.
+    const again = memorySink();
+    await loaded.save(again.handler, { includeOptimizer: true });
+    const reloaded = await tf.loadLayersModel(tf.io.fromMemory(again.artifacts()));
+    expect(await weightNames(reloaded)).toEqual(await weightNames(loaded));
+    expect(again.artifacts().weightSpecs).toEqual(sink.artifacts().weightSpecs);
+    expect(new Uint8Array(again.artifacts().weightData as ArrayBuffer)).toEqual(new Uint8Array(sink.artifacts().weightData as ArrayBuffer));
+    reloaded.optimizer.dispose();
+    reloaded.dispose();
     const resumed = resumeTfOptimizer(loaded, tx);
     expect(loaded.optimizer).toBe(resumed);
     expect(resumed).toBeInstanceOf(OptaxOptimizer);
