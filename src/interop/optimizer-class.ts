@@ -106,7 +106,7 @@ export class OptaxOptimizer extends tf.Optimizer {
     this.stepFn = step;
   }
 
-  /** `true` once the optimizer has its transformation (always, unless made by `tf.loadLayersModel`). */
+  /** `true` once the optimizer has its transformation (always, for those made by `toTfOptimizer` or `resumeTfOptimizer`). */
   get hasTransformation(): boolean {
     return this.tx !== null;
   }
