@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/index.js';
@@ -51,7 +52,8 @@ function linkPeers(app: string): void {
 beforeAll(async () => {
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   dir = mkdtempSync(join(tmpdir(), 'tfjs-optax-install-'));
-  sh('npm', ['pack', '--silent', '--pack-destination', dir], ROOT);
+  // --ignore-scripts: dist/ is built already, and prepare's rebuild would empty it under the other test files.
+  sh('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], ROOT);
   const name = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!name) throw new Error('npm pack produced no tarball');
   tarball = join(dir, name);
@@ -59,7 +61,7 @@ beforeAll(async () => {
   apps.git = emptyApp('from-git');
   // No --ignore-scripts: installing must not run any script of ours on the user's machine.
   const common = ['install', '--no-audit', '--no-fund', '--legacy-peer-deps', '--no-package-lock', '--prefer-offline'];
-  await Promise.all([run('npm', [...common, tarball], apps.tarball), run('npm', [...common, `git+file://${ROOT}`], apps.git)]);
+  await Promise.all([run('npm', [...common, tarball], apps.tarball), run('npm', [...common, `git+${pathToFileURL(ROOT).href}`], apps.git)]);
   linkPeers(apps.tarball);
   linkPeers(apps.git);
 }, 300_000);
