@@ -121,7 +121,7 @@ describe('stateToArtifacts', () => {
     );
     expect(() => stateToArtifacts({ mu: { w: t } })).toThrow('stateToArtifacts: state.mu.w is a disposed tensor');
     expect(() => stateToArtifacts({ when: new Date(0) })).toThrow('stateToArtifacts: state.when is an instance of Date');
-    expect(() => stateToArtifacts({ x: 1 }, { param: {} } as never)).toThrow("stateToArtifacts: unknown option 'param' (known: params)");
+    expect(() => stateToArtifacts({ x: 1 }, { param: {} } as never)).toThrow("stateToArtifacts: unknown option 'param' (known options: params)");
   });
 });
 

@@ -275,7 +275,7 @@ describe('toTfOptimizer as a tf.Optimizer', () => {
       "tfjs-optax.applyGradients: no tf.Variable named 'no-such-variable' exists (disposed, or not a variable's name)",
     );
     expect(() => toTfOptimizer({} as GradientTransformation)).toThrow('toTfOptimizer: expected a gradient transformation ({ init, update }), got an object with keys {}');
-    expect(() => toTfOptimizer(sgd(0.1), { nam: 'x' } as never)).toThrow("toTfOptimizer: unknown option 'nam' (known: name)");
+    expect(() => toTfOptimizer(sgd(0.1), { nam: 'x' } as never)).toThrow("toTfOptimizer: unknown option 'nam' (known options: name)");
     expect(() => resumeTfOptimizer({ optimizer: tf.train.adam(0.1) }, adam(0.1))).toThrow(
       'resumeTfOptimizer: expected a model compiled or saved with toTfOptimizer(...) (or its optimizer), got a model whose optimizer is Adam',
     );

@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 import { treeFlatten, treeFlattenAligned, treeLeaves, type TreeDef } from '../tree/structure.js';
+import { treeFullLike } from '../tree/math.js';
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -101,8 +101,8 @@ export function checkFloatTrees(owner: string, names: readonly string[], trees: 
  * not at the first update.
  */
 export function stateLike(owner: string, params: Params, value = 0): Params {
-  const [[leaves], def] = flattenFloatTrees(owner, ['params'], [params]);
-  return def.unflatten(leaves.map((p) => (value === 0 ? tf.zerosLike(p) : tf.fill(p.shape, value, 'float32'))));
+  checkFloatTrees(owner, ['params'], [params]);
+  return treeFullLike(params, value);
 }
 
 /** The error thrown when a transformation needs `params` and got none. */

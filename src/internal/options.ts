@@ -1,4 +1,5 @@
 import type { ScalarOrSchedule } from '../types.js';
+import { describeNode } from '../tree/walk.js';
 
 /**
  * Validation of hyperparameters at construction time. Every check names the owner (the
@@ -84,6 +85,14 @@ export function checkBoolean(owner: string, option: string, value: unknown): boo
     throw new TypeError(`${owner}: option '${option}' must be true or false, got ${show(value)}`);
   }
   return value;
+}
+
+/** Checks that `value` is a gradient transformation (`{ init, update }`), for functions taking one. */
+export function checkTransformation(owner: string, value: unknown, what = 'a gradient transformation'): void {
+  const t = value as { init?: unknown; update?: unknown } | null;
+  if (t === null || typeof t !== 'object' || typeof t.init !== 'function' || typeof t.update !== 'function') {
+    throw new TypeError(`${owner}: expected ${what} ({ init, update }), got ${describeNode(value)}`);
+  }
 }
 
 /** Checks that an options argument is a plain object (or absent) and has no unknown keys. */

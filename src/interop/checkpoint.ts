@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
 import { disposeReplaced } from '../tree/memory.js';
-import { describeNode, isPlainObject } from '../tree/walk.js';
+import { describeNode } from '../tree/walk.js';
+import { checkOptions, checkTransformation } from '../internal/options.js';
 import { fileHandler } from './file-handler.js';
 import {
   checkManifest,
@@ -37,7 +38,7 @@ export interface SaveStateOptions {
  * @throws StateFormatError naming the path, for anything a state must not hold.
  */
 export function stateToArtifacts(state: unknown, options: SaveStateOptions = {}): tf.io.ModelArtifacts {
-  checkSaveOptions('stateToArtifacts', options);
+  checkOptions('stateToArtifacts', options, ['params']);
   const { manifest, tensors } = encodeState('stateToArtifacts', state, options.params);
   return {
     format: STATE_FORMAT,
@@ -63,8 +64,8 @@ export function stateFromArtifacts<S>(tx: GradientTransformation<S>, params: Par
 }
 
 function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, params: Params, artifacts: tf.io.ModelArtifacts): S {
-  checkTx(owner, tx);
-  if (!isPlainObject(artifacts) && (artifacts === null || typeof artifacts !== 'object')) {
+  checkTransformation(owner, tx);
+  if (artifacts === null || typeof artifacts !== 'object') {
     throw new TypeError(`${owner}: expected tf.io.ModelArtifacts, got ${describeNode(artifacts)}`);
   }
   if (artifacts.format !== undefined && artifacts.format !== STATE_FORMAT) {
@@ -111,23 +112,10 @@ export async function saveState(
  * knows; `file://` works in Node without tfjs-node (see {@link fileHandler}).
  */
 export async function loadState<S>(tx: GradientTransformation<S>, params: Params, handlerOrUrl: tf.io.IOHandler | string): Promise<S> {
-  checkTx('loadState', tx);
+  checkTransformation('loadState', tx);
   const handler = resolveHandler('loadState', handlerOrUrl, 'load');
   const artifacts = await handler.load!();
   return restoreFromArtifacts('loadState', tx, params, artifacts);
-}
-
-function checkTx(owner: string, tx: unknown): void {
-  const t = tx as GradientTransformation<unknown> | null;
-  if (t === null || typeof t !== 'object' || typeof t.init !== 'function') {
-    throw new TypeError(`${owner}: expected a gradient transformation ({ init, update }) as the first argument, got ${describeNode(tx)}`);
-  }
-}
-
-function checkSaveOptions(owner: string, options: unknown): void {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object, got ${describeNode(options)}`);
-  const unknown = Object.keys(options).filter((k) => k !== 'params');
-  if (unknown.length > 0) throw new TypeError(`${owner}: unknown option '${unknown[0]}' (known: params)`);
 }
 
 function resolveHandler(owner: string, handlerOrUrl: tf.io.IOHandler | string, method: 'save' | 'load'): tf.io.IOHandler {

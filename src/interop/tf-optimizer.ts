@@ -1,5 +1,6 @@
 import type { GradientTransformation } from '../types.js';
 import { describeNode } from '../tree/walk.js';
+import { checkOptions, checkTransformation } from '../internal/options.js';
 import { trainStep } from './variables.js';
 import { LoadedOptaxOptimizer } from './loaded-optimizer.js';
 import { OptaxOptimizer, type StepFunction } from './optimizer-class.js';
@@ -12,12 +13,6 @@ export interface TfOptimizerOptions {
 
 const step: StepFunction = (tx, params, state, grads, options) => trainStep(tx, params, state, grads, options);
 
-function checkTransformation(owner: string, tx: unknown): asserts tx is GradientTransformation<unknown> {
-  const t = tx as GradientTransformation<unknown> | null;
-  if (t === null || typeof t !== 'object' || typeof t.init !== 'function' || typeof t.update !== 'function') {
-    throw new TypeError(`${owner}: expected a gradient transformation ({ init, update }), got ${describeNode(tx)}`);
-  }
-}
 
 /**
  * Wraps any gradient transformation (an optimizer, a `chain` with clipping and schedules, ...) as
@@ -39,9 +34,7 @@ function checkTransformation(owner: string, tx: unknown): asserts tx is Gradient
  */
 export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimizerOptions = {}): OptaxOptimizer {
   checkTransformation('toTfOptimizer', tx);
-  if (options === null || typeof options !== 'object') throw new TypeError(`toTfOptimizer: options must be an object, got ${describeNode(options)}`);
-  const unknown = Object.keys(options).filter((k) => k !== 'name');
-  if (unknown.length > 0) throw new TypeError(`toTfOptimizer: unknown option '${unknown[0]}' (known: name)`);
+  checkOptions('toTfOptimizer', options, ['name']);
   const optimizer = new OptaxOptimizer(options.name);
   optimizer.bind(tx, step);
   return optimizer;
