@@ -5,6 +5,7 @@ export { VERSION } from './version.js';
 // Types and errors
 export type {
   EmptyState,
+  ExtraArgs,
   GradientTransformation,
   Params,
   PyTree,
@@ -54,6 +55,7 @@ export {
   scaleByLearningRate,
   scaleBySchedule,
   type ScaleByLearningRateOptions,
+  type ScaleByLearningRateState,
   type ScaleByScheduleState,
 } from './transforms/scale.js';
 export { trace, type TraceOptions, type TraceState } from './transforms/momentum.js';
@@ -95,6 +97,15 @@ export {
 } from './transforms/decay.js';
 export { clip, clipByGlobalNorm } from './transforms/clipping.js';
 export { chain, type ChainState } from './combine/chain.js';
+
+// Reading and setting hyperparameters
+export {
+  getHyperparam,
+  injectHyperparams,
+  setHyperparam,
+  type InjectHyperparamsOptions,
+  type InjectHyperparamsState,
+} from './combine/hyperparams.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
@@ -170,3 +181,4 @@ export {
 } from './tree/structure.js';
 export { treeAdd, treeFullLike, treeL2Norm, treeScale, treeSize, treeSub, treeZerosLike } from './tree/math.js';
 export { formatPath, isTensor, type TreePath } from './tree/walk.js';
+export { treeGet, treeSet } from './tree/lookup.js';

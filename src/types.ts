@@ -68,7 +68,23 @@ export type ScalarOrSchedule = number | Schedule;
  */
 export interface GradientTransformation<S = unknown> {
   init(params: Params): S;
-  update<U extends Updates>(updates: U, state: S, params?: Params): [U, S];
+  update<U extends Updates>(updates: U, state: S, params?: Params, extra?: ExtraArgs): [U, S];
+}
+
+/**
+ * Extra arguments to `update` (optax's `value`, `grad` and `value_fn`), for transformations that
+ * need more than the gradient: the loss (`reduceOnPlateau`), the gradient at the current
+ * parameters, or a function that evaluates the loss (line searches). `chain` and every wrapper
+ * pass the same object to each inner transformation; those that do not use it ignore it. One
+ * that needs a field it was not given throws an `Error` naming the field.
+ */
+export interface ExtraArgs {
+  /** The loss at the current parameters (a JS number, or a scalar tensor that is read once). */
+  value?: number | tf.Scalar;
+  /** The gradient of the loss at the current parameters. */
+  grad?: Updates;
+  /** Evaluates the loss at other parameters. */
+  valueFn?: (params: Params) => tf.Scalar | number;
 }
 
 /** The state type of a transformation. */

@@ -2,11 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   adam,
   fileHandler,
+  getHyperparam,
+  getKernelMode,
   loadState,
+  setKernelMode,
+  treeDispose,
+  warmupCosineDecaySchedule,
   saveState,
   sgd,
   stateFromArtifacts,
@@ -77,7 +82,7 @@ describe('stateToArtifacts', () => {
     expect(manifest.generatedBy).toBe(`tfjs-optax ${VERSION}`);
     expect(manifest.state).toEqual([
       { count: 3, mu: { dense: { bias: { $tensor: 0 }, kernel: { $tensor: 1 } } }, nu: { dense: { bias: { $tensor: 2 }, kernel: { $tensor: 3 } } } },
-      { count: 3 },
+      { count: 3, learningRate: 0.1 },
     ]);
     expect(manifest.tensors).toEqual([
       { name: '[0].mu.dense.bias', path: [0, 'mu', 'dense', 'bias'], dtype: 'float32', shape: [3] },
@@ -266,7 +271,7 @@ describe('the checked-in checkpoint of format version 1', () => {
   const dir = resolve(__dirname, 'fixtures', 'checkpoint-v1');
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { params: number[]; state: Array<number | string> };
 
-  it('still loads, bit for bit, and training continues from it', async () => {
+  it('still loads, bit for bit, with the hyperparameters of version 2 computed from its counts', async () => {
     const tx = fixtureTx();
     const params = fixtureParams();
     // The params after the 7 saved steps (in expected.json) are where training continues.
@@ -275,11 +280,38 @@ describe('the checked-in checkpoint of format version 1', () => {
     params.w = tf.tensor1d(expected.params.slice(0, 3));
     params.layer.kernel = tf.tensor2d(expected.params.slice(3), [2, 2]);
     const state = await loadState(tx, params, `file://${dir}`);
-    expect(fingerprint(state)).toEqual(expected.state);
-    const before = flat(params);
-    const next = train(tx, params, state, 7, 10);
-    const after = flat(next.params);
-    expect(after.some((x, i) => x !== before[i])).toBe(true);
-    expectAllClose(after, before, 0.1, 0.1);
+    // Version 1 kept `{ count }` in the weight-decay and learning-rate states; version 2 adds the
+    // value the next update uses: the constant 0.01, and the warmup-cosine schedule at count 7.
+    const lrAt7 = warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.01, warmupSteps: 3, decaySteps: 20 })(7);
+    const v2 = [...expected.state];
+    const [wdCount, lrCount] = v2.flatMap((x, j) => (x === 'k:count' ? [j] : [])).slice(-2);
+    v2.splice(lrCount + 2, 0, 'k:learningRate', `n:${lrAt7}`);
+    v2.splice(wdCount + 2, 0, 'k:weightDecay', 'n:0.01');
+    expect(fingerprint(state)).toEqual(v2);
+    expect(getHyperparam(state, 'learningRate')).toBe(lrAt7);
+    tf.dispose([params.w, params.layer.kernel]);
+    treeDispose(state);
+  });
+
+  it('training resumed from it equals training straight through with this version, bit for bit', async () => {
+    // The fixture was made on the cpu backend's fused path, so its first 7 steps are compared there.
+    const previous = tf.getBackend();
+    const mode = getKernelMode();
+    await tf.setBackend('cpu');
+    setKernelMode('auto');
+    onTestFinished(async () => {
+      setKernelMode(mode);
+      await tf.setBackend(previous);
+    });
+    const tx = fixtureTx();
+    const saved = fixtureParams();
+    tf.dispose([saved.w, saved.layer.kernel]);
+    saved.w = tf.tensor1d(expected.params.slice(0, 3));
+    saved.layer.kernel = tf.tensor2d(expected.params.slice(3), [2, 2]);
+    const resumed = train(tx, saved, await loadState(tx, saved, `file://${dir}`), 7, 17);
+    const p0 = fixtureParams();
+    const straight = train(tx, p0, tx.init(p0), 0, 17);
+    expect(fingerprint(resumed)).toEqual(fingerprint(straight));
+    treeDispose([resumed, straight]);
   });
 });

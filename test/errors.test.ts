@@ -241,16 +241,35 @@ describe('bad inputs to update throw before anything is created or changed', () 
   });
 
 
-  it('a schedule returning NaN fails loudly at that step, leaving the state usable', () => {
-    const tx = adam((c) => (c === 1 ? NaN : 0.1));
+  it('a schedule returning NaN fails loudly at the update that stores it, leaving the state usable', () => {
+    // The state holds the rate the next update uses, so the update at count 1 evaluates the
+    // schedule at count 2 (before computing anything) and refuses its NaN.
+    const tx = adam((c) => (c === 2 ? NaN : 0.1));
     const params = makeParams();
     const [, s1] = tx.update(makeGrads(0), tx.init(params), params);
     const grads = makeGrads(1);
     const e = failsCleanly(() => tx.update(grads, s1, params));
     expect(e).toBeInstanceOf(RangeError);
-    expect(e.message).toBe("adam: the 'learningRate' schedule returned NaN at count 1; a finite number is required");
+    expect(e.message).toBe("adam: the 'learningRate' schedule returned NaN at count 2; a finite number is required");
     expect(s1[0].count).toBe(1);
-    expect(s1[1].count).toBe(1);
+    expect(s1[1]).toEqual({ count: 1, learningRate: 0.1 });
+  });
+
+  it('a schedule returning NaN at count 0 fails at init', () => {
+    const tx = sgd(() => NaN);
+    expect(() => tx.init(makeParams())).toThrow("sgd: the 'learningRate' schedule returned NaN at count 0; a finite number is required");
+  });
+
+  it('a learning rate set in the state to NaN or a negative number is refused before anything is computed', () => {
+    const tx = adam(0.1);
+    const params = makeParams();
+    const grads = makeGrads(0);
+    const state = tx.init(params);
+    for (const bad of [NaN, -1, Infinity]) {
+      const e = failsCleanly(() => tx.update(grads, [state[0], { count: 0, learningRate: bad }], params));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toBe(`adam: state[1].learningRate must be a finite number >= 0 (the value the next update uses), got a number (${bad})`);
+    }
   });
 
   it('addDecayedWeights without params', () => {
@@ -283,7 +302,7 @@ describe('bad inputs to update throw before anything is created or changed', () 
     const grads = makeGrads(0);
     const e = failsCleanly(() => tx.update(grads, {} as never));
     expect(e).toBeInstanceOf(TypeError);
-    expect(e.message).toBe(`chain: state must be [{}, {count}], got an object with keys {}; ${passState('chain')}`);
+    expect(e.message).toBe(`chain: state must be [{}, {count, learningRate}], got an object with keys {}; ${passState('chain')}`);
   });
 });
 
@@ -325,7 +344,7 @@ describe('a state that is not the transformation\'s own is a TypeError naming th
     ['a chain state to adam', () => adam(0.1), () => chain(clipByGlobalNorm(1), adam(0.1)),
       'adam: state[0] must be {count, mu, nu}, got an object with keys {}'],
     ['an rmsprop state to adam', () => adam(0.1), () => rmsprop(0.1),
-      'adam: state must be [{count, mu, nu}, {count}], got an array of length 3'],
+      'adam: state must be [{count, mu, nu}, {count, learningRate}], got an array of length 3'],
     ['an amsgrad state to adam', () => adam(0.1), () => amsgrad(0.1),
       'adam: state[0] must be {count, mu, nu}, got an object with keys {count, mu, nu, nuMax}'],
     ['an rmsprop state to centered rmsprop', () => rmsprop(0.1, { centered: true }), () => rmsprop(0.1),
@@ -335,7 +354,7 @@ describe('a state that is not the transformation\'s own is a TypeError naming th
     ['an adam state to a fused chain', () => chain(clipByGlobalNorm(1), adamw(0.1)), () => adam(0.1),
       'chain: state[0] must be {}, got an object with keys {count, mu, nu}'],
     ['a bare adam state to a chain around adam', () => chain(clipByGlobalNorm(1), adam(0.1)), () => scaleByAdam(),
-      'chain: state must be [{}, [{count, mu, nu}, {count}]], got an object with keys {count, mu, nu}'],
+      'chain: state must be [{}, [{count, mu, nu}, {count, learningRate}]], got an object with keys {count, mu, nu}'],
     ['an adamw state to lion', () => lion(0.1), () => adamw(0.1),
       'lion: state[0] must be {count, mu}, got an object with keys {count, mu, nu}'],
     ['an sgd state to scaleByAdam', () => scaleByAdam(), () => sgd(0.1, { momentum: 0.9 }),

@@ -38,7 +38,8 @@ describe('identity, scale, learning rate, schedule', () => {
   it('scaleByLearningRate flips the sign by default and counts steps', () => {
     const { updates, state } = run(scaleByLearningRate(0.1), 2);
     expectAllClose(updates[1], gradValues32(1).map((g) => -0.1 * g), 1e-7);
-    expect(state).toEqual({ count: 2 });
+    // The state holds the rate the next update uses, as well as the count.
+    expect(state).toEqual({ count: 2, learningRate: 0.1 });
     const { updates: plus } = run(scaleByLearningRate(0.1, { flipSign: false }), 1);
     expectAllClose(plus[0], gradValues32(0).map((g) => 0.1 * g), 1e-7);
   });
@@ -202,7 +203,7 @@ describe('addDecayedWeights', () => {
     const params = makeParams();
     const [u, s] = tx.update(makeGrads(0), tx.init(params), params);
     expectAllClose(flat(u), gradValues32(0).map((g, i) => g + 0.1 * PARAM_VALUES[i]), 1e-6);
-    expect(s).toEqual({ count: 1 });
+    expect(s).toEqual({ count: 1, weightDecay: 0.1 });
   });
 
   it('a mask tree, a mask function and a prefix mask select the same leaves', () => {
@@ -274,7 +275,7 @@ describe('chain', () => {
     expectAllClose(updates[1], g1.map((g, i) => -0.1 * (2 * g + 0.5 * 2 * g0[i])), 1e-6);
     expect(state).toHaveLength(3);
     expect(state[0]).toEqual({});
-    expect(state[2]).toEqual({ count: 2 });
+    expect(state[2]).toEqual({ count: 2, learningRate: 0.1 });
     expectAllClose(flat(state[1].trace), g1.map((g, i) => 2 * g + g0[i]), 1e-6);
   });
 

@@ -52,11 +52,11 @@ export function chainFor<T extends readonly GradientTransformation<any>[]>(
       }
       return states as ChainState<T>;
     },
-    update: (updates, state, params) =>
+    update: (updates, state, params, extra) =>
       tidy(() => {
         let current = updates;
         const next = transforms.map((t, i) => {
-          const [u, s] = t.update(current, state[i], params);
+          const [u, s] = t.update(current, state[i], params, extra);
           current = u;
           return s;
         });

@@ -6,12 +6,53 @@ import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
  * passed in the wrong argument position, or made by another transformation, fails at once with
  * its path instead of deep inside the math.
  *
- * A plain-object state lists its fields: `'count'` for a step count (a whole number >= 0),
- * `'tree'` for a tensor tree (whose leaves the transformation checks against the updates, as it
- * does the updates themselves). A chain's state is the array of its transformations' layouts,
- * `null` for one that declares none (a user's own transformation: not checked here).
+ * A plain-object state lists its fields (see {@link FieldKind}). A chain's state is the array of
+ * its transformations' layouts, `null` for one that declares none (a user's own transformation:
+ * not checked here).
  */
-export type StateLayout = { readonly [field: string]: 'count' | 'tree' } | readonly (StateLayout | null)[];
+export type StateLayout = { readonly [field: string]: FieldKind } | readonly (StateLayout | null)[];
+
+/**
+ * What a state field holds:
+ * - `'count'`: a step count, a whole number >= 0;
+ * - `'tree'`: a tensor tree (whose leaves the transformation checks against the updates, as it
+ *   does the updates themselves);
+ * - `'number'`: any JS number (NaN and infinities included), `'flag'`: a boolean, `'any'`:
+ *   not checked here;
+ * - a {@link HyperField}: a hyperparameter, the value the next update will use;
+ * - `{ kind: 'sub', layout }`: the state of an inner transformation (a wrapper's `inner`).
+ */
+export type FieldKind = 'count' | 'tree' | 'number' | 'flag' | 'any' | HyperField | SubState;
+
+/**
+ * A number-or-schedule hyperparameter kept in the state under its option's name: the value the
+ * next update will use, a finite number `>= min`. `at(count)` is the value the transformation
+ * itself would give it after `count` updates (what `init` stores, what an old checkpoint without
+ * the field is given, and what `injectHyperparams` resets an inner state to).
+ */
+export interface HyperField {
+  readonly kind: 'hyper';
+  readonly min: number;
+  at(count: number): number;
+}
+
+/** The state of an inner transformation, held in a field of a wrapper's state. */
+export interface SubState {
+  readonly kind: 'sub';
+  readonly layout: StateLayout | null;
+}
+
+/** A field holding the state of `inner` (checked against the layout `inner` declares). */
+export function subState(inner: GradientTransformation<any>): SubState {
+  return { kind: 'sub', layout: layoutOf(inner) };
+}
+
+/** A field holding an object of inner states, one per key (a `partition`'s labels). */
+export function subStates(inners: Readonly<Record<string, GradientTransformation<any>>>): SubState {
+  const layout: Record<string, FieldKind> = {};
+  for (const key of Object.keys(inners)) layout[key] = subState(inners[key]);
+  return { kind: 'sub', layout };
+}
 
 /** Where a transformation keeps its owner and state layout. */
 const LAYOUT: unique symbol = Symbol.for('tfjs-optax.stateLayout');
@@ -32,9 +73,9 @@ export function declareState<S>(owner: string, layout: StateLayout, tx: Gradient
   const declared: Declared = { owner, layout };
   const out: WithLayout<S> = {
     ...tx,
-    update: (updates, state, params) => {
+    update: (updates, state, params, extra) => {
       checkLayout(declared, state);
-      return tx.update(updates, state, params);
+      return tx.update(updates, state, params, extra);
     },
     [LAYOUT]: declared,
   };
@@ -51,9 +92,14 @@ export function copyStateLayout<S>(source: GradientTransformation<unknown>, targ
   return target;
 }
 
+/** The state layout `tx` declares, or `null` (a user's own transformation). */
+export function layoutOf(tx: GradientTransformation<any>): StateLayout | null {
+  return (tx as WithLayout<unknown>)[LAYOUT]?.layout ?? null;
+}
+
 /** A chain's layout: its transformations' layouts, `null` where one declares none. */
 export function chainLayout(transforms: readonly GradientTransformation<any>[]): StateLayout {
-  return transforms.map((t) => (t as WithLayout<unknown>)[LAYOUT]?.layout ?? null);
+  return transforms.map(layoutOf);
 }
 
 /** The name `tx` gives in its errors, if it declares a state layout. */
@@ -89,18 +135,77 @@ function checkLayout({ owner, layout }: Declared, state: unknown): void {
     for (const key in expected) {
       fields++;
       if (!Object.prototype.hasOwnProperty.call(value, key)) throw mismatch(owner, path, expected, value);
-      if (expected[key] === 'count') {
-        const count = value[key];
-        if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-          path.push(key);
-          const where = formatPath(path, 'state');
-          throw new TypeError(`${owner}: ${where} must be a whole number >= 0 (the step count), got ${describeNode(count)}`);
-        }
-      }
+      const kind = expected[key];
+      if (kind === 'tree' || kind === 'any') continue;
+      path.push(key);
+      checkField(owner, path, kind, value[key], visit);
+      path.pop();
     }
     if (Object.keys(value).length !== fields) throw mismatch(owner, path, expected, value);
   };
   visit(layout, state);
+}
+
+/** Checks one non-tree field; `visit` descends into an inner state. */
+function checkField(
+  owner: string,
+  path: (string | number)[],
+  kind: Exclude<FieldKind, 'tree' | 'any'>,
+  value: unknown,
+  visit: (expected: StateLayout | null, value: unknown) => void,
+): void {
+  const fail = (what: string, error: typeof TypeError = TypeError) =>
+    new error(`${owner}: ${formatPath(path, 'state')} must be ${what}, got ${describeNode(value)}`);
+  if (kind === 'count') {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw fail('a whole number >= 0 (the step count)');
+  } else if (kind === 'number') {
+    if (typeof value !== 'number') throw fail('a number');
+  } else if (kind === 'flag') {
+    if (typeof value !== 'boolean') throw fail('true or false');
+  } else if (kind.kind === 'hyper') {
+    if (typeof value !== 'number') throw fail(`a number (the value the next update uses)`);
+    if (!Number.isFinite(value) || value < kind.min) throw fail(`a finite number >= ${kind.min} (the value the next update uses)`, RangeError);
+  } else {
+    visit(kind.layout, value);
+  }
+}
+
+/**
+ * `state` with every hyperparameter field its layout declares set to the value the
+ * transformation itself gives it at that state's count ({@link HyperField.at}): all of them
+ * (`'reset'`, for a freshly rebuilt transformation), or only those missing (`'fill'`, for a
+ * state saved before the field existed). Copies only the objects it changes.
+ */
+export function refreshHyperparams<S>(layout: StateLayout | null, state: S, mode: 'reset' | 'fill'): S {
+  const visit = (expected: StateLayout | null, value: unknown): unknown => {
+    if (expected === null) return value;
+    if (isLayoutArray(expected)) {
+      if (!Array.isArray(value)) return value;
+      let changed = false;
+      const out = value.map((v, i) => {
+        const r = visit(expected[i] ?? null, v);
+        changed ||= r !== v;
+        return r;
+      });
+      return changed ? out : value;
+    }
+    if (!isPlainObject(value)) return value;
+    let out: Record<string, unknown> | undefined;
+    const count = typeof value.count === 'number' ? value.count : 0;
+    for (const key of Object.keys(expected)) {
+      const kind = expected[key];
+      if (typeof kind === 'string') continue;
+      let next: unknown = value[key];
+      if (kind.kind === 'hyper') {
+        if (mode === 'reset' || !(key in value)) next = kind.at(count);
+      } else if (key in value) {
+        next = visit(kind.layout, value[key]);
+      }
+      if (next !== value[key] || !(key in value)) (out ??= { ...value })[key] = next;
+    }
+    return out ?? value;
+  };
+  return visit(layout, state) as S;
 }
 
 function isLayoutArray(layout: StateLayout): layout is readonly (StateLayout | null)[] {

@@ -11,6 +11,7 @@ import {
   encodeState,
   joinWeights,
   restoreState,
+  upgradeManifest,
   splitWeights,
   STATE_FORMAT,
   StateFormatError,
@@ -73,7 +74,7 @@ function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, p
       `${owner}: not a tfjs-optax state checkpoint: format is ${JSON.stringify(artifacts.format)}, expected '${STATE_FORMAT}' (a model saved with model.save? load it with tf.loadLayersModel)`,
     );
   }
-  const manifest = checkManifest(owner, artifacts.modelTopology);
+  const manifest = upgradeManifest(checkManifest(owner, artifacts.modelTopology), tx);
   checkWeightSpecs(owner, manifest, artifacts.weightSpecs);
   const values = splitWeights(owner, manifest, weightBuffer(owner, artifacts.weightData));
   checkSavedParams(owner, manifest, params);

@@ -6,6 +6,7 @@ import {
   checkManifest,
   encodeState,
   restoreState,
+  upgradeManifest,
   StateFormatError,
   type SavedValues,
   type StateManifest,
@@ -334,7 +335,7 @@ export class OptaxOptimizer extends tf.Optimizer {
 function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
   const template = tx.init(params);
   try {
-    return restoreState(owner, template, pending.manifest, pending.values, { matchVariableNames: true });
+    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true });
   } finally {
     disposeReplaced(template, params);
   }

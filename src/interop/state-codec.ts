@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VERSION } from '../version.js';
+import { layoutOf, refreshHyperparams } from '../internal/state.js';
+import type { GradientTransformation } from '../types.js';
 import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
 
 /**
@@ -15,8 +17,14 @@ import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type Tre
 
 /** The `format` of every manifest. */
 export const STATE_FORMAT = 'tfjs-optax-state';
-/** The manifest layout written by this version; loading accepts this and older ones. */
-export const STATE_FORMAT_VERSION = 1;
+/**
+ * The manifest layout written by this version; loading accepts this and older ones.
+ * - 1 (tfjs-optax 0.1): the first.
+ * - 2: learning-rate and weight-decay states hold the value the next update uses
+ *   (`{ count, learningRate }`, `{ count, weightDecay }`); a version-1 checkpoint gets these
+ *   fields computed from its counts when it is loaded (see {@link upgradeManifest}).
+ */
+export const STATE_FORMAT_VERSION = 2;
 
 /** One tensor of a state, as the manifest lists it. */
 export interface ManifestTensor {
@@ -244,6 +252,18 @@ export interface RestoreOptions {
 }
 
 const SUFFIX = /_\d+$/;
+
+/**
+ * A manifest of an older format brought to the current one for `tx`: a version-1 state lacks the
+ * hyperparameter fields (`learningRate`, `weightDecay`) that version 2 keeps, and gets them as
+ * `tx` computes them from each transformation's step count (`schedule(count)`, or the constant),
+ * which is what the update resumed from it would have used. Returns the manifest itself when it
+ * is current.
+ */
+export function upgradeManifest(manifest: StateManifest, tx: GradientTransformation<any>): StateManifest {
+  if (manifest.formatVersion >= STATE_FORMAT_VERSION) return manifest;
+  return { ...manifest, formatVersion: STATE_FORMAT_VERSION, state: refreshHyperparams(layoutOf(tx), manifest.state, 'fill') };
+}
 
 /**
  * Rebuilds a state from its manifest and tensor values, shaped by `template` (what `tx.init`

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradientTransformation, Params, Updates } from '../types.js';
+import type { ExtraArgs, GradientTransformation, Params, Updates } from '../types.js';
 import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
-import { checkStateOf, copyStateLayout } from '../internal/state.js';
+import { checkStateOf, copyStateLayout, declaredOwner } from '../internal/state.js';
 import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
 import { FUSED_KERNEL, clipScale, type FusedAttrs, type KernelTable } from './layout.js';
-import { FLAG, FUSED, SCALAR_COUNT, fusedSpecOf, type FusedSpec, type MaybeFused } from './spec.js';
+import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 import { TileKernels } from './wasm/tiles.js';
 
@@ -91,7 +91,7 @@ export function kernelPath(tx: GradientTransformation<any>): KernelPath {
 /** {@link kernelPath}, with `owner` naming the caller in the not-ready error. */
 function pathOf(tx: GradientTransformation<any>, owner: string): KernelPath {
   const path = backendPath(owner);
-  return mode === 'composite' || !fusedSpecOf(tx) ? 'composite' : path;
+  return mode === 'composite' || !isFusable(tx) ? 'composite' : path;
 }
 
 function ensureKernel(backendName: string): void {
@@ -221,7 +221,7 @@ interface Prepared {
  */
 function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Params | undefined, apply: boolean): Prepared {
   const slotTrees = spec.slots(state);
-  const decays = (spec.flags & FLAG.decay) !== 0;
+  const decays = (spec.flags & FLAG.decay) !== 0 && (spec.decaying?.(state) ?? true);
   const hasParams = decays || apply;
   if (hasParams && params === undefined) throw missingParams(spec.owner);
   const names = ['updates'];
@@ -248,7 +248,7 @@ function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Para
   return {
     attrs: {
       family: spec.family,
-      flags: spec.flags | (apply ? FLAG.apply : 0) | (spec.clipNorm !== undefined ? FLAG.clip : 0),
+      flags: (decays ? spec.flags : spec.flags & ~FLAG.decay) | (apply ? FLAG.apply : 0) | (spec.clipNorm !== undefined ? FLAG.clip : 0),
       scalars,
       clipNorm: spec.clipNorm ?? 0,
       leaves: grads.length,
@@ -277,8 +277,9 @@ export function runFused<S>(
   apply: boolean,
 ): [Updates, S] {
   const { attrs, table, def } = prepare(spec, updates, state, params, apply);
+  const next = spec.next(state);
   const L = attrs.leaves;
-  if (L === 0) return [updates, spec.next(state, spec.slots(state))];
+  if (L === 0) return [updates, next(spec.slots(state))];
   const inputs: tf.Tensor[] = [];
   for (const list of table.inputs) if (list !== null) inputs.push(...list);
   const outs = callKernel(inputs, attrs);
@@ -288,7 +289,7 @@ export function runFused<S>(
     end += L;
     return def.unflatten(outs.slice(end - L, end)) as Params;
   });
-  return [def.unflatten(outs.slice(0, L)) as Params, spec.next(state, newSlots)];
+  return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots)];
 }
 
 /**
@@ -316,6 +317,7 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
   const targets = [table.inputs[1], ...table.inputs.slice(2)];
   const written = targets.flatMap((list) => list ?? []);
   if (!ownsBuffers(written, table.inputs[0]!)) return undefined;
+  const next = spec.next(state);
   const inPlace = { ...table, outputs: targets };
   if (tf.getBackend() === 'wasm') {
     const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
@@ -325,7 +327,7 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
     const b = tf.backend() as unknown as CpuBackendLike;
     runOnCpu(attrs, mapTable(inPlace, (t) => b.readSync(t.dataId)));
   }
-  return [params, spec.next(state, spec.slots(state))];
+  return [params, next(spec.slots(state))];
 }
 
 /**
@@ -335,8 +337,8 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
 export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpec<S>): GradientTransformation<S> {
   const fused: MaybeFused<S> = {
     init: tx.init,
-    update: <U extends Updates>(updates: U, state: S, params?: Params): [U, S] => {
-      if (pathOf(fused, spec.owner) === 'composite') return tx.update(updates, state, params);
+    update: <U extends Updates>(updates: U, state: S, params?: Params, extra?: ExtraArgs): [U, S] => {
+      if (pathOf(fused, spec.owner) === 'composite') return tx.update(updates, state, params, extra);
       // The check the composite chain makes first, so both paths reject a foreign state alike.
       checkStateOf(tx, state);
       return runFused(spec, updates, state, params, false) as [U, S];
@@ -361,9 +363,22 @@ export function fusedApply<S>(
   inPlace = false,
 ): [Params, S] | undefined {
   const spec = fusedSpecOf(tx);
-  if (!spec || pathOf(tx, spec.owner) === 'composite') return undefined;
+  const wrapper = (tx as MaybeFused<S>)[FUSED_WRAPPER];
+  if ((!spec && !wrapper) || mode === 'composite' || pathOf(tx, spec?.owner ?? declaredOwner(tx) ?? 'trainStep') === 'composite') {
+    return undefined;
+  }
   checkStateOf(tx, state);
+  if (!spec) return wrapper!.apply(grads, state, params, inPlace);
   return (inPlace ? runInPlace(spec, grads, state, params) : undefined) ?? runFused(spec, grads, state, params, true);
+}
+
+/**
+ * Marks `tx` as a wrapper with a fused step (see {@link FusedWrapper}); returns `tx`.
+ * @internal
+ */
+export function withFusedWrapper<S>(tx: GradientTransformation<S>, wrapper: FusedWrapper<S>): GradientTransformation<S> {
+  (tx as MaybeFused<S>)[FUSED_WRAPPER] = wrapper;
+  return tx;
 }
 
 /**

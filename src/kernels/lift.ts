@@ -19,7 +19,11 @@ export function liftSpec<Inner, Outer>(
     slotNames: spec.slotNames,
     slots: (s) => spec.slots(get(s)),
     scalars: (s) => spec.scalars(get(s)),
+    decaying: spec.decaying && ((s) => spec.decaying!(get(s))),
     decayMask: spec.decayMask,
-    next: (s, slots) => set(s, spec.next(get(s), slots)),
+    next: (s) => {
+      const build = spec.next(get(s));
+      return (slots) => set(s, build(slots));
+    },
   };
 }

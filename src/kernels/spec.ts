@@ -1,4 +1,4 @@
-import type { GradientTransformation, Params } from '../types.js';
+import type { GradientTransformation, Params, Updates } from '../types.js';
 
 /**
  * The backend-independent description of a fused optimizer step: which kernel family computes
@@ -52,10 +52,19 @@ export interface FusedSpec<S> {
   slots(state: S): Array<Params | null>;
   /** The per-step scalars (without the clip scale); evaluates and checks schedules. */
   scalars(state: S): number[];
+  /**
+   * Whether this step decays at all (with `FLAG.decay`): a step whose weight-decay rate is 0
+   * skips the decay term, as the composite `addDecayedWeights` does. Default: always.
+   */
+  decaying?(state: S): boolean;
   /** Which leaves get weight decay (one boolean per leaf), or `null` for none. */
   decayMask?(params: Params): boolean[] | null;
-  /** The new state, from the old one and the new slot trees. */
-  next(state: S, slots: Array<Params | null>): S;
+  /**
+   * The new state in two steps: `next(state)` evaluates the per-step numbers (a schedule's next
+   * value, which may throw) before the kernel runs, and the function it returns builds the new
+   * state from the new slot trees after.
+   */
+  next(state: S): (slots: Array<Params | null>) => S;
 }
 
 /** Where a transformation keeps its fused description. */
@@ -64,8 +73,36 @@ export const FUSED: unique symbol = Symbol.for('tfjs-optax.fused');
 /** Marks `clipByGlobalNorm` so `chain` can fold it into a fused kernel. */
 export const CLIP_NORM: unique symbol = Symbol.for('tfjs-optax.clipNorm');
 
+/**
+ * Where a wrapper keeps its fused step: a wrapper whose inner transformation has a fused kernel
+ * (`injectHyperparams(adamw)`, `applyIfFinite(chain(clip, adamw))`, `multiSteps(adam)`) runs
+ * that kernel in its own way and says so here, for `kernelPath` and `trainStep`.
+ */
+export const FUSED_WRAPPER: unique symbol = Symbol.for('tfjs-optax.fusedWrapper');
+
+/** The fused step of a wrapper (see {@link FUSED_WRAPPER}). */
+export interface FusedWrapper<S> {
+  /** Whether a fused kernel runs this wrapper's step when the backend has kernels. */
+  fusable(): boolean;
+  /**
+   * The step with the update applied (new params and state), through the inner kernel; the
+   * state has been checked against the wrapper's layout. `undefined` to fall back to `update`.
+   */
+  apply(grads: Updates, state: S, params: Params, inPlace: boolean): [Params, S] | undefined;
+}
+
 /** A transformation that may carry a fused description. */
-export type MaybeFused<S> = GradientTransformation<S> & { [FUSED]?: FusedSpec<S>; [CLIP_NORM]?: number };
+export type MaybeFused<S> = GradientTransformation<S> & {
+  [FUSED]?: FusedSpec<S>;
+  [CLIP_NORM]?: number;
+  [FUSED_WRAPPER]?: FusedWrapper<S>;
+};
+
+/** Whether `tx` runs a fused kernel (its own, or its inner transformation's) where one exists. */
+export function isFusable(tx: GradientTransformation<any>): boolean {
+  const t = tx as MaybeFused<unknown>;
+  return t[FUSED] !== undefined || (t[FUSED_WRAPPER]?.fusable() ?? false);
+}
 
 /** The fused description of a transformation, if it has one. */
 export function fusedSpecOf<S>(tx: GradientTransformation<S>): FusedSpec<S> | undefined {

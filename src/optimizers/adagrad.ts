@@ -1,15 +1,17 @@
+import { registerOptimizers } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
 import { rssOptions, scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
-import { learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { HyperRate } from '../internal/hyper.js';
 import { withFusedKernel } from '../kernels/fused.js';
 
 /** Options of {@link adagrad}. */
 export type AdagradOptions = ScaleByRssOptions;
 
 /** State of {@link adagrad}: `[scaleByRss state, learning-rate state]`. */
-export type AdagradState = [ScaleByRssState, ScaleByScheduleState];
+export type AdagradState = [ScaleByRssState, ScaleByLearningRateState];
 
 /**
  * AdaGrad (Duchi et al. 2011): per-parameter steps shrinking with the root of the sum of all
@@ -24,7 +26,8 @@ export type AdagradState = [ScaleByRssState, ScaleByScheduleState];
 export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
   const owner = 'adagrad';
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
-  const composite = chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const lr = new HyperRate(owner, 'learningRate', learningRate);
+  const composite = chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, lr));
   const { eps } = rssOptions(owner, options);
   return withFusedKernel<AdagradState>(composite, {
     owner,
@@ -32,7 +35,12 @@ export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions 
     flags: 0,
     slotNames: ['state.sumOfSquares'],
     slots: (s) => [s[0].sumOfSquares],
-    scalars: (s) => [eps, -rateAt(owner, 'learningRate', learningRate, s[1].count)],
-    next: (s, [sumOfSquares]) => [{ sumOfSquares: sumOfSquares! }, { count: s[1].count + 1 }],
+    scalars: (s) => [eps, -s[1].learningRate],
+    next: (s) => {
+      const rate = nextLearningRateState(lr, s[1]);
+      return ([sumOfSquares]) => [{ sumOfSquares: sumOfSquares! }, rate];
+    },
   });
 }
+
+registerOptimizers(adagrad);

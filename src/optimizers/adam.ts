@@ -1,3 +1,4 @@
+import { registerOptimizers } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
@@ -5,8 +6,9 @@ import { biasCorrection } from '../internal/moments.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { FLAG, type FusedSpec } from '../kernels/spec.js';
 import { adamOptions, scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, maskLeaves, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { addDecayedWeightsFor, maskLeaves, nextDecayState, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { HyperRate } from '../internal/hyper.js';
 
 const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
 
@@ -14,7 +16,7 @@ const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
 export type AdamOptions = ScaleByAdamOptions;
 
 /** State of {@link adam}: `[scaleByAdam state, learning-rate state]`. */
-export type AdamState = [ScaleByAdamState, ScaleByScheduleState];
+export type AdamState = [ScaleByAdamState, ScaleByLearningRateState];
 
 /**
  * Adam (Kingma & Ba 2015, arXiv:1412.6980):
@@ -31,13 +33,17 @@ export function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}):
 
 function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
   checkOptions(owner, options, ADAM_KEYS);
-  const composite = chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, learningRate));
+  const lr = new HyperRate(owner, 'learningRate', learningRate);
+  const composite = chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, lr));
   const o = adamOptions(owner, options);
   return withFusedKernel<AdamState>(composite, {
     ...adamSpec(owner, o),
     slots: (s) => [s[0].mu, s[0].nu],
-    scalars: (s) => adamScalars(owner, o, s[0].count, 0, learningRate, s[1].count),
-    next: (s, [mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, { count: s[1].count + 1 }],
+    scalars: (s) => adamScalars(o, s[0].count, 0, s[1].learningRate),
+    next: (s) => {
+      const rate = nextLearningRateState(lr, s[1]);
+      return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, rate];
+    },
   });
 }
 
@@ -49,17 +55,9 @@ function adamSpec(
   return { owner, family: 'adam', flags: o.nesterov ? FLAG.nesterov : 0, slotNames: ['state.mu', 'state.nu'] };
 }
 
-/** The adam kernel's per-step scalars (see kernels/spec.ts), rates evaluated at their counts. */
-function adamScalars(
-  owner: string,
-  o: Required<ScaleByAdamOptions>,
-  count: number,
-  weightDecay: number,
-  learningRate: ScalarOrSchedule,
-  lrCount: number,
-): number[] {
+/** The adam kernel's per-step scalars (see kernels/spec.ts), from the rates in the state. */
+function adamScalars(o: Required<ScaleByAdamOptions>, count: number, weightDecay: number, lr: number): number[] {
   const t = count + 1;
-  const lr = rateAt(owner, 'learningRate', learningRate, lrCount);
   return [
     o.b1,
     1 - o.b1,
@@ -94,7 +92,7 @@ export interface AdamwOptions extends ScaleByAdamOptions {
 }
 
 /** State of {@link adamw}: `[scaleByAdam state, weight-decay state, learning-rate state]`. */
-export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByScheduleState];
+export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
  * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019, arXiv:1711.05101):
@@ -113,20 +111,28 @@ export function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}
   const owner = 'adamw';
   checkOptions(owner, options, [...ADAM_KEYS, 'weightDecay', 'mask']);
   const { weightDecay = 1e-4, mask, ...rest } = options;
+  const wd = new HyperRate(owner, 'weightDecay', weightDecay);
+  const lr = new HyperRate(owner, 'learningRate', learningRate);
   const composite = chainFor(
     owner,
     scaleByAdamFor(owner, rest),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
+    addDecayedWeightsFor(owner, wd, mask === undefined ? {} : { mask }),
+    learningRateWithOwner(owner, lr),
   );
   const o = adamOptions(owner, rest);
   return withFusedKernel<AdamwState>(composite, {
     ...adamSpec(owner, o),
     flags: (o.nesterov ? FLAG.nesterov : 0) | FLAG.decay,
     slots: (s) => [s[0].mu, s[0].nu],
-    scalars: (s) =>
-      adamScalars(owner, o, s[0].count, rateAt(owner, 'weightDecay', weightDecay, s[1].count), learningRate, s[2].count),
+    scalars: (s) => adamScalars(o, s[0].count, s[1].weightDecay, s[2].learningRate),
+    decaying: (s) => s[1].weightDecay !== 0,
     decayMask: mask === undefined ? undefined : (params) => maskLeaves(owner, mask, params),
-    next: (s, [mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, { count: s[1].count + 1 }, { count: s[2].count + 1 }],
+    next: (s) => {
+      const decay = nextDecayState(wd, s[1]);
+      const rate = nextLearningRateState(lr, s[2]);
+      return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, decay, rate];
+    },
   });
 }
+
+registerOptimizers(adam, nadam, adamw);

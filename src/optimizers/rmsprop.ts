@@ -1,3 +1,4 @@
+import { registerOptimizers } from '../internal/aliases.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
@@ -13,7 +14,8 @@ import {
   type ScaleByStddevState,
 } from '../transforms/adaptive.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { HyperRate } from '../internal/hyper.js';
 
 /** Options of {@link rmsprop}. */
 export interface RmspropOptions extends ScaleByRmsOptions {
@@ -26,7 +28,7 @@ export interface RmspropOptions extends ScaleByRmsOptions {
 }
 
 /** State of {@link rmsprop}: `[RMS state, learning-rate state, momentum state or {}]`. */
-export type RmspropState = [ScaleByRmsState | ScaleByStddevState, ScaleByScheduleState, TraceState | EmptyState];
+export type RmspropState = [ScaleByRmsState | ScaleByStddevState, ScaleByLearningRateState, TraceState | EmptyState];
 
 /**
  * RMSprop (Hinton 2012), optionally centered (Graves 2013) and with momentum:
@@ -67,7 +69,8 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
   const accumulate = (
     momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov }, 'momentum')
   ) as GradientTransformation<TraceState | EmptyState>;
-  const composite = chainFor(owner, direction, learningRateWithOwner(owner, learningRate), accumulate) as GradientTransformation<RmspropState>;
+  const lr = new HyperRate(owner, 'learningRate', learningRate);
+  const composite = chainFor(owner, direction, learningRateWithOwner(owner, lr), accumulate) as GradientTransformation<RmspropState>;
   const o = rmsOptions(owner, rms);
   const flags =
     (centered ? FLAG.centered : 0) |
@@ -90,12 +93,17 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
       biasCorrection(o.decay, s[0].count + 1),
       o.eps,
       momentum ?? 0,
-      -rateAt(owner, 'learningRate', learningRate, s[1].count),
+      -s[1].learningRate,
     ],
-    next: (s, [nu, mu, trace]) => [
-      centered ? { count: s[0].count + 1, mu: mu!, nu: nu! } : { count: s[0].count + 1, nu: nu! },
-      { count: s[1].count + 1 },
-      momentum === undefined ? ({} as EmptyState) : { trace: trace! },
-    ],
+    next: (s) => {
+      const rate = nextLearningRateState(lr, s[1]);
+      return ([nu, mu, trace]) => [
+        centered ? { count: s[0].count + 1, mu: mu!, nu: nu! } : { count: s[0].count + 1, nu: nu! },
+        rate,
+        momentum === undefined ? ({} as EmptyState) : { trace: trace! },
+      ];
+    },
   });
 }
+
+registerOptimizers(rmsprop);

@@ -1,9 +1,11 @@
+import { registerOptimizers } from '../internal/aliases.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, rateAt, type ScaleByScheduleState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { HyperRate } from '../internal/hyper.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { FLAG } from '../kernels/spec.js';
 
@@ -16,7 +18,7 @@ export interface SgdOptions {
 }
 
 /** State of {@link sgd}: `[momentum state (or {} without momentum), learning-rate state]`. */
-export type SgdState = [TraceState | EmptyState, ScaleByScheduleState];
+export type SgdState = [TraceState | EmptyState, ScaleByLearningRateState];
 
 /**
  * Stochastic gradient descent, with optional heavy-ball or Nesterov momentum (Sutskever et al.
@@ -36,7 +38,8 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
   if (nesterov && options.momentum === undefined) {
     throw new TypeError(`sgd: option 'nesterov' needs 'momentum' (e.g. { momentum: 0.9, nesterov: true })`);
   }
-  const lr = learningRateWithOwner(owner, learningRate);
+  const rate = new HyperRate(owner, 'learningRate', learningRate);
+  const lr = learningRateWithOwner(owner, rate);
   const direction: GradientTransformation<TraceState | EmptyState> =
     options.momentum === undefined
       ? (identity() as GradientTransformation<TraceState | EmptyState>)
@@ -58,7 +61,12 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
     flags: momentum === undefined ? 0 : FLAG.momentum | (nesterov ? FLAG.nesterov : 0),
     slotNames: ['state.trace'],
     slots: (s) => [momentum === undefined ? null : (s[0] as TraceState).trace],
-    scalars: (s) => [momentum ?? 0, -rateAt(owner, 'learningRate', learningRate, s[1].count)],
-    next: (s, [trace]) => [momentum === undefined ? ({} as EmptyState) : { trace: trace! }, { count: s[1].count + 1 }],
+    scalars: (s) => [momentum ?? 0, -s[1].learningRate],
+    next: (s) => {
+      const lrState = nextLearningRateState(rate, s[1]);
+      return ([trace]) => [momentum === undefined ? ({} as EmptyState) : { trace: trace! }, lrState];
+    },
   });
 }
+
+registerOptimizers(sgd);

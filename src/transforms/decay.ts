@@ -3,7 +3,8 @@ import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
-import { checkOptions, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
+import { checkOptions } from '../internal/options.js';
+import { HyperRate } from '../internal/hyper.js';
 import { TreeStructureError } from '../types.js';
 import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
 import { declareState } from '../internal/state.js';
@@ -27,9 +28,13 @@ export interface AddDecayedWeightsOptions {
   mask?: Mask;
 }
 
-/** State of {@link addDecayedWeights}: the number of updates done (for a schedule). */
+/**
+ * State of {@link addDecayedWeights}: the number of updates done, and the weight-decay rate the
+ * next update will use (`schedule(count)` for a schedule).
+ */
 export interface AddDecayedWeightsState {
   count: number;
+  weightDecay: number;
 }
 
 /**
@@ -45,8 +50,13 @@ export interface AddDecayedWeightsState {
  * `chain(addDecayedWeights(wd), sgd(lr))`, it is classic L2 regularisation added to the
  * gradient, which an adaptive optimizer then rescales.
  *
- * `weightDecay` is a number (>= 0) or a schedule of the step count. Needs `params` in `update`.
- * State: `{ count }`.
+ * `weightDecay` is a number (>= 0) or a schedule of the step count. A step whose rate is 0
+ * leaves the updates exactly as they are (as optax skips a zero decay): no `0 * p`, so an
+ * infinite parameter does not turn its update into NaN and `-0` stays `-0`. Needs `params` in
+ * `update` otherwise.
+ *
+ * State: `{ count, weightDecay }`, the rate the **next** update uses (see `getHyperparam` and
+ * `setHyperparam`).
  */
 export function addDecayedWeights(
   weightDecay: ScalarOrSchedule,
@@ -58,20 +68,21 @@ export function addDecayedWeights(
 /** {@link addDecayedWeights} with the caller's name in error messages. @internal */
 export function addDecayedWeightsFor(
   owner: string,
-  weightDecay: ScalarOrSchedule,
+  weightDecay: ScalarOrSchedule | HyperRate,
   options: AddDecayedWeightsOptions = {},
 ): GradientTransformation<AddDecayedWeightsState> {
   checkOptions(owner, options, ['mask']);
-  const rate = checkScalarOrSchedule(owner, 'weightDecay', weightDecay, { min: 0 });
+  const rate = weightDecay instanceof HyperRate ? weightDecay : new HyperRate(owner, 'weightDecay', weightDecay);
   const mask = options.mask;
   if (mask !== undefined && typeof mask !== 'function') checkMaskTree(owner, mask);
-  return declareState(owner, { count: 'count' }, {
-    init: () => ({ count: 0 }),
+  return declareState(owner, { count: 'count', weightDecay: rate }, {
+    init: () => ({ count: 0, weightDecay: rate.at(0) }),
     update: (updates, state, params) => {
+      const next = nextDecayState(rate, state);
+      const wd = state.weightDecay;
+      if (wd === 0) return [updates, next];
       if (params === undefined) throw missingParams(owner);
-      const wd = typeof rate === 'number' ? rate : evaluateSchedule(owner, 'weightDecay', rate, state.count);
       const selected = mask === undefined ? null : maskLeaves(owner, mask, params);
-      const next = { count: state.count + 1 };
       return tidy(() => {
         const wdS = tf.scalar(wd);
         let i = 0;
@@ -84,6 +95,14 @@ export function addDecayedWeightsFor(
       }) as [typeof updates, AddDecayedWeightsState];
     },
   });
+}
+
+/**
+ * The weight-decay state after an update from `state` (the fused kernels build it too).
+ * @internal
+ */
+export function nextDecayState(rate: HyperRate, state: AddDecayedWeightsState): AddDecayedWeightsState {
+  return { count: state.count + 1, weightDecay: rate.next(state.weightDecay, state.count) };
 }
 
 /** Checks that a mask tree holds only booleans and containers. */

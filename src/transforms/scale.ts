@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../internal/tidy.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, Updates } from '../types.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
-import { checkBoolean, checkNumber, checkOptions, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
+import { checkBoolean, checkNumber, checkOptions, evaluateSchedule } from '../internal/options.js';
+import { HyperRate } from '../internal/hyper.js';
 import { declareState } from '../internal/state.js';
 
 /** Multiplies every leaf by one JS number; the shared body of `scale` and the schedules. */
@@ -73,6 +74,16 @@ function scheduleWithOwner(
   });
 }
 
+/**
+ * State of {@link scaleByLearningRate}: the number of updates done, and the learning rate the
+ * next update will use (`schedule(count)` for a schedule; read it with `getHyperparam`, change it
+ * with `setHyperparam`).
+ */
+export interface ScaleByLearningRateState {
+  count: number;
+  learningRate: number;
+}
+
 /** Options of {@link scaleByLearningRate}. */
 export interface ScaleByLearningRateOptions {
   /** Multiply by `-learningRate` (descent) instead of `learningRate`. Default `true`. */
@@ -85,13 +96,16 @@ export interface ScaleByLearningRateOptions {
  * then `count += 1`. A number is a constant schedule; a schedule sees the number of updates done
  * before this one (0 first), as in optax.
  *
- * State: `{ count }` whether the rate is a number or a schedule, so an optimizer's state has
- * the same shape for both.
+ * State: `{ count, learningRate }` whether the rate is a number or a schedule, so an
+ * optimizer's state has the same shape for both. `learningRate` is the rate the **next** update
+ * uses: after `k` updates, `schedule(k)`. The update uses the value in the state, so a value set
+ * with `setHyperparam(state, 'learningRate', v)` takes effect at once (and, for a constant rate,
+ * stays; a schedule takes over again at the next step).
  */
 export function scaleByLearningRate(
   learningRate: ScalarOrSchedule,
   options: ScaleByLearningRateOptions = {},
-): GradientTransformation<ScaleByScheduleState> {
+): GradientTransformation<ScaleByLearningRateState> {
   return learningRateWithOwner('scaleByLearningRate', learningRate, options);
 }
 
@@ -101,27 +115,26 @@ export function scaleByLearningRate(
  */
 export function learningRateWithOwner(
   owner: string,
-  learningRate: ScalarOrSchedule,
+  learningRate: ScalarOrSchedule | HyperRate,
   options: ScaleByLearningRateOptions = {},
-): GradientTransformation<ScaleByScheduleState> {
+): GradientTransformation<ScaleByLearningRateState> {
   checkOptions(owner, options, ['flipSign']);
   const flipSign = checkBoolean(owner, 'flipSign', options.flipSign ?? true);
-  const lr = checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
+  const lr = learningRate instanceof HyperRate ? learningRate : new HyperRate(owner, 'learningRate', learningRate);
   const sign = flipSign ? -1 : 1;
-  return declareState(owner, { count: 'count' }, {
-    init: () => ({ count: 0 }),
+  return declareState(owner, { count: 'count', learningRate: lr }, {
+    init: () => ({ count: 0, learningRate: lr.at(0) }),
     update: (updates, state) => {
-      const factor = sign * rateAt(owner, 'learningRate', lr, state.count);
-      return [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }];
+      const next = nextLearningRateState(lr, state);
+      return [multiplyLeaves(owner, updates, sign * state.learningRate), next];
     },
   });
 }
 
 /**
- * The value of a rate option at a step: the number itself, or the schedule evaluated (and
- * checked) at `count`.
+ * The learning-rate state after an update from `state` (the fused kernels build it too).
  * @internal
  */
-export function rateAt(owner: string, option: string, rate: ScalarOrSchedule, count: number): number {
-  return typeof rate === 'number' ? rate : evaluateSchedule(owner, option, rate, count);
+export function nextLearningRateState(lr: HyperRate, state: ScaleByLearningRateState): ScaleByLearningRateState {
+  return { count: state.count + 1, learningRate: lr.next(state.learningRate, state.count) };
 }
