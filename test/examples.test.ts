@@ -89,6 +89,18 @@ describe('examples', () => {
     expect(out).toContain('resumed from the step-300 checkpoint and ran to 600: the same weights, bit for bit');
   });
 
+  it('custom-transform: a hand-written transformation behind clipByGlobalNorm trains, its rate only falls, and its own checks pass', () => {
+    const out = runExample('custom-transform.ts'); // the program throws, and so fails here, if a check fails
+    expect(out.match(/^RangeError: gradDecayedLearningRate: option '(learningRate|c)' must be a finite number >= 0, got (-1|NaN)$/gm)).toHaveLength(2);
+    const rows = [...out.matchAll(/^step +(\d+): loss ([\d.]+), \|g\| \S+, next learning rate ([\d.]+)$/gm)];
+    expect(rows.map((r) => Number(r[1]))).toEqual([1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    const rates = rows.map((r) => Number(r[3]));
+    expect(rates.every((r, i) => i === 0 || r <= rates[i - 1])).toBe(true);
+    expect(rates[0]).toBeCloseTo(1 / 1.05, 5);
+    expect(Number(rows.at(-1)![2])).toBeLessThan(0.006);
+    expect(out.match(/^ok: /gm)).toHaveLength(4);
+  });
+
   it('mlp trains all eight optimizers to a useful test accuracy, leak-free, within a minute', () => {
     const t0 = Date.now();
     const out = runExample('mlp.ts');
