@@ -96,7 +96,7 @@ export {
   type Mask,
 } from './transforms/decay.js';
 export { clip, clipByGlobalNorm } from './transforms/clipping.js';
-export { chain, type ChainState } from './combine/chain.js';
+export { chain, namedChain, type ChainState, type NamedChainState } from './combine/chain.js';
 
 // Reading and setting hyperparameters
 export {
@@ -106,6 +106,11 @@ export {
   type InjectHyperparamsOptions,
   type InjectHyperparamsState,
 } from './combine/hyperparams.js';
+export { treeGet, treeSet } from './tree/lookup.js';
+
+// Wrappers and combinators (chain and namedChain above, injectHyperparams with the hyperparameters)
+export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
+export { hasUpdated, multiSteps, type MultiStepsOptions, type MultiStepsState } from './combine/multi-steps.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
@@ -181,4 +186,3 @@ export {
 } from './tree/structure.js';
 export { treeAdd, treeFullLike, treeL2Norm, treeScale, treeSize, treeSub, treeZerosLike } from './tree/math.js';
 export { formatPath, isTensor, type TreePath } from './tree/walk.js';
-export { treeGet, treeSet } from './tree/lookup.js';

@@ -1,5 +1,7 @@
 import { tidy } from '../internal/tidy.js';
-import { chainLayout, declareState } from '../internal/state.js';
+import { chainLayout, declareState, subState, type FieldKind } from '../internal/state.js';
+import { checkTransformation } from '../internal/options.js';
+import { describeNode } from '../tree/walk.js';
 import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, StateOf } from '../types.js';
 import { withFusedKernel } from '../kernels/fused.js';
@@ -63,17 +65,93 @@ export function chainFor<T extends readonly GradientTransformation<any>[]>(
         return [current, next];
       }) as [typeof updates, ChainState<T>],
   });
-  return fuseChain(transforms, composite as GradientTransformation<unknown[]>) as GradientTransformation<ChainState<T>>;
+  return fuseChain<unknown[]>(
+    transforms,
+    composite as GradientTransformation<unknown[]>,
+    (s, i) => s[i],
+    (s, i, inner) => s.map((x, k) => (k === i ? inner : x)),
+  ) as GradientTransformation<ChainState<T>>;
+}
+
+/**
+ * The state of a {@link namedChain}: an object keyed by the entries' names.
+ */
+export type NamedChainState<E extends readonly (readonly [string, GradientTransformation<any>])[]> = {
+  [K in E[number] as K[0]]: StateOf<K[1]>;
+};
+
+/**
+ * {@link chain} with names: `namedChain(['clip', clipByGlobalNorm(1)], ['opt', adamw(1e-3)])`
+ * applies the transformations in the order given, and its state is an object keyed by the
+ * names, `{ clip: {}, opt: adamwState }`, so a part of it is found by name
+ * (`getHyperparam(state, 'opt.learningRate')`) rather than by position. Names must be distinct,
+ * non-empty and free of dots (dots separate the parts of a path). It is fused exactly when the
+ * same chain without names is (`kernelPath` says so).
+ */
+export function namedChain<E extends readonly (readonly [string, GradientTransformation<any>])[]>(
+  ...entries: E
+): GradientTransformation<NamedChainState<E>> {
+  const owner = 'namedChain';
+  const names: string[] = [];
+  entries.forEach((entry, i) => {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {
+      throw new TypeError(`${owner}: argument ${i} must be a [name, transformation] pair, got ${describeNode(entry)}`);
+    }
+    const name = entry[0];
+    if (name === '' || name.includes('.')) {
+      throw new TypeError(`${owner}: the name of argument ${i} must be non-empty and have no dots, got ${JSON.stringify(name)}`);
+    }
+    if (names.includes(name)) throw new TypeError(`${owner}: the name ${JSON.stringify(name)} is used twice`);
+    names.push(name);
+  });
+  const transforms = entries.map(([, t]) => t);
+  transforms.forEach((t, i) => checkTransformation(owner, t, `a gradient transformation as the second item of argument ${i}`));
+  const layout: Record<string, FieldKind> = {};
+  names.forEach((name, i) => (layout[name] = subState(transforms[i])));
+  type S = Record<string, unknown>;
+  const composite = declareState<S>(owner, layout, {
+    init: (params) => {
+      const state: S = {};
+      try {
+        names.forEach((name, i) => (state[name] = transforms[i].init(params)));
+      } catch (err) {
+        disposeReplaced(state, params);
+        throw err;
+      }
+      return state;
+    },
+    update: (updates, state, params, extra) =>
+      tidy(() => {
+        let current = updates;
+        const next: S = {};
+        names.forEach((name, i) => {
+          const [u, s] = transforms[i].update(current, state[name], params, extra);
+          current = u;
+          next[name] = s;
+        });
+        return [current, next];
+      }) as [typeof updates, S],
+  });
+  const fused = fuseChain<S>(
+    transforms,
+    composite,
+    (s, i) => s[names[i]],
+    (s, i, inner) => ({ ...s, [names[i]]: inner }),
+  );
+  return fused as unknown as GradientTransformation<NamedChainState<E>>;
 }
 
 /**
  * Gives a chain a fused kernel when it is one fusable optimizer, optionally behind
  * `clipByGlobalNorm` (the common `chain(clipByGlobalNorm(1), adamw(lr))`); other chains run
- * their parts one by one.
+ * their parts one by one. `get` and `set` read and replace the state of the transformation at a
+ * position.
  */
-function fuseChain<S extends unknown[]>(
+function fuseChain<S>(
   transforms: readonly GradientTransformation<any>[],
   composite: GradientTransformation<S>,
+  get: (state: S, i: number) => unknown,
+  set: (state: S, i: number, inner: unknown) => S,
 ): GradientTransformation<S> {
   const last = transforms.length - 1;
   const spec = last >= 0 ? fusedSpecOf(transforms[last]) : undefined;
@@ -82,8 +160,8 @@ function fuseChain<S extends unknown[]>(
   if (last > 1 || (last === 1 && (clipNorm === undefined || spec.clipNorm !== undefined))) return composite;
   const lifted = liftSpec<unknown, S>(
     spec,
-    (s) => s[last],
-    (s, inner) => s.map((x, i) => (i === last ? inner : x)) as S,
+    (s) => get(s, last),
+    (s, inner) => set(s, last, inner),
     clipNorm,
   );
   return withFusedKernel(composite, lifted);

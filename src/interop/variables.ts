@@ -91,9 +91,12 @@ export function trainStep<P extends Params, S>(
 ): TrainStepResult<P, S> {
   const fused = fusedApply(tx, grads as Params, state, params, true);
   if (fused !== undefined && fused[0] === params) {
-    // Written in place: the parameter and state tensors are the same ones, and the gradients
-    // share no buffer with them (fusedApply checked), so only the gradients can go.
-    if (!keepGrads) treeDispose(grads);
+    // Written in place (or a step that changes no parameter): the parameter tensors are the same
+    // ones, and so are the state tensors the kernel wrote into; what the step replaced (a wrapper's
+    // accumulator, say) goes, and the gradients unless kept.
+    const keep: unknown[] = [params, fused[1]];
+    if (keepGrads) keep.push(grads);
+    disposeReplaced([state, grads], keep);
     return { params, state: fused[1] };
   }
   let nextParams: P;

@@ -186,7 +186,7 @@ export function setCpuTiles(enabled: boolean): void {
 function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const tiles = cpuTiles ? TileKernels.get() : null;
   if (tiles === null) return runCpuKernel(attrs, table);
-  tiles.run(attrs, table, attrs.clipNorm > 0 ? clipScale(sumOfSquares(table), attrs.clipNorm) : 1);
+  tiles.run(attrs, table, attrs.clipNorm > 0 ? clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm) : 1);
 }
 
 /** The parts of tfjs's cpu backend the kernels use. */
@@ -219,7 +219,14 @@ interface Prepared {
  * Checks the trees exactly as the composite path does (before anything is created), evaluates
  * the per-step scalars and lays the leaves out for the kernel.
  */
-function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Params | undefined, apply: boolean): Prepared {
+function prepare<S>(
+  spec: FusedSpec<S>,
+  updates: Updates,
+  state: S,
+  params: Params | undefined,
+  apply: boolean,
+  sumOfSquares?: number,
+): Prepared {
   const slotTrees = spec.slots(state);
   const decays = (spec.flags & FLAG.decay) !== 0 && (spec.decaying?.(state) ?? true);
   const hasParams = decays || apply;
@@ -255,6 +262,7 @@ function prepare<S>(spec: FusedSpec<S>, updates: Updates, state: S, params: Para
       hasParams,
       slots: slots.map((t) => t !== null),
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
+      ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
     },
     table: {
       sizes: grads.map((g) => g.size),
@@ -275,8 +283,9 @@ export function runFused<S>(
   state: S,
   params: Params | undefined,
   apply: boolean,
+  sumOfSquares?: number,
 ): [Updates, S] {
-  const { attrs, table, def } = prepare(spec, updates, state, params, apply);
+  const { attrs, table, def } = prepare(spec, updates, state, params, apply, sumOfSquares);
   const next = spec.next(state);
   const L = attrs.leaves;
   if (L === 0) return [updates, next(spec.slots(state))];
@@ -312,8 +321,8 @@ function ownsBuffers(written: readonly tf.Tensor[], read: readonly tf.Tensor[]):
  * The fused step written into the parameter and state buffers themselves, when they belong to
  * nobody else (see {@link ownsBuffers}). Returns `undefined` (nothing done) otherwise.
  */
-function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params): [Params, S] | undefined {
-  const { attrs, table } = prepare(spec, grads, state, params, true);
+function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
+  const { attrs, table } = prepare(spec, grads, state, params, true, sumOfSquares);
   const targets = [table.inputs[1], ...table.inputs.slice(2)];
   const written = targets.flatMap((list) => list ?? []);
   if (!ownsBuffers(written, table.inputs[0]!)) return undefined;
@@ -361,6 +370,7 @@ export function fusedApply<S>(
   state: S,
   params: Params,
   inPlace = false,
+  sumOfSquares?: number,
 ): [Params, S] | undefined {
   const spec = fusedSpecOf(tx);
   const wrapper = (tx as MaybeFused<S>)[FUSED_WRAPPER];
@@ -368,8 +378,84 @@ export function fusedApply<S>(
     return undefined;
   }
   checkStateOf(tx, state);
-  if (!spec) return wrapper!.apply(grads, state, params, inPlace);
-  return (inPlace ? runInPlace(spec, grads, state, params) : undefined) ?? runFused(spec, grads, state, params, true);
+  if (!spec) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares);
+  return (
+    (inPlace ? runInPlace(spec, grads, state, params, sumOfSquares) : undefined) ??
+    runFused(spec, grads, state, params, true, sumOfSquares)
+  );
+}
+
+/**
+ * `tx.update` through its own fused kernel when it has one and the backend runs it, reusing a
+ * sum of squares of the updates the caller has computed; `tx.update` otherwise.
+ * @internal
+ */
+export function fusedUpdate<S, U extends Updates>(
+  tx: GradientTransformation<S>,
+  updates: U,
+  state: S,
+  params: Params | undefined,
+  extra: ExtraArgs | undefined,
+  sumOfSquares?: number,
+): [U, S] {
+  const spec = fusedSpecOf(tx);
+  if (!spec || pathOf(tx, spec.owner) === 'composite') return tx.update(updates, state, params, extra);
+  checkStateOf(tx, state);
+  return runFused(spec, updates, state, params, false, sumOfSquares) as [U, S];
+}
+
+/**
+ * The sum of squares of every element of `leaves` in float64, computed on the fused path of
+ * the active backend (one pass over the data), or `undefined` where there is none.
+ * @internal
+ */
+export function fusedSumOfSquares(leaves: readonly tf.Tensor[]): number | undefined {
+  if (mode === 'composite') return undefined;
+  const path = backendPath('applyIfFinite');
+  if (path === 'composite') return undefined;
+  if (path === 'wasm-simd') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares(leaves);
+  const b = tf.backend() as unknown as CpuBackendLike;
+  let sum = 0;
+  for (const t of leaves) {
+    const values = b.readSync(t.dataId);
+    for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  }
+  return sum;
+}
+
+/**
+ * `acc + factor * g` for aligned lists of float32 leaves (checked by the caller) in one kernel
+ * call (the sgd kernel with rate `factor` and the apply flag; the same float32 operations as
+ * `tf.add(acc, tf.mul(g, factor))`), written into the `acc` buffers themselves with `inPlace`
+ * when nothing else holds them; `undefined` where no fused path exists.
+ * @internal
+ */
+export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], factor: number, inPlace: boolean): tf.Tensor[] | undefined {
+  if (mode === 'composite' || backendPath('multiSteps') === 'composite') return undefined;
+  if (acc.length === 0) return [];
+  const attrs: FusedAttrs = {
+    family: 'sgd',
+    flags: FLAG.apply,
+    scalars: [0, factor],
+    clipNorm: 0,
+    leaves: acc.length,
+    hasParams: true,
+    slots: [false],
+    decay: acc.map(() => 0),
+  };
+  if (inPlace && ownsBuffers(acc, g)) {
+    const table: KernelTable<tf.Tensor> = { sizes: acc.map((t) => t.size), inputs: [g, acc, null], outputs: [acc, null] };
+    if (tf.getBackend() === 'wasm') {
+      const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
+      kernels.run(attrs, table);
+      for (const t of acc) kernels.changed(t.dataId, t.size);
+    } else {
+      const b = tf.backend() as unknown as CpuBackendLike;
+      runOnCpu(attrs, mapTable(table, (t) => b.readSync(t.dataId)));
+    }
+    return [...acc];
+  }
+  return callKernel([...g, ...acc], attrs);
 }
 
 /**

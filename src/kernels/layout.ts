@@ -18,6 +18,11 @@ export interface FusedAttrs {
   slots: boolean[];
   /** 1 where a leaf gets weight decay. */
   decay: number[];
+  /**
+   * The gradients' sum of squares (float64) when the caller has computed it already, for the
+   * clip scale: `applyIfFinite` tests the gradients with the same pass the clip needs.
+   */
+  sumOfSquares?: number;
 }
 
 /**

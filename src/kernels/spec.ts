@@ -88,7 +88,7 @@ export interface FusedWrapper<S> {
    * The step with the update applied (new params and state), through the inner kernel; the
    * state has been checked against the wrapper's layout. `undefined` to fall back to `update`.
    */
-  apply(grads: Updates, state: S, params: Params, inPlace: boolean): [Params, S] | undefined;
+  apply(grads: Updates, state: S, params: Params, inPlace: boolean, sumOfSquares?: number): [Params, S] | undefined;
 }
 
 /** A transformation that may carry a fused description. */

@@ -27,7 +27,7 @@ export function runCpuKernel(attrs: FusedAttrs, table: KernelTable<Float32Array>
   const flags = attrs.flags;
   const doClip = attrs.clipNorm > 0;
   // Without clipping the gradient is multiplied by exactly 1, which changes no bits.
-  const gs = doClip ? f(clipScale(sumOfSquares(table), attrs.clipNorm)) : 1;
+  const gs = doClip ? f(clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)) : 1;
   const apply = (flags & FLAG.apply) !== 0;
   const nesterov = (flags & FLAG.nesterov) !== 0;
   const input = (k: number, j: number) => table.inputs[k]?.[j] ?? NONE;

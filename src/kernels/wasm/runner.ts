@@ -153,11 +153,24 @@ export class WasmKernels {
     this.fill(words, table0 + 2, INPUTS, table.inputs, count);
     this.fill(words, table0 + 2 + INPUTS, OUTPUTS, table.outputs, count);
     const tableAt = table0 << 2;
-    const clip = attrs.clipNorm > 0 ? clipScale(this.exports.sumsq(tableAt, count), attrs.clipNorm) : 1;
+    const clip = attrs.clipNorm > 0 ? clipScale(attrs.sumOfSquares ?? this.exports.sumsq(tableAt, count), attrs.clipNorm) : 1;
     const floats = new Float32Array(this.memory.buffer, scalars, SCALAR_BYTES / 4);
     floats.set(attrs.scalars);
     floats[attrs.scalars.length] = clip;
     this.exports[attrs.family](tableAt, count, scalars, attrs.flags, scratch);
+  }
+
+  /** The sum of squares of all elements of `tensors`, in float64 (one pass over the heap). */
+  sumOfSquares(tensors: ReadonlyArray<{ dataId: object; size: number }>): number {
+    const count = tensors.length;
+    this.reserve(count);
+    const words = new Int32Array(this.memory.buffer);
+    const table0 = (this.block + SCRATCH_BYTES + SCALAR_BYTES) >>> 2;
+    for (let j = 0; j < count; j++) {
+      words[table0 + j * RECORD_WORDS] = tensors[j].size;
+      words[table0 + j * RECORD_WORDS + 2] = this.offset(tensors[j].dataId);
+    }
+    return this.exports.sumsq(table0 << 2, count);
   }
 
   /** Writes the offsets of `positions` (0 where absent) into record words `first + k`. */
