@@ -24,7 +24,7 @@ describe('multiSteps', () => {
     const gs = [0, 1, 2].map((i) => gradValues32(i));
     for (let i = 0; i < k; i++) {
       const g = makeGrads(i);
-      const [u, next] = tx.update(g, state, params);
+      const [u, next]: [Params, typeof state] = tx.update(g, state, params);
       if (i < k - 1) {
         expect(flat(u).every((x) => x === 0)).toBe(true);
         expect(hasUpdated(next)).toBe(false);
@@ -101,12 +101,12 @@ describe('multiSteps', () => {
     let pa: Params = makeParams();
     let sa = a.init(pa);
     let pb: Params = makeParams();
-    let sb = a.init(pb);
+    let sb: ReturnType<typeof a.init> = a.init(pb);
     for (let i = 0; i < 7; i++) {
       ({ params: pa, state: sa } = trainStep(a, pa, sa, makeGrads(i)));
       const g = makeGrads(i);
-      const [u, next] = a.update(g, sb, pb);
-      const p2 = applyUpdates(pb, u);
+      const [u, next]: [Params, typeof sb] = a.update(g, sb, pb);
+      const p2: Params = applyUpdates(pb, u);
       disposeReplaced([pb, sb, u, g], [p2, next]);
       pb = p2;
       sb = next;
@@ -119,14 +119,14 @@ describe('multiSteps', () => {
   it('leaks nothing over 100 steps, through update and trainStep', () => {
     const tx = multiSteps(adamw(0.05), { everyK: 4 });
     let params: Params = makeParams();
-    let state = tx.init(params);
+    let state: ReturnType<typeof tx.init> = tx.init(params);
     ({ params, state } = trainStep(tx, params, state, makeGrads(0)));
     const before = tf.memory().numTensors;
     for (let i = 1; i < 100; i++) ({ params, state } = trainStep(tx, params, state, makeGrads(i)));
     for (let i = 0; i < 8; i++) {
       const g = makeGrads(i);
-      const [u, next] = tx.update(g, state, params);
-      const p2 = applyUpdates(params, u);
+      const [u, next]: [Params, typeof state] = tx.update(g, state, params);
+      const p2: Params = applyUpdates(params, u);
       disposeReplaced([params, state, u, g], [p2, next]);
       params = p2;
       state = next;

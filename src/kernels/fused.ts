@@ -4,7 +4,8 @@ import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
 import { checkStateOf, copyStateLayout, declaredOwner } from '../internal/state.js';
 import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
-import { FUSED_KERNEL, clipScale, type FusedAttrs, type KernelTable } from './layout.js';
+import { FUSED_KERNEL, clipScale, segmentsOf, type FusedAttrs, type KernelData, type KernelTable } from './layout.js';
+import { describeNode } from '../tree/walk.js';
 import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 import { TileKernels } from './wasm/tiles.js';
@@ -107,27 +108,49 @@ function ensureKernel(backendName: string): void {
  * Splits the kernel's flat inputs and outputs (in the order documented on {@link FusedAttrs})
  * into kernel positions.
  */
-function tableOf<T extends { shape: number[] }>(attrs: FusedAttrs, inputs: readonly T[], outputs: readonly T[]): KernelTable<T> {
+function tableOf(attrs: FusedAttrs, inputs: readonly tf.TensorInfo[], outputs: readonly tf.TensorInfo[]): KernelTable<KernelData> {
   const L = attrs.leaves;
-  const take = (list: readonly T[], at: number) => list.slice(at * L, (at + 1) * L);
-  const tableInputs: Array<T[] | null> = [take(inputs, 0), attrs.hasParams ? take(inputs, 1) : null];
-  const tableOutputs: Array<T[] | null> = [take(outputs, 0)];
-  let nextIn = attrs.hasParams ? 2 : 1;
-  let nextOut = 1;
+  const data = (t: tf.TensorInfo): KernelData => ({ dataId: t.dataId, size: sizeOf(t.shape) });
+  const take = (list: readonly tf.TensorInfo[], at: number) => list.slice(at * L, (at + 1) * L).map(data);
+  const sizes = inputs.slice(0, L).map((t) => sizeOf(t.shape));
+  const tableInputs: Array<KernelData[] | null> = [take(inputs, 0), attrs.hasParams ? take(inputs, 1) : null];
+  const tableOutputs: Array<KernelData[] | null> = [take(outputs, 0)];
+  // Flat slots come as one tensor each, after the per-leaf gradients and parameters.
+  let nextIn = attrs.flatSlots ? (attrs.hasParams ? 2 : 1) * L : attrs.hasParams ? 2 : 1;
+  let nextOut = attrs.flatSlots ? L : 1;
   for (const present of attrs.slots) {
-    tableInputs.push(present ? take(inputs, nextIn++) : null);
-    tableOutputs.push(present ? take(outputs, nextOut++) : null);
+    if (!present) {
+      tableInputs.push(null);
+      tableOutputs.push(null);
+    } else if (attrs.flatSlots) {
+      tableInputs.push(segmentsOf(inputs[nextIn++], sizes));
+      tableOutputs.push(segmentsOf(outputs[nextOut++], sizes));
+    } else {
+      tableInputs.push(take(inputs, nextIn++));
+      tableOutputs.push(take(outputs, nextOut++));
+    }
   }
-  return { sizes: tableInputs[0]!.map((t) => sizeOf(t.shape)), inputs: tableInputs, outputs: tableOutputs };
+  return { sizes, inputs: tableInputs, outputs: tableOutputs };
 }
 
-/** The shapes of the kernel's outputs: the leaves' shapes once for the updates and per slot. */
+/**
+ * The shapes of the kernel's outputs: the leaves' shapes for the updates, then per slot the
+ * leaves' shapes again, or one 1-D shape of all elements for flat slots.
+ */
 function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs): number[][] {
   const shapes = inputs.slice(0, attrs.leaves).map((t) => t.shape);
-  const copies = 1 + attrs.slots.filter(Boolean).length;
-  const out: number[][] = [];
-  for (let k = 0; k < copies; k++) out.push(...shapes);
+  const total = shapes.reduce((n, s) => n + sizeOf(s), 0);
+  const out: number[][] = [...shapes];
+  for (const present of attrs.slots) {
+    if (present) out.push(...(attrs.flatSlots ? [[total]] : shapes));
+  }
   return out;
+}
+
+/** A leaf's data as the cpu backend holds it: its array, or the segment of one. */
+function cpuView(b: CpuBackendLike, t: KernelData): Float32Array {
+  const values = b.readSync(t.dataId);
+  return t.elementOffset === undefined ? values : values.subarray(t.elementOffset, t.elementOffset + t.size);
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -163,7 +186,7 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ins = Object.values(inputs) as tf.TensorInfo[];
   // The backend keeps the given arrays as the outputs' data, so readSync reaches them too.
   const outs = outputShapes(ins, a).map((shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))));
-  runOnCpu(a, mapTable(tableOf(a, ins, outs), (t) => b.readSync(t.dataId)));
+  runOnCpu(a, mapTable(tableOf(a, ins, outs), (t) => cpuView(b, t)));
   return outs;
 };
 
@@ -210,7 +233,11 @@ function callKernel(inputs: readonly tf.Tensor[], attrs: FusedAttrs): tf.Tensor[
 interface Prepared {
   attrs: FusedAttrs;
   /** Inputs only (`outputs` is empty). */
-  table: KernelTable<tf.Tensor>;
+  table: KernelTable<KernelData>;
+  /** The kernel's inputs in call order (see {@link FusedAttrs}). */
+  kernelInputs: tf.Tensor[];
+  /** The tensors an in-place step writes into: the parameters, then the state slots. */
+  writable: tf.Tensor[];
   /** The structure of the updates tree. */
   def: TreeDef;
 }
@@ -233,25 +260,34 @@ function prepare<S>(
   if (hasParams && params === undefined) throw missingParams(spec.owner);
   const names = ['updates'];
   const trees: Params[] = [updates];
-  slotTrees.forEach((tree, k) => {
-    if (tree !== null) {
-      names.push(spec.slotNames[k]!);
-      trees.push(tree);
-    }
-  });
+  const flat = spec.flatSlots === true;
+  if (!flat) {
+    slotTrees.forEach((tree, k) => {
+      if (tree !== null) {
+        names.push(spec.slotNames[k]!);
+        trees.push(tree);
+      }
+    });
+  }
   if (hasParams) {
     names.push('params');
     trees.push(params!);
   }
   const [leaves, def] = flattenFloatTrees(spec.owner, names, trees);
+  const sizes = leaves[0].map((g) => g.size);
+  const flatSlots = flat ? slotTrees.map((t, k) => (t === null ? null : checkFlatSlot(spec, k, t, sizes))) : [];
   const scalars = spec.scalars(state);
   if (scalars.length !== SCALAR_COUNT[spec.family]) {
     throw new Error(`tfjs-optax: ${spec.owner} gave ${scalars.length} kernel scalars, the ${spec.family} kernel reads ${SCALAR_COUNT[spec.family]}`);
   }
   const mask = decays ? spec.decayMask?.(params!) ?? null : null;
   const grads = leaves[0];
+  const paramLeaves = hasParams ? leaves[leaves.length - 1] : null;
   let next = 1;
-  const slots = slotTrees.map((t) => (t === null ? null : leaves[next++]));
+  const slots: Array<KernelData[] | null> = flat
+    ? flatSlots.map((t) => (t === null ? null : segmentsOf(t, sizes)))
+    : slotTrees.map((t) => (t === null ? null : leaves[next++]));
+  const slotTensors = flat ? flatSlots.filter((t): t is tf.Tensor => t !== null) : slots.flatMap((s) => (s ?? []) as tf.Tensor[]);
   return {
     attrs: {
       family: spec.family,
@@ -263,14 +299,25 @@ function prepare<S>(
       slots: slots.map((t) => t !== null),
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
+      ...(flat ? { flatSlots: true } : {}),
     },
-    table: {
-      sizes: grads.map((g) => g.size),
-      inputs: [grads, hasParams ? leaves[next] : null, ...slots],
-      outputs: [],
-    },
+    table: { sizes, inputs: [grads, paramLeaves, ...slots], outputs: [] },
+    kernelInputs: [...grads, ...(paramLeaves ?? []), ...slotTensors],
+    writable: [...(paramLeaves ?? []), ...slotTensors],
     def,
   };
+}
+
+/** A flat state slot, checked: one float32 1-D tensor of all the leaves' elements. */
+function checkFlatSlot<S>(spec: FusedSpec<S>, k: number, tree: Params, sizes: readonly number[]): tf.Tensor {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const ok = tree instanceof tf.Tensor && !tree.isDisposed && tree.dtype === 'float32' && tree.rank === 1 && tree.size === total;
+  if (!ok) {
+    throw new Error(
+      `${spec.owner}: ${spec.slotNames[k]} must be a float32 tensor of shape [${total}] (one element per parameter), got ${describeNode(tree)}`,
+    );
+  }
+  return tree as tf.Tensor;
 }
 
 /**
@@ -285,16 +332,15 @@ export function runFused<S>(
   apply: boolean,
   sumOfSquares?: number,
 ): [Updates, S] {
-  const { attrs, table, def } = prepare(spec, updates, state, params, apply, sumOfSquares);
+  const { attrs, kernelInputs, def } = prepare(spec, updates, state, params, apply, sumOfSquares);
   const next = spec.next(state);
   const L = attrs.leaves;
   if (L === 0) return [updates, next(spec.slots(state))];
-  const inputs: tf.Tensor[] = [];
-  for (const list of table.inputs) if (list !== null) inputs.push(...list);
-  const outs = callKernel(inputs, attrs);
+  const outs = callKernel(kernelInputs, attrs);
   let end = L;
   const newSlots = attrs.slots.map((present) => {
     if (!present) return null;
+    if (attrs.flatSlots) return outs[end++];
     end += L;
     return def.unflatten(outs.slice(end - L, end)) as Params;
   });
@@ -305,7 +351,7 @@ export function runFused<S>(
  * `true` when every tensor of `written` may be overwritten: it shares its data with no other
  * tensor (the backend's refCount is 1), appears once, and is none of `read`.
  */
-function ownsBuffers(written: readonly tf.Tensor[], read: readonly tf.Tensor[]): boolean {
+function ownsBuffers(written: readonly { dataId: object }[], read: readonly { dataId: object }[]): boolean {
   const b = tf.backend() as unknown as { refCount?(dataId: object): number };
   if (typeof b.refCount !== 'function') return false;
   const seen = new Set<object>();
@@ -322,19 +368,17 @@ function ownsBuffers(written: readonly tf.Tensor[], read: readonly tf.Tensor[]):
  * nobody else (see {@link ownsBuffers}). Returns `undefined` (nothing done) otherwise.
  */
 function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
-  const { attrs, table } = prepare(spec, grads, state, params, true, sumOfSquares);
-  const targets = [table.inputs[1], ...table.inputs.slice(2)];
-  const written = targets.flatMap((list) => list ?? []);
-  if (!ownsBuffers(written, table.inputs[0]!)) return undefined;
+  const { attrs, table, writable } = prepare(spec, grads, state, params, true, sumOfSquares);
+  if (!ownsBuffers(writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
-  const inPlace = { ...table, outputs: targets };
+  const inPlace = { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] };
   if (tf.getBackend() === 'wasm') {
     const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
     kernels.run(attrs, inPlace);
-    for (const t of written) kernels.changed(t.dataId, t.size);
+    for (const t of writable) kernels.changed(t.dataId, t.size);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
-    runOnCpu(attrs, mapTable(inPlace, (t) => b.readSync(t.dataId)));
+    runOnCpu(attrs, mapTable(inPlace, (t) => cpuView(b, t)));
   }
   return [params, next(spec.slots(state))];
 }
@@ -451,7 +495,7 @@ export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], fa
       for (const t of acc) kernels.changed(t.dataId, t.size);
     } else {
       const b = tf.backend() as unknown as CpuBackendLike;
-      runOnCpu(attrs, mapTable(table, (t) => b.readSync(t.dataId)));
+      runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
     }
     return [...acc];
   }

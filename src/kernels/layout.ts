@@ -23,6 +23,36 @@ export interface FusedAttrs {
    * clip scale: `applyIfFinite` tests the gradients with the same pass the clip needs.
    */
   sumOfSquares?: number;
+  /**
+   * The state slots are one 1-D tensor each, covering all leaves in flatten order (the state of
+   * `flatten(inner)`): each leaf reads and writes its segment of it.
+   */
+  flatSlots?: boolean;
+}
+
+/**
+ * A leaf's data for the kernel: a tensor, or `size` elements of a larger tensor from element
+ * `elementOffset` (a segment of a flat state slot).
+ */
+export interface KernelData {
+  dataId: object;
+  size: number;
+  elementOffset?: number;
+}
+
+/** The `size` elements of `t` from `elementOffset` on. */
+export function segmentOf(t: { dataId: object }, elementOffset: number, size: number): KernelData {
+  return { dataId: t.dataId, size, elementOffset };
+}
+
+/** Segments of a 1-D buffer of `sum(sizes)` elements, one per leaf, in order. */
+export function segmentsOf(t: { dataId: object }, sizes: readonly number[]): KernelData[] {
+  let at = 0;
+  return sizes.map((n) => {
+    const s = segmentOf(t, at, n);
+    at += n;
+    return s;
+  });
 }
 
 /**

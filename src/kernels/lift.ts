@@ -16,6 +16,7 @@ export function liftSpec<Inner, Outer>(
     family: spec.family,
     flags: spec.flags,
     clipNorm: clipNorm ?? spec.clipNorm,
+    flatSlots: spec.flatSlots,
     slotNames: spec.slotNames,
     slots: (s) => spec.slots(get(s)),
     scalars: (s) => spec.scalars(get(s)),

@@ -46,6 +46,8 @@ export interface FusedSpec<S> {
   flags: number;
   /** Global-norm clipping in front of the optimizer, if any. */
   clipNorm?: number;
+  /** The state slots are one 1-D tensor each over all leaves (`flatten`'s state). */
+  flatSlots?: boolean;
   /** Names of the slots for messages (`'state.mu'`), in kernel order; `null` where absent. */
   slotNames: ReadonlyArray<string | null>;
   /** The per-leaf state trees in kernel order, `null` where this variant has none. */

@@ -127,17 +127,17 @@ export class WasmKernels {
   }
 
   /** The heap offset of a tensor's data. */
-  offset(dataId: object): number {
+  offset(dataId: object, elementOffset = 0): number {
     const entry = this.backend.dataIdMap.get(dataId);
     if (!entry) throw new Error('tfjs-optax: tensor data not found on the wasm backend');
-    return entry.memoryOffset;
+    return entry.memoryOffset + 4 * elementOffset;
   }
 
   /**
    * Runs one fused step over all leaves of `table`: fills the leaf records (size, decay flag,
    * heap offsets of the inputs and outputs, 0 where unused), then calls the family's kernel.
    */
-  run(attrs: FusedAttrs, table: KernelTable<{ dataId: object }>): void {
+  run(attrs: FusedAttrs, table: KernelTable<{ dataId: object; elementOffset?: number }>): void {
     const count = table.sizes.length;
     this.reserve(count);
     // The view is made after the allocation, which may have grown the memory; looking up
@@ -178,13 +178,13 @@ export class WasmKernels {
     words: Int32Array,
     first: number,
     width: number,
-    positions: ReadonlyArray<ReadonlyArray<{ dataId: object }> | null>,
+    positions: ReadonlyArray<ReadonlyArray<{ dataId: object; elementOffset?: number }> | null>,
     count: number,
   ): void {
     for (let k = 0; k < width; k++) {
       const tensors = positions[k] ?? null;
       for (let j = 0; j < count; j++) {
-        words[first + k + j * RECORD_WORDS] = tensors === null ? 0 : this.offset(tensors[j].dataId);
+        words[first + k + j * RECORD_WORDS] = tensors === null ? 0 : this.offset(tensors[j].dataId, tensors[j].elementOffset);
       }
     }
   }
