@@ -3,11 +3,16 @@
 import {
   constantSchedule,
   cosineDecaySchedule,
+  cosineOnecycleSchedule,
   exponentialDecay,
   joinSchedules,
+  linearOnecycleSchedule,
   linearSchedule,
   piecewiseConstantSchedule,
+  piecewiseInterpolateSchedule,
   polynomialSchedule,
+  sgdrSchedule,
+  warmupConstantSchedule,
   warmupCosineDecaySchedule,
   warmupExponentialDecaySchedule,
   type Schedule,
@@ -22,9 +27,24 @@ const schedules: Array<[string, Schedule]> = [
   ['exponentialDecay x0.5 per 25 steps', exponentialDecay({ initValue: 1, transitionSteps: 25, decayRate: 0.5 })],
   ['exponentialDecay staircase, floor 0.2', exponentialDecay({ initValue: 1, transitionSteps: 25, decayRate: 0.5, staircase: true, endValue: 0.2 })],
   ['piecewiseConstant x0.1 at 30 and 60', piecewiseConstantSchedule({ initValue: 1, boundariesAndScales: { 30: 0.1, 60: 0.1 } })],
+  [
+    'piecewiseInterpolate cosine, x0.5 at 30 and 60',
+    piecewiseInterpolateSchedule({ interpolateType: 'cosine', initValue: 1, boundariesAndScales: { 30: 0.5, 60: 0.5 } }),
+  ],
   ['cosineDecaySchedule over 100, alpha 0.1', cosineDecaySchedule({ initValue: 1, decaySteps: 100, alpha: 0.1 })],
   ['warmupCosineDecay 10 warmup, 100 total', warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 100, endValue: 0.05 })],
+  ['warmupConstant 10 warmup', warmupConstantSchedule({ initValue: 0, peakValue: 1, warmupSteps: 10 })],
   ['warmupExponentialDecay 10 warmup', warmupExponentialDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, transitionSteps: 30, decayRate: 0.5 })],
+  [
+    'sgdr: cycles of 20, 30 and 50 steps, 5 warmup each',
+    sgdrSchedule([
+      { initValue: 0, peakValue: 1, warmupSteps: 5, decaySteps: 20 },
+      { initValue: 0, peakValue: 0.7, warmupSteps: 5, decaySteps: 30 },
+      { initValue: 0, peakValue: 0.4, warmupSteps: 5, decaySteps: 50 },
+    ]),
+  ],
+  ['cosineOnecycle over 100, peak 1 at 30', cosineOnecycleSchedule({ transitionSteps: 100, peakValue: 1 })],
+  ['linearOnecycle over 90, peak 1 at 27', linearOnecycleSchedule({ transitionSteps: 90, peakValue: 1 })],
   [
     'joinSchedules: linear up, constant, cosine down',
     joinSchedules({

@@ -164,13 +164,26 @@ export {
   type ExponentialDecayOptions,
   type WarmupExponentialDecayOptions,
 } from './schedules/exponential.js';
-export { piecewiseConstantSchedule, type PiecewiseConstantOptions } from './schedules/piecewise.js';
+export {
+  piecewiseConstantSchedule,
+  piecewiseInterpolateSchedule,
+  type PiecewiseConstantOptions,
+  type PiecewiseInterpolateOptions,
+} from './schedules/piecewise.js';
+export { warmupConstantSchedule, type WarmupConstantOptions } from './schedules/warmup.js';
 export {
   cosineDecaySchedule,
+  sgdrSchedule,
   warmupCosineDecaySchedule,
   type CosineDecayOptions,
   type WarmupCosineDecayOptions,
 } from './schedules/cosine.js';
+export {
+  cosineOnecycleSchedule,
+  linearOnecycleSchedule,
+  type CosineOnecycleOptions,
+  type LinearOnecycleOptions,
+} from './schedules/onecycle.js';
 export { joinSchedules, type JoinSchedulesOptions } from './schedules/join.js';
 
 // Trees

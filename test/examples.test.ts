@@ -59,9 +59,9 @@ describe('examples', () => {
     expect(out).toMatch(/from -5 with momentum: 3\.2\d\d \(escaped to the global minimum\)/);
   });
 
-  it('schedules prints 100 values for each of the ten schedules', () => {
+  it('schedules prints 100 values for each of the fifteen schedules', () => {
     const out = runExample('schedules.ts');
-    expect(out.match(/^ {2}90: /gm)).toHaveLength(10);
+    expect(out.match(/^ {2}90: /gm)).toHaveLength(15);
     expect(out).toContain('warmupCosineDecay 10 warmup, 100 total');
   });
 

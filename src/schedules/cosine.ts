@@ -1,5 +1,6 @@
 import type { Schedule } from '../types.js';
 import { checkNumber, checkRequired } from '../internal/options.js';
+import { describeNode } from '../tree/walk.js';
 import { joinSchedules } from './join.js';
 import { warmupPhase } from './warmup.js';
 
@@ -59,7 +60,10 @@ export interface WarmupCosineDecayOptions {
  * counts the whole schedule, as in optax), holding `endValue` afterwards.
  */
 export function warmupCosineDecaySchedule(options: WarmupCosineDecayOptions): Schedule {
-  const owner = 'warmupCosineDecaySchedule';
+  return warmupCosineFor('warmupCosineDecaySchedule', options);
+}
+
+function warmupCosineFor(owner: string, options: WarmupCosineDecayOptions): Schedule {
   checkRequired(owner, options, ['initValue', 'peakValue', 'warmupSteps', 'decaySteps'], [
     'initValue',
     'peakValue',
@@ -75,4 +79,35 @@ export function warmupCosineDecaySchedule(options: WarmupCosineDecayOptions): Sc
   const alpha = peakValue === 0 ? 0 : endValue / peakValue;
   const decay = cosineFor(owner, { initValue: peakValue, decaySteps: decaySteps - warmupSteps, alpha, exponent });
   return joinSchedules({ schedules: [warmup, decay], boundaries: [warmupSteps] });
+}
+
+/**
+ * SGDR, stochastic gradient descent with warm restarts (Loshchilov & Hutter 2017,
+ * arXiv:1608.03983): the cycles run one after another, each a {@link warmupCosineDecaySchedule}
+ * with its own options that counts from the step where it starts. Cycle `i` starts at the sum of
+ * the `decaySteps` of the cycles before it, and the last cycle holds its `endValue` once done:
+ *
+ *     start_0 = 0, start_{i+1} = start_i + cycles[i].decaySteps
+ *     value = warmupCosineDecaySchedule(cycles[i])(count - start_i)  for the last i with start_i <= count
+ *
+ * So `sgdrSchedule([c])` is `warmupCosineDecaySchedule(c)`. As optax's `sgdr_schedule`, which
+ * takes the cycles as dicts of keyword arguments; an empty list is a `RangeError` here (optax
+ * fails at the first call), and an error in a cycle names it (`sgdrSchedule: cycles[1]: ...`).
+ */
+export function sgdrSchedule(cycles: WarmupCosineDecayOptions[]): Schedule {
+  const owner = 'sgdrSchedule';
+  if (!Array.isArray(cycles)) {
+    throw new TypeError(`${owner}: option 'cycles' must be an array of warmupCosineDecaySchedule options, got ${describeNode(cycles)}`);
+  }
+  if (cycles.length === 0) {
+    throw new RangeError(`${owner}: option 'cycles' must hold at least one cycle, got []`);
+  }
+  const schedules = cycles.map((cycle, i) => warmupCosineFor(`${owner}: cycles[${i}]`, cycle));
+  const boundaries: number[] = [];
+  let start = 0;
+  for (const cycle of cycles.slice(0, -1)) {
+    start += cycle.decaySteps;
+    boundaries.push(start);
+  }
+  return joinSchedules({ schedules, boundaries });
 }

@@ -1,9 +1,37 @@
 import type { Schedule } from '../types.js';
-import { checkNumber } from '../internal/options.js';
+import { checkNumber, checkRequired } from '../internal/options.js';
+
+/** Options of {@link warmupConstantSchedule}. */
+export interface WarmupConstantOptions {
+  /** Value at step 0, where the linear warmup starts. */
+  initValue: number;
+  /** Value at the end of the warmup, held from then on. */
+  peakValue: number;
+  /** Steps of linear warmup, >= 0. */
+  warmupSteps: number;
+}
+
+/**
+ * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then `peakValue` for good:
+ *
+ *     value = initValue + (peakValue - initValue) * min(count, warmupSteps) / warmupSteps
+ *
+ * With `warmupSteps: 0` the value is `peakValue` from step 0, as for the warmup of
+ * `warmupCosineDecaySchedule`. optax builds this schedule as a linear schedule, whose
+ * zero-length transition falls back to a constant `init_value`; holding the peak is what the
+ * name promises, so it differs there.
+ */
+export function warmupConstantSchedule(options: WarmupConstantOptions): Schedule {
+  const owner = 'warmupConstantSchedule';
+  const keys = ['initValue', 'peakValue', 'warmupSteps'];
+  checkRequired(owner, options, keys, keys);
+  return warmupPhase(owner, options.initValue, options.peakValue, options.warmupSteps);
+}
 
 /**
  * The linear warmup phase shared by the warmup schedules: from `initValue` at step 0 to
- * `peakValue` at `warmupSteps`. With no warmup the phase is never used, so it is a constant.
+ * `peakValue` at `warmupSteps`, holding `peakValue` afterwards. With no warmup it is the
+ * constant `peakValue`.
  * @internal
  */
 export function warmupPhase(owner: string, initValue: number, peakValue: number, warmupSteps: number): Schedule {
