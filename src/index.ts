@@ -111,6 +111,7 @@ export { treeGet, treeSet } from './tree/lookup.js';
 // Wrappers and combinators (chain and namedChain above, injectHyperparams with the hyperparameters)
 export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
 export { hasUpdated, multiSteps, type MultiStepsOptions, type MultiStepsState } from './combine/multi-steps.js';
+export { flatten } from './combine/flatten.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
