@@ -5,7 +5,7 @@
 //
 //   npm run bench                      all backends, optimizers and trees
 //   npm run bench -- --quick           fewer repetitions
-//   npm run bench -- --backend wasm --opt adam --tree a
+//   npm run bench -- --backend wasm --opt adam,adamw --tree a,b   (comma-separated lists)
 //   npm run bench -- --save            a full run, saved as the committed results
 //
 // Writes each run to bench/results/runs/ (not tracked by git); `--save` (full runs only) writes
@@ -20,8 +20,15 @@ import { fileURLToPath } from 'node:url';
 import {
   adam,
   adamw,
+  applyIfFinite,
   applyUpdates,
+  chain,
+  clipByGlobalNorm,
   disposeReplaced,
+  flatten,
+  injectHyperparams,
+  multiSteps,
+  namedChain,
   rmsprop,
   setKernelMode,
   sgd,
@@ -88,6 +95,31 @@ const OPTS: Record<string, Opt> = {
   adamw: { make: () => adamw(1e-3, { weightDecay: 1e-2 }), bytesPerParam: 28 },
   'sgd+momentum': { make: () => sgd(1e-2, { momentum: 0.9 }), tfTrain: () => tf.train.momentum(1e-2, 0.9), bytesPerParam: 20 },
   rmsprop: { make: () => rmsprop(1e-3, { eps: 1e-7 }), tfTrain: () => tf.train.rmsprop(1e-3, 0.9, 0, 1e-7), bytesPerParam: 20 },
+  // The wrapped forms people run, each against tf.train.adam (tf.train has no AdamW, clipping,
+  // accumulation or injection); compare their fused step with adamw's for the cost of wrapping.
+  'inject(adamw)': {
+    make: () => injectHyperparams(adamw)({ learningRate: 1e-3, weightDecay: 1e-2 }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 28,
+  },
+  'ifFinite(clip+adamw)': {
+    make: () => applyIfFinite(chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-2 })), { maxConsecutiveErrors: 5 }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    // The gradients are read once more, for the norm.
+    bytesPerParam: 32,
+  },
+  'multiSteps(adamw|4)': {
+    make: () => multiSteps(adamw(1e-3, { weightDecay: 1e-2 }), { everyK: 4 }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    // Per micro-step: read g and the accumulator, write the accumulator; a quarter of a step.
+    bytesPerParam: 12 + 28 / 4,
+  },
+  'named(clip+adamw)': {
+    make: () => namedChain(['clip', clipByGlobalNorm(1)], ['opt', adamw(1e-3, { weightDecay: 1e-2 })]),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 32,
+  },
+  'flatten(adam)': { make: () => flatten(adam(1e-3, { eps: 1e-7 })), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -247,9 +279,11 @@ const fmt = (x: number | null, digits = 2) => (x === null ? '—' : x.toFixed(di
 const ratio = (x: number | null, digits = 1) => (x === null ? '—' : `${x.toFixed(digits)}x`);
 
 async function main(): Promise<void> {
-  const backends = option('backend') ? [option('backend')!] : ['wasm', 'cpu'];
-  const opts = option('opt') ? [option('opt')!] : Object.keys(OPTS);
-  const trees = option('tree') ? [option('tree')!] : Object.keys(TREES);
+  const backends = option('backend') ? option('backend')!.split(',') : ['wasm', 'cpu'];
+  const opts = option('opt') ? option('opt')!.split(',') : Object.keys(OPTS);
+  const trees = option('tree') ? option('tree')!.split(',') : Object.keys(TREES);
+  for (const name of opts) if (!(name in OPTS)) throw new Error(`--opt: unknown optimizer '${name}' (known: ${Object.keys(OPTS).join(', ')})`);
+  for (const tree of trees) if (!(tree in TREES)) throw new Error(`--tree: unknown tree '${tree}' (known: ${Object.keys(TREES).join(', ')})`);
   tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
   const rows: Row[] = [];
   const bandwidth = copyBandwidth();
@@ -262,7 +296,7 @@ async function main(): Promise<void> {
         const row = measure(backend, name, OPTS[name], tree);
         rows.push(row);
         console.log(
-          `${backend.padEnd(5)} ${name.padEnd(13)} ${row.tree.padEnd(24)} tf.train ${fmt(row.tfTrainMs).padStart(8)} ms` +
+          `${backend.padEnd(5)} ${name.padEnd(20)} ${row.tree.padEnd(24)} tf.train ${fmt(row.tfTrainMs).padStart(8)} ms` +
             `  composite ${fmt(row.compositeMs).padStart(8)}  fused update ${fmt(row.fusedUpdateMs).padStart(7)}` +
             `  fused step ${fmt(row.fusedStepMs).padStart(7)} ms  ${ratio(row.tfTrainOverStep).padStart(7)}  composite ${ratio(row.tfTrainOverComposite, 2)}` +
             `  ${row.fusedGBs.toFixed(1)} GB/s`,
