@@ -321,5 +321,12 @@ describe('extra arguments reach every transformation', () => {
     inj.update(grads, inj.init(params), params, extra);
     expect(seen).toEqual([extra, extra, extra]);
     expect(seen.every((e) => e === extra)).toBe(true);
+    // trainStep passes them on too.
+    const tx = chain(spy, sgd(0.1));
+    const g = makeGrads(1);
+    const p = makeParams();
+    const out = trainStep(tx, p, tx.init(p), g, { extra });
+    expect(seen[3]).toBe(extra);
+    treeDispose(out);
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradientTransformation, Params, TensorTree } from '../types.js';
+import type { ExtraArgs, GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { declaredOwner } from '../internal/state.js';
 import { disposeReplaced, treeDispose } from '../tree/memory.js';
@@ -51,6 +51,11 @@ function addInPlaceWherePossible<P extends Params>(params: P, updates: TensorTre
 export interface TrainStepOptions {
   /** Keep the gradients alive after the step (they are disposed by default). */
   keepGrads?: boolean;
+  /**
+   * Extra arguments for `tx.update` (the loss for `reduceOnPlateau`, say), passed unchanged. A
+   * fused kernel does not read them: only transformations without one use them.
+   */
+  extra?: ExtraArgs;
 }
 
 /** The result of {@link trainStep}. */
@@ -87,7 +92,7 @@ export function trainStep<P extends Params, S>(
   params: P,
   state: S,
   grads: TensorTree<P>,
-  { keepGrads = false }: TrainStepOptions = {},
+  { keepGrads = false, extra }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
   const fused = fusedApply(tx, grads as Params, state, params, true);
   if (fused !== undefined && fused[0] === params) {
@@ -109,7 +114,7 @@ export function trainStep<P extends Params, S>(
   } else {
     // Checked before the update computes anything, as the fused step checks them.
     checkFloatTrees(declaredOwner(tx) ?? 'trainStep', ['updates', 'params'], [grads as Params, params]);
-    [updates, nextState] = tx.update(grads as Params, state, params);
+    [updates, nextState] = tx.update(grads as Params, state, params, extra);
     try {
       nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);
     } catch (err) {
