@@ -5,14 +5,19 @@ export type OptimizerAlias = (learningRate: ScalarOrSchedule, options?: any) => 
 
 /**
  * The library's optimizers, so that `injectHyperparams` can tell `adam` (called as
- * `adam(h.learningRate, rest)`) from a user's factory of one object. A WeakSet filled by each
- * optimizer's module when it is loaded, so a bundle keeps only the optimizers it imports.
+ * `adam(h.learningRate, rest)`) from a user's factory of one object.
  */
 const aliases = new WeakSet<object>();
 
-/** Registers optimizers (see above). */
-export function registerOptimizers(...fns: OptimizerAlias[]): void {
-  for (const fn of fns) aliases.add(fn);
+/**
+ * Marks `fn` as one of the library's optimizers and returns it. Each optimizer is declared as
+ * `export const adam = /* @__PURE__ *\/ optimizerAlias(function adam(...) {...})`: the annotation
+ * lets a bundler drop the call, and with it the optimizer, from a bundle that does not use it (a
+ * bare top-level registration call would keep every optimizer in every bundle).
+ */
+export function optimizerAlias<F extends OptimizerAlias>(fn: F): F {
+  aliases.add(fn);
+  return fn;
 }
 
 /** Whether `fn` is one of the library's optimizers. */

@@ -1,4 +1,4 @@
-import { registerOptimizers } from '../internal/aliases.js';
+import { optimizerAlias } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
@@ -23,7 +23,7 @@ export type AdagradState = [ScaleByRssState, ScaleByLearningRateState];
  * Defaults `initialAccumulatorValue = 0.1, eps = 1e-7` (inside the square root), matching both
  * optax and `tf.train.adagrad`.
  */
-export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
+export const adagrad = /* @__PURE__ */ optimizerAlias(function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
   const owner = 'adagrad';
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
@@ -41,6 +41,5 @@ export function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions 
       return ([sumOfSquares]) => [{ sumOfSquares: sumOfSquares! }, rate];
     },
   });
-}
+});
 
-registerOptimizers(adagrad);

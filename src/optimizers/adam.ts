@@ -1,4 +1,4 @@
-import { registerOptimizers } from '../internal/aliases.js';
+import { optimizerAlias } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
@@ -27,9 +27,9 @@ export type AdamState = [ScaleByAdamState, ScaleByLearningRateState];
  * See {@link scaleByAdam} for the moments. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8,
  * epsRoot = 0, nesterov = false` (optax's and PyTorch's; `tf.train.adam` defaults `eps` to 1e-7).
  */
-export function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}): GradientTransformation<AdamState> {
+export const adam = /* @__PURE__ */ optimizerAlias(function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}): GradientTransformation<AdamState> {
   return adamFor('adam', learningRate, options);
-}
+});
 
 function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
   checkOptions(owner, options, ADAM_KEYS);
@@ -78,10 +78,10 @@ function adamScalars(o: Required<ScaleByAdamOptions>, count: number, weightDecay
  * `nesterov: true`, i.e. the first moment is replaced by its one-step look-ahead
  * `b1 * mu / (1 - b1^(t+1)) + (1 - b1) * g / (1 - b1^t)`. Same defaults as {@link adam}.
  */
-export function nadam(learningRate: ScalarOrSchedule, options: Omit<AdamOptions, 'nesterov'> = {}): GradientTransformation<AdamState> {
+export const nadam = /* @__PURE__ */ optimizerAlias(function nadam(learningRate: ScalarOrSchedule, options: Omit<AdamOptions, 'nesterov'> = {}): GradientTransformation<AdamState> {
   checkOptions('nadam', options, ['b1', 'b2', 'eps', 'epsRoot']);
   return adamFor('nadam', learningRate, { ...options, nesterov: true });
-}
+});
 
 /** Options of {@link adamw}. */
 export interface AdamwOptions extends ScaleByAdamOptions {
@@ -107,7 +107,7 @@ export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearn
  * denominator. Defaults: as {@link adam}, plus `weightDecay = 1e-4` (optax's; PyTorch uses 1e-2)
  * and no mask (every parameter decays; biases and norm scales are often masked out).
  */
-export function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
+export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
   const owner = 'adamw';
   checkOptions(owner, options, [...ADAM_KEYS, 'weightDecay', 'mask']);
   const { weightDecay = 1e-4, mask, ...rest } = options;
@@ -133,6 +133,5 @@ export function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}
       return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, decay, rate];
     },
   });
-}
+});
 
-registerOptimizers(adam, nadam, adamw);

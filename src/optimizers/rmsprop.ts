@@ -1,4 +1,4 @@
-import { registerOptimizers } from '../internal/aliases.js';
+import { optimizerAlias } from '../internal/aliases.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
@@ -45,7 +45,7 @@ export type RmspropState = [ScaleByRmsState | ScaleByStddevState, ScaleByLearnin
  * outside, as PyTorch does), `initialScale = 0, centered = false, biasCorrection = false`.
  * `tf.train.rmsprop` uses the same formulas with `eps` defaulting to the backend's 1e-7.
  */
-export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions = {}): GradientTransformation<RmspropState> {
+export const rmsprop = /* @__PURE__ */ optimizerAlias(function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions = {}): GradientTransformation<RmspropState> {
   const owner = 'rmsprop';
   checkOptions(owner, options, [
     'decay',
@@ -104,6 +104,5 @@ export function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions 
       ];
     },
   });
-}
+});
 
-registerOptimizers(rmsprop);

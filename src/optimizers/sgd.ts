@@ -1,4 +1,4 @@
-import { registerOptimizers } from '../internal/aliases.js';
+import { optimizerAlias } from '../internal/aliases.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
@@ -31,7 +31,7 @@ export type SgdState = [TraceState | EmptyState, ScaleByLearningRateState];
  * `u = -lr * (g + momentum * t)`), the convention of `tf.train.sgd` / `tf.train.momentum` and
  * PyTorch (no dampening). `nesterov` without `momentum` is an error rather than ignored.
  */
-export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): GradientTransformation<SgdState> {
+export const sgd = /* @__PURE__ */ optimizerAlias(function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): GradientTransformation<SgdState> {
   const owner = 'sgd';
   checkOptions(owner, options, ['momentum', 'nesterov']);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
@@ -67,6 +67,5 @@ export function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): G
       return ([trace]) => [momentum === undefined ? ({} as EmptyState) : { trace: trace! }, lrState];
     },
   });
-}
+});
 
-registerOptimizers(sgd);
