@@ -88,7 +88,7 @@ export type NamedChainState<E extends readonly (readonly [string, GradientTransf
  * non-empty and free of dots (dots separate the parts of a path). It is fused exactly when the
  * same chain without names is (`kernelPath` says so).
  */
-export function namedChain<E extends readonly (readonly [string, GradientTransformation<any>])[]>(
+export function namedChain<const E extends readonly (readonly [string, GradientTransformation<any>])[]>(
   ...entries: E
 ): GradientTransformation<NamedChainState<E>> {
   const owner = 'namedChain';
