@@ -107,6 +107,16 @@ export {
   type InjectHyperparamsState,
 } from './combine/hyperparams.js';
 
+// Wrappers and combinators
+export { applyEvery, type ApplyEveryState } from './combine/apply-every.js';
+export { lookahead, type LookaheadOptions, type LookaheadState } from './combine/lookahead.js';
+export { ema, type EmaOptions, type EmaState } from './transforms/ema.js';
+export {
+  reduceOnPlateau,
+  type ReduceOnPlateauOptions,
+  type ReduceOnPlateauState,
+} from './transforms/reduce-on-plateau.js';
+
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
 export {
