@@ -112,6 +112,14 @@ export { treeGet, treeSet } from './tree/lookup.js';
 export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
 export { hasUpdated, multiSteps, type MultiStepsOptions, type MultiStepsState } from './combine/multi-steps.js';
 export { flatten } from './combine/flatten.js';
+export { applyEvery, type ApplyEveryState } from './combine/apply-every.js';
+export { lookahead, type LookaheadOptions, type LookaheadState } from './combine/lookahead.js';
+export { ema, type EmaOptions, type EmaState } from './transforms/ema.js';
+export {
+  reduceOnPlateau,
+  type ReduceOnPlateauOptions,
+  type ReduceOnPlateauState,
+} from './transforms/reduce-on-plateau.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';

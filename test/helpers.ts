@@ -116,3 +116,17 @@ export function tensorDelta(fn: () => void): number {
   fn();
   return tf.memory().numTensors - before;
 }
+
+/** Runs `fn`, which must throw; checks that no tensor was left behind and returns the error. */
+export function failsCleanly(fn: () => unknown): Error {
+  const before = tf.memory().numTensors;
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(Error);
+  expect(tf.memory().numTensors).toBe(before);
+  return error as Error;
+}

@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Scratch } from '../internal/scratch.js';
+import { tidy } from '../internal/tidy.js';
+import type { GradientTransformation, Params } from '../types.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaUpdate } from '../internal/moments.js';
+import { checkBoolean, checkRate, checkRequired } from '../internal/options.js';
+import { declareState } from '../internal/state.js';
+
+/** State of {@link ema}: updates done, and the moving average of the updates (not debiased). */
+export interface EmaState {
+  /** Updates done so far. */
+  count: number;
+  /** The exponential moving average of the incoming updates, started at zero. */
+  ema: Params;
+}
+
+/** Options of {@link ema}. */
+export interface EmaOptions {
+  /** Weight of the old average, in [0, 1) (in [0, 1] with `debias: false`). Required. */
+  decay: number;
+  /** Divide the average by `1 - decay^t` to undo its pull towards the zero start. Default `true`. */
+  debias?: boolean;
+}
+
+/**
+ * Replaces the updates by their exponential moving average (optax's `ema`). With `t = count + 1`
+ * the number of this update:
+ *
+ *     ema = (1 - decay) * g + decay * ema
+ *     u = ema / (1 - decay^t)      (debias: true, the default)
+ *     u = ema                      (debias: false)
+ *
+ * The average starts at zero; the correction `1 - decay^t` is computed in float64 from the step
+ * count, as Adam's is. Unlike `trace` (momentum, `t = g + decay * t`), the new update is
+ * weighted by `1 - decay`, so a constant input `g` gives `u = g` from the first step when
+ * debiased. With `debias: false` the returned updates are the state's average itself (the same
+ * tensors), as in optax.
+ *
+ * Defaults: `debias = true`; `decay` is required. State: `{ count, ema }`, the stored average
+ * not debiased.
+ */
+export function ema(options: EmaOptions): GradientTransformation<EmaState> {
+  const owner = 'ema';
+  checkRequired(owner, options, ['decay'], ['decay', 'debias']);
+  const debias = checkBoolean(owner, 'debias', options.debias ?? true);
+  // decay = 1 keeps the average at zero, and with the correction divides 0 by 0.
+  const decay = checkRate(owner, 'decay', options.decay, !debias);
+  return declareState(owner, { count: 'count', ema: 'tree' }, {
+    init: (params) => ({ count: 0, ema: stateLike(owner, params) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const d = tf.scalar(decay);
+        const c = tf.scalar(1 - decay);
+        const bc = tf.scalar(biasCorrection(decay, t));
+        const [out, next] = mapFloatLeavesN(owner, ['updates', 'state.ema'], [updates, state.ema], 2, (g, m) => {
+          const s = new Scratch();
+          const m1 = s.keep(emaUpdate(s, g, m, d, c));
+          return [debias ? s.div(m1, bc) : m1, m1];
+        });
+        return [out, { count: t, ema: next }];
+      }) as [typeof updates, EmaState],
+  });
+}
