@@ -101,6 +101,13 @@ describe('examples', () => {
     expect(out.match(/^ok: /gm)).toHaveLength(4);
   });
 
+  it('learning-rate: hyperparameters read and set mid-run, injected, and the wrappers people train with; its own checks pass', () => {
+    const out = runExample('learning-rate.ts'); // the program throws, and so fails here, if a check fails
+    expect(out.match(/^step +\d+: learningRate [\d.]+$/gm)).toHaveLength(3);
+    expect(out.match(/^ok: /gm)).toHaveLength(9);
+    expect(out).toContain('ok: after k updates the state holds schedule(k), on the fused path too');
+  });
+
   it('mlp trains all eight optimizers to a useful test accuracy, leak-free, within a minute', () => {
     const t0 = Date.now();
     const out = runExample('mlp.ts');
