@@ -107,6 +107,22 @@ export {
   type InjectHyperparamsState,
 } from './combine/hyperparams.js';
 
+// Wrappers and combinators
+export {
+  scheduleFree,
+  scheduleFreeEvalParams,
+  type ScheduleFreeOptions,
+  type ScheduleFreeState,
+} from './combine/schedule-free.js';
+export {
+  scheduleFreeAdamw,
+  scheduleFreeSgd,
+  type ScheduleFreeAdamwOptions,
+  type ScheduleFreeAdamwState,
+  type ScheduleFreeSgdOptions,
+  type ScheduleFreeSgdState,
+} from './optimizers/schedule-free.js';
+
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
 export {
