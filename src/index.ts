@@ -120,6 +120,20 @@ export {
   type ReduceOnPlateauOptions,
   type ReduceOnPlateauState,
 } from './transforms/reduce-on-plateau.js';
+export {
+  scheduleFree,
+  scheduleFreeEvalParams,
+  type ScheduleFreeOptions,
+  type ScheduleFreeState,
+} from './combine/schedule-free.js';
+export {
+  scheduleFreeAdamw,
+  scheduleFreeSgd,
+  type ScheduleFreeAdamwOptions,
+  type ScheduleFreeAdamwState,
+  type ScheduleFreeSgdOptions,
+  type ScheduleFreeSgdState,
+} from './optimizers/schedule-free.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';

@@ -9,7 +9,9 @@ import { describeNode, isPlainObject, isTensor, sortedKeys } from './walk.js';
  * every place whose last key is the query's last key and whose path contains the query's other
  * parts in the same order (not necessarily adjacent): `'adam.learningRate'` finds
  * `adam[1].learningRate` in a `namedChain`, `'learningRate'` alone finds every learning rate.
- * A query must match exactly one place.
+ * A query must match exactly one place, or spell one place's whole path: that place is picked
+ * over the deeper ones the query also matches, so that every path an ambiguity error lists picks
+ * its place (`'learningRate'` is a wrapper's own rate when its inner state has one too).
  */
 
 /** A place in a tree: its path (keys and array positions from the root) and value. */
@@ -92,6 +94,8 @@ export function findOne(
   const parts = parseQuery(owner, query);
   const places = findPlaces(root, accept);
   let found = places.filter((p) => matches(p.path, parts));
+  const exact = found.find((p) => p.path.length === parts.length && p.path.every((key, i) => String(key) === parts[i]));
+  if (exact !== undefined) return exact;
   if (found.some((p) => !p.shadowed)) found = found.filter((p) => !p.shadowed);
   if (found.length === 1) return found[0];
   if (found.length === 0) {
