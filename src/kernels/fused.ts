@@ -371,16 +371,23 @@ function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Par
   const { attrs, table, writable } = prepare(spec, grads, state, params, true, sumOfSquares);
   if (!ownsBuffers(writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
-  const inPlace = { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] };
+  writeInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable);
+  return [params, next(spec.slots(state))];
+}
+
+/**
+ * Runs the active backend's kernel with outputs that are input buffers (checked writable by the
+ * caller), then tells the wasm backend which tensors changed.
+ */
+function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written: readonly tf.Tensor[]): void {
   if (tf.getBackend() === 'wasm') {
     const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
-    kernels.run(attrs, inPlace);
-    for (const t of writable) kernels.changed(t.dataId, t.size);
+    kernels.run(attrs, table);
+    for (const t of written) kernels.changed(t.dataId, t.size);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
-    runOnCpu(attrs, mapTable(inPlace, (t) => cpuView(b, t)));
+    runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
   }
-  return [params, next(spec.slots(state))];
 }
 
 /**
@@ -488,15 +495,7 @@ export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], fa
     decay: acc.map(() => 0),
   };
   if (inPlace && ownsBuffers(acc, g)) {
-    const table: KernelTable<tf.Tensor> = { sizes: acc.map((t) => t.size), inputs: [g, acc, null], outputs: [acc, null] };
-    if (tf.getBackend() === 'wasm') {
-      const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
-      kernels.run(attrs, table);
-      for (const t of acc) kernels.changed(t.dataId, t.size);
-    } else {
-      const b = tf.backend() as unknown as CpuBackendLike;
-      runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
-    }
+    writeInPlace(attrs, { sizes: acc.map((t) => t.size), inputs: [g, acc, null], outputs: [acc, null] }, acc);
     return [...acc];
   }
   return callKernel([...g, ...acc], attrs);
