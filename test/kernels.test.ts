@@ -243,6 +243,20 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
     for (const path of Object.values(tiny)) expectClose(path, expectedTiny, 1e-6, 'tiny');
   });
 
+  it('clipByGlobalNorm: an infinite element makes it NaN and the finite ones 0; a NaN, every element NaN', async () => {
+    await use();
+    // The norm is Infinity, the factor maxNorm / Infinity = 0: Infinity * 0 is NaN, and finite
+    // elements become zeros of their sign, in every leaf.
+    const inf = clipped({ a: [1, Infinity, -2], b: [3] }, 1);
+    for (const path of Object.values(inf)) expect(path).toEqual([0, NaN, -0, 0]);
+    const minusInf = clipped({ a: [-Infinity, 0.5] }, 1);
+    for (const path of Object.values(minusInf)) expect(path).toEqual([NaN, 0]);
+    const nan = clipped({ a: [1, NaN, 2], b: [3] }, 1);
+    for (const path of Object.values(nan)) expect(path).toEqual([NaN, NaN, NaN, NaN]);
+    const both = clipped({ a: [Infinity, NaN], b: [1e20] }, 1);
+    for (const path of Object.values(both)) expect(path).toEqual([NaN, NaN, NaN]);
+  });
+
   it('leaks nothing and survives the heap growing between steps', async () => {
     await use();
     const tx = chain(clipByGlobalNorm(1), adamw(0.01));
