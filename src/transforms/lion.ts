@@ -58,8 +58,8 @@ export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}):
           const s = new Scratch();
           const mix = emaUpdate(s, g, m, b1s, c1);
           // An empty leaf is its own sign. tf.where below broadcasts its scalar branches with
-          // tf.broadcastTo, which returns shape [1] for a target such as [0] or [0, 1] (no
-          // dimension above 1 to tile), so it would turn a [0] leaf into a [1] update.
+          // tf.broadcastTo, which leaves them one element (shape [1], [1, 1]) for a target with
+          // no dimension above 1 to tile, such as [0] or [0, 1]: a [0] leaf got a [1] update.
           if (mix.size === 0) return [mix, emaUpdate(s, g, m, b2s, c2)];
           // sign(mix) as JAX defines it, on every backend: tf.sign maps |x| < 2^-23 to 0 on the
           // wasm backend and NaN to 0 on the cpu backend. Zeros and NaN pass through here.
