@@ -30,23 +30,11 @@ export {
   type AdamwOptions,
   type AdamwState,
 } from './optimizers/adam.js';
-export {
-  adadelta,
-  adamax,
-  amsgrad,
-  lion,
-  radam,
-  type AdadeltaOptions,
-  type AdadeltaState,
-  type AdamaxOptions,
-  type AdamaxState,
-  type AmsgradOptions,
-  type AmsgradState,
-  type LionOptions,
-  type LionState,
-  type RadamOptions,
-  type RadamState,
-} from './optimizers/variants.js';
+export { adamax, type AdamaxOptions, type AdamaxState } from './optimizers/adamax.js';
+export { amsgrad, type AmsgradOptions, type AmsgradState } from './optimizers/amsgrad.js';
+export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js';
+export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
+export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
 // Transformations
 export {
@@ -72,23 +60,11 @@ export {
   type ScaleByRssState,
   type ScaleByStddevState,
 } from './transforms/adaptive.js';
-export {
-  scaleByAdadelta,
-  scaleByAdamax,
-  scaleByAmsgrad,
-  scaleByLion,
-  scaleByRadam,
-  type ScaleByAdadeltaOptions,
-  type ScaleByAdadeltaState,
-  type ScaleByAdamaxOptions,
-  type ScaleByAdamaxState,
-  type ScaleByAmsgradOptions,
-  type ScaleByAmsgradState,
-  type ScaleByLionOptions,
-  type ScaleByLionState,
-  type ScaleByRadamOptions,
-  type ScaleByRadamState,
-} from './transforms/variants.js';
+export { scaleByAdamax, type ScaleByAdamaxOptions, type ScaleByAdamaxState } from './transforms/adamax.js';
+export { scaleByAmsgrad, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from './transforms/amsgrad.js';
+export { scaleByRadam, type ScaleByRadamOptions, type ScaleByRadamState } from './transforms/radam.js';
+export { scaleByAdadelta, type ScaleByAdadeltaOptions, type ScaleByAdadeltaState } from './transforms/adadelta.js';
+export { scaleByLion, type ScaleByLionOptions, type ScaleByLionState } from './transforms/lion.js';
 export {
   addDecayedWeights,
   type AddDecayedWeightsOptions,

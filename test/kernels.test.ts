@@ -203,6 +203,60 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
     });
   });
 
+  /**
+   * `g` clipped to `maxNorm` by the fused kernel (behind sgd(1), whose `-g` is negated back)
+   * and by the composite path, alone and in the same chain.
+   */
+  const clipped = (g: Record<string, number[]>, maxNorm: number) => {
+    const run = (tx: AnyTx, sign: number) => {
+      const grads: Params = Object.fromEntries(Object.entries(g).map(([k, v]) => [k, tf.tensor1d(v)]));
+      const [u] = tx.update(grads, tx.init(grads), grads);
+      const values = stateValues(u).map((x) => sign * x);
+      disposeReplaced([grads, u], []);
+      return values;
+    };
+    const chained = () => chain(clipByGlobalNorm(maxNorm), sgd(1));
+    expect(kernelPath(chained())).not.toBe('composite');
+    const fused = run(chained(), -1);
+    setKernelMode('composite');
+    const composite = run(chained(), -1);
+    setKernelMode('auto');
+    return { fused, composite, alone: run(clipByGlobalNorm(maxNorm), 1) };
+  };
+
+  it('clipByGlobalNorm: a sum of squares beyond float32 clips alike on both paths', async () => {
+    await use();
+    // The squares (1e40) overflow float32; the fused kernels sum them in float64, the composite
+    // path scales by a power of two first. Expected: g / norm in float64, rounded to float32.
+    const g = [1e20, -1e20, 3e19];
+    const norm = Math.sqrt(2e40 + 9e38);
+    const expected = g.map((x) => Math.fround(x / norm));
+    const { fused, composite, alone } = clipped({ a: g }, 1);
+    expect(fused).toEqual(expected);
+    expect(composite).toEqual(expected);
+    expect(alone).toEqual(expected);
+    // Spread over leaves, and at the other end of the range (squares that underflow to 0).
+    const split = clipped({ a: [1e20], b: [-1e20, 3e19] }, 1);
+    for (const path of Object.values(split)) expect(path).toEqual(expected);
+    const tiny = clipped({ a: [3e-25, -4e-25] }, 1e-25);
+    const expectedTiny = [3e-25, -4e-25].map((x) => Math.fround(Math.fround(x) * Math.fround(1e-25 / 5e-25)));
+    for (const path of Object.values(tiny)) expectClose(path, expectedTiny, 1e-6, 'tiny');
+  });
+
+  it('clipByGlobalNorm: an infinite element makes it NaN and the finite ones 0; a NaN, every element NaN', async () => {
+    await use();
+    // The norm is Infinity, the factor maxNorm / Infinity = 0: Infinity * 0 is NaN, and finite
+    // elements become zeros of their sign, in every leaf.
+    const inf = clipped({ a: [1, Infinity, -2], b: [3] }, 1);
+    for (const path of Object.values(inf)) expect(path).toEqual([0, NaN, -0, 0]);
+    const minusInf = clipped({ a: [-Infinity, 0.5] }, 1);
+    for (const path of Object.values(minusInf)) expect(path).toEqual([NaN, 0]);
+    const nan = clipped({ a: [1, NaN, 2], b: [3] }, 1);
+    for (const path of Object.values(nan)) expect(path).toEqual([NaN, NaN, NaN, NaN]);
+    const both = clipped({ a: [Infinity, NaN], b: [1e20] }, 1);
+    for (const path of Object.values(both)) expect(path).toEqual([NaN, NaN, NaN]);
+  });
+
   it('leaks nothing and survives the heap growing between steps', async () => {
     await use();
     const tx = chain(clipByGlobalNorm(1), adamw(0.01));

@@ -30,9 +30,17 @@ export function clip(maxDelta: number): GradientTransformation<EmptyState> {
  *     u = g                        if norm <= maxNorm
  *     u = g * (maxNorm / norm)     otherwise
  *
- * The norm stays on the device (no read back to JS). Unchanged updates are multiplied by exactly
- * 1, so they keep their bits; a NaN or infinite norm makes every element NaN, as in optax, so a
- * bad gradient is never silently clipped into a finite one. `maxNorm > 0`. State: `{}`.
+ * The norm stays on the device (no read back to JS) and cannot overflow: it is
+ * {@link treeL2Norm}'s, which scales the elements by a power of two before squaring (the fused
+ * kernels sum the squares in float64), so updates whose sum of squares exceeds float32's range
+ * (an element above ~1.8e19, or many a little below) are still rescaled to norm `maxNorm`.
+ * Unchanged updates are multiplied by exactly 1, so they keep their bits.
+ *
+ * Non-finite updates, as in optax: a NaN element makes the norm NaN, and every element becomes
+ * NaN. An infinite element (and no NaN) makes the norm infinite, so the factor is
+ * `maxNorm / Infinity = 0`: infinite elements become NaN (`Infinity * 0`) and finite ones, in
+ * every leaf, 0 (with their sign). Either way the bad elements stay non-finite, never silently
+ * clipped into finite values. `maxNorm > 0`. State: `{}`.
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
   const owner = 'clipByGlobalNorm';

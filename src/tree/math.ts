@@ -36,15 +36,45 @@ export function treeScale<T extends PyTree>(scalar: number, tree: T): T {
 /**
  * The L2 norm of all leaves taken together, `sqrt(sum of x^2 over every element of every leaf)`,
  * as a new scalar tensor (no data is read back to JS). With `squared: true`, the sum of squares.
- * An empty tree has norm 0.
+ * An empty tree (or one whose leaves have no elements) has norm 0. Non-float32 leaves are cast.
+ *
+ * Safe from overflow and underflow in float32: the squares are summed after dividing every
+ * element by `s`, a power of two near the largest `|x|`, and the result is scaled back,
+ * `norm = s * sqrt(sum((x / s)^2))` (`s * (s * sum)` squared). Dividing by a power of two is
+ * exact, so wherever the plain `sqrt(sum(x^2))` stays in float32's normal range the result has
+ * its bits; where the sum of squares would overflow (from `|x|` ~1.8e19 up, or over many
+ * elements a little below) or the squares underflow (`|x|` below ~1e-19), it is still the norm
+ * to float32 rounding. An infinite element gives `Infinity`, a NaN element `NaN`; `squared`
+ * is `Infinity` when the sum of squares itself exceeds float32's range.
  */
 export function treeL2Norm(tree: PyTree, { squared = false }: { squared?: boolean } = {}): tf.Scalar {
   return tidy(() => {
-    const sums: tf.Tensor[] = [];
-    forEachLeaf(tree, (x) => sums.push(tf.sum(tf.square(x))));
-    const total = sums.length === 0 ? tf.scalar(0) : sums.length === 1 ? sums[0] : tf.addN(sums);
-    return (squared ? total : tf.sqrt(total)) as tf.Scalar;
+    const leaves: tf.Tensor[] = [];
+    forEachLeaf(tree, (x) => {
+      // An empty leaf adds nothing, and tf.max of one is not 0 (NaN on cpu, garbage on wasm).
+      if (x.size > 0) leaves.push(x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
+    });
+    if (leaves.length === 0) return tf.scalar(0);
+    const s = powerOfTwoNear(leaves);
+    const sums = leaves.map((x) => tf.sum(tf.square(tf.div(x, s))));
+    const total = sums.length === 1 ? sums[0] : tf.addN(sums);
+    return (squared ? tf.mul(s, tf.mul(s, total)) : tf.mul(s, tf.sqrt(total))) as tf.Scalar;
   });
+}
+
+/**
+ * `2^floor(log2(m))` for `m` the largest `|x|` over all elements, with the exponent clamped to
+ * float32's normal range [-126, 127]: for `m = 0` it is `2^-126`, for `m = Infinity` `2^127`.
+ * (A NaN element may give any `s`; it makes the norm NaN whatever `s` is.) `log2` rounded in
+ * float32 may be one off near a power of two, which only moves `m / s` (between the clamps)
+ * within [0.5, 4).
+ */
+function powerOfTwoNear(leaves: readonly tf.Tensor[]): tf.Scalar {
+  const maxes = leaves.map((x) => tf.max(tf.abs(x)));
+  // One reduction over the per-leaf maxima, not a chain of tf.maximum (one op per leaf).
+  const m = maxes.length === 1 ? maxes[0] : tf.max(tf.stack(maxes));
+  const exponent = tf.clipByValue(tf.floor(tf.div(tf.log(m), tf.scalar(Math.LN2))), -126, 127);
+  return tf.pow(tf.scalar(2), exponent) as tf.Scalar;
 }
 
 /** The total number of elements over all leaves. */

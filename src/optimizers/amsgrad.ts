@@ -1,0 +1,26 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAmsgradFor, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from '../transforms/amsgrad.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link amsgrad}. */
+export type AmsgradOptions = ScaleByAmsgradOptions;
+/** State of {@link amsgrad}: `[scaleByAmsgrad state, learning-rate state]`. */
+export type AmsgradState = [ScaleByAmsgradState, ScaleByLearningRateState];
+
+/**
+ * AMSGrad (Reddi, Kale & Kumar 2018): Adam with the running maximum of the bias-corrected
+ * second moment in the denominator, as optax defines it.
+ *
+ *     amsgrad(lr, o) = chain(scaleByAmsgrad(o), scaleByLearningRate(lr))
+ *
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrectionMu = true,
+ * biasCorrectionNu = true`; turn both corrections off for the paper's form.
+ */
+export const amsgrad = /* @__PURE__ */ optimizerAlias(function amsgrad(learningRate: ScalarOrSchedule, options: AmsgradOptions = {}): GradientTransformation<AmsgradState> {
+  return chainFor('amsgrad', scaleByAmsgradFor('amsgrad', options), learningRateWithOwner('amsgrad', learningRate));
+});
+

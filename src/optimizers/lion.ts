@@ -1,0 +1,43 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByLionFor, type ScaleByLionOptions, type ScaleByLionState } from '../transforms/lion.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link lion}. */
+export interface LionOptions extends ScaleByLionOptions {
+  /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `1e-3`. */
+  weightDecay?: ScalarOrSchedule;
+  /** Which parameters to decay (`true` = decay), a boolean tree or a function of params. Default: all. */
+  mask?: Mask;
+}
+
+/** State of {@link lion}: `[scaleByLion state, weight-decay state, learning-rate state]`. */
+export type LionState = [ScaleByLionState, AddDecayedWeightsState, ScaleByLearningRateState];
+
+/**
+ * Lion (Chen et al. 2023, arXiv:2302.06675): the sign of a gradient-momentum interpolation,
+ * with decoupled weight decay as in AdamW:
+ *
+ *     lion(lr, o) = chain(scaleByLion(o), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
+ *     u = -lr * (sign((1 - b1) * g + b1 * mu) + weightDecay * p)
+ *
+ * Its steps are as large as the learning rate in every coordinate, so it wants a learning rate
+ * 3 to 10 times smaller than AdamW's. Defaults: `b1 = 0.9, b2 = 0.99, weightDecay = 1e-3`.
+ */
+export const lion = /* @__PURE__ */ optimizerAlias(function lion(learningRate: ScalarOrSchedule, options: LionOptions = {}): GradientTransformation<LionState> {
+  const owner = 'lion';
+  checkOptions(owner, options, ['b1', 'b2', 'weightDecay', 'mask']);
+  const { weightDecay = 1e-3, mask, ...rest } = options;
+  return chainFor(
+    owner,
+    scaleByLionFor(owner, rest),
+    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
+    learningRateWithOwner(owner, learningRate),
+  );
+});
+

@@ -1,0 +1,25 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByRadamFor, type ScaleByRadamOptions, type ScaleByRadamState } from '../transforms/radam.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link radam}. */
+export type RadamOptions = ScaleByRadamOptions;
+/** State of {@link radam}: `[scaleByRadam state, learning-rate state]`. */
+export type RadamState = [ScaleByRadamState, ScaleByLearningRateState];
+
+/**
+ * RAdam, Rectified Adam (Liu et al. 2020, arXiv:1908.03265): plain momentum SGD for the first
+ * steps, while the adaptive rate's variance is intractable, then Adam with a rectified step.
+ *
+ *     radam(lr, o) = chain(scaleByRadam(o), scaleByLearningRate(lr))
+ *
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5`.
+ */
+export const radam = /* @__PURE__ */ optimizerAlias(function radam(learningRate: ScalarOrSchedule, options: RadamOptions = {}): GradientTransformation<RadamState> {
+  return chainFor('radam', scaleByRadamFor('radam', options), learningRateWithOwner('radam', learningRate));
+});
+

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params } from '../types.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { Scratch } from '../internal/scratch.js';
+import { tidy } from '../internal/tidy.js';
+import { declareState } from '../internal/state.js';
+
+// AMSGrad, Adam with the running maximum of the second moment, in optax's operation order.
+// Per-step scalars are JS numbers computed in float64.
+
+/** Options of {@link scaleByAmsgrad} (and of `amsgrad`). */
+export interface ScaleByAmsgradOptions {
+  /** Decay of the first moment, in [0, 1). Default `0.9`. */
+  b1?: number;
+  /** Decay of the second moment, in [0, 1). Default `0.999`. */
+  b2?: number;
+  /** Added to the denominator, outside the square root. Default `1e-8`. */
+  eps?: number;
+  /** Added inside the square root. Default `0`. */
+  epsRoot?: number;
+  /** Divide the first moment by `1 - b1^t`. Default `true` (`false` is the original paper). */
+  biasCorrectionMu?: boolean;
+  /** Divide the second moment by `1 - b2^t` before the maximum. Default `true`. */
+  biasCorrectionNu?: boolean;
+}
+
+/** State of {@link scaleByAmsgrad}. */
+export interface ScaleByAmsgradState {
+  count: number;
+  mu: Params;
+  nu: Params;
+  /** The running maximum of the (bias-corrected) second moment. */
+  nuMax: Params;
+}
+
+const AMSGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'biasCorrectionMu', 'biasCorrectionNu'];
+
+/** The option values of {@link scaleByAmsgrad}, checked, with defaults filled in. */
+function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Required<ScaleByAmsgradOptions> {
+  return {
+    b1: checkRate(owner, 'b1', options.b1 ?? 0.9),
+    b2: checkRate(owner, 'b2', options.b2 ?? 0.999),
+    eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
+    epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
+    biasCorrectionMu: checkBoolean(owner, 'biasCorrectionMu', options.biasCorrectionMu ?? true),
+    biasCorrectionNu: checkBoolean(owner, 'biasCorrectionNu', options.biasCorrectionNu ?? true),
+  };
+}
+
+/**
+ * Rescales updates by AMSGrad (Reddi, Kale & Kumar 2018, "On the Convergence of Adam and
+ * Beyond"): Adam whose denominator uses the largest second moment seen so far, so the
+ * effective step size never grows. As optax does, the maximum is taken over the
+ * bias-corrected second moment:
+ *
+ *     mu = (1 - b1) * g + b1 * mu;      muHat = mu / (1 - b1^t)   (biasCorrectionMu)
+ *     nu = (1 - b2) * g^2 + b2 * nu;    nuMax = max(nuMax, nu / (1 - b2^t))   (biasCorrectionNu)
+ *     u = muHat / (sqrt(nuMax + epsRoot) + eps)
+ *
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0`, both corrections on.
+ * State: `{ count, mu, nu, nuMax }`, all starting at zero.
+ */
+export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  return scaleByAmsgradFor('scaleByAmsgrad', options);
+}
+
+/** {@link scaleByAmsgrad} with the caller's name in error messages. @internal */
+export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  checkOptions(owner, options, AMSGRAD_KEYS);
+  const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
+  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS] = [
+          b1,
+          1 - b1,
+          b2,
+          1 - b2,
+          biasCorrection(b1, t),
+          biasCorrection(b2, t),
+          eps,
+          epsRoot,
+        ].map((x) => tf.scalar(x));
+        const [out, mu, nu, nuMax] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.mu', 'state.nu', 'state.nuMax'],
+          [updates, state.mu, state.nu, state.nuMax],
+          4,
+          (g, m, v, vMax) => {
+            const s = new Scratch();
+            const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
+            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
+            const mHat = biasCorrectionMu ? s.div(m1, bc1) : m1;
+            const vEff = biasCorrectionNu ? s.div(v1, bc2) : v1;
+            const vMax1 = s.keep(s.op(tf.maximum(vMax, vEff), vEff));
+            const root = s.sqrt(epsRoot === 0 ? vMax1 : s.add(vMax1, epsRootS));
+            return [s.div(mHat, s.add(root, epsS)), m1, v1, vMax1];
+          },
+        );
+        return [out, { count: t, mu, nu, nuMax }];
+      }) as [typeof updates, ScaleByAmsgradState],
+  });
+}

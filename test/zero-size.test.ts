@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+import {
+  adadelta,
+  adagrad,
+  adam,
+  adamax,
+  adamw,
+  addDecayedWeights,
+  amsgrad,
+  applyUpdates,
+  chain,
+  clip,
+  clipByGlobalNorm,
+  disposeReplaced,
+  identity,
+  lion,
+  nadam,
+  radam,
+  rmsprop,
+  scale,
+  scaleByAdadelta,
+  scaleByAdam,
+  scaleByAdamax,
+  scaleByAmsgrad,
+  scaleByLearningRate,
+  scaleByLion,
+  scaleByRadam,
+  scaleByRms,
+  scaleByRss,
+  scaleBySchedule,
+  scaleByStddev,
+  sgd,
+  trace,
+  type GradientTransformation,
+  type Params,
+} from '../src/index.js';
+import { collectTensors } from '../src/tree/memory.js';
+import { expectBitwiseEqual, stateValues } from './helpers.js';
+
+// Every transformation and optimizer on a tree holding empty leaves (shapes [0] and [0, 3])
+// beside a scalar and a vector: the empty leaves keep their shapes, and the other leaves get
+// exactly what they get in a tree without the empty ones. Runs on whichever backend and kernel
+// path the suite runs on (scripts/test-paths.mjs reruns this file on cpu and composite).
+
+type AnyTx = GradientTransformation<any>;
+
+const CASES: Array<[name: string, make: () => AnyTx]> = [
+  ['identity', () => identity()],
+  ['scale', () => scale(-2)],
+  ['scaleByLearningRate', () => scaleByLearningRate(0.1)],
+  ['scaleBySchedule', () => scaleBySchedule((count) => 0.5 / (count + 1))],
+  ['trace', () => trace({ decay: 0.9 })],
+  ['trace nesterov', () => trace({ decay: 0.9, nesterov: true })],
+  ['scaleByAdam', () => scaleByAdam()],
+  ['scaleByAdam nesterov', () => scaleByAdam({ nesterov: true, epsRoot: 1e-8 })],
+  ['scaleByRms', () => scaleByRms()],
+  ['scaleByStddev', () => scaleByStddev()],
+  ['scaleByRss', () => scaleByRss()],
+  ['addDecayedWeights', () => addDecayedWeights(0.1)],
+  ['clip', () => clip(0.75)],
+  ['clipByGlobalNorm', () => clipByGlobalNorm(1)],
+  ['sgd', () => sgd(0.1)],
+  ['sgd momentum', () => sgd(0.1, { momentum: 0.9 })],
+  ['sgd nesterov', () => sgd(0.1, { momentum: 0.9, nesterov: true })],
+  ['adagrad', () => adagrad(0.1)],
+  ['rmsprop', () => rmsprop(0.01)],
+  ['rmsprop centered', () => rmsprop(0.01, { centered: true })],
+  ['rmsprop momentum nesterov', () => rmsprop(0.01, { momentum: 0.9, nesterov: true })],
+  ['rmsprop eps outside, bias corrected', () => rmsprop(0.01, { epsInSqrt: false, biasCorrection: true })],
+  ['rmsprop centered momentum, bias corrected', () => rmsprop(0.01, { centered: true, momentum: 0.5, biasCorrection: true })],
+  ['adam', () => adam(0.01)],
+  ['nadam', () => nadam(0.01)],
+  ['adamw', () => adamw(0.01, { weightDecay: 0.1 })],
+  ['adamax', () => adamax(0.01)],
+  ['amsgrad', () => amsgrad(0.01)],
+  ['radam', () => radam(0.01)],
+  ['adadelta', () => adadelta(1, { weightDecay: 0.1 })],
+  ['lion', () => lion(0.01)],
+  ['scaleByAdamax', () => scaleByAdamax()],
+  ['scaleByAmsgrad', () => scaleByAmsgrad()],
+  ['scaleByRadam', () => scaleByRadam()],
+  ['scaleByAdadelta', () => scaleByAdadelta()],
+  ['scaleByLion', () => scaleByLion()],
+  ['chain(clipByGlobalNorm, adamw)', () => chain(clipByGlobalNorm(1), adamw(0.01))],
+];
+
+/** The exports that are not a transformation or optimizer (a new export must join one list). */
+const OTHER_EXPORTS = new Set([
+  'VERSION', 'TreeStructureError', 'applyUpdates', 'assignUpdates', 'isVariable', 'trainStep',
+  'disposeReplaced', 'treeDispose', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer',
+  'resumeTfOptimizer', 'toTfOptimizer', 'modelParams', 'loadState', 'saveState', 'stateFromArtifacts',
+  'stateToArtifacts', 'StateFormatError', 'STATE_FORMAT', 'STATE_FORMAT_VERSION', 'fileHandler',
+  'getKernelMode', 'kernelPath', 'setKernelMode', 'constantSchedule', 'linearSchedule',
+  'polynomialSchedule', 'exponentialDecay', 'warmupExponentialDecaySchedule',
+  'piecewiseConstantSchedule', 'cosineDecaySchedule', 'warmupCosineDecaySchedule', 'joinSchedules',
+  'TreeDef', 'treeFlatten', 'treeLeaves', 'treeMap', 'treeMapWithPath', 'treePaths',
+  'treeStructureEqual', 'treeUnflatten', 'treeAdd', 'treeFullLike', 'treeL2Norm', 'treeScale',
+  'treeSize', 'treeSub', 'treeZerosLike', 'formatPath', 'isTensor',
+]);
+
+/**
+ * Step `k`'s tree: `c` a scalar and `d` a vector, varied in sign and size (large enough for
+ * clip and clipByGlobalNorm to act), and with `empty`, leaves `a` of shape [0] and `b` of
+ * shape [0, 3].
+ */
+function makeTree(k: number, empty: boolean): Params {
+  const c = tf.scalar(3 * Math.cos(1 + k));
+  const d = tf.tensor1d([-1 + 0.6 * k, 0.5 * Math.sin(2 + k)]);
+  return empty ? { a: tf.zeros([0]), b: tf.zeros([0, 3]), c, d } : { c, d };
+}
+
+/** A tree's or state's structure with the shapes of its tensors (numbers, such as counts, as `#`). */
+function shapes(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (v instanceof tf.Tensor ? v.shape : typeof v === 'number' ? '#' : v));
+}
+
+/**
+ * Three steps of `make()` from the params `makeTree(-1, empty)`: every update's values, the final
+ * state's values, and per step whether the update and the new state have the gradients' and
+ * the initial state's shapes. Checks that each update creates only the tensors it returns and
+ * that, with everything disposed, no tensor is left.
+ */
+function trajectory(make: () => AnyTx, empty: boolean) {
+  const start = tf.memory().numTensors;
+  const tx = make();
+  let params = makeTree(-1, empty);
+  let state = tx.init(params);
+  const stateShapes = shapes(state);
+  const updates: number[][] = [];
+  for (let k = 0; k < 3; k++) {
+    const grads = makeTree(k, empty);
+    const inputs = collectTensors([params, state, grads]);
+    const before = tf.memory().numTensors;
+    const [u, s] = tx.update(grads, state, params);
+    const created = [...collectTensors([u, s])].filter((t) => !inputs.has(t)).length;
+    expect(tf.memory().numTensors - before, `tensors created by update ${k}`).toBe(created);
+    expect(shapes(u), `update ${k}`).toBe(shapes(grads));
+    expect(shapes(s), `state after update ${k}`).toBe(stateShapes);
+    updates.push(stateValues(u));
+    const next = applyUpdates<Params>(params, u);
+    disposeReplaced([params, state, grads, u], [next, s]);
+    params = next;
+    state = s;
+  }
+  const finalState = stateValues(state);
+  disposeReplaced([params, state], []);
+  expect(tf.memory().numTensors, 'tensors left after disposing everything').toBe(start);
+  return { updates, state: finalState };
+}
+
+describe('zero-size leaves', () => {
+  it('the list below covers every exported transformation and optimizer', () => {
+    const covered = new Set(CASES.map(([name]) => name.split(/[ (]/)[0]));
+    const missing = Object.keys(api).filter((name) => !covered.has(name) && !OTHER_EXPORTS.has(name));
+    expect(missing).toEqual([]);
+  });
+
+  it.each(CASES)('%s keeps their shapes, gives the other leaves what it gives them alone, and leaks nothing', (_name, make) => {
+    const withEmpty = trajectory(make, true);
+    const without = trajectory(make, false);
+    withEmpty.updates.forEach((u, k) => {
+      expect(u.length).toBe(3);
+      expect(u.some((x) => x !== 0), `update ${k} is not all zeros`).toBe(true);
+      expectBitwiseEqual(u, without.updates[k]);
+    });
+    expectBitwiseEqual(withEmpty.state, without.state);
+  });
+});
