@@ -73,8 +73,9 @@ export const FUSED_KERNEL = 'TfjsOptaxFusedUpdate';
 
 /**
  * The factor global-norm clipping applies to the gradients, from their sum of squares:
- * 1 when the norm is at most `maxNorm`, `maxNorm / norm` above it, NaN when the norm is NaN
- * (so a bad gradient is never silently clipped into a finite one).
+ * 1 when the norm is at most `maxNorm`, `maxNorm / norm` above it; NaN when the norm is NaN (a NaN
+ * gradient makes every element NaN), 0 when it is infinite (infinite elements then become NaN and
+ * finite ones zeros of their sign), so a bad gradient is never silently clipped into a finite one.
  */
 export function clipScale(sumOfSquares: number, maxNorm: number): number {
   const norm = Math.sqrt(sumOfSquares);

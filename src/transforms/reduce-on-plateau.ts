@@ -96,16 +96,18 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): GradientT
     const improved = v < (1 - rtol) * state.bestValue - atol;
     const bestValue = improved ? v : state.bestValue;
     const plateauCount = improved ? 0 : state.plateauCount + 1;
-    const done = { bestValue, count: 0, avgValue: 0 };
+    // Fields in the order init gives them, so that logged states line up.
     if (state.cooldownCount > 0) {
-      return { ...done, scale: state.scale, plateauCount: 0, cooldownCount: state.cooldownCount - 1 };
+      return { scale: state.scale, bestValue, plateauCount: 0, cooldownCount: state.cooldownCount - 1, count: 0, avgValue: 0 };
     }
     const reduce = plateauCount === patience;
     return {
-      ...done,
       scale: Math.max(reduce ? state.scale * factor : state.scale, minScale),
+      bestValue,
       plateauCount: reduce ? 0 : plateauCount,
       cooldownCount: reduce ? cooldown : 0,
+      count: 0,
+      avgValue: 0,
     };
   };
 
