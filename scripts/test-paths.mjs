@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 
 const files = ['test/optimizers.test.ts', 'test/transforms.test.ts', 'test/errors.test.ts', 'test/tftrain.test.ts',
   'test/variables.test.ts', 'test/quartic.test.ts', 'test/tree.test.ts', 'test/schedules.test.ts',
-  'test/tf-optimizer.test.ts', 'test/resume.test.ts', 'test/checkpoint.test.ts', 'test/hyperparams.test.ts'];
+  'test/tf-optimizer.test.ts', 'test/resume.test.ts', 'test/checkpoint.test.ts', 'test/hyperparams.test.ts',
+  'test/masked.test.ts', 'test/partition.test.ts'];
 const runs = [
   { TFJS_BACKEND: 'cpu' },
   { TFJS_BACKEND: 'wasm', TFJS_KERNELS: 'composite' },

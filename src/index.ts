@@ -107,6 +107,11 @@ export {
   type InjectHyperparamsState,
 } from './combine/hyperparams.js';
 
+// Wrappers and combinators
+export { freeze, masked, type MaskedState } from './combine/masked.js';
+export { multiTransform, partition, type Labels, type PartitionState, type PartitionStates } from './combine/partition.js';
+export { setToZero } from './transforms/zero.js';
+
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';
 export {
