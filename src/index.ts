@@ -84,18 +84,17 @@ export {
 } from './combine/hyperparams.js';
 export { treeGet, treeSet } from './tree/lookup.js';
 
-// Wrappers and combinators (chain and namedChain above, injectHyperparams with the hyperparameters)
-export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
+// Wrappers and combinators (chain and namedChain are with the transformations above,
+// injectHyperparams with the hyperparameters)
+export { freeze, masked, type MaskedState } from './combine/masked.js';
+export { multiTransform, partition, type Labels, type PartitionState, type PartitionStates } from './combine/partition.js';
+export { setToZero } from './transforms/zero.js';
 export { hasUpdated, multiSteps, type MultiStepsOptions, type MultiStepsState } from './combine/multi-steps.js';
-export { flatten } from './combine/flatten.js';
 export { applyEvery, type ApplyEveryState } from './combine/apply-every.js';
+export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
 export { lookahead, type LookaheadOptions, type LookaheadState } from './combine/lookahead.js';
+export { flatten } from './combine/flatten.js';
 export { ema, type EmaOptions, type EmaState } from './transforms/ema.js';
-export {
-  reduceOnPlateau,
-  type ReduceOnPlateauOptions,
-  type ReduceOnPlateauState,
-} from './transforms/reduce-on-plateau.js';
 export {
   scheduleFree,
   scheduleFreeEvalParams,
@@ -110,6 +109,11 @@ export {
   type ScheduleFreeSgdOptions,
   type ScheduleFreeSgdState,
 } from './optimizers/schedule-free.js';
+export {
+  reduceOnPlateau,
+  type ReduceOnPlateauOptions,
+  type ReduceOnPlateauState,
+} from './transforms/reduce-on-plateau.js';
 
 // Applying updates and managing memory
 export { applyUpdates } from './update.js';

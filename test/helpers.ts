@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { GradientTransformation, Params } from '../src/index.js';
-import { applyUpdates, treeLeaves } from '../src/index.js';
+import { adam, adamw, applyUpdates, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
 
 /** The flat float64 copy of every element of a tree's leaves, in flatten order. */
 export function flat(tree: unknown): number[] {
@@ -130,3 +130,72 @@ export function failsCleanly(fn: () => unknown): Error {
   expect(tf.memory().numTensors).toBe(before);
   return error as Error;
 }
+
+/** The tensors of a tree or state, in flatten order (objects by sorted key). */
+export function tensorsOf(state: unknown): tf.Tensor[] {
+  if (state instanceof tf.Tensor) return [state];
+  if (Array.isArray(state)) return state.flatMap(tensorsOf);
+  if (state !== null && typeof state === 'object') return Object.keys(state).sort().flatMap((k) => tensorsOf((state as Record<string, unknown>)[k]));
+  return [];
+}
+
+/** Runs `fn` and checks that it leaves no tensor behind. */
+export function noLeak(fn: () => void): void {
+  const before = tf.memory().numTensors;
+  fn();
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+/** The error `fn` throws (fails the test if it throws none). */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/**
+ * `n` steps of `tx` (`update`, then `applyUpdates`) from `params`, freeing as it goes: the
+ * updates of every step as flat arrays, and the final state and params (the caller frees them).
+ */
+export function updateSteps<S>(
+  tx: GradientTransformation<S>,
+  n: number,
+  params: Params = makeParams(),
+  gradsAt: (k: number) => Params = makeGrads,
+): { updates: number[][]; state: S; params: Params } {
+  let state = tx.init(params);
+  const updates: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const grads = gradsAt(k);
+    const [u, next]: [Params, S] = tx.update(grads, state, params);
+    updates.push(flat(u));
+    const nextParams: Params = applyUpdates<Params>(params, u);
+    const keep = new Set(tensorsOf(next));
+    treeDispose([grads, u, params, tensorsOf(state).filter((t) => !keep.has(t))]);
+    params = nextParams;
+    state = next;
+  }
+  return { updates, state, params };
+}
+
+/** `n` trainSteps of `tx` from the test params, checking that the tensor count stays the same. */
+export function trainWithoutLeak(tx: GradientTransformation<any>, n: number): void {
+  noLeak(() => {
+    let params: Params = makeParams();
+    let state = tx.init(params);
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < n; k++) ({ params, state } = trainStep(tx, params, state, makeGrads(k)));
+    expect(tf.memory().numTensors).toBe(before);
+    treeDispose([params, state]);
+  });
+}
+
+/** Optimizers the wrapper tests wrap (a wrapper around all the leaves must equal each bit for bit). */
+export const WRAPPED_OPTIMIZERS: Array<[string, () => GradientTransformation<any>]> = [
+  ['sgd momentum', () => sgd(0.1, { momentum: 0.9 })],
+  ['adam', () => adam(0.1)],
+  ['adamw', () => adamw(0.1, { weightDecay: 0.01 })],
+];

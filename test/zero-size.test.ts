@@ -18,8 +18,14 @@ import {
   disposeReplaced,
   ema,
   flatten,
+  freeze,
   identity,
   injectHyperparams,
+  masked,
+  multiTransform,
+  partition,
+  setToZero,
+  treeMap,
   lion,
   lookahead,
   multiSteps,
@@ -64,7 +70,7 @@ function withLoss(tx: AnyTx): AnyTx {
 }
 
 /** Cases whose updates are zeros on some of the three steps (accumulating, skipping). */
-const SOME_ZEROS = new Set(['multiSteps', 'applyEvery']);
+const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero']);
 
 const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['identity', () => identity()],
@@ -117,6 +123,11 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['scheduleFree(sgd)', () => scheduleFree(sgd(0.1), { learningRate: 0.1 })],
   ['scheduleFreeAdamw', () => scheduleFreeAdamw(0.01, { weightDecay: 0.1 })],
   ['scheduleFreeSgd', () => scheduleFreeSgd(0.1)],
+  ['masked(adam)', () => masked(adam(0.01), (p: Params) => treeMap((x) => x.rank !== 0, p) as never)],
+  ['partition(adam, sgd)', () => partition({ big: adam(0.01), small: sgd(0.1) }, (p: Params) => treeMap((x) => (x.rank === 0 ? 'small' : 'big'), p) as never)],
+  ['multiTransform(adam, sgd)', () => multiTransform({ big: adam(0.01), small: sgd(0.1) }, (p: Params) => treeMap((x) => (x.rank === 0 ? 'small' : 'big'), p) as never)],
+  ['freeze', () => freeze((p: Params) => treeMap((x) => x.rank === 0, p) as never)],
+  ['setToZero', () => setToZero()],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */

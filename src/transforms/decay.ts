@@ -5,8 +5,7 @@ import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '.
 import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkOptions } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
-import { TreeStructureError } from '../types.js';
-import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+import { checkLabelTree, labelTreeFor, MASK, resolveLabels } from '../internal/labels.js';
 import { declareState } from '../internal/state.js';
 
 /**
@@ -107,15 +106,7 @@ export function nextDecayState(rate: HyperRate, state: AddDecayedWeightsState): 
 
 /** Checks that a mask tree holds only booleans and containers. */
 function checkMaskTree(owner: string, mask: PyTree<boolean>): void {
-  const visit = (node: unknown, path: (string | number)[]): void => {
-    if (typeof node === 'boolean' || node === null || node === undefined) return;
-    if (Array.isArray(node)) return node.forEach((c, k) => visit(c, [...path, k]));
-    if (isPlainObject(node)) return sortedKeys(node).forEach((k) => visit(node[k], [...path, k]));
-    throw new TypeError(
-      `${owner}: ${formatPath(path, 'mask')} must be true, false or a subtree of them, got ${describeNode(node)}`,
-    );
-  };
-  visit(mask, []);
+  checkLabelTree(owner, MASK, mask);
 }
 
 /**
@@ -124,42 +115,5 @@ function checkMaskTree(owner: string, mask: PyTree<boolean>): void {
  * @internal
  */
 export function maskLeaves(owner: string, mask: Mask, params: Params): boolean[] {
-  const tree = typeof mask === 'function' ? mask(params) : mask;
-  if (typeof mask === 'function') checkMaskTree(owner, tree);
-  const out: boolean[] = [];
-  const fill = (node: unknown, value: boolean): void => {
-    if (isTensor(node)) out.push(value);
-    else if (Array.isArray(node)) node.forEach((c) => fill(c, value));
-    else if (isPlainObject(node)) sortedKeys(node).forEach((k) => fill(node[k], value));
-  };
-  const mismatch = (path: TreePath, m: unknown, p: unknown): TreeStructureError =>
-    new TreeStructureError(
-      `${owner}: mask and params differ at ${formatPath(path)}: mask has ${describeNode(m)}, ` +
-        `params has ${describeNode(p)}`,
-      path.length ? formatPath(path) : '',
-    );
-  const visit = (m: unknown, p: unknown, path: (string | number)[]): void => {
-    if (typeof m === 'boolean') return fill(p, m);
-    if (m === null || m === undefined) {
-      if (p === null || p === undefined) return;
-      throw mismatch(path, m, p);
-    }
-    if (Array.isArray(m)) {
-      if (!Array.isArray(p) || p.length !== m.length) throw mismatch(path, m, p);
-      return m.forEach((c, k) => visit(c, p[k], [...path, k]));
-    }
-    const mo = m as Record<string, unknown>;
-    if (!isPlainObject(p)) throw mismatch(path, m, p);
-    const mk = sortedKeys(mo);
-    const pk = sortedKeys(p);
-    const missing = pk.find((k) => !(k in mo)) ?? mk.find((k) => !(k in p));
-    if (missing !== undefined) {
-      const where = formatPath([...path, missing]);
-      const side = missing in mo ? 'params' : 'mask';
-      throw new TreeStructureError(`${owner}: mask and params differ at ${where}: ${side} has no such key`, where);
-    }
-    mk.forEach((k) => visit(mo[k], p[k], [...path, k]));
-  };
-  visit(tree, params, []);
-  return out;
+  return resolveLabels(owner, MASK, labelTreeFor(owner, MASK, mask, params), params);
 }

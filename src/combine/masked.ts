@@ -1,0 +1,101 @@
+import { alignedLeaves, checkLabelTree, labelTreeFor, MASK, mergeLeaves, resolveLabels, selectLeaves } from '../internal/labels.js';
+import { checkTransformation } from '../internal/options.js';
+import { declareState, subState } from '../internal/state.js';
+import { tidy } from '../internal/tidy.js';
+import type { Mask } from '../transforms/decay.js';
+import { setToZeroFor } from '../transforms/zero.js';
+import { describeNode } from '../tree/walk.js';
+import type { EmptyState, ExtraArgs, GradientTransformation, Params, StateOf, Updates } from '../types.js';
+
+/** State of {@link masked}: the inner transformation's state, kept for the selected leaves only. */
+export interface MaskedState<S = unknown> {
+  inner: S;
+}
+
+/**
+ * Applies `inner` to the leaves the mask selects and passes the others through unchanged (the
+ * very same tensors), as optax's `masked`:
+ *
+ *     u = inner(g)    for the leaves where the mask is true
+ *     u = g           for the others
+ *
+ *     const tx = chain(clipByGlobalNorm(1), masked(adamw(1e-3), (p) => treeMap((x) => x.rank > 1, p)));
+ *
+ * `mask` is a tree of booleans with the structure of the parameters, or a prefix of it (a
+ * boolean at a subtree selects or skips all its leaves; a lone `true` selects everything), or a
+ * function from the parameters to such a tree. `init` calls a mask function with the params;
+ * `update` with the params when it is given them and with the updates otherwise (they have the
+ * same structure), so `masked` needs no params unless `inner` does. optax calls it with the
+ * updates in `update` always; the two differ only for a function that reads leaf values rather
+ * than the structure, names or shapes, and then the params are what the type promises.
+ *
+ * `inner` sees trees of the parameters' structure with `null` (an empty subtree, optax's
+ * `MaskedNode`) at every leaf the mask skips: the updates, the params, and in `init` the params,
+ * so its per-leaf state exists only for the selected leaves. `extra` is passed to it unchanged
+ * (optax's `mask_compatible_extra_args` is not offered: a tree in `extra`, such as `extra.grad`,
+ * keeps all its leaves).
+ *
+ * State: `{ inner }`, the inner state (so `getHyperparam(state, 'learningRate')` finds an inner
+ * learning rate). A mask that does not fit the params is a `TreeStructureError` naming the path,
+ * thrown before anything is computed.
+ */
+export function masked<T extends GradientTransformation<any>>(inner: T, mask: Mask): GradientTransformation<MaskedState<StateOf<T>>> {
+  return maskedFor('masked', inner, mask);
+}
+
+/** {@link masked} with the caller's name in error messages. @internal */
+export function maskedFor<S>(owner: string, inner: GradientTransformation<S>, mask: Mask): GradientTransformation<MaskedState<S>> {
+  checkTransformation(owner, inner);
+  checkMask(owner, mask);
+  return declareState<MaskedState<S>>(owner, { inner: subState(inner) }, {
+    init: (params) => {
+      const [[leaves], def] = alignedLeaves(owner, ['params'], [params]);
+      const selected = resolveLabels(owner, MASK, labelTreeFor(owner, MASK, mask, params), params, 'params');
+      return { inner: inner.init(selectLeaves(def, leaves, selected, true)) };
+    },
+    update: <U extends Updates>(updates: U, state: MaskedState<S>, params?: Params, extra?: ExtraArgs) => {
+      const withParams = params !== undefined;
+      const [[u, p], def] = alignedLeaves(owner, ['updates', 'params'], withParams ? [updates, params] : [updates]);
+      const target = withParams ? params : updates;
+      const selected = resolveLabels(owner, MASK, labelTreeFor(owner, MASK, mask, target), target, withParams ? 'params' : 'updates');
+      return tidy(() => {
+        const given = selectLeaves(def, u, selected, true);
+        const [result, innerState] = inner.update(given, state.inner, withParams ? selectLeaves(def, p, selected, true) : undefined, extra);
+        const out = u.slice();
+        mergeLeaves(owner, 'the inner transformation', out, selected, true, given, result);
+        return [def.unflatten(out) as U, { inner: innerState }];
+      }) as [U, MaskedState<S>];
+    },
+  });
+}
+
+/**
+ * Sets the updates of the leaves the mask selects to zero and passes the others through
+ * unchanged, which holds the selected parameters fixed: optax's `freeze(mask)`, which is
+ * `masked(setToZero(), mask)`. `mask` is as for {@link masked} (a lone `true` freezes
+ * everything, `false` nothing). The zeros are new tensors.
+ *
+ * State: `{}` (optax's is `MaskedState(EmptyState)`, `{ inner: {} }` here; there is nothing to
+ * keep, so the state is the plain empty one).
+ */
+export function freeze(mask: Mask): GradientTransformation<EmptyState> {
+  const owner = 'freeze';
+  const zeroed = maskedFor(owner, setToZeroFor(owner), mask);
+  const empty: MaskedState<EmptyState> = { inner: {} };
+  return declareState<EmptyState>(owner, {}, {
+    init: (params) => {
+      zeroed.init(params);
+      return {};
+    },
+    update: (updates, state, params, extra) => [zeroed.update(updates, empty, params, extra)[0], state],
+  });
+}
+
+/** Checks a mask argument: a function, or a tree of booleans (not a missing one). */
+function checkMask(owner: string, mask: unknown): void {
+  if (typeof mask === 'function') return;
+  if (mask === null || mask === undefined) {
+    throw new TypeError(`${owner}: expected a mask (a tree of booleans, or a function from the params to one), got ${describeNode(mask)}`);
+  }
+  checkLabelTree(owner, MASK, mask);
+}
