@@ -40,21 +40,7 @@ import {
   warmupCosineDecaySchedule,
   type GradientTransformation,
 } from '../src/index.js';
-import { makeGrads, makeParams } from './helpers.js';
-
-/** Runs `fn`, which must throw; checks no tensor was created and returns the error. */
-function failsCleanly(fn: () => unknown): Error {
-  const before = tf.memory().numTensors;
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(Error);
-  expect(tf.memory().numTensors).toBe(before);
-  return error as Error;
-}
+import { failsCleanly, makeGrads, makeParams } from './helpers.js';
 
 describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
   it.each<[string, () => unknown, RegExp]>([

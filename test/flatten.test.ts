@@ -12,14 +12,13 @@ import {
   getKernelMode,
   kernelPath,
   rmsprop,
-  setKernelMode,
   sgd,
   trainStep,
   treeDispose,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
-import { expectAllClose, expectBitwiseEqual, flat, makeGrads, makeParams, stateValues } from './helpers.js';
+import { expectAllClose, expectBitwiseEqual, flat, inMode, makeGrads, makeParams, stateValues, trainWithoutLeak } from './helpers.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -45,16 +44,6 @@ function treeAdd(a: Params, b: Params): Params {
   const x = a as { layer: { kernel: tf.Tensor; bias: tf.Tensor }; scale: tf.Tensor };
   const y = b as typeof x;
   return { layer: { kernel: tf.add(x.layer.kernel, y.layer.kernel), bias: tf.add(x.layer.bias, y.layer.bias) }, scale: tf.add(x.scale, y.scale) };
-}
-
-function inMode<T>(mode: 'auto' | 'composite', fn: () => T): T {
-  const previous = getKernelMode();
-  setKernelMode(mode);
-  try {
-    return fn();
-  } finally {
-    setKernelMode(previous);
-  }
 }
 
 const ELEMENTWISE: Array<[string, () => AnyTx]> = [
@@ -108,14 +97,7 @@ describe('flatten', () => {
   });
 
   it('leaks nothing over 100 steps, and an empty tree works', () => {
-    const tx = flatten(adamw(0.05));
-    let params: Params = makeParams();
-    let state = tx.init(params);
-    ({ params, state } = trainStep(tx, params, state, makeGrads(0)));
-    const before = tf.memory().numTensors;
-    for (let k = 1; k < 100; k++) ({ params, state } = trainStep(tx, params, state, makeGrads(k)));
-    expect(tf.memory().numTensors).toBe(before);
-    treeDispose([params, state]);
+    trainWithoutLeak(flatten(adamw(0.05)), 100);
     const empty = flatten(adam(0.1));
     const s = empty.init({});
     const [u] = empty.update({}, s, {});

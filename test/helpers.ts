@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { GradientTransformation, Params } from '../src/index.js';
-import { adam, adamw, applyUpdates, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
+import { adam, adamw, applyUpdates, getKernelMode, setKernelMode, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
 
 /** The flat float64 copy of every element of a tree's leaves, in flatten order. */
 export function flat(tree: unknown): number[] {
@@ -199,3 +199,14 @@ export const WRAPPED_OPTIMIZERS: Array<[string, () => GradientTransformation<any
   ['adam', () => adam(0.1)],
   ['adamw', () => adamw(0.1, { weightDecay: 0.01 })],
 ];
+
+/** Runs `fn` with the kernel mode set to `mode`, then restores the mode it found. */
+export function inMode<T>(mode: 'auto' | 'composite', fn: () => T): T {
+  const previous = getKernelMode();
+  setKernelMode(mode);
+  try {
+    return fn();
+  } finally {
+    setKernelMode(previous);
+  }
+}

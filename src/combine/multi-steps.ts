@@ -4,8 +4,8 @@ import { HyperRate } from '../internal/hyper.js';
 import { checkBoolean, checkOptions, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { fusedApply, fusedAxpy, kernelPath, withFusedWrapper } from '../kernels/fused.js';
-import { isFusable } from '../kernels/spec.js';
+import { fusedApply, fusedAxpy, fusedFill, kernelPath, withFusedWrapper } from '../kernels/fused.js';
+import { fusedSpecOf, isFusable } from '../kernels/spec.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { describeNode } from '../tree/walk.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, StateOf, Updates } from '../types.js';
@@ -81,9 +81,14 @@ export function multiSteps<T extends GradientTransformation<any>>(
     );
   };
 
-  /** The trees lined up: gradient and accumulator leaves, and the structure to rebuild. */
-  const leavesOf = (updates: Updates, state: S) => {
-    const [[g, acc], def] = flattenFloatTrees(owner, ['updates', 'state.accGrads'], [updates, state.accGrads]);
+  /**
+   * The trees lined up: gradient and accumulator leaves, and the structure to rebuild; with
+   * `params`, checked against them too, before an in-place step changes anything.
+   */
+  const leavesOf = (updates: Updates, state: S, params?: Params) => {
+    const names = ['updates', 'state.accGrads', ...(params === undefined ? [] : ['params'])];
+    const trees = [updates, state.accGrads, ...(params === undefined ? [] : [params])];
+    const [[g, acc], def] = flattenFloatTrees(owner, names, trees);
     return { g, acc, def };
   };
 
@@ -120,11 +125,20 @@ export function multiSteps<T extends GradientTransformation<any>>(
     apply: (grads, state, params, inPlace) => {
       if (kernelPath(inner) === 'composite') return undefined;
       const k = kAt(state.gradientStep);
-      const { g, acc, def } = leavesOf(grads, state);
+      const { g, acc, def } = leavesOf(grads, state, params);
       if (state.miniStep + 1 < k) {
         // The parameters do not change: the same tree comes back, as from an in-place step.
         const next = accumulate(acc, g, k, inPlace);
         return [params, { ...state, miniStep: state.miniStep + 1, accGrads: def.unflatten(next) as Params }];
+      }
+      if (inPlace && fusedSpecOf(inner) !== undefined) {
+        // The whole cycle in the accumulator's buffers: the mean written into them, the inner
+        // kernel reading it (and writing the parameters and its state in place), then zeros.
+        // `fusedApply` of a kernel always runs here, so nothing is done twice.
+        const mean = accumulate(acc, g, k, true);
+        const out = fusedApply(inner, def.unflatten(mean) as Updates, state.inner, params, true)!;
+        fusedFill(mean, 0);
+        return [out[0], { miniStep: 0, gradientStep: state.gradientStep + 1, accGrads: def.unflatten(mean) as Params, inner: out[1] }];
       }
       const total = def.unflatten(accumulate(acc, g, k, false)) as Updates;
       let out: [Params, StateOf<T>] | undefined;

@@ -475,6 +475,23 @@ export function fusedSumOfSquares(leaves: readonly tf.Tensor[]): number | undefi
 }
 
 /**
+ * Sets every element of `tensors` to `value`, writing into their buffers, which the caller owns
+ * (fresh kernel outputs, or buffers it has checked nothing else holds); `false` where there is no
+ * fused path (nothing done).
+ * @internal
+ */
+export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean {
+  if (mode === 'composite' || backendPath('multiSteps') === 'composite') return false;
+  if (tf.getBackend() === 'wasm') {
+    WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.fillWith(tensors, value);
+  } else {
+    const b = tf.backend() as unknown as CpuBackendLike;
+    for (const t of tensors) b.readSync(t.dataId).fill(value);
+  }
+  return true;
+}
+
+/**
  * `acc + factor * g` for aligned lists of float32 leaves (checked by the caller) in one kernel
  * call (the sgd kernel with rate `factor` and the apply flag; the same float32 operations as
  * `tf.add(acc, tf.mul(g, factor))`), written into the `acc` buffers themselves with `inPlace`

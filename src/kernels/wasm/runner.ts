@@ -126,6 +126,14 @@ export class WasmKernels {
     this.backend.wasm.tfjs.registerTensor(entry.id, size, entry.memoryOffset);
   }
 
+  /** Sets every element of each tensor to `value` in place (tensors nothing else holds). */
+  fillWith(tensors: ReadonlyArray<{ dataId: object; size: number }>, value: number): void {
+    for (const t of tensors) {
+      new Float32Array(this.memory.buffer, this.offset(t.dataId), t.size).fill(value);
+      this.changed(t.dataId, t.size);
+    }
+  }
+
   /** The heap offset of a tensor's data. */
   offset(dataId: object, elementOffset = 0): number {
     const entry = this.backend.dataIdMap.get(dataId);
