@@ -80,7 +80,9 @@ function backendPath(owner: string): KernelPath {
  * (WebAssembly SIMD kernels on the wasm backend's memory), `'cpu'` (the cpu backend's buffers
  * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
  * SIMD) or `'composite'` (tfjs ops, used on every other backend, for transformations
- * without a fused kernel, and when {@link setKernelMode} says so).
+ * without a fused kernel, and when {@link setKernelMode} says so). A wrapper reports its inner
+ * transformation's path where it runs that kernel: `injectHyperparams(adamw)`,
+ * `applyIfFinite(...)`, `multiSteps(...)`, `namedChain(...)` and `flatten(...)` do.
  *
  * @throws Error before a tfjs backend is ready (none set yet, or an asynchronous one such as
  * wasm still initialising): `await tf.setBackend(name)` or `await tf.ready()` first.

@@ -50,7 +50,8 @@ export interface ScaleByScheduleState {
  * Multiplies updates by a schedule of the step count: `u = schedule(count) * g`, where `count`
  * is the number of updates done before this one (0 on the first update), then `count += 1`.
  * The schedule is evaluated in float64 once per step; a non-finite value throws a `RangeError`.
- * State: `{ count }`.
+ * State: `{ count }`: the schedule is the whole option, so no value is kept to read or set; for
+ * a learning rate that `getHyperparam` and `setHyperparam` reach, use `scaleByLearningRate`.
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation<ScaleByScheduleState> {
   return scheduleWithOwner('scaleBySchedule', 'schedule', schedule, 1);

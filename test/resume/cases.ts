@@ -9,15 +9,23 @@ import {
   adamw,
   addDecayedWeights,
   amsgrad,
+  applyIfFinite,
   chain,
   clip,
   clipByGlobalNorm,
   cosineDecaySchedule,
   exponentialDecay,
+  flatten,
+  injectHyperparams,
   lion,
+  lookahead,
+  multiSteps,
+  namedChain,
   nadam,
+  partition,
   radam,
   rmsprop,
+  scheduleFreeAdamw,
   sgd,
   trainStep,
   treeMap,
@@ -60,6 +68,16 @@ export const CASES: Record<string, () => GradientTransformation<any>> = {
     ),
   'clip-sgd-exponential': () => chain(clip(0.3), sgd(exponentialDecay({ initValue: 0.1, transitionSteps: 10, decayRate: 0.5 }), { momentum: 0.9 })),
   'l2-rmsprop-cosine': () => chain(addDecayedWeights(1e-3, { mask: kernelsOnly }), rmsprop(cosineDecaySchedule({ initValue: 0.01, decaySteps: 100 }))),
+  // Wrappers: a resumed state carries their counters, accumulators and injected values.
+  'inject-adamw': () => injectHyperparams(adamw)({ learningRate: cosineDecaySchedule({ initValue: 0.02, decaySteps: 100 }), weightDecay: 0.01, b1: 0.85 }),
+  'finite-multisteps-named': () =>
+    applyIfFinite(multiSteps(namedChain(['clip', clipByGlobalNorm(0.5)], ['opt', adam(0.02)]), { everyK: 3 }), { maxConsecutiveErrors: 2 }),
+  'partition-flatten-lookahead': () =>
+    partition(
+      { kernels: lookahead(flatten(adam(0.01)), { syncPeriod: 4 }), rest: sgd(0.05, { momentum: 0.9 }) },
+      { layer: { kernel: 'kernels', bias: 'rest' }, scale: 'rest' },
+    ),
+  'schedule-free-adamw': () => scheduleFreeAdamw(0.01, { warmupSteps: 5, weightDecay: 0.01 }),
 };
 
 /** The starting parameters (fixed values). */
