@@ -210,3 +210,16 @@ export function inMode<T>(mode: 'auto' | 'composite', fn: () => T): T {
     setKernelMode(previous);
   }
 }
+
+/** An identity transformation that records the `extra` argument of each update it sees. */
+export function extraSpy(): { spy: GradientTransformation<Record<string, never>>; seen: unknown[] } {
+  const seen: unknown[] = [];
+  const spy: GradientTransformation<Record<string, never>> = {
+    init: () => ({}),
+    update: (u, s, _p, extra) => {
+      seen.push(extra);
+      return [u, s];
+    },
+  };
+  return { spy, seen };
+}

@@ -25,7 +25,7 @@ import {
   type Params,
   type Schedule,
 } from '../src/index.js';
-import { expectAllClose, expectBitwiseEqual, flat, gradValues32, inMode, makeGrads, makeParams, stateValues, tensorsOf, trainWithoutLeak } from './helpers.js';
+import { expectAllClose, expectBitwiseEqual, extraSpy, flat, gradValues32, inMode, makeGrads, makeParams, stateValues, tensorsOf, trainWithoutLeak } from './helpers.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -278,14 +278,7 @@ describe('injectHyperparams', () => {
 
 describe('extra arguments reach every transformation', () => {
   it('chain and injectHyperparams pass extra unchanged', () => {
-    const seen: unknown[] = [];
-    const spy: GradientTransformation<Record<string, never>> = {
-      init: () => ({}),
-      update: (u, s, _p, extra) => {
-        seen.push(extra);
-        return [u, s];
-      },
-    };
+    const { spy, seen } = extraSpy();
     const extra = { value: 1.25 };
     const params = makeParams();
     const grads = makeGrads(0);

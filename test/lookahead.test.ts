@@ -18,7 +18,7 @@ import {
   type Params,
   type StateOf,
 } from '../src/index.js';
-import { expectAllClose, expectBitwiseEqual, failsCleanly, flat, makeGrads, makeParams, PARAM_VALUES, run } from './helpers.js';
+import { expectAllClose, expectBitwiseEqual, extraSpy, failsCleanly, flat, makeGrads, makeParams, PARAM_VALUES, run } from './helpers.js';
 
 /** The gradient of sum((p - 3)^2) / 2: p - 3. */
 const towardsThree = (_k: number, params: Params): Params => ({ w: tf.sub((params as { w: tf.Tensor }).w, 3) });
@@ -184,14 +184,7 @@ describe('lookahead: hand-derived steps', () => {
   });
 
   it("finds the fast optimizer's learning rate, and passes extra through unchanged", () => {
-    const seen: unknown[] = [];
-    const spy: GradientTransformation<Record<string, never>> = {
-      init: () => ({}),
-      update: (u, s, _p, extra) => {
-        seen.push(extra);
-        return [u, s];
-      },
-    };
+    const { spy, seen } = extraSpy();
     const params = makeParams();
     const grads = makeGrads(0);
     const extra: ExtraArgs = { value: 1.5 };

@@ -24,7 +24,7 @@ import {
   type Params,
   type Schedule,
 } from '../src/index.js';
-import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, stateValues } from './helpers.js';
+import { expectAllClose, expectBitwiseEqual, extraSpy, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, stateValues } from './helpers.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -457,14 +457,7 @@ describe('memory, extra arguments, checkpoints', () => {
   });
 
   it('passes extra unchanged to the base optimizer', () => {
-    const seen: unknown[] = [];
-    const spy: GradientTransformation<Record<string, never>> = {
-      init: () => ({}),
-      update: (u, s, _p, extra) => {
-        seen.push(extra);
-        return [u, s];
-      },
-    };
+    const { spy, seen } = extraSpy();
     const extra = { value: 2 };
     const params = makeParams();
     const tx = scheduleFree(chain(spy, sgd(0.1)), { learningRate: 0.1 });
