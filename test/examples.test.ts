@@ -108,6 +108,19 @@ describe('examples', () => {
     expect(out).toContain('ok: after k updates the state holds schedule(k), on the fused path too');
   });
 
+  it('zoo: every optimizer on Rosenbrock, an ill-conditioned quadratic and Ackley, a table each, leak-free', () => {
+    const out = runExample('zoo.ts');
+    const tables = out.split('\n\n').filter((b) => b.includes('| optimizer |'));
+    expect(tables).toHaveLength(3);
+    for (const t of tables) {
+      const rows = t.split('\n').filter((l) => /^\| [a-z]/.test(l) && !l.startsWith('| optimizer'));
+      expect(rows.length).toBeGreaterThanOrEqual(13);
+      // Most optimizers reach the quadratic's minimum; every row has a number of steps or "> max".
+      for (const r of rows) expect(r).toMatch(/\| (\d+|> \d+) \| \S+ \|$/);
+    }
+    expect(out).toContain('0 tensors leaked over all runs.');
+  });
+
   it('mlp trains all eight optimizers to a useful test accuracy, leak-free, within a minute', () => {
     const t0 = Date.now();
     const out = runExample('mlp.ts');

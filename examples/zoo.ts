@@ -1,0 +1,129 @@
+// Every optimizer of the library on the notebooks' test functions: Rosenbrock's valley, an
+// ill-conditioned quadratic and Ackley's many local minima, from the same start each. Prints, per
+// function, a table of the steps each optimizer needs to bring the loss below a tolerance and
+// its final loss, with a progress line while it runs.
+//
+//   npm run example:zoo
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  adadelta,
+  adagrad,
+  adam,
+  adamax,
+  adamw,
+  amsgrad,
+  lion,
+  nadam,
+  radam,
+  rmsprop,
+  sgd,
+  trainStep,
+  treeDispose,
+  valueAndGrad,
+  type GradientTransformation,
+} from 'tfjs-optax';
+
+await tf.setBackend('wasm');
+
+type P = { xy: tf.Tensor1D };
+
+interface TestFunction {
+  name: string;
+  start: [number, number];
+  /** The loss at the minimum, and how close to it counts as reached. */
+  min: number;
+  tol: number;
+  loss(p: P): tf.Scalar;
+}
+
+const FUNCTIONS: TestFunction[] = [
+  {
+    // (1 - x)^2 + 100 (y - x^2)^2: a curved, narrow valley; minimum 0 at (1, 1).
+    name: 'Rosenbrock from (-1.2, 1)',
+    start: [-1.2, 1],
+    min: 0,
+    tol: 1e-3,
+    loss: ({ xy }) =>
+      tf.tidy(() => {
+        const [x, y] = tf.unstack(xy);
+        return tf.add(tf.square(tf.sub(1, x)), tf.mul(100, tf.square(tf.sub(y, tf.square(x))))) as tf.Scalar;
+      }),
+  },
+  {
+    // x^2 / 2 + 50 y^2: condition number 100; minimum 0 at the origin.
+    name: 'quadratic, condition 100, from (10, 1)',
+    start: [10, 1],
+    min: 0,
+    tol: 1e-4,
+    loss: ({ xy }) => tf.tidy(() => tf.sum(tf.mul(tf.tensor1d([0.5, 50]), tf.square(xy))) as tf.Scalar),
+  },
+  {
+    // Ackley: a bowl covered in local minima; global minimum 0 at the origin.
+    name: 'Ackley from (1.5, 1.2)',
+    start: [1.5, 1.2],
+    min: 0,
+    tol: 1e-2,
+    loss: ({ xy }) =>
+      tf.tidy(() => {
+        const r = tf.sqrt(tf.mul(0.5, tf.sum(tf.square(xy))));
+        const c = tf.mul(0.5, tf.sum(tf.cos(tf.mul(2 * Math.PI, xy))));
+        return tf.add(tf.add(tf.mul(-20, tf.exp(tf.mul(-0.2, r))), tf.neg(tf.exp(c))), Math.E + 20) as tf.Scalar;
+      }),
+  },
+];
+
+/** The optimizers, each with one learning rate per function (Rosenbrock, quadratic, Ackley). */
+const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [number, number, number]]> = [
+  ['sgd', (lr) => sgd(lr), [1e-3, 1e-2, 1e-2]],
+  ['sgd momentum', (lr) => sgd(lr, { momentum: 0.9 }), [1e-3, 1e-2, 1e-2]],
+  ['sgd nesterov', (lr) => sgd(lr, { momentum: 0.9, nesterov: true }), [1e-3, 1e-2, 1e-2]],
+  ['adagrad', (lr) => adagrad(lr), [0.5, 1, 0.5]],
+  ['rmsprop', (lr) => rmsprop(lr), [1e-2, 1e-2, 1e-2]],
+  ['adam', (lr) => adam(lr), [0.05, 0.1, 0.05]],
+  ['adamw', (lr) => adamw(lr, { weightDecay: 1e-4 }), [0.05, 0.1, 0.05]],
+  ['nadam', (lr) => nadam(lr), [0.05, 0.1, 0.05]],
+  ['adamax', (lr) => adamax(lr), [0.05, 0.1, 0.05]],
+  ['amsgrad', (lr) => amsgrad(lr), [0.05, 0.1, 0.05]],
+  ['radam', (lr) => radam(lr), [3e-3, 0.1, 0.05]],
+  ['adadelta', (lr) => adadelta(lr), [10, 10, 10]],
+  ['lion', (lr) => lion(lr, { weightDecay: 0 }), [3e-3, 3e-2, 3e-3]],
+];
+
+const MAX_STEPS = 3000;
+
+/** Runs `tx` on `f` until the loss is within `tol` of the minimum or MAX_STEPS: steps taken (or null) and the final loss. */
+function race(f: TestFunction, tx: GradientTransformation<any>): { steps: number | null; loss: number } {
+  let params: P = { xy: tf.tensor1d(f.start) };
+  let state = tx.init(params);
+  const lossAndGrad = valueAndGrad(f.loss);
+  let loss = Infinity;
+  let reached: number | null = null;
+  for (let k = 0; k < MAX_STEPS; k++) {
+    const { value, grads } = lossAndGrad(params);
+    loss = value.dataSync()[0];
+    value.dispose();
+    if (loss - f.min <= f.tol) {
+      treeDispose(grads);
+      reached = k;
+      break;
+    }
+    ({ params, state } = trainStep(tx, params, state, grads));
+  }
+  treeDispose([params, state]);
+  return { steps: reached, loss };
+}
+
+const before = tf.memory().numTensors;
+for (const [fi, f] of FUNCTIONS.entries()) {
+  console.log(`\n${f.name}: steps to a loss within ${f.tol} of the minimum (at most ${MAX_STEPS}), and the loss there`);
+  console.log('| optimizer | learning rate | steps | loss |\n|---|---:|---:|---:|');
+  for (const [i, [name, make, lrs]] of OPTIMIZERS.entries()) {
+    process.stderr.write(`\r  ${f.name}: ${name} (${i + 1}/${OPTIMIZERS.length})`.padEnd(70));
+    const { steps, loss } = race(f, make(lrs[fi]));
+    console.log(`| ${name} | ${lrs[fi]} | ${steps === null ? `> ${MAX_STEPS}` : steps} | ${loss.toExponential(2)} |`);
+  }
+  process.stderr.write('\r'.padEnd(72) + '\r');
+}
+if (tf.memory().numTensors !== before) throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
+console.log(`\n${tf.memory().numTensors - before} tensors leaked over all runs.`);
