@@ -41,6 +41,7 @@ import {
   run,
   thrown,
   trainWithoutLeak,
+  minimize,
 } from './helpers.js';
 import { adamaxRef, adamRef, type Stepper } from './reference.js';
 
@@ -199,19 +200,6 @@ const CASES: Case[] = [
     lr: { parabola: 1e-2, rosenbrock: null },
   },
 ];
-
-/** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
-function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
-}
 
 const PARABOLA_TARGET = [1, -1, 1];
 const parabolaGrad = (v: number[]) => v.map((xi, i) => 2 * (xi - PARABOLA_TARGET[i]));
