@@ -4,6 +4,7 @@ import {
   adabelief,
   adamaxw,
   addDecayedWeights,
+  applyUpdates,
   addNoise,
   centralize,
   chain,
@@ -21,6 +22,8 @@ import {
   scaleByYogi,
   sgd,
   signSgd,
+  stateFromArtifacts,
+  stateToArtifacts,
   signum,
   trainStep,
   treeMap,
@@ -401,6 +404,25 @@ describe('addNoise and noisySgd', () => {
     const plain = run(sgd(0.1), 3);
     for (let k = 0; k < 3; k++) expectBitwiseEqual(quiet.updates[k], plain.updates[k]);
     disposeReplaced([a.params, a.state, b.params, b.state, c.params, c.state, quiet.params, quiet.state, plain.params, plain.state], []);
+  });
+
+  it('noisySgd: a state saved after 2 steps and loaded gives the 3rd and 4th updates of a straight run', () => {
+    const straight = run(noisySgd(0.1, { seed: 9 }), 4);
+    const first = run(noisySgd(0.1, { seed: 9 }), 2);
+    const tx = noisySgd(0.1, { seed: 9 });
+    const loaded = stateFromArtifacts(tx, first.params, stateToArtifacts(first.state));
+    let state = loaded;
+    let params = first.params;
+    for (let k = 2; k < 4; k++) {
+      const grads = makeGrads(k);
+      const [u, next] = tx.update(grads, state, params);
+      expectBitwiseEqual(flat(u), straight.updates[k]);
+      const nextParams = applyUpdates<Params>(params, u);
+      disposeReplaced([grads, u, params, state], [nextParams, next]);
+      params = nextParams;
+      state = next;
+    }
+    disposeReplaced([params, state, straight.params, straight.state, first.state], []);
   });
 
   it('noisySgd equals chain(addNoise, scaleByLearningRate) bit for bit, with the defaults', () => {
