@@ -36,6 +36,20 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
+// Optimizer zoo: adabelief, yogi, adamaxw, nadamw, signSgd, signum, noisySgd and their transforms
+export { adabelief, type AdabeliefOptions, type AdabeliefState } from './optimizers/adabelief.js';
+export { scaleByBelief, type ScaleByBeliefOptions, type ScaleByBeliefState } from './transforms/adabelief.js';
+export { yogi, type YogiOptions, type YogiState } from './optimizers/yogi.js';
+export { scaleByYogi, type ScaleByYogiOptions, type ScaleByYogiState } from './transforms/yogi.js';
+export { adamaxw, type AdamaxwOptions, type AdamaxwState } from './optimizers/adamax.js';
+export { nadamw } from './optimizers/adam.js';
+export { signSgd, signum, type SignSgdState, type SignumOptions, type SignumState } from './optimizers/sign.js';
+export { scaleBySign } from './transforms/sign.js';
+export { noisySgd, type NoisySgdOptions, type NoisySgdState } from './optimizers/noisy-sgd.js';
+export { addNoise, type AddNoiseOptions, type AddNoiseState } from './transforms/noise.js';
+export { centralize } from './transforms/centralize.js';
+export { keepParamsNonnegative, zeroNans, type ZeroNansState } from './transforms/constraining.js';
+
 // Transformations
 export {
   identity,

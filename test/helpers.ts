@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { GradientTransformation, Params } from '../src/index.js';
-import { adam, adamw, applyUpdates, getKernelMode, setKernelMode, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
+import { adam, adamw, applyUpdates, disposeReplaced, getKernelMode, setKernelMode, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
 
 /** The flat float64 copy of every element of a tree's leaves, in flatten order. */
 export function flat(tree: unknown): number[] {
@@ -222,4 +222,17 @@ export function extraSpy(): { spy: GradientTransformation<Record<string, never>>
     },
   };
   return { spy, seen };
+}
+
+/** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
+export function minimize(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
+  let params: Params = { x: tf.tensor1d(x0) };
+  let state = tx.init(params);
+  for (let k = 0; k < steps; k++) {
+    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
+    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
+  }
+  const result = flat(params);
+  disposeReplaced([params, state], []);
+  return result;
 }

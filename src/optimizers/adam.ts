@@ -108,8 +108,24 @@ export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearn
  * and no mask (every parameter decays; biases and norm scales are often masked out).
  */
 export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
-  const owner = 'adamw';
-  checkOptions(owner, options, [...ADAM_KEYS, 'weightDecay', 'mask']);
+  checkOptions('adamw', options, [...ADAM_KEYS, 'weightDecay', 'mask']);
+  return adamwFor('adamw', learningRate, options);
+});
+
+/**
+ * NAdamW: {@link adamw} with `nesterov: true` (optax's `nadamw`), i.e. NAdam's look-ahead first
+ * moment (Dozat 2016) with decoupled weight decay (Loshchilov & Hutter 2019):
+ *
+ *     nadamw(lr, o) = chain(scaleByAdam({ ...o, nesterov: true }), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
+ *
+ * Same defaults as {@link adamw} (`weightDecay = 1e-4`), and the same fused kernel.
+ */
+export const nadamw = /* @__PURE__ */ optimizerAlias(function nadamw(learningRate: ScalarOrSchedule, options: Omit<AdamwOptions, 'nesterov'> = {}): GradientTransformation<AdamwState> {
+  checkOptions('nadamw', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  return adamwFor('nadamw', learningRate, { ...options, nesterov: true });
+});
+
+function adamwFor(owner: string, learningRate: ScalarOrSchedule, options: AdamwOptions): GradientTransformation<AdamwState> {
   const { weightDecay = 1e-4, mask, ...rest } = options;
   const wd = new HyperRate(owner, 'weightDecay', weightDecay);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
@@ -133,5 +149,5 @@ export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate:
       return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, decay, rate];
     },
   });
-});
+}
 

@@ -1,6 +1,8 @@
 import { optimizerAlias } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAdamaxFor, type ScaleByAdamaxOptions, type ScaleByAdamaxState } from '../transforms/adamax.js';
 
@@ -23,3 +25,36 @@ export const adamax = /* @__PURE__ */ optimizerAlias(function adamax(learningRat
   return chainFor('adamax', scaleByAdamaxFor('adamax', options), learningRateWithOwner('adamax', learningRate));
 });
 
+
+/** Options of {@link adamaxw}. */
+export interface AdamaxwOptions extends ScaleByAdamaxOptions {
+  /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `1e-4`. */
+  weightDecay?: ScalarOrSchedule;
+  /** Which parameters to decay (`true` = decay), a boolean tree or a function of params. Default: all. */
+  mask?: Mask;
+}
+
+/** State of {@link adamaxw}: `[scaleByAdamax state, weight-decay state, learning-rate state]`. */
+export type AdamaxwState = [ScaleByAdamaxState, AddDecayedWeightsState, ScaleByLearningRateState];
+
+/**
+ * AdamaxW: Adamax with decoupled weight decay (Loshchilov & Hutter 2019, arXiv:1711.05101), as
+ * optax composes it:
+ *
+ *     adamaxw(lr, o) = chain(scaleByAdamax(o), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
+ *     u = -lr * ((mu / (1 - b1^t)) / nu + weightDecay * p)
+ *
+ * The decay is multiplied by the learning rate (optax's and PyTorch's convention). Defaults:
+ * `b1 = 0.9, b2 = 0.999, eps = 1e-8, weightDecay = 1e-4`, no mask (every parameter decays).
+ */
+export const adamaxw = /* @__PURE__ */ optimizerAlias(function adamaxw(learningRate: ScalarOrSchedule, options: AdamaxwOptions = {}): GradientTransformation<AdamaxwState> {
+  const owner = 'adamaxw';
+  checkOptions(owner, options, ['b1', 'b2', 'eps', 'weightDecay', 'mask']);
+  const { weightDecay = 1e-4, mask, ...rest } = options;
+  return chainFor(
+    owner,
+    scaleByAdamaxFor(owner, rest),
+    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
+    learningRateWithOwner(owner, learningRate),
+  );
+});

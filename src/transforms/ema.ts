@@ -43,9 +43,18 @@ export interface EmaOptions {
 export function ema(options: EmaOptions): GradientTransformation<EmaState> {
   const owner = 'ema';
   checkRequired(owner, options, ['decay'], ['decay', 'debias']);
+  return emaFor(owner, options);
+}
+
+/**
+ * {@link ema} with the caller's name in error messages, and the name under which the caller's
+ * options hold the decay (`signum` calls it `beta`). Options already checked for unknown keys.
+ * @internal
+ */
+export function emaFor(owner: string, options: EmaOptions, decayOption = 'decay'): GradientTransformation<EmaState> {
   const debias = checkBoolean(owner, 'debias', options.debias ?? true);
   // decay = 1 keeps the average at zero, and with the correction divides 0 by 0.
-  const decay = checkRate(owner, 'decay', options.decay, !debias);
+  const decay = checkRate(owner, decayOption, options.decay, !debias);
   return declareState(owner, { count: 'count', ema: 'tree' }, {
     init: (params) => ({ count: 0, ema: stateLike(owner, params) }),
     update: (updates, state) =>

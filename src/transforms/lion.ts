@@ -4,6 +4,7 @@ import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { emaUpdate } from '../internal/moments.js';
 import { checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
+import { signOf, signScalars } from '../internal/sign.js';
 import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
 
@@ -53,20 +54,11 @@ export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}):
     init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
     update: (updates, state) =>
       tidy(() => {
-        const [b1s, c1, b2s, c2, zero, one, minusOne] = [b1, 1 - b1, b2, 1 - b2, 0, 1, -1].map((x) => tf.scalar(x));
+        const [b1s, c1, b2s, c2] = [b1, 1 - b1, b2, 1 - b2].map((x) => tf.scalar(x));
+        const signs = signScalars();
         const [out, mu] = mapFloatLeavesN(owner, ['updates', 'state.mu'], [updates, state.mu], 2, (g, m) => {
           const s = new Scratch();
-          const mix = emaUpdate(s, g, m, b1s, c1);
-          // An empty leaf is its own sign. tf.where below broadcasts its scalar branches with
-          // tf.broadcastTo, which leaves them one element (shape [1], [1, 1]) for a target with
-          // no dimension above 1 to tile, such as [0] or [0, 1]: a [0] leaf got a [1] update.
-          if (mix.size === 0) return [mix, emaUpdate(s, g, m, b2s, c2)];
-          // sign(mix) as JAX defines it, on every backend: tf.sign maps |x| < 2^-23 to 0 on the
-          // wasm backend and NaN to 0 on the cpu backend. Zeros and NaN pass through here.
-          const negative = s.op(tf.less(mix, zero));
-          const lower = s.op(tf.where(negative, minusOne, mix), negative);
-          const positive = s.op(tf.greater(mix, zero), mix);
-          const sign = s.op(tf.where(positive, one, lower), positive, lower);
+          const sign = signOf(s, emaUpdate(s, g, m, b1s, c1), signs);
           return [sign, emaUpdate(s, g, m, b2s, c2)];
         });
         return [out, { count: state.count + 1, mu }];

@@ -1,0 +1,26 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByYogiFor, type ScaleByYogiOptions, type ScaleByYogiState } from '../transforms/yogi.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link yogi}: optax's alias takes only these three. */
+export type YogiOptions = Pick<ScaleByYogiOptions, 'b1' | 'b2' | 'eps'>;
+/** State of {@link yogi}: `[scaleByYogi state, learning-rate state]`. */
+export type YogiState = [ScaleByYogiState, ScaleByLearningRateState];
+
+/**
+ * Yogi (Zaheer et al. 2018, "Adaptive Methods for Nonconvex Optimization"): Adam with an
+ * additive second-moment update, see {@link scaleByYogi}.
+ *
+ *     yogi(lr, o) = chain(scaleByYogi(o), scaleByLearningRate(lr))
+ *
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-3` (optax's; `epsRoot = 0` and
+ * `initialAccumulatorValue = 1e-6` are fixed here, as in optax's alias; use the chain to change
+ * them).
+ */
+export const yogi = /* @__PURE__ */ optimizerAlias(function yogi(learningRate: ScalarOrSchedule, options: YogiOptions = {}): GradientTransformation<YogiState> {
+  return chainFor('yogi', scaleByYogiFor('yogi', options, ['b1', 'b2', 'eps']), learningRateWithOwner('yogi', learningRate));
+});
