@@ -36,6 +36,26 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
+// Optimizer zoo: L-BFGS and line searches
+export {
+  lbfgs,
+  minimizeLbfgs,
+  type LbfgsOptions,
+  type MinimizeLbfgsOptions,
+  type MinimizeLbfgsResult,
+} from './optimizers/lbfgs.js';
+export { scaleByLbfgs, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from './transforms/lbfgs.js';
+export {
+  scaleByBacktrackingLinesearch,
+  scaleByZoomLinesearch,
+  valueAndGradFromState,
+  type ScaleByBacktrackingLinesearchOptions,
+  type ScaleByBacktrackingLinesearchState,
+  type ScaleByZoomLinesearchOptions,
+  type ScaleByZoomLinesearchState,
+  type ValueAndGrad,
+} from './transforms/linesearch.js';
+
 // Transformations
 export {
   identity,
