@@ -41,6 +41,7 @@ export {
   lbfgs,
   minimizeLbfgs,
   type LbfgsOptions,
+  type LbfgsState,
   type MinimizeLbfgsOptions,
   type MinimizeLbfgsResult,
 } from './optimizers/lbfgs.js';

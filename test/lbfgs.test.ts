@@ -13,6 +13,7 @@ import {
   scaleByLbfgs,
   scaleByLearningRate,
   scaleByZoomLinesearch,
+  trainStep,
   treeDispose,
   valueAndGradFromState,
   type GradientTransformation,
@@ -247,6 +248,29 @@ describe('lbfgs with the zoom line search', () => {
         if (k === 5) count = tf.memory().numTensors;
         if (k > 5) expect(tf.memory().numTensors).toBe(count);
       }
+      treeDispose([params, state]);
+    });
+  });
+
+  it('runs under trainStep with tf.Variable params as with plain tensors, bit for bit', () => {
+    const plain: number[][] = [];
+    runLoop(lbfgs(), rosenbrock, [-1.2, 1], 10, { onStep: (s) => plain.push(s.newParams) });
+    noLeak(() => {
+      const tx = lbfgs();
+      const vg = valueAndGradFromState(rosenbrock);
+      const initial = tf.tensor1d([-1.2, 1]);
+      let params: P = { x: tf.variable(initial) };
+      initial.dispose();
+      const variable = params.x;
+      let state = tx.init(params);
+      const seen: number[][] = [];
+      for (let k = 0; k < 10; k++) {
+        const { value, grad } = vg(params, state);
+        ({ params, state } = trainStep(tx, params, state, grad, { extra: { value, grad, valueFn: rosenbrock as (p: Params) => tf.Scalar } }));
+        seen.push(flat(params));
+      }
+      expect(params.x).toBe(variable);
+      expectBitwiseEqual(seen, plain);
       treeDispose([params, state]);
     });
   });

@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { optimizerAlias } from '../internal/aliases.js';
-import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
+import type { EmptyState, GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';
-import { identity, learningRateWithOwner, scale } from '../transforms/scale.js';
-import { scaleByLbfgsFor, type ScaleByLbfgsOptions } from '../transforms/lbfgs.js';
-import { findLinesearchState, scaleByZoomLinesearchFor, valueAndGradFromState } from '../transforms/linesearch.js';
+import { identity, learningRateWithOwner, scale, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByLbfgsFor, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from '../transforms/lbfgs.js';
+import {
+  findLinesearchState,
+  scaleByZoomLinesearchFor,
+  valueAndGradFromState,
+} from '../transforms/linesearch.js';
 import { applyUpdates } from '../update.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { readDot } from '../internal/dots.js';
@@ -26,6 +30,13 @@ export interface LbfgsOptions extends ScaleByLbfgsOptions {
 }
 
 /**
+ * State of {@link lbfgs}: `[scaleByLbfgs state, scale(-1) or learning-rate state, line-search
+ * state]`; the last is a `ScaleByZoomLinesearchState` by default, the given line search's state
+ * otherwise (`{}` with `linesearch: null`).
+ */
+export type LbfgsState = [ScaleByLbfgsState, EmptyState | ScaleByLearningRateState, unknown];
+
+/**
  * L-BFGS (Liu & Nocedal 1989; Nocedal & Wright, Algorithms 7.4 and 7.5) with a line search:
  *
  *     lbfgs(lr, o) = chain(scaleByLbfgs(o), lr === undefined ? scale(-1) : scaleByLearningRate(lr), o.linesearch)
@@ -41,17 +52,17 @@ export interface LbfgsOptions extends ScaleByLbfgsOptions {
  * `scaleInitPrecond = true`, the zoom (strong Wolfe) line search with at most 20 evaluations
  * starting from step 1 at every update.
  */
-export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?: ScalarOrSchedule, options: LbfgsOptions = {}): GradientTransformation<any> {
+export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?: ScalarOrSchedule, options: LbfgsOptions = {}): GradientTransformation<LbfgsState> {
   const owner = 'lbfgs';
   checkOptions(owner, options, ['memorySize', 'scaleInitPrecond', 'linesearch']);
   const { linesearch, ...rest } = options;
   if (linesearch !== undefined && linesearch !== null) checkTransformation(owner, linesearch, "option 'linesearch' to be a gradient transformation");
-  return chainFor(
+  return chainFor<GradientTransformation<any>[]>(
     owner,
     scaleByLbfgsFor(owner, rest),
     learningRate === undefined ? scale(-1) : learningRateWithOwner(owner, learningRate),
     linesearch === undefined ? scaleByZoomLinesearchFor(owner, { maxLinesearchSteps: 20, initialGuessStrategy: 'one' }) : linesearch ?? identity(),
-  );
+  ) as unknown as GradientTransformation<LbfgsState>;
 });
 
 /** Options of {@link minimizeLbfgs}. */

@@ -200,13 +200,18 @@ export function scaleByBacktrackingLinesearch(options: ScaleByBacktrackingLinese
         let newValue = inputs.value;
         let grad: Updates | null = null;
         let iter = 0;
-        while (!(error <= atol) && iter <= maxSteps) {
-          if (iter > 0) t *= decreaseFactor;
-          const e = evaluate(owner, inputs, updates, t, storeGrad);
+        try {
+          while (!(error <= atol) && iter <= maxSteps) {
+            if (iter > 0) t *= decreaseFactor;
+            const e = evaluate(owner, inputs, updates, t, storeGrad);
+            if (grad !== null) tf.dispose(grad as tf.TensorContainer);
+            ({ value: newValue, grad } = e);
+            error = decreaseError(t, slope, inputs.value, newValue);
+            iter++;
+          }
+        } catch (err) {
           if (grad !== null) tf.dispose(grad as tf.TensorContainer);
-          ({ value: newValue, grad } = e);
-          error = decreaseError(t, slope, inputs.value, newValue);
-          iter++;
+          throw err;
         }
         const stepsize = error === Infinity ? 0 : t;
         const out = scaledDirection(owner, updates, stepsize) as typeof updates;
