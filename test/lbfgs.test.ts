@@ -303,6 +303,55 @@ describe('lbfgs with the zoom line search', () => {
   });
 });
 
+describe('scaleByZoomLinesearch', () => {
+  it('brackets and zooms to the step derived by hand on x^2', () => {
+    // f(x) = x^2 at x = 1: value 1, grad 2, direction d = -2 (scale(-1)), phi'(0) = -4.
+    // Trial t = 1: phi(1) = f(-1) = 1, phi'(1) = f'(-1) d = 4.
+    //   Armijo error: 1 - 1 - 1e-4 * 1 * (-4) = 4e-4; approximate condition:
+    //   max(4 - (2e-4 - 1)(-4), 1 - 1 - 1e-6 * 1) = 8e-4; error = min(8e-4, 4e-4) > 0, so the
+    //   interval is [low 0, high 1] (phase 2).
+    // Zoom: the cubic reference is low itself (a degenerate cubic: NaN), so the quadratic through
+    //   phi(0) = 1, phi'(0) = -4, phi(1) = 1: B = (1 - 1 + 4) / 1 = 4, t = 0 + 4 / 8 = 0.5, inside
+    //   [0.1, 0.9]. phi(0.5) = f(0) = 0, phi'(0.5) = 0: both conditions hold. Step 0.5, update -1.
+    noLeak(() => {
+      const tx = chain(scale(-1), scaleByZoomLinesearch({ maxLinesearchSteps: 10 }));
+      const sq = (p: P) => tf.sum(tf.square(p.x)) as tf.Scalar;
+      const params = { x: tf.tensor1d([1]) };
+      const grad = { x: tf.tensor1d([2]) };
+      const s0 = tx.init(params);
+      const [u, s1] = tx.update(grad, s0, params, { value: 1, grad, valueFn: sq as (p: Params) => tf.Scalar });
+      expectAllClose(flat(u), [-1], 0);
+      const ls = s1[1];
+      expect(ls.stepsize).toBe(0.5);
+      expect(ls.numLinesearchSteps).toBe(2);
+      expect(ls.value).toBe(0);
+      expect(ls.decreaseError).toBe(0);
+      expect(ls.curvatureError).toBe(0);
+      expect(flat(ls.grad)).toEqual([0]);
+      disposeReplaced([params, grad, s0, u, s1], []);
+    });
+  });
+
+  it("with 'keep', starts from the last step size", () => {
+    // Second update from x = 0.5 (value 0.25, grad 1, d = -1): the first trial is t = 0.5 (kept),
+    // phi(0.5) = f(0) = 0 with slope 0: accepted at once, one evaluation.
+    noLeak(() => {
+      const tx = chain(scale(-1), scaleByZoomLinesearch({ maxLinesearchSteps: 10 }));
+      const sq = (p: P) => tf.sum(tf.square(p.x)) as tf.Scalar;
+      const p0 = { x: tf.tensor1d([1]) };
+      const g0 = { x: tf.tensor1d([2]) };
+      const s0 = tx.init(p0);
+      const [u0, s1] = tx.update(g0, s0, p0, { value: 1, grad: g0, valueFn: sq as (p: Params) => tf.Scalar });
+      const p1 = { x: tf.tensor1d([0.5]) };
+      const g1 = { x: tf.tensor1d([1]) };
+      const [u1, s2] = tx.update(g1, s1, p1, { value: 0.25, grad: g1, valueFn: sq as (p: Params) => tf.Scalar });
+      expectAllClose(flat(u1), [-0.5], 0);
+      expect(s2[1].numLinesearchSteps).toBe(1);
+      disposeReplaced([p0, g0, s0, u0, s1, p1, g1, u1, s2], []);
+    });
+  });
+});
+
 describe('scaleByBacktrackingLinesearch', () => {
   it('satisfies the Armijo condition at every accepted step (gradient descent on Rosenbrock)', () => {
     // Gradient descent directions, so the condition can always be met. (Under L-BFGS, Armijo
@@ -334,11 +383,12 @@ describe('scaleByBacktrackingLinesearch', () => {
     //   f(1 - 2) = 1 > 1 - 1e-4 * 1 * 4: rejected; t = 0.8: f(1 - 1.6) = 0.36 <= 1 - 3.2e-4: accepted.
     noLeak(() => {
       const tx = chain(scale(-1), scaleByBacktrackingLinesearch({ maxBacktrackingSteps: 10 }));
-      const sq = (p: P) => tf.sum(tf.square(p.x)) as tf.Scalar;
+      // Without storeGrad, valueFn may return a JS number.
+      const sq = (p: P) => flat(p).reduce((s, v) => s + v * v, 0);
       const params = { x: tf.tensor1d([1]) };
       const grad = { x: tf.tensor1d([2]) };
       const s0 = tx.init(params);
-      const [u, s1] = tx.update(grad, s0, params, { value: 1, grad, valueFn: sq as (p: Params) => tf.Scalar });
+      const [u, s1] = tx.update(grad, s0, params, { value: 1, grad, valueFn: sq as (p: Params) => number });
       expectAllClose(flat(u), [-1.6], 1e-7);
       const ls = s1[1];
       expect(ls.stepsize).toBeCloseTo(0.8, 15);
