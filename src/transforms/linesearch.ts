@@ -440,22 +440,11 @@ export function scaleByZoomLinesearchFor(owner: string, options: ScaleByZoomLine
           const intervalFound = highToNew || lowToNew || e.error <= tol;
           const done = e.error <= tol || (maxReached && !intervalFound);
           return {
-            count: st.count + 1,
-            stepsize: t,
-            value: e.value,
-            slope: e.slope,
-            grad: e.grad,
-            decreaseError: e.decreaseError,
-            curvatureError: e.curvatureError,
+            ...tried(st, t, e),
             intervalFound,
             done,
             failed: st.count + 1 >= maxSteps && !done,
-            low: lo.at,
-            valueLow: lo.value,
-            slopeLow: lo.slope,
-            high: hi.at,
-            valueHigh: hi.value,
-            slopeHigh: hi.slope,
+            ...bracket(lo, hi),
             cubicRef: lo.at,
             valueCubicRef: lo.value,
             safeStepsize: safe ? t : st.safeStepsize,
@@ -491,22 +480,11 @@ export function scaleByZoomLinesearchFor(owner: string, options: ScaleByZoomLine
           const safeStepsize = safe ? middle : st.safeStepsize;
           const tooSmall = delta <= precision;
           return {
-            count: st.count + 1,
-            stepsize: middle,
-            value: e.value,
-            slope: e.slope,
-            grad: e.grad,
-            decreaseError: e.decreaseError,
-            curvatureError: e.curvatureError,
+            ...tried(st, middle, e),
             intervalFound: st.intervalFound,
             done,
             failed: (st.count + 1 >= maxSteps || (tooSmall && safeStepsize > 0)) && !done,
-            low: newLow.at,
-            valueLow: newLow.value,
-            slopeLow: newLow.slope,
-            high: newHigh.at,
-            valueHigh: newHigh.value,
-            slopeHigh: newHigh.slope,
+            ...bracket(newLow, newHigh),
             cubicRef: ref.at,
             valueCubicRef: ref.value,
             safeStepsize,
@@ -523,6 +501,27 @@ export function scaleByZoomLinesearchFor(owner: string, options: ScaleByZoomLine
       },
     },
   );
+}
+
+/** A point on the line: step size, value and slope. */
+interface LinePoint {
+  at: number;
+  value: number;
+  slope: number;
+}
+
+/** The fields of a search state for the interval `[low, high]` (either order). */
+function bracket(low: LinePoint, high: LinePoint): Pick<ZoomState, 'low' | 'valueLow' | 'slopeLow' | 'high' | 'valueHigh' | 'slopeHigh'> {
+  return { low: low.at, valueLow: low.value, slopeLow: low.slope, high: high.at, valueHigh: high.value, slopeHigh: high.slope };
+}
+
+/** The fields of a search state after trying step `t` from `st`. */
+function tried(
+  st: ZoomState,
+  t: number,
+  e: { value: number; slope: number; grad: Updates; decreaseError: number; curvatureError: number },
+): Pick<ZoomState, 'count' | 'stepsize' | 'value' | 'slope' | 'grad' | 'decreaseError' | 'curvatureError'> {
+  return { count: st.count + 1, stepsize: t, value: e.value, slope: e.slope, grad: e.grad, decreaseError: e.decreaseError, curvatureError: e.curvatureError };
 }
 
 /**
