@@ -6,6 +6,7 @@ import {
   chain,
   disposeReplaced,
   getHyperparam,
+  injectHyperparams,
   lbfgs,
   minimizeLbfgs,
   scale,
@@ -216,6 +217,15 @@ describe('lbfgs with the zoom line search', () => {
     };
     expectBitwiseEqual(record(lbfgs()), record(chained));
     expectBitwiseEqual(record(lbfgs(0.5)), record(chain(scaleByLbfgs(), scaleByLearningRate(0.5), scaleByZoomLinesearch({ maxLinesearchSteps: 20, initialGuessStrategy: 'one' }))));
+  });
+
+  it('injectHyperparams(lbfgs) equals lbfgs bit for bit', () => {
+    const record = (tx: GradientTransformation<any>) => {
+      const xs: number[][] = [];
+      runLoop(tx, rosenbrock, [-1.2, 1], 8, { onStep: (s) => xs.push(s.newParams) });
+      return xs;
+    };
+    expectBitwiseEqual(record(injectHyperparams(lbfgs)({ learningRate: 0.5, memorySize: 4 })), record(lbfgs(0.5, { memorySize: 4 })));
   });
 
   it('keeps learningRate = schedule(k) after k updates', () => {
