@@ -50,6 +50,27 @@ export { addNoise, type AddNoiseOptions, type AddNoiseState } from './transforms
 export { centralize } from './transforms/centralize.js';
 export { keepParamsNonnegative, zeroNans, type ZeroNansState } from './transforms/constraining.js';
 
+// Optimizer zoo: L-BFGS and line searches
+export {
+  lbfgs,
+  minimizeLbfgs,
+  type LbfgsOptions,
+  type LbfgsState,
+  type MinimizeLbfgsOptions,
+  type MinimizeLbfgsResult,
+} from './optimizers/lbfgs.js';
+export { scaleByLbfgs, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from './transforms/lbfgs.js';
+export {
+  scaleByBacktrackingLinesearch,
+  scaleByZoomLinesearch,
+  valueAndGradFromState,
+  type ScaleByBacktrackingLinesearchOptions,
+  type ScaleByBacktrackingLinesearchState,
+  type ScaleByZoomLinesearchOptions,
+  type ScaleByZoomLinesearchState,
+  type ValueAndGrad,
+} from './transforms/linesearch.js';
+
 // Transformations
 export {
   identity,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import {
@@ -40,6 +41,7 @@ import {
   partition,
   setToZero,
   treeMap,
+  lbfgs,
   lion,
   lookahead,
   multiSteps,
@@ -53,6 +55,9 @@ import {
   scaleByAdam,
   scaleByAdamax,
   scaleByAmsgrad,
+  scaleByBacktrackingLinesearch,
+  scaleByLbfgs,
+  scaleByZoomLinesearch,
   scaleByLearningRate,
   scaleByLion,
   scaleByRadam,
@@ -81,6 +86,38 @@ type AnyTx = GradientTransformation<any>;
 /** Passes a constant loss as `extra.value`, for transformations that read it. */
 function withLoss(tx: AnyTx): AnyTx {
   return { init: tx.init, update: (u, s, p) => tx.update(u, s, p, { value: 1 }) };
+}
+
+/**
+ * Passes the extra arguments a line search needs: the loss `f(q) = <grad, q - p> + |q - p|^2 / 2`
+ * around the current params `p`, whose gradient at `p` is `grad` and value 0. `grad` is the
+ * incoming updates (`sign = 1`: for `lbfgs`, which turns them into a descent direction) or their
+ * negation (`sign = -1`: a bare line search, given the direction itself).
+ */
+function withLineSearch(tx: AnyTx, sign: 1 | -1): AnyTx {
+  return {
+    init: tx.init,
+    update: (u, s, p) => {
+      const grad = sign === 1 ? u : treeMap((x) => tf.neg(x), u);
+      const valueFn = (q: Params) =>
+        tf.tidy(() => {
+          const [qs, gs, ps] = [q, grad, p].map((t) => treeMap((x) => x, t) as Record<string, tf.Tensor>);
+          const terms = Object.keys(qs).sort().map((k) => {
+            const d = tf.sub(qs[k], ps[k]);
+            return tf.add(tf.sum(tf.mul(gs[k], d)), tf.mul(0.5, tf.sum(tf.square(d))));
+          });
+          return tf.addN(terms) as tf.Scalar;
+        });
+      try {
+        return tx.update(u, s, p, { value: 0, grad, valueFn });
+      } finally {
+        if (sign === -1) tf.dispose(treeLeavesOf(grad));
+      }
+    },
+  };
+}
+function treeLeavesOf(t: Params): tf.Tensor[] {
+  return Object.values(t as Record<string, tf.Tensor>);
 }
 
 /** Cases whose updates are zeros on some of the three steps (accumulating, skipping). */
@@ -158,6 +195,10 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['centralize', () => centralize()],
   ['zeroNans', () => zeroNans()],
   ['keepParamsNonnegative', () => chain(sgd(0.5), keepParamsNonnegative())],
+  ['scaleByLbfgs', () => scaleByLbfgs({ memorySize: 2 })],
+  ['lbfgs', () => withLineSearch(lbfgs(undefined, { memorySize: 2 }), 1)],
+  ['scaleByZoomLinesearch', () => withLineSearch(scaleByZoomLinesearch({ maxLinesearchSteps: 10 }), -1)],
+  ['scaleByBacktrackingLinesearch', () => withLineSearch(scaleByBacktrackingLinesearch({ maxBacktrackingSteps: 10, storeGrad: true }), -1)],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
@@ -174,7 +215,7 @@ const OTHER_EXPORTS = new Set([
   'treeSize', 'treeSub', 'treeZerosLike', 'formatPath', 'isTensor',
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
-  'scheduleFreeEvalParams',
+  'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs',
 ]);
 
 /**
