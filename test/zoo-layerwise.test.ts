@@ -20,7 +20,6 @@ import {
   scaleByParamBlockRms,
   scaleByTrustRatio,
   trace,
-  trainStep,
   treeMap,
   type GradientTransformation,
   type Params,
@@ -34,6 +33,7 @@ import {
   gradValues32,
   makeGrads,
   makeParams,
+  minimize,
   PARAM_VALUES,
   run,
   thrown,
@@ -144,6 +144,54 @@ function fromageRef(lr: number, minNorm = 1e-6): Stepper {
 
 /** Decay matrices only, as a function of params. */
 const MATRICES = (params: Params) => treeMap((x) => x.rank >= 2, params);
+
+describe('steps derived by hand on one leaf p = [3, 4] (||p|| = 5)', () => {
+  /** The updates of `steps` updates of `tx` on `{ w: p }` with the gradients `gs` (params fixed). */
+  function updatesOf(tx: AnyTx, gs: number[][]): number[][] {
+    const params = { w: tf.tensor1d([3, 4]) };
+    let state = tx.init(params);
+    const out: number[][] = [];
+    for (const g of gs) {
+      const grads = { w: tf.tensor1d(g) };
+      const [u, next] = tx.update(grads, state, params);
+      out.push(flat(u));
+      disposeReplaced([grads, u, state], [params, next]);
+      state = next;
+    }
+    disposeReplaced([params, state], []);
+    return out;
+  }
+
+  it('lamb: the first Adam direction is g / (|g| + eps) ~ sign(g), then times ||p|| / ||r||', () => {
+    // g = [0.5, -2]: mHat = g, vHat = g^2, r = g / (|g| + 1e-6) ~ [1, -1], ||r|| ~ sqrt(2);
+    // u = -0.1 * 5 / sqrt(2) * [1, -1] = [-0.353553, 0.353553].
+    const [u] = updatesOf(lamb(0.1), [[0.5, -2]]);
+    expectAllClose(u, [-0.5 / Math.SQRT2, 0.5 / Math.SQRT2], 1e-5);
+  });
+
+  it('lars: ratio 0.001 * ||p|| / ||g||, then momentum on the scaled step', () => {
+    // g = [6, 8], ||g|| = 10: ratio = 0.001 * 5 / 10 = 5e-4, r = -1 * [0.003, 0.004];
+    // m1 = r, m2 = r + 0.9 * m1 = 1.9 r.
+    const [u1, u2] = updatesOf(lars(1), [[6, 8], [6, 8]]);
+    expectAllClose(u1, [-0.003, -0.004]);
+    expectAllClose(u2, [-0.0057, -0.0076]);
+  });
+
+  it('fromage: p\' = (p - lr * (||p|| / ||g||) g) / sqrt(1 + lr^2)', () => {
+    // lr = 0.75: sqrt(1 + lr^2) = 1.25, mult = 0.8; (||p|| / ||g||) g = 0.5 * [6, 8] = [3, 4];
+    // u = -0.75 * 0.8 * [3, 4] + (0.8 - 1) * [3, 4] = -0.8 * [3, 4] = [-2.4, -3.2].
+    const [u] = updatesOf(fromage(0.75), [[6, 8]]);
+    expectAllClose(u, [-2.4, -3.2]);
+  });
+
+  it('novograd: moments start at the first step; nu is the squared norm of the leaf', () => {
+    // Step 1, g = [3, 4]: nu = 25, a = g / (5 + 1e-6) ~ [0.6, 0.8], mu = a, u = -0.1 * mu.
+    // Step 2, g = [0, 5]: nu = 0.25 * 25 + 0.75 * 25 = 25, a = [0, 1], mu = 0.9 * [0.6, 0.8] + [0, 1] = [0.54, 1.72].
+    const [u1, u2] = updatesOf(novograd(0.1), [[3, 4], [0, 5]]);
+    expectAllClose(u1, [-0.06, -0.08], 1e-5);
+    expectAllClose(u2, [-0.054, -0.172], 1e-5);
+  });
+});
 
 describe('scaleByTrustRatio', () => {
   it('scales each leaf by ||p|| / ||u||, one ratio per leaf (float64 reference, three steps)', () => {
@@ -429,19 +477,6 @@ describe('bad hyperparameters: a RangeError naming the owner and the option', ()
     expect(error.message).toMatch(message);
   });
 });
-
-/** Runs `steps` trainSteps of `tx` from `x0` with float64 gradients of the current params. */
-function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], steps = 10_000): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
-}
 
 // optax's alias_test.py: the same learning rates, 10,000 steps, rtol = atol = 3e-2.
 const CONVERGENCE: Array<[string, () => AnyTx]> = [

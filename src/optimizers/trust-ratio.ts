@@ -4,7 +4,7 @@ import { chainFor } from '../combine/chain.js';
 import { maskedFor, type MaskedState } from '../combine/masked.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkNumber, checkOptions, checkScalarOrSchedule } from '../internal/options.js';
-import { scaleByAdamFor, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
 import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
@@ -16,16 +16,10 @@ import { scaleByTrustRatioFor } from '../transforms/trust-ratio.js';
 // ---------------------------------------------------------------------------------------------
 // LAMB
 
-/** Options of {@link lamb}. */
-export interface LambOptions {
-  /** Decay of the first moment, in [0, 1). Default `0.9`. */
-  b1?: number;
-  /** Decay of the second moment, in [0, 1). Default `0.999`. */
-  b2?: number;
-  /** Added to the denominator, outside the square root. Default `1e-6`. */
+/** Options of {@link lamb}: Adam's (without `nesterov`), weight decay and its mask. */
+export interface LambOptions extends Omit<ScaleByAdamOptions, 'nesterov' | 'eps'> {
+  /** Added to the denominator, outside the square root. Default `1e-6` (not Adam's `1e-8`). */
   eps?: number;
-  /** Added to the second moment inside the square root. Default `0`. */
-  epsRoot?: number;
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
   /** Which parameters to decay (`true` = decay), a boolean tree or a function of params. Default: all. */
