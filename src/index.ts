@@ -71,6 +71,32 @@ export {
   type ValueAndGrad,
 } from './transforms/linesearch.js';
 
+// Optimizer zoo: trust ratio (lamb, lars, fromage), NovoGrad, block norms
+export {
+  fromage,
+  lamb,
+  lars,
+  type FromageOptions,
+  type FromageState,
+  type LambOptions,
+  type LambState,
+  type LarsOptions,
+  type LarsState,
+} from './optimizers/trust-ratio.js';
+export { novograd, type NovogradOptions, type NovogradState } from './optimizers/novograd.js';
+export { scaleByTrustRatio, type ScaleByTrustRatioOptions } from './transforms/trust-ratio.js';
+export { scaleByNovograd, type ScaleByNovogradOptions, type ScaleByNovogradState } from './transforms/novograd.js';
+export {
+  adaptiveGradClip,
+  clipByBlockRms,
+  normalizeByUpdateNorm,
+  scaleByParamBlockNorm,
+  scaleByParamBlockRms,
+  type AdaptiveGradClipOptions,
+  type NormalizeByUpdateNormOptions,
+  type ScaleByParamBlockOptions,
+} from './transforms/block-norms.js';
+
 // Transformations
 export {
   identity,

@@ -193,6 +193,22 @@ export function trainWithoutLeak(tx: GradientTransformation<any>, n: number): vo
   });
 }
 
+/**
+ * `steps` trainSteps of `tx` from the params `{ x: x0 }`, with gradients computed in float64 from
+ * the current params by `grad`: the final params as a flat array (everything else is freed).
+ */
+export function minimize(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]) => number[], steps = 10_000): number[] {
+  let params: Params = { x: tf.tensor1d(x0) };
+  let state = tx.init(params);
+  for (let k = 0; k < steps; k++) {
+    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
+    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
+  }
+  const result = flat(params);
+  treeDispose([params, state]);
+  return result;
+}
+
 /** Optimizers the wrapper tests wrap (a wrapper around all the leaves must equal each bit for bit). */
 export const WRAPPED_OPTIMIZERS: Array<[string, () => GradientTransformation<any>]> = [
   ['sgd momentum', () => sgd(0.1, { momentum: 0.9 })],
@@ -222,17 +238,4 @@ export function extraSpy(): { spy: GradientTransformation<Record<string, never>>
     },
   };
   return { spy, seen };
-}
-
-/** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
-export function minimize(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
 }
