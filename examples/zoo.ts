@@ -7,21 +7,35 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  adabelief,
   adadelta,
   adagrad,
   adam,
   adamax,
+  adamaxw,
   adamw,
   amsgrad,
+  fromage,
+  lamb,
+  lars,
+  lbfgs,
   lion,
   nadam,
+  nadamw,
+  noisySgd,
+  novograd,
   radam,
   rmsprop,
   sgd,
+  signSgd,
+  signum,
   trainStep,
   treeDispose,
   valueAndGrad,
+  valueAndGradFromState,
+  yogi,
   type GradientTransformation,
+  type Params,
 } from 'tfjs-optax';
 
 await tf.setBackend('wasm');
@@ -88,27 +102,54 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['radam', (lr) => radam(lr), [3e-3, 0.1, 0.05]],
   ['adadelta', (lr) => adadelta(lr), [10, 10, 10]],
   ['lion', (lr) => lion(lr, { weightDecay: 0 }), [3e-3, 3e-2, 3e-3]],
+  ['adabelief', (lr) => adabelief(lr), [0.05, 0.1, 0.05]],
+  ['yogi', (lr) => yogi(lr), [0.05, 0.1, 0.05]],
+  ['adamaxw', (lr) => adamaxw(lr), [0.05, 0.1, 0.05]],
+  ['nadamw', (lr) => nadamw(lr), [0.05, 0.1, 0.05]],
+  ['signSgd', (lr) => signSgd(lr), [1e-3, 1e-2, 1e-2]],
+  ['signum', (lr) => signum(lr), [1e-3, 1e-2, 1e-2]],
+  ['noisySgd', (lr) => noisySgd(lr, { seed: 1 }), [1e-3, 1e-2, 1e-2]],
+  ['lamb', (lr) => lamb(lr), [0.05, 0.1, 0.05]],
+  ['lars', (lr) => lars(lr), [1, 10, 1]],
+  ['fromage', (lr) => fromage(lr), [0.01, 0.05, 0.01]],
+  ['novograd', (lr) => novograd(lr), [0.05, 0.1, 0.05]],
+  // L-BFGS sets its own step with a line search (and reads the loss and gradient from `extra`).
+  ['lbfgs', () => lbfgs(), [NaN, NaN, NaN]],
 ];
+
+/** Optimizers that need the loss, the gradient and the loss function in `extra` (line searches). */
+const WITH_EXTRA = new Set(['lbfgs']);
 
 const MAX_STEPS = 3000;
 
 /** Runs `tx` on `f` until the loss is within `tol` of the minimum or MAX_STEPS: steps taken (or null) and the final loss. */
-function race(f: TestFunction, tx: GradientTransformation<any>): { steps: number | null; loss: number } {
+function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boolean): { steps: number | null; loss: number } {
   let params: P = { xy: tf.tensor1d(f.start) };
   let state = tx.init(params);
   const lossAndGrad = valueAndGrad(f.loss);
+  // A line search keeps the loss and gradient of the point it accepted: reuse them.
+  const fromState = valueAndGradFromState(f.loss);
   let loss = Infinity;
   let reached: number | null = null;
   for (let k = 0; k < MAX_STEPS; k++) {
-    const { value, grads } = lossAndGrad(params);
-    loss = value.dataSync()[0];
-    value.dispose();
+    let grads: P;
+    if (withExtra) {
+      const vg = fromState(params, state);
+      loss = vg.value;
+      grads = vg.grad as unknown as P;
+    } else {
+      const vg = lossAndGrad(params);
+      loss = vg.value.dataSync()[0];
+      vg.value.dispose();
+      grads = vg.grads as unknown as P;
+    }
     if (loss - f.min <= f.tol) {
       treeDispose(grads);
       reached = k;
       break;
     }
-    ({ params, state } = trainStep(tx, params, state, grads));
+    const extra = withExtra ? { value: loss, grad: grads, valueFn: f.loss as (p: Params) => tf.Scalar } : undefined;
+    ({ params, state } = trainStep(tx, params, state, grads, { extra }));
   }
   treeDispose([params, state]);
   return { steps: reached, loss };
@@ -120,8 +161,9 @@ for (const [fi, f] of FUNCTIONS.entries()) {
   console.log('| optimizer | learning rate | steps | loss |\n|---|---:|---:|---:|');
   for (const [i, [name, make, lrs]] of OPTIMIZERS.entries()) {
     process.stderr.write(`\r  ${f.name}: ${name} (${i + 1}/${OPTIMIZERS.length})`.padEnd(70));
-    const { steps, loss } = race(f, make(lrs[fi]));
-    console.log(`| ${name} | ${lrs[fi]} | ${steps === null ? `> ${MAX_STEPS}` : steps} | ${loss.toExponential(2)} |`);
+    const { steps, loss } = race(f, make(lrs[fi]), WITH_EXTRA.has(name));
+    const lr = Number.isNaN(lrs[fi]) ? 'line search' : lrs[fi];
+    console.log(`| ${name} | ${lr} | ${steps === null ? `> ${MAX_STEPS}` : steps} | ${loss.toExponential(2)} |`);
   }
   process.stderr.write('\r'.padEnd(72) + '\r');
 }
