@@ -36,6 +36,16 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
+// Optimizer zoo: adabound, asgd, adopt, ademamix
+export { adabound, type AdaboundOptions, type AdaboundState } from './optimizers/adabound.js';
+export { scaleByAdabound, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from './transforms/adabound.js';
+export { asgd, type AsgdOptions, type AsgdState } from './optimizers/asgd.js';
+export { asgdAverage, scaleByAsgd, type ScaleByAsgdOptions, type ScaleByAsgdState } from './transforms/asgd.js';
+export { adopt, type AdoptOptions, type AdoptState } from './optimizers/adopt.js';
+export { scaleByAdopt, type ScaleByAdoptOptions, type ScaleByAdoptState } from './transforms/adopt.js';
+export { ademamix, type AdemamixOptions, type AdemamixState } from './optimizers/ademamix.js';
+export { scaleByAdemamix, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from './transforms/ademamix.js';
+
 // Transformations
 export {
   identity,

@@ -2,6 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import {
+  adabound,
+  ademamix,
+  adopt,
+  asgd,
+  scaleByAdabound,
+  scaleByAdemamix,
+  scaleByAdopt,
+  scaleByAsgd,
   adadelta,
   adagrad,
   adam,
@@ -70,7 +78,7 @@ function withLoss(tx: AnyTx): AnyTx {
 }
 
 /** Cases whose updates are zeros on some of the three steps (accumulating, skipping). */
-const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero']);
+const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero', 'adopt', 'scaleByAdopt']);
 
 const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['identity', () => identity()],
@@ -128,6 +136,15 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['multiTransform(adam, sgd)', () => multiTransform({ big: adam(0.01), small: sgd(0.1) }, (p: Params) => treeMap((x) => (x.rank === 0 ? 'small' : 'big'), p) as never)],
   ['freeze', () => freeze((p: Params) => treeMap((x) => x.rank === 0, p) as never)],
   ['setToZero', () => setToZero()],
+  ['adabound', () => adabound(0.01, { weightDecay: 0.1 })],
+  ['scaleByAdabound', () => scaleByAdabound(0.01)],
+  ['asgd', () => asgd(0.1, { weightDecay: 0.1, t0: 1 })],
+  ['scaleByAsgd', () => scaleByAsgd(0.1, { t0: 0 })],
+  ['adopt', () => adopt(0.01)],
+  ['adopt nesterov', () => adopt(0.01, { nesterov: true, useClipping: false })],
+  ['scaleByAdopt', () => scaleByAdopt()],
+  ['ademamix', () => ademamix(0.01, { weightDecay: 0.1 })],
+  ['scaleByAdemamix', () => scaleByAdemamix({ b3: (c: number) => 0.9 + 0.01 * c, alpha: (c: number) => c })],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
@@ -144,7 +161,7 @@ const OTHER_EXPORTS = new Set([
   'treeSize', 'treeSub', 'treeZerosLike', 'formatPath', 'isTensor',
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
-  'scheduleFreeEvalParams',
+  'scheduleFreeEvalParams', 'asgdAverage',
 ]);
 
 /**
