@@ -36,7 +36,7 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
-// Optimizer zoo: adabound, asgd, adopt, ademamix
+// Optimizer zoo: adabound, asgd, adopt, ademamix, muon
 export { adabound, type AdaboundOptions, type AdaboundState } from './optimizers/adabound.js';
 export { scaleByAdabound, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from './transforms/adabound.js';
 export { asgd, type AsgdOptions, type AsgdState } from './optimizers/asgd.js';
@@ -45,6 +45,17 @@ export { adopt, type AdoptOptions, type AdoptState } from './optimizers/adopt.js
 export { scaleByAdopt, type ScaleByAdoptOptions, type ScaleByAdoptState } from './transforms/adopt.js';
 export { ademamix, type AdemamixOptions, type AdemamixState } from './optimizers/ademamix.js';
 export { scaleByAdemamix, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from './transforms/ademamix.js';
+export { muon, type MuonOptions, type MuonState } from './optimizers/muon.js';
+export {
+  NS_COEFFICIENT_PRESETS,
+  orthogonalizeViaNewtonSchulz,
+  scaleByMuon,
+  scaleByShape,
+  type NsCoefficients,
+  type ScaleByMuonOptions,
+  type ScaleByMuonState,
+  type ScaleByShapeOptions,
+} from './transforms/muon.js';
 
 // Transformations
 export {

@@ -10,6 +10,9 @@ import {
   scaleByAdemamix,
   scaleByAdopt,
   scaleByAsgd,
+  muon,
+  scaleByMuon,
+  scaleByShape,
   adadelta,
   adagrad,
   adam,
@@ -144,6 +147,10 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['adopt nesterov', () => adopt(0.01, { nesterov: true, useClipping: false })],
   ['scaleByAdopt', () => scaleByAdopt()],
   ['ademamix', () => ademamix(0.01, { weightDecay: 0.1 })],
+  ['muon', () => muon(0.01, { weightDecay: 0.1 })],
+  ['muon adaptive, consistentRms, dion', () => muon(0.01, { adaptive: true, consistentRms: 0.2, nsCoeffs: 'dion' })],
+  ['scaleByMuon', () => masked(scaleByMuon(), (p: Params) => treeMap((x) => x.rank === 2, p) as never)],
+  ['scaleByShape', () => masked(scaleByShape(), (p: Params) => treeMap((x) => x.rank === 2, p) as never)],
   ['scaleByAdemamix', () => scaleByAdemamix({ b3: (c: number) => 0.9 + 0.01 * c, alpha: (c: number) => c })],
 ];
 
@@ -161,7 +168,7 @@ const OTHER_EXPORTS = new Set([
   'treeSize', 'treeSub', 'treeZerosLike', 'formatPath', 'isTensor',
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
-  'scheduleFreeEvalParams', 'asgdAverage',
+  'scheduleFreeEvalParams', 'asgdAverage', 'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz',
 ]);
 
 /**
