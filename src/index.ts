@@ -36,7 +36,7 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
-// Optimizer zoo: adabound, asgd, adopt, ademamix, muon
+// Optimizer zoo: adabound, asgd, adopt, ademamix, muon, prodigy
 export { adabound, type AdaboundOptions, type AdaboundState } from './optimizers/adabound.js';
 export { scaleByAdabound, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from './transforms/adabound.js';
 export { asgd, type AsgdOptions, type AsgdState } from './optimizers/asgd.js';
@@ -56,6 +56,7 @@ export {
   type ScaleByMuonState,
   type ScaleByShapeOptions,
 } from './transforms/muon.js';
+export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
 // Transformations
 export {
