@@ -223,3 +223,16 @@ export function extraSpy(): { spy: GradientTransformation<Record<string, never>>
   };
   return { spy, seen };
 }
+
+/** Runs `steps` of `tx` from `x0` (one vector leaf `x`) with gradients computed in float64 from the current params. */
+export function minimize(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
+  let params: Params = { x: tf.tensor1d(x0) };
+  let state = tx.init(params);
+  for (let k = 0; k < steps; k++) {
+    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
+    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
+  }
+  const result = flat(params);
+  treeDispose([params, state]);
+  return result;
+}

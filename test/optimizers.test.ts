@@ -35,7 +35,7 @@ import {
   type Params,
 } from '../src/index.js';
 import { collectTensors } from '../src/tree/memory.js';
-import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run } from './helpers.js';
+import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, minimize, PARAM_VALUES, run } from './helpers.js';
 import {
   adadeltaRef,
   adagradRef,
@@ -206,19 +206,6 @@ const CASES: Case[] = [
     lr: { parabola: 1e-2, rosenbrock: 1e-3, quadratic: 1e-3 },
   },
 ];
-
-/** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
-function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
-}
 
 describe.each(CASES)('$name', (c) => {
   it('equals its documented chain, bit for bit, over 5 steps', () => {

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { disposeReplaced, getHyperparam, prodigy, trainStep, treeDispose, type GradientTransformation, type Params } from '../src/index.js';
-import { expectAllClose, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from './helpers.js';
+import { disposeReplaced, getHyperparam, prodigy, treeDispose } from '../src/index.js';
+import { expectAllClose, flat, gradValues32, makeGrads, makeParams, minimize, PARAM_VALUES, run, thrown, trainWithoutLeak } from './helpers.js';
 
 // prodigy, as optax contrib: AdamW with a step size estimated from the distance travelled.
 
-type AnyTx = GradientTransformation<any>;
 
 /**
  * Float64 Prodigy over the whole flat parameter vector (the sums run over all leaves), from
@@ -36,18 +35,6 @@ function prodigyRef(lr: number, { b1 = 0.9, b2 = 0.999, eps = 1e-8, d0 = 1e-6, w
     d = Math.max(d, r / s.reduce((sum, x) => sum + Math.abs(x), 0));
     return m.map((x, i) => (-dlr * x) / (Math.sqrt(v[i]) + d * eps) - wd * dlr * p[i]);
   };
-}
-
-function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
 }
 
 describe('prodigy', () => {

@@ -8,7 +8,6 @@ import {
   asgd,
   asgdAverage,
   chain,
-  disposeReplaced,
   getHyperparam,
   scale,
   scaleByAdabound,
@@ -17,10 +16,8 @@ import {
   scaleByAsgd,
   scaleByLearningRate,
   setHyperparam,
-  trainStep,
   treeDispose,
   type GradientTransformation,
-  type Params,
   type ScalarOrSchedule,
 } from '../src/index.js';
 import {
@@ -31,6 +28,7 @@ import {
   makeGrads,
   makeParams,
   PARAM_VALUES,
+  minimize,
   run,
   thrown,
   trainWithoutLeak,
@@ -238,19 +236,6 @@ const CASES: Case[] = [
     bad: [],
   },
 ];
-
-/** Runs `steps` of `tx` from `x0` with gradients computed in float64 from the current params. */
-function minimize(tx: AnyTx, x0: number[], grad: (x: number[]) => number[], steps: number): number[] {
-  let params: Params = { x: tf.tensor1d(x0) };
-  let state = tx.init(params);
-  for (let k = 0; k < steps; k++) {
-    const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
-  }
-  const result = flat(params);
-  disposeReplaced([params, state], []);
-  return result;
-}
 
 describe.each(CASES)('$name', (c) => {
   it('equals its documented chain, bit for bit, over 5 steps', () => {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { HyperRate } from '../internal/hyper.js';
 import { mapFloatLeaves, mapFloatLeavesN, missingParams, stateLike } from '../internal/leaves.js';
-import { describeNode, formatPath, isPlainObject, isTensor } from '../tree/walk.js';
+import { describeNode, formatPath } from '../tree/walk.js';
+import { findStatesWithFields } from '../internal/find-state.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
@@ -115,21 +116,7 @@ const ASGD_FIELDS = ['ax', 'count', 'learningRate'];
  */
 export function asgdAverage(state: unknown): Params {
   const owner = 'asgdAverage';
-  const found: Array<[Record<string, unknown>, (string | number)[]]> = [];
-  const visit = (node: unknown, path: (string | number)[]): void => {
-    if (isTensor(node)) return;
-    if (Array.isArray(node)) {
-      node.forEach((child, i) => visit(child, [...path, i]));
-    } else if (isPlainObject(node)) {
-      const keys = Object.keys(node).sort();
-      if (keys.length === ASGD_FIELDS.length && keys.every((key, i) => key === ASGD_FIELDS[i])) {
-        found.push([node, path]);
-        return;
-      }
-      for (const key of keys) visit(node[key], [...path, key]);
-    }
-  };
-  visit(state, []);
+  const found = findStatesWithFields(state, ASGD_FIELDS);
   if (found.length !== 1) {
     const where = found.map(([, path]) => formatPath(path, 'state')).join(', ');
     throw new TypeError(
