@@ -97,6 +97,28 @@ export {
   type ScaleByParamBlockOptions,
 } from './transforms/block-norms.js';
 
+// Optimizer zoo: adabound, asgd, adopt, ademamix, muon, prodigy
+export { adabound, type AdaboundOptions, type AdaboundState } from './optimizers/adabound.js';
+export { scaleByAdabound, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from './transforms/adabound.js';
+export { asgd, type AsgdOptions, type AsgdState } from './optimizers/asgd.js';
+export { asgdAverage, scaleByAsgd, type ScaleByAsgdOptions, type ScaleByAsgdState } from './transforms/asgd.js';
+export { adopt, type AdoptOptions, type AdoptState } from './optimizers/adopt.js';
+export { scaleByAdopt, type ScaleByAdoptOptions, type ScaleByAdoptState } from './transforms/adopt.js';
+export { ademamix, type AdemamixOptions, type AdemamixState } from './optimizers/ademamix.js';
+export { scaleByAdemamix, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from './transforms/ademamix.js';
+export { muon, type MuonOptions, type MuonState } from './optimizers/muon.js';
+export {
+  NS_COEFFICIENT_PRESETS,
+  orthogonalizeViaNewtonSchulz,
+  scaleByMuon,
+  scaleByShape,
+  type NsCoefficients,
+  type ScaleByMuonOptions,
+  type ScaleByMuonState,
+  type ScaleByShapeOptions,
+} from './transforms/muon.js';
+export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
+
 // Transformations
 export {
   identity,

@@ -17,6 +17,18 @@ import {
   signum,
   yogi,
   zeroNans,
+  adabound,
+  ademamix,
+  adopt,
+  asgd,
+  scaleByAdabound,
+  scaleByAdemamix,
+  scaleByAdopt,
+  scaleByAsgd,
+  muon,
+  prodigy,
+  scaleByMuon,
+  scaleByShape,
   adadelta,
   adagrad,
   adam,
@@ -134,7 +146,7 @@ function treeLeavesOf(t: Params): tf.Tensor[] {
 }
 
 /** Cases whose updates are zeros on some of the three steps (accumulating, skipping). */
-const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero']);
+const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero', 'adopt', 'scaleByAdopt']);
 
 /**
  * Cases whose state holds one scalar per leaf (NovoGrad's second moment), so an empty leaf has a
@@ -245,6 +257,21 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['adaptiveGradClip', () => adaptiveGradClip(0.1)],
   ['scaleByParamBlockNorm', () => scaleByParamBlockNorm()],
   ['scaleByParamBlockRms', () => scaleByParamBlockRms()],
+  ['adabound', () => adabound(0.01, { weightDecay: 0.1 })],
+  ['scaleByAdabound', () => scaleByAdabound(0.01)],
+  ['asgd', () => asgd(0.1, { weightDecay: 0.1, t0: 1 })],
+  ['scaleByAsgd', () => scaleByAsgd(0.1, { t0: 0 })],
+  ['adopt', () => adopt(0.01)],
+  ['adopt nesterov', () => adopt(0.01, { nesterov: true, useClipping: false })],
+  ['scaleByAdopt', () => scaleByAdopt()],
+  ['ademamix', () => ademamix(0.01, { weightDecay: 0.1 })],
+  ['prodigy', () => prodigy(1, { weightDecay: 0.1 })],
+  ['prodigy safeguardWarmup, masked decay', () => prodigy(0.5, { safeguardWarmup: true, weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank !== 0, p) as never })],
+  ['muon', () => muon(0.01, { weightDecay: 0.1 })],
+  ['muon adaptive, consistentRms, dion', () => muon(0.01, { adaptive: true, consistentRms: 0.2, nsCoeffs: 'dion' })],
+  ['scaleByMuon', () => masked(scaleByMuon(), (p: Params) => treeMap((x) => x.rank === 2, p) as never)],
+  ['scaleByShape', () => masked(scaleByShape(), (p: Params) => treeMap((x) => x.rank === 2, p) as never)],
+  ['scaleByAdemamix', () => scaleByAdemamix({ b3: (c: number) => 0.9 + 0.01 * c, alpha: (c: number) => c })],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
@@ -262,6 +289,7 @@ const OTHER_EXPORTS = new Set([
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs',
+  'scheduleFreeEvalParams', 'asgdAverage', 'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz',
 ]);
 
 /**

@@ -5,7 +5,8 @@ import { checkNumber, checkRequired, checkTransformation } from '../internal/opt
 import { Scratch } from '../internal/scratch.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { describeNode, formatPath, isPlainObject, isTensor } from '../tree/walk.js';
+import { findStatesWithFields, type FoundState } from '../internal/find-state.js';
+import { describeNode, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, StateOf } from '../types.js';
 
 /**
@@ -234,22 +235,8 @@ export function scheduleFreeEvalParams<P extends Params>(state: unknown, params:
 }
 
 /** The one schedule-free state in `state` (itself or nested) and its path. */
-function findScheduleFreeState(owner: string, state: unknown): [Record<string, unknown>, (string | number)[]] {
-  const found: Array<[Record<string, unknown>, (string | number)[]]> = [];
-  const visit = (node: unknown, path: (string | number)[]): void => {
-    if (isTensor(node)) return;
-    if (Array.isArray(node)) {
-      node.forEach((child, i) => visit(child, [...path, i]));
-    } else if (isPlainObject(node)) {
-      const keys = Object.keys(node).sort();
-      if (keys.length === FIELDS.length && keys.every((k, i) => k === FIELDS[i])) {
-        found.push([node, path]);
-        return;
-      }
-      for (const key of keys) visit(node[key], [...path, key]);
-    }
-  };
-  visit(state, []);
+function findScheduleFreeState(owner: string, state: unknown): FoundState {
+  const found = findStatesWithFields(state, FIELDS);
   if (found.length === 1) return found[0];
   if (found.length === 0) {
     throw new TypeError(

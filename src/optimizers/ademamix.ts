@@ -1,0 +1,41 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdemamixFor, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from '../transforms/ademamix.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link ademamix}. */
+export interface AdemamixOptions extends ScaleByAdemamixOptions {
+  /** Decoupled weight-decay rate (a number >= 0 or a schedule), multiplied by the learning rate. Default `0`. */
+  weightDecay?: ScalarOrSchedule;
+  /** Which parameters to decay (`true` = decay), a boolean tree or a function of params. Default: all. */
+  mask?: Mask;
+}
+
+/** State of {@link ademamix}: `[scaleByAdemamix state, weight-decay state, learning-rate state]`. */
+export type AdemamixState = [ScaleByAdemamixState, AddDecayedWeightsState, ScaleByLearningRateState];
+
+/**
+ * AdEMAMix (Pagliardini et al. 2024, arXiv:2409.03137), as optax contrib: AdamW whose numerator
+ * adds `alpha` times a slow (`b3`) moving average of the gradients to the fast one.
+ *
+ *     ademamix(lr, o) = chain(scaleByAdemamix(o), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
+ *
+ * Defaults: `b1 = 0.9, b2 = 0.999, b3 = 0.9999, alpha = 5, eps = 1e-8, epsRoot = 0,
+ * weightDecay = 0` (as optax's alias; `scaleByAdemamix` alone defaults `alpha` to 6, as optax).
+ */
+export const ademamix = /* @__PURE__ */ optimizerAlias(function ademamix(learningRate: ScalarOrSchedule, options: AdemamixOptions = {}): GradientTransformation<AdemamixState> {
+  const owner = 'ademamix';
+  checkOptions(owner, options, ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  const { weightDecay = 0, mask, ...rest } = options;
+  return chainFor(
+    owner,
+    scaleByAdemamixFor(owner, rest, 5),
+    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
+    learningRateWithOwner(owner, learningRate),
+  );
+});

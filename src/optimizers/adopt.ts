@@ -1,0 +1,25 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdoptFor, type ScaleByAdoptOptions, type ScaleByAdoptState } from '../transforms/adopt.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link adopt}. */
+export type AdoptOptions = ScaleByAdoptOptions;
+/** State of {@link adopt}: `[scaleByAdopt state, learning-rate state]`. */
+export type AdoptState = [ScaleByAdoptState, ScaleByLearningRateState];
+
+/**
+ * ADOPT (Taniguchi et al. 2024, arXiv:2411.02853), as optax contrib: Adam whose gradient is
+ * normalised by the previous steps' second moment before the momentum, with optional clipping.
+ *
+ *     adopt(lr, o) = chain(scaleByAdopt(o), scaleByLearningRate(lr))
+ *
+ * The first update is zero (it only records `g^2`). Defaults: `b1 = 0.9, b2 = 0.9999,
+ * eps = 1e-6, nesterov = false, useClipping = true, clipValueFn = (k) => k ** 0.25`.
+ */
+export const adopt = /* @__PURE__ */ optimizerAlias(function adopt(learningRate: ScalarOrSchedule, options: AdoptOptions = {}): GradientTransformation<AdoptState> {
+  return chainFor('adopt', scaleByAdoptFor('adopt', options), learningRateWithOwner('adopt', learningRate));
+});

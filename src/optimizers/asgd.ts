@@ -1,0 +1,42 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scale } from '../transforms/scale.js';
+import { scaleByAsgdFor, type ScaleByAsgdOptions, type ScaleByAsgdState } from '../transforms/asgd.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link asgd}. */
+export interface AsgdOptions extends ScaleByAsgdOptions {
+  /** L2 weight decay added to the gradient (a number >= 0 or a schedule), as PyTorch. Default `0`. */
+  weightDecay?: ScalarOrSchedule;
+  /** Which parameters to decay (`true` = decay), a boolean tree or a function of params. Default: all. */
+  mask?: Mask;
+}
+
+/** State of {@link asgd}: `[weight-decay state, scaleByAsgd state, scale(-1) state]`. */
+export type AsgdState = [AddDecayedWeightsState, ScaleByAsgdState, EmptyState];
+
+/**
+ * Averaged SGD as PyTorch's `torch.optim.ASGD` (see {@link scaleByAsgd} for the formulas):
+ * SGD with the step size `lr / (1 + lambd * lr * k)^alpha` and the decay `lambd`, keeping the
+ * running average of the parameters from step `t0` on; read it with `asgdAverage(state)`.
+ *
+ *     asgd(lr, o) = chain(addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByAsgd(lr, o), scale(-1))
+ *
+ * Weight decay is L2 added to the gradient, as PyTorch's `weight_decay`. Needs `params`.
+ * Defaults: `lambd = 1e-4, alpha = 0.75, t0 = 1e6, weightDecay = 0`. Not in optax.
+ */
+export const asgd = /* @__PURE__ */ optimizerAlias(function asgd(learningRate: ScalarOrSchedule, options: AsgdOptions = {}): GradientTransformation<AsgdState> {
+  const owner = 'asgd';
+  checkOptions(owner, options, ['lambd', 'alpha', 't0', 'weightDecay', 'mask']);
+  const { weightDecay = 0, mask, ...rest } = options;
+  return chainFor(
+    owner,
+    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
+    scaleByAsgdFor(owner, learningRate, rest),
+    scale(-1),
+  );
+});

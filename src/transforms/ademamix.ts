@@ -1,0 +1,131 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
+import { HyperRate } from '../internal/hyper.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { Scratch } from '../internal/scratch.js';
+import { declareState } from '../internal/state.js';
+import { tidy } from '../internal/tidy.js';
+
+// AdEMAMix, as optax.contrib.scale_by_ademamix.
+
+/** Options of {@link scaleByAdemamix} (and of `ademamix`). */
+export interface ScaleByAdemamixOptions {
+  /** Decay of the fast moving average, in [0, 1). Default `0.9`. */
+  b1?: number;
+  /** Decay of the second moment, in [0, 1). Default `0.999`. */
+  b2?: number;
+  /** Decay of the slow moving average, in [0, 1] (a number or a schedule). Default `0.9999`. */
+  b3?: ScalarOrSchedule;
+  /** Weight of the slow average, >= 0 (a number or a schedule). Default `6` here, `5` in `ademamix` (as optax). */
+  alpha?: ScalarOrSchedule;
+  /** Added to the denominator, outside the square root. Default `1e-8`. */
+  eps?: number;
+  /** Added to the second moment inside the square root. Default `0`. */
+  epsRoot?: number;
+}
+
+/** State of {@link scaleByAdemamix}. */
+export interface ScaleByAdemamixState {
+  /** Updates done so far. */
+  count: number;
+  /** Fast moving average of the gradients (decay `b1`, bias-corrected). */
+  m1: Params;
+  /** Slow moving average of the gradients (decay `b3`, not bias-corrected). */
+  m2: Params;
+  /** Moving average of the squared gradients. */
+  nu: Params;
+  /** The `b3` the next update uses. */
+  b3: number;
+  /** The `alpha` the next update uses. */
+  alpha: number;
+}
+
+const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot'] as const;
+
+/**
+ * Rescales updates by AdEMAMix (Pagliardini, Ablin & Grangier 2024, "The AdEMAMix Optimizer:
+ * Better, Faster, Older", arXiv:2409.03137), as optax contrib: Adam whose numerator mixes a fast
+ * and a slow moving average of the gradients. With `t = count + 1`, `b3` and `alpha` at `count`:
+ *
+ *     m1 = (1 - b1) * g + b1 * m1
+ *     m2 = (1 - b3) * g + b3 * m2
+ *     nu = (1 - b2) * g^2 + b2 * nu
+ *     u = (m1 / (1 - b1^t) + alpha * m2) / (sqrt(nu / (1 - b2^t) + epsRoot) + eps)
+ *
+ * `b3` and `alpha` are numbers or schedules of the count (the paper warms both up); the values
+ * the next update uses are kept in the state (optax keeps a second counter, `count_m2`, always
+ * equal to `count`; here the one count serves both). Defaults: `b1 = 0.9, b2 = 0.999,
+ * b3 = 0.9999, alpha = 6` (optax's `scale_by_ademamix`; its `ademamix` alias uses 5), `eps = 1e-8,
+ * epsRoot = 0`. State: `{ count, m1, m2, nu, b3, alpha }`.
+ */
+export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientTransformation<ScaleByAdemamixState> {
+  return scaleByAdemamixFor('scaleByAdemamix', options);
+}
+
+/** {@link scaleByAdemamix} with the caller's name in error messages. @internal */
+export function scaleByAdemamixFor(
+  owner: string,
+  options: ScaleByAdemamixOptions = {},
+  defaultAlpha = 6,
+): GradientTransformation<ScaleByAdemamixState> {
+  checkOptions(owner, options, ADEMAMIX_KEYS);
+  const b1 = checkRate(owner, 'b1', options.b1 ?? 0.9);
+  const b2 = checkRate(owner, 'b2', options.b2 ?? 0.999);
+  const b3Option = options.b3 ?? 0.9999;
+  if (typeof b3Option === 'number') checkRate(owner, 'b3', b3Option, true);
+  const b3 = new HyperRate(owner, 'b3', b3Option);
+  const alpha = new HyperRate(owner, 'alpha', options.alpha ?? defaultAlpha);
+  const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
+  const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
+  return declareState(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'tree', b3, alpha }, {
+    init: (params) => ({
+      count: 0,
+      m1: stateLike(owner, params),
+      m2: stateLike(owner, params),
+      nu: stateLike(owner, params),
+      b3: b3.at(0),
+      alpha: alpha.at(0),
+    }),
+    update: (updates, state) => {
+      const k = state.count;
+      const t = k + 1;
+      const b3Used = state.b3;
+      if (b3Used > 1) throw new RangeError(`${owner}: b3 must be in [0, 1], got ${b3Used} at count ${k}`);
+      const alphaUsed = state.alpha;
+      return tidy(() => {
+        const [b1s, c1, b2s, c2, b3s, c3, alphaS, bc1, bc2, epsS, epsRootS] = [
+          b1,
+          1 - b1,
+          b2,
+          1 - b2,
+          b3Used,
+          1 - b3Used,
+          alphaUsed,
+          biasCorrection(b1, t),
+          biasCorrection(b2, t),
+          eps,
+          epsRoot,
+        ].map((x) => tf.scalar(x));
+        const [out, m1, m2, nu] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.m1', 'state.m2', 'state.nu'],
+          [updates, state.m1, state.m2, state.nu],
+          4,
+          (g, fast, slow, v) => {
+            const s = new Scratch();
+            const fast1 = s.keep(emaUpdate(s, g, fast, b1s, c1));
+            const slow1 = s.keep(emaUpdate(s, g, slow, b3s, c3));
+            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
+            const vHat = s.div(v1, bc2);
+            const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
+            const numerator = s.add(s.div(fast1, bc1), s.mul(alphaS, slow1));
+            return [s.div(numerator, s.add(root, epsS)), fast1, slow1, v1];
+          },
+        );
+        return [out, { count: t, m1, m2, nu, b3: b3.next(b3Used, k), alpha: alpha.next(alphaUsed, k) }];
+      }) as [typeof updates, ScaleByAdemamixState];
+    },
+  });
+}
