@@ -1,4 +1,4 @@
-// Every optimizer of the library on the notebooks' test functions: Rosenbrock's valley, an
+// Every optimizer of the library (but muon, which orthogonalises matrices) on the notebooks' test functions: Rosenbrock's valley, an
 // ill-conditioned quadratic and Ackley's many local minima, from the same start each. Prints, per
 // function, a table of the steps each optimizer needs to bring the loss below a tolerance and
 // its final loss, with a progress line while it runs.
@@ -8,6 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   adabelief,
+  adabound,
+  ademamix,
+  adopt,
+  asgd,
+  prodigy,
   adadelta,
   adagrad,
   adam,
@@ -113,6 +118,11 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['lars', (lr) => lars(lr), [1, 10, 1]],
   ['fromage', (lr) => fromage(lr), [0.01, 0.05, 0.01]],
   ['novograd', (lr) => novograd(lr), [0.05, 0.1, 0.05]],
+  ['adabound', (lr) => adabound(lr, { finalLr: 1e-3 }), [0.05, 0.1, 0.05]],
+  ['asgd', (lr) => asgd(lr), [1e-3, 1e-2, 1e-2]],
+  ['adopt', (lr) => adopt(lr), [0.05, 0.1, 0.05]],
+  ['ademamix', (lr) => ademamix(lr), [0.01, 0.05, 0.01]],
+  ['prodigy', (lr) => prodigy(lr), [1, 1, 1]],
   // L-BFGS sets its own step with a line search (and reads the loss and gradient from `extra`).
   ['lbfgs', () => lbfgs(), [NaN, NaN, NaN]],
 ];
