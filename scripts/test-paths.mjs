@@ -9,7 +9,7 @@ const files = ['test/optimizers.test.ts', 'test/transforms.test.ts', 'test/error
   'test/apply-if-finite.test.ts', 'test/multi-steps.test.ts', 'test/named-chain.test.ts', 'test/flatten.test.ts',
   'test/lookahead.test.ts', 'test/ema.test.ts', 'test/apply-every.test.ts', 'test/reduce-on-plateau.test.ts',
   'test/schedule-free.test.ts', 'test/zero-size.test.ts',
-  'test/masked.test.ts', 'test/partition.test.ts'];
+  'test/masked.test.ts', 'test/partition.test.ts', 'test/zoo-c.test.ts'];
 const runs = [
   { TFJS_BACKEND: 'cpu' },
   { TFJS_BACKEND: 'wasm', TFJS_KERNELS: 'composite' },

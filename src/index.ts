@@ -36,6 +36,10 @@ export { radam, type RadamOptions, type RadamState } from './optimizers/radam.js
 export { adadelta, type AdadeltaOptions, type AdadeltaState } from './optimizers/adadelta.js';
 export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 
+// Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
+export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
+export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';
+
 // Transformations
 export {
   identity,

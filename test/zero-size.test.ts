@@ -51,6 +51,8 @@ import {
   scheduleFreeSgd,
   sgd,
   trace,
+  rprop,
+  scaleByRprop,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -128,6 +130,9 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['multiTransform(adam, sgd)', () => multiTransform({ big: adam(0.01), small: sgd(0.1) }, (p: Params) => treeMap((x) => (x.rank === 0 ? 'small' : 'big'), p) as never)],
   ['freeze', () => freeze((p: Params) => treeMap((x) => x.rank === 0, p) as never)],
   ['setToZero', () => setToZero()],
+  // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak
+  ['rprop', () => rprop(0.1)],
+  ['scaleByRprop', () => scaleByRprop(0.1)],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
