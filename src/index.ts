@@ -39,6 +39,8 @@ export { lion, type LionOptions, type LionState } from './optimizers/lion.js';
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';
+export { adan, type AdanOptions, type AdanState } from './optimizers/adan.js';
+export { scaleByAdan, type ScaleByAdanOptions, type ScaleByAdanState } from './transforms/adan.js';
 
 // Transformations
 export {

@@ -53,6 +53,8 @@ import {
   trace,
   rprop,
   scaleByRprop,
+  adan,
+  scaleByAdan,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -133,6 +135,8 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak
   ['rprop', () => rprop(0.1)],
   ['scaleByRprop', () => scaleByRprop(0.1)],
+  ['adan', () => adan(0.01, { weightDecay: 0.1 })],
+  ['scaleByAdan', () => scaleByAdan()],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
