@@ -41,6 +41,19 @@ export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';
 export { adan, type AdanOptions, type AdanState } from './optimizers/adan.js';
 export { scaleByAdan, type ScaleByAdanOptions, type ScaleByAdanState } from './transforms/adan.js';
+export {
+  optimisticAdam,
+  optimisticGradientDescent,
+  type OptimisticAdamOptions,
+  type OptimisticAdamState,
+  type OptimisticGradientDescentOptions,
+  type OptimisticGradientDescentState,
+} from './optimizers/optimistic.js';
+export {
+  scaleByOptimisticGradient,
+  type ScaleByOptimisticGradientOptions,
+  type ScaleByOptimisticGradientState,
+} from './transforms/optimistic.js';
 
 // Transformations
 export {

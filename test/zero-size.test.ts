@@ -55,6 +55,9 @@ import {
   scaleByRprop,
   adan,
   scaleByAdan,
+  optimisticAdam,
+  optimisticGradientDescent,
+  scaleByOptimisticGradient,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -137,6 +140,9 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['scaleByRprop', () => scaleByRprop(0.1)],
   ['adan', () => adan(0.01, { weightDecay: 0.1 })],
   ['scaleByAdan', () => scaleByAdan()],
+  ['optimisticGradientDescent', () => optimisticGradientDescent(0.1, { alpha: 0.7, beta: 0.1 })],
+  ['optimisticAdam', () => optimisticAdam(0.01)],
+  ['scaleByOptimisticGradient', () => scaleByOptimisticGradient()],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
