@@ -54,6 +54,7 @@ export {
   type ScaleByOptimisticGradientOptions,
   type ScaleByOptimisticGradientState,
 } from './transforms/optimistic.js';
+export { scaleByFactoredRms, type ScaleByFactoredRmsOptions, type ScaleByFactoredRmsState } from './transforms/factored.js';
 
 // Transformations
 export {

@@ -58,6 +58,7 @@ import {
   optimisticAdam,
   optimisticGradientDescent,
   scaleByOptimisticGradient,
+  scaleByFactoredRms,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -143,6 +144,8 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['optimisticGradientDescent', () => optimisticGradientDescent(0.1, { alpha: 0.7, beta: 0.1 })],
   ['optimisticAdam', () => optimisticAdam(0.01)],
   ['scaleByOptimisticGradient', () => scaleByOptimisticGradient()],
+  ['scaleByFactoredRms', () => scaleByFactoredRms()],
+  ['scaleByFactoredRms factored', () => scaleByFactoredRms({ minDimSizeToFactor: 1 })],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
