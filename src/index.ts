@@ -54,6 +54,8 @@ export {
   type ScaleByOptimisticGradientOptions,
   type ScaleByOptimisticGradientState,
 } from './transforms/optimistic.js';
+export { sm3, type Sm3Options, type Sm3State } from './optimizers/sm3.js';
+export { scaleBySm3, type ScaleBySm3Options, type ScaleBySm3State } from './transforms/sm3.js';
 export { scaleByFactoredRms, type ScaleByFactoredRmsOptions, type ScaleByFactoredRmsState } from './transforms/factored.js';
 
 // Transformations

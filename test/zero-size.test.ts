@@ -59,6 +59,8 @@ import {
   optimisticGradientDescent,
   scaleByOptimisticGradient,
   scaleByFactoredRms,
+  scaleBySm3,
+  sm3,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -146,6 +148,8 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['scaleByOptimisticGradient', () => scaleByOptimisticGradient()],
   ['scaleByFactoredRms', () => scaleByFactoredRms()],
   ['scaleByFactoredRms factored', () => scaleByFactoredRms({ minDimSizeToFactor: 1 })],
+  ['sm3', () => sm3(0.1)],
+  ['scaleBySm3', () => scaleBySm3({ b2: 0.9 })],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
