@@ -61,6 +61,8 @@ import {
   scaleByFactoredRms,
   scaleBySm3,
   sm3,
+  polyakSgd,
+  scaleByPolyak,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -150,6 +152,8 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['scaleByFactoredRms factored', () => scaleByFactoredRms({ minDimSizeToFactor: 1 })],
   ['sm3', () => sm3(0.1)],
   ['scaleBySm3', () => scaleBySm3({ b2: 0.9 })],
+  ['polyakSgd', () => withLoss(polyakSgd(1, { scaling: 0.5 }))],
+  ['scaleByPolyak', () => withLoss(scaleByPolyak({ variant: 'sps+' }))],
 ];
 
 /** The exports that are not a transformation or optimizer (a new export must join one list). */

@@ -139,8 +139,8 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): GradientT
   );
 }
 
-/** The loss in `extra.value` as a JS number, checked before anything is computed. */
-function readValue(owner: string, extra: ExtraArgs | undefined): number {
+/** The loss in `extra.value` as a JS number, checked before anything is computed. @internal */
+export function readValue(owner: string, extra: ExtraArgs | undefined): number {
   const value: unknown = extra?.value;
   if (value === undefined || value === null) {
     throw new Error(
