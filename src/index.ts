@@ -58,6 +58,7 @@ export { sm3, type Sm3Options, type Sm3State } from './optimizers/sm3.js';
 export { scaleBySm3, type ScaleBySm3Options, type ScaleBySm3State } from './transforms/sm3.js';
 export { polyakSgd, type PolyakSgdOptions, type PolyakSgdState } from './optimizers/polyak.js';
 export { scaleByPolyak, type ScaleByPolyakOptions } from './transforms/polyak.js';
+export { adafactor, type AdafactorOptions } from './optimizers/adafactor.js';
 export { scaleByFactoredRms, type ScaleByFactoredRmsOptions, type ScaleByFactoredRmsState } from './transforms/factored.js';
 
 // Transformations
