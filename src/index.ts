@@ -119,6 +119,31 @@ export {
 } from './transforms/muon.js';
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
+// Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
+export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
+export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';
+export { adan, type AdanOptions, type AdanState } from './optimizers/adan.js';
+export { scaleByAdan, type ScaleByAdanOptions, type ScaleByAdanState } from './transforms/adan.js';
+export {
+  optimisticAdam,
+  optimisticGradientDescent,
+  type OptimisticAdamOptions,
+  type OptimisticAdamState,
+  type OptimisticGradientDescentOptions,
+  type OptimisticGradientDescentState,
+} from './optimizers/optimistic.js';
+export {
+  scaleByOptimisticGradient,
+  type ScaleByOptimisticGradientOptions,
+  type ScaleByOptimisticGradientState,
+} from './transforms/optimistic.js';
+export { sm3, type Sm3Options, type Sm3State } from './optimizers/sm3.js';
+export { scaleBySm3, type ScaleBySm3Options, type ScaleBySm3State } from './transforms/sm3.js';
+export { polyakSgd, type PolyakSgdOptions, type PolyakSgdState } from './optimizers/polyak.js';
+export { scaleByPolyak, type ScaleByPolyakOptions } from './transforms/polyak.js';
+export { adafactor, type AdafactorOptions } from './optimizers/adafactor.js';
+export { scaleByFactoredRms, type ScaleByFactoredRmsOptions, type ScaleByFactoredRmsState } from './transforms/factored.js';
+
 // Transformations
 export {
   identity,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { flattenFloatTrees } from '../internal/leaves.js';
-import { checkInteger, checkOptions, checkRequired, checkTransformation } from '../internal/options.js';
+import { checkInteger, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
 import { fusedApply, fusedSumOfSquares, fusedUpdate, kernelPath, withFusedWrapper } from '../kernels/fused.js';

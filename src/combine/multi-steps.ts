@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { flattenFloatTrees, stateLike } from '../internal/leaves.js';
 import { HyperRate } from '../internal/hyper.js';
-import { checkBoolean, checkOptions, checkRequired, checkTransformation } from '../internal/options.js';
+import { checkBoolean, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
 import { fusedApply, fusedAxpy, fusedFill, kernelPath, withFusedWrapper } from '../kernels/fused.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExtraArgs, GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { declaredOwner } from '../internal/state.js';
-import { disposeReplaced, treeDispose } from '../tree/memory.js';
+import { disposeReplaced } from '../tree/memory.js';
 import { forEachLeaf, formatPath } from '../tree/walk.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';

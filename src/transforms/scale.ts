@@ -33,7 +33,8 @@ export function scale(factor: number): GradientTransformation<EmptyState> {
   return scaleWithOwner('scale', 'factor', factor);
 }
 
-function scaleWithOwner(owner: string, option: string, factor: number): GradientTransformation<EmptyState> {
+/** {@link scale} with the caller's name in error messages, for the optimizers. @internal */
+export function scaleWithOwner(owner: string, option: string, factor: number): GradientTransformation<EmptyState> {
   checkNumber(owner, option, factor);
   return declareState(owner, {}, {
     init: () => ({}),

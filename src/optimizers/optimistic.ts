@@ -1,0 +1,87 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdamFor, type ScaleByAdamState } from '../transforms/adaptive.js';
+import {
+  optimisticOptions,
+  scaleByOptimisticGradientFor,
+  type ScaleByOptimisticGradientOptions,
+  type ScaleByOptimisticGradientState,
+} from '../transforms/optimistic.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link optimisticGradientDescent}. */
+export type OptimisticGradientDescentOptions = ScaleByOptimisticGradientOptions;
+/** State of {@link optimisticGradientDescent}: `[scaleByOptimisticGradient state, learning-rate state]`. */
+export type OptimisticGradientDescentState = [ScaleByOptimisticGradientState, ScaleByLearningRateState];
+
+/**
+ * Optimistic gradient descent (Mokhtari, Ozdaglar & Pattathil 2019, arXiv:1901.08511), with
+ * strong last-iterate guarantees in min-max games where plain gradient descent cycles:
+ *
+ *     optimisticGradientDescent(lr, o) = chain(scaleByOptimisticGradient(o), scaleByLearningRate(lr))
+ *     w = w - lr * ((alpha + beta) * g - beta * gPrev)
+ *
+ * Defaults, as optax: `alpha = 1, beta = 1` (numbers >= 0).
+ */
+export const optimisticGradientDescent = /* @__PURE__ */ optimizerAlias(function optimisticGradientDescent(
+  learningRate: ScalarOrSchedule,
+  options: OptimisticGradientDescentOptions = {},
+): GradientTransformation<OptimisticGradientDescentState> {
+  const owner = 'optimisticGradientDescent';
+  checkOptions(owner, options, ['alpha', 'beta']);
+  return chainFor(
+    owner,
+    scaleByOptimisticGradientFor(owner, optimisticOptions(owner, options)),
+    learningRateWithOwner(owner, learningRate),
+  );
+});
+
+/** Options of {@link optimisticAdam}. */
+export interface OptimisticAdamOptions extends ScaleByOptimisticGradientOptions {
+  /** Decay of the first moment, in [0, 1). Default `0.9`. */
+  b1?: number;
+  /** Decay of the second moment, in [0, 1). Default `0.999`. */
+  b2?: number;
+  /** Added to the denominator, outside the square root. Default `1e-8`. */
+  eps?: number;
+  /** Added to the second moment inside the square root. Default `0`. */
+  epsRoot?: number;
+  /** Use the Nesterov form of Adam's first moment. Default `true`, as optax. */
+  nesterov?: boolean;
+}
+
+/** State of {@link optimisticAdam}: `[scaleByAdam state, scaleByOptimisticGradient state, learning-rate state]`. */
+export type OptimisticAdamState = [ScaleByAdamState, ScaleByOptimisticGradientState, ScaleByLearningRateState];
+
+/**
+ * Optimistic Adam (Daskalakis et al. 2017, "Training GANs with Optimism", arXiv:1711.00141):
+ * optimistic gradients of Adam's direction `r`, against the limit cycles of GAN training:
+ *
+ *     optimisticAdam(lr, o) = chain(scaleByAdam({ b1, b2, eps, epsRoot, nesterov }),
+ *                                   scaleByOptimisticGradient({ alpha, beta }), scaleByLearningRate(lr))
+ *     w = w - lr * ((alpha + beta) * r - beta * rPrev)
+ *
+ * Defaults: `alpha = 1, beta = 1, b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0,
+ * nesterov = true`. This is optax's `optimistic_adam_v2`, the interface optax says will
+ * replace its deprecated `optimistic_adam(learning_rate, optimism)` (which took the learning
+ * rate as `alpha`, `optimism` as `beta`, a step of 1, and no schedules): here `learningRate` is
+ * a number or a schedule like every optimizer's, and `alpha`, `beta` are options.
+ */
+export const optimisticAdam = /* @__PURE__ */ optimizerAlias(function optimisticAdam(
+  learningRate: ScalarOrSchedule,
+  options: OptimisticAdamOptions = {},
+): GradientTransformation<OptimisticAdamState> {
+  const owner = 'optimisticAdam';
+  checkOptions(owner, options, ['alpha', 'beta', 'b1', 'b2', 'eps', 'epsRoot', 'nesterov']);
+  const { alpha, beta, nesterov = true, ...adam } = options;
+  return chainFor(
+    owner,
+    scaleByAdamFor(owner, { ...adam, nesterov }),
+    scaleByOptimisticGradientFor(owner, optimisticOptions(owner, { alpha, beta })),
+    learningRateWithOwner(owner, learningRate),
+  );
+});

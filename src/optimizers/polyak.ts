@@ -1,0 +1,53 @@
+import { optimizerAlias } from '../internal/aliases.js';
+import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
+import { chainFor } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { HyperRate } from '../internal/hyper.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { polyakOptions, scaleByPolyakFor } from '../transforms/polyak.js';
+
+// Runs as composite tf ops on every backend (no fused kernel yet).
+
+/** Options of {@link polyakSgd}. */
+export interface PolyakSgdOptions {
+  /** Multiplies the Polyak step (a number >= 0 or a schedule). Default `1`. */
+  scaling?: ScalarOrSchedule;
+  /** A lower bound on the loss. Default `0`. */
+  fMin?: number;
+  /** Added to the squared gradient norm, >= 0. Default `0`. */
+  eps?: number;
+  /** `'sps'` (the default) or `'sps+'`. */
+  variant?: 'sps' | 'sps+';
+}
+
+/** State of {@link polyakSgd}: `[scaleByPolyak state (empty), scaling state]`. */
+export type PolyakSgdState = [EmptyState, ScaleByLearningRateState];
+
+/**
+ * SGD with the Polyak step size (Loizou et al. 2021, arXiv:2002.10542): the step is
+ * `min((loss - fMin) / |g|^2, maxLearningRate)`, times `scaling`. Needs the loss:
+ * `update(grads, state, params, { value: loss })`.
+ *
+ *     polyakSgd(maxLearningRate, o) = chain(scaleByPolyak({ maxLearningRate, fMin, eps, variant }), scaleByLearningRate(o.scaling))
+ *
+ * Defaults, as optax: `maxLearningRate = 1, scaling = 1, fMin = 0, eps = 0, variant = 'sps'`.
+ * `scaling` is kept in the state by `scaleByLearningRate`, so under the name `learningRate`:
+ * `getHyperparam(state, 'learningRate')` reads the scaling the next update uses.
+ */
+export const polyakSgd = /* @__PURE__ */ optimizerAlias(function polyakSgd(
+  maxLearningRate: ScalarOrSchedule = 1,
+  options: PolyakSgdOptions = {},
+): GradientTransformation<PolyakSgdState> {
+  const owner = 'polyakSgd';
+  checkOptions(owner, options, ['scaling', 'fMin', 'eps', 'variant']);
+  if (typeof maxLearningRate === 'function') {
+    throw new TypeError(`${owner}: option 'maxLearningRate' must be a number, got a function (use 'scaling' for a schedule)`);
+  }
+  const { scaling = 1, ...rest } = options;
+  return chainFor(
+    owner,
+    scaleByPolyakFor(owner, polyakOptions(owner, { ...rest, maxLearningRate })),
+    // A HyperRate named 'scaling', so that a bad value is reported under the option's name.
+    learningRateWithOwner(owner, new HyperRate(owner, 'scaling', scaling)),
+  );
+});

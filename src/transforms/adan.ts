@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Scratch } from '../internal/scratch.js';
+import { tidy } from '../internal/tidy.js';
+import type { GradientTransformation, Params } from '../types.js';
+import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { declareState } from '../internal/state.js';
+
+/** Options of {@link scaleByAdan}. */
+export interface ScaleByAdanOptions {
+  /** Decay of the gradients' moving average, in [0, 1). Default `0.98`. */
+  b1?: number;
+  /** Decay of the gradient differences' moving average, in [0, 1). Default `0.92`. */
+  b2?: number;
+  /** Decay of the moving average of squares, in [0, 1). Default `0.99`. */
+  b3?: number;
+  /** Added to the denominator, outside the square root, >= 0. Default `1e-8`. */
+  eps?: number;
+  /** Added inside the square root, >= 0. Default `0` (`adan` uses `1e-8`, as optax). */
+  epsRoot?: number;
+}
+
+/** State of {@link scaleByAdan} (optax's fields `m, v, n, g`; its `t` is our `count`). */
+export interface ScaleByAdanState {
+  /** Updates done so far. */
+  count: number;
+  /** Moving average of the gradients. */
+  m: Params;
+  /** Moving average of the gradient differences `g_t - g_{t-1}`. */
+  v: Params;
+  /** Moving average of the squared look-ahead gradients `(g_t + b2 (g_t - g_{t-1}))^2`. */
+  n: Params;
+  /** The last gradient (zeros before the first update). */
+  g: Params;
+}
+
+const ADAN_KEYS = ['b1', 'b2', 'b3', 'eps', 'epsRoot'] as const;
+
+/** The options of {@link scaleByAdan}, checked, with defaults filled in. @internal */
+export function adanOptions(owner: string, options: ScaleByAdanOptions, epsRootDefault = 0): Required<ScaleByAdanOptions> {
+  return {
+    b1: checkRate(owner, 'b1', options.b1 ?? 0.98),
+    b2: checkRate(owner, 'b2', options.b2 ?? 0.92),
+    b3: checkRate(owner, 'b3', options.b3 ?? 0.99),
+    eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
+    epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? epsRootDefault, { min: 0 }),
+  };
+}
+
+/**
+ * Rescales updates by Adan, the adaptive Nesterov momentum algorithm (Xie et al. 2022,
+ * arXiv:2208.06677, Algorithm 1, with the moving-average decays written as in Adam: the paper's
+ * `beta_i` is `1 - b_i` here, as in the authors' code and optax). With `t = count + 1` and
+ * `d = g - gPrev` (`d = 0` on the first update):
+ *
+ *     m = (1 - b1) * g + b1 * m
+ *     v = (1 - b2) * d + b2 * v
+ *     n = (1 - b3) * (g + b2 * d)^2 + b3 * n
+ *     u = (m / (1 - b1^t) + b2 * v / (1 - b2^t)) / (sqrt(n / (1 - b3^t) + epsRoot) + eps)
+ *
+ * Defaults: `b1 = 0.98, b2 = 0.92, b3 = 0.99, eps = 1e-8, epsRoot = 0`. State:
+ * `{ count, m, v, n, g }`, all starting at zero.
+ *
+ * Where we differ from optax, and why: the gradient difference enters `n` and `u` with the
+ * weight `b2` (the paper's `1 - beta_2`, 0.92 by default), as in the paper and the authors'
+ * code; optax weighs it by `1 - b2` (0.08), a bug reported in optax PR #1715. The two agree on
+ * the first update, where `d = 0`.
+ */
+export function scaleByAdan(options: ScaleByAdanOptions = {}): GradientTransformation<ScaleByAdanState> {
+  checkOptions('scaleByAdan', options, ADAN_KEYS);
+  return scaleByAdanFor('scaleByAdan', adanOptions('scaleByAdan', options));
+}
+
+/** {@link scaleByAdan} with checked options and the caller's name in error messages. @internal */
+export function scaleByAdanFor(owner: string, o: Required<ScaleByAdanOptions>): GradientTransformation<ScaleByAdanState> {
+  const { b1, b2, b3, eps, epsRoot } = o;
+  return declareState(owner, { count: 'count', m: 'tree', v: 'tree', n: 'tree', g: 'tree' }, {
+    init: (params) => ({ count: 0, m: stateLike(owner, params), v: stateLike(owner, params), n: stateLike(owner, params), g: stateLike(owner, params) }),
+    update: (updates, state) =>
+      tidy(() => {
+        const t = state.count + 1;
+        const first = state.count === 0;
+        const [b1s, c1, b2s, c2, b3s, c3, bc1, bc2, bc3, epsS, epsRootS] = [
+          b1, 1 - b1, b2, 1 - b2, b3, 1 - b3,
+          biasCorrection(b1, t), biasCorrection(b2, t), biasCorrection(b3, t), eps, epsRoot,
+        ].map((x) => tf.scalar(x));
+        const [out, m, v, n, gNext] = mapFloatLeavesN(
+          owner,
+          ['updates', 'state.m', 'state.v', 'state.n', 'state.g'],
+          [updates, state.m, state.v, state.n, state.g],
+          5,
+          (g, m0, v0, n0, gPrev) => {
+            const s = new Scratch();
+            const d = s.keep(first ? s.op(tf.zerosLike(g)) : s.sub(g, gPrev));
+            const m1 = s.keep(emaUpdate(s, g, m0, b1s, c1));
+            const v1 = s.keep(emaUpdate(s, d, v0, b2s, c2));
+            const lookahead = s.add(g, s.mul(b2s, d));
+            d.dispose();
+            const n1 = s.keep(emaOfSquaresUpdate(s, lookahead, n0, b3s, c3));
+            const direction = s.add(s.div(m1, bc1), s.mul(b2s, s.div(v1, bc2)));
+            const nHat = s.div(n1, bc3);
+            const root = s.sqrt(epsRoot === 0 ? nHat : s.add(nHat, epsRootS));
+            // A clone of the gradient (it shares its buffer): the caller may free the gradients.
+            return [s.div(direction, s.add(root, epsS)), m1, v1, n1, tf.clone(g)];
+          },
+        );
+        return [out, { count: t, m, v, n, g: gNext }];
+      }) as [typeof updates, ScaleByAdanState],
+  });
+}
