@@ -8,6 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   adabelief,
+  adafactor,
+  adan,
+  optimisticAdam,
+  optimisticGradientDescent,
+  polyakSgd,
+  rprop,
+  sm3,
   adabound,
   ademamix,
   adopt,
@@ -123,17 +130,27 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['adopt', (lr) => adopt(lr), [0.05, 0.1, 0.05]],
   ['ademamix', (lr) => ademamix(lr), [0.01, 0.05, 0.01]],
   ['prodigy', (lr) => prodigy(lr), [1, 1, 1]],
+  ['rprop', (lr) => rprop(lr), [1e-3, 1e-2, 1e-2]],
+  ['adan', (lr) => adan(lr), [0.05, 0.1, 0.05]],
+  ['optimisticGradientDescent', (lr) => optimisticGradientDescent(lr), [1e-3, 1e-2, 1e-2]],
+  ['optimisticAdam', (lr) => optimisticAdam(lr), [0.01, 0.05, 0.01]],
+  ['adafactor', (lr) => adafactor(lr), [0.05, 0.1, 0.05]],
+  ['sm3', (lr) => sm3(lr), [0.05, 0.1, 0.05]],
+  // Polyak's step size from the loss (read from `extra.value`).
+  ['polyakSgd', (lr) => polyakSgd(lr), [1, 1, 1]],
   // L-BFGS sets its own step with a line search (and reads the loss and gradient from `extra`).
   ['lbfgs', () => lbfgs(), [NaN, NaN, NaN]],
 ];
 
-/** Optimizers that need the loss, the gradient and the loss function in `extra` (line searches). */
-const WITH_EXTRA = new Set(['lbfgs']);
+/** Optimizers that read the loss (and the gradient and loss function) from `extra`. */
+const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd']);
+/** Optimizers with a line search, whose state holds the loss and gradient at the point it accepted. */
+const LINE_SEARCH = new Set(['lbfgs']);
 
 const MAX_STEPS = 3000;
 
 /** Runs `tx` on `f` until the loss is within `tol` of the minimum or MAX_STEPS: steps taken (or null) and the final loss. */
-function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boolean): { steps: number | null; loss: number } {
+function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boolean, lineSearch: boolean): { steps: number | null; loss: number } {
   let params: P = { xy: tf.tensor1d(f.start) };
   let state = tx.init(params);
   const lossAndGrad = valueAndGrad(f.loss);
@@ -143,7 +160,7 @@ function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boole
   let reached: number | null = null;
   for (let k = 0; k < MAX_STEPS; k++) {
     let grads: P;
-    if (withExtra) {
+    if (lineSearch) {
       const vg = fromState(params, state);
       loss = vg.value;
       grads = vg.grad as unknown as P;
@@ -171,7 +188,7 @@ for (const [fi, f] of FUNCTIONS.entries()) {
   console.log('| optimizer | learning rate | steps | loss |\n|---|---:|---:|---:|');
   for (const [i, [name, make, lrs]] of OPTIMIZERS.entries()) {
     process.stderr.write(`\r  ${f.name}: ${name} (${i + 1}/${OPTIMIZERS.length})`.padEnd(70));
-    const { steps, loss } = race(f, make(lrs[fi]), WITH_EXTRA.has(name));
+    const { steps, loss } = race(f, make(lrs[fi]), WITH_EXTRA.has(name), LINE_SEARCH.has(name));
     const lr = Number.isNaN(lrs[fi]) ? 'line search' : lrs[fi];
     console.log(`| ${name} | ${lr} | ${steps === null ? `> ${MAX_STEPS}` : steps} | ${loss.toExponential(2)} |`);
   }
