@@ -36,9 +36,4 @@ export class HyperRate implements HyperField {
   next(used: number, count: number): number {
     return typeof this.rate === 'number' ? used : this.at(count + 1);
   }
-
-  /** Whether the option is the constant `value` (a schedule never is). */
-  isConstant(value: number): boolean {
-    return this.rate === value;
-  }
 }
