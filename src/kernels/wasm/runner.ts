@@ -1,6 +1,6 @@
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import { clipScale } from '../layout.js';
-import { OPTIMIZER_KERNELS_WASM } from './binary.generated.js';
+import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
 
 /**
  * Runs the WebAssembly SIMD kernels of optimizers.wat on the tfjs wasm backend's own memory.
@@ -11,7 +11,10 @@ import { OPTIMIZER_KERNELS_WASM } from './binary.generated.js';
 /** The parts of tfjs's wasm backend this module uses. */
 export interface WasmBackendLike {
   wasm: {
-    asm: { memory: WebAssembly.Memory };
+    /** The module's exports; the single-threaded build exports its memory here. */
+    asm: { memory?: WebAssembly.Memory };
+    /** The threaded build's memory (shared, created by the JS glue and imported). */
+    wasmMemory?: WebAssembly.Memory;
     _malloc(bytes: number): number;
     _free(ptr: number): void;
     tfjs: {
@@ -40,23 +43,45 @@ export const RECORD_BYTES = 4 * RECORD_WORDS;
 export const SCRATCH_BYTES = 160;
 export const SCALAR_BYTES = 64;
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The compiled modules (for an unshared and a shared memory), made on first use. */
+const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   if (typeof atob === 'function') return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-/** The compiled module, or `null` where this engine cannot compile it (no SIMD). */
-export function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/**
+ * The compiled module, importing an unshared memory or (`shared`) the shared memory of tfjs's
+ * threaded wasm build; `null` where this engine cannot compile it (no SIMD, or no threads for
+ * the shared build).
+ */
+export function kernelModule(shared = false): WebAssembly.Module | null {
+  const key = shared ? 'shared' : 'plain';
+  if (compiled[key] === undefined) {
     try {
-      compiled = new WebAssembly.Module(decodeBase64(OPTIMIZER_KERNELS_WASM) as Uint8Array<ArrayBuffer>);
+      compiled[key] = new WebAssembly.Module(decodeBase64(shared ? OPTIMIZER_KERNELS_WASM_SHARED : OPTIMIZER_KERNELS_WASM));
     } catch {
-      compiled = null;
+      compiled[key] = null;
     }
   }
-  return compiled;
+  return compiled[key]!;
+}
+
+/**
+ * The backend's heap: exported by the single-threaded build (`asm.memory`); the threaded build
+ * (loaded in cross-origin-isolated pages) creates a shared memory in its JS glue and imports it
+ * (`wasmMemory`).
+ */
+export function heapOf(backend: WasmBackendLike): WebAssembly.Memory | undefined {
+  const wasm = backend?.wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** Whether `memory` is shared (its buffer a SharedArrayBuffer). */
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /**
@@ -77,8 +102,9 @@ export class WasmKernels {
   private constructor(
     private readonly backend: WasmBackendLike,
     module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
   ) {
-    this.memory = backend.wasm.asm.memory;
+    this.memory = memory;
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as KernelExports;
   }
@@ -88,15 +114,11 @@ export class WasmKernels {
     instances ??= new WeakMap();
     let k = instances.get(backend);
     if (k === undefined) {
-      const module = kernelModule();
-      const memory = backend?.wasm?.asm?.memory;
-      const usable =
-        module !== null &&
-        memory instanceof WebAssembly.Memory &&
-        // A threaded build shares its memory; this module imports an unshared one.
-        !(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+      const memory = heapOf(backend);
+      const module = memory === undefined ? null : kernelModule(isShared(memory));
+      const usable = module !== null && memory !== undefined;
       try {
-        k = usable ? new WasmKernels(backend, module) : null;
+        k = usable ? new WasmKernels(backend, module, memory) : null;
       } catch {
         k = null;
       }
