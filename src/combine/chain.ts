@@ -1,5 +1,5 @@
 import { tidy } from '../internal/tidy.js';
-import { chainLayout, declareState, subState, type FieldKind } from '../internal/state.js';
+import { chainLayout, declareState, declaredOwner, subState, type FieldKind } from '../internal/state.js';
 import { checkTransformation } from '../internal/options.js';
 import { describeNode } from '../tree/walk.js';
 import { disposeReplaced } from '../tree/memory.js';
@@ -7,6 +7,7 @@ import type { GradientTransformation, StateOf } from '../types.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { liftSpec } from '../kernels/lift.js';
 import { CLIP_NORM, fusedSpecOf, type MaybeFused } from '../kernels/spec.js';
+import { chainStepParts, stepPartsOf, stepSpec, withStepParts } from '../kernels/step.js';
 
 /** The state of a chain: the array of its transformations' states, in order. */
 export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K in keyof T]: StateOf<T[K]> };
@@ -153,11 +154,21 @@ function fuseChain<S>(
   get: (state: S, i: number) => unknown,
   set: (state: S, i: number, inner: unknown) => S,
 ): GradientTransformation<S> {
+  // Element-wise parts compose into one generated kernel (and into enclosing chains).
+  const parts = chainStepParts<S>(
+    transforms.map((t) => stepPartsOf(t, (t as MaybeFused<unknown>)[CLIP_NORM])),
+    get,
+    set,
+  );
+  if (parts !== undefined) withStepParts(composite, parts);
+  const generated = () =>
+    parts === undefined || parts.parts.length === 0 ? composite : withFusedKernel(composite, stepSpec(declaredOwner(composite) ?? 'chain', parts));
   const last = transforms.length - 1;
   const spec = last >= 0 ? fusedSpecOf(transforms[last]) : undefined;
-  if (!spec) return composite;
+  // A hand-written kernel, alone or behind a global-norm clip, runs as it is.
+  if (!spec || spec.family === 'program') return generated();
   const clipNorm = last === 1 ? (transforms[0] as MaybeFused<unknown>)[CLIP_NORM] : undefined;
-  if (last > 1 || (last === 1 && (clipNorm === undefined || spec.clipNorm !== undefined))) return composite;
+  if (last > 1 || (last === 1 && (clipNorm === undefined || spec.clipNorm !== undefined))) return generated();
   const lifted = liftSpec<unknown, S>(
     spec,
     (s) => get(s, last),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scratch } from './scratch.js';
+import type { Ops } from '../kernels/program.js';
 
 /** The scalars {@link signOf} needs, made once per update and shared by every leaf. */
 export interface SignScalars {
@@ -28,4 +29,14 @@ export function signOf(s: Scratch, x: tf.Tensor, { zero, one, minusOne }: SignSc
   const lower = s.op(tf.where(negative, minusOne, x), negative);
   const positive = s.op(tf.greater(x, zero), x);
   return s.op(tf.where(positive, one, lower), positive, lower);
+}
+
+/**
+ * {@link signOf} as an element step's operations (the same comparisons and selections, so the
+ * same results on every backend); `x` is read three times, so the caller keeps it.
+ */
+export function signOps<V>(ops: Ops<V>, x: V): V {
+  const zero = ops.constant(0);
+  const lower = ops.where(ops.lt(x, zero), ops.constant(-1), x);
+  return ops.where(ops.gt(x, zero), ops.constant(1), lower);
 }

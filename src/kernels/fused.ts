@@ -9,6 +9,9 @@ import { describeNode } from '../tree/walk.js';
 import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 import { TileKernels } from './wasm/tiles.js';
+import { arrayKernel } from './cpu/compile.js';
+import { programKey, type Program } from './program.js';
+import { STEP_PARTS, elementStepOf, withElementStep, withStepParts, type StepParts } from './step.js';
 
 /** Which implementation runs a transformation's update on the current backend. */
 export type KernelPath = 'wasm-simd' | 'cpu' | 'composite';
@@ -209,9 +212,39 @@ export function setCpuTiles(enabled: boolean): void {
  * buffers where WebAssembly SIMD is available, typed-array loops otherwise.
  */
 function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
+  if (attrs.family === 'program') return runProgramsOnCpu(attrs, table);
   const tiles = cpuTiles ? TileKernels.get() : null;
   if (tiles === null) return runCpuKernel(attrs, table);
   tiles.run(attrs, table, attrs.clipNorm > 0 ? clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm) : 1);
+}
+
+/** Generated programs on the cpu backend: each leaf through its variant's JavaScript loop. */
+function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
+  const scalars = attrs.clipNorm > 0 ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)] : attrs.scalars;
+  const kernels = attrs.programs!.map((p) => arrayKernel(p, keyOf(p))!);
+  const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
+  const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+  for (let j = 0; j < table.sizes.length; j++) {
+    kernels[attrs.variants?.[j] ?? 0](
+      table.sizes[j],
+      ins.map((list) => list[j]),
+      outs.map((list) => list[j]),
+      scalars,
+    );
+  }
+}
+
+/** Program keys, computed once per program object. */
+let programKeys: WeakMap<Program, string> | undefined;
+
+function keyOf(p: Program): string {
+  programKeys ??= new WeakMap();
+  let key = programKeys.get(p);
+  if (key === undefined) {
+    key = programKey(p);
+    programKeys.set(p, key);
+  }
+  return key;
 }
 
 /** The parts of tfjs's cpu backend the kernels use. */
@@ -279,7 +312,8 @@ function prepare<S>(
   const sizes = leaves[0].map((g) => g.size);
   const flatSlots = flat ? slotTrees.map((t, k) => (t === null ? null : checkFlatSlot(spec, k, t, sizes))) : [];
   const scalars = spec.scalars(state);
-  if (scalars.length !== SCALAR_COUNT[spec.family]) {
+  const generated = spec.family === 'program' ? spec.programs!(state, hasParams ? params : undefined, { apply, hasParams }) : undefined;
+  if (spec.family !== 'program' && scalars.length !== SCALAR_COUNT[spec.family]) {
     throw new Error(`tfjs-optax: ${spec.owner} gave ${scalars.length} kernel scalars, the ${spec.family} kernel reads ${SCALAR_COUNT[spec.family]}`);
   }
   const mask = decays ? spec.decayMask?.(params!) ?? null : null;
@@ -302,6 +336,7 @@ function prepare<S>(
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
       ...(flat ? { flatSlots: true } : {}),
+      ...(generated ? { programs: generated.programs, variants: generated.variants } : {}),
     },
     table: { sizes, inputs: [grads, paramLeaves, ...slots], outputs: [] },
     kernelInputs: [...grads, ...(paramLeaves ?? []), ...slotTensors],
@@ -407,6 +442,11 @@ export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpe
     },
     [FUSED]: spec,
   };
+  // The element-wise description stays, so enclosing chains can compose it.
+  const parts = (tx as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
+  if (parts !== undefined) withStepParts(fused, parts);
+  const step = elementStepOf(tx);
+  if (step !== undefined) withElementStep(fused, step);
   return copyStateLayout(tx, fused);
 }
 

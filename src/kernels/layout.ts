@@ -1,3 +1,4 @@
+import type { Program } from './program.js';
 import type { Family } from './spec.js';
 
 /**
@@ -28,6 +29,10 @@ export interface FusedAttrs {
    * `flatten(inner)`): each leaf reads and writes its segment of it.
    */
   flatSlots?: boolean;
+  /** The `'program'` family's programs, one per leaf variant. */
+  programs?: Program[];
+  /** The program each leaf runs (an index into `programs`); all the first when empty. */
+  variants?: number[];
 }
 
 /**

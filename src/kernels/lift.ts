@@ -22,6 +22,7 @@ export function liftSpec<Inner, Outer>(
     scalars: (s) => spec.scalars(get(s)),
     decaying: spec.decaying && ((s) => spec.decaying!(get(s))),
     decayMask: spec.decayMask,
+    ...(spec.programs ? { programs: (s: Outer, params, how) => spec.programs!(get(s), params, how) } : {}),
     next: (s) => {
       const build = spec.next(get(s));
       return (slots) => set(s, build(slots));

@@ -1,4 +1,5 @@
 import type { GradientTransformation, Params, Updates } from '../types.js';
+import type { ProgramRequest, ProgramSet } from './step.js';
 
 /**
  * The backend-independent description of a fused optimizer step: which kernel family computes
@@ -7,8 +8,14 @@ import type { GradientTransformation, Params, Updates } from '../types.js';
  * it to float32 rounding.
  */
 
-/** The kernel families, one per direction rule. */
-export type Family = 'adam' | 'sgd' | 'rms' | 'rss';
+/**
+ * The kernel families: one hand-written kernel per direction rule, and `'program'` for kernels
+ * generated from element steps (see step.ts).
+ */
+export type Family = 'adam' | 'sgd' | 'rms' | 'rss' | 'program';
+
+/** The hand-written kernel families. */
+export type WrittenFamily = Exclude<Family, 'program'>;
 
 /** Variant flags shared by the kernels (see the header of wasm/optimizers.wat). */
 export const FLAG = {
@@ -32,10 +39,10 @@ export const FLAG = {
  *   rms:  decay, 1-decay, bc, eps, momentum, lrFactor
  *   rss:  eps, lrFactor
  */
-export const SCALAR_COUNT: Record<Family, number> = { adam: 11, sgd: 2, rms: 6, rss: 2 };
+export const SCALAR_COUNT: Record<WrittenFamily, number> = { adam: 11, sgd: 2, rms: 6, rss: 2 };
 
 /** How many per-leaf state slots each family has (absent ones are `null`). */
-export const SLOT_COUNT: Record<Family, number> = { adam: 2, sgd: 1, rms: 3, rss: 1 };
+export const SLOT_COUNT: Record<WrittenFamily, number> = { adam: 2, sgd: 1, rms: 3, rss: 1 };
 
 /** A fused implementation of a transformation whose state is `S`. */
 export interface FusedSpec<S> {
@@ -67,6 +74,11 @@ export interface FusedSpec<S> {
    * state from the new slot trees after.
    */
   next(state: S): (slots: Array<Params | null>) => S;
+  /**
+   * The `'program'` family's generated programs for this call (see step.ts); `params` is given
+   * when the parameters are a kernel input.
+   */
+  programs?(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
 }
 
 /** Where a transformation keeps its fused description. */

@@ -7,6 +7,7 @@ import { checkOptions } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkLabelTree, labelTreeFor, MASK, resolveLabels } from '../internal/labels.js';
 import { declareState } from '../internal/state.js';
+import { withElementStep } from '../kernels/step.js';
 
 /**
  * Which leaves a transformation applies to: a tree of booleans with the structure of the
@@ -74,7 +75,7 @@ export function addDecayedWeightsFor(
   const rate = weightDecay instanceof HyperRate ? weightDecay : new HyperRate(owner, 'weightDecay', weightDecay);
   const mask = options.mask;
   if (mask !== undefined && typeof mask !== 'function') checkMaskTree(owner, mask);
-  return declareState(owner, { count: 'count', weightDecay: rate }, {
+  const tx = declareState<AddDecayedWeightsState>(owner, { count: 'count', weightDecay: rate }, {
     init: () => ({ count: 0, weightDecay: rate.at(0) }),
     update: (updates, state, params) => {
       const next = nextDecayState(rate, state);
@@ -92,6 +93,20 @@ export function addDecayedWeightsFor(
         });
         return [out, next];
       }) as [typeof updates, AddDecayedWeightsState];
+    },
+  });
+  // u + wd * p on the leaves the mask selects; nothing at all while the rate is 0.
+  return withElementStep(tx, {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: (s) => [s.weightDecay],
+    usesParams: (s) => s.weightDecay !== 0,
+    ...(mask === undefined ? {} : { leafMask: (params: Params) => maskLeaves(owner, mask, params) }),
+    emit: (ops, { u, p, scalars, masked }) => ({ u: p === null || masked ? u : ops.add(u, ops.mul(scalars[0], p)), slots: [] }),
+    next: (s) => {
+      const next = nextDecayState(rate, s);
+      return () => next;
     },
   });
 }

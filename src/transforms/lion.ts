@@ -1,12 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
 import { checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { signOf, signScalars } from '../internal/sign.js';
-import { tidy } from '../internal/tidy.js';
+import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // Lion, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
@@ -50,18 +47,21 @@ export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransform
 export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
   checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree' }, {
+  const step: ElementStep<ScaleByLionState> = {
+    owner,
+    slotNames: ['state.mu'],
+    slots: (s) => [s.mu],
+    scalars: () => [b1, 1 - b1, b2, 1 - b2],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m], scalars: [b1s, c1, b2s, c2] }) => {
+      const direction = ops.keep(ops.add(ops.mul(c1, g), ops.mul(b1s, m)));
+      return { u: signOps(ops, direction), slots: [ops.add(ops.mul(c2, g), ops.mul(b2s, m))] };
+    },
+    next: (s) => ([mu]) => ({ count: s.count + 1, mu }),
+  };
+  const tx = declareState<ScaleByLionState>(owner, { count: 'count', mu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const [b1s, c1, b2s, c2] = [b1, 1 - b1, b2, 1 - b2].map((x) => tf.scalar(x));
-        const signs = signScalars();
-        const [out, mu] = mapFloatLeavesN(owner, ['updates', 'state.mu'], [updates, state.mu], 2, (g, m) => {
-          const s = new Scratch();
-          const sign = signOf(s, emaUpdate(s, g, m, b1s, c1), signs);
-          return [sign, emaUpdate(s, g, m, b2s, c2)];
-        });
-        return [out, { count: state.count + 1, mu }];
-      }) as [typeof updates, ScaleByLionState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

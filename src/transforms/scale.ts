@@ -5,6 +5,7 @@ import { mapFloatLeaves } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, evaluateSchedule } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
 import { declareState } from '../internal/state.js';
+import { withElementStep } from '../kernels/step.js';
 
 /** Multiplies every leaf by one JS number; the shared body of `scale` and the schedules. */
 function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: number): U {
@@ -124,11 +125,24 @@ export function learningRateWithOwner(
   const flipSign = checkBoolean(owner, 'flipSign', options.flipSign ?? true);
   const lr = learningRate instanceof HyperRate ? learningRate : new HyperRate(owner, 'learningRate', learningRate);
   const sign = flipSign ? -1 : 1;
-  return declareState(owner, { count: 'count', learningRate: lr }, {
+  const tx = declareState<ScaleByLearningRateState>(owner, { count: 'count', learningRate: lr }, {
     init: () => ({ count: 0, learningRate: lr.at(0) }),
     update: (updates, state) => {
       const next = nextLearningRateState(lr, state);
       return [multiplyLeaves(owner, updates, sign * state.learningRate), next];
+    },
+  });
+  // u * (sign * lr): the same single multiplication as multiplyLeaves.
+  return withElementStep(tx, {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: (s) => [sign * s.learningRate],
+    usesParams: () => false,
+    emit: (ops, { u, scalars }) => ({ u: ops.mul(u, scalars[0]), slots: [] }),
+    next: (s) => {
+      const next = nextLearningRateState(lr, s);
+      return () => next;
     },
   });
 }

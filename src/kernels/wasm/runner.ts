@@ -1,5 +1,7 @@
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import { clipScale } from '../layout.js';
+import { programKey, type Program } from '../program.js';
+import { programModuleBytes } from './emit.js';
 import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
 
 /**
@@ -84,6 +86,11 @@ function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
+/** Program keys, computed once per program object. */
+const KEYS = /* @__PURE__ */ new WeakMap<Program, string>();
+/** Compiled program modules by memory kind and program key (shared by every backend). */
+const MODULES = /* @__PURE__ */ new Map<string, WebAssembly.Module>();
+
 /**
  * The kernels of each wasm backend, made on first use. Module state rather than a static class
  * field: a static initializer is a side effect that would keep the class, and with it the
@@ -98,6 +105,8 @@ export class WasmKernels {
   /** Scratch (160 bytes) then scalars (64 bytes), then the leaf table. */
   private block = 0;
   private capacity = 0;
+  /** Generated programs' `run` exports on this memory, by program key. */
+  private readonly programs = new Map<string, (...args: number[]) => void>();
 
   private constructor(
     private readonly backend: WasmBackendLike,
@@ -168,6 +177,7 @@ export class WasmKernels {
    * heap offsets of the inputs and outputs, 0 where unused), then calls the family's kernel.
    */
   run(attrs: FusedAttrs, table: KernelTable<{ dataId: object; elementOffset?: number }>): void {
+    if (attrs.family === 'program') return this.runPrograms(attrs, table);
     const count = table.sizes.length;
     this.reserve(count);
     // The view is made after the allocation, which may have grown the memory; looking up
@@ -188,6 +198,64 @@ export class WasmKernels {
     floats.set(attrs.scalars);
     floats[attrs.scalars.length] = clip;
     this.exports[attrs.family](tableAt, count, scalars, attrs.flags, scratch);
+  }
+
+  /**
+   * Runs generated programs (the `'program'` family): one call per leaf of the program of its
+   * variant, with the heap offsets of its inputs (gradient, parameter if any, slots) and
+   * outputs, and the scalars (then the clip scale) written once into the block.
+   */
+  private runPrograms(attrs: FusedAttrs, table: KernelTable<{ dataId: object; size?: number; elementOffset?: number }>): void {
+    const programs = attrs.programs!;
+    const count = table.sizes.length;
+    const grads = table.inputs[0]!;
+    const clip =
+      attrs.clipNorm > 0
+        ? clipScale(attrs.sumOfSquares ?? this.sumOfSquares(grads.map((t, j) => ({ dataId: t.dataId, size: table.sizes[j] }))), attrs.clipNorm)
+        : 1;
+    const scalarCount = attrs.scalars.length + (attrs.clipNorm > 0 ? 1 : 0);
+    this.reserve(Math.ceil((4 * scalarCount) / RECORD_BYTES));
+    const scalarsAt = this.block + SCRATCH_BYTES + SCALAR_BYTES;
+    const floats = new Float32Array(this.memory.buffer, scalarsAt, scalarCount);
+    floats.set(attrs.scalars);
+    if (attrs.clipNorm > 0) floats[attrs.scalars.length] = clip;
+    const runs = programs.map((p) => this.programRun(p));
+    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const args: number[] = new Array(1 + ins.length + outs.length + 1);
+    for (let j = 0; j < count; j++) {
+      const n = table.sizes[j];
+      if (n === 0) continue;
+      args[0] = n;
+      let k = 1;
+      for (const list of ins) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
+      for (const list of outs) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
+      args[k] = scalarsAt;
+      runs[attrs.variants?.[j] ?? 0](...args);
+    }
+  }
+
+  /** The `run` export of `program`'s module on this memory, compiled and instantiated once. */
+  private programRun(program: Program): (...args: number[]) => void {
+    let key = KEYS.get(program);
+    if (key === undefined) {
+      key = programKey(program);
+      KEYS.set(program, key);
+    }
+    let run = this.programs.get(key);
+    if (run === undefined) {
+      const shared = isShared(this.memory);
+      const cacheKey = `${shared ? 's' : 'p'}${key}`;
+      let module = MODULES.get(cacheKey);
+      if (module === undefined) {
+        module = new WebAssembly.Module(programModuleBytes(program, shared));
+        MODULES.set(cacheKey, module);
+      }
+      const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      run = instance.exports.run as (...args: number[]) => void;
+      this.programs.set(key, run);
+    }
+    return run;
   }
 
   /** The sum of squares of all elements of `tensors`, in float64 (one pass over the heap). */

@@ -1,5 +1,5 @@
 import type { FusedAttrs, KernelTable } from '../layout.js';
-import { FLAG } from '../spec.js';
+import { FLAG, type WrittenFamily } from '../spec.js';
 import {
   INPUTS,
   OUTPUTS,
@@ -103,7 +103,7 @@ export class TileKernels {
           words[base + 2 + INPUTS + k] = table.outputs[k]?.[leaf] ? outRegion[k] + at * 4 : 0;
         }
       }
-      this.exports[attrs.family](TABLE_AT, pieces.length, SCALARS_AT, flags, SCRATCH_AT);
+      this.exports[attrs.family as WrittenFamily](TABLE_AT, pieces.length, SCALARS_AT, flags, SCRATCH_AT);
       for (const { leaf, start, n, at } of pieces) {
         for (let k = 0; k < OUTPUTS; k++) {
           const dst = table.outputs[k]?.[leaf];

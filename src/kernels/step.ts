@@ -1,0 +1,280 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params, Updates } from '../types.js';
+import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
+import { TensorOps } from '../internal/tensor-ops.js';
+import { tidy } from '../internal/tidy.js';
+import { ProgramBuilder, type Ops, type Program } from './program.js';
+import { FLAG, type FusedSpec } from './spec.js';
+
+/**
+ * Element steps: a transformation whose update is element-wise (each output element a function
+ * of the same element of the updates, parameters and state slots, and of per-step scalars)
+ * describes that function once, as an {@link ElementStep}. Its composite `update` runs the step
+ * over tfjs tensors ({@link stepUpdate}); `chain` composes the steps of its parts
+ * ({@link composeSteps}), and the fused kernels compile the composed step into one pass over
+ * memory per leaf. So an optimizer that is a chain of element steps is fused with no code of its
+ * own, and so are users' chains of them.
+ */
+
+/** Where a transformation keeps its element step. */
+export const ELEMENT_STEP: unique symbol = Symbol.for('tfjs-optax.elementStep');
+
+/** What an element step reads, as values of the {@link Ops} in use. */
+export interface StepInputs<V> {
+  /** The incoming update (the gradient, for the first step of a chain). */
+  u: V;
+  /** The parameter, when the step reads it this update ({@link ElementStep.usesParams}). */
+  p: V | null;
+  /** The step's state slots, in {@link ElementStep.slotNames} order. */
+  slots: readonly V[];
+  /** The per-step scalars, in {@link ElementStep.scalars} order. */
+  scalars: readonly V[];
+  /** `true` for a leaf the step's mask leaves out ({@link ElementStep.leafMask}). */
+  masked: boolean;
+}
+
+/** The element-wise part of a transformation whose state is `S`. */
+export interface ElementStep<S> {
+  /** The transformation's name, for messages. */
+  owner: string;
+  /** Names of the per-leaf state trees for messages (`'state.mu'`), in slot order. */
+  slotNames: readonly string[];
+  /** The per-leaf state trees, in slot order. */
+  slots(state: S): Params[];
+  /** The per-step scalars (float64 JS numbers, rounded to float32 where used). */
+  scalars(state: S): number[];
+  /** Whether this update reads the parameters (weight decay at a non-zero rate). */
+  usesParams(state: S): boolean;
+  /** Which leaves the step applies to (one boolean per leaf, `true` = applies), or `null`: all. */
+  leafMask?(params: Params): boolean[] | null;
+  /**
+   * The step's math for one element; `keep` every value used more than once. It must not branch
+   * on anything but `p === null` and `masked`, which are the same for a whole leaf.
+   */
+  emit<V>(ops: Ops<V>, x: StepInputs<V>): { u: V; slots: V[] };
+  /**
+   * The new state in two phases: `next(state)` evaluates this step's per-step numbers (a
+   * schedule's next value, which may throw) before anything runs; the function it returns
+   * builds the new state from the new slot trees.
+   */
+  next(state: S): (slots: Params[]) => S;
+}
+
+/** The element step of `tx`, if it has one. */
+export function elementStepOf<S>(tx: GradientTransformation<S>): ElementStep<S> | undefined {
+  return (tx as { [ELEMENT_STEP]?: ElementStep<S> })[ELEMENT_STEP];
+}
+
+/** Attaches `step` to `tx` (returns `tx`). */
+export function withElementStep<S>(tx: GradientTransformation<S>, step: ElementStep<S>): GradientTransformation<S> {
+  (tx as { [ELEMENT_STEP]?: ElementStep<S> })[ELEMENT_STEP] = step;
+  return tx;
+}
+
+/**
+ * The composite update of `step`: its math over tfjs tensors, leaf by leaf, with the per-step
+ * scalars as scalar tensors shared by every leaf. The caller has checked the state's layout.
+ */
+export function stepUpdate<S>(step: ElementStep<S>) {
+  return <U extends Updates>(updates: U, state: S, params?: Params): [U, S] => {
+    const build = step.next(state);
+    const uses = step.usesParams(state);
+    if (uses && params === undefined) throw missingParams(step.owner);
+    const mask = uses ? step.leafMask?.(params!) ?? null : null;
+    const slotTrees = step.slots(state);
+    const names = ['updates', ...step.slotNames, ...(uses ? ['params'] : [])];
+    const trees = [updates, ...slotTrees, ...(uses ? [params!] : [])];
+    const n = slotTrees.length;
+    return tidy(() => {
+      const ops = new TensorOps();
+      const scalars = step.scalars(state).map((x) => tf.scalar(x));
+      let j = 0;
+      const [u, ...slots] = mapFloatLeavesN(step.owner, names, trees, 1 + n, (g, ...rest) =>
+        ops.leaf(() => {
+          const r = step.emit(ops, {
+            u: g,
+            p: uses ? rest[n] : null,
+            slots: rest.slice(0, n),
+            scalars,
+            masked: mask !== null && !mask[j],
+          });
+          j++;
+          return [r.u, ...r.slots];
+        }),
+      );
+      return [u as U, build(slots as Params[])];
+    }) as [U, S];
+  };
+}
+
+/** One element step inside a larger state (a chain's), with the accessors of its state. */
+export interface StepPart<S> {
+  step: ElementStep<unknown>;
+  get(state: S): unknown;
+  set(state: S, inner: unknown): S;
+}
+
+/**
+ * The element-wise description of a chain: its parts' steps in order, optionally behind a
+ * global-norm clip of the incoming gradients (`chain(clipByGlobalNorm(m), ...)`).
+ */
+export interface StepParts<S> {
+  clipNorm?: number;
+  parts: StepPart<S>[];
+}
+
+/** Where a chain keeps its {@link StepParts}. */
+export const STEP_PARTS: unique symbol = Symbol.for('tfjs-optax.stepParts');
+
+/**
+ * The element-wise description of `tx`: a chain's parts, or a single transformation's own step,
+ * or (for `clipByGlobalNorm`, marked by `clipNorm`) a clip with no parts; `undefined` when `tx`
+ * is not element-wise.
+ */
+export function stepPartsOf<S>(tx: GradientTransformation<S>, clipNorm?: number): StepParts<S> | undefined {
+  const parts = (tx as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
+  if (parts !== undefined) return parts;
+  const step = elementStepOf(tx);
+  if (step !== undefined) return { parts: [{ step: step as ElementStep<unknown>, get: (s) => s, set: (_, inner) => inner as S }] };
+  return clipNorm === undefined ? undefined : { clipNorm, parts: [] };
+}
+
+/** Attaches a chain's {@link StepParts} to it (returns `tx`). */
+export function withStepParts<S>(tx: GradientTransformation<S>, parts: StepParts<S>): GradientTransformation<S> {
+  (tx as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS] = parts;
+  return tx;
+}
+
+/**
+ * The {@link StepParts} of a chain whose transformations' descriptions are `inner` (in order),
+ * or `undefined` when one of them is not element-wise or a clip comes after another part.
+ * `get` and `set` read and replace the state of the transformation at a position.
+ */
+export function chainStepParts<S>(
+  inner: ReadonlyArray<StepParts<unknown> | undefined>,
+  get: (state: S, i: number) => unknown,
+  set: (state: S, i: number, inner: unknown) => S,
+): StepParts<S> | undefined {
+  let clipNorm: number | undefined;
+  const parts: StepPart<S>[] = [];
+  for (let i = 0; i < inner.length; i++) {
+    const sp = inner[i];
+    if (sp === undefined) return undefined;
+    if (sp.clipNorm !== undefined) {
+      // The clip scales the raw gradients: only nothing may come before it.
+      if (parts.length > 0 || clipNorm !== undefined) return undefined;
+      clipNorm = sp.clipNorm;
+    }
+    for (const part of sp.parts) {
+      parts.push({
+        step: part.step,
+        get: (s) => part.get(get(s, i)),
+        set: (s, value) => set(s, i, part.set(get(s, i), value)),
+      });
+    }
+  }
+  return clipNorm === undefined ? { parts } : { clipNorm, parts };
+}
+
+/** What a fused call needs besides the step's numbers (see {@link stepSpec}). */
+export interface ProgramRequest {
+  /** The kernel writes `p + u` instead of `u`. */
+  apply: boolean;
+  /** The parameters are a kernel input (the step reads them, or `apply`). */
+  hasParams: boolean;
+}
+
+/** The programs of a fused call: one per distinct leaf variant, and each leaf's variant. */
+export interface ProgramSet {
+  programs: Program[];
+  variants: number[];
+}
+
+/**
+ * The fused description of a chain of element steps: one generated program per leaf variant
+ * (which parts a mask leaves out on that leaf), cached by structure.
+ */
+export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
+  const { parts } = sp;
+  const clip = sp.clipNorm !== undefined;
+  const cache = new Map<string, Program>();
+  const uses = (s: S) => parts.map((pt) => pt.step.usesParams(pt.get(s)));
+  return {
+    owner,
+    family: 'program',
+    flags: FLAG.decay,
+    ...(clip ? { clipNorm: sp.clipNorm } : {}),
+    slotNames: parts.flatMap((pt) => pt.step.slotNames),
+    slots: (s) => parts.flatMap((pt) => pt.step.slots(pt.get(s))),
+    scalars: (s) => parts.flatMap((pt) => pt.step.scalars(pt.get(s))),
+    decaying: (s) => uses(s).some(Boolean),
+    programs: (s, params, how) => {
+      const using = uses(s);
+      const scalarCounts = parts.map((pt) => pt.step.scalars(pt.get(s)).length);
+      const masks = parts.map((pt, i) => (using[i] && params !== undefined ? pt.step.leafMask?.(params) ?? null : null));
+      const leaves = masks.find((m) => m !== null)?.length ?? 0;
+      const keys: string[] = [];
+      const variants: number[] = [];
+      const programs: Program[] = [];
+      const base = `${how.apply ? 1 : 0}${how.hasParams ? 1 : 0}${using.map(Number).join('')}:${scalarCounts.join(',')}`;
+      const variantCount = Math.max(leaves, 1);
+      for (let j = 0; j < variantCount; j++) {
+        const masked = masks.map((m) => (m === null ? false : !m[j]));
+        const key = `${base}:${masked.map(Number).join('')}`;
+        let at = keys.indexOf(key);
+        if (at < 0) {
+          at = keys.length;
+          keys.push(key);
+          let program = cache.get(key);
+          if (program === undefined) {
+            program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked });
+            cache.set(key, program);
+          }
+          programs.push(program);
+        }
+        variants.push(at);
+      }
+      return { programs, variants: leaves === 0 ? [] : variants };
+    },
+    next: (s) => {
+      const builds = parts.map((pt) => pt.step.next(pt.get(s)));
+      const counts = parts.map((pt) => pt.step.slotNames.length);
+      return (slots) => {
+        let state = s;
+        let at = 0;
+        builds.forEach((build, i) => {
+          state = parts[i].set(state, build(slots.slice(at, at + counts[i]) as Params[]));
+          at += counts[i];
+        });
+        return state;
+      };
+    },
+  };
+}
+
+/**
+ * Records the program of one leaf variant. Inputs: the gradient, the parameter (with
+ * `hasParams`), then every part's slots; scalars: every part's, then the clip scale; outputs:
+ * the update (or `p + u` with `apply`), then every part's new slots.
+ */
+function buildProgram<S>(
+  parts: readonly StepPart<S>[],
+  o: ProgramRequest & { clip: boolean; using: boolean[]; scalarCounts: number[]; masked: boolean[] },
+): Program {
+  const b = new ProgramBuilder();
+  const g = b.input();
+  const p = o.hasParams ? b.input() : null;
+  const slots = parts.map((pt) => pt.step.slotNames.map(() => b.input()));
+  const scalars = o.scalarCounts.map((n) => Array.from({ length: n }, () => b.scalar()));
+  let u = o.clip ? b.mul(g, b.scalar()) : g;
+  const outSlots: number[] = [];
+  parts.forEach((pt, i) => {
+    const r = pt.step.emit(b, { u, p: o.using[i] ? p : null, slots: slots[i], scalars: scalars[i], masked: o.masked[i] });
+    if (r.slots.length !== slots[i].length) {
+      throw new Error(`tfjs-optax: ${pt.step.owner}'s element step gave ${r.slots.length} slots, it declares ${slots[i].length}`);
+    }
+    u = r.u;
+    outSlots.push(...r.slots);
+  });
+  return b.build([o.apply ? b.add(p!, u) : u, ...outSlots]);
+}
