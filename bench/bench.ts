@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   adam,
+  addDecayedWeights,
   adamw,
   applyIfFinite,
   applyUpdates,
@@ -27,9 +28,12 @@ import {
   disposeReplaced,
   flatten,
   injectHyperparams,
+  lion,
   multiSteps,
   namedChain,
   rmsprop,
+  scaleByAdam,
+  scaleByLearningRate,
   setKernelMode,
   sgd,
   trainStep,
@@ -119,6 +123,19 @@ const OPTS: Record<string, Opt> = {
     tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
     bytesPerParam: 32,
   },
+  // Generated kernels (element steps composed by chain), against tf.train.adam: the same Adam as
+  // a user's chain of its parts, an L2-regularised Adam, and Lion (no tf.train equivalent).
+  'chain(scaleByAdam+lr)': {
+    make: () => chain(scaleByAdam({ eps: 1e-7 }), scaleByLearningRate(1e-3)),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 28,
+  },
+  'chain(l2+adam)': {
+    make: () => chain(addDecayedWeights(1e-4), adam(1e-3, { eps: 1e-7 })),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 28,
+  },
+  lion: { make: () => lion(1e-4, { weightDecay: 1e-2 }), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 20 },
   'flatten(adam)': { make: () => flatten(adam(1e-3, { eps: 1e-7 })), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
 };
 

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Scratch } from './scratch.js';
+import type { Ops } from '../kernels/program.js';
 
 /**
  * Shared element-wise pieces of the moment-based transforms, written in the operation order
@@ -29,4 +30,14 @@ export function emaOfSquaresUpdate(
  */
 export function biasCorrection(decay: number, count: number): number {
   return 1 - decay ** count;
+}
+
+/** {@link emaUpdate} as an element step's operations: `(1 - decay) * g + decay * m`. */
+export function emaOps<V>(ops: Ops<V>, g: V, m: V, decay: V, oneMinusDecay: V): V {
+  return ops.add(ops.mul(oneMinusDecay, g), ops.mul(decay, m));
+}
+
+/** {@link emaOfSquaresUpdate} as an element step's operations: `(1 - decay) * g^2 + decay * v`. */
+export function emaOfSquaresOps<V>(ops: Ops<V>, g: V, v: V, decay: V, oneMinusDecay: V): V {
+  return ops.add(ops.mul(oneMinusDecay, ops.square(g)), ops.mul(decay, v));
 }

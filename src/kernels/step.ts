@@ -31,6 +31,8 @@ export interface StepInputs<V> {
   scalars: readonly V[];
   /** `true` for a leaf the step's mask leaves out ({@link ElementStep.leafMask}). */
   masked: boolean;
+  /** This update's form of the step ({@link ElementStep.variant}), `''` by default. */
+  variant: string;
 }
 
 /** The element-wise part of a transformation whose state is `S`. */
@@ -45,11 +47,16 @@ export interface ElementStep<S> {
   scalars(state: S): number[];
   /** Whether this update reads the parameters (weight decay at a non-zero rate). */
   usesParams(state: S): boolean;
+  /**
+   * The form of the math this update takes, when it changes with the state (RAdam's rectified
+   * and plain steps): each form gets its own kernel, cached by this string.
+   */
+  variant?(state: S): string;
   /** Which leaves the step applies to (one boolean per leaf, `true` = applies), or `null`: all. */
   leafMask?(params: Params): boolean[] | null;
   /**
    * The step's math for one element; `keep` every value used more than once. It must not branch
-   * on anything but `p === null` and `masked`, which are the same for a whole leaf.
+   * on anything but `p === null`, `masked` and `variant`, which are the same for a whole leaf.
    */
   emit<V>(ops: Ops<V>, x: StepInputs<V>): { u: V; slots: V[] };
   /**
@@ -85,6 +92,7 @@ export function stepUpdate<S>(step: ElementStep<S>) {
     const names = ['updates', ...step.slotNames, ...(uses ? ['params'] : [])];
     const trees = [updates, ...slotTrees, ...(uses ? [params!] : [])];
     const n = slotTrees.length;
+    const variant = step.variant?.(state) ?? '';
     return tidy(() => {
       const ops = new TensorOps();
       const scalars = step.scalars(state).map((x) => tf.scalar(x));
@@ -97,6 +105,7 @@ export function stepUpdate<S>(step: ElementStep<S>) {
             slots: rest.slice(0, n),
             scalars,
             masked: mask !== null && !mask[j],
+            variant,
           });
           j++;
           return [r.u, ...r.slots];
@@ -210,13 +219,14 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
     decaying: (s) => uses(s).some(Boolean),
     programs: (s, params, how) => {
       const using = uses(s);
+      const forms = parts.map((pt) => pt.step.variant?.(pt.get(s)) ?? '');
       const scalarCounts = parts.map((pt) => pt.step.scalars(pt.get(s)).length);
       const masks = parts.map((pt, i) => (using[i] && params !== undefined ? pt.step.leafMask?.(params) ?? null : null));
       const leaves = masks.find((m) => m !== null)?.length ?? 0;
       const keys: string[] = [];
       const variants: number[] = [];
       const programs: Program[] = [];
-      const base = `${how.apply ? 1 : 0}${how.hasParams ? 1 : 0}${using.map(Number).join('')}:${scalarCounts.join(',')}`;
+      const base = `${how.apply ? 1 : 0}${how.hasParams ? 1 : 0}${using.map(Number).join('')}:${scalarCounts.join(',')}:${JSON.stringify(forms)}`;
       const variantCount = Math.max(leaves, 1);
       for (let j = 0; j < variantCount; j++) {
         const masked = masks.map((m) => (m === null ? false : !m[j]));
@@ -227,7 +237,7 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
           keys.push(key);
           let program = cache.get(key);
           if (program === undefined) {
-            program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked });
+            program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked, forms });
             cache.set(key, program);
           }
           programs.push(program);
@@ -259,7 +269,7 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
  */
 function buildProgram<S>(
   parts: readonly StepPart<S>[],
-  o: ProgramRequest & { clip: boolean; using: boolean[]; scalarCounts: number[]; masked: boolean[] },
+  o: ProgramRequest & { clip: boolean; using: boolean[]; scalarCounts: number[]; masked: boolean[]; forms: string[] },
 ): Program {
   const b = new ProgramBuilder();
   const g = b.input();
@@ -269,7 +279,7 @@ function buildProgram<S>(
   let u = o.clip ? b.mul(g, b.scalar()) : g;
   const outSlots: number[] = [];
   parts.forEach((pt, i) => {
-    const r = pt.step.emit(b, { u, p: o.using[i] ? p : null, slots: slots[i], scalars: scalars[i], masked: o.masked[i] });
+    const r = pt.step.emit(b, { u, p: o.using[i] ? p : null, slots: slots[i], scalars: scalars[i], masked: o.masked[i], variant: o.forms[i] });
     if (r.slots.length !== slots[i].length) {
       throw new Error(`tfjs-optax: ${pt.step.owner}'s element step gave ${r.slots.length} slots, it declares ${slots[i].length}`);
     }

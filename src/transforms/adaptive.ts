@@ -3,8 +3,9 @@ import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { biasCorrection, emaOfSquaresOps, emaOfSquaresUpdate, emaOps, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 import { declareState } from '../internal/state.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -73,40 +74,30 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
 export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   checkOptions(owner, options, ADAM_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const step: ElementStep<ScaleByAdamState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b1, t + 1), biasCorrection(b2, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
+      const mHat = nesterov ? ops.add(ops.mul(b1s, ops.div(m1, bc1Next)), ops.mul(c1, ops.div(g, bc1))) : ops.div(m1, bc1);
+      const vHat = ops.div(v1, bc2);
+      const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));
+      return { u: ops.div(mHat, ops.add(root, epsS)), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByAdamState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const b1s = tf.scalar(b1);
-        const c1 = tf.scalar(1 - b1);
-        const b2s = tf.scalar(b2);
-        const c2 = tf.scalar(1 - b2);
-        const bc1 = tf.scalar(biasCorrection(b1, t));
-        const bc1Next = tf.scalar(biasCorrection(b1, t + 1));
-        const bc2 = tf.scalar(biasCorrection(b2, t));
-        const epsS = tf.scalar(eps);
-        const epsRootS = tf.scalar(epsRoot);
-        const [out, mu, nu] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.mu', 'state.nu'],
-          [updates, state.mu, state.nu],
-          3,
-          (g, m, v) => {
-            const s = new Scratch();
-            const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
-            const mHat = nesterov
-              ? s.add(s.mul(b1s, s.div(m1, bc1Next)), s.mul(c1, s.div(g, bc1)))
-              : s.div(m1, bc1);
-            const vHat = s.div(v1, bc2);
-            const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
-            return [s.div(mHat, s.add(root, epsS)), m1, v1];
-          },
-        );
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByAdamState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
 
 // ---------------------------------------------------------------------------------------------
