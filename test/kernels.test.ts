@@ -4,7 +4,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   adagrad,
   adam,
+  adamax,
+  adamaxw,
   adamw,
+  addDecayedWeights,
+  amsgrad,
+  lion,
+  scaleByLearningRate,
   chain,
   clipByGlobalNorm,
   disposeReplaced,
@@ -68,6 +74,20 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['clipByGlobalNorm + adamw', () => chain(clipByGlobalNorm(1), adamw(0.01))],
   ['clipByGlobalNorm + sgd momentum', () => chain(clipByGlobalNorm(0.5), sgd(0.1, { momentum: 0.9 }))],
   ['chain(rmsprop)', () => chain(rmsprop(0.01, { centered: true }))],
+  // Generated kernels: element steps composed by chain.
+  ['lion', () => lion(0.01, { weightDecay: 0.1 })],
+  ['lion masked, scheduled', () =>
+    lion(exponentialDecay({ initValue: 0.01, transitionSteps: 10, decayRate: 0.5 }), {
+      weightDecay: (c) => (c % 7 === 3 ? 0 : 0.1 / (c + 1)),
+      mask: (p: Params) => treeMap((x) => x.rank >= 2, p),
+    })],
+  ['clipByGlobalNorm + lion', () => chain(clipByGlobalNorm(1), lion(0.01))],
+  ['addDecayedWeights + adam (L2)', () => chain(addDecayedWeights(0.01), adam(0.01))],
+  ['scaleByAdam nesterov epsRoot + scaleByLearningRate', () => chain(scaleByAdam({ nesterov: true, epsRoot: 1e-6 }), scaleByLearningRate(0.01))],
+  ['adamax', () => adamax(0.01)],
+  ['adamaxw masked', () => adamaxw(0.01, { weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank >= 2, p) })],
+  ['amsgrad', () => amsgrad(0.01)],
+  ['amsgrad uncorrected, epsRoot', () => amsgrad(0.01, { biasCorrectionMu: false, biasCorrectionNu: false, epsRoot: 1e-6 })],
 ];
 
 /** Runs 50 steps; returns every step's updates and the final state, as numbers. */

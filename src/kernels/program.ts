@@ -51,9 +51,11 @@ export function isMask(node: ProgramNode): boolean {
 
 /**
  * Element-wise operations over values of type `V`: tfjs tensors for the composite path, program
- * nodes for the kernels. Each operation rounds its result to float32. Comparisons give masks for
- * `where`. NaN follows IEEE rules except in `max` and `min`, which give NaN when either operand
- * is NaN (as `tf.maximum` and `tf.minimum` do on the wasm and cpu backends).
+ * nodes for the kernels. Each operation rounds its result to float32, in the given order, so the
+ * composite path and the kernels compute the same numbers. Comparisons give masks for `where`.
+ * `max` and `min` treat NaN as `tf.maximum` and `tf.minimum` do on the backend at hand, and
+ * those differ: NaN if either operand is NaN on cpu; on wasm, the first operand unless the
+ * second is strictly greater (smaller), so NaN only when the first is NaN.
  */
 export interface Ops<V> {
   add(a: V, b: V): V;

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // Adamax, Adam with the infinity norm, in optax's operation order. Per-step scalars are JS
 // numbers computed in float64.
@@ -56,21 +54,22 @@ export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTrans
 export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const step: ElementStep<ScaleByAdamaxState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => [b1, 1 - b1, b2, eps, biasCorrection(b1, s.count + 1)],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, epsS, bc1] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(ops.max(ops.add(ops.abs(g), epsS), ops.mul(b2s, v)));
+      return { u: ops.div(ops.div(m1, bc1), v1), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByAdamaxState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const [b1s, c1, b2s, epsS, bc1] = [b1, 1 - b1, b2, eps, biasCorrection(b1, t)].map((x) => tf.scalar(x));
-        const [out, mu, nu] = mapFloatLeavesN(owner, ['updates', 'state.mu', 'state.nu'], [updates, state.mu, state.nu], 3, (g, m, v) => {
-          const s = new Scratch();
-          const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-          const absPlusEps = s.add(s.op(tf.abs(g)), epsS);
-          const decayed = s.mul(b2s, v);
-          const v1 = s.keep(s.op(tf.maximum(absPlusEps, decayed), absPlusEps, decayed));
-          return [s.div(s.div(m1, bc1), v1), m1, v1];
-        });
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByAdamaxState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // AMSGrad, Adam with the running maximum of the second moment, in optax's operation order.
 // Per-step scalars are JS numbers computed in float64.
@@ -70,38 +68,29 @@ export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTra
 export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
+  const step: ElementStep<ScaleByAmsgradState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu', 'state.nuMax'],
+    slots: (s) => [s.mu, s.nu, s.nuMax],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v, vMax], scalars: [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
+      const mHat = biasCorrectionMu ? ops.div(m1, bc1) : m1;
+      const vEff = biasCorrectionNu ? ops.div(v1, bc2) : v1;
+      const vMax1 = ops.keep(ops.max(vMax, vEff));
+      const root = ops.sqrt(epsRoot === 0 ? vMax1 : ops.add(vMax1, epsRootS));
+      return { u: ops.div(mHat, ops.add(root, epsS)), slots: [m1, v1, vMax1] };
+    },
+    next: (s) => ([mu, nu, nuMax]) => ({ count: s.count + 1, mu, nu, nuMax }),
+  };
+  const tx = declareState<ScaleByAmsgradState>(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS] = [
-          b1,
-          1 - b1,
-          b2,
-          1 - b2,
-          biasCorrection(b1, t),
-          biasCorrection(b2, t),
-          eps,
-          epsRoot,
-        ].map((x) => tf.scalar(x));
-        const [out, mu, nu, nuMax] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.mu', 'state.nu', 'state.nuMax'],
-          [updates, state.mu, state.nu, state.nuMax],
-          4,
-          (g, m, v, vMax) => {
-            const s = new Scratch();
-            const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
-            const mHat = biasCorrectionMu ? s.div(m1, bc1) : m1;
-            const vEff = biasCorrectionNu ? s.div(v1, bc2) : v1;
-            const vMax1 = s.keep(s.op(tf.maximum(vMax, vEff), vEff));
-            const root = s.sqrt(epsRoot === 0 ? vMax1 : s.add(vMax1, epsRootS));
-            return [s.div(mHat, s.add(root, epsS)), m1, v1, vMax1];
-          },
-        );
-        return [out, { count: t, mu, nu, nuMax }];
-      }) as [typeof updates, ScaleByAmsgradState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

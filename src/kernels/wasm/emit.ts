@@ -68,8 +68,11 @@ const OPCODES: Record<Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const' | 
   sqrt: [0x91, 0xe3],
   abs: [0x8b, 0xe0],
   neg: [0x8c, 0xe1],
-  min: [0x96, 0xe8],
-  max: [0x97, 0xe9],
+  // tf.maximum / tf.minimum on the wasm backend keep the first operand unless the second is
+  // strictly greater (smaller): NaN first gives NaN, NaN second gives the first. That is
+  // f32x4.pmax / pmin; the scalar tail selects the same way (see the 'max' case below).
+  min: [-1, 0xea],
+  max: [-1, 0xeb],
   eq: [0x5b, 0x41],
   lt: [0x5d, 0x43],
   gt: [0x5e, 0x44],
@@ -141,6 +144,20 @@ function functionBody(p: Program): number[] {
         get(mask);
         if (vector) emit(SIMD, ...u32(V128_BITSELECT));
         else emit(SELECT);
+      } else if (!vector && (node.op === 'max' || node.op === 'min')) {
+        // b if (max: a < b, min: b < a) else a
+        const [a, b] = node.args;
+        get(b);
+        get(a);
+        if (node.op === 'max') {
+          get(a);
+          get(b);
+        } else {
+          get(b);
+          get(a);
+        }
+        emit(OPCODES.lt[0]);
+        emit(SELECT);
       } else {
         node.args.forEach(get);
         const [scalarOp, vectorOp] = OPCODES[node.op];
