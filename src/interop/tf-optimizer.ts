@@ -52,8 +52,9 @@ export interface ModelWithOptimizer {
   /**
    * The model's optimizer: an {@link OptaxOptimizer} (from `model.compile` with
    * {@link toTfOptimizer}), or the {@link LoadedOptaxOptimizer} placeholder that
-   * `tf.loadLayersModel` makes for a model saved with one; anything else is a `TypeError`. It is
-   * replaced by the resumed `OptaxOptimizer`.
+   * `tf.loadLayersModel` makes for a model saved with one; anything else is a `TypeError`. A
+   * placeholder is replaced by a new `OptaxOptimizer` holding its state; an `OptaxOptimizer`
+   * stays and is given `tx`.
    */
   optimizer: unknown;
   /** The model's trainable weights; their `name`s are the names of their tf.Variables. */
