@@ -1,4 +1,12 @@
-// tfjs-optax: composable, optax-style gradient transformations for TensorFlow.js.
+/**
+ * tfjs-optax: composable, optax-style gradient transformations for TensorFlow.js.
+ *
+ * The reference lists every export by group, alphabetically (members of an interface keep
+ * their source order).
+ *
+ * @packageDocumentation
+ * @sortStrategy alphabetical-ignoring-documents
+ */
 
 export { VERSION } from './version.js';
 

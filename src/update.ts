@@ -14,6 +14,7 @@ import { fusedAdd } from './kernels/fused.js';
  * with one `tf.add` per leaf. Both give the same bits.
  *
  * @throws TreeStructureError if the trees differ; an `Error` naming the path if a shape differs.
+ * @group Training loop
  */
 export function applyUpdates<P extends Params>(params: P, updates: TensorTree<P>): P {
   const [[values, deltas], def] = flattenFloatTrees('applyUpdates', ['params', 'updates'], [params, updates as Params]);

@@ -5,7 +5,10 @@ import { flattenFloatTrees, stateLike } from '../internal/leaves.js';
 import { checkInteger } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
-/** State of {@link applyEvery}. */
+/**
+ * State of {@link applyEvery}.
+ * @group Wrappers and combinators
+ */
 export interface ApplyEveryState {
   /** Position in the current cycle of `k` updates: 0 to `k - 1` (optax's `count`, kept mod `k`). */
   count: number;
@@ -35,6 +38,7 @@ export interface ApplyEveryState {
  * step cannot break the state.
  *
  * State: `{ count, gradAcc }`, `gradAcc` starting at zero.
+ * @group Wrappers and combinators
  */
 export function applyEvery(k = 1): GradientTransformation<ApplyEveryState> {
   const owner = 'applyEvery';

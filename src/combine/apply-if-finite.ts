@@ -7,7 +7,10 @@ import { fusedApply, fusedSumOfSquares, fusedUpdate, kernelPath, withFusedWrappe
 import { isFusable } from '../kernels/spec.js';
 import type { GradientTransformation, StateOf, Updates } from '../types.js';
 
-/** State of {@link applyIfFinite}. */
+/**
+ * State of {@link applyIfFinite}.
+ * @group Wrappers and combinators
+ */
 export interface ApplyIfFiniteState<S = unknown> {
   /** Non-finite steps in a row, reset by a finite step and by giving up (see below). */
   notfiniteCount: number;
@@ -19,7 +22,10 @@ export interface ApplyIfFiniteState<S = unknown> {
   inner: S;
 }
 
-/** Options of {@link applyIfFinite}. */
+/**
+ * Options of {@link applyIfFinite}.
+ * @group Wrappers and combinators
+ */
 export interface ApplyIfFiniteOptions {
   /** Skipped steps in a row after which a non-finite step is applied anyway (a whole number >= 0). */
   maxConsecutiveErrors: number;
@@ -40,6 +46,7 @@ export interface ApplyIfFiniteOptions {
  * and the kernel reuses it for its clip scale; elsewhere it is one reduction per leaf.
  *
  * State: `{ notfiniteCount, lastFinite, totalNotfinite, inner }`.
+ * @group Wrappers and combinators
  */
 export function applyIfFinite<T extends GradientTransformation<any>>(
   inner: T,

@@ -9,7 +9,10 @@ import { liftSpec } from '../kernels/lift.js';
 import { CLIP_NORM, fusedSpecOf, type MaybeFused } from '../kernels/spec.js';
 import { chainStepParts, stepPartsOf, stepSpec, withStepParts } from '../kernels/step.js';
 
-/** The state of a chain: the array of its transformations' states, in order. */
+/**
+ * The state of a chain: the array of its transformations' states, in order.
+ * @group Wrappers and combinators
+ */
 export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K in keyof T]: StateOf<T[K]> };
 
 /**
@@ -22,6 +25,7 @@ export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K 
  * transformations declare: a state that is not this chain's (another optimizer's, or params
  * passed in its place) is a `TypeError` naming its path, e.g. `chain: state[1][0] must be
  * {count, mu, nu}, got an object with keys {trace}; ...`.
+ * @group Wrappers and combinators
  */
 export function chain<T extends readonly GradientTransformation<any>[]>(
   ...transforms: T
@@ -76,6 +80,7 @@ export function chainFor<T extends readonly GradientTransformation<any>[]>(
 
 /**
  * The state of a {@link namedChain}: an object keyed by the entries' names.
+ * @group Wrappers and combinators
  */
 export type NamedChainState<E extends readonly (readonly [string, GradientTransformation<any>])[]> = {
   [K in E[number] as K[0]]: StateOf<K[1]>;
@@ -88,6 +93,7 @@ export type NamedChainState<E extends readonly (readonly [string, GradientTransf
  * (`getHyperparam(state, 'opt.learningRate')`) rather than by position. Names must be distinct,
  * non-empty and free of dots (dots separate the parts of a path). It is fused exactly when the
  * same chain without names is (`kernelPath` says so).
+ * @group Wrappers and combinators
  */
 export function namedChain<const E extends readonly (readonly [string, GradientTransformation<any>])[]>(
   ...entries: E

@@ -22,6 +22,7 @@ import type { GradientTransformation, Params, StateOf, Updates } from '../types.
  * the kernel runs over the leaves as they are, reading and writing each leaf's segment of the
  * flat state buffers: no concatenation or split copies at all. On the composite path each step
  * concatenates and splits (one copy of the updates and parameters each way).
+ * @group Wrappers and combinators
  */
 export function flatten<T extends GradientTransformation<any>>(inner: T): GradientTransformation<StateOf<T>> {
   const owner = 'flatten';

@@ -33,6 +33,7 @@ const isHyperparam = (value: unknown, key: string | number): boolean => typeof v
  *
  * @throws Error when the state has no such number (the message lists the names it has) or has
  * it at more than one place (the message lists the paths).
+ * @group Hyperparameters
  */
 export function getHyperparam(state: unknown, name: string): number {
   return findOne('getHyperparam', state, name, isHyperparam, 'hyperparameter').value as number;
@@ -49,6 +50,7 @@ export function getHyperparam(state: unknown, name: string): number {
  * @throws TypeError or RangeError for a value that is not a finite number; the errors of
  * {@link getHyperparam} for a name that is missing or ambiguous. The transformation checks the
  * value's domain (a negative learning rate, say) at its next update, before computing anything.
+ * @group Hyperparameters
  */
 export function setHyperparam<S>(state: S, name: string, value: number): S {
   const owner = 'setHyperparam';
@@ -58,7 +60,10 @@ export function setHyperparam<S>(state: S, name: string, value: number): S {
   return replaceAt(state, place.path, value) as S;
 }
 
-/** State of {@link injectHyperparams}. */
+/**
+ * State of {@link injectHyperparams}.
+ * @group Hyperparameters
+ */
 export interface InjectHyperparamsState<S = unknown> {
   /** Updates done. */
   count: number;
@@ -68,16 +73,25 @@ export interface InjectHyperparamsState<S = unknown> {
   inner: S;
 }
 
-/** Options of {@link injectHyperparams}. */
+/**
+ * Options of {@link injectHyperparams}.
+ * @group Hyperparameters
+ */
 export interface InjectHyperparamsOptions {
   /** Numeric options to pass as they are, not kept in the state (optax's `static_args`). */
   static?: readonly string[];
 }
 
-/** An optimizer's options with every numeric one allowed to be a schedule too. */
+/**
+ * An optimizer's options with every numeric one allowed to be a schedule too.
+ * @inline
+ */
 type Injectable<O> = { [K in keyof O]?: number extends NonNullable<O[K]> ? O[K] | Schedule : O[K] };
 
-/** The hyperparameters for a factory of one object: its numbers may be schedules. */
+/**
+ * The hyperparameters for a factory of one object: its numbers may be schedules.
+ * @inline
+ */
 type InjectableOf<H> = { [K in keyof H]: number extends H[K] ? H[K] | Schedule : H[K] };
 
 /**
@@ -105,6 +119,10 @@ type InjectableOf<H> = { [K in keyof H]: number extends H[K] ? H[K] | Schedule :
  * update; a constant keeps it, a schedule moves on from its next count. With every value equal,
  * the result equals the plain optimizer bit for bit, and it runs the same fused kernel
  * (`kernelPath` reports it).
+ *
+ * @typeParam F The optimizer's own type (`typeof adamw`): its options type gives the
+ *   hyperparameters' names, and its state type the inner state's.
+ * @group Hyperparameters
  */
 export function injectHyperparams<F extends OptimizerAlias>(
   factory: F,

@@ -7,7 +7,10 @@ import { checkBoolean, checkInteger, checkNumber, checkOptions, checkTransformat
 import { declareState, subState } from '../internal/state.js';
 import { treeMap } from '../tree/structure.js';
 
-/** State of {@link lookahead}. */
+/**
+ * State of {@link lookahead}.
+ * @group Wrappers and combinators
+ */
 export interface LookaheadState<S = unknown> {
   /** Updates done so far. */
   count: number;
@@ -17,7 +20,10 @@ export interface LookaheadState<S = unknown> {
   inner: S;
 }
 
-/** Options of {@link lookahead}. */
+/**
+ * Options of {@link lookahead}.
+ * @group Wrappers and combinators
+ */
 export interface LookaheadOptions {
   /** Fast steps per synchronization (the paper's `k`), a whole number >= 1. Default `6`. */
   syncPeriod?: number;
@@ -58,6 +64,7 @@ export interface LookaheadOptions {
  * everywhere in this library. optax's `reset_state` re-initializes the fast state from the
  * parameters before the step; here from the synchronized ones, which matters only for an
  * optimizer whose state depends on the parameters' values.
+ * @group Wrappers and combinators
  */
 export function lookahead<T extends GradientTransformation<any>>(
   fast: T,

@@ -7,8 +7,15 @@ import { setToZeroFor } from '../transforms/zero.js';
 import { describeNode } from '../tree/walk.js';
 import type { EmptyState, ExtraArgs, GradientTransformation, Params, StateOf, Updates } from '../types.js';
 
-/** State of {@link masked}: the inner transformation's state, kept for the selected leaves only. */
+/**
+ * State of {@link masked}: the inner transformation's state, kept for the selected leaves only.
+ * @group Wrappers and combinators
+ */
 export interface MaskedState<S = unknown> {
+  /**
+   * The inner transformation's state, as its `init` made it for the params with `null` at every
+   * leaf the mask skips: per-leaf tensors exist only for the selected leaves.
+   */
   inner: S;
 }
 
@@ -38,6 +45,7 @@ export interface MaskedState<S = unknown> {
  * State: `{ inner }`, the inner state (so `getHyperparam(state, 'learningRate')` finds an inner
  * learning rate). A mask that does not fit the params is a `TreeStructureError` naming the path,
  * thrown before anything is computed.
+ * @group Wrappers and combinators
  */
 export function masked<T extends GradientTransformation<any>>(inner: T, mask: Mask): GradientTransformation<MaskedState<StateOf<T>>> {
   return maskedFor('masked', inner, mask);
@@ -77,6 +85,7 @@ export function maskedFor<S>(owner: string, inner: GradientTransformation<S>, ma
  *
  * State: `{}` (optax's is `MaskedState(EmptyState)`, `{ inner: {} }` here; there is nothing to
  * keep, so the state is the plain empty one).
+ * @group Wrappers and combinators
  */
 export function freeze(mask: Mask): GradientTransformation<EmptyState> {
   const owner = 'freeze';

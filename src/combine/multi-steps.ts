@@ -10,7 +10,10 @@ import { disposeReplaced } from '../tree/memory.js';
 import { describeNode } from '../tree/walk.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, StateOf, Updates } from '../types.js';
 
-/** State of {@link multiSteps}. */
+/**
+ * State of {@link multiSteps}.
+ * @group Wrappers and combinators
+ */
 export interface MultiStepsState<S = unknown> {
   /** Micro-steps accumulated in the current cycle (0 right after an update). */
   miniStep: number;
@@ -22,7 +25,10 @@ export interface MultiStepsState<S = unknown> {
   inner: S;
 }
 
-/** Options of {@link multiSteps}. */
+/**
+ * Options of {@link multiSteps}.
+ * @group Wrappers and combinators
+ */
 export interface MultiStepsOptions {
   /** Micro-steps per update, `k` (a whole number >= 1, or a schedule of the gradient step). */
   everyK: ScalarOrSchedule;
@@ -47,6 +53,7 @@ export interface MultiStepsOptions {
  *
  * State: `{ miniStep, gradientStep, accGrads, inner }`; {@link hasUpdated} tells whether the last
  * call updated.
+ * @group Wrappers and combinators
  */
 export function multiSteps<T extends GradientTransformation<any>>(
   inner: T,
@@ -157,6 +164,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
 /**
  * Whether the last update of a {@link multiSteps} state called the inner transformation (the
  * parameters moved), as optax's `has_updated`: `miniStep == 0` after at least one cycle.
+ * @group Wrappers and combinators
  */
 export function hasUpdated(state: MultiStepsState<unknown>): boolean {
   if (state === null || typeof state !== 'object' || typeof state.miniStep !== 'number' || typeof state.gradientStep !== 'number') {

@@ -11,15 +11,31 @@ import type { ExtraArgs, GradientTransformation, Params, PyTree, StateOf, Update
  * parameters, or a prefix of it (a string at a subtree labels all its leaves), or a function from
  * the parameters to such a tree. Declared as a method so that a function typed for your own
  * parameter type is accepted.
+ * @group Wrappers and combinators
  */
-export type Labels = PyTree<string> | { labels(params: Params): PyTree<string> }['labels'];
+export type Labels =
+  | PyTree<string>
+  | {
+      /** Gives the label tree for these parameters (called by `init`, and by `update` with the params, or the updates when no params are given). */
+      labels(params: Params): PyTree<string>;
+    }['labels'];
 
-/** State of {@link partition}: each label's transformation's state, under the label. */
+/**
+ * State of {@link partition}: each label's transformation's state, under the label.
+ * @group Wrappers and combinators
+ */
 export interface PartitionState<S extends Record<string, unknown> = Record<string, unknown>> {
+  /**
+   * Each label's transformation's state, under the label (`{ adam: ..., sgd: ... }`), each made
+   * by its `init` for the params with `null` at the leaves of other labels.
+   */
   inner: S;
 }
 
-/** The inner states of a partition of `T`, by label. */
+/**
+ * The inner states of a partition of `T`, by label.
+ * @group Wrappers and combinators
+ */
 export type PartitionStates<T extends Record<string, GradientTransformation<any>>> = { [K in keyof T]: StateOf<T[K]> };
 
 const LABELS: LabelKind<string> = {
@@ -51,6 +67,7 @@ const LABELS: LabelKind<string> = {
  *
  * State: `{ inner: { [label]: state } }`, so a dotted path through a label picks one
  * transformation's hyperparameter: `getHyperparam(state, 'kernels.learningRate')`.
+ * @group Wrappers and combinators
  */
 export function partition<T extends Record<string, GradientTransformation<any>>>(
   transforms: T,
@@ -130,5 +147,9 @@ export function partition<T extends Record<string, GradientTransformation<any>>>
   });
 }
 
-/** optax's former name for {@link partition}: the very same function. */
+/**
+ * optax's former name for {@link partition}: the very same function.
+ * @group Wrappers and combinators
+ * @function
+ */
 export const multiTransform = partition;

@@ -13,6 +13,7 @@ import type { GradientTransformation, Params, ScalarOrSchedule, StateOf } from '
  * State of {@link scheduleFree} (optax's `ScheduleFreeState`, in camelCase, plus the learning
  * rate). The parameters the user holds are `y`; `z` is here; the evaluation point `x` is not
  * stored but recovered from the two (see {@link scheduleFreeEvalParams}).
+ * @group Wrappers and combinators
  */
 export interface ScheduleFreeState<S = unknown> {
   /** Updates done (optax's `step_count`, which starts at 1, is `count + 1`). */
@@ -31,7 +32,10 @@ export interface ScheduleFreeState<S = unknown> {
   z: Params;
 }
 
-/** Options of {@link scheduleFree}. */
+/**
+ * Options of {@link scheduleFree}.
+ * @group Wrappers and combinators
+ */
 export interface ScheduleFreeOptions {
   /**
    * The learning rate (a number >= 0 or a schedule), the one the base optimizer uses: it sets
@@ -92,6 +96,7 @@ const FIELDS = ['b1', 'baseOptimizerState', 'count', 'learningRate', 'maxLr', 'w
  * - The update and {@link scheduleFreeEvalParams} both read `b1` from the state (optax's update
  *   reads the option, its eval function the state), so a value injected or set is used by both.
  * - No `stateDtype` option: states are float32, as the parameters.
+ * @group Wrappers and combinators
  */
 export function scheduleFree<T extends GradientTransformation<any>>(
   baseOptimizer: T,
@@ -217,6 +222,7 @@ function checkInterpolation(owner: string, name: string, value: unknown, inState
  *
  * @throws TypeError when `state` holds no schedule-free state, or more than one; the errors of
  * the tree checks when `params` does not match `state.z`.
+ * @group Wrappers and combinators
  */
 export function scheduleFreeEvalParams<P extends Params>(state: unknown, params: P): P {
   const owner = 'scheduleFreeEvalParams';

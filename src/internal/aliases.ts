@@ -1,6 +1,9 @@
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 
-/** One of the library's optimizers: `name(learningRate, options?)`. */
+/**
+ * One of the library's optimizers: `name(learningRate, options?)`.
+ * @inline
+ */
 export type OptimizerAlias = (learningRate: ScalarOrSchedule, options?: any) => GradientTransformation<any>;
 
 /**

@@ -20,7 +20,10 @@ import {
 
 export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './state-codec.js';
 
-/** Options of {@link saveState} and {@link stateToArtifacts}. */
+/**
+ * Options of {@link saveState} and {@link stateToArtifacts}.
+ * @group Checkpoints
+ */
 export interface SaveStateOptions {
   /**
    * The parameters the state belongs to. Their paths, dtypes and shapes are recorded, so that
@@ -37,6 +40,7 @@ export interface SaveStateOptions {
  * bytes are copied.
  *
  * @throws StateFormatError naming the path, for anything a state must not hold.
+ * @group Checkpoints
  */
 export function stateToArtifacts(state: unknown, options: SaveStateOptions = {}): tf.io.ModelArtifacts {
   checkOptions('stateToArtifacts', options, ['params']);
@@ -58,6 +62,7 @@ export function stateToArtifacts(state: unknown, options: SaveStateOptions = {})
  * must have the size the manifest says. Anything else is a `StateFormatError` that says where
  * and what (path, expected, found), thrown before any tensor is made. The returned state's
  * tensors are new; nothing given is changed.
+ * @group Checkpoints
  */
 export function stateFromArtifacts<S>(tx: GradientTransformation<S>, params: Params, artifacts: tf.io.ModelArtifacts): S {
   const owner = 'stateFromArtifacts';
@@ -96,6 +101,7 @@ function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, p
  * await saveState(state, 'file://./checkpoints/step-1000', { params });
  * const state2 = await loadState(tx, params, 'file://./checkpoints/step-1000');
  * ```
+ * @group Checkpoints
  */
 export async function saveState(
   state: unknown,
@@ -111,6 +117,7 @@ export async function saveState(
  * Loads a state saved with {@link saveState} for `tx` and `params`, checked as
  * {@link stateFromArtifacts} checks it. `handlerOrUrl` is any tfjs `IOHandler` or URL tfjs
  * knows; `file://` works in Node without tfjs-node (see {@link fileHandler}).
+ * @group Checkpoints
  */
 export async function loadState<S>(tx: GradientTransformation<S>, params: Params, handlerOrUrl: tf.io.IOHandler | string): Promise<S> {
   checkTransformation('loadState', tx);

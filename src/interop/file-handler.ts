@@ -39,6 +39,7 @@ const JSON_NAME = 'state.json';
  * `tf.loadLayersModel(fileHandler('./ckpt/model.json'))`. Each file is written to a temporary name and renamed, so an
  * interrupted save never leaves a half-written checkpoint under the final name. `saveState` and
  * `loadState` use it for `file://` URLs when tfjs has no handler of its own for them.
+ * @group Checkpoints
  */
 export function fileHandler(path: string): tf.io.IOHandler {
   if (typeof path !== 'string' || path === '') throw new TypeError(`fileHandler: expected a path, got ${JSON.stringify(path)}`);

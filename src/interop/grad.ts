@@ -21,10 +21,16 @@ import { treeFlatten } from '../tree/structure.js';
  * functions registered: importing `@tensorflow/tfjs` (or `@tensorflow/tfjs-node`) does it; a
  * bundled app on `@tensorflow/tfjs-core` alone imports
  * `@tensorflow/tfjs-core/dist/register_all_gradients` once.
+ * @group Training loop
  */
 export function valueAndGrad<P extends Params>(
   loss: (params: P) => tf.Scalar,
-): (params: P) => { value: tf.Scalar; grads: TensorTree<P> } {
+): (params: P) => {
+  /** The loss at `params`, a new scalar tensor. */
+  value: tf.Scalar;
+  /** The gradient of the loss with respect to each leaf of `params`, new tensors in a tree of the same structure and shapes. */
+  grads: TensorTree<P>;
+} {
   return (params) => {
     const [leaves, def] = treeFlatten(params);
     if (leaves.length > 0 && leaves.every((t) => t instanceof tf.Variable)) {

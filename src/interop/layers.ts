@@ -2,7 +2,10 @@ import * as tfc from '@tensorflow/tfjs-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { describeNode } from '../tree/walk.js';
 
-/** The parts of a tfjs-layers weight (`LayerVariable`) that {@link modelParams} uses. */
+/**
+ * The parts of a tfjs-layers weight (`LayerVariable`) that {@link modelParams} uses.
+ * @group tfjs interop
+ */
 export interface LayerWeightLike {
   /** The name in the model, stable across processes (`dense_Dense1/kernel`). */
   readonly originalName: string;
@@ -10,8 +13,12 @@ export interface LayerWeightLike {
   read(): tf.Tensor;
 }
 
-/** A tfjs-layers model or layer: anything with `trainableWeights`. */
+/**
+ * A tfjs-layers model or layer: anything with `trainableWeights`.
+ * @group tfjs interop
+ */
 export interface LayersModelLike {
+  /** The weights that training updates, as tfjs-layers' `model.trainableWeights` lists them. */
   readonly trainableWeights: readonly LayerWeightLike[];
 }
 
@@ -34,6 +41,7 @@ export interface LayersModelLike {
  *
  * Keys are the weights' `originalName`s, which come from the layer names, so a checkpoint saved
  * with these params loads into the same model built or loaded in another process.
+ * @group tfjs interop
  */
 export function modelParams(model: LayersModelLike): Record<string, tf.Variable> {
   const weights = (model as Partial<LayersModelLike> | null)?.trainableWeights;

@@ -10,17 +10,29 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The class name tfjs writes into a saved model.json for our optimizers. */
 export const OPTIMIZER_CLASS_NAME = 'TfjsOptaxOptimizer';
 
-/** A tensor with a name, as tf.Optimizer's `applyGradients`, `getWeights` and `setWeights` take them. */
+/**
+ * A tensor with a name, as tf.Optimizer's `applyGradients`, `getWeights` and `setWeights` take them.
+ * @group tfjs interop
+ */
 export interface NamedTensor {
+  /** The variable's name (`tf.Variable.name`), or for an optimizer weight the name it is saved under. */
   name: string;
+  /** The tensor: a gradient, a variable's value, or an optimizer weight. */
   tensor: tf.Tensor;
 }
 
-/** A weight copied out of its tensor: what an optimizer keeps of `setWeights`. */
+/**
+ * A weight copied out of its tensor: what an optimizer keeps of `setWeights`.
+ * @group tfjs interop
+ */
 export interface SavedWeight {
+  /** The name the weight was given to `setWeights` with. */
   name: string;
+  /** The tensor's dtype (a saved state holds `float32`, `int32` and `bool` tensors). */
   dtype: tf.DataType;
+  /** The tensor's shape. */
   shape: number[];
+  /** A copy of the values, as `tensor.data()` gives them: a `Float32Array` for float32, `Int32Array` for int32, `Uint8Array` for bool. */
   values: Float32Array | Int32Array | Uint8Array;
 }
 
@@ -50,8 +62,16 @@ export function brand(cls: { prototype: object }, key: string): void {
   });
 }
 
-/** A loaded optimizer waiting for its transformation (see `resumeTfOptimizer`). */
+/**
+ * A loaded optimizer waiting for its transformation (see `resumeTfOptimizer`).
+ * @group tfjs interop
+ */
 export class LoadedOptaxOptimizer extends tf.Optimizer {
+  /**
+   * `'TfjsOptaxOptimizer'`: the class name written into a saved model.json by an
+   * {@link OptaxOptimizer}, under which this class is registered with tfjs's serialization so
+   * that `tf.loadLayersModel` makes one.
+   */
   static readonly className = OPTIMIZER_CLASS_NAME;
   /** The name the optimizer was saved with. */
   readonly name: string;

@@ -15,14 +15,22 @@ import { OPTIMIZER_CLASS_NAME, readWeights, type NamedTensor, type SavedWeight }
 
 export type { NamedTensor } from './loaded-optimizer.js';
 
-/** One optimizer step on name-keyed variables (`trainStep`, passed in by `toTfOptimizer`). */
+/**
+ * One optimizer step on name-keyed variables (`trainStep`, passed in by `toTfOptimizer`).
+ * @group tfjs interop
+ */
 export type StepFunction = (
   tx: GradientTransformation<unknown>,
   params: Params,
   state: unknown,
   grads: Params,
   options: { keepGrads: boolean },
-) => { params: Params; state: unknown };
+) => {
+  /** The parameters after the step (the same `tf.Variable`s, written in place). */
+  params: Params;
+  /** The transformation's state after the step. */
+  state: unknown;
+};
 
 /**
  * Marks instances for `instanceof`. Defined in the constructor and a static method rather than
@@ -53,6 +61,7 @@ type NamedTree = Record<string, tf.Tensor>;
  * that joins later gets fresh state (its moments start at zero; the step count is the
  * optimizer's), and one left out of a step keeps its state untouched. State tensors are kept
  * out of `tf.tidy` scopes (`model.fit` steps inside one) and freed by `dispose`.
+ * @group tfjs interop
  */
 export class OptaxOptimizer extends tf.Optimizer {
   /** The class name written into a saved model.json (the one `LoadedOptaxOptimizer` is registered under). */

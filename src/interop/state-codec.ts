@@ -15,42 +15,72 @@ import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type Tre
  * "-Infinity" | "-0" }` and `{ "$undefined": true }`.
  */
 
-/** The `format` of every manifest. */
+/**
+ * The `format` of every manifest.
+ * @group Checkpoints
+ */
 export const STATE_FORMAT = 'tfjs-optax-state';
 /**
  * The manifest layout written by this version; loading accepts this and older ones.
  * - 1 (tfjs-optax 0.1): the first.
  * - 2: learning-rate and weight-decay states hold the value the next update uses
  *   (`{ count, learningRate }`, `{ count, weightDecay }`); a version-1 checkpoint gets these
- *   fields computed from its counts when it is loaded (see {@link upgradeManifest}).
+ *   fields computed from its counts when it is loaded (see `upgradeManifest` in the source).
+ * @group Checkpoints
+ * @function
  */
 export const STATE_FORMAT_VERSION = 2;
 
-/** One tensor of a state, as the manifest lists it. */
+/**
+ * One tensor of a state, as the manifest lists it.
+ * @inline
+ */
 export interface ManifestTensor {
   /** The tensor's path in the state, formatted (`[1][0].mu.dense.kernel`). */
   name: string;
   /** The same path as keys and indices. */
   path: Array<string | number>;
+  /** The tensor's dtype: only `float32`, `int32` and `bool` tensors can be saved. */
   dtype: SavedDtype;
+  /** The tensor's shape (`[]` for a scalar). */
   shape: number[];
 }
 
-/** One parameter leaf the state was saved for (when `saveState` was given the params). */
+/**
+ * One parameter leaf the state was saved for (when `saveState` was given the params).
+ * @inline
+ */
 export interface ManifestParam {
+  /** The leaf's path in the params tree, formatted (`dense.kernel`, `layers[2].bias`). */
   name: string;
+  /** The same path as keys and indices. */
   path: Array<string | number>;
+  /** The leaf's dtype, as tfjs names it (`float32`, ...). */
   dtype: string;
+  /** The leaf's shape. */
   shape: number[];
 }
 
-/** The JSON manifest of a serialized state. */
+/**
+ * The JSON manifest of a serialized state.
+ * @group Checkpoints
+ */
 export interface StateManifest {
+  /** Always {@link STATE_FORMAT} (`'tfjs-optax-state'`): marks the artifacts as an optimizer state, not a model. */
   format: typeof STATE_FORMAT;
+  /**
+   * The layout version it was written with ({@link STATE_FORMAT_VERSION} when saved by this
+   * version); older versions are upgraded when loaded, newer ones are refused.
+   */
   formatVersion: number;
+  /** The library and version that wrote it, e.g. `'tfjs-optax 0.1.0'`; informational only. */
   generatedBy: string;
   /** The state's structure and numbers, tensors replaced by `{ "$tensor": i }`. */
   state: unknown;
+  /**
+   * One entry per tensor of the state, in the order of `{ "$tensor": i }` and of the bytes in
+   * the weights buffer (the state walked arrays by index and objects by sorted key).
+   */
   tensors: ManifestTensor[];
   /** The parameter leaves the state belongs to, when they were given. */
   params?: ManifestParam[];
@@ -58,11 +88,18 @@ export interface StateManifest {
   iterations?: number;
 }
 
+/**
+ * The dtypes a saved state's tensors may have.
+ * @inline
+ */
 export type SavedDtype = 'float32' | 'int32' | 'bool';
 
 const BYTES: Record<SavedDtype, number> = { float32: 4, int32: 4, bool: 1 };
 
-/** A state that could not be serialized or restored; the message names the path. */
+/**
+ * A state that could not be serialized or restored; the message names the path.
+ * @group Checkpoints
+ */
 export class StateFormatError extends Error {
   constructor(message: string) {
     super(message);

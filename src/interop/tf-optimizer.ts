@@ -5,7 +5,10 @@ import { trainStep } from './variables.js';
 import { LoadedOptaxOptimizer } from './loaded-optimizer.js';
 import { OptaxOptimizer, type StepFunction } from './optimizer-class.js';
 
-/** Options of {@link toTfOptimizer}. */
+/**
+ * Options of {@link toTfOptimizer}.
+ * @group tfjs interop
+ */
 export interface TfOptimizerOptions {
   /** Names the optimizer in messages and in the weight names it saves. Default `'tfjs-optax'`. */
   name?: string;
@@ -31,6 +34,7 @@ const step: StepFunction = (tx, params, state, grads, options) => trainStep(tx, 
  * load the state, so `model.save(handler, { includeOptimizer: true })` works, and a model loaded
  * with `tf.loadLayersModel` resumes exactly once {@link resumeTfOptimizer} gives it back its
  * transformation. `dispose()` frees the state.
+ * @group tfjs interop
  */
 export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimizerOptions = {}): OptaxOptimizer {
   checkTransformation('toTfOptimizer', tx);
@@ -40,11 +44,24 @@ export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimi
   return optimizer;
 }
 
-/** What {@link resumeTfOptimizer} accepts: a layers model or its optimizer. */
+/**
+ * What {@link resumeTfOptimizer} accepts: a layers model or its optimizer.
+ * @group tfjs interop
+ */
 export interface ModelWithOptimizer {
+  /**
+   * The model's optimizer: an {@link OptaxOptimizer} (from `model.compile` with
+   * {@link toTfOptimizer}), or the {@link LoadedOptaxOptimizer} placeholder that
+   * `tf.loadLayersModel` makes for a model saved with one; anything else is a `TypeError`. A
+   * placeholder is replaced by a new `OptaxOptimizer` holding its state; an `OptaxOptimizer`
+   * stays and is given `tx`.
+   */
   optimizer: unknown;
   /** The model's trainable weights; their `name`s are the names of their tf.Variables. */
-  trainableWeights?: ReadonlyArray<{ readonly name: string }>;
+  trainableWeights?: ReadonlyArray<{
+    /** The name of the weight's tf.Variable (the key of its state in the optimizer). */
+    readonly name: string;
+  }>;
 }
 
 /**
@@ -63,6 +80,7 @@ export interface ModelWithOptimizer {
  * resumeTfOptimizer(model, chain(clipByGlobalNorm(1), adamw(schedule)));
  * await model.fit(xs, ys, { epochs: 5 });  // continues from the saved step
  * ```
+ * @group tfjs interop
  */
 export function resumeTfOptimizer(target: ModelWithOptimizer | OptaxOptimizer, tx: GradientTransformation<any>): OptaxOptimizer {
   checkTransformation('resumeTfOptimizer', tx);

@@ -8,7 +8,10 @@ import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';
 import { fusedApply } from '../kernels/fused.js';
 
-/** `true` for a `tf.Variable` (tfjs makes `instanceof` work across copies of tfjs-core). */
+/**
+ * `true` for a `tf.Variable` (tfjs makes `instanceof` work across copies of tfjs-core).
+ * @group Training loop
+ */
 export function isVariable(value: unknown): value is tf.Variable {
   return value instanceof tf.Variable;
 }
@@ -18,6 +21,7 @@ export function isVariable(value: unknown): value is tf.Variable {
  * and returns `variables`. Every check (structure, dtype, shape, that each leaf is a
  * `tf.Variable`) runs before any variable changes, so an error leaves them all untouched. The
  * updates are not disposed.
+ * @group Training loop
  */
 export function assignUpdates<P extends Params>(variables: P, updates: TensorTree<P>): P {
   checkFloatTrees('assignUpdates', ['variables', 'updates'], [variables, updates as Params]);
@@ -47,7 +51,10 @@ function addInPlaceWherePossible<P extends Params>(params: P, updates: TensorTre
   return def.unflatten(next) as P;
 }
 
-/** Options of {@link trainStep}. */
+/**
+ * Options of {@link trainStep}.
+ * @group Training loop
+ */
 export interface TrainStepOptions {
   /** Keep the gradients alive after the step (they are disposed by default). */
   keepGrads?: boolean;
@@ -58,9 +65,18 @@ export interface TrainStepOptions {
   extra?: ExtraArgs;
 }
 
-/** The result of {@link trainStep}. */
+/**
+ * The result of {@link trainStep}.
+ * @group Training loop
+ */
 export interface TrainStepResult<P extends Params, S> {
+  /**
+   * The parameters after the step, with the structure of those given: the same `tf.Variable`s
+   * (assigned in place), and for plain tensors either new tensors or, where a fused kernel wrote
+   * in place, the same objects. Use these from now on.
+   */
   params: P;
+  /** The transformation's state after the step; the tensors of the old state it replaced are disposed. */
   state: S;
 }
 
@@ -86,6 +102,7 @@ export interface TrainStepResult<P extends Params, S> {
  *   ({ params, state } = trainStep(tx, params, state, grads));
  * }
  * ```
+ * @group Training loop
  */
 export function trainStep<P extends Params, S>(
   tx: GradientTransformation<S>,

@@ -13,10 +13,16 @@ import { arrayKernel } from './cpu/compile.js';
 import { programKey, type Program } from './program.js';
 import { STEP_PARTS, elementStepOf, withElementStep, withStepParts, type StepParts } from './step.js';
 
-/** Which implementation runs a transformation's update on the current backend. */
+/**
+ * Which implementation runs a transformation's update on the current backend.
+ * @group Kernels
+ */
 export type KernelPath = 'wasm-simd' | 'cpu' | 'composite';
 
-/** `'auto'` uses a fused kernel where one exists for the backend; `'composite'` never does. */
+/**
+ * `'auto'` uses a fused kernel where one exists for the backend; `'composite'` never does.
+ * @group Kernels
+ */
 export type KernelMode = 'auto' | 'composite';
 
 let mode: KernelMode = 'auto';
@@ -26,6 +32,7 @@ let mode: KernelMode = 'auto';
  * (`'composite'`) for every transformation, for example to compare the two or to rule the
  * kernels out while debugging. The composite path is the reference the kernels are tested
  * against; both give the same results to float32 rounding.
+ * @group Kernels
  */
 export function setKernelMode(next: KernelMode): void {
   if (next !== 'auto' && next !== 'composite') {
@@ -34,7 +41,10 @@ export function setKernelMode(next: KernelMode): void {
   mode = next;
 }
 
-/** The current kernel mode (see {@link setKernelMode}). */
+/**
+ * The current kernel mode (see {@link setKernelMode}).
+ * @group Kernels
+ */
 export function getKernelMode(): KernelMode {
   return mode;
 }
@@ -89,6 +99,7 @@ function backendPath(owner: string): KernelPath {
  *
  * @throws Error before a tfjs backend is ready (none set yet, or an asynchronous one such as
  * wasm still initialising): `await tf.setBackend(name)` or `await tf.ready()` first.
+ * @group Kernels
  */
 export function kernelPath(tx: GradientTransformation<any>): KernelPath {
   return pathOf(tx, 'kernelPath');

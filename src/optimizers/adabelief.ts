@@ -8,7 +8,10 @@ import { scaleByBeliefFor, type ScaleByBeliefOptions, type ScaleByBeliefState } 
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adabelief}. */
+/**
+ * Options of {@link adabelief}.
+ * @group Optimizer options and states
+ */
 export interface AdabeliefOptions extends ScaleByBeliefOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default: none (no decay step in the chain). */
   weightDecay?: ScalarOrSchedule;
@@ -19,6 +22,7 @@ export interface AdabeliefOptions extends ScaleByBeliefOptions {
 /**
  * State of {@link adabelief}: `[scaleByBelief state, learning-rate state]`, or with
  * `weightDecay`, `[scaleByBelief state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
  */
 export type AdabeliefState =
   | [ScaleByBeliefState, ScaleByLearningRateState]
@@ -37,6 +41,8 @@ export type AdabeliefState =
  * learning rate. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-16, epsRoot = 1e-16,
  * nesterov = false` (optax's; the paper uses `eps = 1e-8, epsRoot = 0`). `mask` without
  * `weightDecay` is a `TypeError` (optax ignores it).
+ * @group Optimizers
+ * @function
  */
 export const adabelief = /* @__PURE__ */ optimizerAlias(function adabelief(learningRate: ScalarOrSchedule, options: AdabeliefOptions = {}): GradientTransformation<AdabeliefState> {
   const owner = 'adabelief';

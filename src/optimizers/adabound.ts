@@ -8,7 +8,10 @@ import { scaleByAdaboundFor, type ScaleByAdaboundOptions, type ScaleByAdaboundSt
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adabound}. */
+/**
+ * Options of {@link adabound}.
+ * @group Optimizer options and states
+ */
 export interface AdaboundOptions extends ScaleByAdaboundOptions {
   /** L2 weight decay added to the gradient before the moments (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface AdaboundOptions extends ScaleByAdaboundOptions {
   mask?: Mask;
 }
 
-/** State of {@link adabound}: `[weight-decay state, scaleByAdabound state, scale(-1) state]`. */
+/**
+ * State of {@link adabound}: `[weight-decay state, scaleByAdabound state, scale(-1) state]`.
+ * @group Optimizer options and states
+ */
 export type AdaboundState = [AddDecayedWeightsState, ScaleByAdaboundState, EmptyState];
 
 /**
@@ -31,6 +37,8 @@ export type AdaboundState = [AddDecayedWeightsState, ScaleByAdaboundState, Empty
  * implementation (`grad + weight_decay * p`); the learning rate is inside `scaleByAdabound`
  * because the band bounds the step itself. Defaults: `finalLr = 0.1, gamma = 1e-3, b1 = 0.9,
  * b2 = 0.999, eps = 1e-8, weightDecay = 0`. Not in optax.
+ * @group Optimizers
+ * @function
  */
 export const adabound = /* @__PURE__ */ optimizerAlias(function adabound(learningRate: ScalarOrSchedule, options: AdaboundOptions = {}): GradientTransformation<AdaboundState> {
   const owner = 'adabound';

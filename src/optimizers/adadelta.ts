@@ -8,7 +8,10 @@ import { scaleByAdadeltaFor, type ScaleByAdadeltaOptions, type ScaleByAdadeltaSt
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adadelta}. */
+/**
+ * Options of {@link adadelta}.
+ * @group Optimizer options and states
+ */
 export interface AdadeltaOptions extends ScaleByAdadeltaOptions {
   /** Weight decay added to the gradient before the rescaling (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface AdadeltaOptions extends ScaleByAdadeltaOptions {
   mask?: Mask;
 }
 
-/** State of {@link adadelta}: `[weight-decay state, scaleByAdadelta state, learning-rate state]`. */
+/**
+ * State of {@link adadelta}: `[weight-decay state, scaleByAdadelta state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdadeltaState = [AddDecayedWeightsState, ScaleByAdadeltaState, ScaleByLearningRateState];
 
 /**
@@ -29,6 +35,8 @@ export type AdadeltaState = [AddDecayedWeightsState, ScaleByAdadeltaState, Scale
  * the sign flip), the update here always descends: `u = -lr * rescaled g`. Weight decay, when
  * set, is added to the gradient before the rescaling (L2 style), as in optax and PyTorch.
  * Defaults: `learningRate = 1, rho = 0.9, eps = 1e-6, weightDecay = 0`.
+ * @group Optimizers
+ * @function
  */
 export const adadelta = /* @__PURE__ */ optimizerAlias(function adadelta(learningRate: ScalarOrSchedule = 1, options: AdadeltaOptions = {}): GradientTransformation<AdadeltaState> {
   const owner = 'adadelta';

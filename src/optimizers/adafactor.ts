@@ -10,7 +10,10 @@ import { scaleByFactoredRmsFor } from '../transforms/factored.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adafactor} (optax's, in camelCase; weight decay named as everywhere here). */
+/**
+ * Options of {@link adafactor} (optax's, in camelCase; weight decay named as everywhere here).
+ * @group Optimizer options and states
+ */
 export interface AdafactorOptions {
   /** Factor the second moment of a leaf only if its two largest dimensions are at least this. Default `128`. */
   minDimSizeToFactor?: number;
@@ -57,6 +60,8 @@ export interface AdafactorOptions {
  * `learningRate = 1` here, which changes no bit); weight decay is `weightDecay` and `mask`, as
  * on every optimizer here (optax: `weight_decay_rate`, `weight_decay_mask`); there is no
  * `dtypeMomentum` (everything is float32).
+ * @group Optimizers
+ * @function
  */
 export const adafactor = /* @__PURE__ */ optimizerAlias(function adafactor(learningRate: ScalarOrSchedule, options: AdafactorOptions = {}): GradientTransformation<any> {
   const owner = 'adafactor';

@@ -7,10 +7,16 @@ import { learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateS
 import { HyperRate } from '../internal/hyper.js';
 import { withFusedKernel } from '../kernels/fused.js';
 
-/** Options of {@link adagrad}. */
+/**
+ * Options of {@link adagrad}.
+ * @group Optimizer options and states
+ */
 export type AdagradOptions = ScaleByRssOptions;
 
-/** State of {@link adagrad}: `[scaleByRss state, learning-rate state]`. */
+/**
+ * State of {@link adagrad}: `[scaleByRss state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdagradState = [ScaleByRssState, ScaleByLearningRateState];
 
 /**
@@ -22,6 +28,8 @@ export type AdagradState = [ScaleByRssState, ScaleByLearningRateState];
  *
  * Defaults `initialAccumulatorValue = 0.1, eps = 1e-7` (inside the square root), matching both
  * optax and `tf.train.adagrad`.
+ * @group Optimizers
+ * @function
  */
 export const adagrad = /* @__PURE__ */ optimizerAlias(function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
   const owner = 'adagrad';

@@ -12,10 +12,16 @@ import { HyperRate } from '../internal/hyper.js';
 
 const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
 
-/** Options of {@link adam} and {@link nadam}. */
+/**
+ * Options of {@link adam} and {@link nadam}.
+ * @group Optimizer options and states
+ */
 export type AdamOptions = ScaleByAdamOptions;
 
-/** State of {@link adam}: `[scaleByAdam state, learning-rate state]`. */
+/**
+ * State of {@link adam}: `[scaleByAdam state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdamState = [ScaleByAdamState, ScaleByLearningRateState];
 
 /**
@@ -26,6 +32,8 @@ export type AdamState = [ScaleByAdamState, ScaleByLearningRateState];
  *
  * See {@link scaleByAdam} for the moments. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8,
  * epsRoot = 0, nesterov = false` (optax's and PyTorch's; `tf.train.adam` defaults `eps` to 1e-7).
+ * @function
+ * @group Optimizers
  */
 export const adam = /* @__PURE__ */ optimizerAlias(function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}): GradientTransformation<AdamState> {
   return adamFor('adam', learningRate, options);
@@ -77,13 +85,18 @@ function adamScalars(o: Required<ScaleByAdamOptions>, count: number, weightDecay
  * NAdam (Dozat 2016, "Incorporating Nesterov Momentum into Adam"): `adam` with
  * `nesterov: true`, i.e. the first moment is replaced by its one-step look-ahead
  * `b1 * mu / (1 - b1^(t+1)) + (1 - b1) * g / (1 - b1^t)`. Same defaults as {@link adam}.
+ * @group Optimizers
+ * @function
  */
 export const nadam = /* @__PURE__ */ optimizerAlias(function nadam(learningRate: ScalarOrSchedule, options: Omit<AdamOptions, 'nesterov'> = {}): GradientTransformation<AdamState> {
   checkOptions('nadam', options, ['b1', 'b2', 'eps', 'epsRoot']);
   return adamFor('nadam', learningRate, { ...options, nesterov: true });
 });
 
-/** Options of {@link adamw}. */
+/**
+ * Options of {@link adamw}.
+ * @group Optimizer options and states
+ */
 export interface AdamwOptions extends ScaleByAdamOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `1e-4`. */
   weightDecay?: ScalarOrSchedule;
@@ -91,7 +104,10 @@ export interface AdamwOptions extends ScaleByAdamOptions {
   mask?: Mask;
 }
 
-/** State of {@link adamw}: `[scaleByAdam state, weight-decay state, learning-rate state]`. */
+/**
+ * State of {@link adamw}: `[scaleByAdam state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
@@ -106,6 +122,8 @@ export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearn
  * is `chain(addDecayedWeights(wd), adam(lr))`: there the decay term is rescaled by the adaptive
  * denominator. Defaults: as {@link adam}, plus `weightDecay = 1e-4` (optax's; PyTorch uses 1e-2)
  * and no mask (every parameter decays; biases and norm scales are often masked out).
+ * @group Optimizers
+ * @function
  */
 export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
   checkOptions('adamw', options, [...ADAM_KEYS, 'weightDecay', 'mask']);
@@ -119,6 +137,8 @@ export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate:
  *     nadamw(lr, o) = chain(scaleByAdam({ ...o, nesterov: true }), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
  *
  * Same defaults as {@link adamw} (`weightDecay = 1e-4`), and the same fused kernel.
+ * @group Optimizers
+ * @function
  */
 export const nadamw = /* @__PURE__ */ optimizerAlias(function nadamw(learningRate: ScalarOrSchedule, options: Omit<AdamwOptions, 'nesterov'> = {}): GradientTransformation<AdamwState> {
   checkOptions('nadamw', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);

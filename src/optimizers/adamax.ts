@@ -8,9 +8,15 @@ import { scaleByAdamaxFor, type ScaleByAdamaxOptions, type ScaleByAdamaxState } 
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adamax}. */
+/**
+ * Options of {@link adamax}.
+ * @group Optimizer options and states
+ */
 export type AdamaxOptions = ScaleByAdamaxOptions;
-/** State of {@link adamax}: `[scaleByAdamax state, learning-rate state]`. */
+/**
+ * State of {@link adamax}: `[scaleByAdamax state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdamaxState = [ScaleByAdamaxState, ScaleByLearningRateState];
 
 /**
@@ -20,13 +26,18 @@ export type AdamaxState = [ScaleByAdamaxState, ScaleByLearningRateState];
  *     u = -lr * (mu / (1 - b1^t)) / max(|g| + eps, b2 * nu)
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8` (optax's).
+ * @group Optimizers
+ * @function
  */
 export const adamax = /* @__PURE__ */ optimizerAlias(function adamax(learningRate: ScalarOrSchedule, options: AdamaxOptions = {}): GradientTransformation<AdamaxState> {
   return chainFor('adamax', scaleByAdamaxFor('adamax', options), learningRateWithOwner('adamax', learningRate));
 });
 
 
-/** Options of {@link adamaxw}. */
+/**
+ * Options of {@link adamaxw}.
+ * @group Optimizer options and states
+ */
 export interface AdamaxwOptions extends ScaleByAdamaxOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `1e-4`. */
   weightDecay?: ScalarOrSchedule;
@@ -34,7 +45,10 @@ export interface AdamaxwOptions extends ScaleByAdamaxOptions {
   mask?: Mask;
 }
 
-/** State of {@link adamaxw}: `[scaleByAdamax state, weight-decay state, learning-rate state]`. */
+/**
+ * State of {@link adamaxw}: `[scaleByAdamax state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdamaxwState = [ScaleByAdamaxState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
@@ -46,6 +60,8 @@ export type AdamaxwState = [ScaleByAdamaxState, AddDecayedWeightsState, ScaleByL
  *
  * The decay is multiplied by the learning rate (optax's and PyTorch's convention). Defaults:
  * `b1 = 0.9, b2 = 0.999, eps = 1e-8, weightDecay = 1e-4`, no mask (every parameter decays).
+ * @group Optimizers
+ * @function
  */
 export const adamaxw = /* @__PURE__ */ optimizerAlias(function adamaxw(learningRate: ScalarOrSchedule, options: AdamaxwOptions = {}): GradientTransformation<AdamaxwState> {
   const owner = 'adamaxw';

@@ -8,7 +8,10 @@ import { adanOptions, scaleByAdanFor, type ScaleByAdanOptions, type ScaleByAdanS
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adan}. */
+/**
+ * Options of {@link adan}.
+ * @group Optimizer options and states
+ */
 export interface AdanOptions extends ScaleByAdanOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface AdanOptions extends ScaleByAdanOptions {
   mask?: Mask;
 }
 
-/** State of {@link adan}: `[scaleByAdan state, weight-decay state, learning-rate state]`. */
+/**
+ * State of {@link adan}: `[scaleByAdan state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdanState = [ScaleByAdanState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
@@ -31,6 +37,8 @@ export type AdanState = [ScaleByAdanState, AddDecayedWeightsState, ScaleByLearni
  * `p * lr * weightDecay`, as optax does; the paper and the authors' default divide the
  * parameters by `1 + lr * weightDecay` instead. The gradient difference is weighted by `b2` as in
  * the paper, not by optax's `1 - b2`; see {@link scaleByAdan}.
+ * @group Optimizers
+ * @function
  */
 export const adan = /* @__PURE__ */ optimizerAlias(function adan(learningRate: ScalarOrSchedule, options: AdanOptions = {}): GradientTransformation<AdanState> {
   const owner = 'adan';

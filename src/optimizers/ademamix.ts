@@ -8,7 +8,10 @@ import { scaleByAdemamixFor, type ScaleByAdemamixOptions, type ScaleByAdemamixSt
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link ademamix}. */
+/**
+ * Options of {@link ademamix}.
+ * @group Optimizer options and states
+ */
 export interface AdemamixOptions extends ScaleByAdemamixOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule), multiplied by the learning rate. Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface AdemamixOptions extends ScaleByAdemamixOptions {
   mask?: Mask;
 }
 
-/** State of {@link ademamix}: `[scaleByAdemamix state, weight-decay state, learning-rate state]`. */
+/**
+ * State of {@link ademamix}: `[scaleByAdemamix state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdemamixState = [ScaleByAdemamixState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
@@ -27,6 +33,8 @@ export type AdemamixState = [ScaleByAdemamixState, AddDecayedWeightsState, Scale
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, b3 = 0.9999, alpha = 5, eps = 1e-8, epsRoot = 0,
  * weightDecay = 0` (as optax's alias; `scaleByAdemamix` alone defaults `alpha` to 6, as optax).
+ * @group Optimizers
+ * @function
  */
 export const ademamix = /* @__PURE__ */ optimizerAlias(function ademamix(learningRate: ScalarOrSchedule, options: AdemamixOptions = {}): GradientTransformation<AdemamixState> {
   const owner = 'ademamix';

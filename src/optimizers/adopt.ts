@@ -6,9 +6,15 @@ import { scaleByAdoptFor, type ScaleByAdoptOptions, type ScaleByAdoptState } fro
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link adopt}. */
+/**
+ * Options of {@link adopt}.
+ * @group Optimizer options and states
+ */
 export type AdoptOptions = ScaleByAdoptOptions;
-/** State of {@link adopt}: `[scaleByAdopt state, learning-rate state]`. */
+/**
+ * State of {@link adopt}: `[scaleByAdopt state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AdoptState = [ScaleByAdoptState, ScaleByLearningRateState];
 
 /**
@@ -19,6 +25,8 @@ export type AdoptState = [ScaleByAdoptState, ScaleByLearningRateState];
  *
  * The first update is zero (it only records `g^2`). Defaults: `b1 = 0.9, b2 = 0.9999,
  * eps = 1e-6, nesterov = false, useClipping = true, clipValueFn = (k) => k ** 0.25`.
+ * @group Optimizers
+ * @function
  */
 export const adopt = /* @__PURE__ */ optimizerAlias(function adopt(learningRate: ScalarOrSchedule, options: AdoptOptions = {}): GradientTransformation<AdoptState> {
   return chainFor('adopt', scaleByAdoptFor('adopt', options), learningRateWithOwner('adopt', learningRate));

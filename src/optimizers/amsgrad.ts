@@ -6,9 +6,15 @@ import { scaleByAmsgradFor, type ScaleByAmsgradOptions, type ScaleByAmsgradState
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link amsgrad}. */
+/**
+ * Options of {@link amsgrad}.
+ * @group Optimizer options and states
+ */
 export type AmsgradOptions = ScaleByAmsgradOptions;
-/** State of {@link amsgrad}: `[scaleByAmsgrad state, learning-rate state]`. */
+/**
+ * State of {@link amsgrad}: `[scaleByAmsgrad state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type AmsgradState = [ScaleByAmsgradState, ScaleByLearningRateState];
 
 /**
@@ -19,6 +25,8 @@ export type AmsgradState = [ScaleByAmsgradState, ScaleByLearningRateState];
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrectionMu = true,
  * biasCorrectionNu = true`; turn both corrections off for the paper's form.
+ * @group Optimizers
+ * @function
  */
 export const amsgrad = /* @__PURE__ */ optimizerAlias(function amsgrad(learningRate: ScalarOrSchedule, options: AmsgradOptions = {}): GradientTransformation<AmsgradState> {
   return chainFor('amsgrad', scaleByAmsgradFor('amsgrad', options), learningRateWithOwner('amsgrad', learningRate));

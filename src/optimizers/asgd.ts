@@ -8,7 +8,10 @@ import { scaleByAsgdFor, type ScaleByAsgdOptions, type ScaleByAsgdState } from '
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link asgd}. */
+/**
+ * Options of {@link asgd}.
+ * @group Optimizer options and states
+ */
 export interface AsgdOptions extends ScaleByAsgdOptions {
   /** L2 weight decay added to the gradient (a number >= 0 or a schedule), as PyTorch. Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface AsgdOptions extends ScaleByAsgdOptions {
   mask?: Mask;
 }
 
-/** State of {@link asgd}: `[weight-decay state, scaleByAsgd state, scale(-1) state]`. */
+/**
+ * State of {@link asgd}: `[weight-decay state, scaleByAsgd state, scale(-1) state]`.
+ * @group Optimizer options and states
+ */
 export type AsgdState = [AddDecayedWeightsState, ScaleByAsgdState, EmptyState];
 
 /**
@@ -28,6 +34,8 @@ export type AsgdState = [AddDecayedWeightsState, ScaleByAsgdState, EmptyState];
  *
  * Weight decay is L2 added to the gradient, as PyTorch's `weight_decay`. Needs `params`.
  * Defaults: `lambd = 1e-4, alpha = 0.75, t0 = 1e6, weightDecay = 0`. Not in optax.
+ * @group Optimizers
+ * @function
  */
 export const asgd = /* @__PURE__ */ optimizerAlias(function asgd(learningRate: ScalarOrSchedule, options: AsgdOptions = {}): GradientTransformation<AsgdState> {
   const owner = 'asgd';

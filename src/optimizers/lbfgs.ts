@@ -19,7 +19,10 @@ import { valueAndGrad } from '../interop/grad.js';
 // Runs as composite tf ops on every backend (no fused kernel: the work is inner products and
 // function evaluations, not an element-wise update).
 
-/** Options of {@link lbfgs}. */
+/**
+ * Options of {@link lbfgs}.
+ * @group Optimizer options and states
+ */
 export interface LbfgsOptions extends ScaleByLbfgsOptions {
   /**
    * The line search that picks the step size: any transformation reading `extra`. Default
@@ -33,6 +36,7 @@ export interface LbfgsOptions extends ScaleByLbfgsOptions {
  * State of {@link lbfgs}: `[scaleByLbfgs state, scale(-1) or learning-rate state, line-search
  * state]`; the last is a `ScaleByZoomLinesearchState` by default, the given line search's state
  * otherwise (`{}` with `linesearch: null`).
+ * @group Optimizer options and states
  */
 export type LbfgsState = [ScaleByLbfgsState, EmptyState | ScaleByLearningRateState, unknown];
 
@@ -51,6 +55,8 @@ export type LbfgsState = [ScaleByLbfgsState, EmptyState | ScaleByLearningRateSta
  * Defaults: no learning rate (the line search sets the step), `memorySize = 10`,
  * `scaleInitPrecond = true`, the zoom (strong Wolfe) line search with at most 20 evaluations
  * starting from step 1 at every update.
+ * @group Optimizers
+ * @function
  */
 export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?: ScalarOrSchedule, options: LbfgsOptions = {}): GradientTransformation<LbfgsState> {
   const owner = 'lbfgs';
@@ -65,7 +71,10 @@ export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?
   ) as unknown as GradientTransformation<LbfgsState>;
 });
 
-/** Options of {@link minimizeLbfgs}. */
+/**
+ * Options of {@link minimizeLbfgs}.
+ * @group Optimizer options and states
+ */
 export interface MinimizeLbfgsOptions extends LbfgsOptions {
   /** Most L-BFGS updates, a whole number >= 0. Default `100`. */
   maxIterations?: number;
@@ -75,7 +84,10 @@ export interface MinimizeLbfgsOptions extends LbfgsOptions {
   learningRate?: ScalarOrSchedule;
 }
 
-/** What {@link minimizeLbfgs} returns. */
+/**
+ * What {@link minimizeLbfgs} returns.
+ * @group Optimizer options and states
+ */
 export interface MinimizeLbfgsResult<P extends Params> {
   /** The final parameters: new tensors owned by the caller. */
   params: P;
@@ -105,6 +117,7 @@ export interface MinimizeLbfgsResult<P extends Params> {
  * Defaults: `maxIterations = 100, tol = 1e-5`, and {@link lbfgs}'s (`memorySize = 10`,
  * `scaleInitPrecond = true`, the zoom line search); `learningRate` and `linesearch` are passed
  * to {@link lbfgs}.
+ * @group Optimizers
  */
 export function minimizeLbfgs<P extends Params>(loss: (params: P) => tf.Scalar, params: P, options: MinimizeLbfgsOptions = {}): MinimizeLbfgsResult<P> {
   const owner = 'minimizeLbfgs';

@@ -8,7 +8,10 @@ import { scaleByLionFor, type ScaleByLionOptions, type ScaleByLionState } from '
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link lion}. */
+/**
+ * Options of {@link lion}.
+ * @group Optimizer options and states
+ */
 export interface LionOptions extends ScaleByLionOptions {
   /** Decoupled weight-decay rate (a number >= 0 or a schedule). Default `1e-3`. */
   weightDecay?: ScalarOrSchedule;
@@ -16,7 +19,10 @@ export interface LionOptions extends ScaleByLionOptions {
   mask?: Mask;
 }
 
-/** State of {@link lion}: `[scaleByLion state, weight-decay state, learning-rate state]`. */
+/**
+ * State of {@link lion}: `[scaleByLion state, weight-decay state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type LionState = [ScaleByLionState, AddDecayedWeightsState, ScaleByLearningRateState];
 
 /**
@@ -28,6 +34,8 @@ export type LionState = [ScaleByLionState, AddDecayedWeightsState, ScaleByLearni
  *
  * Its steps are as large as the learning rate in every coordinate, so it wants a learning rate
  * 3 to 10 times smaller than AdamW's. Defaults: `b1 = 0.9, b2 = 0.99, weightDecay = 1e-3`.
+ * @group Optimizers
+ * @function
  */
 export const lion = /* @__PURE__ */ optimizerAlias(function lion(learningRate: ScalarOrSchedule, options: LionOptions = {}): GradientTransformation<LionState> {
   const owner = 'lion';

@@ -12,7 +12,10 @@ import type { EmptyState } from '../types.js';
 
 // Runs as tf ops on every backend (no fused kernel).
 
-/** Options of {@link muon}. */
+/**
+ * Options of {@link muon}.
+ * @group Optimizer options and states
+ */
 export interface MuonOptions extends ScaleByMuonOptions {
   /** Decoupled weight decay of the matrices (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -35,6 +38,7 @@ export interface MuonOptions extends ScaleByMuonOptions {
 /**
  * State of {@link muon}: `[masked(matrix chain) state, masked(adamw) state]`, the matrix chain
  * being `[scaleByMuon, scaleByShape, addDecayedWeights, scaleByLearningRate]`.
+ * @group Optimizer options and states
  */
 export type MuonState = [
   MaskedState<[ScaleByMuonState, EmptyState, AddDecayedWeightsState, ScaleByLearningRateState]>,
@@ -61,6 +65,8 @@ const isNotMatrix = (params: Params) => treeMap((x) => x.rank !== 2, params);
  * `nsSteps = 5, beta = 0.95, eps = 1e-8, weightDecay = 0, nesterov = true, adaptive = false,
  * adamB1 = 0.9, adamB2 = 0.999, adamEpsRoot = 0, adamWeightDecay = 0`. Not offered: optax's
  * `preconditioning` other than `'frobenius'`, `muon_weight_dimension_numbers`, `mu_dtype`.
+ * @group Optimizers
+ * @function
  */
 export const muon = /* @__PURE__ */ optimizerAlias(function muon(learningRate: ScalarOrSchedule, options: MuonOptions = {}): GradientTransformation<MuonState> {
   const owner = 'muon';

@@ -8,7 +8,10 @@ import { learningRateWithOwner, type ScaleByLearningRateState } from '../transfo
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link noisySgd}. */
+/**
+ * Options of {@link noisySgd}.
+ * @group Optimizer options and states
+ */
 export interface NoisySgdOptions {
   /** Variance of the noise at the first step, >= 0. Default `0.01`. */
   eta?: number;
@@ -18,7 +21,10 @@ export interface NoisySgdOptions {
   seed?: number;
 }
 
-/** State of {@link noisySgd}: `[addNoise state, learning-rate state]`. */
+/**
+ * State of {@link noisySgd}: `[addNoise state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type NoisySgdState = [AddNoiseState, ScaleByLearningRateState];
 
 /**
@@ -30,6 +36,8 @@ export type NoisySgdState = [AddNoiseState, ScaleByLearningRateState];
  * Reproducible: the same `seed` gives the same updates (see {@link addNoise} for how the noise
  * is drawn; the draws are not JAX's). Defaults: `eta = 0.01, gamma = 0.55, seed = 0` (optax's,
  * whose `key` is this `seed`).
+ * @group Optimizers
+ * @function
  */
 export const noisySgd = /* @__PURE__ */ optimizerAlias(function noisySgd(learningRate: ScalarOrSchedule, options: NoisySgdOptions = {}): GradientTransformation<NoisySgdState> {
   const owner = 'noisySgd';

@@ -6,9 +6,15 @@ import { scaleByNovogradFor, type ScaleByNovogradOptions, type ScaleByNovogradSt
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link novograd}: those of `scaleByNovograd`, with `eps` defaulting to `1e-6`. */
+/**
+ * Options of {@link novograd}: those of `scaleByNovograd`, with `eps` defaulting to `1e-6`.
+ * @group Optimizer options and states
+ */
 export type NovogradOptions = ScaleByNovogradOptions;
-/** State of {@link novograd}: `[scaleByNovograd state, learning-rate state]`. */
+/**
+ * State of {@link novograd}: `[scaleByNovograd state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type NovogradState = [ScaleByNovogradState, ScaleByLearningRateState];
 
 /**
@@ -21,6 +27,8 @@ export type NovogradState = [ScaleByNovogradState, ScaleByLearningRateState];
  * Defaults: `b1 = 0.9, b2 = 0.25, eps = 1e-6` (optax's alias default; `scaleByNovograd`'s is
  * `1e-8`), `epsRoot = 0, weightDecay = 0`, mask: all leaves. The weight decay is not multiplied
  * by the learning rate separately: it is part of the direction, as in the paper.
+ * @group Optimizers
+ * @function
  */
 export const novograd = /* @__PURE__ */ optimizerAlias(function novograd(learningRate: ScalarOrSchedule, options: NovogradOptions = {}): GradientTransformation<NovogradState> {
   return chainFor('novograd', scaleByNovogradFor('novograd', options, 1e-6), learningRateWithOwner('novograd', learningRate));

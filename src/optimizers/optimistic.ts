@@ -13,9 +13,15 @@ import {
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link optimisticGradientDescent}. */
+/**
+ * Options of {@link optimisticGradientDescent}.
+ * @group Optimizer options and states
+ */
 export type OptimisticGradientDescentOptions = ScaleByOptimisticGradientOptions;
-/** State of {@link optimisticGradientDescent}: `[scaleByOptimisticGradient state, learning-rate state]`. */
+/**
+ * State of {@link optimisticGradientDescent}: `[scaleByOptimisticGradient state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type OptimisticGradientDescentState = [ScaleByOptimisticGradientState, ScaleByLearningRateState];
 
 /**
@@ -26,6 +32,8 @@ export type OptimisticGradientDescentState = [ScaleByOptimisticGradientState, Sc
  *     w = w - lr * ((alpha + beta) * g - beta * gPrev)
  *
  * Defaults, as optax: `alpha = 1, beta = 1` (numbers >= 0).
+ * @group Optimizers
+ * @function
  */
 export const optimisticGradientDescent = /* @__PURE__ */ optimizerAlias(function optimisticGradientDescent(
   learningRate: ScalarOrSchedule,
@@ -40,7 +48,10 @@ export const optimisticGradientDescent = /* @__PURE__ */ optimizerAlias(function
   );
 });
 
-/** Options of {@link optimisticAdam}. */
+/**
+ * Options of {@link optimisticAdam}.
+ * @group Optimizer options and states
+ */
 export interface OptimisticAdamOptions extends ScaleByOptimisticGradientOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -54,7 +65,10 @@ export interface OptimisticAdamOptions extends ScaleByOptimisticGradientOptions 
   nesterov?: boolean;
 }
 
-/** State of {@link optimisticAdam}: `[scaleByAdam state, scaleByOptimisticGradient state, learning-rate state]`. */
+/**
+ * State of {@link optimisticAdam}: `[scaleByAdam state, scaleByOptimisticGradient state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type OptimisticAdamState = [ScaleByAdamState, ScaleByOptimisticGradientState, ScaleByLearningRateState];
 
 /**
@@ -70,6 +84,8 @@ export type OptimisticAdamState = [ScaleByAdamState, ScaleByOptimisticGradientSt
  * replace its deprecated `optimistic_adam(learning_rate, optimism)` (which took the learning
  * rate as `alpha`, `optimism` as `beta`, a step of 1, and no schedules): here `learningRate` is
  * a number or a schedule like every optimizer's, and `alpha`, `beta` are options.
+ * @group Optimizers
+ * @function
  */
 export const optimisticAdam = /* @__PURE__ */ optimizerAlias(function optimisticAdam(
   learningRate: ScalarOrSchedule,

@@ -8,7 +8,10 @@ import { polyakOptions, scaleByPolyakFor } from '../transforms/polyak.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link polyakSgd}. */
+/**
+ * Options of {@link polyakSgd}.
+ * @group Optimizer options and states
+ */
 export interface PolyakSgdOptions {
   /** Multiplies the Polyak step (a number >= 0 or a schedule). Default `1`. */
   scaling?: ScalarOrSchedule;
@@ -20,7 +23,10 @@ export interface PolyakSgdOptions {
   variant?: 'sps' | 'sps+';
 }
 
-/** State of {@link polyakSgd}: `[scaleByPolyak state (empty), scaling state]`. */
+/**
+ * State of {@link polyakSgd}: `[scaleByPolyak state (empty), scaling state]`.
+ * @group Optimizer options and states
+ */
 export type PolyakSgdState = [EmptyState, ScaleByLearningRateState];
 
 /**
@@ -33,6 +39,8 @@ export type PolyakSgdState = [EmptyState, ScaleByLearningRateState];
  * Defaults, as optax: `maxLearningRate = 1, scaling = 1, fMin = 0, eps = 0, variant = 'sps'`.
  * `scaling` is kept in the state by `scaleByLearningRate`, so under the name `learningRate`:
  * `getHyperparam(state, 'learningRate')` reads the scaling the next update uses.
+ * @group Optimizers
+ * @function
  */
 export const polyakSgd = /* @__PURE__ */ optimizerAlias(function polyakSgd(
   maxLearningRate: ScalarOrSchedule = 1,

@@ -13,7 +13,10 @@ import { treeMap } from '../tree/structure.js';
 // Prodigy, as optax.contrib.prodigy: one transformation, as in optax, because the step size it
 // estimates scales the Adam moments, the denominator's eps and the weight decay alike.
 
-/** Options of {@link prodigy}. */
+/**
+ * Options of {@link prodigy}.
+ * @group Optimizer options and states
+ */
 export interface ProdigyOptions {
   /** `[b1, b2]` of the underlying AdamW, each in [0, 1). Default `[0.9, 0.999]`. */
   betas?: readonly [number, number];
@@ -33,7 +36,10 @@ export interface ProdigyOptions {
   mask?: Mask;
 }
 
-/** State of {@link prodigy}. */
+/**
+ * State of {@link prodigy}.
+ * @group Optimizer options and states
+ */
 export interface ProdigyState {
   /** Updates done so far. */
   count: number;
@@ -73,6 +79,8 @@ export interface ProdigyState {
  * per-step constants are JS numbers. Needs `params`. Defaults: `learningRate = 1`,
  * `betas = [0.9, 0.999]`, `beta3 = sqrt(b2)`, `eps = 1e-8`, `estimLr0 = 1e-6`, `estimLrCoef = 1`,
  * `weightDecay = 0`, `safeguardWarmup = false`. Not a chain: the estimate scales every term.
+ * @group Optimizers
+ * @function
  */
 export const prodigy = /* @__PURE__ */ optimizerAlias(function prodigy(learningRate: ScalarOrSchedule = 1, options: ProdigyOptions = {}): GradientTransformation<ProdigyState> {
   const owner = 'prodigy';

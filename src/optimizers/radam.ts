@@ -6,9 +6,15 @@ import { scaleByRadamFor, type ScaleByRadamOptions, type ScaleByRadamState } fro
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link radam}. */
+/**
+ * Options of {@link radam}.
+ * @group Optimizer options and states
+ */
 export type RadamOptions = ScaleByRadamOptions;
-/** State of {@link radam}: `[scaleByRadam state, learning-rate state]`. */
+/**
+ * State of {@link radam}: `[scaleByRadam state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type RadamState = [ScaleByRadamState, ScaleByLearningRateState];
 
 /**
@@ -18,6 +24,8 @@ export type RadamState = [ScaleByRadamState, ScaleByLearningRateState];
  *     radam(lr, o) = chain(scaleByRadam(o), scaleByLearningRate(lr))
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5`.
+ * @group Optimizers
+ * @function
  */
 export const radam = /* @__PURE__ */ optimizerAlias(function radam(learningRate: ScalarOrSchedule, options: RadamOptions = {}): GradientTransformation<RadamState> {
   return chainFor('radam', scaleByRadamFor('radam', options), learningRateWithOwner('radam', learningRate));

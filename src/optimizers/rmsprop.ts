@@ -17,7 +17,10 @@ import { traceFor, type TraceState } from '../transforms/momentum.js';
 import { identity, learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { HyperRate } from '../internal/hyper.js';
 
-/** Options of {@link rmsprop}. */
+/**
+ * Options of {@link rmsprop}.
+ * @group Optimizer options and states
+ */
 export interface RmspropOptions extends ScaleByRmsOptions {
   /** Divide by the centered second moment (an estimate of the variance). Default `false`. */
   centered?: boolean;
@@ -27,7 +30,10 @@ export interface RmspropOptions extends ScaleByRmsOptions {
   nesterov?: boolean;
 }
 
-/** State of {@link rmsprop}: `[RMS state, learning-rate state, momentum state or {}]`. */
+/**
+ * State of {@link rmsprop}: `[RMS state, learning-rate state, momentum state or {}]`.
+ * @group Optimizer options and states
+ */
 export type RmspropState = [ScaleByRmsState | ScaleByStddevState, ScaleByLearningRateState, TraceState | EmptyState];
 
 /**
@@ -44,6 +50,8 @@ export type RmspropState = [ScaleByRmsState | ScaleByStddevState, ScaleByLearnin
  * Defaults: `decay = 0.9, eps = 1e-8` (inside the square root; `epsInSqrt: false` puts it
  * outside, as PyTorch does), `initialScale = 0, centered = false, biasCorrection = false`.
  * `tf.train.rmsprop` uses the same formulas with `eps` defaulting to the backend's 1e-7.
+ * @group Optimizers
+ * @function
  */
 export const rmsprop = /* @__PURE__ */ optimizerAlias(function rmsprop(learningRate: ScalarOrSchedule, options: RmspropOptions = {}): GradientTransformation<RmspropState> {
   const owner = 'rmsprop';

@@ -6,9 +6,15 @@ import { scaleByRpropFor, type ScaleByRpropOptions, type ScaleByRpropState } fro
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link rprop}. */
+/**
+ * Options of {@link rprop}.
+ * @group Optimizer options and states
+ */
 export type RpropOptions = ScaleByRpropOptions;
-/** State of {@link rprop}: `[scaleByRprop state, scale state]`. */
+/**
+ * State of {@link rprop}: `[scaleByRprop state, scale state]`.
+ * @group Optimizer options and states
+ */
 export type RpropState = [ScaleByRpropState, EmptyState];
 
 /**
@@ -23,6 +29,8 @@ export type RpropState = [ScaleByRpropState, EmptyState];
  * step sizes adapt themselves). Defaults: `etaMinus = 0.5, etaPlus = 1.2, minStepSize = 1e-6,
  * maxStepSize = 50`. Unlike optax, each step uses the current gradient's sign and step size
  * (optax's rprop is one step stale and its first update is zero); see {@link scaleByRprop}.
+ * @group Optimizers
+ * @function
  */
 export const rprop: (learningRate: number, options?: RpropOptions) => GradientTransformation<RpropState> =
   /* @__PURE__ */ optimizerAlias(function rprop(learningRate: ScalarOrSchedule, options: RpropOptions = {}): GradientTransformation<RpropState> {

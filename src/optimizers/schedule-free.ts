@@ -9,7 +9,10 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 
-/** Options of {@link scheduleFreeSgd}. */
+/**
+ * Options of {@link scheduleFreeSgd}.
+ * @group Optimizer options and states
+ */
 export interface ScheduleFreeSgdOptions {
   /** Steps of linear warmup from 0 to `learningRate` (a whole number >= 1); none if omitted. */
   warmupSteps?: number;
@@ -23,13 +26,22 @@ export interface ScheduleFreeSgdOptions {
   weightLrPower?: number;
 }
 
-/** The base optimizer of {@link scheduleFreeSgd}: `sgd`'s state, behind the weight decay if any. */
+/**
+ * The base optimizer of {@link scheduleFreeSgd}: `sgd`'s state, behind the weight decay if any.
+ * @inline
+ */
 type SgdBaseState = [EmptyState, ScaleByLearningRateState];
 
-/** State of {@link scheduleFreeSgd}. */
+/**
+ * State of {@link scheduleFreeSgd}.
+ * @group Optimizer options and states
+ */
 export type ScheduleFreeSgdState = ScheduleFreeState<SgdBaseState | [AddDecayedWeightsState, SgdBaseState]>;
 
-/** Options of {@link scheduleFreeAdamw}. */
+/**
+ * Options of {@link scheduleFreeAdamw}.
+ * @group Optimizer options and states
+ */
 export interface ScheduleFreeAdamwOptions {
   /** Steps of linear warmup from 0 to `learningRate` (a whole number >= 1); none if omitted. */
   warmupSteps?: number;
@@ -47,7 +59,10 @@ export interface ScheduleFreeAdamwOptions {
   weightLrPower?: number;
 }
 
-/** State of {@link scheduleFreeAdamw}: its base optimizer is `[scaleByRms, addDecayedWeights, scaleByLearningRate]`. */
+/**
+ * State of {@link scheduleFreeAdamw}: its base optimizer is `[scaleByRms, addDecayedWeights, scaleByLearningRate]`.
+ * @group Optimizer options and states
+ */
 export type ScheduleFreeAdamwState = ScheduleFreeState<[ScaleByRmsState, AddDecayedWeightsState, ScaleByLearningRateState]>;
 
 /**
@@ -67,6 +82,8 @@ export type ScheduleFreeAdamwState = ScheduleFreeState<[ScaleByRmsState, AddDeca
  * rate is required (optax defaults it to 1). The rate is kept once for the user: the state's
  * `learningRate` (what `getHyperparam` and `setHyperparam` reach) is given to the SGD step before
  * each update, so a value set there moves both.
+ * @group Optimizers
+ * @function
  */
 export const scheduleFreeSgd = /* @__PURE__ */ optimizerAlias(function scheduleFreeSgd(learningRate: ScalarOrSchedule, options: ScheduleFreeSgdOptions = {}): GradientTransformation<ScheduleFreeSgdState> {
   const owner = 'scheduleFreeSgd';
@@ -106,6 +123,8 @@ export const scheduleFreeSgd = /* @__PURE__ */ optimizerAlias(function scheduleF
  * (optax's). The learning rate is required (optax defaults it to 0.0025). The state's
  * `learningRate` (what `getHyperparam` and `setHyperparam` reach) is given to the
  * `scaleByLearningRate` step before each update, so a value set there moves both.
+ * @group Optimizers
+ * @function
  */
 export const scheduleFreeAdamw = /* @__PURE__ */ optimizerAlias(function scheduleFreeAdamw(
   learningRate: ScalarOrSchedule,

@@ -9,7 +9,10 @@ import { HyperRate } from '../internal/hyper.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { FLAG } from '../kernels/spec.js';
 
-/** Options of {@link sgd}. */
+/**
+ * Options of {@link sgd}.
+ * @group Optimizer options and states
+ */
 export interface SgdOptions {
   /** Momentum coefficient in [0, 1]; omit it for plain SGD. */
   momentum?: number;
@@ -17,7 +20,10 @@ export interface SgdOptions {
   nesterov?: boolean;
 }
 
-/** State of {@link sgd}: `[momentum state (or {} without momentum), learning-rate state]`. */
+/**
+ * State of {@link sgd}: `[momentum state (or {} without momentum), learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type SgdState = [TraceState | EmptyState, ScaleByLearningRateState];
 
 /**
@@ -30,6 +36,8 @@ export type SgdState = [TraceState | EmptyState, ScaleByLearningRateState];
  * so `u = -lr * g`, or with momentum `t = g + momentum * t; u = -lr * t` (Nesterov:
  * `u = -lr * (g + momentum * t)`), the convention of `tf.train.sgd` / `tf.train.momentum` and
  * PyTorch (no dampening). `nesterov` without `momentum` is an error rather than ignored.
+ * @group Optimizers
+ * @function
  */
 export const sgd = /* @__PURE__ */ optimizerAlias(function sgd(learningRate: ScalarOrSchedule, options: SgdOptions = {}): GradientTransformation<SgdState> {
   const owner = 'sgd';

@@ -9,7 +9,10 @@ import { scaleBySignFor } from '../transforms/sign.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** State of {@link signSgd}: `[{}, learning-rate state]`. */
+/**
+ * State of {@link signSgd}: `[{}, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type SignSgdState = [EmptyState, ScaleByLearningRateState];
 
 /**
@@ -20,6 +23,8 @@ export type SignSgdState = [EmptyState, ScaleByLearningRateState];
  *     u = -lr * sign(g)
  *
  * No options (optax's alias has none).
+ * @group Optimizers
+ * @function
  */
 export const signSgd = /* @__PURE__ */ optimizerAlias(function signSgd(learningRate: ScalarOrSchedule, options: Record<string, never> = {}): GradientTransformation<SignSgdState> {
   const owner = 'signSgd';
@@ -36,13 +41,19 @@ export const signSgd = /* @__PURE__ */ optimizerAlias(function signSgd(learningR
   };
 });
 
-/** Options of {@link signum}. */
+/**
+ * Options of {@link signum}.
+ * @group Optimizer options and states
+ */
 export interface SignumOptions {
   /** Decay of the moving average of the gradients, in [0, 1]. Default `0.9`. */
   beta?: number;
 }
 
-/** State of {@link signum}: `[ema state, {}, learning-rate state]`. */
+/**
+ * State of {@link signum}: `[ema state, {}, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type SignumState = [EmaState, EmptyState, ScaleByLearningRateState];
 
 /**
@@ -54,6 +65,8 @@ export type SignumState = [EmaState, EmptyState, ScaleByLearningRateState];
  *
  * The average is not debiased: a positive factor does not change a sign. Defaults:
  * `beta = 0.9` (optax's; its `accumulatorDtype` has no counterpart, the average is float32).
+ * @group Optimizers
+ * @function
  */
 export const signum = /* @__PURE__ */ optimizerAlias(function signum(learningRate: ScalarOrSchedule, options: SignumOptions = {}): GradientTransformation<SignumState> {
   const owner = 'signum';

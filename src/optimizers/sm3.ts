@@ -7,13 +7,19 @@ import { scaleBySm3For, type ScaleBySm3State } from '../transforms/sm3.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link sm3}. */
+/**
+ * Options of {@link sm3}.
+ * @group Optimizer options and states
+ */
 export interface Sm3Options {
   /** Decay of the momentum (scaleBySm3's `b1`), in [0, 1). Default `0.9`. */
   momentum?: number;
 }
 
-/** State of {@link sm3}: `[scaleBySm3 state, learning-rate state]`. */
+/**
+ * State of {@link sm3}: `[scaleBySm3 state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type Sm3State = [ScaleBySm3State, ScaleByLearningRateState];
 
 /**
@@ -24,6 +30,8 @@ export type Sm3State = [ScaleBySm3State, ScaleByLearningRateState];
  * Defaults: `momentum = 0.9` (and scaleBySm3's `b2 = 1, eps = 1e-8`). optax ends its chain with
  * `scale(-learningRate)`, which takes no schedule; `scaleByLearningRate` gives the same numbers
  * and also takes a schedule, kept in the state as `learningRate`.
+ * @group Optimizers
+ * @function
  */
 export const sm3 = /* @__PURE__ */ optimizerAlias(function sm3(learningRate: ScalarOrSchedule, options: Sm3Options = {}): GradientTransformation<Sm3State> {
   const owner = 'sm3';

@@ -16,7 +16,10 @@ import { scaleByTrustRatioFor } from '../transforms/trust-ratio.js';
 // ---------------------------------------------------------------------------------------------
 // LAMB
 
-/** Options of {@link lamb}: Adam's (without `nesterov`), weight decay and its mask. */
+/**
+ * Options of {@link lamb}: Adam's (without `nesterov`), weight decay and its mask.
+ * @group Optimizer options and states
+ */
 export interface LambOptions extends Omit<ScaleByAdamOptions, 'nesterov' | 'eps'> {
   /** Added to the denominator, outside the square root. Default `1e-6` (not Adam's `1e-8`). */
   eps?: number;
@@ -26,7 +29,10 @@ export interface LambOptions extends Omit<ScaleByAdamOptions, 'nesterov' | 'eps'
   mask?: Mask;
 }
 
-/** State of {@link lamb}: `[scaleByAdam, addDecayedWeights, scaleByTrustRatio, scaleByLearningRate]` states. */
+/**
+ * State of {@link lamb}: `[scaleByAdam, addDecayedWeights, scaleByTrustRatio, scaleByLearningRate]` states.
+ * @group Optimizer options and states
+ */
 export type LambState = [ScaleByAdamState, AddDecayedWeightsState, EmptyState, ScaleByLearningRateState];
 
 /**
@@ -42,6 +48,8 @@ export type LambState = [ScaleByAdamState, AddDecayedWeightsState, EmptyState, S
  * The paper's optional scaling function `phi` of `||p||` is the identity here, as in optax and
  * the paper's experiments. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-6, epsRoot = 0,
  * weightDecay = 0`, mask: all leaves.
+ * @group Optimizers
+ * @function
  */
 export const lamb = /* @__PURE__ */ optimizerAlias(function lamb(learningRate: ScalarOrSchedule, options: LambOptions = {}): GradientTransformation<LambState> {
   const owner = 'lamb';
@@ -59,7 +67,10 @@ export const lamb = /* @__PURE__ */ optimizerAlias(function lamb(learningRate: S
 // ---------------------------------------------------------------------------------------------
 // LARS
 
-/** Options of {@link lars}. */
+/**
+ * Options of {@link lars}.
+ * @group Optimizer options and states
+ */
 export interface LarsOptions {
   /** Weight-decay rate added to the gradient before the trust ratio (a number >= 0 or a schedule). Default `0`. */
   weightDecay?: ScalarOrSchedule;
@@ -80,6 +91,7 @@ export interface LarsOptions {
 /**
  * State of {@link lars}: `[addDecayedWeights, masked(scaleByTrustRatio), scaleByLearningRate,
  * trace]` states.
+ * @group Optimizer options and states
  */
 export type LarsState = [AddDecayedWeightsState, MaskedState<EmptyState>, ScaleByLearningRateState, TraceState];
 
@@ -98,6 +110,8 @@ export type LarsState = [AddDecayedWeightsState, MaskedState<EmptyState>, ScaleB
  * `mask` is optax's `weight_decay_mask` under the name every optimizer here uses. Defaults:
  * `weightDecay = 0, trustCoefficient = 0.001, eps = 0, momentum = 0.9, nesterov = false`; both
  * masks: all leaves (optax's `True`; the usual choice excludes biases and norm scales from both).
+ * @group Optimizers
+ * @function
  */
 export const lars = /* @__PURE__ */ optimizerAlias(function lars(learningRate: ScalarOrSchedule, options: LarsOptions = {}): GradientTransformation<LarsState> {
   const owner = 'lars';
@@ -115,7 +129,10 @@ export const lars = /* @__PURE__ */ optimizerAlias(function lars(learningRate: S
 // ---------------------------------------------------------------------------------------------
 // Fromage
 
-/** Options of {@link fromage}. */
+/**
+ * Options of {@link fromage}.
+ * @group Optimizer options and states
+ */
 export interface FromageOptions {
   /** Floor for the parameter and update norms in the trust ratio, >= 0. Default `1e-6`. */
   minNorm?: number;
@@ -125,6 +142,7 @@ export interface FromageOptions {
  * State of {@link fromage}: `[scaleByTrustRatio, scaleByLearningRate, addDecayedWeights]`
  * states. The learning-rate state holds the scaled rate `lr / sqrt(1 + lr^2)` and the decay
  * state the (negative) rate `1 / sqrt(1 + lr^2) - 1`, as in optax's chain.
+ * @group Optimizer options and states
  */
 export type FromageState = [EmptyState, ScaleByLearningRateState, AddDecayedWeightsState];
 
@@ -141,6 +159,8 @@ export type FromageState = [EmptyState, ScaleByLearningRateState, AddDecayedWeig
  * negative, which `addDecayedWeights` itself does not accept; fromage builds it internally.
  * `getHyperparam(state, 'learningRate')` reads the scaled rate `lr / sqrt(1 + lr^2)` (optax's
  * chain holds the same), and setting it does not change the shrink. Default: `minNorm = 1e-6`.
+ * @group Optimizers
+ * @function
  */
 export const fromage = /* @__PURE__ */ optimizerAlias(function fromage(learningRate: ScalarOrSchedule, options: FromageOptions = {}): GradientTransformation<FromageState> {
   const owner = 'fromage';

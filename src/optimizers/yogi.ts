@@ -6,9 +6,15 @@ import { scaleByYogiFor, type ScaleByYogiOptions, type ScaleByYogiState } from '
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
-/** Options of {@link yogi}: optax's alias takes only these three. */
+/**
+ * Options of {@link yogi}: optax's alias takes only these three.
+ * @group Optimizer options and states
+ */
 export type YogiOptions = Pick<ScaleByYogiOptions, 'b1' | 'b2' | 'eps'>;
-/** State of {@link yogi}: `[scaleByYogi state, learning-rate state]`. */
+/**
+ * State of {@link yogi}: `[scaleByYogi state, learning-rate state]`.
+ * @group Optimizer options and states
+ */
 export type YogiState = [ScaleByYogiState, ScaleByLearningRateState];
 
 /**
@@ -20,6 +26,8 @@ export type YogiState = [ScaleByYogiState, ScaleByLearningRateState];
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-3` (optax's; `epsRoot = 0` and
  * `initialAccumulatorValue = 1e-6` are fixed here, as in optax's alias; use the chain to change
  * them).
+ * @group Optimizers
+ * @function
  */
 export const yogi = /* @__PURE__ */ optimizerAlias(function yogi(learningRate: ScalarOrSchedule, options: YogiOptions = {}): GradientTransformation<YogiState> {
   return chainFor('yogi', scaleByYogiFor('yogi', options, ['b1', 'b2', 'eps']), learningRateWithOwner('yogi', learningRate));

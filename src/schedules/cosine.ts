@@ -4,8 +4,12 @@ import { describeNode } from '../tree/walk.js';
 import { joinSchedules } from './join.js';
 import { warmupPhase } from './warmup.js';
 
-/** Options of {@link cosineDecaySchedule}. */
+/**
+ * Options of {@link cosineDecaySchedule}.
+ * @group Schedules
+ */
 export interface CosineDecayOptions {
+  /** Value at step 0, where the decay starts (a finite number). */
   initValue: number;
   /** Steps over which to decay, > 0; the value holds afterwards. */
   decaySteps: number;
@@ -20,6 +24,7 @@ export interface CosineDecayOptions {
  *
  *     k = min(count, decaySteps)
  *     value = initValue * ((1 - alpha) * (0.5 * (1 + cos(pi * k / decaySteps)))^exponent + alpha)
+ * @group Schedules
  */
 export function cosineDecaySchedule(options: CosineDecayOptions): Schedule {
   return cosineFor('cosineDecaySchedule', options);
@@ -38,7 +43,10 @@ function cosineFor(owner: string, options: CosineDecayOptions): Schedule {
   };
 }
 
-/** Options of {@link warmupCosineDecaySchedule}. */
+/**
+ * Options of {@link warmupCosineDecaySchedule}.
+ * @group Schedules
+ */
 export interface WarmupCosineDecayOptions {
   /** Value at step 0, where the linear warmup starts. */
   initValue: number;
@@ -58,6 +66,7 @@ export interface WarmupCosineDecayOptions {
  * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then cosine decay from
  * `peakValue` to `endValue` over the remaining `decaySteps - warmupSteps` steps (so `decaySteps`
  * counts the whole schedule, as in optax), holding `endValue` afterwards.
+ * @group Schedules
  */
 export function warmupCosineDecaySchedule(options: WarmupCosineDecayOptions): Schedule {
   return warmupCosineFor('warmupCosineDecaySchedule', options);
@@ -93,6 +102,7 @@ function warmupCosineFor(owner: string, options: WarmupCosineDecayOptions): Sche
  * So `sgdrSchedule([c])` is `warmupCosineDecaySchedule(c)`. As optax's `sgdr_schedule`, which
  * takes the cycles as dicts of keyword arguments; an empty list is a `RangeError` here (optax
  * fails at the first call), and an error in a cycle names it (`sgdrSchedule: cycles[1]: ...`).
+ * @group Schedules
  */
 export function sgdrSchedule(cycles: WarmupCosineDecayOptions[]): Schedule {
   const owner = 'sgdrSchedule';

@@ -3,8 +3,12 @@ import { checkBoolean, checkNumber, checkRequired } from '../internal/options.js
 import { joinSchedules } from './join.js';
 import { warmupPhase } from './warmup.js';
 
-/** Options of {@link exponentialDecay}. */
+/**
+ * Options of {@link exponentialDecay}.
+ * @group Schedules
+ */
 export interface ExponentialDecayOptions {
+  /** Value from step 0 until `transitionBegin`, where the decay starts (a finite number). */
   initValue: number;
   /** Steps over which the value is multiplied by `decayRate` once, > 0. */
   transitionSteps: number;
@@ -26,6 +30,7 @@ export interface ExponentialDecayOptions {
  *
  * with the exponent floored when `staircase` is set, and the value clipped at `endValue` from
  * below (`decayRate < 1`) or above (`decayRate > 1`) when it is given.
+ * @group Schedules
  */
 export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
   return exponentialFor('exponentialDecay', options);
@@ -51,7 +56,10 @@ function exponentialFor(owner: string, options: ExponentialDecayOptions): Schedu
   };
 }
 
-/** Options of {@link warmupExponentialDecaySchedule}. */
+/**
+ * Options of {@link warmupExponentialDecaySchedule}.
+ * @group Schedules
+ */
 export interface WarmupExponentialDecayOptions extends Omit<ExponentialDecayOptions, 'initValue'> {
   /** Value at step 0, where the linear warmup starts. */
   initValue: number;
@@ -65,6 +73,7 @@ export interface WarmupExponentialDecayOptions extends Omit<ExponentialDecayOpti
  * Linear warmup from `initValue` to `peakValue` over `warmupSteps`, then
  * `exponentialDecay({ initValue: peakValue, transitionSteps, decayRate, transitionBegin,
  * staircase, endValue })`, which counts from the end of the warmup.
+ * @group Schedules
  */
 export function warmupExponentialDecaySchedule(options: WarmupExponentialDecayOptions): Schedule {
   const owner = 'warmupExponentialDecaySchedule';

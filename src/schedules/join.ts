@@ -1,7 +1,10 @@
 import type { Schedule } from '../types.js';
 import { checkNumber, checkRequired } from '../internal/options.js';
 
-/** Options of {@link joinSchedules}. */
+/**
+ * Options of {@link joinSchedules}.
+ * @group Schedules
+ */
 export interface JoinSchedulesOptions {
   /** The schedules, one more than `boundaries`. */
   schedules: Schedule[];
@@ -13,6 +16,7 @@ export interface JoinSchedulesOptions {
  * Runs `schedules[0]` until `boundaries[0]`, then `schedules[1]` until `boundaries[1]`, and so
  * on. Each schedule counts from its own boundary: at `count >= boundaries[i-1]` the value is
  * `schedules[i](count - boundaries[i-1])`.
+ * @group Schedules
  */
 export function joinSchedules(options: JoinSchedulesOptions): Schedule {
   const owner = 'joinSchedules';

@@ -2,7 +2,10 @@ import type { Schedule } from '../types.js';
 import { checkInteger, checkNumber, checkRequired } from '../internal/options.js';
 import { interpolateKnots } from './piecewise.js';
 
-/** Options of {@link cosineOnecycleSchedule}. */
+/**
+ * Options of {@link cosineOnecycleSchedule}.
+ * @group Schedules
+ */
 export interface CosineOnecycleOptions {
   /** Length of the cycle in steps, a whole number > 0; the final value holds afterwards. */
   transitionSteps: number;
@@ -33,6 +36,7 @@ export interface CosineOnecycleOptions {
  * Differs from optax only where the rise takes the whole cycle (`rise == T`, e.g. `pctStart: 1`):
  * optax keys its phases by step in one dict, so the second overwrites the first and its value
  * never reaches `peakValue`; here the value rises to `peakValue` and drops to `final` at `T`.
+ * @group Schedules
  */
 export function cosineOnecycleSchedule(options: CosineOnecycleOptions): Schedule {
   const owner = 'cosineOnecycleSchedule';
@@ -48,7 +52,10 @@ export function cosineOnecycleSchedule(options: CosineOnecycleOptions): Schedule
   );
 }
 
-/** Options of {@link linearOnecycleSchedule}. */
+/**
+ * Options of {@link linearOnecycleSchedule}.
+ * @group Schedules
+ */
 export interface LinearOnecycleOptions extends CosineOnecycleOptions {
   /**
    * Fraction of the cycle after which the value is back at `peakValue / divFactor`, in
@@ -76,6 +83,7 @@ export interface LinearOnecycleOptions extends CosineOnecycleOptions {
  * phases by step in one dict, so a later phase overwrites an earlier one and the values drift
  * (with `pctFinal: 1` it ends at `peakValue / finalDivFactor` instead of `final`); here a phase of
  * no steps is skipped and every other phase keeps its values.
+ * @group Schedules
  */
 export function linearOnecycleSchedule(options: LinearOnecycleOptions): Schedule {
   const owner = 'linearOnecycleSchedule';

@@ -1,8 +1,12 @@
 import type { Schedule } from '../types.js';
 import { checkNumber, checkRequired } from '../internal/options.js';
 
-/** Options of {@link piecewiseConstantSchedule}. */
+/**
+ * Options of {@link piecewiseConstantSchedule}.
+ * @group Schedules
+ */
 export interface PiecewiseConstantOptions {
+  /** Value before the first boundary (a finite number); the scales multiply it. */
   initValue: number;
   /** Step count -> factor (>= 0); each factor multiplies the value from that count on. */
   boundariesAndScales: Record<number, number>;
@@ -12,6 +16,7 @@ export interface PiecewiseConstantOptions {
  * A piecewise-constant schedule: `initValue` times the product of the scales of every boundary
  * already reached (`count >= boundary`). `{ initValue: 1, boundariesAndScales: { 100: 0.1,
  * 200: 0.1 } }` gives 1 until step 99, 0.1 from step 100 and 0.01 from step 200.
+ * @group Schedules
  */
 export function piecewiseConstantSchedule(options: PiecewiseConstantOptions): Schedule {
   const owner = 'piecewiseConstantSchedule';
@@ -28,7 +33,10 @@ export function piecewiseConstantSchedule(options: PiecewiseConstantOptions): Sc
   };
 }
 
-/** Options of {@link piecewiseInterpolateSchedule}. */
+/**
+ * Options of {@link piecewiseInterpolateSchedule}.
+ * @group Schedules
+ */
 export interface PiecewiseInterpolateOptions {
   /** How the value moves between boundaries: a straight line or a half cosine. */
   interpolateType: 'linear' | 'cosine';
@@ -59,6 +67,7 @@ export interface PiecewiseInterpolateOptions {
  * As optax, except that boundaries must be whole numbers >= 0 (optax takes any int key, and a
  * negative one gives overlapping segments), and that a negative count gives `initValue`
  * (optax gives 0; the counts here start at 0, so this never shows).
+ * @group Schedules
  */
 export function piecewiseInterpolateSchedule(options: PiecewiseInterpolateOptions): Schedule {
   const owner = 'piecewiseInterpolateSchedule';

@@ -1,15 +1,23 @@
 import type { Schedule } from '../types.js';
 import { checkNumber, checkRequired } from '../internal/options.js';
 
-/** A schedule that always returns `value`. */
+/**
+ * A schedule that always returns `value`.
+ * @group Schedules
+ */
 export function constantSchedule(value: number): Schedule {
   checkNumber('constantSchedule', 'value', value);
   return () => value;
 }
 
-/** Options of {@link polynomialSchedule}. */
+/**
+ * Options of {@link polynomialSchedule}.
+ * @group Schedules
+ */
 export interface PolynomialScheduleOptions {
+  /** Value from step 0 until `transitionBegin`, where the transition starts (a finite number). */
   initValue: number;
+  /** Value reached after `transitionBegin + transitionSteps` steps, and held from then on (a finite number). */
   endValue: number;
   /** Exponent of the decay curve (1 is linear). */
   power: number;
@@ -25,6 +33,7 @@ export interface PolynomialScheduleOptions {
  *
  *     k = clamp(count - transitionBegin, 0, transitionSteps)
  *     value = (initValue - endValue) * (1 - k / transitionSteps)^power + endValue
+ * @group Schedules
  */
 export function polynomialSchedule(options: PolynomialScheduleOptions): Schedule {
   return polynomialFor('polynomialSchedule', options);
@@ -49,12 +58,16 @@ function polynomialFor(owner: string, options: PolynomialScheduleOptions): Sched
   };
 }
 
-/** Options of {@link linearSchedule}. */
+/**
+ * Options of {@link linearSchedule}.
+ * @group Schedules
+ */
 export type LinearScheduleOptions = Omit<PolynomialScheduleOptions, 'power'>;
 
 /**
  * Linear interpolation from `initValue` to `endValue` over `transitionSteps` steps, starting
  * after `transitionBegin` steps: `polynomialSchedule` with `power = 1`.
+ * @group Schedules
  */
 export function linearSchedule(options: LinearScheduleOptions): Schedule {
   checkRequired('linearSchedule', options, ['initValue', 'endValue', 'transitionSteps'], [

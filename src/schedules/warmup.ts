@@ -1,7 +1,10 @@
 import type { Schedule } from '../types.js';
 import { checkNumber, checkRequired } from '../internal/options.js';
 
-/** Options of {@link warmupConstantSchedule}. */
+/**
+ * Options of {@link warmupConstantSchedule}.
+ * @group Schedules
+ */
 export interface WarmupConstantOptions {
   /** Value at step 0, where the linear warmup starts. */
   initValue: number;
@@ -20,6 +23,7 @@ export interface WarmupConstantOptions {
  * `warmupCosineDecaySchedule`. optax builds this schedule as a linear schedule, whose
  * zero-length transition falls back to a constant `init_value`; holding the peak is what the
  * name promises, so it differs there.
+ * @group Schedules
  */
 export function warmupConstantSchedule(options: WarmupConstantOptions): Schedule {
   const owner = 'warmupConstantSchedule';

@@ -9,7 +9,10 @@ import { declareState } from '../internal/state.js';
 
 // AdaBelief, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
-/** Options of {@link scaleByBelief} (and of `adabelief`). */
+/**
+ * Options of {@link scaleByBelief} (and of `adabelief`).
+ * @group Transform options and states
+ */
 export interface ScaleByBeliefOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -23,8 +26,12 @@ export interface ScaleByBeliefOptions {
   nesterov?: boolean;
 }
 
-/** State of {@link scaleByBelief}: step count, first moment and second moment of the prediction error. */
+/**
+ * State of {@link scaleByBelief}: step count, first moment and second moment of the prediction error.
+ * @group Transform options and states
+ */
 export interface ScaleByBeliefState {
+  /** Updates done so far (a JS number, `0` after `init`); the next update bias-corrects with `t = count + 1`. */
   count: number;
   /** Moving average of the gradients. */
   mu: Params;
@@ -61,6 +68,7 @@ function beliefOptions(owner: string, options: ScaleByBeliefOptions): Required<S
  * accumulates across steps), both as in optax and the paper's algorithm. Defaults: `b1 = 0.9,
  * b2 = 0.999, eps = 1e-16, epsRoot = 1e-16, nesterov = false` (optax's; the paper's are
  * `eps = 1e-8, epsRoot = 0`). State: `{ count, mu, nu }`, both starting at zero.
+ * @group Transforms
  */
 export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTransformation<ScaleByBeliefState> {
   return scaleByBeliefFor('scaleByBelief', options);

@@ -11,7 +11,10 @@ import { tidy } from '../internal/tidy.js';
 // AdaBound: Adam whose per-element step size is clipped into a band that narrows towards a
 // final SGD step size. Not in optax; follows the authors' reference implementation.
 
-/** Options of {@link scaleByAdabound} (and of `adabound`, with its weight decay). */
+/**
+ * Options of {@link scaleByAdabound} (and of `adabound`, with its weight decay).
+ * @group Transform options and states
+ */
 export interface ScaleByAdaboundOptions {
   /** The SGD step size the bounds converge to, > 0. Default `0.1`. */
   finalLr?: number;
@@ -25,7 +28,10 @@ export interface ScaleByAdaboundOptions {
   eps?: number;
 }
 
-/** State of {@link scaleByAdabound}. */
+/**
+ * State of {@link scaleByAdabound}.
+ * @group Transform options and states
+ */
 export interface ScaleByAdaboundState {
   /** Updates done so far. */
   count: number;
@@ -74,6 +80,7 @@ export function adaboundOptions(owner: string, options: ScaleByAdaboundOptions):
  *
  * Defaults: `finalLr = 0.1, gamma = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8`.
  * State: `{ count, mu, nu, learningRate }`, moments starting at zero.
+ * @group Transforms
  */
 export function scaleByAdabound(
   learningRate: ScalarOrSchedule,

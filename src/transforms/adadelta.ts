@@ -9,7 +9,10 @@ import { declareState } from '../internal/state.js';
 
 // Adadelta, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
-/** Options of {@link scaleByAdadelta}. */
+/**
+ * Options of {@link scaleByAdadelta}.
+ * @group Transform options and states
+ */
 export interface ScaleByAdadeltaOptions {
   /** Decay of both running averages, in [0, 1). Default `0.9`. */
   rho?: number;
@@ -17,7 +20,10 @@ export interface ScaleByAdadeltaOptions {
   eps?: number;
 }
 
-/** State of {@link scaleByAdadelta}: the running averages of squared gradients and updates. */
+/**
+ * State of {@link scaleByAdadelta}: the running averages of squared gradients and updates.
+ * @group Transform options and states
+ */
 export interface ScaleByAdadeltaState {
   /** E[g^2], the running average of squared gradients. */
   eG: Params;
@@ -42,6 +48,7 @@ function adadeltaOptions(owner: string, options: ScaleByAdadeltaOptions = {}): R
  *     eX = (1 - rho) * u^2 + rho * eX
  *
  * Defaults: `rho = 0.9, eps = 1e-6`. State: `{ eG, eX }`, both starting at zero.
+ * @group Transforms
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   return scaleByAdadeltaFor('scaleByAdadelta', options);

@@ -8,7 +8,10 @@ import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.j
 // Adamax, Adam with the infinity norm, in optax's operation order. Per-step scalars are JS
 // numbers computed in float64.
 
-/** Options of {@link scaleByAdamax} (and of `adamax`). */
+/**
+ * Options of {@link scaleByAdamax} (and of `adamax`).
+ * @group Transform options and states
+ */
 export interface ScaleByAdamaxOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -18,9 +21,14 @@ export interface ScaleByAdamaxOptions {
   eps?: number;
 }
 
-/** State of {@link scaleByAdamax}: step count, first moment and infinity norm. */
+/**
+ * State of {@link scaleByAdamax}: step count, first moment and infinity norm.
+ * @group Transform options and states
+ */
 export interface ScaleByAdamaxState {
+  /** Updates done so far (a JS number, `0` after `init`); the next update bias-corrects with `t = count + 1`. */
   count: number;
+  /** First moment: the moving average of the gradients `mu = (1 - b1) g + b1 mu`, not bias-corrected; zeros after `init`. */
   mu: Params;
   /** Exponentially weighted infinity norm of the gradients. */
   nu: Params;
@@ -45,6 +53,7 @@ function adamaxOptions(owner: string, options: ScaleByAdamaxOptions = {}): Requi
  *
  * The infinity norm needs no bias correction. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8`.
  * State: `{ count, mu, nu }`, both starting at zero.
+ * @group Transforms
  */
 export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   return scaleByAdamaxFor('scaleByAdamax', options);

@@ -7,7 +7,10 @@ import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/momen
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
-/** Options of {@link scaleByAdan}. */
+/**
+ * Options of {@link scaleByAdan}.
+ * @group Transform options and states
+ */
 export interface ScaleByAdanOptions {
   /** Decay of the gradients' moving average, in [0, 1). Default `0.98`. */
   b1?: number;
@@ -21,7 +24,10 @@ export interface ScaleByAdanOptions {
   epsRoot?: number;
 }
 
-/** State of {@link scaleByAdan} (optax's fields `m, v, n, g`; its `t` is our `count`). */
+/**
+ * State of {@link scaleByAdan} (optax's fields `m, v, n, g`; its `t` is our `count`).
+ * @group Transform options and states
+ */
 export interface ScaleByAdanState {
   /** Updates done so far. */
   count: number;
@@ -66,6 +72,7 @@ export function adanOptions(owner: string, options: ScaleByAdanOptions, epsRootD
  * weight `b2` (the paper's `1 - beta_2`, 0.92 by default), as in the paper and the authors'
  * code; optax weighs it by `1 - b2` (0.08), a bug reported in optax PR #1715. The two agree on
  * the first update, where `d = 0`.
+ * @group Transforms
  */
 export function scaleByAdan(options: ScaleByAdanOptions = {}): GradientTransformation<ScaleByAdanState> {
   checkOptions('scaleByAdan', options, ADAN_KEYS);

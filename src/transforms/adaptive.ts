@@ -11,7 +11,10 @@ import { declareState } from '../internal/state.js';
 // ---------------------------------------------------------------------------------------------
 // Adam
 
-/** State of {@link scaleByAdam}: step count and the first and second moments. */
+/**
+ * State of {@link scaleByAdam}: step count and the first and second moments.
+ * @group Transform options and states
+ */
 export interface ScaleByAdamState {
   /** Updates done so far. */
   count: number;
@@ -21,7 +24,10 @@ export interface ScaleByAdamState {
   nu: Params;
 }
 
-/** Options of {@link scaleByAdam} (and of `adam`, `nadam`, `adamw`). */
+/**
+ * Options of {@link scaleByAdam} (and of `adam`, `nadam`, `adamw`).
+ * @group Transform options and states
+ */
 export interface ScaleByAdamOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -65,6 +71,7 @@ const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
  * `b1^t` by repeated float32 multiplication, so the two agree to float32 rounding, not bitwise.
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false`.
  * State: `{ count, mu, nu }`, moments starting at zero.
+ * @group Transforms
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   return scaleByAdamFor('scaleByAdam', options);
@@ -103,7 +110,10 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
 // ---------------------------------------------------------------------------------------------
 // RMS and centered RMS (RMSprop's direction)
 
-/** Options of {@link scaleByRms} and {@link scaleByStddev}. */
+/**
+ * Options of {@link scaleByRms} and {@link scaleByStddev}.
+ * @group Transform options and states
+ */
 export interface ScaleByRmsOptions {
   /** Decay of the moving averages, in [0, 1] ([0, 1) with `biasCorrection`). Default `0.9`. */
   decay?: number;
@@ -136,7 +146,10 @@ function rmsScaling(s: Scratch, x: tf.Tensor, epsS: tf.Scalar, epsInSqrt: boolea
   return epsInSqrt ? s.rsqrt(s.add(x, epsS)) : s.reciprocal(s.add(s.sqrt(x), epsS));
 }
 
-/** State of {@link scaleByRms}. */
+/**
+ * State of {@link scaleByRms}.
+ * @group Transform options and states
+ */
 export interface ScaleByRmsState {
   /** Updates done so far (used by bias correction). */
   count: number;
@@ -158,6 +171,7 @@ export interface ScaleByRmsState {
  * `scaleByAdam({ b1: 0, b2 })`. Defaults: `decay = 0.9, eps = 1e-8, initialScale = 0,
  * epsInSqrt = true, biasCorrection = false`. State: `{ count, nu }`, `nu` starting at
  * `initialScale`.
+ * @group Transforms
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   return scaleByRmsFor('scaleByRms', options);
@@ -187,7 +201,10 @@ export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): G
   });
 }
 
-/** State of {@link scaleByStddev}. */
+/**
+ * State of {@link scaleByStddev}.
+ * @group Transform options and states
+ */
 export interface ScaleByStddevState {
   /** Updates done so far (used by bias correction). */
   count: number;
@@ -209,6 +226,7 @@ export interface ScaleByStddevState {
  *
  * Defaults: `decay = 0.9, eps = 1e-8, initialScale = 0, epsInSqrt = true,
  * biasCorrection = false`. State: `{ count, mu, nu }`, `mu` at zero, `nu` at `initialScale`.
+ * @group Transforms
  */
 export function scaleByStddev(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
   return scaleByStddevFor('scaleByStddev', options);
@@ -250,13 +268,19 @@ export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {})
 // ---------------------------------------------------------------------------------------------
 // Root of the sum of squares (AdaGrad's direction)
 
-/** State of {@link scaleByRss}. */
+/**
+ * State of {@link scaleByRss}.
+ * @group Transform options and states
+ */
 export interface ScaleByRssState {
   /** Sum of the squared gradients so far, plus the initial accumulator value. */
   sumOfSquares: Params;
 }
 
-/** Options of {@link scaleByRss} and `adagrad`. */
+/**
+ * Options of {@link scaleByRss} and `adagrad`.
+ * @group Transform options and states
+ */
 export interface ScaleByRssOptions {
   /** Starting value of the accumulators, >= 0. Default `0.1`. */
   initialAccumulatorValue?: number;
@@ -285,6 +309,7 @@ export function rssOptions(owner: string, options: ScaleByRssOptions): Required<
  * float32); PyTorch adds 1e-10 outside. Where the accumulator is not positive (only possible
  * with `initialAccumulatorValue = 0`, or NaN) the update is 0. Defaults:
  * `initialAccumulatorValue = 0.1, eps = 1e-7`. State: `{ sumOfSquares }`.
+ * @group Transforms
  */
 export function scaleByRss(options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
   return scaleByRssFor('scaleByRss', options);

@@ -10,7 +10,10 @@ import { tidy } from '../internal/tidy.js';
 
 // AdEMAMix, as optax.contrib.scale_by_ademamix.
 
-/** Options of {@link scaleByAdemamix} (and of `ademamix`). */
+/**
+ * Options of {@link scaleByAdemamix} (and of `ademamix`).
+ * @group Transform options and states
+ */
 export interface ScaleByAdemamixOptions {
   /** Decay of the fast moving average, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -26,7 +29,10 @@ export interface ScaleByAdemamixOptions {
   epsRoot?: number;
 }
 
-/** State of {@link scaleByAdemamix}. */
+/**
+ * State of {@link scaleByAdemamix}.
+ * @group Transform options and states
+ */
 export interface ScaleByAdemamixState {
   /** Updates done so far. */
   count: number;
@@ -59,6 +65,7 @@ const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot'] as const;
  * equal to `count`; here the one count serves both). Defaults: `b1 = 0.9, b2 = 0.999,
  * b3 = 0.9999, alpha = 6` (optax's `scale_by_ademamix`; its `ademamix` alias uses 5), `eps = 1e-8,
  * epsRoot = 0`. State: `{ count, m1, m2, nu, b3, alpha }`.
+ * @group Transforms
  */
 export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientTransformation<ScaleByAdemamixState> {
   return scaleByAdemamixFor('scaleByAdemamix', options);

@@ -9,7 +9,10 @@ import { tidy } from '../internal/tidy.js';
 
 // ADOPT, as optax.contrib.scale_by_adopt.
 
-/** Options of {@link scaleByAdopt} (and of `adopt`). */
+/**
+ * Options of {@link scaleByAdopt} (and of `adopt`).
+ * @group Transform options and states
+ */
 export interface ScaleByAdoptOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -25,7 +28,10 @@ export interface ScaleByAdoptOptions {
   clipValueFn?: (count: number) => number;
 }
 
-/** State of {@link scaleByAdopt}. */
+/**
+ * State of {@link scaleByAdopt}.
+ * @group Transform options and states
+ */
 export interface ScaleByAdoptState {
   /** Updates done so far. */
   count: number;
@@ -54,6 +60,7 @@ const ADOPT_KEYS = ['b1', 'b2', 'eps', 'nesterov', 'useClipping', 'clipValueFn']
  * separate branch that writes them directly. `clipValueFn` is evaluated in float64 once per step.
  * Defaults: `b1 = 0.9, b2 = 0.9999, eps = 1e-6, nesterov = false, useClipping = true,
  * clipValueFn = (k) => k ** 0.25`. State: `{ count, mu, nu }`.
+ * @group Transforms
  */
 export function scaleByAdopt(options: ScaleByAdoptOptions = {}): GradientTransformation<ScaleByAdoptState> {
   return scaleByAdoptFor('scaleByAdopt', options);

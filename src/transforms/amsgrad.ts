@@ -8,7 +8,10 @@ import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.j
 // AMSGrad, Adam with the running maximum of the second moment, in optax's operation order.
 // Per-step scalars are JS numbers computed in float64.
 
-/** Options of {@link scaleByAmsgrad} (and of `amsgrad`). */
+/**
+ * Options of {@link scaleByAmsgrad} (and of `amsgrad`).
+ * @group Transform options and states
+ */
 export interface ScaleByAmsgradOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -24,12 +27,18 @@ export interface ScaleByAmsgradOptions {
   biasCorrectionNu?: boolean;
 }
 
-/** State of {@link scaleByAmsgrad}. */
+/**
+ * State of {@link scaleByAmsgrad}: step count, the two moments and the running maximum of the second. Every tree is shaped as the params.
+ * @group Transform options and states
+ */
 export interface ScaleByAmsgradState {
+  /** Updates done so far (a JS number, `0` after `init`); the next update bias-corrects with `t = count + 1`. */
   count: number;
+  /** First moment: the moving average of the gradients, not bias-corrected; zeros after `init`. */
   mu: Params;
+  /** Second moment: the moving average of the squared gradients, not bias-corrected; zeros after `init`. */
   nu: Params;
-  /** The running maximum of the (bias-corrected) second moment. */
+  /** The running maximum of the second moment, bias-corrected first when `biasCorrectionNu` (the default); zeros after `init`. */
   nuMax: Params;
 }
 
@@ -59,6 +68,7 @@ function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Req
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0`, both corrections on.
  * State: `{ count, mu, nu, nuMax }`, all starting at zero.
+ * @group Transforms
  */
 export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   return scaleByAmsgradFor('scaleByAmsgrad', options);

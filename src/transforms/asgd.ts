@@ -11,7 +11,10 @@ import { tidy } from '../internal/tidy.js';
 
 // Averaged SGD as PyTorch's torch.optim.ASGD computes it. Not in optax.
 
-/** Options of {@link scaleByAsgd} (and of `asgd`, with its weight decay). */
+/**
+ * Options of {@link scaleByAsgd} (and of `asgd`, with its weight decay).
+ * @group Transform options and states
+ */
 export interface ScaleByAsgdOptions {
   /** Decay term, >= 0. Default `1e-4`. */
   lambd?: number;
@@ -21,7 +24,10 @@ export interface ScaleByAsgdOptions {
   t0?: number;
 }
 
-/** State of {@link scaleByAsgd}. */
+/**
+ * State of {@link scaleByAsgd}.
+ * @group Transform options and states
+ */
 export interface ScaleByAsgdState {
   /** Updates done so far. */
   count: number;
@@ -61,6 +67,7 @@ export function asgdOptions(owner: string, options: ScaleByAsgdOptions): Require
  * same for a constant learning rate and follows a schedule (or `setHyperparam`) at once.
  * Defaults: `lambd = 1e-4, alpha = 0.75, t0 = 1e6`. State: `{ count, ax, learningRate }`,
  * `ax` starting at zero (PyTorch's `ax` also starts at zero and is overwritten while `mu = 1`).
+ * @group Transforms
  */
 export function scaleByAsgd(learningRate: ScalarOrSchedule, options: ScaleByAsgdOptions = {}): GradientTransformation<ScaleByAsgdState> {
   return scaleByAsgdFor('scaleByAsgd', learningRate, options);
@@ -113,6 +120,7 @@ const ASGD_FIELDS = ['ax', 'count', 'learningRate'];
  * shared, so they can be disposed freely.
  *
  * @throws TypeError when `state` holds no ASGD state, or more than one.
+ * @group Transforms
  */
 export function asgdAverage(state: unknown): Params {
   const owner = 'asgdAverage';

@@ -15,7 +15,10 @@ import type { EmptyState, GradientTransformation } from '../types.js';
 // ---------------------------------------------------------------------------------------------
 // normalizeByUpdateNorm
 
-/** Options of {@link normalizeByUpdateNorm}. */
+/**
+ * Options of {@link normalizeByUpdateNorm}.
+ * @group Transform options and states
+ */
 export interface NormalizeByUpdateNormOptions {
   /** Multiplies the normalised updates, a finite number other than 0. Default `1`. */
   scaleFactor?: number;
@@ -31,6 +34,7 @@ export interface NormalizeByUpdateNormOptions {
  *
  * in optax's operation order. The norm is `treeL2Norm`'s (no overflow). With `eps = 0`, all-zero
  * updates give NaN, as in optax. Defaults: `scaleFactor = 1, eps = 1e-6`. State: `{}`.
+ * @group Transforms
  */
 export function normalizeByUpdateNorm(options: NormalizeByUpdateNormOptions = {}): GradientTransformation<EmptyState> {
   const owner = 'normalizeByUpdateNorm';
@@ -60,6 +64,7 @@ export function normalizeByUpdateNorm(options: NormalizeByUpdateNormOptions = {}
  *
  * A leaf already within the threshold is divided by exactly 1 (its bits are kept). An empty leaf
  * passes through. `threshold > 0`. State: `{}`.
+ * @group Transforms
  */
 export function clipByBlockRms(threshold: number): GradientTransformation<EmptyState> {
   const owner = 'clipByBlockRms';
@@ -81,7 +86,10 @@ export function clipByBlockRms(threshold: number): GradientTransformation<EmptyS
 // ---------------------------------------------------------------------------------------------
 // scaleByParamBlockNorm, scaleByParamBlockRms
 
-/** Options of {@link scaleByParamBlockNorm} and {@link scaleByParamBlockRms}. */
+/**
+ * Options of {@link scaleByParamBlockNorm} and {@link scaleByParamBlockRms}.
+ * @group Transform options and states
+ */
 export interface ScaleByParamBlockOptions {
   /** Floor for the parameter's norm (or RMS), >= 0. Default `1e-3`. */
   minScale?: number;
@@ -93,6 +101,7 @@ export interface ScaleByParamBlockOptions {
  *     u = g * max(||p||, minScale)      (optax's safe_norm: `||p|| <= minScale ? minScale : ||p||`)
  *
  * Needs `params`. Default `minScale = 1e-3`. State: `{}`.
+ * @group Transforms
  */
 export function scaleByParamBlockNorm(options: ScaleByParamBlockOptions = {}): GradientTransformation<EmptyState> {
   return paramBlockScaling('scaleByParamBlockNorm', options, leafNorm);
@@ -104,6 +113,7 @@ export function scaleByParamBlockNorm(options: ScaleByParamBlockOptions = {}): G
  *     u = g * max(rms(p), minScale),    rms(p) = sqrt(mean(p^2)) over the leaf
  *
  * Needs `params`. An empty leaf passes through. Default `minScale = 1e-3`. State: `{}`.
+ * @group Transforms
  */
 export function scaleByParamBlockRms(options: ScaleByParamBlockOptions = {}): GradientTransformation<EmptyState> {
   return paramBlockScaling('scaleByParamBlockRms', options, leafRms);
@@ -135,7 +145,10 @@ function paramBlockScaling(
 // ---------------------------------------------------------------------------------------------
 // adaptiveGradClip
 
-/** Options of {@link adaptiveGradClip}. */
+/**
+ * Options of {@link adaptiveGradClip}.
+ * @group Transform options and states
+ */
 export interface AdaptiveGradClipOptions {
   /** Floor for the parameters' unit norms, so zero-initialised units can move, >= 0. Default `1e-3`. */
   eps?: number;
@@ -162,6 +175,7 @@ const DIV_EPS = 1e-6;
  * guard, as optax). Leaves of rank above 5 need `axis`: without it the update throws an `Error`
  * naming the leaf. Needs `params`. `clipping > 0`; defaults: `eps = 1e-3`, `axis` by rank.
  * State: `{}`.
+ * @group Transforms
  */
 export function adaptiveGradClip(clipping: number, options: AdaptiveGradClipOptions = {}): GradientTransformation<EmptyState> {
   const owner = 'adaptiveGradClip';

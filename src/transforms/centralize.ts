@@ -14,6 +14,7 @@ import { declareState } from '../internal/state.js';
  *
  * tfjs stores a dense kernel as `[inputs, outputs]` where JAX/Flax uses the same layout, so the
  * slices are along the input axis in both. State: `{}`.
+ * @group Transforms
  */
 export function centralize(): GradientTransformation<EmptyState> {
   const owner = 'centralize';

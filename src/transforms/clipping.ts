@@ -10,6 +10,7 @@ import { declareState } from '../internal/state.js';
 /**
  * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
  * maxDelta)`. NaN stays NaN. `maxDelta > 0`. State: `{}`.
+ * @group Transforms
  */
 export function clip(maxDelta: number): GradientTransformation<EmptyState> {
   const owner = 'clip';
@@ -41,6 +42,7 @@ export function clip(maxDelta: number): GradientTransformation<EmptyState> {
  * `maxNorm / Infinity = 0`: infinite elements become NaN (`Infinity * 0`) and finite ones, in
  * every leaf, 0 (with their sign). Either way the bad elements stay non-finite, never silently
  * clipped into finite values. `maxNorm > 0`. State: `{}`.
+ * @group Transforms
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
   const owner = 'clipByGlobalNorm';

@@ -14,6 +14,7 @@ import { treeMap } from '../tree/structure.js';
  * Put it last in a chain (after the learning rate), since it sees the final step. A parameter
  * that is already negative is moved to 0. Needs `params`. As optax's
  * `keep_params_nonnegative`. State: `{}`.
+ * @group Transforms
  */
 export function keepParamsNonnegative(): GradientTransformation<EmptyState> {
   const owner = 'keepParamsNonnegative';
@@ -32,8 +33,15 @@ export function keepParamsNonnegative(): GradientTransformation<EmptyState> {
   });
 }
 
-/** State of {@link zeroNans}: per leaf, a bool scalar tensor, `true` if the last update had a NaN there. */
+/**
+ * State of {@link zeroNans}: per leaf, a bool scalar tensor, `true` if the last update had a NaN there.
+ * @group Transform options and states
+ */
 export interface ZeroNansState {
+  /**
+   * A tree shaped as the params whose leaves are `bool` scalar tensors: `true` where the last
+   * update's leaf had at least one NaN (all `false` after `init`). Read it with `dataSync()`.
+   */
   foundNan: PyTree;
 }
 
@@ -42,6 +50,7 @@ export interface ZeroNansState {
  * The state records, per leaf, whether the last update held a NaN (a bool scalar tensor, read
  * it with `dataSync`); the transformation itself never reads it. As optax's `zero_nans`.
  * State: `{ foundNan }`, all `false` at init.
+ * @group Transforms
  */
 export function zeroNans(): GradientTransformation<ZeroNansState> {
   const owner = 'zeroNans';

@@ -13,16 +13,21 @@ import { withElementStep } from '../kernels/step.js';
  * Which leaves a transformation applies to: a tree of booleans with the structure of the
  * parameters (or a prefix of it: a boolean at a subtree covers all its leaves), or a function
  * from the parameters to such a tree. `true` means "apply to this leaf".
+ * @group Core
  */
 export type Mask = PyTree<boolean> | MaskFn;
 
 /**
  * A function from the parameters to a mask tree. Declared as a method so that a function typed
  * for your own parameter type, `(p: MyParams) => ...`, is accepted.
+ * @inline
  */
 type MaskFn = { mask(params: Params): PyTree<boolean> }['mask'];
 
-/** Options of {@link addDecayedWeights}. */
+/**
+ * Options of {@link addDecayedWeights}.
+ * @group Transform options and states
+ */
 export interface AddDecayedWeightsOptions {
   /** Which parameters to decay (`true` = decay). Default: all of them. */
   mask?: Mask;
@@ -31,9 +36,17 @@ export interface AddDecayedWeightsOptions {
 /**
  * State of {@link addDecayedWeights}: the number of updates done, and the weight-decay rate the
  * next update will use (`schedule(count)` for a schedule).
+ * @group Transform options and states
  */
 export interface AddDecayedWeightsState {
+  /** Updates done so far (a JS number, `0` after `init`). */
   count: number;
+  /**
+   * The rate the next update multiplies the parameters by, a JS number: the constant, or
+   * `schedule(count)` for a schedule (`schedule(0)` after `init`). A value put here with
+   * `setHyperparam` is used by the next update; a constant rate then keeps it, a schedule gives
+   * the one after.
+   */
   weightDecay: number;
 }
 
@@ -57,6 +70,7 @@ export interface AddDecayedWeightsState {
  *
  * State: `{ count, weightDecay }`, the rate the **next** update uses (see `getHyperparam` and
  * `setHyperparam`).
+ * @group Transforms
  */
 export function addDecayedWeights(
   weightDecay: ScalarOrSchedule,

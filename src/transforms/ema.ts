@@ -7,7 +7,10 @@ import { biasCorrection, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkRate, checkRequired } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
-/** State of {@link ema}: updates done, and the moving average of the updates (not debiased). */
+/**
+ * State of {@link ema}: updates done, and the moving average of the updates (not debiased).
+ * @group Wrappers and combinators
+ */
 export interface EmaState {
   /** Updates done so far. */
   count: number;
@@ -15,7 +18,10 @@ export interface EmaState {
   ema: Params;
 }
 
-/** Options of {@link ema}. */
+/**
+ * Options of {@link ema}.
+ * @group Wrappers and combinators
+ */
 export interface EmaOptions {
   /** Weight of the old average, in [0, 1) (in [0, 1] with `debias: false`). Required. */
   decay: number;
@@ -39,6 +45,7 @@ export interface EmaOptions {
  *
  * Defaults: `debias = true`; `decay` is required. State: `{ count, ema }`, the stored average
  * not debiased.
+ * @group Wrappers and combinators
  */
 export function ema(options: EmaOptions): GradientTransformation<EmaState> {
   const owner = 'ema';

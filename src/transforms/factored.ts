@@ -7,7 +7,10 @@ import { declareState } from '../internal/state.js';
 import { treeFlatten, treeLeaves, treeMap } from '../tree/structure.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 
-/** Options of {@link scaleByFactoredRms} (optax's names, in camelCase). */
+/**
+ * Options of {@link scaleByFactoredRms} (optax's names, in camelCase).
+ * @group Transform options and states
+ */
 export interface ScaleByFactoredRmsOptions {
   /** Factor the second moment of leaves of rank >= 2. Default `true`. */
   factored?: boolean;
@@ -31,12 +34,28 @@ export interface ScaleByFactoredRmsOptions {
  * an `[r, c]` matrix with `c >= r` that is a row vector of `r` and a column vector of `c`
  * numbers. (optax fills the unused slots with one-element zeros; empty ones hold no number, so
  * a state's values are only the statistics.)
+ * @group Transform options and states
  */
 export interface ScaleByFactoredRmsState {
   /** Updates done so far. */
   count: number;
+  /**
+   * Per factored leaf, the moving average of `g^2 + epsilon` averaged over the largest axis `d0`
+   * (shape `s` without `d0`; the per-row statistics of a wide matrix); shape `[0]` for a leaf
+   * that is not factored. Zeros after `init`.
+   */
   vRow: Params;
+  /**
+   * Per factored leaf, the moving average of `g^2 + epsilon` averaged over the second-largest
+   * axis `d1` (shape `s` without `d1`); shape `[0]` for a leaf that is not factored. Zeros after
+   * `init`.
+   */
   vCol: Params;
+  /**
+   * Per leaf that is not factored (rank below 2, a small second-largest dimension, or
+   * `factored: false`), the full moving average of `g^2 + epsilon`, shaped as the leaf; shape
+   * `[0]` for a factored leaf. Zeros after `init`.
+   */
   v: Params;
 }
 
@@ -73,6 +92,7 @@ const defaultDecayRateFn = (step: number, decayRate: number): number => 1 - (ste
  * `factored = true, decayRate = 0.8, stepOffset = 0, minDimSizeToFactor = 128,
  * epsilon = 1e-30`. The decay is computed in float64. Unlike optax, the update does not need
  * `params` (optax reads only their shapes, which are the gradients').
+ * @group Transforms
  */
 export function scaleByFactoredRms(options: ScaleByFactoredRmsOptions = {}): GradientTransformation<ScaleByFactoredRmsState> {
   return scaleByFactoredRmsFor('scaleByFactoredRms', options);

@@ -11,7 +11,10 @@ import { formatPath } from '../tree/walk.js';
 // the memory takes the newest curvature pair, then the incoming updates are preconditioned.
 // The memory's vectors are tensor trees; every inner product and coefficient is a JS number.
 
-/** Options of {@link scaleByLbfgs} (and of `lbfgs`). */
+/**
+ * Options of {@link scaleByLbfgs} (and of `lbfgs`).
+ * @group Transform options and states
+ */
 export interface ScaleByLbfgsOptions {
   /** Curvature pairs kept, a whole number >= 1. Default `10`. */
   memorySize?: number;
@@ -19,7 +22,10 @@ export interface ScaleByLbfgsOptions {
   scaleInitPrecond?: boolean;
 }
 
-/** State of {@link scaleByLbfgs}. */
+/**
+ * State of {@link scaleByLbfgs}.
+ * @group Transform options and states
+ */
 export interface ScaleByLbfgsState {
   /** Updates done. */
   count: number;
@@ -76,6 +82,7 @@ export function lbfgsOptions(owner: string, options: ScaleByLbfgsOptions = {}): 
  * per update) rather than device scalars; empty slots (weight 0) are skipped instead of
  * multiplied by zero; the memory is an array of trees rather than leaves stacked along a new
  * axis, so a new pair replaces one slot without copying the others.
+ * @group Transforms
  */
 export function scaleByLbfgs(options: ScaleByLbfgsOptions = {}): GradientTransformation<ScaleByLbfgsState> {
   return scaleByLbfgsFor('scaleByLbfgs', options);

@@ -100,7 +100,10 @@ function evaluate(owner: string, inputs: LineInputs & { params: Params }, direct
 // ---------------------------------------------------------------------------------------------
 // Backtracking
 
-/** Options of {@link scaleByBacktrackingLinesearch}. */
+/**
+ * Options of {@link scaleByBacktrackingLinesearch}.
+ * @group Transform options and states
+ */
 export interface ScaleByBacktrackingLinesearchOptions {
   /** Most step-size reductions per update, a whole number >= 0 (required, as in optax). */
   maxBacktrackingSteps: number;
@@ -120,7 +123,10 @@ export interface ScaleByBacktrackingLinesearchOptions {
   storeGrad?: boolean;
 }
 
-/** State of {@link scaleByBacktrackingLinesearch}. */
+/**
+ * State of {@link scaleByBacktrackingLinesearch}.
+ * @group Transform options and states
+ */
 export interface ScaleByBacktrackingLinesearchState {
   /** The step size of the last update (1 before the first). optax's `learning_rate`. */
   stepsize: number;
@@ -160,6 +166,7 @@ export interface ScaleByBacktrackingLinesearchState {
  * Where it differs from optax: the step size is `stepsize` in the state (optax: `learning_rate`,
  * which would make `getHyperparam(state, 'learningRate')` ambiguous in a chain with a learning
  * rate), and the info fields sit at the top of the state; no `verbose` option.
+ * @group Transforms
  */
 export function scaleByBacktrackingLinesearch(options: ScaleByBacktrackingLinesearchOptions): GradientTransformation<ScaleByBacktrackingLinesearchState> {
   const owner = 'scaleByBacktrackingLinesearch';
@@ -224,7 +231,10 @@ export function scaleByBacktrackingLinesearch(options: ScaleByBacktrackingLinese
 // ---------------------------------------------------------------------------------------------
 // Zoom (strong Wolfe)
 
-/** Options of {@link scaleByZoomLinesearch}. */
+/**
+ * Options of {@link scaleByZoomLinesearch}.
+ * @group Transform options and states
+ */
 export interface ScaleByZoomLinesearchOptions {
   /** Most evaluations per update, a whole number >= 1 (required, as in optax). */
   maxLinesearchSteps: number;
@@ -246,7 +256,10 @@ export interface ScaleByZoomLinesearchOptions {
   initialGuessStrategy?: 'keep' | 'one';
 }
 
-/** State of {@link scaleByZoomLinesearch}. */
+/**
+ * State of {@link scaleByZoomLinesearch}.
+ * @group Transform options and states
+ */
 export interface ScaleByZoomLinesearchState {
   /** The step size of the last update (1 before the first). optax's `learning_rate`. */
   stepsize: number;
@@ -318,6 +331,7 @@ interface ZoomState {
  * Where it differs from optax: the step size is `stepsize` in the state (optax: `learning_rate`),
  * the info fields sit at the top of the state, no `verbose` option; with `'keep'`, a search
  * after one that ended at step 0 starts from 1 (optax would start from 0 and never move again).
+ * @group Transforms
  */
 export function scaleByZoomLinesearch(options: ScaleByZoomLinesearchOptions): GradientTransformation<ScaleByZoomLinesearchState> {
   return scaleByZoomLinesearchFor('scaleByZoomLinesearch', options);
@@ -561,7 +575,10 @@ export function quadraticMinimizer(a: number, fa: number, ga: number, b: number,
 // ---------------------------------------------------------------------------------------------
 // Reusing the search's last evaluation
 
-/** The value and gradient that {@link valueAndGradFromState} returns. */
+/**
+ * The value and gradient that {@link valueAndGradFromState} returns.
+ * @group Transform options and states
+ */
 export interface ValueAndGrad<P extends Params = Params> {
   /** The loss at the params (a JS number). */
   value: number;
@@ -589,6 +606,7 @@ export interface ValueAndGrad<P extends Params = Params> {
  * `grad` is always new tensors owned by the caller (copies sharing the state's buffers); `value`
  * is a JS number. Throws an `Error` when `state` holds no line search's value and gradient, more
  * than one, or a backtracking search without `storeGrad: true` (no gradient kept).
+ * @group Transforms
  */
 export function valueAndGradFromState<P extends Params>(valueFn: (params: P) => tf.Scalar | number): (params: P, state: unknown) => ValueAndGrad<P> {
   const owner = 'valueAndGradFromState';

@@ -7,7 +7,10 @@ import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.j
 
 // Lion, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
-/** Options of {@link scaleByLion}. */
+/**
+ * Options of {@link scaleByLion}.
+ * @group Transform options and states
+ */
 export interface ScaleByLionOptions {
   /** Weight of the momentum in the direction, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -15,9 +18,17 @@ export interface ScaleByLionOptions {
   b2?: number;
 }
 
-/** State of {@link scaleByLion}: step count and momentum. */
+/**
+ * State of {@link scaleByLion}: step count and momentum.
+ * @group Transform options and states
+ */
 export interface ScaleByLionState {
+  /** Updates done so far (a JS number, `0` after `init`); Lion's update does not depend on it. */
   count: number;
+  /**
+   * The momentum `mu = (1 - b2) g + b2 mu`, float32 tensors shaped as the params, zeros after
+   * `init`. The direction uses the interpolation with `b1` taken before this update of `mu`.
+   */
   mu: Params;
 }
 
@@ -38,6 +49,7 @@ function lionOptions(owner: string, options: ScaleByLionOptions = {}): Required<
  *     mu = (1 - b2) * g + b2 * mu
  *
  * Defaults: `b1 = 0.9, b2 = 0.99`. State: `{ count, mu }`, `mu` starting at zero.
+ * @group Transforms
  */
 export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
   return scaleByLionFor('scaleByLion', options);

@@ -6,12 +6,22 @@ import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
-/** State of {@link trace}: the momentum buffer, one tensor per parameter. */
+/**
+ * State of {@link trace}: the momentum buffer, one tensor per parameter.
+ * @group Transform options and states
+ */
 export interface TraceState {
+  /**
+   * The momentum buffer `t = g + decay * t` (undamped), float32 tensors shaped as the params,
+   * zeros after `init`. Without Nesterov it is also the update.
+   */
   trace: Params;
 }
 
-/** Options of {@link trace}. */
+/**
+ * Options of {@link trace}.
+ * @group Transform options and states
+ */
 export interface TraceOptions {
   /** The momentum coefficient, in [0, 1]. Required. */
   decay: number;
@@ -29,6 +39,7 @@ export interface TraceOptions {
  * The trace starts at zero and is not damped by `(1 - decay)`; this is the convention of optax,
  * `tf.train.momentum` and PyTorch's SGD (with dampening 0), unlike an exponential moving average.
  * State: `{ trace }`.
+ * @group Transforms
  */
 export function trace(options: TraceOptions): GradientTransformation<TraceState> {
   return traceFor('trace', options);

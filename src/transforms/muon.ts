@@ -11,10 +11,16 @@ import { formatPath } from '../tree/walk.js';
 // Muon's direction (optax.contrib.scale_by_muon) and its shape scaling (scale_by_shape), for
 // rank-2 leaves: a matrix `W` used as `x W = y`, rows the input (fan-in) axis.
 
-/** One Newton–Schulz step's coefficients `(a, b, c)`: `X <- a X + (b A + c A^2) X`, `A = X X^T`. */
+/**
+ * One Newton–Schulz step's coefficients `(a, b, c)`: `X <- a X + (b A + c A^2) X`, `A = X X^T`.
+ * @group Transform options and states
+ */
 export type NsCoefficients = readonly [number, number, number];
 
-/** The coefficient presets of optax: Keller Jordan's quintic (`'standard'`) and Dion's five steps. */
+/**
+ * The coefficient presets of optax: Keller Jordan's quintic (`'standard'`) and Dion's five steps.
+ * @group Transforms
+ */
 export const NS_COEFFICIENT_PRESETS: Readonly<Record<'standard' | 'dion', NsCoefficients | readonly NsCoefficients[]>> = {
   standard: [3.4445, -4.775, 2.0315],
   dion: [
@@ -26,7 +32,10 @@ export const NS_COEFFICIENT_PRESETS: Readonly<Record<'standard' | 'dion', NsCoef
   ],
 };
 
-/** Options of {@link scaleByMuon}. */
+/**
+ * Options of {@link scaleByMuon}.
+ * @group Transform options and states
+ */
 export interface ScaleByMuonOptions {
   /**
    * Newton–Schulz coefficients: one triple used `nsSteps` times, a list of triples (one per
@@ -46,7 +55,10 @@ export interface ScaleByMuonOptions {
   adaptive?: boolean;
 }
 
-/** State of {@link scaleByMuon}. */
+/**
+ * State of {@link scaleByMuon}.
+ * @group Transform options and states
+ */
 export interface ScaleByMuonState {
   /** Updates done so far. */
   count: number;
@@ -77,6 +89,7 @@ function nsSchedule(owner: string, coeffs: unknown, steps: number): NsCoefficien
  * and transpose back. The result is close to `U V^T` for `G = U S V^T` (its singular values
  * lie roughly in [0.7, 1.2] with the standard coefficients, not exactly 1: the iteration trades
  * accuracy for a steep slope at zero).
+ * @group Transforms
  */
 export function orthogonalizeViaNewtonSchulz(x: tf.Tensor2D, steps: readonly NsCoefficients[], eps = 1e-8): tf.Tensor2D {
   return tf.tidy(() => {
@@ -108,6 +121,7 @@ export function orthogonalizeViaNewtonSchulz(x: tf.Tensor2D, steps: readonly NsC
  * `eps = 1e-8`, `nesterov = true`, `adaptive = false`. Only optax's default `'frobenius'`
  * preconditioning and plain matrices (no `weight_dimension_numbers`) are offered.
  * State: `{ count, mu }`.
+ * @group Transforms
  */
 export function scaleByMuon(options: ScaleByMuonOptions = {}): GradientTransformation<ScaleByMuonState> {
   return scaleByMuonFor('scaleByMuon', options);
@@ -174,7 +188,10 @@ function findNonMatrix(tree: unknown, path: (string | number)[]): [(string | num
   return null;
 }
 
-/** Options of {@link scaleByShape}. */
+/**
+ * Options of {@link scaleByShape}.
+ * @group Transform options and states
+ */
 export interface ScaleByShapeOptions {
   /** If set, scale by `sqrt(max(fanIn, fanOut)) * consistentRms` (arXiv:2502.16982) instead. */
   consistentRms?: number;
@@ -184,6 +201,7 @@ export interface ScaleByShapeOptions {
  * Scales each rank-2 update by a factor of its shape `[fanIn, fanOut]`, as optax contrib
  * `scale_by_shape`: `sqrt(max(1, fanOut / fanIn))` (Keller Jordan's width transfer), or
  * `sqrt(max(fanIn, fanOut)) * consistentRms` when that option is set. State: `{}`.
+ * @group Transforms
  */
 export function scaleByShape(options: ScaleByShapeOptions = {}): GradientTransformation<EmptyState> {
   return scaleByShapeFor('scaleByShape', options);

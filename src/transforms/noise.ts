@@ -6,7 +6,10 @@ import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
 
-/** Options of {@link addNoise}. */
+/**
+ * Options of {@link addNoise}.
+ * @group Transform options and states
+ */
 export interface AddNoiseOptions {
   /** Variance of the noise at the first step, >= 0. Required (`noisySgd` defaults it to `0.01`). */
   eta: number;
@@ -16,8 +19,15 @@ export interface AddNoiseOptions {
   seed?: number;
 }
 
-/** State of {@link addNoise}: the number of updates done (it anneals the variance and picks the noise). */
+/**
+ * State of {@link addNoise}: the number of updates done (it anneals the variance and picks the noise).
+ * @group Transform options and states
+ */
 export interface AddNoiseState {
+  /**
+   * Updates done so far (a JS number, `0` after `init`). The next update uses `t = count + 1`
+   * for the variance `eta / t^gamma` and in the seed of each leaf's draw.
+   */
   count: number;
 }
 
@@ -67,6 +77,7 @@ export function noiseSeed(seed: number, step: number, leaf: number): number {
  * tfjs's generator is not JAX's, so the draws differ from optax's for the same seed; the
  * distribution is the same. Defaults: `seed = 0` (as optax's
  * `key`); `eta` and `gamma` are required, as in optax. State: `{ count }`.
+ * @group Transforms
  */
 export function addNoise(options: AddNoiseOptions): GradientTransformation<AddNoiseState> {
   checkRequired('addNoise', options, ['eta', 'gamma'], ['eta', 'gamma', 'seed']);

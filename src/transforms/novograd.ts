@@ -11,7 +11,10 @@ import { checkTrees, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { maskLeaves, type Mask } from './decay.js';
 
-/** Options of {@link scaleByNovograd}. */
+/**
+ * Options of {@link scaleByNovograd}.
+ * @group Transform options and states
+ */
 export interface ScaleByNovogradOptions {
   /** Decay of the first moment (momentum), in [0, 1). Default `0.9`. */
   b1?: number;
@@ -27,7 +30,10 @@ export interface ScaleByNovogradOptions {
   mask?: Mask;
 }
 
-/** State of {@link scaleByNovograd}. */
+/**
+ * State of {@link scaleByNovograd}.
+ * @group Transform options and states
+ */
 export interface ScaleByNovogradState {
   /** Updates done so far. */
   count: number;
@@ -59,6 +65,7 @@ const NOVOGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask'] as c
  * a step whose rate is 0 adds nothing and needs no `params`. Defaults: `b1 = 0.9, b2 = 0.25,
  * eps = 1e-8, epsRoot = 0, weightDecay = 0`, mask: all leaves.
  * State: `{ count, mu, nu, weightDecay }`, `mu` param-shaped, `nu` one scalar per leaf.
+ * @group Transforms
  */
 export function scaleByNovograd(options: ScaleByNovogradOptions = {}): GradientTransformation<ScaleByNovogradState> {
   return scaleByNovogradFor('scaleByNovograd', options);

@@ -6,7 +6,10 @@ import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
-/** Options of {@link scaleByOptimisticGradient}. */
+/**
+ * Options of {@link scaleByOptimisticGradient}.
+ * @group Transform options and states
+ */
 export interface ScaleByOptimisticGradientOptions {
   /** Weight of the current gradient, >= 0. Default `1`. */
   alpha?: number;
@@ -17,6 +20,7 @@ export interface ScaleByOptimisticGradientOptions {
 /**
  * State of {@link scaleByOptimisticGradient}: optax's `previous_gradient`, and a step count in
  * place of its `is_initial_step` flag (`count === 0`), as every count in this library.
+ * @group Transform options and states
  */
 export interface ScaleByOptimisticGradientState {
   /** Updates done so far; on the first (`count === 0`) the previous gradient is the current one. */
@@ -44,6 +48,7 @@ export function optimisticOptions(owner: string, options: ScaleByOptimisticGradi
  * with `gPrev = g` on the first update (so it is `alpha * g`), as optax does since its issue
  * #1082. Defaults: `alpha = 1, beta = 1` (numbers; optax's transform does not take schedules
  * either). State: `{ count, previousGradient }`.
+ * @group Transforms
  */
 export function scaleByOptimisticGradient(options: ScaleByOptimisticGradientOptions = {}): GradientTransformation<ScaleByOptimisticGradientState> {
   const owner = 'scaleByOptimisticGradient';

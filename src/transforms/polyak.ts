@@ -7,7 +7,10 @@ import { declareState } from '../internal/state.js';
 import { treeL2Norm } from '../tree/math.js';
 import { readValue } from './reduce-on-plateau.js';
 
-/** Options of {@link scaleByPolyak}. */
+/**
+ * Options of {@link scaleByPolyak}.
+ * @group Transform options and states
+ */
 export interface ScaleByPolyakOptions {
   /** A lower bound on the loss (0 for models that interpolate the data). Default `0`. */
   fMin?: number;
@@ -53,6 +56,7 @@ export function polyakOptions(owner: string, options: ScaleByPolyakOptions): Req
  *
  * The squared norm is read back once per update (a GPU sync, like reading the loss) so that the
  * step is computed in float64 as a JS number; optax computes it in float32.
+ * @group Transforms
  */
 export function scaleByPolyak(options: ScaleByPolyakOptions = {}): GradientTransformation<EmptyState> {
   const owner = 'scaleByPolyak';

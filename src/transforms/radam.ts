@@ -10,7 +10,10 @@ import { declareState } from '../internal/state.js';
 // RAdam, Rectified Adam, in optax's operation order. Per-step scalars (including the
 // rectification) are JS numbers computed in float64.
 
-/** Options of {@link scaleByRadam} (and of `radam`). */
+/**
+ * Options of {@link scaleByRadam} (and of `radam`).
+ * @group Transform options and states
+ */
 export interface ScaleByRadamOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -24,10 +27,19 @@ export interface ScaleByRadamOptions {
   threshold?: number;
 }
 
-/** State of {@link scaleByRadam}: as Adam's. */
+/**
+ * State of {@link scaleByRadam}: as Adam's.
+ * @group Transform options and states
+ */
 export interface ScaleByRadamState {
+  /**
+   * Updates done so far (a JS number, `0` after `init`); the next update bias-corrects with
+   * `t = count + 1`, and rectifies once `rho_t >= threshold`.
+   */
   count: number;
+  /** First moment: the moving average of the gradients, not bias-corrected; zeros after `init`. */
   mu: Params;
+  /** Second moment: the moving average of the squared gradients, not bias-corrected; zeros after `init`. */
   nu: Params;
 }
 
@@ -61,7 +73,7 @@ function radamRectification(b2: number, t: number, threshold: number): number | 
  * Rescales updates by Rectified Adam (Liu et al. 2020, arXiv:1908.03265). While the variance
  * of the adaptive rate is intractable (`rho_t < threshold`, the first steps), the update is
  * the bias-corrected momentum alone; after, Adam's update times the rectification `r_t` (see
- * {@link radamRectification}):
+ * `radamRectification` in the source):
  *
  *     mu = (1 - b1) * g + b1 * mu;   muHat = mu / (1 - b1^t)
  *     nu = (1 - b2) * g^2 + b2 * nu; nuHat = nu / (1 - b2^t)
@@ -69,6 +81,7 @@ function radamRectification(b2: number, t: number, threshold: number): number | 
  *
  * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5` (with `b2 = 0.999`
  * the first rectified step is the 6th). State: `{ count, mu, nu }`.
+ * @group Transforms
  */
 export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
   return scaleByRadamFor('scaleByRadam', options);

@@ -6,7 +6,10 @@ import { checkInteger, checkNumber, checkOptions } from '../internal/options.js'
 import { declareState } from '../internal/state.js';
 import { describeNode, formatPath, isTensor } from '../tree/walk.js';
 
-/** State of {@link reduceOnPlateau}: JS numbers only (optax's fields, in camelCase). */
+/**
+ * State of {@link reduceOnPlateau}: JS numbers only (optax's fields, in camelCase).
+ * @group Wrappers and combinators
+ */
 export interface ReduceOnPlateauState {
   /** The factor the updates are multiplied by: 1 at first, times `factor` at each plateau. */
   scale: number;
@@ -22,7 +25,10 @@ export interface ReduceOnPlateauState {
   avgValue: number;
 }
 
-/** Options of {@link reduceOnPlateau}. */
+/**
+ * Options of {@link reduceOnPlateau}.
+ * @group Wrappers and combinators
+ */
 export interface ReduceOnPlateauOptions {
   /** Multiplies the scale at each plateau, in (0, 1). Default `0.1`. */
   factor?: number;
@@ -75,6 +81,7 @@ export interface ReduceOnPlateauOptions {
  * `minScale` must lie in [0, 1] (the scale starts at 1 and only falls; a larger floor would
  * raise it), and `rtol` in [0, 1) (optax allows 1, where the first threshold `0 * Infinity` is
  * NaN and nothing ever counts as an improvement).
+ * @group Wrappers and combinators
  */
 export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): GradientTransformation<ReduceOnPlateauState> {
   const owner = 'reduceOnPlateau';

@@ -7,7 +7,10 @@ import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import { signOf } from '../internal/sign.js';
 
-/** Options of {@link scaleByRprop} (and of `rprop`). */
+/**
+ * Options of {@link scaleByRprop} (and of `rprop`).
+ * @group Transform options and states
+ */
 export interface ScaleByRpropOptions {
   /** Multiplies a step size where the gradient changed sign, in (0, 1). Default `0.5`. */
   etaMinus?: number;
@@ -19,7 +22,10 @@ export interface ScaleByRpropOptions {
   maxStepSize?: number;
 }
 
-/** State of {@link scaleByRprop} (optax's field names, in camelCase). */
+/**
+ * State of {@link scaleByRprop} (optax's field names, in camelCase).
+ * @group Transform options and states
+ */
 export interface ScaleByRpropState {
   /** The per-element step sizes, starting at the learning rate. */
   stepSizes: Params;
@@ -75,6 +81,7 @@ export function rpropOptions(owner: string, learningRate: unknown, options: Scal
  * PyTorch, the step size is clipped to `[minStepSize, maxStepSize]` on every update, the first
  * included (optax leaves it unclipped where `s = 0`); it makes a difference only when
  * `learningRate` lies outside that range.
+ * @group Transforms
  */
 export function scaleByRprop(learningRate: number, options: ScaleByRpropOptions = {}): GradientTransformation<ScaleByRpropState> {
   return scaleByRpropFor('scaleByRprop', learningRate, options);

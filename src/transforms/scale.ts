@@ -18,6 +18,7 @@ function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: nu
 /**
  * Leaves updates unchanged: `u = g`. Useful as a placeholder in a chain.
  * State: `{}`.
+ * @group Transforms
  */
 export function identity(): GradientTransformation<EmptyState> {
   return declareState('identity', {}, {
@@ -29,6 +30,7 @@ export function identity(): GradientTransformation<EmptyState> {
 /**
  * Multiplies updates by a constant: `u = factor * g`.
  * State: `{}`.
+ * @group Transforms
  */
 export function scale(factor: number): GradientTransformation<EmptyState> {
   return scaleWithOwner('scale', 'factor', factor);
@@ -43,8 +45,12 @@ export function scaleWithOwner(owner: string, option: string, factor: number): G
   });
 }
 
-/** State of {@link scaleBySchedule}: the number of updates done so far. */
+/**
+ * State of {@link scaleBySchedule}: the number of updates done so far.
+ * @group Transform options and states
+ */
 export interface ScaleByScheduleState {
+  /** Updates done so far (a JS number, `0` after `init`): the next update multiplies by `schedule(count)`. */
   count: number;
 }
 
@@ -54,6 +60,7 @@ export interface ScaleByScheduleState {
  * The schedule is evaluated in float64 once per step; a non-finite value throws a `RangeError`.
  * State: `{ count }`: the schedule is the whole option, so no value is kept to read or set; for
  * a learning rate that `getHyperparam` and `setHyperparam` reach, use `scaleByLearningRate`.
+ * @group Transforms
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation<ScaleByScheduleState> {
   return scheduleWithOwner('scaleBySchedule', 'schedule', schedule, 1);
@@ -81,13 +88,24 @@ function scheduleWithOwner(
  * State of {@link scaleByLearningRate}: the number of updates done, and the learning rate the
  * next update will use (`schedule(count)` for a schedule; read it with `getHyperparam`, change it
  * with `setHyperparam`).
+ * @group Transform options and states
  */
 export interface ScaleByLearningRateState {
+  /** Updates done so far (a JS number, `0` after `init`). */
   count: number;
+  /**
+   * The rate the next update multiplies by (before the sign flip), a JS number: the constant, or
+   * `schedule(count)` for a schedule (`schedule(0)` after `init`). A value put here with
+   * `setHyperparam` is used by the next update; a constant rate then keeps it, a schedule gives
+   * the one after.
+   */
   learningRate: number;
 }
 
-/** Options of {@link scaleByLearningRate}. */
+/**
+ * Options of {@link scaleByLearningRate}.
+ * @group Transform options and states
+ */
 export interface ScaleByLearningRateOptions {
   /** Multiply by `-learningRate` (descent) instead of `learningRate`. Default `true`. */
   flipSign?: boolean;
@@ -104,6 +122,7 @@ export interface ScaleByLearningRateOptions {
  * uses: after `k` updates, `schedule(k)`. The update uses the value in the state, so a value set
  * with `setHyperparam(state, 'learningRate', v)` takes effect at once (and, for a constant rate,
  * stays; a schedule takes over again at the next step).
+ * @group Transforms
  */
 export function scaleByLearningRate(
   learningRate: ScalarOrSchedule,

@@ -10,6 +10,7 @@ import { declareState } from '../internal/state.js';
  * 1, and NaN for NaN) on every backend (`tf.sign` maps tiny values to 0 on wasm and NaN to 0
  * on cpu). The direction of signSGD (Bernstein et al. 2018, arXiv:1802.04434). As optax's
  * `scale_by_sign`. State: `{}`.
+ * @group Transforms
  */
 export function scaleBySign(): GradientTransformation<EmptyState> {
   return scaleBySignFor('scaleBySign');

@@ -6,7 +6,10 @@ import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import { treeFlatten, treeLeaves, treeMap, treePaths } from '../tree/structure.js';
 
-/** Options of {@link scaleBySm3}. */
+/**
+ * Options of {@link scaleBySm3}.
+ * @group Transform options and states
+ */
 export interface ScaleBySm3Options {
   /** Decay of the momentum of the scaled updates, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -21,9 +24,20 @@ export interface ScaleBySm3Options {
  * at each leaf of rank `r >= 1`, an array of `r` accumulator vectors, one per axis (its length
  * that axis's size; for rank 1 the full accumulator), and for a scalar leaf an array of one
  * scalar. `nu` is the momentum, shaped like the parameters.
+ * @group Transform options and states
  */
 export interface ScaleBySm3State {
+  /**
+   * The per-axis accumulators (zeros after `init`): at each leaf of shape `s`, an array of
+   * `s.length` float32 vectors, the `i`-th of shape `[s[i]]` holding the max of the accumulator
+   * over every axis but `i` (`[0]` for all axes of an empty leaf); a scalar leaf holds an array of
+   * one scalar.
+   */
   mu: Params;
+  /**
+   * The momentum of the scaled gradients, `nu = (1 - b1) g / sqrt(acc + eps) + b1 nu`, shaped as
+   * the params (zeros after `init`); it is also the update.
+   */
   nu: Params;
 }
 
@@ -45,6 +59,7 @@ function coverShapes(shape: readonly number[]): number[][] {
  *     nu = (1 - b1) * (acc > 0 ? g / sqrt(acc + eps) : 0) + b1 * nu;  u = nu
  *
  * Defaults, as optax: `b1 = 0.9, b2 = 1, eps = 1e-8`. State: `{ mu, nu }`.
+ * @group Transforms
  */
 export function scaleBySm3(options: ScaleBySm3Options = {}): GradientTransformation<ScaleBySm3State> {
   return scaleBySm3For('scaleBySm3', options);

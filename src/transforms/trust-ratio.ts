@@ -6,7 +6,10 @@ import { declareState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
 
-/** Options of {@link scaleByTrustRatio}. */
+/**
+ * Options of {@link scaleByTrustRatio}.
+ * @group Transform options and states
+ */
 export interface ScaleByTrustRatioOptions {
   /** Floor for the parameter and update norms, >= 0. Default `0` (no floor). */
   minNorm?: number;
@@ -31,6 +34,7 @@ const TRUST_RATIO_KEYS = ['minNorm', 'trustCoefficient', 'eps'] as const;
  * scalar tensors computed per leaf without overflow (see `treeL2Norm`), never read back to JS;
  * the only element-wise op is the final multiplication. Needs `params` in `update`.
  * Defaults: `minNorm = 0, trustCoefficient = 1, eps = 0`. State: `{}`.
+ * @group Transforms
  */
 export function scaleByTrustRatio(options: ScaleByTrustRatioOptions = {}): GradientTransformation<EmptyState> {
   return scaleByTrustRatioFor('scaleByTrustRatio', options);

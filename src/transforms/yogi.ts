@@ -10,7 +10,10 @@ import { declareState } from '../internal/state.js';
 
 // Yogi, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
-/** Options of {@link scaleByYogi}. */
+/**
+ * Options of {@link scaleByYogi}.
+ * @group Transform options and states
+ */
 export interface ScaleByYogiOptions {
   /** Decay of the first moment, in [0, 1). Default `0.9`. */
   b1?: number;
@@ -24,10 +27,23 @@ export interface ScaleByYogiOptions {
   initialAccumulatorValue?: number;
 }
 
-/** State of {@link scaleByYogi}: step count and the two moments (as Adam's). */
+/**
+ * State of {@link scaleByYogi}: step count and the two moments (as Adam's).
+ * @group Transform options and states
+ */
 export interface ScaleByYogiState {
+  /** Updates done so far (a JS number, `0` after `init`); the next update bias-corrects with `t = count + 1`. */
   count: number;
+  /**
+   * First moment: the moving average of the gradients, `mu = (1 - b1) g + b1 mu`, not
+   * bias-corrected; float32 tensors shaped as the params, starting at `initialAccumulatorValue`.
+   */
   mu: Params;
+  /**
+   * Yogi's second moment, moved towards `g^2` by the additive step
+   * `nu = nu - (1 - b2) sign(nu - g^2) g^2`, not bias-corrected; shaped as the params, starting
+   * at `initialAccumulatorValue`.
+   */
   nu: Params;
 }
 
@@ -58,6 +74,7 @@ export function yogiOptions(owner: string, options: ScaleByYogiOptions): Require
  * as in optax (the paper starts them at 1e-6 without correction). `sign` is JAX's (0 at 0,
  * NaN at NaN) on every backend. Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-3, epsRoot = 0,
  * initialAccumulatorValue = 1e-6`. State: `{ count, mu, nu }`.
+ * @group Transforms
  */
 export function scaleByYogi(options: ScaleByYogiOptions = {}): GradientTransformation<ScaleByYogiState> {
   return scaleByYogiFor('scaleByYogi', options);

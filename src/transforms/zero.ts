@@ -11,6 +11,7 @@ import type { EmptyState, GradientTransformation } from '../types.js';
  * `set_to_zero`.
  *
  * State: `{}`.
+ * @group Wrappers and combinators
  */
 export function setToZero(): GradientTransformation<EmptyState> {
   return setToZeroFor('setToZero');

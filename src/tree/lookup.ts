@@ -136,6 +136,7 @@ export function replaceAt(root: unknown, path: ReadonlyArray<string | number>, v
  *
  * @throws Error when nothing matches (listing the names there are) or more than one place does
  * (listing their paths).
+ * @group Tree utilities
  */
 export function treeGet<T = unknown>(tree: unknown, pathOrName: string): T {
   return findOne('treeGet', tree, pathOrName, () => true, 'key').value as T;
@@ -145,6 +146,7 @@ export function treeGet<T = unknown>(tree: unknown, pathOrName: string): T {
  * A new tree equal to `tree` except at the place a name or dotted path picks (found as
  * {@link treeGet} finds it), which holds `value`. Nothing is mutated or disposed: the result
  * shares every other subtree and tensor with `tree`, and the replaced value stays the caller's.
+ * @group Tree utilities
  */
 export function treeSet<T>(tree: T, pathOrName: string, value: unknown): T {
   const place = findOne('treeSet', tree, pathOrName, () => true, 'key');

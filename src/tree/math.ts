@@ -4,28 +4,43 @@ import type { PyTree } from '../types.js';
 import { treeMap } from './structure.js';
 import { forEachLeaf } from './walk.js';
 
-/** A tree of new zero tensors shaped like `tree`'s leaves. */
+/**
+ * A tree of new zero tensors shaped like `tree`'s leaves.
+ * @group Tree utilities
+ */
 export function treeZerosLike<T extends PyTree>(tree: T): T {
   return treeMap((x) => tf.zerosLike(x), tree);
 }
 
-/** A tree of new tensors shaped like `tree`'s leaves, filled with `value`. */
+/**
+ * A tree of new tensors shaped like `tree`'s leaves, filled with `value`.
+ * @group Tree utilities
+ */
 export function treeFullLike<T extends PyTree>(tree: T, value: number): T {
   if (value === 0) return treeZerosLike(tree);
   return treeMap((x) => tf.fill(x.shape, value, x.dtype), tree);
 }
 
-/** `a + b` leaf by leaf (new tensors). @throws TreeStructureError when the structures differ. */
+/**
+ * `a + b` leaf by leaf (new tensors). @throws TreeStructureError when the structures differ.
+ * @group Tree utilities
+ */
 export function treeAdd<T extends PyTree>(a: T, b: PyTree): T {
   return treeMap((x, y) => tf.add(x, y), a, b);
 }
 
-/** `a - b` leaf by leaf (new tensors). @throws TreeStructureError when the structures differ. */
+/**
+ * `a - b` leaf by leaf (new tensors). @throws TreeStructureError when the structures differ.
+ * @group Tree utilities
+ */
 export function treeSub<T extends PyTree>(a: T, b: PyTree): T {
   return treeMap((x, y) => tf.sub(x, y), a, b);
 }
 
-/** `scalar * tree` leaf by leaf (new tensors), as optax's `tree_scale`. */
+/**
+ * `scalar * tree` leaf by leaf (new tensors), as optax's `tree_scale`.
+ * @group Tree utilities
+ */
 export function treeScale<T extends PyTree>(scalar: number, tree: T): T {
   return tidy(() => {
     const s = tf.scalar(scalar);
@@ -46,6 +61,7 @@ export function treeScale<T extends PyTree>(scalar: number, tree: T): T {
  * elements a little below) or the squares underflow (`|x|` below ~1e-19), it is still the norm
  * to float32 rounding. An infinite element gives `Infinity`, a NaN element `NaN`; `squared`
  * is `Infinity` when the sum of squares itself exceeds float32's range.
+ * @group Tree utilities
  */
 export function treeL2Norm(tree: PyTree, { squared = false }: { squared?: boolean } = {}): tf.Scalar {
   return tidy(() => {
@@ -77,7 +93,10 @@ function powerOfTwoNear(leaves: readonly tf.Tensor[]): tf.Scalar {
   return tf.pow(tf.scalar(2), exponent) as tf.Scalar;
 }
 
-/** The total number of elements over all leaves. */
+/**
+ * The total number of elements over all leaves.
+ * @group Tree utilities
+ */
 export function treeSize(tree: PyTree): number {
   let n = 0;
   forEachLeaf(tree, (x) => (n += x.size));

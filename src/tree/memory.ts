@@ -20,6 +20,7 @@ export function collectTensors(value: unknown, into: Set<Tensor> = new Set()): S
 /**
  * Disposes every tensor in a tree or state (numbers and other non-tensor values are skipped).
  * A tensor that appears twice is disposed once; one already disposed is left alone.
+ * @group Tree utilities
  */
 export function treeDispose(value: unknown): void {
   for (const t of collectTensors(value)) if (!t.isDisposed) t.dispose();
@@ -37,6 +38,7 @@ export function treeDispose(value: unknown): void {
  * ```
  *
  * Both arguments may be any mix of trees and states (arrays, plain objects, numbers).
+ * @group Training loop
  */
 export function disposeReplaced(oldValues: unknown, newValues: unknown): number {
   const keep = collectTensors(newValues);

@@ -16,6 +16,7 @@ import {
  *
  * @throws TreeStructureError naming the first differing path when a `rest` tree differs.
  * @example treeMap((p, g) => tf.sub(p, tf.mul(g, 0.1)), params, grads)
+ * @group Tree utilities
  */
 export function treeMap<T extends PyTree>(
   fn: (leaf: Tensor, ...rest: Tensor[]) => Tensor,
@@ -41,6 +42,7 @@ export function treeMap<R>(
 /**
  * Like {@link treeMap}, with the leaf's path (e.g. `dense1.kernel`, `layers[0].bias`) passed
  * first, as `jax.tree_util.tree_map_with_path` does.
+ * @group Tree utilities
  */
 export function treeMapWithPath<R>(
   fn: (path: string, leaf: Tensor, ...rest: Tensor[]) => R,
@@ -53,7 +55,10 @@ export function treeMapWithPath<R>(
   );
 }
 
-/** The leaves of a tree in flatten order (arrays by index, objects by sorted key). */
+/**
+ * The leaves of a tree in flatten order (arrays by index, objects by sorted key).
+ * @group Tree utilities
+ */
 export function treeLeaves(tree: PyTree): Tensor[];
 /** The leaves of a tree whose leaves `isLeaf` recognises, in flatten order. */
 export function treeLeaves<L>(tree: PyTree<L>, isLeaf: LeafTest): L[];
@@ -63,7 +68,10 @@ export function treeLeaves<L>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): L[]
   return leaves;
 }
 
-/** The paths of the leaves of a tree, in flatten order, formatted like `dense1.kernel`. */
+/**
+ * The paths of the leaves of a tree, in flatten order, formatted like `dense1.kernel`.
+ * @group Tree utilities
+ */
 export function treePaths(tree: PyTree<unknown>, isLeaf: LeafTest = isTensor): string[] {
   const paths: string[] = [];
   forEachLeaf(tree, (_leaf, path) => paths.push(formatPath(path)), { isLeaf });
@@ -83,6 +91,7 @@ const LEAF: DefNode = Object.freeze({ kind: 'leaf' });
  * The structure of a tree without its leaves, as returned by {@link treeFlatten}. Two trees have
  * equal structure when their `TreeDef`s are {@link TreeDef.equals | equal}; `null` and
  * `undefined` count as the same empty subtree.
+ * @group Tree utilities
  */
 export class TreeDef {
   /** @internal */
@@ -165,6 +174,7 @@ function sameDef(a: DefNode, b: DefNode): boolean {
 /**
  * Splits a tree into its leaves (flatten order) and its structure. `treeUnflatten(def, leaves)`
  * rebuilds it.
+ * @group Tree utilities
  */
 export function treeFlatten(tree: PyTree): [Tensor[], TreeDef];
 export function treeFlatten<L>(tree: PyTree<L>, isLeaf: LeafTest): [L[], TreeDef];
@@ -195,12 +205,18 @@ export function treeFlatten<L>(tree: PyTree<L>, isLeaf: LeafTest = isTensor): [L
   return [leaves, new TreeDef(root, leaves.length)];
 }
 
-/** Rebuilds a tree from its structure and its leaves in flatten order. */
+/**
+ * Rebuilds a tree from its structure and its leaves in flatten order.
+ * @group Tree utilities
+ */
 export function treeUnflatten<L = Tensor>(treeDef: TreeDef, leaves: readonly L[]): PyTree<L> {
   return treeDef.unflatten(leaves);
 }
 
-/** `true` when the two trees have the same structure (leaf values are not compared). */
+/**
+ * `true` when the two trees have the same structure (leaf values are not compared).
+ * @group Tree utilities
+ */
 export function treeStructureEqual(a: PyTree<unknown>, b: PyTree<unknown>, isLeaf: LeafTest = isTensor): boolean {
   return treeFlatten(a, isLeaf)[1].equals(treeFlatten(b, isLeaf)[1]);
 }

@@ -1,13 +1,22 @@
 import { Tensor } from '@tensorflow/tfjs-core';
 import { TreeStructureError, type PyTree } from '../types.js';
 
-/** A path into a tree: array indices and object keys, from the root down. */
+/**
+ * A path into a tree: array indices and object keys, from the root down.
+ * @group Tree utilities
+ */
 export type TreePath = ReadonlyArray<string | number>;
 
-/** Decides which values are leaves. Everything else must be null, undefined, array or object. */
+/**
+ * Decides which values are leaves. Everything else must be null, undefined, array or object.
+ * @inline
+ */
 export type LeafTest = (value: unknown) => boolean;
 
-/** `true` for a `tf.Tensor` (a `tf.Variable` included); tfjs makes `instanceof` work across copies. */
+/**
+ * `true` for a `tf.Tensor` (a `tf.Variable` included); tfjs makes `instanceof` work across copies.
+ * @group Tree utilities
+ */
 export function isTensor(value: unknown): value is Tensor {
   return value instanceof Tensor;
 }
@@ -24,6 +33,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /**
  * Formats a path the way it would be written in JS: `layers[2].kernel`, `["my key"]`. The root
  * name, when given, is prepended: `params.layers[2].kernel`; the root itself is the bare name.
+ * @group Tree utilities
  */
 export function formatPath(path: TreePath, root = ''): string {
   let out = root;
