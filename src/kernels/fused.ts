@@ -232,7 +232,7 @@ function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
 /** Generated programs on the cpu backend: each leaf through its variant's JavaScript loop. */
 function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const scalars = attrs.clipNorm > 0 ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)] : attrs.scalars;
-  const kernels = attrs.programs!.map((p) => arrayKernel(p, keyOf(p))!);
+  const kernels = attrs.programs!.map((p) => arrayKernel(p, keyOf(p)));
   const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
   for (let j = 0; j < table.sizes.length; j++) {

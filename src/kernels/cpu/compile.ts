@@ -7,24 +7,80 @@ import { isMask, type Program, type ProgramNode } from '../program.js';
  */
 export type ArrayKernel = (n: number, inputs: readonly Float32Array[], outputs: readonly Float32Array[], scalars: readonly number[]) => void;
 
-const cache = /* @__PURE__ */ new Map<string, ArrayKernel | null>();
+const cache = /* @__PURE__ */ new Map<string, ArrayKernel>();
 
 /**
  * Compiles `program` to a JavaScript loop (each operation rounded with `Math.fround`, as the cpu
- * backend's ops round); `null` where the page forbids generating code (a Content-Security-Policy
- * without 'unsafe-eval'), in which case the caller keeps the composite path.
+ * backend's ops round). Where the page forbids generating code (a Content-Security-Policy
+ * without 'unsafe-eval'), the program is interpreted instead: the same numbers, more slowly.
  */
-export function arrayKernel(program: Program, key: string): ArrayKernel | null {
+export function arrayKernel(program: Program, key: string): ArrayKernel {
   let kernel = cache.get(key);
   if (kernel === undefined) {
     try {
       kernel = new Function('f', `return ${source(program)};`)(Math.fround) as ArrayKernel;
     } catch {
-      kernel = null;
+      kernel = interpreter(program);
     }
     cache.set(key, kernel);
   }
   return kernel;
+}
+
+/** Runs `program` node by node (for pages that cannot compile code); same rounding as the loops. */
+export function interpreter(p: Program): ArrayKernel {
+  const f = Math.fround;
+  return (n, ins, outs, sc) => {
+    const v: Array<number | boolean> = new Array(p.nodes.length);
+    for (let i = 0; i < n; i++) {
+      p.nodes.forEach((node, k) => {
+        if (node.op === 'input') v[k] = ins[node.index][i];
+        else if (node.op === 'scalar') v[k] = f(sc[node.index]);
+        else if (node.op === 'const') v[k] = node.value;
+        else {
+          const [a, b, c] = node.args.map((x) => v[x]) as number[];
+          v[k] = evaluate(node.op, a, b, c);
+        }
+      });
+      p.outputs.forEach((o, k) => (outs[k][i] = v[o] as number));
+    }
+  };
+}
+
+function evaluate(op: Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const'>, a: number, b: number, c: number): number | boolean {
+  const f = Math.fround;
+  switch (op) {
+    case 'add':
+      return f(a + b);
+    case 'sub':
+      return f(a - b);
+    case 'mul':
+      return f(a * b);
+    case 'div':
+      return f(a / b);
+    case 'sqrt':
+      return f(Math.sqrt(a));
+    case 'abs':
+      return Math.abs(a);
+    case 'neg':
+      return -a;
+    case 'max':
+      return Math.max(a, b);
+    case 'min':
+      return Math.min(a, b);
+    case 'lt':
+      return a < b;
+    case 'gt':
+      return a > b;
+    case 'le':
+      return a <= b;
+    case 'ge':
+      return a >= b;
+    case 'eq':
+      return a === b;
+    case 'where':
+      return (a as unknown as boolean) ? b : c;
+  }
 }
 
 /** The loop's source: one `const` per node, outputs stored at the end of each iteration. */
