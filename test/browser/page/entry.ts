@@ -104,7 +104,6 @@ const page = {
   checkpointSave: (prefix: string, names?: string[]) => scenarios.checkpointSave(tf, lib, prefix, names),
   checkpointResume: (prefix: string, names?: string[]) => scenarios.checkpointResume(tf, lib, prefix, names),
   numTensors: () => tf.memory().numTensors,
-  tf,
 };
 
 export type OptaxPage = typeof page;
