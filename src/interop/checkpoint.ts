@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { disposeReplaced } from '../tree/memory.js';
+import { collectTensors, disposeReplaced } from '../tree/memory.js';
 import { describeNode } from '../tree/walk.js';
 import { checkOptions, checkTransformation } from '../internal/options.js';
 import { fileHandler } from './file-handler.js';
@@ -109,6 +109,10 @@ export async function saveState(
   options: SaveStateOptions = {},
 ): Promise<tf.io.SaveResult> {
   const handler = resolveHandler('saveState', handlerOrUrl, 'save');
+  // Read every tensor asynchronously first, so that stateToArtifacts' synchronous reads find the
+  // values cached: on webgpu a synchronous read is slow, and in headless Chromium on SwiftShader
+  // it returns zeros and destroys the device.
+  await Promise.all([...collectTensors(state)].filter((t) => !t.isDisposed).map((t) => t.data()));
   const artifacts = stateToArtifacts(state, options);
   return handler.save!(artifacts);
 }
