@@ -36,16 +36,16 @@ interface BackendSpec {
   /**
    * What `kernelPath` must report for a transformation that has a fused kernel (in Node on wasm
    * it reports 'wasm-simd'). Cross-origin isolated pages get tfjs's threaded wasm build, whose
-   * memory is shared: the fused kernels switch themselves off there today (a later issue makes
-   * them run on shared memory; change 'composite' to 'wasm-simd' then). Transformations without
-   * a fused kernel report 'composite' everywhere.
+   * memory is shared: the kernels run there through their shared-memory build. webgl and webgpu
+   * have no fused kernels yet. Transformations without a fused kernel report 'composite'
+   * everywhere.
    */
   fusedPath: 'wasm-simd' | 'composite';
 }
 
 const BACKENDS: BackendSpec[] = [
   { id: 'wasm', backend: 'wasm', crossOriginIsolated: false, fusedPath: 'wasm-simd' },
-  { id: 'wasm-isolated', backend: 'wasm', crossOriginIsolated: true, fusedPath: 'composite' },
+  { id: 'wasm-isolated', backend: 'wasm', crossOriginIsolated: true, fusedPath: 'wasm-simd' },
   { id: 'webgl', backend: 'webgl', crossOriginIsolated: false, fusedPath: 'composite' },
   { id: 'webgpu', backend: 'webgpu', crossOriginIsolated: false, fusedPath: 'composite' },
 ];
