@@ -18,7 +18,9 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  adabelief,
   adam,
+  adan,
   addDecayedWeights,
   adamw,
   applyIfFinite,
@@ -32,6 +34,7 @@ import {
   multiSteps,
   namedChain,
   rmsprop,
+  rprop,
   scaleByAdam,
   scaleByLearningRate,
   setKernelMode,
@@ -136,6 +139,11 @@ const OPTS: Record<string, Opt> = {
     bytesPerParam: 28,
   },
   lion: { make: () => lion(1e-4, { weightDecay: 1e-2 }), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 20 },
+  // More generated kernels, against tf.train.adam: AdaBelief (Adam's traffic), Adan (four state
+  // slots: 44 bytes) and Rprop (comparisons and selections rather than square roots).
+  adabelief: { make: () => adabelief(1e-3), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
+  adan: { make: () => adan(1e-3, { weightDecay: 1e-2 }), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 44 },
+  rprop: { make: () => rprop(1e-3), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
   'flatten(adam)': { make: () => flatten(adam(1e-3, { eps: 1e-7 })), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
 };
 

@@ -2,8 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  adabelief,
+  adadelta,
   adagrad,
   adam,
+  adan,
+  ademamix,
+  adopt,
   adamax,
   adamaxw,
   adamw,
@@ -12,21 +17,32 @@ import {
   lion,
   scaleByLearningRate,
   chain,
+  clip,
   clipByGlobalNorm,
+  ema,
   disposeReplaced,
   exponentialDecay,
   getKernelMode,
   kernelPath,
   nadam,
+  radam,
   rmsprop,
+  rprop,
+  scale,
   scaleByAdam,
+  scaleBySign,
+  scaleByYogi,
   setKernelMode,
   sgd,
+  signSgd,
+  signum,
+  trace,
   trainStep,
   treeMap,
   type GradientTransformation,
   type Params,
   valueAndGrad,
+  yogi,
 } from '../src/index.js';
 import { setCpuTiles } from '../src/kernels/fused.js';
 import { stateValues } from './helpers.js';
@@ -88,6 +104,33 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['adamaxw masked', () => adamaxw(0.01, { weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank >= 2, p) })],
   ['amsgrad', () => amsgrad(0.01)],
   ['amsgrad uncorrected, epsRoot', () => amsgrad(0.01, { biasCorrectionMu: false, biasCorrectionNu: false, epsRoot: 1e-6 })],
+  ['adadelta', () => adadelta(1)],
+  ['adadelta masked decay', () => adadelta(0.5, { rho: 0.8, eps: 1e-4, weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank >= 2, p) })],
+  // b2 = 0.9 rectifies from step 2 on (rho_t >= 4), so both variants run.
+  ['radam', () => radam(0.01, { b2: 0.9, threshold: 4 })],
+  ['radam epsRoot', () => radam(0.01, { epsRoot: 1e-6 })],
+  ['adan', () => adan(0.01)],
+  ['adan decay', () => adan(0.01, { weightDecay: 0.1, epsRoot: 0 })],
+  ['adopt', () => adopt(0.01)],
+  ['adopt nesterov, a bound of 0 every third step', () => adopt(0.01, { nesterov: true, clipValueFn: (k) => (k % 3 === 0 ? 0 : 0.5) })],
+  ['adopt unclipped', () => adopt(0.01, { useClipping: false })],
+  ['ademamix', () => ademamix(0.01)],
+  ['ademamix scheduled, decay', () =>
+    ademamix(0.01, { alpha: (c) => Math.min(c / 10, 1) * 5, b3: (c) => 0.9 + 0.09 * Math.min(c / 20, 1), weightDecay: 0.01, epsRoot: 1e-6 })],
+  ['rprop', () => rprop(0.01)],
+  ['rprop bounded', () => rprop(0.1, { minStepSize: 0.05, maxStepSize: 0.2, etaPlus: 1.5, etaMinus: 0.3 })],
+  ['rprop equal bounds', () => rprop(0.1, { minStepSize: 0.05, maxStepSize: 0.05 })],
+  ['adabelief', () => adabelief(0.01)],
+  ['adabelief nesterov, decay', () => adabelief(0.01, { nesterov: true, weightDecay: 0.1, eps: 1e-8, epsRoot: 0 })],
+  ['yogi', () => yogi(0.01)],
+  ['scaleByYogi epsRoot + scaleByLearningRate', () => chain(scaleByYogi({ epsRoot: 1e-6, initialAccumulatorValue: 0 }), scaleByLearningRate(0.01))],
+  ['signSgd', () => signSgd(0.1)],
+  ['signum', () => signum(0.1)],
+  ['ema + scaleBySign + scale', () => chain(ema({ decay: 0.9 }), scaleBySign(), scale(-0.1))],
+  ['clip + sgd momentum', () => chain(clip(1), sgd(0.1, { momentum: 0.9 }))],
+  ['clip + sgd nesterov', () => chain(clip(0.5), sgd(0.1, { momentum: 0.9, nesterov: true }))],
+  ['clipByGlobalNorm + adabelief', () => chain(clipByGlobalNorm(1), adabelief(0.01))],
+  ['trace + clip + scale', () => chain(trace({ decay: 0.5 }), clip(0.3), scale(-0.2))],
 ];
 
 /** Runs 50 steps; returns every step's updates and the final state, as numbers. */
@@ -181,6 +224,15 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
     expect(kernelPath(chain(clipByGlobalNorm(1), adamw(0.1)))).toBe(expected);
     expect(kernelPath(scaleByAdam())).toBe('composite');
     expect(kernelPath(chain(clipByGlobalNorm(1), clipByGlobalNorm(2), adam(0.1)))).toBe('composite');
+    // Chains of element steps: the optimizers built of them, and users' chains.
+    const generated: AnyTx[] = [
+      adadelta(1), radam(0.01), adan(0.01), adopt(0.01), ademamix(0.01), rprop(0.01), adabelief(0.01), yogi(0.01),
+      signSgd(0.1), signum(0.1), chain(clip(1), sgd(0.1, { momentum: 0.9 })), chain(clipByGlobalNorm(1), adabelief(0.01)),
+      chain(trace({ decay: 0.9 }), scale(-0.1)), chain(ema({ decay: 0.9 }), scaleBySign(), scale(-0.1)),
+    ];
+    for (const tx of generated) expect(kernelPath(tx)).toBe(expected);
+    // A part that is not element-wise keeps the chain composite (sgd without momentum is identity + lr).
+    expect(kernelPath(chain(clip(1), sgd(0.1)))).toBe('composite');
     setKernelMode('composite');
     expect(getKernelMode()).toBe('composite');
     expect(kernelPath(adam(0.1))).toBe('composite');
@@ -221,6 +273,26 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
       else if (!Number.isFinite(composite[i])) expect(x).toBe(composite[i]);
       else expect(Math.abs(x - composite[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(composite[i])));
     });
+  });
+
+  it('clip: NaN as tf.clipByValue gives it on the backend (NaN on cpu, -maxDelta on wasm), on both paths', async () => {
+    await use();
+    const g = [NaN, 2, -2, 0.25, -0];
+    const expected = [backend === 'wasm' ? -0.5 : NaN, 0.5, -0.5, 0.25, -0];
+    const run = (tx: AnyTx) => {
+      const grads = { a: tf.tensor1d(g) };
+      const [u] = tx.update(grads, tx.init(grads), grads);
+      const values = stateValues(u);
+      disposeReplaced([grads, u], []);
+      return values;
+    };
+    const chained = () => chain(clip(0.5), scale(1));
+    expect(kernelPath(chained())).toBe(backend === 'wasm' ? 'wasm-simd' : 'cpu');
+    const fused = run(chained());
+    setKernelMode('composite');
+    const composite = run(chained());
+    setKernelMode('auto');
+    for (const path of [fused, composite, run(clip(0.5))]) expect(path).toEqual(expected);
   });
 
   /**

@@ -6,7 +6,8 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAdemamixFor, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from '../transforms/ademamix.js';
 
-// Runs as composite tf ops on every backend (no fused kernel yet).
+// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
+// tf ops elsewhere (see kernels/step.ts).
 
 /**
  * Options of {@link ademamix}.

@@ -4,7 +4,8 @@ import { chainFor } from '../combine/chain.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAmsgradFor, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from '../transforms/amsgrad.js';
 
-// Runs as composite tf ops on every backend (no fused kernel yet).
+// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
+// tf ops elsewhere (see kernels/step.ts).
 
 /**
  * Options of {@link amsgrad}.

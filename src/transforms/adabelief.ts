@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // AdaBelief, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
@@ -78,31 +76,27 @@ export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTrans
 export function scaleByBeliefFor(owner: string, options: ScaleByBeliefOptions = {}): GradientTransformation<ScaleByBeliefState> {
   checkOptions(owner, options, BELIEF_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = beliefOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const step: ElementStep<ScaleByBeliefState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b1, t + 1), biasCorrection(b2, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(ops.add(emaOfSquaresOps(ops, ops.sub(g, m1), v, b2s, c2), epsRootS));
+      const mHat = nesterov ? ops.add(ops.mul(b1s, ops.div(m1, bc1Next)), ops.mul(c1, ops.div(g, bc1))) : ops.div(m1, bc1);
+      const root = ops.sqrt(ops.div(v1, bc2));
+      return { u: ops.div(mHat, ops.add(root, epsS)), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByBeliefState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] = [
-          b1,
-          1 - b1,
-          b2,
-          1 - b2,
-          biasCorrection(b1, t),
-          biasCorrection(b1, t + 1),
-          biasCorrection(b2, t),
-          eps,
-          epsRoot,
-        ].map((x) => tf.scalar(x));
-        const [out, mu, nu] = mapFloatLeavesN(owner, ['updates', 'state.mu', 'state.nu'], [updates, state.mu, state.nu], 3, (g, m, v) => {
-          const s = new Scratch();
-          const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-          const v1 = s.keep(s.add(emaOfSquaresUpdate(s, s.sub(g, m1), v, b2s, c2), epsRootS));
-          const mHat = nesterov ? s.add(s.mul(b1s, s.div(m1, bc1Next)), s.mul(c1, s.div(g, bc1))) : s.div(m1, bc1);
-          const root = s.sqrt(s.div(v1, bc2));
-          return [s.div(mHat, s.add(root, epsS)), m1, v1];
-        });
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByBeliefState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { emaOfSquaresUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { emaOfSquaresOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // Adadelta, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
@@ -58,18 +56,22 @@ export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientT
 export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
-  return declareState(owner, { eG: 'tree', eX: 'tree' }, {
+  const step: ElementStep<ScaleByAdadeltaState> = {
+    owner,
+    slotNames: ['state.eG', 'state.eX'],
+    slots: (s) => [s.eG, s.eX],
+    scalars: () => [rho, 1 - rho, eps],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [a, b], scalars: [d, c, epsS] }) => {
+      const a1 = ops.keep(emaOfSquaresOps(ops, g, a, d, c));
+      const u = ops.keep(ops.mul(ops.div(ops.sqrt(ops.add(b, epsS)), ops.sqrt(ops.add(a1, epsS))), g));
+      return { u, slots: [a1, emaOfSquaresOps(ops, u, b, d, c)] };
+    },
+    next: () => ([eG, eX]) => ({ eG, eX }),
+  };
+  const tx = declareState<ScaleByAdadeltaState>(owner, { eG: 'tree', eX: 'tree' }, {
     init: (params) => ({ eG: stateLike(owner, params), eX: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const [d, c, epsS] = [rho, 1 - rho, eps].map((x) => tf.scalar(x));
-        const [out, eG, eX] = mapFloatLeavesN(owner, ['updates', 'state.eG', 'state.eX'], [updates, state.eG, state.eX], 3, (g, a, b) => {
-          const s = new Scratch();
-          const a1 = s.keep(emaOfSquaresUpdate(s, g, a, d, c));
-          const u = s.keep(s.mul(s.div(s.sqrt(s.add(b, epsS)), s.sqrt(s.add(a1, epsS))), g));
-          return [u, a1, emaOfSquaresUpdate(s, u, b, d, c)];
-        });
-        return [out, { eG, eX }];
-      }) as [typeof updates, ScaleByAdadeltaState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * Options of {@link scaleByAdan}.
@@ -82,37 +80,35 @@ export function scaleByAdan(options: ScaleByAdanOptions = {}): GradientTransform
 /** {@link scaleByAdan} with checked options and the caller's name in error messages. @internal */
 export function scaleByAdanFor(owner: string, o: Required<ScaleByAdanOptions>): GradientTransformation<ScaleByAdanState> {
   const { b1, b2, b3, eps, epsRoot } = o;
-  return declareState(owner, { count: 'count', m: 'tree', v: 'tree', n: 'tree', g: 'tree' }, {
+  const step: ElementStep<ScaleByAdanState> = {
+    owner,
+    slotNames: ['state.m', 'state.v', 'state.n', 'state.g'],
+    slots: (s) => [s.m, s.v, s.n, s.g],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, b3, 1 - b3, biasCorrection(b1, t), biasCorrection(b2, t), biasCorrection(b3, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    // The first update has no previous gradient: d = 0, whatever the state holds.
+    variant: (s) => (s.count === 0 ? 'first' : ''),
+    emit: (ops, { u: g, slots: [m0, v0, n0, gPrev], scalars, variant }) => {
+      const [b1s, c1, b2s, c2, b3s, c3, bc1, bc2, bc3, epsS, epsRootS] = scalars;
+      const d = ops.keep(variant === 'first' ? ops.constant(0) : ops.sub(g, gPrev));
+      const m1 = ops.keep(emaOps(ops, g, m0, b1s, c1));
+      const v1 = ops.keep(emaOps(ops, d, v0, b2s, c2));
+      const lookahead = ops.add(g, ops.mul(b2s, d));
+      const n1 = ops.keep(emaOfSquaresOps(ops, lookahead, n0, b3s, c3));
+      const direction = ops.add(ops.div(m1, bc1), ops.mul(b2s, ops.div(v1, bc2)));
+      const nHat = ops.div(n1, bc3);
+      const root = ops.sqrt(epsRoot === 0 ? nHat : ops.add(nHat, epsRootS));
+      // g * 1, exact: a tensor of the state's own (the caller may free the gradients).
+      return { u: ops.div(direction, ops.add(root, epsS)), slots: [m1, v1, n1, ops.mul(g, ops.constant(1))] };
+    },
+    next: (s) => ([m, v, n, g]) => ({ count: s.count + 1, m, v, n, g }),
+  };
+  const tx = declareState<ScaleByAdanState>(owner, { count: 'count', m: 'tree', v: 'tree', n: 'tree', g: 'tree' }, {
     init: (params) => ({ count: 0, m: stateLike(owner, params), v: stateLike(owner, params), n: stateLike(owner, params), g: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const first = state.count === 0;
-        const [b1s, c1, b2s, c2, b3s, c3, bc1, bc2, bc3, epsS, epsRootS] = [
-          b1, 1 - b1, b2, 1 - b2, b3, 1 - b3,
-          biasCorrection(b1, t), biasCorrection(b2, t), biasCorrection(b3, t), eps, epsRoot,
-        ].map((x) => tf.scalar(x));
-        const [out, m, v, n, gNext] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.m', 'state.v', 'state.n', 'state.g'],
-          [updates, state.m, state.v, state.n, state.g],
-          5,
-          (g, m0, v0, n0, gPrev) => {
-            const s = new Scratch();
-            const d = s.keep(first ? s.op(tf.zerosLike(g)) : s.sub(g, gPrev));
-            const m1 = s.keep(emaUpdate(s, g, m0, b1s, c1));
-            const v1 = s.keep(emaUpdate(s, d, v0, b2s, c2));
-            const lookahead = s.add(g, s.mul(b2s, d));
-            d.dispose();
-            const n1 = s.keep(emaOfSquaresUpdate(s, lookahead, n0, b3s, c3));
-            const direction = s.add(s.div(m1, bc1), s.mul(b2s, s.div(v1, bc2)));
-            const nHat = s.div(n1, bc3);
-            const root = s.sqrt(epsRoot === 0 ? nHat : s.add(nHat, epsRootS));
-            // A clone of the gradient (it shares its buffer): the caller may free the gradients.
-            return [s.div(direction, s.add(root, epsS)), m1, v1, n1, tf.clone(g)];
-          },
-        );
-        return [out, { count: t, m, v, n, g: gNext }];
-      }) as [typeof updates, ScaleByAdanState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

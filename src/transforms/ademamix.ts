@@ -1,12 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { HyperRate } from '../internal/hyper.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // AdEMAMix, as optax.contrib.scale_by_ademamix.
 
@@ -86,7 +84,35 @@ export function scaleByAdemamixFor(
   const alpha = new HyperRate(owner, 'alpha', options.alpha ?? defaultAlpha);
   const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
-  return declareState(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'tree', b3, alpha }, {
+  const step: ElementStep<ScaleByAdemamixState> = {
+    owner,
+    slotNames: ['state.m1', 'state.m2', 'state.nu'],
+    slots: (s) => [s.m1, s.m2, s.nu],
+    // b3 and alpha as the state holds them: a schedule's value at count, or one set by setHyperparam.
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, s.b3, 1 - s.b3, s.alpha, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [fast, slow, v], scalars }) => {
+      const [b1s, c1, b2s, c2, b3s, c3, alphaS, bc1, bc2, epsS, epsRootS] = scalars;
+      const fast1 = ops.keep(emaOps(ops, g, fast, b1s, c1));
+      const slow1 = ops.keep(emaOps(ops, g, slow, b3s, c3));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
+      const vHat = ops.div(v1, bc2);
+      const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));
+      const numerator = ops.add(ops.div(fast1, bc1), ops.mul(alphaS, slow1));
+      return { u: ops.div(numerator, ops.add(root, epsS)), slots: [fast1, slow1, v1] };
+    },
+    next: (s) => {
+      const k = s.count;
+      if (s.b3 > 1) throw new RangeError(`${owner}: b3 must be in [0, 1], got ${s.b3} at count ${k}`);
+      const b3Next = b3.next(s.b3, k);
+      const alphaNext = alpha.next(s.alpha, k);
+      return ([m1, m2, nu]) => ({ count: k + 1, m1, m2, nu, b3: b3Next, alpha: alphaNext });
+    },
+  };
+  const tx = declareState<ScaleByAdemamixState>(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'tree', b3, alpha }, {
     init: (params) => ({
       count: 0,
       m1: stateLike(owner, params),
@@ -95,44 +121,7 @@ export function scaleByAdemamixFor(
       b3: b3.at(0),
       alpha: alpha.at(0),
     }),
-    update: (updates, state) => {
-      const k = state.count;
-      const t = k + 1;
-      const b3Used = state.b3;
-      if (b3Used > 1) throw new RangeError(`${owner}: b3 must be in [0, 1], got ${b3Used} at count ${k}`);
-      const alphaUsed = state.alpha;
-      return tidy(() => {
-        const [b1s, c1, b2s, c2, b3s, c3, alphaS, bc1, bc2, epsS, epsRootS] = [
-          b1,
-          1 - b1,
-          b2,
-          1 - b2,
-          b3Used,
-          1 - b3Used,
-          alphaUsed,
-          biasCorrection(b1, t),
-          biasCorrection(b2, t),
-          eps,
-          epsRoot,
-        ].map((x) => tf.scalar(x));
-        const [out, m1, m2, nu] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.m1', 'state.m2', 'state.nu'],
-          [updates, state.m1, state.m2, state.nu],
-          4,
-          (g, fast, slow, v) => {
-            const s = new Scratch();
-            const fast1 = s.keep(emaUpdate(s, g, fast, b1s, c1));
-            const slow1 = s.keep(emaUpdate(s, g, slow, b3s, c3));
-            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
-            const vHat = s.div(v1, bc2);
-            const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
-            const numerator = s.add(s.div(fast1, bc1), s.mul(alphaS, slow1));
-            return [s.div(numerator, s.add(root, epsS)), fast1, slow1, v1];
-          },
-        );
-        return [out, { count: t, m1, m2, nu, b3: b3.next(b3Used, k), alpha: alpha.next(alphaUsed, k) }];
-      }) as [typeof updates, ScaleByAdemamixState];
-    },
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

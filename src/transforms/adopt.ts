@@ -1,11 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { clipByValueOps } from '../internal/clip-by-value.js';
+import { stateLike } from '../internal/leaves.js';
+import { emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // ADOPT, as optax.contrib.scale_by_adopt.
 
@@ -78,42 +77,51 @@ export function scaleByAdoptFor(owner: string, options: ScaleByAdoptOptions = {}
   if (typeof clipValueFn !== 'function') {
     throw new TypeError(`${owner}: option 'clipValueFn' must be a function (count) => number, got ${typeof clipValueFn}`);
   }
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
-    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
-    update: (updates, state) => {
+  // The bound of this update, evaluated once per state (scalars, variant and next all need it).
+  const bounds = new WeakMap<ScaleByAdoptState, number>();
+  const clipValueAt = (state: ScaleByAdoptState): number => {
+    let clipValue = bounds.get(state);
+    if (clipValue === undefined) {
       const k = state.count;
-      let clipValue = Infinity;
+      clipValue = Infinity;
       if (useClipping && k > 0) {
         clipValue = clipValueFn(k);
         if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0) {
           throw new RangeError(`${owner}: clipValueFn returned ${String(clipValue)} at count ${k}; a number >= 0 is required`);
         }
       }
-      return tidy(() => {
-        const [b1s, c1, b2s, c2, epsS] = [b1, 1 - b1, b2, 1 - b2, eps].map((x) => tf.scalar(x));
-        const [out, mu, nu] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.mu', 'state.nu'],
-          [updates, state.mu, state.nu],
-          3,
-          (g, m, v) => {
-            const s = new Scratch();
-            if (k === 0) {
-              // optax: nu with decay 0 is g^2; mu with decay 1 keeps its zero; the update is mu.
-              return [tf.clone(m), m, s.square(g)];
-            }
-            const root = s.sqrt(v);
-            const raw = s.div(g, s.op(tf.maximum(root, epsS), root));
-            const n = s.keep(useClipping ? s.op(tf.clipByValue(raw, -clipValue, clipValue), raw) : raw);
-            const v1 = emaOfSquaresUpdate(s, g, v, b2s, c2);
-            const m1 = s.keep(emaUpdate(s, n, m, b1s, c1));
-            const u = nesterov ? emaUpdate(s, n, m1, b1s, c1) : tf.clone(m1);
-            n.dispose();
-            return [u, m1, v1];
-          },
-        );
-        return [out, { count: k + 1, mu, nu }];
-      }) as [typeof updates, ScaleByAdoptState];
+      bounds.set(state, clipValue);
+    }
+    return clipValue;
+  };
+  const step: ElementStep<ScaleByAdoptState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => [b1, 1 - b1, b2, 1 - b2, eps, ...(useClipping ? [-clipValueAt(s), clipValueAt(s)] : [])],
+    usesParams: () => false,
+    // Step 0 only measures nu. A bound of 0 clips every element to -0 (tf.clipByValue's fill).
+    variant: (s) => (s.count === 0 ? 'first' : useClipping && clipValueAt(s) === 0 ? 'zero' : ''),
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, epsS, lo, hi], variant }) => {
+      const one = ops.constant(1);
+      // optax: nu with decay 0 is g^2; mu with decay 1 keeps its zero; the update is mu (m * 1,
+      // exact: a tensor of its own).
+      if (variant === 'first') return { u: ops.mul(m, one), slots: [m, ops.square(g)] };
+      const normalised = () => ops.div(g, ops.max(ops.sqrt(v), epsS));
+      const n = ops.keep(!useClipping ? normalised() : variant === 'zero' ? ops.constant(-0) : clipByValueOps(ops, normalised(), lo, hi));
+      const v1 = emaOfSquaresOps(ops, g, v, b2s, c2);
+      const m1 = ops.keep(emaOps(ops, n, m, b1s, c1));
+      const u = nesterov ? emaOps(ops, n, m1, b1s, c1) : ops.mul(m1, one);
+      return { u, slots: [m1, v1] };
     },
+    next: (s) => {
+      clipValueAt(s);
+      return ([mu, nu]) => ({ count: s.count + 1, mu, nu });
+    },
+  };
+  const tx = declareState<ScaleByAdoptState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -6,22 +6,33 @@ import { checkNumber } from '../internal/options.js';
 import { treeL2Norm } from '../tree/math.js';
 import { CLIP_NORM, type MaybeFused } from '../kernels/spec.js';
 import { declareState } from '../internal/state.js';
+import { clipByValueOps } from '../internal/clip-by-value.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
- * maxDelta)`. NaN stays NaN. `maxDelta > 0`. State: `{}`.
+ * maxDelta)`, as `tf.clipByValue` does on the backend at hand, so a NaN element stays NaN on cpu
+ * and webgl, and becomes `-maxDelta` on wasm (whose clamp sends NaN to the lower bound).
+ * `maxDelta > 0`. State: `{}`.
  * @group Transforms
  */
 export function clip(maxDelta: number): GradientTransformation<EmptyState> {
   const owner = 'clip';
   checkNumber(owner, 'maxDelta', maxDelta, { min: 0, minInclusive: false });
-  return declareState(owner, {}, {
+  const step: ElementStep<EmptyState> = {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: () => [-maxDelta, maxDelta],
+    usesParams: () => false,
+    emit: (ops, { u, scalars: [lo, hi] }) => ({ u: clipByValueOps(ops, u, lo, hi), slots: [] }),
+    next: (s) => () => s,
+  };
+  const tx = declareState<EmptyState>(owner, {}, {
     init: () => ({}),
-    update: (updates, state) => [
-      mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.clipByValue(g, -maxDelta, maxDelta)) as typeof updates,
-      state,
-    ],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
 
 /**

@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkRate, checkRequired } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * State of {@link ema}: updates done, and the moving average of the updates (not debiased).
@@ -62,20 +60,21 @@ export function emaFor(owner: string, options: EmaOptions, decayOption = 'decay'
   const debias = checkBoolean(owner, 'debias', options.debias ?? true);
   // decay = 1 keeps the average at zero, and with the correction divides 0 by 0.
   const decay = checkRate(owner, decayOption, options.decay, !debias);
-  return declareState(owner, { count: 'count', ema: 'tree' }, {
+  const step: ElementStep<EmaState> = {
+    owner,
+    slotNames: ['state.ema'],
+    slots: (s) => [s.ema],
+    scalars: (s) => [decay, 1 - decay, biasCorrection(decay, s.count + 1)],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m], scalars: [d, c, bc] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, d, c));
+      return { u: debias ? ops.div(m1, bc) : m1, slots: [m1] };
+    },
+    next: (s) => ([average]) => ({ count: s.count + 1, ema: average }),
+  };
+  const tx = declareState<EmaState>(owner, { count: 'count', ema: 'tree' }, {
     init: (params) => ({ count: 0, ema: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const d = tf.scalar(decay);
-        const c = tf.scalar(1 - decay);
-        const bc = tf.scalar(biasCorrection(decay, t));
-        const [out, next] = mapFloatLeavesN(owner, ['updates', 'state.ema'], [updates, state.ema], 2, (g, m) => {
-          const s = new Scratch();
-          const m1 = s.keep(emaUpdate(s, g, m, d, c));
-          return [debias ? s.div(m1, bc) : m1, m1];
-        });
-        return [out, { count: t, ema: next }];
-      }) as [typeof updates, EmaState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -1,10 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * State of {@link trace}: the momentum buffer, one tensor per parameter.
@@ -56,18 +54,21 @@ export function traceFor(owner: string, options: TraceOptions, decayOption = 'de
   }
   const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
-  return declareState(owner, { trace: 'tree' }, {
+  const step: ElementStep<TraceState> = {
+    owner,
+    slotNames: ['state.trace'],
+    slots: (s) => [s.trace],
+    scalars: () => [decay],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [t], scalars: [d] }) => {
+      const t1 = ops.keep(ops.add(g, ops.mul(d, t)));
+      return { u: nesterov ? ops.add(g, ops.mul(d, t1)) : t1, slots: [t1] };
+    },
+    next: () => ([trace]) => ({ trace }),
+  };
+  const tx = declareState<TraceState>(owner, { trace: 'tree' }, {
     init: (params) => ({ trace: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const d = tf.scalar(decay);
-        const [out, next] = mapFloatLeavesN(owner, ['updates', 'state.trace'], [updates, state.trace], 2, (g, t) => {
-          const s = new Scratch();
-          const t1 = s.keep(s.add(g, s.mul(d, t)));
-          return [nesterov ? s.add(g, s.mul(d, t1)) : t1, t1];
-        });
-        return [out, { trace: next }];
-      }) as [typeof updates, TraceState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
-

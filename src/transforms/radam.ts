@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // RAdam, Rectified Adam, in optax's operation order. Per-step scalars (including the
 // rectification) are JS numbers computed in float64.
@@ -91,34 +89,32 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
 export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
   checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const rectification = (s: ScaleByRadamState) => radamRectification(b2, s.count + 1, threshold);
+  const step: ElementStep<ScaleByRadamState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot, rectification(s) ?? 0];
+    },
+    usesParams: () => false,
+    // Before rho_t reaches the threshold the update is the bias-corrected momentum alone.
+    variant: (s) => (rectification(s) === null ? 'momentum' : 'rectified'),
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS, rS], variant }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
+      const mHat = ops.div(m1, bc1);
+      if (variant === 'momentum') return { u: mHat, slots: [m1, v1] };
+      const vHat = ops.div(v1, bc2);
+      const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));
+      return { u: ops.div(ops.mul(rS, mHat), ops.add(root, epsS)), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByRadamState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const r = radamRectification(b2, t, threshold);
-        const [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS, rS] = [
-          b1,
-          1 - b1,
-          b2,
-          1 - b2,
-          biasCorrection(b1, t),
-          biasCorrection(b2, t),
-          eps,
-          epsRoot,
-          r ?? 0,
-        ].map((x) => tf.scalar(x));
-        const [out, mu, nu] = mapFloatLeavesN(owner, ['updates', 'state.mu', 'state.nu'], [updates, state.mu, state.nu], 3, (g, m, v) => {
-          const s = new Scratch();
-          const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-          const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
-          const mHat = s.div(m1, bc1);
-          if (r === null) return [mHat, m1, v1];
-          const vHat = s.div(v1, bc2);
-          const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
-          return [s.div(s.mul(rS, mHat), s.add(root, epsS)), m1, v1];
-        });
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByRadamState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

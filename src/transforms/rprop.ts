@@ -1,11 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { clipByValueOps } from '../internal/clip-by-value.js';
+import { stateLike } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import { signOf } from '../internal/sign.js';
+import { signOps } from '../internal/sign.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * Options of {@link scaleByRprop} (and of `rprop`).
@@ -90,32 +89,31 @@ export function scaleByRprop(learningRate: number, options: ScaleByRpropOptions 
 /** {@link scaleByRprop} with the caller's name in error messages. @internal */
 export function scaleByRpropFor(owner: string, learningRate: number, options: ScaleByRpropOptions = {}): GradientTransformation<ScaleByRpropState> {
   const o = rpropOptions(owner, learningRate, options);
-  return declareState(owner, { stepSizes: 'tree', prevUpdates: 'tree' }, {
+  const step: ElementStep<ScaleByRpropState> = {
+    owner,
+    slotNames: ['state.stepSizes', 'state.prevUpdates'],
+    slots: (s) => [s.stepSizes, s.prevUpdates],
+    scalars: () => [o.etaPlus, o.etaMinus, o.minStepSize, o.maxStepSize],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [stepSize, prev], scalars: [plus, minus, lo, hi] }) => {
+      const [zero, one] = [ops.constant(0), ops.constant(1)];
+      const product = ops.keep(ops.mul(g, prev));
+      const flipped = ops.keep(ops.lt(product, zero));
+      const adapted = () => {
+        const factor = ops.where(ops.gt(product, zero), plus, ops.where(flipped, minus, one));
+        return clipByValueOps(ops, ops.mul(stepSize, factor), lo, hi);
+      };
+      // Equal bounds: every step size is that bound (tf.clipByValue's fill), shaped by a mask.
+      const step1 = ops.keep(o.minStepSize === o.maxStepSize ? ops.where(flipped, lo, lo) : adapted());
+      const direction = ops.mul(step1, signOps(ops, g));
+      const u = ops.keep(ops.where(flipped, zero, direction));
+      return { u, slots: [step1, u] };
+    },
+    next: () => ([stepSizes, prevUpdates]) => ({ stepSizes, prevUpdates }),
+  };
+  const tx = declareState<ScaleByRpropState>(owner, { stepSizes: 'tree', prevUpdates: 'tree' }, {
     init: (params) => ({ stepSizes: stateLike(owner, params, o.learningRate), prevUpdates: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const [plus, minus, one, zero, minusOne] = [o.etaPlus, o.etaMinus, 1, 0, -1].map((x) => tf.scalar(x));
-        const [out, stepSizes] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.stepSizes', 'state.prevUpdates'],
-          [updates, state.stepSizes, state.prevUpdates],
-          2,
-          (g, step, prev) => {
-            // An empty leaf: nothing to adapt (tf.where would broadcast its scalar branches to one element).
-            if (g.size === 0) return [tf.zerosLike(g), step];
-            const s = new Scratch();
-            const product = s.mul(g, prev);
-            const grew = s.op(tf.greater(product, zero));
-            const flipped = s.keep(s.op(tf.less(product, zero), product));
-            const factor = s.op(tf.where(grew, plus, s.op(tf.where(flipped, minus, one))), grew);
-            const step1 = s.keep(s.op(tf.clipByValue(s.mul(step, factor), o.minStepSize, o.maxStepSize)));
-            const direction = s.mul(step1, signOf(s, g, { zero, one, minusOne }));
-            const u = s.op(tf.where(flipped, zero, direction), direction);
-            flipped.dispose();
-            return [u, step1];
-          },
-        );
-        return [out, { stepSizes, prevUpdates: out }];
-      }) as [typeof updates, ScaleByRpropState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -39,9 +39,19 @@ export function scale(factor: number): GradientTransformation<EmptyState> {
 /** {@link scale} with the caller's name in error messages, for the optimizers. @internal */
 export function scaleWithOwner(owner: string, option: string, factor: number): GradientTransformation<EmptyState> {
   checkNumber(owner, option, factor);
-  return declareState(owner, {}, {
+  const tx = declareState<EmptyState>(owner, {}, {
     init: () => ({}),
     update: (updates, state) => [multiplyLeaves(owner, updates, factor), state],
+  });
+  // u * factor: the same single multiplication as multiplyLeaves.
+  return withElementStep(tx, {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: () => [factor],
+    usesParams: () => false,
+    emit: (ops, { u, scalars }) => ({ u: ops.mul(u, scalars[0]), slots: [] }),
+    next: (s) => () => s,
   });
 }
 

@@ -1,9 +1,7 @@
 import type { EmptyState, GradientTransformation } from '../types.js';
-import { mapFloatLeaves } from '../internal/leaves.js';
-import { Scratch } from '../internal/scratch.js';
-import { signOf, signScalars } from '../internal/sign.js';
-import { tidy } from '../internal/tidy.js';
+import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * Replaces every update by its sign, element-wise: `u = sign(g)`, with JAX's `sign` (-1, 0 or
@@ -18,12 +16,18 @@ export function scaleBySign(): GradientTransformation<EmptyState> {
 
 /** {@link scaleBySign} with the caller's name in error messages. @internal */
 export function scaleBySignFor(owner: string): GradientTransformation<EmptyState> {
-  return declareState(owner, {}, {
+  const step: ElementStep<EmptyState> = {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: () => [],
+    usesParams: () => false,
+    emit: (ops, { u }) => ({ u: signOps(ops, u), slots: [] }),
+    next: (s) => () => s,
+  };
+  const tx = declareState<EmptyState>(owner, {}, {
     init: () => ({}),
-    update: (updates, state) =>
-      tidy(() => {
-        const signs = signScalars();
-        return [mapFloatLeaves(owner, ['updates'], [updates], (g) => signOf(new Scratch(), g, signs)), state];
-      }) as [typeof updates, EmptyState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

@@ -1,12 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
-import { signOf, signScalars } from '../internal/sign.js';
-import { tidy } from '../internal/tidy.js';
+import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // Yogi, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 
@@ -84,37 +82,33 @@ export function scaleByYogi(options: ScaleByYogiOptions = {}): GradientTransform
 export function scaleByYogiFor(owner: string, options: ScaleByYogiOptions = {}, keys: readonly string[] = YOGI_KEYS): GradientTransformation<ScaleByYogiState> {
   checkOptions(owner, options, keys);
   const { b1, b2, eps, epsRoot, initialAccumulatorValue } = yogiOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const step: ElementStep<ScaleByYogiState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => {
+      const t = s.count + 1;
+      return [b1, 1 - b1, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, c2, bc1, bc2, epsS, epsRootS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const g2 = ops.keep(ops.square(g));
+      const direction = signOps(ops, ops.keep(ops.sub(v, g2)));
+      const v1 = ops.keep(ops.sub(v, ops.mul(ops.mul(c2, direction), g2)));
+      const vHat = ops.div(v1, bc2);
+      const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));
+      return { u: ops.div(ops.div(m1, bc1), ops.add(root, epsS)), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByYogiState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({
       count: 0,
       mu: stateLike(owner, params, initialAccumulatorValue),
       nu: stateLike(owner, params, initialAccumulatorValue),
     }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const [b1s, c1, c2, bc1, bc2, epsS, epsRootS] = [
-          b1,
-          1 - b1,
-          1 - b2,
-          biasCorrection(b1, t),
-          biasCorrection(b2, t),
-          eps,
-          epsRoot,
-        ].map((x) => tf.scalar(x));
-        const signs = signScalars();
-        const [out, mu, nu] = mapFloatLeavesN(owner, ['updates', 'state.mu', 'state.nu'], [updates, state.mu, state.nu], 3, (g, m, v) => {
-          const s = new Scratch();
-          const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-          const g2 = s.keep(s.square(g));
-          const direction = signOf(s, s.sub(v, g2), signs);
-          const v1 = s.keep(s.sub(v, s.mul(s.mul(c2, direction), g2)));
-          g2.dispose();
-          const vHat = s.div(v1, bc2);
-          const root = s.sqrt(epsRoot === 0 ? vHat : s.add(vHat, epsRootS));
-          return [s.div(s.div(m1, bc1), s.add(root, epsS)), m1, v1];
-        });
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByYogiState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
