@@ -16,6 +16,7 @@ import {
   amsgrad,
   lion,
   scaleByLearningRate,
+  centralize,
   chain,
   clip,
   clipByGlobalNorm,
@@ -128,6 +129,7 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['signum', () => signum(0.1)],
   ['ema + scaleBySign + scale', () => chain(ema({ decay: 0.9 }), scaleBySign(), scale(-0.1))],
   ['clip + sgd momentum', () => chain(clip(1), sgd(0.1, { momentum: 0.9 }))],
+  ['clip + sgd', () => chain(clip(1), sgd(0.1))],
   ['clip + sgd nesterov', () => chain(clip(0.5), sgd(0.1, { momentum: 0.9, nesterov: true }))],
   ['clipByGlobalNorm + adabelief', () => chain(clipByGlobalNorm(1), adabelief(0.01))],
   ['trace + clip + scale', () => chain(trace({ decay: 0.5 }), clip(0.3), scale(-0.2))],
@@ -231,8 +233,10 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
       chain(trace({ decay: 0.9 }), scale(-0.1)), chain(ema({ decay: 0.9 }), scaleBySign(), scale(-0.1)),
     ];
     for (const tx of generated) expect(kernelPath(tx)).toBe(expected);
-    // A part that is not element-wise keeps the chain composite (sgd without momentum is identity + lr).
-    expect(kernelPath(chain(clip(1), sgd(0.1)))).toBe('composite');
+    // Plain sgd is identity + lr, both element steps: the issue's own example chain is fused.
+    expect(kernelPath(chain(clip(1), sgd(0.1)))).toBe(expected);
+    // A part that is not element-wise keeps the chain composite.
+    expect(kernelPath(chain(centralize(), sgd(0.1)))).toBe('composite');
     setKernelMode('composite');
     expect(getKernelMode()).toBe('composite');
     expect(kernelPath(adam(0.1))).toBe('composite');

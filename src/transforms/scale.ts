@@ -21,9 +21,19 @@ function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: nu
  * @group Transforms
  */
 export function identity(): GradientTransformation<EmptyState> {
-  return declareState('identity', {}, {
+  const tx = declareState<EmptyState>('identity', {}, {
     init: () => ({}),
     update: (updates, state) => [updates, state],
+  });
+  // As a part of a chain, it adds nothing to the generated kernel.
+  return withElementStep(tx, {
+    owner: 'identity',
+    slotNames: [],
+    slots: () => [],
+    scalars: () => [],
+    usesParams: () => false,
+    emit: (_ops, { u }) => ({ u, slots: [] }),
+    next: (s) => () => s,
   });
 }
 
