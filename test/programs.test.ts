@@ -25,9 +25,10 @@ function compute<V>(ops: Ops<V>, a: V, b: V, s0: V, s1: V): V[] {
   const diff = ops.keep(ops.sub(a, ops.mul(s1, b)));
   const quotient = ops.keep(ops.div(sum, diff));
   const root = ops.sqrt(ops.abs(quotient));
+  const inverse = ops.rsqrt(ops.abs(diff));
   const picked = ops.where(ops.lt(a, b), ops.neg(a), ops.where(ops.ge(a, ops.constant(0)), root, ops.square(b)));
   const other = ops.where(ops.eq(a, b), ops.constant(-0), ops.where(ops.gt(a, b), ops.constant(1), ops.where(ops.le(b, ops.constant(2)), a, b)));
-  return [picked, ops.max(a, b), ops.min(a, b), ops.max(quotient, sum), ops.min(diff, ops.constant(-1)), other];
+  return [picked, ops.max(a, b), ops.min(a, b), ops.max(quotient, sum), ops.min(diff, ops.constant(-1)), other, inverse];
 }
 
 function program(): Program {

@@ -36,6 +36,9 @@ export class TensorOps implements Ops<tf.Tensor> {
   sqrt(a: tf.Tensor): tf.Tensor {
     return this.s.sqrt(a);
   }
+  rsqrt(a: tf.Tensor): tf.Tensor {
+    return this.s.rsqrt(a);
+  }
   abs(a: tf.Tensor): tf.Tensor {
     return this.s.op(tf.abs(a), a);
   }

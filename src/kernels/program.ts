@@ -15,6 +15,7 @@ export type OpName =
   | 'mul'
   | 'div'
   | 'sqrt'
+  | 'rsqrt'
   | 'abs'
   | 'neg'
   | 'max'
@@ -65,6 +66,11 @@ export interface Ops<V> {
   /** `a * a`, as `tf.square` computes it. */
   square(a: V): V;
   sqrt(a: V): V;
+  /**
+   * `1 / sqrt(a)` as `tf.rsqrt` computes it on the backend at hand: rounded once on cpu (the
+   * quotient of float64 values), the root rounded to float32 first on wasm.
+   */
+  rsqrt(a: V): V;
   abs(a: V): V;
   neg(a: V): V;
   max(a: V, b: V): V;
@@ -130,6 +136,9 @@ export class ProgramBuilder implements Ops<number> {
   }
   sqrt(a: number): number {
     return this.op('sqrt', a);
+  }
+  rsqrt(a: number): number {
+    return this.op('rsqrt', a);
   }
   abs(a: number): number {
     return this.op('abs', a);

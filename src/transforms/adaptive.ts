@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresOps, emaOfSquaresUpdate, emaOps, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { Ops } from '../kernels/program.js';
 import { declareState } from '../internal/state.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -142,8 +140,8 @@ export function rmsOptions(owner: string, options: ScaleByRmsOptions): Required<
 }
 
 /** The RMS scaling `1 / sqrt(s + eps)` or `1 / (sqrt(s) + eps)` of a second-moment estimate. */
-function rmsScaling(s: Scratch, x: tf.Tensor, epsS: tf.Scalar, epsInSqrt: boolean): tf.Tensor {
-  return epsInSqrt ? s.rsqrt(s.add(x, epsS)) : s.reciprocal(s.add(s.sqrt(x), epsS));
+function rmsScaling<V>(ops: Ops<V>, x: V, epsS: V, epsInSqrt: boolean): V {
+  return epsInSqrt ? ops.rsqrt(ops.add(x, epsS)) : ops.div(ops.constant(1), ops.add(ops.sqrt(x), epsS));
 }
 
 /**
@@ -181,24 +179,24 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
 export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
-  return declareState(owner, { count: 'count', nu: 'tree' }, {
+  const step: ElementStep<ScaleByRmsState> = {
+    owner,
+    slotNames: ['state.nu'],
+    slots: (s) => [s.nu],
+    scalars: (s) => [decay, 1 - decay, biasCorrection(decay, s.count + 1), eps],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [v], scalars: [d, c, bc, epsS] }) => {
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, d, c));
+      const vHat = debias ? ops.div(v1, bc) : v1;
+      return { u: ops.mul(rmsScaling(ops, vHat, epsS, epsInSqrt), g), slots: [v1] };
+    },
+    next: (s) => ([nu]) => ({ count: s.count + 1, nu }),
+  };
+  const tx = declareState<ScaleByRmsState>(owner, { count: 'count', nu: 'tree' }, {
     init: (params) => ({ count: 0, nu: stateLike(owner, params, initialScale) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const d = tf.scalar(decay);
-        const c = tf.scalar(1 - decay);
-        const bc = tf.scalar(biasCorrection(decay, t));
-        const epsS = tf.scalar(eps);
-        const [out, nu] = mapFloatLeavesN(owner, ['updates', 'state.nu'], [updates, state.nu], 2, (g, v) => {
-          const s = new Scratch();
-          const v1 = s.keep(emaOfSquaresUpdate(s, g, v, d, c));
-          const vHat = debias ? s.div(v1, bc) : v1;
-          return [s.mul(rmsScaling(s, vHat, epsS, epsInSqrt), g), v1];
-        });
-        return [out, { count: t, nu }];
-      }) as [typeof updates, ScaleByRmsState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
 
 /**
@@ -236,33 +234,27 @@ export function scaleByStddev(options: ScaleByRmsOptions = {}): GradientTransfor
 export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const step: ElementStep<ScaleByStddevState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => [decay, 1 - decay, biasCorrection(decay, s.count + 1), eps],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [d, c, bc, epsS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, d, c));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, d, c));
+      const mHat = debias ? ops.div(m1, bc) : m1;
+      const vHat = debias ? ops.div(v1, bc) : v1;
+      const variance = ops.sub(vHat, ops.square(mHat));
+      return { u: ops.mul(rmsScaling(ops, variance, epsS, epsInSqrt), g), slots: [m1, v1] };
+    },
+    next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
+  };
+  const tx = declareState<ScaleByStddevState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params, initialScale) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const d = tf.scalar(decay);
-        const c = tf.scalar(1 - decay);
-        const bc = tf.scalar(biasCorrection(decay, t));
-        const epsS = tf.scalar(eps);
-        const [out, mu, nu] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.mu', 'state.nu'],
-          [updates, state.mu, state.nu],
-          3,
-          (g, m, v) => {
-            const s = new Scratch();
-            const m1 = s.keep(emaUpdate(s, g, m, d, c));
-            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, d, c));
-            const mHat = debias ? s.div(m1, bc) : m1;
-            const vHat = debias ? s.div(v1, bc) : v1;
-            const variance = s.sub(vHat, s.square(mHat));
-            return [s.mul(rmsScaling(s, variance, epsS, epsInSqrt), g), m1, v1];
-          },
-        );
-        return [out, { count: t, mu, nu }];
-      }) as [typeof updates, ScaleByStddevState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,28 +311,24 @@ export function scaleByRss(options: ScaleByRssOptions = {}): GradientTransformat
 export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const { initialAccumulatorValue, eps } = rssOptions(owner, options);
-  return declareState(owner, { sumOfSquares: 'tree' }, {
+  const step: ElementStep<ScaleByRssState> = {
+    owner,
+    slotNames: ['state.sumOfSquares'],
+    slots: (s) => [s.sumOfSquares],
+    scalars: () => [eps],
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [acc], scalars: [epsS] }) => {
+      const s1 = ops.keep(ops.add(ops.square(g), acc));
+      const zero = ops.constant(0);
+      // 1 / sqrt(s1 + eps) where s1 > 0, else 0 (an accumulator still at zero gives no step).
+      const inv = ops.where(ops.gt(s1, zero), ops.rsqrt(ops.add(s1, epsS)), zero);
+      return { u: ops.mul(inv, g), slots: [s1] };
+    },
+    next: () => ([sumOfSquares]) => ({ sumOfSquares }),
+  };
+  const tx = declareState<ScaleByRssState>(owner, { sumOfSquares: 'tree' }, {
     init: (params) => ({ sumOfSquares: stateLike(owner, params, initialAccumulatorValue) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const epsS = tf.scalar(eps);
-        const zero = tf.scalar(0);
-        const [out, sumOfSquares] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.sumOfSquares'],
-          [updates, state.sumOfSquares],
-          2,
-          (g, acc) => {
-            const s = new Scratch();
-            const s1 = s.keep(s.add(s.square(g), acc));
-            const positive = s.op(tf.greater(s1, zero));
-            const root = s.rsqrt(s.add(s1, epsS));
-            const zeros = s.op(tf.zerosLike(s1));
-            const inv = s.op(tf.where(positive, root, zeros), positive, root, zeros);
-            return [s.mul(inv, g), s1];
-          },
-        );
-        return [out, { sumOfSquares }];
-      }) as [typeof updates, ScaleByRssState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }

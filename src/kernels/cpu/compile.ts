@@ -60,6 +60,8 @@ function evaluate(op: Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const'>, 
       return f(a / b);
     case 'sqrt':
       return f(Math.sqrt(a));
+    case 'rsqrt':
+      return f(1 / Math.sqrt(a));
     case 'abs':
       return Math.abs(a);
     case 'neg':
@@ -122,6 +124,9 @@ function expression(node: ProgramNode, nodes: readonly ProgramNode[]): string {
       return `f(${a} / ${b})`;
     case 'sqrt':
       return `f(Math.sqrt(${a}))`;
+    // As the cpu backend's tf.rsqrt: the float64 quotient, rounded once.
+    case 'rsqrt':
+      return `f(1 / Math.sqrt(${a}))`;
     case 'abs':
       return `Math.abs(${a})`;
     case 'neg':

@@ -60,7 +60,7 @@ const V128_CONST = 0x0c;
 const V128_BITSELECT = 0x52;
 
 /** Scalar and f32x4 opcodes of each operation (the f32x4 ones follow the 0xfd prefix). */
-const OPCODES: Record<Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const' | 'where'>, [number, number]> = {
+const OPCODES: Record<Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const' | 'where' | 'rsqrt'>, [number, number]> = {
   add: [0x92, 0xe4],
   sub: [0x93, 0xe5],
   mul: [0x94, 0xe6],
@@ -144,6 +144,13 @@ function functionBody(p: Program): number[] {
         get(mask);
         if (vector) emit(SIMD, ...u32(V128_BITSELECT));
         else emit(SELECT);
+      } else if (node.op === 'rsqrt') {
+        // As the wasm backend's tf.rsqrt: the float32 root, then 1 / root.
+        if (vector) emit(SIMD, ...u32(V128_CONST), ...[0, 1, 2, 3].flatMap(() => f32Bytes(1)));
+        else emit(F32_CONST, ...f32Bytes(1));
+        get(node.args[0]);
+        if (vector) emit(SIMD, ...u32(OPCODES.sqrt[1]), SIMD, ...u32(OPCODES.div[1]));
+        else emit(OPCODES.sqrt[0], OPCODES.div[0]);
       } else if (!vector && (node.op === 'max' || node.op === 'min')) {
         // b if (max: a < b, min: b < a) else a
         const [a, b] = node.args;
