@@ -158,8 +158,8 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     name: 'optimisticGradientDescent',
     family: SGD,
     about: 'Optimistic gradient descent: the gradient plus a negative momentum (Daskalakis et al. 2018).',
-    // alpha + beta = 2 gradients in the first step: half the rate of plain SGD is as stable.
-    learningRate: gradientRate(0.5),
+    // 2 g_t - g_{t-1} is stable on a quadratic of curvature c only for lr c < 2/3 (plain SGD: < 2).
+    learningRate: gradientRate(0.3),
     hyperparameters: [num('alpha', 1, 'weight of the current gradient'), num('beta', 1, 'weight of the change since the last gradient')],
   },
   {
@@ -245,8 +245,9 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     name: 'radam',
     family: ADAM,
     about: "RAdam (Liu et al. 2020): Adam whose adaptive step is switched on once its variance is tractable.",
-    // Its first steps are momentum SGD (the rectification starts at rho_t >= 5): keep them small.
-    learningRate: stepRate(0.1),
+    // Its first steps are momentum SGD (the rectification starts at rho_t >= 5): an SGD-sized rate
+    // keeps them stable; the adaptive steps after them are small, but they make progress.
+    learningRate: gradientRate(),
     hyperparameters: [b1(), b2(), eps(1e-8), epsRoot(), num('threshold', 5, 'rectify once rho_t reaches this')],
   },
   {
