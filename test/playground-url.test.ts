@@ -8,6 +8,7 @@ import type { RacerConfig } from '../examples/playground/src/racer.js';
 import { OPTIMIZERS, type Hyperparameter, type HyperValue } from '../examples/playground/src/registry.js';
 import { SCHEDULES } from '../examples/playground/src/schedules.js';
 import { decodeRacer, encodeRacer } from '../examples/playground/src/url-state.js';
+import { RACE_QUERY } from './browser/playground-pages.js';
 
 vi.mock('tfjs-optax', () => import('../src/index.js'));
 
@@ -48,6 +49,11 @@ describe('playground links', () => {
     expect(errors).toEqual([]);
     expect(back).toEqual(state);
     expect(encodeState(back)).toBe(query);
+  });
+
+  it("the browser test and the screenshots race the default preset", () => {
+    expect(RACE_QUERY).toBe(encodeState(PRESETS[0].state));
+    expect(decodeState('').state).toEqual(PRESETS[0].state);
   });
 
   it('every optimizer, hyperparameter, clip and schedule reads back exactly', () => {

@@ -134,3 +134,13 @@ function logTicks(lo: number, hi: number): number[] {
   for (let t = Math.ceil(lo); t <= hi; t++) if ((t - Math.ceil(lo)) % every === 0) ticks.push(t);
   return ticks;
 }
+
+/**
+ * The scale for learning-rate curves: linear (which shows a schedule's shape as it is) unless
+ * the racers' peak rates differ by more than 20x, then logarithmic so that all of them show.
+ */
+export function rateScale(curves: ReadonlyArray<readonly number[]>): Partial<ChartOptions> {
+  const peaks = curves.map((ys) => Math.max(...ys)).filter((p) => p > 0);
+  if (peaks.length === 0 || Math.max(...peaks) <= 20 * Math.min(...peaks)) return {};
+  return { logY: true, logFloor: Math.min(...peaks) / 100, yLabel: 'learning rate (log)' };
+}

@@ -2,7 +2,7 @@
 // and plots train loss, test accuracy and learning rate per optimizer as the epochs go by.
 import * as tf from '@tensorflow/tfjs-core';
 import { showBackend, startBackend } from './backend.js';
-import { LineChart } from './charts.js';
+import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
 import { $, h } from './dom.js';
 import { STEPS_PER_EPOCH, makeDataset, type Dataset } from './mlp-model.js';
@@ -105,15 +105,13 @@ function draw(training: MlpTraining): void {
   lossChart.update(series('trainLoss'), { xDomain });
   accuracyChart.update(series('testAccuracy'), { xDomain, yDomain: [0, 1] });
   const steps = training.epochs * STEPS_PER_EPOCH;
-  lrChart.update(
-    training.curves.flatMap((c, i) => {
-      if (c.config.learningRate === null) return [];
-      const schedule = racerSchedule(c.config, steps);
-      const lr = c.config.learningRate;
-      return [{ label: c.label, color: racerColor(i), ys: Array.from({ length: steps }, (_, k) => (schedule ? schedule(k) : lr)) }];
-    }),
-    { xDomain: [0, steps] },
-  );
+  const rates = training.curves.flatMap((c, i) => {
+    if (c.config.learningRate === null) return [];
+    const schedule = racerSchedule(c.config, steps);
+    const lr = c.config.learningRate;
+    return [{ label: c.label, color: racerColor(i), ys: Array.from({ length: steps }, (_, k) => (schedule ? schedule(k) : lr)) }];
+  });
+  lrChart.update(rates, { xDomain: [0, steps], ...rateScale(rates.map((r) => r.ys)) });
   $('#legend').replaceChildren(
     ...training.curves.map((c, i) => h('span', {}, h('span', { class: 'dot', attrs: { style: `background:${racerColor(i)}` } }), c.label)),
   );

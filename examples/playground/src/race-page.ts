@@ -2,7 +2,7 @@
 // loss and learning-rate charts, the leaderboard, and the URL that holds it all.
 import * as tf from '@tensorflow/tfjs-core';
 import { showBackend, startBackend } from './backend.js';
-import { LineChart } from './charts.js';
+import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
 import { drawContours, evaluateGrid, type Grid } from './contour.js';
 import { $, h } from './dom.js';
@@ -216,7 +216,10 @@ function drawRace(race: Race): void {
   drawPaths(
     ctx,
     frame,
-    race.runs.map((run, i) => ({ color: racerColor(i), points: run.trajectory, faded: run.status === 'failed' || run.status === 'diverged' })),
+    // The first racers on top: the later ones are drawn first.
+    race.runs
+      .map((run, i) => ({ color: racerColor(i), points: run.trajectory, faded: run.status === 'failed' || run.status === 'diverged' }))
+      .reverse(),
   );
   // The start and the minima on top of the paths, which all begin at the one and aim at the other.
   drawMarkers(ctx, frame, race.fn, race.start);
@@ -226,10 +229,8 @@ function drawRace(race: Race): void {
     race.runs.map((run, i) => ({ label: run.label, color: racerColor(i), ys: run.losses.map((l) => l - minValue) })),
     { xDomain },
   );
-  lrChart.update(
-    race.runs.flatMap((run, i) => (run.learningRates ? [{ label: run.label, color: racerColor(i), ys: run.learningRates }] : [])),
-    { xDomain },
-  );
+  const rates = race.runs.flatMap((run, i) => (run.learningRates ? [{ label: run.label, color: racerColor(i), ys: run.learningRates }] : []));
+  lrChart.update(rates, { xDomain, ...rateScale(rates.map((r) => r.ys)) });
   $('#progress').textContent = `step ${race.step} / ${race.steps}`;
 }
 

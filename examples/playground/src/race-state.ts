@@ -36,11 +36,13 @@ function race(fn: FunctionId, steps: number, racers: RacerConfig[], start = fnOf
 
 export const PRESETS: readonly Preset[] = [
   {
+    // The README's screenshot: momentum's zig-zag, Adam in a chain with clipping and a warmup +
+    // cosine schedule, RMSprop, Lion's sign steps, and L-BFGS's line search.
     id: 'rosenbrock',
     label: "Rosenbrock's valley",
-    state: race('rosenbrock', 400, [
+    state: race('rosenbrock', 500, [
       racer('rosenbrock', 'sgd', { hyper: { momentum: 0.9 }, learningRate: 1e-3 }),
-      racer('rosenbrock', 'adam', { learningRate: 0.05 }),
+      racer('rosenbrock', 'adam', { learningRate: 0.1, clip: { kind: 'norm', threshold: 10 }, schedule: { id: 'warmup-cosine', values: {} } }),
       racer('rosenbrock', 'rmsprop', { learningRate: 0.01 }),
       racer('rosenbrock', 'lion', { learningRate: 0.01 }),
       racer('rosenbrock', 'lbfgs'),
