@@ -27,7 +27,9 @@ export async function buildPlayground(): Promise<void> {
     await run(process.execPath, [join(ROOT, 'scripts', 'build-wasm.mjs')], { cwd: ROOT });
   }
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  await run(process.execPath, [vite, 'build', '--config', join(ROOT, 'examples', 'playground', 'vite.config.ts'), '--logLevel', 'warn'], {
+  // The runner config loader: Vite's default one writes a temporary file into node_modules.
+  const config = join(ROOT, 'examples', 'playground', 'vite.config.ts');
+  await run(process.execPath, [vite, 'build', '--config', config, '--configLoader', 'runner', '--logLevel', 'warn'], {
     cwd: ROOT,
     maxBuffer: 16 * 1024 * 1024,
   });

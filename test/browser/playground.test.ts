@@ -113,7 +113,31 @@ describe('playground in Chromium', () => {
     expect(changed.state?.steps).toBe(60);
     expect(changed.query).toBe(link.replace(`steps=${STEPS}`, 'steps=60'));
     expect(changed.runs[0].trajectory).toHaveLength(61);
+
+    // Clicking the plot moves the start there, into the URL and the race.
+    await page.click('#paths', { position: { x: 300, y: 300 } });
+    await page.waitForFunction(() => !location.search.includes('start=-1.2,1'));
+    const moved = await finished<RaceHook>(page);
+    const [x, y] = moved.state?.start as [number, number];
+    expect(x).toBeGreaterThan(-2);
+    expect(x).toBeLessThan(2);
+    expect(y).toBeGreaterThan(-1);
+    expect(y).toBeLessThan(3);
+    expect(moved.query).toContain(`start=${x},${y}&`);
+    for (const run of moved.runs) expect(run.trajectory[0]).toEqual([x, y]);
     errors.check();
+    await page.close();
+  });
+
+  it("shows the library's error for a bad hyperparameter and races the others", async () => {
+    const { page, errors } = await open('/index.html?backend=wasm&steps=10&o=adam(lr=0.05,b1=1.5)&o=sgd(lr=0.001)');
+    const hook = await finished<RaceHook>(page);
+    errors.check();
+    expect(hook.runs[0].status).toBe('failed');
+    expect(hook.runs[0].message).toMatch(/adam.*b1.*1\.5/);
+    expect(await page.textContent('.racer-card .status')).toContain('b1');
+    expect(hook.runs[1].status).toBe('finished');
+    expect(hook.runs[1].losses[10]).toBeLessThan(hook.runs[1].losses[0]);
     await page.close();
   });
 

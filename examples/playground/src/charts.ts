@@ -136,11 +136,12 @@ function logTicks(lo: number, hi: number): number[] {
 }
 
 /**
- * The scale for learning-rate curves: linear (which shows a schedule's shape as it is) unless
- * the racers' peak rates differ by more than 20x, then logarithmic so that all of them show.
+ * The scale for learning-rate curves: linear from 0 (which shows a schedule's shape as it is)
+ * unless the racers' peak rates differ by more than 20x, then logarithmic so that all show.
  */
 export function rateScale(curves: ReadonlyArray<readonly number[]>): Partial<ChartOptions> {
   const peaks = curves.map((ys) => Math.max(...ys)).filter((p) => p > 0);
-  if (peaks.length === 0 || Math.max(...peaks) <= 20 * Math.min(...peaks)) return {};
+  if (peaks.length === 0) return {};
+  if (Math.max(...peaks) <= 20 * Math.min(...peaks)) return { yDomain: [0, 1.05 * Math.max(...peaks)] };
   return { logY: true, logFloor: Math.min(...peaks) / 100, yLabel: 'learning rate (log)' };
 }

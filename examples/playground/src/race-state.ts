@@ -62,11 +62,14 @@ export const PRESETS: readonly Preset[] = [
   {
     id: 'quartic',
     label: 'Momentum over a local minimum',
+    // As examples/local-minimum.ts: plain descent stays in the basin it starts in, heavy-ball
+    // momentum carries the iterate over the hump (Nesterov's look-ahead brakes it in time).
     state: race('quartic', 150, [
       racer('quartic', 'sgd', { learningRate: 0.1 }),
       racer('quartic', 'sgd', { learningRate: 0.1, hyper: { momentum: 0.9 } }),
-      racer('quartic', 'adam', { learningRate: 0.1 }),
-      racer('quartic', 'adam', { learningRate: 0.3 }),
+      racer('quartic', 'sgd', { learningRate: 0.1, hyper: { momentum: 0.9, nesterov: true } }),
+      racer('quartic', 'adam', { learningRate: 0.5 }),
+      racer('quartic', 'lion', { learningRate: 0.1 }),
     ]),
   },
   {
@@ -83,31 +86,38 @@ export const PRESETS: readonly Preset[] = [
   {
     id: 'ackley',
     label: "Ackley's local minima",
+    // Small steps settle in the nearest local minimum; large ones, or a step size from the loss
+    // (Polyak) or the trust ratio (LAMB), reach the global one.
     state: race('ackley', 300, [
       racer('ackley', 'sgd', { learningRate: 0.02 }),
       racer('ackley', 'adam', { learningRate: 0.1 }),
-      racer('ackley', 'adam', { learningRate: 0.3, schedule: { id: 'cosine', values: {} } }),
-      racer('ackley', 'lion', { learningRate: 0.05 }),
+      racer('ackley', 'adam', { learningRate: 0.5 }),
+      racer('ackley', 'polyakSgd'),
+      racer('ackley', 'lamb', { learningRate: 0.1 }),
     ]),
   },
   {
     id: 'schedules',
     label: 'One optimizer, five schedules',
-    state: race('rosenbrock', 400, [
-      racer('rosenbrock', 'adam', { learningRate: 0.1 }),
-      racer('rosenbrock', 'adam', { learningRate: 0.1, schedule: { id: 'cosine', values: {} } }),
-      racer('rosenbrock', 'adam', { learningRate: 0.1, schedule: { id: 'warmup-cosine', values: {} } }),
-      racer('rosenbrock', 'adam', { learningRate: 0.1, schedule: { id: 'step', values: {} } }),
-      racer('rosenbrock', 'adam', { learningRate: 0.1, schedule: { id: 'onecycle', values: {} } }),
+    // On Ackley, decaying the rate lets Adam settle in the global minimum; a warmup makes the
+    // first steps small, and they drop into the nearest local minimum.
+    state: race('ackley', 300, [
+      racer('ackley', 'adam', { learningRate: 0.5 }),
+      racer('ackley', 'adam', { learningRate: 0.5, schedule: { id: 'cosine', values: {} } }),
+      racer('ackley', 'adam', { learningRate: 0.5, schedule: { id: 'warmup-cosine', values: {} } }),
+      racer('ackley', 'adam', { learningRate: 0.5, schedule: { id: 'step', values: {} } }),
+      racer('ackley', 'adam', { learningRate: 0.5, schedule: { id: 'exponential', values: {} } }),
     ]),
   },
   {
     id: 'clipping',
     label: 'Clipping a too-large step',
+    // SGD at 0.01 leaves Rosenbrock's valley in a few steps; clipping the gradient keeps it.
     state: race('rosenbrock', 300, [
-      racer('rosenbrock', 'sgd', { learningRate: 3e-3 }),
-      racer('rosenbrock', 'sgd', { learningRate: 3e-3, clip: { kind: 'norm', threshold: 10 } }),
-      racer('rosenbrock', 'sgd', { learningRate: 3e-3, clip: { kind: 'value', threshold: 5 } }),
+      racer('rosenbrock', 'sgd', { learningRate: 0.01 }),
+      racer('rosenbrock', 'sgd', { learningRate: 0.01, clip: { kind: 'norm', threshold: 5 } }),
+      racer('rosenbrock', 'sgd', { learningRate: 0.01, clip: { kind: 'value', threshold: 2 } }),
+      racer('rosenbrock', 'sgd', { learningRate: 0.002 }),
     ]),
   },
 ];
