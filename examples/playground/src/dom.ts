@@ -45,3 +45,19 @@ export function numberInput(value: number, onCommit: (x: number) => void, props:
   });
   return input;
 }
+
+/**
+ * Makes a text input take a whole number from 1 to `max` on change: anything else reverts to
+ * `current()`, a larger number is capped at `max`.
+ */
+export function onWholeNumber(input: HTMLInputElement, current: () => number, max: number, commit: (n: number) => void): void {
+  input.addEventListener('change', () => {
+    const n = Math.round(Number(input.value));
+    if (input.value.trim() === '' || !Number.isFinite(n) || n < 1) {
+      input.value = String(current());
+      return;
+    }
+    input.value = String(Math.min(n, max));
+    commit(Math.min(n, max));
+  });
+}

@@ -1,14 +1,13 @@
 // The MLP page (mlp.html): trains examples/mlp.ts's network with the optimizers the user picks
 // and plots train loss, test accuracy and learning rate per optimizer as the epochs go by.
 import * as tf from '@tensorflow/tfjs-core';
-import { showBackend, startBackend } from './backend.js';
 import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
-import { $, h } from './dom.js';
+import { $, h, onWholeNumber } from './dom.js';
 import { STEPS_PER_EPOCH, makeDataset, type Dataset } from './mlp-model.js';
 import { MAX_EPOCHS, MAX_MLP_RACERS, MLP_LEARNING_RATES, decodeMlpState, encodeMlpState, type MlpState } from './mlp-state.js';
 import { MlpTraining } from './mlp-train.js';
-import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, type MlpHook } from './page.js';
+import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, runPage, startSession, wireShareButton, type MlpHook } from './page.js';
 import { defaultRacer, racerSchedule } from './racer.js';
 import { optimizerSelect, racerCard, setRacerStatus } from './racer-card.js';
 
@@ -75,27 +74,9 @@ function renderControls(): void {
 }
 
 function wireForm(): void {
-  $<HTMLInputElement>('#epochs').addEventListener('change', (e) => {
-    const input = e.target as HTMLInputElement;
-    const epochs = Math.round(Number(input.value));
-    if (!Number.isFinite(epochs) || epochs < 1) {
-      input.value = String(state.epochs);
-      return;
-    }
-    input.value = String(Math.min(epochs, MAX_EPOCHS));
-    update({ ...state, epochs: Math.min(epochs, MAX_EPOCHS) }, false);
-  });
+  onWholeNumber($<HTMLInputElement>('#epochs'), () => state.epochs, MAX_EPOCHS, (epochs) => update({ ...state, epochs }, false));
   $('#train').addEventListener('click', () => void train());
-  $('#share').addEventListener('click', async (e) => {
-    const button = e.currentTarget as HTMLButtonElement;
-    try {
-      await navigator.clipboard.writeText(location.href);
-      button.textContent = 'Link copied';
-    } catch {
-      button.textContent = 'Copy the address bar';
-    }
-    setTimeout(() => (button.textContent = 'Copy link'), 1600);
-  });
+  wireShareButton();
 }
 
 function draw(training: MlpTraining): void {
@@ -176,16 +157,7 @@ async function train(): Promise<void> {
 async function main(): Promise<void> {
   const decoded = decodeMlpState(location.search);
   state = decoded.state;
-  hook.errors = decoded.errors;
-  if (decoded.errors.length > 0) {
-    const notice = $('#notice');
-    notice.hidden = false;
-    notice.textContent = `Parts of the link could not be read and were replaced by defaults: ${decoded.errors.join('; ')}`;
-  }
-  const backend = await startBackend();
-  showBackend(backend);
-  hook.backend = backend.name;
-  hook.skippedBackends = backend.skipped;
+  await startSession(hook, decoded.errors);
   // The dataset lives as long as the page: four tensors.
   data = makeDataset();
   syncUrl();
@@ -194,11 +166,4 @@ async function main(): Promise<void> {
   await train();
 }
 
-main().catch((err: unknown) => {
-  const notice = document.querySelector<HTMLElement>('#notice');
-  if (notice) {
-    notice.hidden = false;
-    notice.textContent = `The playground could not start: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  throw err;
-});
+runPage(main);

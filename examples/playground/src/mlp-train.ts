@@ -2,9 +2,10 @@
 // valueAndGrad and trainStep; after each epoch the train loss and test accuracy of every racer
 // are read back in one go.
 import * as tf from '@tensorflow/tfjs-core';
-import { trainStep, treeDispose, valueAndGrad, type GradientTransformation } from 'tfjs-optax';
+import { treeDispose } from 'tfjs-optax';
 import { STEPS_PER_EPOCH, accuracy, batch, crossEntropy, initMlp, type Dataset, type Mlp } from './mlp-model.js';
-import { buildTransformation, racerLabel, type RacerConfig } from './racer.js';
+import { racerLabel, type RacerConfig } from './racer.js';
+import { descend, messageOf, startDescent, type Descent } from './step.js';
 
 /** Every racer starts from these weights, as in examples/mlp.ts. */
 const INIT_SEED = 7;
@@ -19,15 +20,9 @@ export interface Curves {
   message?: string;
 }
 
-interface Live {
-  tx: GradientTransformation<unknown>;
-  params: Mlp;
-  state: unknown;
-}
-
 export class MlpTraining {
   readonly curves: Curves[];
-  private readonly live: Array<Live | null>;
+  private readonly live: Array<Descent<Mlp> | null>;
   private epochsDone = 0;
 
   constructor(
@@ -39,12 +34,9 @@ export class MlpTraining {
     this.curves = racers.map((config) => ({ config, label: racerLabel(config), trainLoss: [], testAccuracy: [], status: 'training' }));
     this.live = racers.map((config, i) => {
       try {
-        const tx = buildTransformation(config, totalSteps);
-        const params = initMlp(INIT_SEED);
-        return { tx, params, state: tx.init(params) };
+        return startDescent(config, totalSteps, () => initMlp(INIT_SEED));
       } catch (err) {
-        this.curves[i].status = 'failed';
-        this.curves[i].message = err instanceof Error ? err.message : String(err);
+        Object.assign(this.curves[i], { status: 'failed', message: messageOf(err) });
         return null;
       }
     });
@@ -95,22 +87,22 @@ export class MlpTraining {
       if (live === null) return;
       for (let b = 0; b < STEPS_PER_EPOCH && this.live[i] !== null; b++) {
         const [x, y] = batch(this.data, b);
-        const loss = (p: Mlp) => crossEntropy(p, x, y);
-        const { value, grads } = valueAndGrad(loss)(live.params);
         try {
-          const extra = { value, grad: grads, valueFn: loss as (p: unknown) => tf.Scalar };
-          ({ params: live.params, state: live.state } = trainStep(live.tx, live.params, live.state, grads, { extra }));
+          descend(live, (p: Mlp) => crossEntropy(p, x, y)).dispose();
         } catch (err) {
-          treeDispose(grads);
-          this.curves[i].status = 'failed';
-          this.curves[i].message = err instanceof Error ? err.message : String(err);
-          this.release(i);
+          this.fail(i, err);
         } finally {
-          tf.dispose([x, y, value]);
+          tf.dispose([x, y]);
         }
       }
     });
     this.epochsDone++;
+  }
+
+  private fail(i: number, err: unknown): void {
+    this.curves[i].status = 'failed';
+    this.curves[i].message = messageOf(err);
+    this.release(i);
   }
 
   private release(i: number): void {

@@ -1,6 +1,7 @@
 // What both pages share: the read-only hook that tests (and curious users) can read as
 // `window.__playground`, animation pacing, and the query parameters that belong to the browser
 // session rather than to a race (`?backend=`).
+import { showBackend, startBackend } from './backend.js';
 import type { RaceState } from './race-state.js';
 
 /** One racer's result as the hook shows it. */
@@ -89,4 +90,52 @@ export function keepQueryInLinks(): void {
     const base = link.getAttribute('href')?.split('?')[0] ?? '';
     link.setAttribute('href', pairs.length === 0 ? base : `${base}?${new URLSearchParams(pairs).toString()}`);
   }
+}
+
+/** Shows a message in the page's notice box (links that could not be read, a failed start). */
+export function showNotice(text: string): void {
+  const notice = document.querySelector<HTMLElement>('#notice');
+  if (!notice) return;
+  notice.hidden = false;
+  notice.textContent = text;
+}
+
+/** Says which parts of the link were replaced by defaults, if any. */
+export function reportLinkErrors(errors: readonly string[]): void {
+  if (errors.length > 0) showNotice(`Parts of the link could not be read and were replaced by defaults: ${errors.join('; ')}`);
+}
+
+/** The header's "Copy link" button: copies the page's URL, which holds its whole state. */
+export function wireShareButton(): void {
+  const button = document.querySelector<HTMLButtonElement>('#share');
+  button?.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      button.textContent = 'Link copied';
+    } catch {
+      button.textContent = 'Copy the address bar';
+    }
+    setTimeout(() => (button.textContent = 'Copy link'), 1600);
+  });
+}
+
+/** Runs a page's start-up, showing why it failed on the page as well as in the console. */
+export function runPage(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    showNotice(`The playground could not start: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  });
+}
+
+/**
+ * What both pages do before their first run: report the parts of the link that could not be
+ * read, start the best backend (or ?backend=), show it, and record both in the hook.
+ */
+export async function startSession(hook: RaceHook | MlpHook, linkErrors: string[]): Promise<void> {
+  hook.errors = linkErrors;
+  reportLinkErrors(linkErrors);
+  const backend = await startBackend();
+  showBackend(backend);
+  hook.backend = backend.name;
+  hook.skippedBackends = backend.skipped;
 }

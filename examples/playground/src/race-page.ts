@@ -1,13 +1,12 @@
 // The race page (index.html): the form, the contour plot with the racing trajectories, the
 // loss and learning-rate charts, the leaderboard, and the URL that holds it all.
 import * as tf from '@tensorflow/tfjs-core';
-import { showBackend, startBackend } from './backend.js';
 import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
 import { drawContours, evaluateGrid, type Grid } from './contour.js';
-import { $, h } from './dom.js';
+import { $, h, onWholeNumber } from './dom.js';
 import { FUNCTIONS, functionById, type FunctionId, type TestFunction } from './functions.js';
-import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, type RaceHook } from './page.js';
+import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, runPage, startSession, wireShareButton, type RaceHook } from './page.js';
 import { PlotFrame } from './plot-frame.js';
 import { MAX_RACERS, MAX_STEPS, PRESETS, decodeState, encodeState, type RaceState } from './race-state.js';
 import { Race, type RacerRun } from './race.js';
@@ -150,27 +149,9 @@ function wireForm(): void {
       update({ ...state, start }, false);
     });
   }
-  $<HTMLInputElement>('#steps').addEventListener('change', (e) => {
-    const input = e.target as HTMLInputElement;
-    const steps = Math.round(Number(input.value));
-    if (!Number.isFinite(steps) || steps < 1) {
-      input.value = String(state.steps);
-      return;
-    }
-    input.value = String(Math.min(steps, MAX_STEPS));
-    update({ ...state, steps: Math.min(steps, MAX_STEPS) }, false);
-  });
+  onWholeNumber($<HTMLInputElement>('#steps'), () => state.steps, MAX_STEPS, (steps) => update({ ...state, steps }, false));
   $('#replay').addEventListener('click', () => void startRace());
-  $('#share').addEventListener('click', async (e) => {
-    const button = e.currentTarget as HTMLButtonElement;
-    try {
-      await navigator.clipboard.writeText(location.href);
-      button.textContent = 'Link copied';
-    } catch {
-      button.textContent = 'Copy the address bar';
-    }
-    setTimeout(() => (button.textContent = 'Copy link'), 1600);
-  });
+  wireShareButton();
   pathCanvas.addEventListener('click', (e) => {
     const rect = pathCanvas.getBoundingClientRect();
     const [px, py] = [e.clientX - rect.left, e.clientY - rect.top];
@@ -321,16 +302,7 @@ async function startRace(): Promise<void> {
 async function main(): Promise<void> {
   const decoded = decodeState(location.search);
   state = decoded.state;
-  hook.errors = decoded.errors;
-  if (decoded.errors.length > 0) {
-    const notice = $('#notice');
-    notice.hidden = false;
-    notice.textContent = `Parts of the link could not be read and were replaced by defaults: ${decoded.errors.join('; ')}`;
-  }
-  const backend = await startBackend();
-  showBackend(backend);
-  hook.backend = backend.name;
-  hook.skippedBackends = backend.skipped;
+  await startSession(hook, decoded.errors);
   syncUrl();
   renderControls();
   wireForm();
@@ -342,11 +314,4 @@ async function main(): Promise<void> {
   await startRace();
 }
 
-main().catch((err: unknown) => {
-  const notice = document.querySelector<HTMLElement>('#notice');
-  if (notice) {
-    notice.hidden = false;
-    notice.textContent = `The playground could not start: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  throw err;
-});
+runPage(main);

@@ -2,9 +2,10 @@
 // tfjs-optax's valueAndGrad and trainStep. Positions and losses are read back once per call to
 // `advance` (one GPU read for all racers and steps), so the page can animate the race as it runs.
 import * as tf from '@tensorflow/tfjs-core';
-import { trainStep, treeDispose, valueAndGrad, type GradientTransformation } from 'tfjs-optax';
+import { treeDispose } from 'tfjs-optax';
 import { lossOf, type PointParams, type TestFunction } from './functions.js';
-import { buildTransformation, entryOf, racerLabel, racerSchedule, type RacerConfig } from './racer.js';
+import { entryOf, racerLabel, racerSchedule, type RacerConfig } from './racer.js';
+import { descend, messageOf, startDescent, type Descent } from './step.js';
 
 export type RunStatus = 'running' | 'finished' | 'diverged' | 'failed';
 
@@ -23,20 +24,13 @@ export interface RacerRun {
   message?: string;
 }
 
-interface Live {
-  tx: GradientTransformation<unknown>;
-  params: PointParams;
-  state: unknown;
-}
-
 /** A point this far outside the plotted region counts as diverged. */
 const ESCAPE_FACTOR = 1e3;
 
 export class Race {
   readonly runs: RacerRun[];
-  private readonly live: Array<Live | null>;
+  private readonly live: Array<Descent<PointParams> | null>;
   private readonly loss: (p: PointParams) => tf.Scalar;
-  private readonly lossAndGrad: (p: PointParams) => { value: tf.Scalar; grads: PointParams };
   private stepsDone = 0;
 
   constructor(
@@ -46,7 +40,6 @@ export class Race {
     racers: RacerConfig[],
   ) {
     this.loss = lossOf(fn);
-    this.lossAndGrad = valueAndGrad(this.loss) as (p: PointParams) => { value: tf.Scalar; grads: PointParams };
     this.runs = racers.map((config) => {
       const schedule = racerSchedule(config, steps);
       return {
@@ -60,14 +53,9 @@ export class Race {
     });
     this.live = racers.map((config, i) => {
       try {
-        const tx = buildTransformation(config, steps);
-        const shape = entryOf(config).matrix ? [1, 2] : [2];
-        const params = { xy: tf.tensor(start, shape) };
-        return { tx, params, state: tx.init(params) };
+        return startDescent(config, steps, () => ({ xy: tf.tensor(start, entryOf(config).matrix ? [1, 2] : [2]) }));
       } catch (err) {
-        // A hyperparameter the library refuses: its RangeError names the option and the value.
-        this.runs[i].status = 'failed';
-        this.runs[i].message = err instanceof Error ? err.message : String(err);
+        Object.assign(this.runs[i], { status: 'failed', message: messageOf(err) });
         return null;
       }
     });
@@ -92,21 +80,14 @@ export class Race {
     for (let k = 0; k < todo; k++) {
       this.live.forEach((live, i) => {
         if (live === null) return;
-        const { value, grads } = this.lossAndGrad(live.params);
         try {
-          // extra: the loss, gradient and loss function, for the optimizers that read them
-          // (L-BFGS's line search, Polyak's step size); the others ignore it.
-          const extra = { value, grad: grads, valueFn: this.loss as (p: unknown) => tf.Scalar };
-          ({ params: live.params, state: live.state } = trainStep(live.tx, live.params, live.state, grads, { extra }));
+          const value = descend(live, this.loss);
           // A reshape shares the point's buffer, and trainStep never writes into a shared buffer:
           // it keeps this step's point for the read-back.
           pending[i].push(tf.reshape(value, [1]), tf.reshape(live.params.xy, [2]));
-        } catch (err) {
-          // On an error trainStep changes and disposes nothing: the gradients are still ours.
-          treeDispose(grads);
-          this.fail(i, err);
-        } finally {
           value.dispose();
+        } catch (err) {
+          this.fail(i, err);
         }
       });
     }
@@ -169,7 +150,7 @@ export class Race {
 
   private fail(i: number, err: unknown): void {
     this.runs[i].status = 'failed';
-    this.runs[i].message = err instanceof Error ? err.message : String(err);
+    this.runs[i].message = messageOf(err);
     this.release(i);
   }
 
