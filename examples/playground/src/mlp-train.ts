@@ -1,0 +1,118 @@
+// Trains the MLP with several racers side by side, one epoch at a time, with tfjs-optax's
+// valueAndGrad and trainStep; after each epoch the train loss and test accuracy of every racer
+// are read back in one go.
+import * as tf from '@tensorflow/tfjs-core';
+import { treeDispose } from 'tfjs-optax';
+import { STEPS_PER_EPOCH, accuracy, batch, crossEntropy, initMlp, type Dataset, type Mlp } from './mlp-model.js';
+import { racerLabel, type RacerConfig } from './racer.js';
+import { descend, messageOf, startDescent, type Descent } from './step.js';
+
+/** Every racer starts from these weights, as in examples/mlp.ts. */
+const INIT_SEED = 7;
+
+export interface Curves {
+  config: RacerConfig;
+  label: string;
+  /** Per epoch, the first entry before any training. */
+  trainLoss: number[];
+  testAccuracy: number[];
+  status: 'training' | 'finished' | 'diverged' | 'failed';
+  message?: string;
+}
+
+export class MlpTraining {
+  readonly curves: Curves[];
+  private readonly live: Array<Descent<Mlp> | null>;
+  private epochsDone = 0;
+
+  constructor(
+    private readonly data: Dataset,
+    readonly epochs: number,
+    racers: RacerConfig[],
+  ) {
+    const totalSteps = epochs * STEPS_PER_EPOCH;
+    this.curves = racers.map((config) => ({ config, label: racerLabel(config), trainLoss: [], testAccuracy: [], status: 'training' }));
+    this.live = racers.map((config, i) => {
+      try {
+        return startDescent(config, totalSteps, () => initMlp(INIT_SEED));
+      } catch (err) {
+        Object.assign(this.curves[i], { status: 'failed', message: messageOf(err) });
+        return null;
+      }
+    });
+  }
+
+  get epoch(): number {
+    return this.epochsDone;
+  }
+
+  get finished(): boolean {
+    return this.epochsDone >= this.epochs || this.live.every((l) => l === null);
+  }
+
+  /** Train loss and test accuracy of every racer still training, read back in one go. */
+  async evaluate(): Promise<void> {
+    const { train, test } = this.data;
+    const pending = this.live.map((live) =>
+      live === null
+        ? null
+        : tf.tidy(() => tf.stack([crossEntropy(live.params, train.x, train.y), accuracy(live.params, test.x, test.y)])),
+    );
+    const present = pending.filter((t): t is tf.Tensor => t !== null);
+    if (present.length === 0) return;
+    const all = tf.concat(present);
+    const values = await all.data();
+    tf.dispose([all, ...present]);
+    let j = 0;
+    pending.forEach((t, i) => {
+      if (t === null) return;
+      const [loss, acc] = [values[j], values[j + 1]];
+      j += 2;
+      const curves = this.curves[i];
+      curves.trainLoss.push(loss);
+      curves.testAccuracy.push(acc);
+      if (!Number.isFinite(loss)) {
+        curves.status = 'diverged';
+        curves.message = `the loss is not finite after epoch ${this.epochsDone}`;
+        this.release(i);
+      } else if (this.epochsDone >= this.epochs) {
+        curves.status = 'finished';
+      }
+    });
+  }
+
+  /** One epoch (10 batches of 64) for every racer still training. */
+  trainEpoch(): void {
+    this.live.forEach((live, i) => {
+      if (live === null) return;
+      for (let b = 0; b < STEPS_PER_EPOCH && this.live[i] !== null; b++) {
+        const [x, y] = batch(this.data, b);
+        try {
+          descend(live, (p: Mlp) => crossEntropy(p, x, y)).dispose();
+        } catch (err) {
+          this.fail(i, err);
+        } finally {
+          tf.dispose([x, y]);
+        }
+      }
+    });
+    this.epochsDone++;
+  }
+
+  private fail(i: number, err: unknown): void {
+    this.curves[i].status = 'failed';
+    this.curves[i].message = messageOf(err);
+    this.release(i);
+  }
+
+  private release(i: number): void {
+    const live = this.live[i];
+    if (live) treeDispose([live.params, live.state]);
+    this.live[i] = null;
+  }
+
+  /** Frees every tensor the training still holds (not the dataset, which the page owns). */
+  dispose(): void {
+    this.live.forEach((_, i) => this.release(i));
+  }
+}
