@@ -41,3 +41,21 @@ export function emaOps<V>(ops: Ops<V>, g: V, m: V, decay: V, oneMinusDecay: V): 
 export function emaOfSquaresOps<V>(ops: Ops<V>, g: V, v: V, decay: V, oneMinusDecay: V): V {
   return ops.add(ops.mul(oneMinusDecay, ops.square(g)), ops.mul(decay, v));
 }
+
+/**
+ * The per-step scalars of Adam's moments, and of the transforms that share them (AdaBelief):
+ * `b1, 1 - b1, b2, 1 - b2`, the bias corrections `1 - b1^t`, `1 - b1^(t+1)` (Nesterov's
+ * look-ahead) and `1 - b2^t` for the update `t = count + 1`, then `eps, epsRoot`.
+ */
+export function adamMomentScalars(b1: number, b2: number, eps: number, epsRoot: number, count: number): number[] {
+  const t = count + 1;
+  return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b1, t + 1), biasCorrection(b2, t), eps, epsRoot];
+}
+
+/**
+ * The debiased first moment: `m / (1 - b1^t)`, or with `nesterov` the look-ahead
+ * `b1 * m / (1 - b1^(t+1)) + (1 - b1) * g / (1 - b1^t)` (NAdam). Scalars from {@link adamMomentScalars}.
+ */
+export function debiasedMomentOps<V>(ops: Ops<V>, nesterov: boolean, m: V, g: V, b1: V, oneMinusB1: V, bc1: V, bc1Next: V): V {
+  return nesterov ? ops.add(ops.mul(b1, ops.div(m, bc1Next)), ops.mul(oneMinusB1, ops.div(g, bc1))) : ops.div(m, bc1);
+}

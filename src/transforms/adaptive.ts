@@ -1,6 +1,6 @@
 import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
+import { adamMomentScalars, biasCorrection, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 import type { Ops } from '../kernels/program.js';
@@ -83,15 +83,12 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
     owner,
     slotNames: ['state.mu', 'state.nu'],
     slots: (s) => [s.mu, s.nu],
-    scalars: (s) => {
-      const t = s.count + 1;
-      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b1, t + 1), biasCorrection(b2, t), eps, epsRoot];
-    },
+    scalars: (s) => adamMomentScalars(b1, b2, eps, epsRoot, s.count),
     usesParams: () => false,
     emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] }) => {
       const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
       const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
-      const mHat = nesterov ? ops.add(ops.mul(b1s, ops.div(m1, bc1Next)), ops.mul(c1, ops.div(g, bc1))) : ops.div(m1, bc1);
+      const mHat = debiasedMomentOps(ops, nesterov, m1, g, b1s, c1, bc1, bc1Next);
       const vHat = ops.div(v1, bc2);
       const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));
       return { u: ops.div(mHat, ops.add(root, epsS)), slots: [m1, v1] };
