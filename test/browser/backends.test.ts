@@ -356,6 +356,37 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
     expect(got.leaked, `${where}: tensors left after disposing everything`).toBe(0);
   });
 
+  it.runIf(spec.fusedPath === 'webgpu')(
+    'the WGSL kernels equal the composite path here, bit for bit, NaN and Infinity included (update, and trainStep in place)',
+    async () => {
+      const names = [...s.cases.values()]
+        .filter((c) => c.path === 'webgpu' && !(blockSyncReads() && WEBGPU_SYNC_READ_CASES.has(c.name)))
+        .map((c) => c.name);
+      expect(names.length).toBeGreaterThan(20);
+      const r = await call(s.page, 'fusedAndComposite', names);
+      const problems: string[] = [];
+      names.forEach((name, i) => {
+        const [c, f] = [r.composite.cases[i], r.auto.cases[i]];
+        const [ct, ft] = [r.composite.trainSteps[i], r.auto.trainSteps[i]];
+        for (const x of [c, f, ct, ft]) {
+          if (x.error !== undefined || x.leaked !== 0) problems.push(`${name}: ${x.error ?? `${x.leaked} tensors leaked`}`);
+        }
+        if (f.path !== 'webgpu' || c.path !== 'composite') problems.push(`${name}: paths ${f.path} (auto), ${c.path} (composite)`);
+        const diffs: Diff[] = [];
+        for (let k = 0; k < STEPS; k++) diffs.push(...diffLeaves(c.updates[k], f.updates[k], `step ${k} updates`));
+        diffs.push(...diffLeaves(c.params, f.params, 'params'), ...diffLeaves(c.state, f.state, 'state'));
+        diffs.push(...diffLeaves(ct.leaves, ft.leaves, 'trainStep'));
+        const outside = diffs.filter((d) => !within(d, TOLERANCE));
+        if (outside.length > 0) problems.push(`${name}, fused vs composite:\n${formatDiffs(outside, 4)}`);
+      });
+      // Something non-finite reached the kernels: NaN bits in the params of the fused runs.
+      const nans = r.auto.trainSteps.filter((t) => t.leaves.some((l) => l.kind === 'f32' && l.data.some((b) => (b & 0x7fffffff) > 0x7f800000)));
+      expect(nans.length, 'cases whose trainStep params hold a NaN').toBeGreaterThan(names.length / 2);
+      expect(problems, `${spec.id}: fused (WGSL) vs composite`).toEqual([]);
+      s.errors.check();
+    },
+  );
+
   it('a layers model compiled with toTfOptimizer: two epochs of fit equal Node', () => {
     const mode = spec.fusedPath === 'wasm-simd' ? 'auto' : 'composite';
     const ref = reference[mode].layers;
