@@ -66,6 +66,21 @@ describe('WGSL shaders of generated programs', () => {
     expect(new Set(literals)).toEqual(new Set(['42.0', '0.0', '1.0']));
   });
 
+  it('the vector form: vec4 buffers (the device scalar stays f32), four lanes per invocation', () => {
+    const p = adamProgram();
+    const [v] = shadersFor(p, { same: [0, 1, 2, 3, 1, 2, 3], maxStorageBuffers: 8, form: 'vector' })!;
+    expect(v.code.match(/array<vec4<f32>>/g)).toHaveLength(4);
+    expect(v.code).toContain('if (i >= (leaf.r[0].x >> 2u)) { return; }');
+    const b = new ProgramBuilder();
+    const g = b.input();
+    const clip = b.scalar();
+    const q = b.build([b.max(b.mul(g, clip), b.constant(0))]);
+    const [c] = shadersFor(q, { same: [0, 1, 2], deviceScalar: 0, maxStorageBuffers: 8, form: 'vector' })!;
+    expect(c.bindings).toEqual([0, 2, 1]);
+    expect(c.code).toContain('var<storage, read> b1: array<f32>;');
+    expect(c.code).toContain('fn max_nan(a: vec4<f32>, b: vec4<f32>, nan: f32) -> vec4<f32>');
+  });
+
   it('adam in place: each output shares its input binding, read_write; the gradient stays read-only', () => {
     const p = adamProgram();
     // Outputs p, mu, nu (refs 4, 5, 6) are inputs 1, 2, 3.
@@ -116,7 +131,8 @@ describe('WGSL shaders of generated programs', () => {
     const layout = valueLayout(p);
     expect(layout.count).toBe(1 + 2 + 1);
     expect(layout.tail.map((v) => (Object.is(v, -0) ? '-0' : String(v)))).toEqual(['-0', 'Infinity', 'NaN']);
-    // n, the input's and the output's offsets, the device-scalar slot: 4 words.
-    expect(recordWords(p)).toBe(4);
+    // n, the scalar form's start, the input's and the output's offsets, the device-scalar slot:
+    // 5 words, rounded up to vec4s.
+    expect(recordWords(p)).toBe(8);
   });
 });

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
 import { programKey, type Program } from '../program.js';
-import { recordWords, shadersFor, valueLayout, WORKGROUP_SIZE, type WgslShader } from './wgsl.js';
+import { recordWords, shadersFor, valueLayout, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
 
 /**
  * Runs generated programs (the `'program'` family) on tfjs's webgpu backend: per leaf one
- * compute dispatch (more only when a program's buffers exceed the device's storage-buffer
- * limit), all recorded into tfjs's own command encoder and compute pass, so the step costs a
- * dispatch per leaf instead of tfjs's dozen ops. Inputs are the tensors' own GPU buffers; the
+ * compute dispatch of the vector form (four elements per invocation), plus one of the scalar form
+ * for the last `n % 4` elements when there are any (or the scalar form alone for a leaf at an
+ * unaligned offset of a flat buffer), and more only when a program's buffers exceed the device's
+ * storage-buffer limit; all recorded into tfjs's own command encoder and compute pass, so the
+ * step costs a dispatch per leaf instead of tfjs's dozen ops. Inputs are the tensors' own GPU buffers; the
  * outputs are new tensors' buffers, or (the in-place step) input buffers written over.
  *
  * tfjs-backend-webgpu is not a dependency: its backend object is used through the structural
@@ -111,7 +113,10 @@ function keyOf(p: Program): string {
 interface LeafPlan {
   leaf: number;
   program: number;
-  shaders: WgslShader[];
+  /** Each dispatch: its shader and how many invocations it runs. */
+  dispatches: Array<{ shader: WgslShader; invocations: number }>;
+  /** The first element of the scalar form (the vector form covers those before it). */
+  scalarStart: number;
   /** The leaf's refs: inputs, outputs, then the device scalar if any. */
   refs: KernelData[];
 }
@@ -182,14 +187,26 @@ export class WebGpuKernels {
       if (deviceClip) refs.push({ dataId: clipFactor!.dataId, size: 1 });
       const same = refs.map((r) => refs.findIndex((s) => s.dataId === r.dataId));
       const deviceScalar = deviceClip ? p.scalars - 1 : undefined;
-      const key = `${keyOf(p)}|${same.join(',')}|${deviceScalar ?? ''}|${maxStorageBuffers}`;
-      let shaders = this.plans.get(key);
-      if (shaders === undefined) {
-        shaders = shadersFor(p, { same, deviceScalar, maxStorageBuffers });
-        this.plans.set(key, shaders);
+      const shaders = (form: ShaderForm) => {
+        const key = `${form}|${keyOf(p)}|${same.join(',')}|${deviceScalar ?? ''}|${maxStorageBuffers}`;
+        let made = this.plans.get(key);
+        if (made === undefined) {
+          made = shadersFor(p, { same, deviceScalar, maxStorageBuffers, form });
+          this.plans.set(key, made);
+        }
+        return made;
+      };
+      const n = table.sizes[j];
+      const aligned = refs.every((r, k) => (r.elementOffset ?? 0) % 4 === 0 || (deviceClip && k === refs.length - 1));
+      const vectors = aligned ? Math.floor(n / 4) : 0;
+      const dispatches: LeafPlan['dispatches'] = [];
+      for (const [form, invocations] of [['vector', vectors], ['scalar', n - 4 * vectors]] as const) {
+        if (invocations === 0) continue;
+        const made = shaders(form);
+        if (made === null) return false;
+        for (const shader of made) dispatches.push({ shader, invocations });
       }
-      if (shaders === null) return false;
-      plans.push({ leaf: j, program, shaders, refs });
+      plans.push({ leaf: j, program, dispatches, scalarStart: 4 * vectors, refs });
     }
     if (plans.length === 0) return true;
 
@@ -205,10 +222,10 @@ export class WebGpuKernels {
     }
     const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
     plans.forEach((plan, at) => {
-      const groups = Math.ceil(table.sizes[plan.leaf] / WORKGROUP_SIZE);
-      const x = Math.min(groups, maxGroups);
-      const y = Math.ceil(groups / x);
-      for (const shader of plan.shaders) {
+      for (const { shader, invocations } of plan.dispatches) {
+        const groups = Math.ceil(invocations / WORKGROUP_SIZE);
+        const x = Math.min(groups, maxGroups);
+        const y = Math.ceil(groups / x);
         const { pipeline, layout } = this.pipeline(shader);
         const entries: Array<{ binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }> = [
           { binding: 1, resource: { buffer: uniforms.buffer, offset: uniforms.recordAt(at), size: uniforms.recordBytes } },
@@ -244,8 +261,8 @@ export class WebGpuKernels {
 
   /**
    * One uniform buffer for the call: per program its values (scalars, constants, NaN), then
-   * per planned leaf its record (length, element offsets of its refs), each at the device's
-   * uniform offset alignment.
+   * per planned leaf its record (length, start of the scalar form, element offsets of its refs),
+   * each at the device's uniform offset alignment.
    */
   private writeUniforms(programs: readonly Program[], scalars: readonly number[], plans: readonly LeafPlan[], sizes: readonly number[]) {
     const align = this.backend.device.limits.minUniformBufferOffsetAlignment;
@@ -273,7 +290,8 @@ export class WebGpuKernels {
     plans.forEach((plan, n) => {
       const record = new Uint32Array(data, recordsAt + stride * n, words);
       record[0] = sizes[plan.leaf];
-      plan.refs.forEach((r, k) => (record[1 + k] = r.elementOffset ?? 0));
+      record[1] = plan.scalarStart;
+      plan.refs.forEach((r, k) => (record[2 + k] = r.elementOffset ?? 0));
     });
     const buffer = this.backend.bufferManager.acquireBuffer(data.byteLength, UNIFORM_USAGE);
     this.backend.queue.writeBuffer(buffer, 0, data);

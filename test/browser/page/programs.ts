@@ -2,8 +2,9 @@
 // internal) run directly on tfjs's webgpu backend against the same math as tf ops (TensorOps, the
 // composite path), over the special values of program-values.ts, in the layouts the fused step
 // uses: fresh outputs, outputs written over their inputs, the clip factor read from a GPU
-// buffer, a program split over several dispatches, leaves at element offsets of one buffer, and
-// a leaf longer than one dispatch dimension. Exposed as `window.programsPage`.
+// buffer, a leaf at an unaligned offset (the scalar form), a program split over several
+// dispatches, leaves at element offsets of one buffer, and a leaf longer than one dispatch
+// dimension. Exposed as `window.programsPage`.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ProgramBuilder, type Program } from '../../../src/kernels/program.js';
@@ -95,14 +96,25 @@ async function specialValues(): Promise<Record<string, Bits[]>> {
   const device = k.makeOutputs(program.outputs.map(() => [n])).map((t) => tf.engine().makeTensorFromTensorInfo(t));
   k.run(attrsFor(program, [SCALARS[0]], 1, { clipNorm: 1, deviceClip: true }), { sizes: [n], inputs: [[data(a)], [data(bt)]], outputs: device.map((t) => [data(t)]) }, factor);
   out.deviceScalar = await Promise.all(device.map(bitsOf));
-  tf.dispose([...device, factor, a, bt]);
+  tf.dispose([...device, factor]);
+
+  // The leaf at element 1 of longer buffers: unaligned, so the scalar form runs all of it (the
+  // layouts above run the vector form, and the scalar one for the last element).
+  const shifted = (x: Float32Array) => tf.tensor1d([0, ...x]);
+  const [a1, b1] = [shifted(A), shifted(B)];
+  const wide = k.makeOutputs(program.outputs.map(() => [n + 1])).map((t) => tf.engine().makeTensorFromTensorInfo(t));
+  const at1 = (t: tf.Tensor): KernelData => ({ dataId: t.dataId, size: n, elementOffset: 1 });
+  k.run(attrsFor(program, SCALARS, 1), { sizes: [n], inputs: [[at1(a1)], [at1(b1)]], outputs: wide.map((t) => [at1(t)]) });
+  out.unaligned = (await Promise.all(wide.map(bitsOf))).map((bits) => bits.slice(1));
+  tf.dispose([...wide, a1, b1, a, bt]);
   return out;
 }
 
 /**
  * A program whose buffers exceed the device's 8 storage buffers per dispatch (4 inputs, 6
- * outputs): composite, and the kernels (dispatches counted); and the same in place, which a
- * split cannot do (the runner must refuse, changing nothing).
+ * outputs): composite, and the kernels (dispatches counted: two per form, the vector form for
+ * 288 elements and the scalar one for the last); and the same in place, which a split cannot
+ * do (the runner must refuse, changing nothing).
  */
 async function split(): Promise<{ composite: Bits[]; fused: Bits[]; dispatches: number; inPlaceRan: boolean; inputsAfter: Bits[]; inputsBefore: Bits[] }> {
   await setWebGpu();
@@ -135,7 +147,8 @@ async function split(): Promise<{ composite: Bits[]; fused: Bits[]; dispatches: 
 /**
  * `2 * x + 1` over (a) two leaves that are segments of one buffer, written into segments of
  * another (inputs and outputs as bits, checked in Node), and (b) one leaf of `65535 * 64 + 100`
- * elements, more workgroups than one dispatch dimension allows (checked here: how many differ).
+ * elements at an unaligned offset, more workgroups of the scalar form than one dispatch
+ * dimension allows (checked here: how many differ, and that element 0 stays untouched).
  */
 async function layouts(): Promise<{ segments: { input: Bits; output: Bits }; long: { n: number; wrong: number; last: number[] } }> {
   await setWebGpu();
@@ -151,15 +164,17 @@ async function layouts(): Promise<{ segments: { input: Bits; output: Bits }; lon
   k.run(attrsFor(program, [], 2), { sizes: [100, 130], inputs: [[seg(flatIn, 5, 100), seg(flatIn, 150, 130)]], outputs: [[seg(flatOut, 200, 100), seg(flatOut, 0, 130)]] });
   const segments = { input: await bitsOf(flatIn), output: await bitsOf(flatOut) };
 
+  // At element 1 of its buffers, so the scalar form (one element per invocation) runs it all:
+  // more workgroups than one dimension holds.
   const n = 65535 * 64 + 100;
-  const longIn = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i % 1000) - 500.5));
-  const [longOut] = k.makeOutputs([[n]]).map((t) => tf.engine().makeTensorFromTensorInfo(t));
-  k.run(attrsFor(program, [], 1), { sizes: [n], inputs: [[data(longIn)]], outputs: [[data(longOut)]] });
+  const longIn = tf.tensor1d(Float32Array.from({ length: n + 1 }, (_, i) => (i % 1000) - 500.5));
+  const [longOut] = k.makeOutputs([[n + 1]]).map((t) => tf.engine().makeTensorFromTensorInfo(t));
+  k.run(attrsFor(program, [], 1), { sizes: [n], inputs: [[seg(longIn, 1, n)]], outputs: [[seg(longOut, 1, n)]] });
   // Too long to send back: checked here, element by element, against 2 * x + 1 in float32.
   const [xs, ys] = [await longIn.data(), await longOut.data()];
-  let wrong = 0;
-  for (let i = 0; i < n; i++) if (ys[i] !== Math.fround(Math.fround(2 * xs[i]) + 1)) wrong++;
-  const long = { n, wrong, last: [xs[n - 1], ys[n - 1]] };
+  let wrong = ys[0] === 0 ? 0 : 1;
+  for (let i = 1; i <= n; i++) if (ys[i] !== Math.fround(Math.fround(2 * xs[i]) + 1)) wrong++;
+  const long = { n, wrong, last: [xs[n], ys[n]] };
   tf.dispose([flatIn, flatOut, longIn, longOut]);
   return { segments, long };
 }
