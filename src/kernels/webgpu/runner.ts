@@ -124,8 +124,8 @@ interface LeafPlan {
 /** The generated-program kernels on one webgpu backend (its device, pipelines and encoder). */
 export class WebGpuKernels {
   private readonly pipelines = new Map<string, { pipeline: GpuPipeline; layout: object }>();
-  /** Shaders by program and buffer layout. */
-  private readonly plans = new Map<string, WgslShader[] | null>();
+  /** Shaders by program (its key), then by form and buffer layout. */
+  private readonly plans = new Map<string, Map<string, WgslShader[] | null>>();
 
   private constructor(private readonly backend: WebGpuBackendLike) {}
 
@@ -187,12 +187,15 @@ export class WebGpuKernels {
       if (deviceClip) refs.push({ dataId: clipFactor!.dataId, size: 1 });
       const same = refs.map((r) => refs.findIndex((s) => s.dataId === r.dataId));
       const deviceScalar = deviceClip ? p.scalars - 1 : undefined;
+      let byLayout = this.plans.get(keyOf(p));
+      if (byLayout === undefined) this.plans.set(keyOf(p), (byLayout = new Map()));
+      const layoutKey = `${same.join(',')}|${deviceScalar ?? ''}`;
       const shaders = (form: ShaderForm) => {
-        const key = `${form}|${keyOf(p)}|${same.join(',')}|${deviceScalar ?? ''}|${maxStorageBuffers}`;
-        let made = this.plans.get(key);
+        const key = `${form}|${layoutKey}`;
+        let made = byLayout!.get(key);
         if (made === undefined) {
           made = shadersFor(p, { same, deviceScalar, maxStorageBuffers, form });
-          this.plans.set(key, made);
+          byLayout!.set(key, made);
         }
         return made;
       };
