@@ -70,7 +70,7 @@ describe('WGSL shaders of generated programs', () => {
     const p = adamProgram();
     const [v] = shadersFor(p, { same: [0, 1, 2, 3, 1, 2, 3], maxStorageBuffers: 8, form: 'vector' })!;
     expect(v.code.match(/array<vec4<f32>>/g)).toHaveLength(4);
-    expect(v.code).toContain('if (i >= (leaf.r[0].x >> 2u)) { return; }');
+    expect(v.code).toContain('count = leaf.r[0].x >> 2u;');
     const b = new ProgramBuilder();
     const g = b.input();
     const clip = b.scalar();
@@ -92,6 +92,20 @@ describe('WGSL shaders of generated programs', () => {
     const lastLoad = Math.max(...lines.map((l, i) => (/= b\d\[/.test(l) ? i : -1)));
     const firstStore = lines.findIndex((l) => /^\s*b\d\[.*\] = /.test(l));
     expect(firstStore).toBeGreaterThan(lastLoad);
+  });
+
+  it('adam in place for two leaves in one dispatch: 8 buffers, each leaf its own record', () => {
+    const p = adamProgram();
+    const same = [0, 1, 2, 3, 1, 2, 3, 7, 8, 9, 10, 8, 9, 10];
+    const [s] = shadersFor(p, { same, maxStorageBuffers: 8, form: 'vector', leaves: 2, recordStride: 64 })!;
+    expect(s.bindings).toEqual([0, 1, 2, 3, 7, 8, 9, 10]);
+    expect(storage(s.code).map(([, access]) => access)).toEqual(['read', 'read_write', 'read_write', 'read_write', 'read', 'read_write', 'read_write', 'read_write']);
+    // Leaf 1's count is word 0 of its record, 64 words (16 vec4s) after leaf 0's.
+    expect(s.code).toContain('count = leaf.r[16].x >> 2u;');
+    expect(s.code).toContain('struct Leaf { r: array<vec4<u32>, 19> };');
+    // Three leaves need 12 buffers: no single dispatch.
+    const three = [...same, 14, 15, 16, 17, 15, 16, 17];
+    expect(shadersFor(p, { same: three, maxStorageBuffers: 8, form: 'vector', leaves: 3, recordStride: 64 })).toBeNull();
   });
 
   it('the clip factor read from a buffer (a device scalar) takes a binding; other scalars come from the uniform', () => {

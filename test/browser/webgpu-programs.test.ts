@@ -10,7 +10,8 @@ import { A, B, SPECIAL } from '../program-values.js';
 // subnormals and ties: bit for bit on SwiftShader, which computes exact IEEE float32 (real GPUs
 // need the tolerance the backends suite reads from TFJS_OPTAX_BROWSER_TOLERANCE). Also the
 // layouts the fused step uses: outputs written over inputs, a scalar read from a GPU buffer (the
-// clip factor), a program split over dispatches, leaves at offsets in one buffer, 2-D dispatch.
+// clip factor), a program split over dispatches, leaves sharing a dispatch, leaves at offsets in
+// one buffer, 2-D dispatch.
 
 let browser: Browser;
 let server: StaticServer;
@@ -88,6 +89,16 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
     expect(long.n).toBeGreaterThan(65535 * 64);
     expect(long.wrong).toBe(0);
     expect(long.last[1]).toBe(Math.fround(2 * long.last[0] + 1));
+    errors.check();
+  });
+
+  it('compute several small leaves in one dispatch while their buffers fit', async () => {
+    const r = await call('grouped');
+    // Leaves 1-4 in one vector dispatch (8 buffers); leaf 5's vector part and its 2-element tail.
+    expect(r.dispatches).toBe(3);
+    r.inputs.forEach((bits, j) => {
+      expect(r.outputs[j].map(float), `leaf ${j}`).toEqual(bits.map((b) => Math.fround(Math.fround(2 * float(b)) + 1)));
+    });
     errors.check();
   });
 

@@ -5,12 +5,13 @@ import { recordWords, shadersFor, valueLayout, WORKGROUP_SIZE, type ShaderForm, 
 
 /**
  * Runs generated programs (the `'program'` family) on tfjs's webgpu backend: per leaf one
- * compute dispatch of the vector form (four elements per invocation), plus one of the scalar form
- * for the last `n % 4` elements when there are any (or the scalar form alone for a leaf at an
- * unaligned offset of a flat buffer), and more only when a program's buffers exceed the device's
- * storage-buffer limit; all recorded into tfjs's own command encoder and compute pass, so the
- * step costs a dispatch per leaf instead of tfjs's dozen ops. Inputs are the tensors' own GPU buffers; the
- * outputs are new tensors' buffers, or (the in-place step) input buffers written over.
+ * compute dispatch of the vector form (four elements per invocation; small leaves share one
+ * while their buffers fit), plus one of the scalar form for the last `n % 4` elements when there
+ * are any (or the scalar form alone for a leaf at an unaligned offset of a flat buffer), and more
+ * only when a program's buffers exceed the device's storage-buffer limit; all recorded into
+ * tfjs's own command encoder and compute pass, so the step costs a dispatch per leaf (or less)
+ * instead of tfjs's dozen ops. Inputs are the tensors' own GPU buffers; the outputs are new
+ * tensors' buffers, or (the in-place step) input buffers written over.
  *
  * tfjs-backend-webgpu is not a dependency: its backend object is used through the structural
  * types below (tfjs 4.x), and nothing here runs before a kernel is called.
@@ -109,16 +110,47 @@ function keyOf(p: Program): string {
   return key;
 }
 
-/** One leaf's dispatches, planned. */
+/** One leaf, planned. */
 interface LeafPlan {
   leaf: number;
   program: number;
-  /** Each dispatch: its shader and how many invocations it runs. */
-  dispatches: Array<{ shader: WgslShader; invocations: number }>;
-  /** The first element of the scalar form (the vector form covers those before it). */
-  scalarStart: number;
+  /** Invocations of the vector form (4 elements each; 0 at an unaligned offset). */
+  vectors: number;
   /** The leaf's refs: inputs, outputs, then the device scalar if any. */
   refs: KernelData[];
+}
+
+/** One dispatch: its shader, over the leaves of plans `first ..< first + leaves`. */
+interface Dispatch {
+  shader: WgslShader;
+  invocations: number;
+  first: number;
+  leaves: number;
+  /** The refs of those leaves, one after the other (what `shader.bindings` index). */
+  refs: KernelData[];
+  program: number;
+}
+
+/** The most leaves one dispatch computes (the storage-buffer limit usually binds first). */
+const MAX_LEAVES_PER_DISPATCH = 8;
+
+/**
+ * The largest leaf (elements) that shares a dispatch. A shared dispatch saves the per-dispatch
+ * cost (about 30-40 µs on SwiftShader) but its invocations step through every leaf's code
+ * (SwiftShader runs branches masked: measured, two 10k leaves per dispatch took 1.6x as long as
+ * one each, while 64-element leaves took 0.7x), so only small leaves are grouped.
+ */
+const MAX_GROUPED_LEAF = 1024;
+
+/** For each ref, the first ref with the same tensor data (refs of one buffer share a binding). */
+function sameBuffers(refs: readonly KernelData[]): number[] {
+  const first = new Map<object, number>();
+  return refs.map((r, k) => {
+    const at = first.get(r.dataId);
+    if (at !== undefined) return at;
+    first.set(r.dataId, k);
+    return k;
+  });
 }
 
 /** The generated-program kernels on one webgpu backend (its device, pipelines and encoder). */
@@ -175,9 +207,29 @@ export class WebGpuKernels {
     const device = this.backend.device;
     const maxStorageBuffers = device.limits.maxStorageBuffersPerShaderStage;
 
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    const recordBytes = 4 * Math.max(...programs.map(recordWords));
+    const stride = Math.ceil(recordBytes / align) * align;
+    const deviceScalar = (p: Program) => (deviceClip ? p.scalars - 1 : undefined);
+    /** The shaders of `form` for `leaves` leaves whose refs (one after the other) are `refs`. */
+    const shaders = (program: number, form: ShaderForm, leaves: number, refs: readonly KernelData[]) => {
+      const p = programs[program];
+      let byLayout = this.plans.get(keyOf(p));
+      if (byLayout === undefined) this.plans.set(keyOf(p), (byLayout = new Map()));
+      const same = sameBuffers(refs);
+      const key = `${form}|${leaves}|${same.join(',')}|${deviceScalar(p) ?? ''}|${stride}`;
+      let made = byLayout.get(key);
+      if (made === undefined) {
+        made = shadersFor(p, { same, deviceScalar: deviceScalar(p), maxStorageBuffers, form, leaves, recordStride: stride / 4 });
+        byLayout.set(key, made);
+      }
+      return made;
+    };
+
     const plans: LeafPlan[] = [];
     for (let j = 0; j < table.sizes.length; j++) {
-      if (table.sizes[j] === 0) continue;
+      const n = table.sizes[j];
+      if (n === 0) continue;
       const program = attrs.variants?.[j] ?? 0;
       const p = programs[program];
       if (p.scalars !== scalars.length + (deviceClip ? 1 : 0)) {
@@ -185,38 +237,53 @@ export class WebGpuKernels {
       }
       const refs: KernelData[] = [...ins.map((list) => list[j]), ...outs.map((list) => list[j])];
       if (deviceClip) refs.push({ dataId: clipFactor!.dataId, size: 1 });
-      const same = refs.map((r) => refs.findIndex((s) => s.dataId === r.dataId));
-      const deviceScalar = deviceClip ? p.scalars - 1 : undefined;
-      let byLayout = this.plans.get(keyOf(p));
-      if (byLayout === undefined) this.plans.set(keyOf(p), (byLayout = new Map()));
-      const layoutKey = `${same.join(',')}|${deviceScalar ?? ''}`;
-      const shaders = (form: ShaderForm) => {
-        const key = `${form}|${layoutKey}`;
-        let made = byLayout!.get(key);
-        if (made === undefined) {
-          made = shadersFor(p, { same, deviceScalar, maxStorageBuffers, form });
-          byLayout!.set(key, made);
-        }
-        return made;
-      };
-      const n = table.sizes[j];
       const aligned = refs.every((r, k) => (r.elementOffset ?? 0) % 4 === 0 || (deviceClip && k === refs.length - 1));
-      const vectors = aligned ? Math.floor(n / 4) : 0;
-      const dispatches: LeafPlan['dispatches'] = [];
-      for (const [form, invocations] of [['vector', vectors], ['scalar', n - 4 * vectors]] as const) {
-        if (invocations === 0) continue;
-        const made = shaders(form);
-        if (made === null) return false;
-        for (const shader of made) dispatches.push({ shader, invocations });
-      }
-      plans.push({ leaf: j, program, dispatches, scalarStart: 4 * vectors, refs });
+      plans.push({ leaf: j, program, vectors: aligned ? Math.floor(n / 4) : 0, refs });
     }
     if (plans.length === 0) return true;
+
+    // The vector form: consecutive small leaves of one program share a dispatch while their
+    // buffers fit in one; the scalar form (the last n % 4 elements, unaligned leaves): one per leaf.
+    const dispatches: Dispatch[] = [];
+    const addLeaves = (first: number, leaves: number, form: ShaderForm): boolean => {
+      const refs = plans.slice(first, first + leaves).flatMap((plan) => plan.refs);
+      const made = shaders(plans[first].program, form, leaves, refs);
+      if (made === null) return false;
+      const invocations = plans
+        .slice(first, first + leaves)
+        .reduce((sum, plan) => sum + (form === 'vector' ? plan.vectors : table.sizes[plan.leaf] - 4 * plan.vectors), 0);
+      for (const shader of made) dispatches.push({ shader, invocations, first, leaves, refs, program: plans[first].program });
+      return true;
+    };
+    const small = (plan: LeafPlan) => table.sizes[plan.leaf] <= MAX_GROUPED_LEAF;
+    for (let a = 0; a < plans.length; ) {
+      if (plans[a].vectors === 0) {
+        a++;
+        continue;
+      }
+      let leaves = 1;
+      while (
+        small(plans[a]) &&
+        leaves < MAX_LEAVES_PER_DISPATCH &&
+        a + leaves < plans.length &&
+        plans[a + leaves].vectors > 0 &&
+        small(plans[a + leaves]) &&
+        plans[a + leaves].program === plans[a].program &&
+        shaders(plans[a].program, 'vector', leaves + 1, plans.slice(a, a + leaves + 1).flatMap((plan) => plan.refs)) !== null
+      ) {
+        leaves++;
+      }
+      if (!addLeaves(a, leaves, 'vector')) return false;
+      a += leaves;
+    }
+    for (let a = 0; a < plans.length; a++) {
+      if (4 * plans[a].vectors < table.sizes[plans[a].leaf] && !addLeaves(a, 1, 'scalar')) return false;
+    }
 
     const b = this.backend;
     // Every buffer on the GPU first: uploading may record a copy, which ends the compute pass.
     for (const plan of plans) for (const r of plan.refs) b.uploadToGPU(r.dataId);
-    const uniforms = this.writeUniforms(programs, scalars, plans, table.sizes);
+    const uniforms = this.writeUniforms(programs, scalars, plans, table.sizes, stride);
     let batch = DEFAULT_SUBMIT_BATCH;
     try {
       batch = Number(tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'));
@@ -224,34 +291,31 @@ export class WebGpuKernels {
       // The flag is registered by tfjs-backend-webgpu; without it, its default.
     }
     const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
-    plans.forEach((plan, at) => {
-      for (const { shader, invocations } of plan.dispatches) {
-        const groups = Math.ceil(invocations / WORKGROUP_SIZE);
-        const x = Math.min(groups, maxGroups);
-        const y = Math.ceil(groups / x);
-        const { pipeline, layout } = this.pipeline(shader);
-        const entries: Array<{ binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }> = [
-          { binding: 1, resource: { buffer: uniforms.buffer, offset: uniforms.recordAt(at), size: uniforms.recordBytes } },
-        ];
-        if (shader.usesValues) {
-          entries.push({ binding: 0, resource: { buffer: uniforms.buffer, offset: uniforms.valuesAt[plan.program], size: uniforms.valuesBytes[plan.program] } });
-        }
-        shader.bindings.forEach((ref, k) => entries.push({ binding: 2 + k, resource: { buffer: this.bufferOf(plan.refs[ref].dataId) } }));
-        const group = device.createBindGroup({ layout, entries });
-        b.ensureCommandEncoderReady();
-        b.computePassEncoder ??= b.commandEncoder!.beginComputePass();
-        b.computePassEncoder.setPipeline(pipeline);
-        b.computePassEncoder.setBindGroup(0, group);
-        b.computePassEncoder.dispatchWorkgroups(x, y);
-        // A submit starts a new set of owned ids: mark after it, per dispatch.
-        for (const ref of shader.bindings) b.commandQueueOwnedIds.add(plan.refs[ref].dataId);
-        b.dispatchCountInPass++;
-        if (b.dispatchCountInPass >= batch) {
-          b.endComputePassEncoder();
-          b.submitQueue();
-        }
+    for (const d of dispatches) {
+      const groups = Math.ceil(d.invocations / WORKGROUP_SIZE);
+      const x = Math.min(groups, maxGroups);
+      const y = Math.ceil(groups / x);
+      const { pipeline, layout } = this.pipeline(d.shader);
+      const records = { buffer: uniforms.buffer, offset: uniforms.recordsAt + stride * d.first, size: stride * (d.leaves - 1) + recordBytes };
+      const entries: Array<{ binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }> = [{ binding: 1, resource: records }];
+      if (d.shader.usesValues) {
+        entries.push({ binding: 0, resource: { buffer: uniforms.buffer, offset: uniforms.valuesAt[d.program], size: uniforms.valuesBytes[d.program] } });
       }
-    });
+      d.shader.bindings.forEach((ref, k) => entries.push({ binding: 2 + k, resource: { buffer: this.bufferOf(d.refs[ref].dataId) } }));
+      const group = device.createBindGroup({ layout, entries });
+      b.ensureCommandEncoderReady();
+      b.computePassEncoder ??= b.commandEncoder!.beginComputePass();
+      b.computePassEncoder.setPipeline(pipeline);
+      b.computePassEncoder.setBindGroup(0, group);
+      b.computePassEncoder.dispatchWorkgroups(x, y);
+      // A submit starts a new set of owned ids: mark after it, per dispatch.
+      for (const ref of d.shader.bindings) b.commandQueueOwnedIds.add(d.refs[ref].dataId);
+      b.dispatchCountInPass++;
+      if (b.dispatchCountInPass >= batch) {
+        b.endComputePassEncoder();
+        b.submitQueue();
+      }
+    }
     // Released at the submit after the last dispatch that reads it.
     b.uniformPendingDisposal.push(uniforms.buffer);
     // The written tensors' values live on the GPU now: drop any copy tfjs cached on the CPU.
@@ -267,7 +331,7 @@ export class WebGpuKernels {
    * per planned leaf its record (length, start of the scalar form, element offsets of its refs),
    * each at the device's uniform offset alignment.
    */
-  private writeUniforms(programs: readonly Program[], scalars: readonly number[], plans: readonly LeafPlan[], sizes: readonly number[]) {
+  private writeUniforms(programs: readonly Program[], scalars: readonly number[], plans: readonly LeafPlan[], sizes: readonly number[], stride: number) {
     const align = this.backend.device.limits.minUniformBufferOffsetAlignment;
     const up = (bytes: number) => Math.ceil(bytes / align) * align;
     const valuesAt: number[] = [];
@@ -280,9 +344,6 @@ export class WebGpuKernels {
       at += up(valuesBytes[valuesBytes.length - 1]);
       return layout;
     });
-    const words = Math.max(...programs.map(recordWords));
-    const recordBytes = 4 * words;
-    const stride = up(recordBytes);
     const recordsAt = at;
     const data = new ArrayBuffer(recordsAt + stride * plans.length);
     programs.forEach((p, k) => {
@@ -290,15 +351,16 @@ export class WebGpuKernels {
       floats.set(scalars);
       floats.set(layouts[k].tail, p.scalars);
     });
+    const words = new Uint32Array(data, recordsAt);
     plans.forEach((plan, n) => {
-      const record = new Uint32Array(data, recordsAt + stride * n, words);
-      record[0] = sizes[plan.leaf];
-      record[1] = plan.scalarStart;
-      plan.refs.forEach((r, k) => (record[2 + k] = r.elementOffset ?? 0));
+      const w = (stride / 4) * n;
+      words[w] = sizes[plan.leaf];
+      words[w + 1] = 4 * plan.vectors;
+      plan.refs.forEach((r, k) => (words[w + 2 + k] = r.elementOffset ?? 0));
     });
     const buffer = this.backend.bufferManager.acquireBuffer(data.byteLength, UNIFORM_USAGE);
     this.backend.queue.writeBuffer(buffer, 0, data);
-    return { buffer, valuesAt, valuesBytes, recordBytes, recordAt: (n: number) => recordsAt + stride * n };
+    return { buffer, valuesAt, valuesBytes, recordsAt };
   }
 
   private pipeline(shader: WgslShader): { pipeline: GpuPipeline; layout: object } {

@@ -53,6 +53,13 @@ export interface BufferLayout {
   maxStorageBuffers: number;
   /** The vector form (every ref's element offset a multiple of 4) or the scalar one. Default scalar. */
   form?: ShaderForm;
+  /**
+   * How many leaves one dispatch computes (default 1): `same` then lists every leaf's refs in
+   * turn (leaf k's ref r at `k * R + r`), and their records follow each other in the uniform
+   * buffer `recordStride` words apart.
+   */
+  leaves?: number;
+  recordStride?: number;
 }
 
 /** One dispatch of a program: its shader and what to bind. */
@@ -62,7 +69,7 @@ export interface WgslShader {
   key: string;
   /** Whether binding 0 (the values uniform) is used. */
   usesValues: boolean;
-  /** Per storage binding (2, 3, ...): the ref whose buffer is bound there. */
+  /** Per storage binding (2, 3, ...): the ref (of the layout's `same`) whose buffer is bound there. */
   bindings: number[];
 }
 
@@ -99,23 +106,30 @@ export function recordWords(p: Program): number {
 }
 
 /**
- * The shaders that run `p` over one leaf laid out as `layout`: one, unless its buffers exceed
- * the device's storage-buffer limit; then the outputs are split among several shaders, each
- * recomputing what it needs. `null` when no split works: one output alone needs too many
+ * The shaders that run `p` over the leaves laid out as `layout`. One leaf: one shader, unless
+ * its buffers exceed the device's storage-buffer limit; then the outputs are split among
+ * several shaders, each recomputing what it needs. Several leaves (one dispatch for all): one
+ * shader. `null` when no plan works: one output alone (or the leaves together) needs too many
  * buffers, or (in place) a later shader would read a buffer an earlier one has written.
  */
 export function shadersFor(p: Program, layout: BufferLayout): WgslShader[] | null {
-  const I = p.inputs;
   const O = p.outputs.length;
+  const K = layout.leaves ?? 1;
+  const R = layout.same.length / K;
   const reads = p.outputs.map((node) => readsOf(p, [node], layout));
+  /** How many buffers computing `outputs` in every slot binds. */
   const buffers = (outputs: readonly number[]) => {
     const set = new Set<number>();
-    for (const o of outputs) {
-      for (const r of reads[o]) set.add(layout.same[r]);
-      set.add(layout.same[I + o]);
+    for (let k = 0; k < K; k++) {
+      for (const o of outputs) {
+        for (const r of reads[o]) set.add(layout.same[k * R + r]);
+        set.add(layout.same[k * R + p.inputs + o]);
+      }
     }
     return set.size;
   };
+  const all = p.outputs.map((_, o) => o);
+  if (K > 1) return buffers(all) <= layout.maxStorageBuffers ? [shaderOf(p, layout, all)] : null;
   const groups: number[][] = [];
   for (let o = 0; o < O; o++) {
     const current = groups[groups.length - 1];
@@ -127,12 +141,12 @@ export function shadersFor(p: Program, layout: BufferLayout): WgslShader[] | nul
   const written = new Set<number>();
   for (const group of groups) {
     for (const o of group) for (const r of reads[o]) if (written.has(layout.same[r])) return null;
-    for (const o of group) written.add(layout.same[I + o]);
+    for (const o of group) written.add(layout.same[p.inputs + o]);
   }
   return groups.map((group) => shaderOf(p, layout, group));
 }
 
-/** The refs (inputs, and the device scalar) that computing the nodes `roots` reads. */
+/** The refs of one leaf (inputs, and the device scalar) that computing the nodes `roots` reads. */
 function readsOf(p: Program, roots: readonly number[], layout: BufferLayout): number[] {
   const needed = neededNodes(p, roots);
   const refs: number[] = [];
@@ -161,30 +175,39 @@ function lane(name: string, i: number): string {
   return `${name}[${i >> 2}].${LANES[i & 3]}`;
 }
 
-/** The shader computing outputs `outputs` of `p`. */
+/**
+ * The shader computing outputs `outputs` of `p` for each of the layout's leaves: the dispatch's
+ * invocations are dealt out to the leaves in order, each leaf's count read from its record.
+ */
 function shaderOf(p: Program, layout: BufferLayout, outputs: readonly number[]): WgslShader {
   const I = p.inputs;
   const O = p.outputs.length;
+  const K = layout.leaves ?? 1;
+  const R = layout.same.length / K;
+  const stride = K > 1 ? layout.recordStride! : 0;
   const vector = layout.form === 'vector';
   const T = vector ? 'vec4<f32>' : 'f32';
   const values = valueLayout(p);
-  const needed = neededNodes(p, outputs.map((o) => p.outputs[o]));
-  const refs = [...readsOf(p, outputs.map((o) => p.outputs[o]), layout), ...outputs.map((o) => I + o)];
-  // One binding per buffer, in the order the refs first name it.
+  const roots = outputs.map((o) => p.outputs[o]);
+  const needed = neededNodes(p, roots);
+  const leafRefs = [...readsOf(p, roots, layout), ...outputs.map((o) => I + o)];
+  // One binding per buffer, in the order the refs (leaf by leaf) first name it.
   const bindings: number[] = [];
   const bindingOf = new Map<number, number>();
-  for (const r of refs) {
-    const buffer = layout.same[r];
-    if (!bindingOf.has(buffer)) {
-      bindingOf.set(buffer, bindings.length);
-      bindings.push(r);
+  for (let k = 0; k < K; k++) {
+    for (const r of leafRefs) {
+      const buffer = layout.same[k * R + r];
+      if (!bindingOf.has(buffer)) {
+        bindingOf.set(buffer, bindings.length);
+        bindings.push(k * R + r);
+      }
     }
   }
-  const writable = bindings.map((r) => outputs.some((o) => layout.same[I + o] === layout.same[r]));
-  const buffer = (ref: number) => `b${bindingOf.get(layout.same[ref])}`;
-  const offset = (ref: number) => lane('leaf.r', 2 + ref);
-  // Element i of a buffer, or (vector form) its vec4 i.
-  const at = (ref: number) => (vector ? `${buffer(ref)}[(${offset(ref)} >> 2u) + i]` : `${buffer(ref)}[${offset(ref)} + i]`);
+  const written = new Set<number>();
+  for (let k = 0; k < K; k++) for (const o of outputs) written.add(layout.same[k * R + I + o]);
+  const writable = bindings.map((ref) => written.has(layout.same[ref]));
+  // The device scalar's buffer holds one float whatever the form.
+  const elementType = (ref: number) => (vector && ref % R !== I + O ? 'vec4<f32>' : 'f32');
 
   let usesValues = false;
   const value = (i: number) => {
@@ -192,27 +215,46 @@ function shaderOf(p: Program, layout: BufferLayout, outputs: readonly number[]):
     return lane('values.v', i);
   };
   const nan = () => value(values.count - 1);
-  const loads: string[] = [];
+  /** Word `w` of leaf `k`'s record. */
+  const word = (k: number, w: number) => lane('leaf.r', k * stride + w);
   const body: string[] = [];
-  p.nodes.forEach((node, k) => {
-    if (!needed[k]) return;
-    const x = `x${k}`;
-    if (node.op === 'input') loads.push(`let ${x} = ${at(node.index)};`);
-    else if (node.op === 'scalar') {
-      const device = node.index === layout.deviceScalar;
-      body.push(`let ${x} = ${T}(${device ? `${buffer(I + O)}[${offset(I + O)}]` : value(node.index)});`);
-    } else if (node.op === 'const') body.push(`let ${x} = ${T}(${value(values.constAt[k])});`);
-    else body.push(`let ${x} = ${expression(node, nan)};`);
-  });
-  const stores = outputs.map((o) => `${at(I + o)} = x${p.outputs[o]};`);
-  // The device scalar's buffer holds one float whatever the form.
-  const elementType = (r: number) => (vector && r !== I + O ? 'vec4<f32>' : 'f32');
+  for (let k = 0; k < K; k++) {
+    const buffer = (ref: number) => `b${bindingOf.get(layout.same[k * R + ref])}`;
+    const offset = (ref: number) => word(k, 2 + ref);
+    // Element i of a buffer, or (vector form) its vec4 i.
+    const at = (ref: number) => (vector ? `${buffer(ref)}[(${offset(ref)} >> 2u) + i]` : `${buffer(ref)}[${offset(ref)} + i]`);
+    const loads: string[] = [];
+    const math: string[] = [];
+    p.nodes.forEach((node, n) => {
+      if (!needed[n]) return;
+      const x = `x${n}`;
+      if (node.op === 'input') loads.push(`let ${x} = ${at(node.index)};`);
+      else if (node.op === 'scalar') {
+        const device = node.index === layout.deviceScalar;
+        math.push(`let ${x} = ${T}(${device ? `${buffer(I + O)}[${offset(I + O)}]` : value(node.index)});`);
+      } else if (node.op === 'const') math.push(`let ${x} = ${T}(${value(values.constAt[n])});`);
+      else math.push(`let ${x} = ${expression(node, nan)};`);
+    });
+    const stores = outputs.map((o) => `${at(I + o)} = x${p.outputs[o]};`);
+    body.push(
+      `  // leaf ${k}`,
+      `  count = ${vector ? `${word(k, 0)} >> 2u` : `${word(k, 0)} - ${word(k, 1)}`};`,
+      '  if (index < first + count) {',
+      `    let i = ${vector ? '' : `${word(k, 1)} + `}index - first;`,
+      // Every load before any store: an output may be written over an input.
+      ...[...loads, ...math, ...stores].map((line) => `    ${line}`),
+      '    return;',
+      '  }',
+      '  first = first + count;',
+    );
+  }
 
+  const recordVectors = (K - 1) * (stride / 4) + recordWords(p) / 4;
   const declarations = [
     ...(usesValues ? [`struct Values { v: array<vec4<f32>, ${Math.ceil(values.count / 4)}> };`, '@group(0) @binding(0) var<uniform> values: Values;'] : []),
-    `struct Leaf { r: array<vec4<u32>, ${recordWords(p) / 4}> };`,
+    `struct Leaf { r: array<vec4<u32>, ${recordVectors}> };`,
     '@group(0) @binding(1) var<uniform> leaf: Leaf;',
-    ...bindings.map((r, b) => `@group(0) @binding(${2 + b}) var<storage, ${writable[b] ? 'read_write' : 'read'}> b${b}: array<${elementType(r)}>;`),
+    ...bindings.map((ref, b) => `@group(0) @binding(${2 + b}) var<storage, ${writable[b] ? 'read_write' : 'read'}> b${b}: array<${elementType(ref)}>;`),
   ];
   const code = [
     ...declarations,
@@ -220,11 +262,9 @@ function shaderOf(p: Program, layout: BufferLayout, outputs: readonly number[]):
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
     `  let index = (wid.y * groups.x + wid.x) * ${WORKGROUP_SIZE}u + lid;`,
-    ...(vector
-      ? ['  let i = index;', '  if (i >= (leaf.r[0].x >> 2u)) { return; }']
-      : ['  let i = leaf.r[0].y + index;', '  if (i >= leaf.r[0].x) { return; }']),
-    // Every load before any store: an output may be written over an input.
-    ...[...loads, ...body, ...stores].map((line) => `  ${line}`),
+    '  var first = 0u;',
+    '  var count = 0u;',
+    ...body,
     '}',
   ].join('\n');
   return { code, key: code, usesValues, bindings };

@@ -3,8 +3,8 @@
 // composite path), over the special values of program-values.ts, in the layouts the fused step
 // uses: fresh outputs, outputs written over their inputs, the clip factor read from a GPU
 // buffer, a leaf at an unaligned offset (the scalar form), a program split over several
-// dispatches, leaves at element offsets of one buffer, and a leaf longer than one dispatch
-// dimension. Exposed as `window.programsPage`.
+// dispatches, several leaves in one dispatch, leaves at element offsets of one buffer, and a leaf
+// longer than one dispatch dimension. Exposed as `window.programsPage`.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { ProgramBuilder, type Program } from '../../../src/kernels/program.js';
@@ -179,7 +179,29 @@ async function layouts(): Promise<{ segments: { input: Bits; output: Bits }; lon
   return { segments, long };
 }
 
-const page = { specialValues, split, layouts, numTensors: () => tf.memory().numTensors };
+/**
+ * `2 * x + 1` over five leaves of 8, 12, 4, 16 and 6 elements into new tensors (two buffers a
+ * leaf): the first four share one dispatch of the vector form (8 buffers, the device's limit),
+ * the fifth takes one of each form. Returns the dispatch count, inputs and outputs as bits.
+ */
+async function grouped(): Promise<{ dispatches: number; inputs: Bits[]; outputs: Bits[] }> {
+  await setWebGpu();
+  const b = new ProgramBuilder();
+  const x = b.input();
+  const program = b.build([b.add(b.mul(x, b.constant(2)), b.constant(1))]);
+  const k = kernels();
+  const sizes = [8, 12, 4, 16, 6];
+  const inputs = sizes.map((n, j) => tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i - 3.25) * (j + 1.5))));
+  const outputs = k.makeOutputs(sizes.map((n) => [n])).map((t) => tf.engine().makeTensorFromTensorInfo(t));
+  const { dispatches } = await countingDispatches(async () => {
+    k.run(attrsFor(program, [], sizes.length), { sizes, inputs: [inputs.map(data)], outputs: [outputs.map(data)] });
+  });
+  const result = { dispatches, inputs: await Promise.all(inputs.map(bitsOf)), outputs: await Promise.all(outputs.map(bitsOf)) };
+  tf.dispose([...inputs, ...outputs]);
+  return result;
+}
+
+const page = { specialValues, split, layouts, grouped, numTensors: () => tf.memory().numTensors };
 
 export type ProgramsPage = typeof page;
 (globalThis as unknown as { programsPage: ProgramsPage }).programsPage = page;
