@@ -12,7 +12,7 @@ import { WebGpuKernels } from './webgpu/runner.js';
 import { globalNormFactor } from '../transforms/clipping.js';
 import { TileKernels } from './wasm/tiles.js';
 import { arrayKernel } from './cpu/compile.js';
-import { ProgramBuilder, programKey, type Program } from './program.js';
+import { ProgramBuilder, cachedProgramKey, type Program } from './program.js';
 import { STEP_PARTS, elementStepOf, stepSpec, withElementStep, withStepParts, type StepParts } from './step.js';
 
 /**
@@ -252,7 +252,7 @@ function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
 /** Generated programs on the cpu backend: each leaf through its variant's JavaScript loop. */
 function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const scalars = attrs.clipNorm > 0 ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)] : attrs.scalars;
-  const kernels = attrs.programs!.map((p) => arrayKernel(p, keyOf(p)));
+  const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
   const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
   for (let j = 0; j < table.sizes.length; j++) {
@@ -263,19 +263,6 @@ function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): 
       scalars,
     );
   }
-}
-
-/** Program keys, computed once per program object. */
-let programKeys: WeakMap<Program, string> | undefined;
-
-function keyOf(p: Program): string {
-  programKeys ??= new WeakMap();
-  let key = programKeys.get(p);
-  if (key === undefined) {
-    key = programKey(p);
-    programKeys.set(p, key);
-  }
-  return key;
 }
 
 /** The parts of tfjs's cpu backend the kernels use. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
-import { programKey, type Program } from '../program.js';
+import { cachedProgramKey, type Program } from '../program.js';
 import { recordWords, shadersFor, valueLayout, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
 
 /**
@@ -96,19 +96,6 @@ function isWebGpuBackend(b: unknown): b is WebGpuBackendLike {
 
 /** The kernels of each webgpu backend, made on first use. */
 let instances: WeakMap<object, WebGpuKernels | null> | undefined;
-
-/** Program keys, computed once per program object. */
-let programKeys: WeakMap<Program, string> | undefined;
-
-function keyOf(p: Program): string {
-  programKeys ??= new WeakMap();
-  let key = programKeys.get(p);
-  if (key === undefined) {
-    key = programKey(p);
-    programKeys.set(p, key);
-  }
-  return key;
-}
 
 /** One leaf, planned. */
 interface LeafPlan {
@@ -214,8 +201,8 @@ export class WebGpuKernels {
     /** The shaders of `form` for `leaves` leaves whose refs (one after the other) are `refs`. */
     const shaders = (program: number, form: ShaderForm, leaves: number, refs: readonly KernelData[]) => {
       const p = programs[program];
-      let byLayout = this.plans.get(keyOf(p));
-      if (byLayout === undefined) this.plans.set(keyOf(p), (byLayout = new Map()));
+      let byLayout = this.plans.get(cachedProgramKey(p));
+      if (byLayout === undefined) this.plans.set(cachedProgramKey(p), (byLayout = new Map()));
       const same = sameBuffers(refs);
       const key = `${form}|${leaves}|${same.join(',')}|${deviceScalar(p) ?? ''}|${stride}`;
       let made = byLayout.get(key);
