@@ -95,7 +95,7 @@ export function applyIfFinite<T extends GradientTransformation<any>>(
     },
   );
   return withFusedWrapper(tx, {
-    fusable: () => isFusable(inner),
+    fusable: (generatedOnly) => isFusable(inner, generatedOnly),
     apply: (grads, state, params, inPlace) => {
       const sum = fusedTest(grads);
       if (sum === undefined) return undefined;

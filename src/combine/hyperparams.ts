@@ -220,7 +220,7 @@ export function injectHyperparams(
       },
     );
     return withFusedWrapper(tx, {
-      fusable: () => isFusable(first),
+      fusable: (generatedOnly) => isFusable(first, generatedOnly),
       apply: (grads, state, params, inPlace) => {
         const hyper = nextValues(state.hyperparams, state.count);
         const [inner, innerState] = innerFor(state);

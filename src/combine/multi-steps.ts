@@ -128,7 +128,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
     },
   );
   return withFusedWrapper(tx, {
-    fusable: () => isFusable(inner),
+    fusable: (generatedOnly) => isFusable(inner, generatedOnly),
     apply: (grads, state, params, inPlace) => {
       if (kernelPath(inner) === 'composite') return undefined;
       const k = kAt(state.gradientStep);

@@ -6,18 +6,20 @@ import type { TreeDef } from '../tree/structure.js';
 import { runCpuKernel, sumOfSquares } from './cpu/loops.js';
 import { FUSED_KERNEL, clipScale, segmentsOf, type FusedAttrs, type KernelData, type KernelTable } from './layout.js';
 import { describeNode } from '../tree/walk.js';
-import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
+import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, programSpecOf, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
+import { WebGpuKernels } from './webgpu/runner.js';
+import { globalNormFactor } from '../transforms/clipping.js';
 import { TileKernels } from './wasm/tiles.js';
 import { arrayKernel } from './cpu/compile.js';
-import { programKey, type Program } from './program.js';
-import { STEP_PARTS, elementStepOf, withElementStep, withStepParts, type StepParts } from './step.js';
+import { ProgramBuilder, cachedProgramKey, type Program } from './program.js';
+import { STEP_PARTS, elementStepOf, stepSpec, withElementStep, withStepParts, type StepParts } from './step.js';
 
 /**
  * Which implementation runs a transformation's update on the current backend.
  * @group Kernels
  */
-export type KernelPath = 'wasm-simd' | 'cpu' | 'composite';
+export type KernelPath = 'wasm-simd' | 'cpu' | 'webgpu' | 'composite';
 
 /**
  * `'auto'` uses a fused kernel where one exists for the backend; `'composite'` never does.
@@ -85,6 +87,7 @@ function backendPath(owner: string): KernelPath {
   const name = readyBackend(owner);
   if (name === 'cpu') return 'cpu';
   if (name === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike) ? 'wasm-simd' : 'composite';
+  if (name === 'webgpu') return WebGpuKernels.for(tf.backend()) ? 'webgpu' : 'composite';
   return 'composite';
 }
 
@@ -92,8 +95,11 @@ function backendPath(owner: string): KernelPath {
  * Which implementation `tx.update` (and `trainStep`) uses on the active backend: `'wasm-simd'`
  * (WebAssembly SIMD kernels on the wasm backend's memory), `'cpu'` (the cpu backend's buffers
  * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
- * SIMD) or `'composite'` (tfjs ops, used on every other backend, for transformations
- * without a fused kernel, and when {@link setKernelMode} says so). A wrapper reports its inner
+ * SIMD), `'webgpu'` (one generated WGSL compute dispatch per leaf, on the webgpu backend's own
+ * buffers, for every transformation whose step is a chain of element steps: the hand-written
+ * kernels of adagrad and rmsprop exist on wasm and cpu only) or `'composite'` (tfjs ops, used
+ * on every other backend (webgl, node), for transformations without a fused kernel, and when
+ * {@link setKernelMode} says so). A wrapper reports its inner
  * transformation's path where it runs that kernel: `injectHyperparams(adamw)`,
  * `applyIfFinite(...)`, `multiSteps(...)`, `namedChain(...)` and `flatten(...)` do.
  *
@@ -108,7 +114,7 @@ export function kernelPath(tx: GradientTransformation<any>): KernelPath {
 /** {@link kernelPath}, with `owner` naming the caller in the not-ready error. */
 function pathOf(tx: GradientTransformation<any>, owner: string): KernelPath {
   const path = backendPath(owner);
-  return mode === 'composite' || !isFusable(tx) ? 'composite' : path;
+  return mode === 'composite' || !isFusable(tx, path === 'webgpu') ? 'composite' : path;
 }
 
 function ensureKernel(backendName: string): void {
@@ -116,7 +122,7 @@ function ensureKernel(backendName: string): void {
   tf.registerKernel({
     kernelName: FUSED_KERNEL,
     backendName,
-    kernelFunc: backendName === 'wasm' ? wasmKernel : cpuKernel,
+    kernelFunc: backendName === 'wasm' ? wasmKernel : backendName === 'webgpu' ? webgpuKernel : cpuKernel,
   });
 }
 
@@ -206,6 +212,20 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return outs;
 };
 
+const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as FusedAttrs;
+  const kernels = WebGpuKernels.for(backend);
+  if (!kernels) throw new Error('tfjs-optax: the webgpu kernels are not available on this backend');
+  const ins = Object.values(inputs) as tf.TensorInfo[];
+  const outs = kernels.makeOutputs(outputShapes(ins, a));
+  // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
+  if (!kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined)) {
+    for (const t of outs) (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
+    throw new Error('tfjs-optax: a generated program needs more storage buffers than this WebGPU device binds in one dispatch');
+  }
+  return outs;
+};
+
 let cpuTiles = true;
 
 /**
@@ -232,7 +252,7 @@ function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
 /** Generated programs on the cpu backend: each leaf through its variant's JavaScript loop. */
 function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const scalars = attrs.clipNorm > 0 ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)] : attrs.scalars;
-  const kernels = attrs.programs!.map((p) => arrayKernel(p, keyOf(p)));
+  const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
   const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
   for (let j = 0; j < table.sizes.length; j++) {
@@ -243,19 +263,6 @@ function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): 
       scalars,
     );
   }
-}
-
-/** Program keys, computed once per program object. */
-let programKeys: WeakMap<Program, string> | undefined;
-
-function keyOf(p: Program): string {
-  programKeys ??= new WeakMap();
-  let key = programKeys.get(p);
-  if (key === undefined) {
-    key = programKey(p);
-    programKeys.set(p, key);
-  }
-  return key;
 }
 
 /** The parts of tfjs's cpu backend the kernels use. */
@@ -346,6 +353,7 @@ function prepare<S>(
       slots: slots.map((t) => t !== null),
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
+      ...(spec.clipNorm !== undefined && sumOfSquares === undefined && tf.getBackend() === 'webgpu' ? { deviceClip: true } : {}),
       ...(flat ? { flatSlots: true } : {}),
       ...(generated ? { programs: generated.programs, variants: generated.variants } : {}),
     },
@@ -373,18 +381,25 @@ function checkFlatSlot<S>(spec: FusedSpec<S>, k: number, tree: Params, sizes: re
  * (or, with `apply`, the new parameters) and the new state. The inputs are not changed.
  */
 export function runFused<S>(
-  spec: FusedSpec<S>,
+  given: FusedSpec<S>,
   updates: Updates,
   state: S,
   params: Params | undefined,
   apply: boolean,
   sumOfSquares?: number,
 ): [Updates, S] {
+  const spec = specHere(given);
   const { attrs, kernelInputs, def } = prepare(spec, updates, state, params, apply, sumOfSquares);
   const next = spec.next(state);
   const L = attrs.leaves;
   if (L === 0) return [updates, next(spec.slots(state))];
-  const outs = callKernel(kernelInputs, attrs);
+  const factor = deviceClipFactor(attrs, updates);
+  let outs: tf.Tensor[];
+  try {
+    outs = callKernel(factor ? [...kernelInputs, factor] : kernelInputs, attrs);
+  } finally {
+    factor?.dispose();
+  }
   let end = L;
   const newSlots = attrs.slots.map((present) => {
     if (!present) return null;
@@ -415,34 +430,67 @@ function ownsBuffers(written: readonly { dataId: object }[], read: readonly { da
  * The fused step written into the parameter and state buffers themselves, when they belong to
  * nobody else (see {@link ownsBuffers}). Returns `undefined` (nothing done) otherwise.
  */
-function runInPlace<S>(spec: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
+function runInPlace<S>(given: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
+  const spec = specHere(given);
   const { attrs, table, writable } = prepare(spec, grads, state, params, true, sumOfSquares);
   if (!ownsBuffers(writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
-  writeInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable);
+  const factor = deviceClipFactor(attrs, grads);
+  try {
+    if (!writeInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable, factor)) return undefined;
+  } finally {
+    factor?.dispose();
+  }
   return [params, next(spec.slots(state))];
 }
 
 /**
- * Runs the active backend's kernel with outputs that are input buffers (checked writable by the
- * caller), then tells the wasm backend which tensors changed.
+ * The spec a fused call runs on the active backend: on webgpu, which runs generated programs
+ * only, a hand-written spec's generated form (kernelPath has checked there is one).
  */
-function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written: readonly tf.Tensor[]): void {
-  if (tf.getBackend() === 'wasm') {
+function specHere<S>(spec: FusedSpec<S>): FusedSpec<S> {
+  if (spec.family === 'program' || tf.getBackend() !== 'webgpu') return spec;
+  const generated = programSpecOf(spec);
+  if (generated === undefined) throw new Error(`tfjs-optax: ${spec.owner} has no generated kernel for the webgpu backend`);
+  return generated;
+}
+
+/**
+ * The global-norm clip factor of `updates` as a scalar tensor, computed by the same tf ops as
+ * `clipByGlobalNorm` (so the fused step equals the composite one), when `attrs` says the
+ * kernel reads it on the device; `undefined` otherwise. The caller disposes it.
+ */
+function deviceClipFactor(attrs: FusedAttrs, updates: Updates): tf.Scalar | undefined {
+  return attrs.deviceClip ? globalNormFactor(updates, attrs.clipNorm) : undefined;
+}
+
+/**
+ * Runs the active backend's kernel with outputs that are input buffers (checked writable by the
+ * caller), then tells the wasm backend which tensors changed. `false` (nothing done) where the
+ * webgpu device cannot bind the program's buffers for an in-place step.
+ */
+function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written: readonly tf.Tensor[], clipFactor?: tf.Tensor): boolean {
+  const backend = tf.getBackend();
+  if (backend === 'wasm') {
     const kernels = WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
     kernels.run(attrs, table);
     for (const t of written) kernels.changed(t.dataId, t.size);
+  } else if (backend === 'webgpu') {
+    return WebGpuKernels.for(tf.backend())!.run(attrs, table, clipFactor);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
     runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
   }
+  return true;
 }
 
 /**
  * Attaches a fused implementation to a composite transformation: `update` runs the kernel when
  * {@link kernelPath} says one is available, the composite chain otherwise.
  */
-export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpec<S>): GradientTransformation<S> {
+export function withFusedKernel<S>(tx: GradientTransformation<S>, given: FusedSpec<S>): GradientTransformation<S> {
+  const parts = (tx as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
+  const spec = given.family === 'program' || parts === undefined ? given : { ...given, generated: generatedOnce(given.owner, parts) };
   const fused: MaybeFused<S> = {
     init: tx.init,
     update: <U extends Updates>(updates: U, state: S, params?: Params, extra?: ExtraArgs): [U, S] => {
@@ -454,11 +502,16 @@ export function withFusedKernel<S>(tx: GradientTransformation<S>, spec: FusedSpe
     [FUSED]: spec,
   };
   // The element-wise description stays, so enclosing chains can compose it.
-  const parts = (tx as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
   if (parts !== undefined) withStepParts(fused, parts);
   const step = elementStepOf(tx);
   if (step !== undefined) withElementStep(fused, step);
   return copyStateLayout(tx, fused);
+}
+
+/** The generated spec of a chain's element steps, made on first use. */
+function generatedOnce<S>(owner: string, parts: StepParts<S>): () => FusedSpec<S> {
+  let made: FusedSpec<S> | undefined;
+  return () => (made ??= stepSpec(owner, parts));
 }
 
 /**
@@ -516,7 +569,8 @@ export function fusedUpdate<S, U extends Updates>(
 export function fusedSumOfSquares(leaves: readonly tf.Tensor[]): number | undefined {
   if (mode === 'composite') return undefined;
   const path = backendPath('applyIfFinite');
-  if (path === 'composite') return undefined;
+  // On webgpu the sum would have to be read back synchronously: the caller's composite test does.
+  if (path === 'composite' || path === 'webgpu') return undefined;
   if (path === 'wasm-simd') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares(leaves);
   const b = tf.backend() as unknown as CpuBackendLike;
   let sum = 0;
@@ -537,6 +591,11 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
   if (mode === 'composite' || backendPath('multiSteps') === 'composite') return false;
   if (tf.getBackend() === 'wasm') {
     WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.fillWith(tensors, value);
+  } else if (tf.getBackend() === 'webgpu') {
+    if (tensors.length === 0) return true;
+    const program = (fillProgram ??= fill());
+    const attrs: FusedAttrs = { family: 'program', flags: 0, scalars: [value], clipNorm: 0, leaves: tensors.length, hasParams: false, slots: [], decay: tensors.map(() => 0), programs: [program], variants: [] };
+    return writeInPlace(attrs, { sizes: tensors.map((t) => t.size), inputs: [tensors], outputs: [tensors] }, tensors);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
     for (const t of tensors) b.readSync(t.dataId).fill(value);
@@ -554,21 +613,44 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
 export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], factor: number, inPlace: boolean): tf.Tensor[] | undefined {
   if (mode === 'composite' || backendPath('multiSteps') === 'composite') return undefined;
   if (acc.length === 0) return [];
-  const attrs: FusedAttrs = {
-    family: 'sgd',
-    flags: FLAG.apply,
-    scalars: [0, factor],
-    clipNorm: 0,
-    leaves: acc.length,
-    hasParams: true,
-    slots: [false],
-    decay: acc.map(() => 0),
-  };
-  if (inPlace && ownsBuffers(acc, g)) {
-    writeInPlace(attrs, { sizes: acc.map((t) => t.size), inputs: [g, acc, null], outputs: [acc, null] }, acc);
+  const attrs = axpyAttrs(acc.length, factor);
+  const slot = attrs.family === 'program' ? [] : [null];
+  if (inPlace && ownsBuffers(acc, g) && writeInPlace(attrs, { sizes: acc.map((t) => t.size), inputs: [g, acc, ...slot], outputs: [acc, ...slot] }, acc)) {
     return [...acc];
   }
   return callKernel([...g, ...acc], attrs);
+}
+
+/**
+ * The attributes of `p + rate * g` over `leaves` aligned pairs of leaves (g first): the sgd
+ * kernel with the apply flag on wasm and cpu, a generated program on webgpu (the same float32
+ * operations, in the order of `tf.add(p, tf.mul(g, rate))`).
+ */
+function axpyAttrs(leaves: number, rate: number): FusedAttrs {
+  const decay = new Array<number>(leaves).fill(0);
+  if (tf.getBackend() === 'webgpu') {
+    const programs = [(axpyProgram ??= axpy())];
+    return { family: 'program', flags: FLAG.apply, scalars: [rate], clipNorm: 0, leaves, hasParams: true, slots: [], decay, programs, variants: [] };
+  }
+  return { family: 'sgd', flags: FLAG.apply, scalars: [0, rate], clipNorm: 0, leaves, hasParams: true, slots: [false], decay };
+}
+
+let axpyProgram: Program | undefined;
+let fillProgram: Program | undefined;
+
+/** `p + g * rate`, inputs g and p, scalar rate. */
+function axpy(): Program {
+  const b = new ProgramBuilder();
+  const g = b.input();
+  const p = b.input();
+  return b.build([b.add(p, b.mul(g, b.scalar()))]);
+}
+
+/** Every element set to the scalar (the input is the buffer written over). */
+function fill(): Program {
+  const b = new ProgramBuilder();
+  b.input();
+  return b.build([b.scalar()]);
 }
 
 /**
@@ -588,15 +670,5 @@ export function withFusedWrapper<S>(tx: GradientTransformation<S>, wrapper: Fuse
  */
 export function fusedAdd(params: readonly tf.Tensor[], updates: readonly tf.Tensor[]): tf.Tensor[] | undefined {
   if (mode === 'composite' || backendPath('applyUpdates') === 'composite' || params.length === 0) return undefined;
-  const attrs: FusedAttrs = {
-    family: 'sgd',
-    flags: FLAG.apply,
-    scalars: [0, 1],
-    clipNorm: 0,
-    leaves: params.length,
-    hasParams: true,
-    slots: [false],
-    decay: params.map(() => 0),
-  };
-  return callKernel([...updates, ...params], attrs);
+  return callKernel([...updates, ...params], axpyAttrs(params.length, 1));
 }

@@ -25,6 +25,11 @@ export interface FusedAttrs {
    */
   sumOfSquares?: number;
   /**
+   * The clip factor is computed on the device (webgpu, where reading the norm back would stall)
+   * and comes as the kernel's last input, a one-element tensor; the program reads it there.
+   */
+  deviceClip?: boolean;
+  /**
    * The state slots are one 1-D tensor each, covering all leaves in flatten order (the state of
    * `flatten(inner)`): each leaf reads and writes its segment of it.
    */

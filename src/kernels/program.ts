@@ -220,6 +220,20 @@ export function programKey(p: Program): string {
   return `${p.inputs};${p.scalars};${nodes.join(' ')};${p.outputs.join(',')}`;
 }
 
+/** Program keys, computed once per program object (made on first use: no module side effect). */
+let keys: WeakMap<Program, string> | undefined;
+
+/** {@link programKey}, computed once per program object (kernel caches look it up every call). */
+export function cachedProgramKey(p: Program): string {
+  keys ??= new WeakMap();
+  let key = keys.get(p);
+  if (key === undefined) {
+    key = programKey(p);
+    keys.set(p, key);
+  }
+  return key;
+}
+
 /** The bit pattern of `x` rounded to float32. */
 export function float32Bits(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0];

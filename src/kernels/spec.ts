@@ -79,6 +79,12 @@ export interface FusedSpec<S> {
    * when the parameters are a kernel input.
    */
   programs?(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
+  /**
+   * For a hand-written family: the same step as generated programs (the `'program'` spec of the
+   * chain of element steps the optimizer is built from), for backends that run only generated
+   * kernels (webgpu); absent when the transformation has no element-wise description.
+   */
+  generated?(): FusedSpec<S>;
 }
 
 /** Where a transformation keeps its fused description. */
@@ -96,8 +102,11 @@ export const FUSED_WRAPPER: unique symbol = Symbol.for('tfjs-optax.fusedWrapper'
 
 /** The fused step of a wrapper (see {@link FUSED_WRAPPER}). */
 export interface FusedWrapper<S> {
-  /** Whether a fused kernel runs this wrapper's step when the backend has kernels. */
-  fusable(): boolean;
+  /**
+   * Whether a fused kernel runs this wrapper's step when the backend has kernels; with
+   * `generatedOnly`, where only generated programs run (see {@link isFusable}).
+   */
+  fusable(generatedOnly?: boolean): boolean;
   /**
    * The step with the update applied (new params and state), through the inner kernel; the
    * state has been checked against the wrapper's layout. `undefined` to fall back to `update`.
@@ -112,10 +121,34 @@ export type MaybeFused<S> = GradientTransformation<S> & {
   [FUSED_WRAPPER]?: FusedWrapper<S>;
 };
 
-/** Whether `tx` runs a fused kernel (its own, or its inner transformation's) where one exists. */
-export function isFusable(tx: GradientTransformation<any>): boolean {
+/**
+ * Whether `tx` runs a fused kernel (its own, or its inner transformation's) where one exists;
+ * with `generatedOnly`, where only generated programs run (webgpu).
+ */
+export function isFusable(tx: GradientTransformation<any>, generatedOnly = false): boolean {
   const t = tx as MaybeFused<unknown>;
-  return t[FUSED] !== undefined || (t[FUSED_WRAPPER]?.fusable() ?? false);
+  const spec = t[FUSED];
+  if (spec !== undefined) return !generatedOnly || programSpecOf(spec) !== undefined;
+  return t[FUSED_WRAPPER]?.fusable(generatedOnly) ?? false;
+}
+
+/** Each hand-written spec's generated form, made once (`null`: none). */
+let generatedSpecs: WeakMap<FusedSpec<any>, FusedSpec<any> | null> | undefined;
+
+/**
+ * `spec` as generated programs: itself for the `'program'` family, its {@link FusedSpec.generated}
+ * form for a hand-written one (keeping its flat slots), `undefined` when it has none.
+ */
+export function programSpecOf<S>(spec: FusedSpec<S>): FusedSpec<S> | undefined {
+  if (spec.family === 'program') return spec;
+  generatedSpecs ??= new WeakMap();
+  let made = generatedSpecs.get(spec);
+  if (made === undefined) {
+    const g = spec.generated?.();
+    made = g === undefined ? null : spec.flatSlots ? { ...g, flatSlots: true } : g;
+    generatedSpecs.set(spec, made);
+  }
+  return made ?? undefined;
 }
 
 /** The fused description of a transformation, if it has one. */

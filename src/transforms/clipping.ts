@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../internal/tidy.js';
-import type { EmptyState, GradientTransformation } from '../types.js';
+import type { EmptyState, GradientTransformation, Updates } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkNumber } from '../internal/options.js';
 import { treeL2Norm } from '../tree/math.js';
@@ -64,12 +64,24 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
     update: (updates, state) => {
       checkFloatTrees(owner, ['updates'], [updates]);
       return tidy(() => {
-        const norm = treeL2Norm(updates);
-        const limit = tf.scalar(maxNorm);
-        const factor = tf.where(tf.lessEqual(norm, limit), tf.onesLike(norm), tf.div(limit, norm));
+        const factor = globalNormFactor(updates, maxNorm);
         return [mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.mul(g, factor)), state];
       }) as [typeof updates, EmptyState];
     },
   };
   return declareState(owner, {}, tx);
+}
+
+/**
+ * The factor {@link clipByGlobalNorm} multiplies the updates by, on the device: 1 when their
+ * global norm is at most `maxNorm`, `maxNorm / norm` otherwise (a new scalar tensor). The webgpu
+ * kernels read it from there, so a fused step computes what the composite one does.
+ * @internal
+ */
+export function globalNormFactor(updates: Updates, maxNorm: number): tf.Scalar {
+  return tf.tidy(() => {
+    const norm = treeL2Norm(updates);
+    const limit = tf.scalar(maxNorm);
+    return tf.where(tf.lessEqual(norm, limit), tf.onesLike(norm), tf.div(limit, norm)) as tf.Scalar;
+  });
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
 import { describeTolerance, diffLeaves, formatDiffs, toleranceFromEnv, widest, within, worst, type Diff, type Tolerance } from './compare.js';
 import { buildPage, DIST } from './page-build.js';
+import { isFusable } from '../../src/kernels/spec.js';
 import type { BackendInfo, OptaxPage } from './page/entry.js';
 import {
   CASES,
@@ -36,18 +37,19 @@ interface BackendSpec {
   /**
    * What `kernelPath` must report for a transformation that has a fused kernel (in Node on wasm
    * it reports 'wasm-simd'). Cross-origin isolated pages get tfjs's threaded wasm build, whose
-   * memory is shared: the kernels run there through their shared-memory build. webgl and webgpu
-   * have no fused kernels yet. Transformations without a fused kernel report 'composite'
-   * everywhere.
+   * memory is shared: the kernels run there through their shared-memory build. webgpu runs
+   * generated WGSL kernels (every fused transformation of Node's has a generated form except the
+   * hand-written adagrad and rmsprop kernels, see GENERATED_ONLY); webgl has no fused kernels
+   * yet. Transformations without a fused kernel report 'composite' everywhere.
    */
-  fusedPath: 'wasm-simd' | 'composite';
+  fusedPath: 'wasm-simd' | 'webgpu' | 'composite';
 }
 
 const BACKENDS: BackendSpec[] = [
   { id: 'wasm', backend: 'wasm', crossOriginIsolated: false, fusedPath: 'wasm-simd' },
   { id: 'wasm-isolated', backend: 'wasm', crossOriginIsolated: true, fusedPath: 'wasm-simd' },
   { id: 'webgl', backend: 'webgl', crossOriginIsolated: false, fusedPath: 'composite' },
-  { id: 'webgpu', backend: 'webgpu', crossOriginIsolated: false, fusedPath: 'composite' },
+  { id: 'webgpu', backend: 'webgpu', crossOriginIsolated: false, fusedPath: 'webgpu' },
 ];
 
 /** For every comparison with Node: bitwise unless TFJS_OPTAX_BROWSER_TOLERANCE says otherwise. */
@@ -154,6 +156,11 @@ const NOT_TRANSFORMATIONS = new Set([
 // without ('composite'); a backend is compared with the one that runs its implementation.
 
 let lib: Lib;
+/**
+ * The cases whose fused kernel has a generated form (webgpu runs only those): asked of the built
+ * library's transformations through src's check, which reads the same registered symbols.
+ */
+const generated = new Set<string>();
 const reference: Record<'auto' | 'composite', { cases: Map<string, CaseResult>; layers: LayersResult }> = {} as never;
 let browser: Browser;
 let servers: { plain: StaticServer; isolated: StaticServer };
@@ -172,6 +179,7 @@ beforeAll(async () => {
     reference[mode] = { cases: new Map(cases.map((c) => [c.name, c])), layers: await fitLayers(tf, lib) };
   }
   lib.setKernelMode('auto');
+  for (const c of CASES) if (isFusable(c.make(lib), true)) generated.add(c.name);
   servers = { plain: await serveStatic(root), isolated: await serveStatic(root, { crossOriginIsolated: true }) };
   browser = await launchChromium();
 });
@@ -245,6 +253,12 @@ async function openPage(context: BrowserContext, url: string): Promise<{ page: P
   return { page, errors };
 }
 
+/** The path a case must report on a backend, from the one it took in Node on wasm. */
+function expectedPath(spec: BackendSpec, r: CaseResult): string {
+  if (r.path !== 'wasm-simd') return 'composite';
+  return spec.fusedPath === 'webgpu' && !generated.has(r.name) ? 'composite' : spec.fusedPath;
+}
+
 describe.each(BACKENDS)('$id in Chromium', (spec) => {
   let s: Session;
   const url = () => `${(spec.crossOriginIsolated ? servers.isolated : servers.plain).url}/`;
@@ -296,7 +310,7 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
 
   it(`kernelPath: '${spec.fusedPath}' where Node wasm runs a fused kernel, 'composite' elsewhere`, () => {
     const wrong = [...reference.auto.cases.values()]
-      .map((r) => ({ name: r.name, expected: r.path === 'wasm-simd' ? spec.fusedPath : 'composite', got: s.cases.get(r.name)?.path }))
+      .map((r) => ({ name: r.name, expected: expectedPath(spec, r), got: s.cases.get(r.name)?.path }))
       .filter((r) => r.got !== r.expected);
     expect(wrong, `${spec.id}: cases whose kernelPath is not the expected one`).toEqual([]);
     expect(s.training.map((t) => t.path), `${spec.id}: training`).toEqual(s.training.map(() => spec.fusedPath));
@@ -341,6 +355,37 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
     expect(got.strays, `${where}: tensors alive beyond those params and state hold, after each step`).toEqual(got.strays.map(() => 0));
     expect(got.leaked, `${where}: tensors left after disposing everything`).toBe(0);
   });
+
+  it.runIf(spec.fusedPath === 'webgpu')(
+    'the WGSL kernels equal the composite path here, bit for bit, NaN and Infinity included (update, and trainStep in place)',
+    async () => {
+      const names = [...s.cases.values()]
+        .filter((c) => c.path === 'webgpu' && !(blockSyncReads() && WEBGPU_SYNC_READ_CASES.has(c.name)))
+        .map((c) => c.name);
+      expect(names.length).toBeGreaterThan(20);
+      const r = await call(s.page, 'fusedAndComposite', names);
+      const problems: string[] = [];
+      names.forEach((name, i) => {
+        const [c, f] = [r.composite.cases[i], r.auto.cases[i]];
+        const [ct, ft] = [r.composite.trainSteps[i], r.auto.trainSteps[i]];
+        for (const x of [c, f, ct, ft]) {
+          if (x.error !== undefined || x.leaked !== 0) problems.push(`${name}: ${x.error ?? `${x.leaked} tensors leaked`}`);
+        }
+        if (f.path !== 'webgpu' || c.path !== 'composite') problems.push(`${name}: paths ${f.path} (auto), ${c.path} (composite)`);
+        const diffs: Diff[] = [];
+        for (let k = 0; k < STEPS; k++) diffs.push(...diffLeaves(c.updates[k], f.updates[k], `step ${k} updates`));
+        diffs.push(...diffLeaves(c.params, f.params, 'params'), ...diffLeaves(c.state, f.state, 'state'));
+        diffs.push(...diffLeaves(ct.leaves, ft.leaves, 'trainStep'));
+        const outside = diffs.filter((d) => !within(d, TOLERANCE));
+        if (outside.length > 0) problems.push(`${name}, fused vs composite:\n${formatDiffs(outside, 4)}`);
+      });
+      // Something non-finite reached the kernels: NaN bits in the params of the fused runs.
+      const nans = r.auto.trainSteps.filter((t) => t.leaves.some((l) => l.kind === 'f32' && l.data.some((b) => (b & 0x7fffffff) > 0x7f800000)));
+      expect(nans.length, 'cases whose trainStep params hold a NaN').toBeGreaterThan(names.length / 2);
+      expect(problems, `${spec.id}: fused (WGSL) vs composite`).toEqual([]);
+      s.errors.check();
+    },
+  );
 
   it('a layers model compiled with toTfOptimizer: two epochs of fit equal Node', () => {
     const mode = spec.fusedPath === 'wasm-simd' ? 'auto' : 'composite';

@@ -1,5 +1,6 @@
 // Builds the page the browser suite serves, into test/browser/.page/ (gitignored):
-//   index.html, page.js (esbuild bundle of page/entry.ts), wasm/*.wasm (tfjs's wasm binaries).
+//   index.html, page.js (esbuild bundle of page/entry.ts), wasm/*.wasm (tfjs's wasm binaries),
+//   and programs.html, programs.js (page/programs.ts: the WebGPU kernels from src/, internal).
 // esbuild rather than Vite: one call, no config file, and its metafile lets us check that the
 // bundle holds exactly one tfjs-core (BROWSER.md: a second copy means a second engine, and the
 // library would see no backend). The library comes in as the BUILT bundle dist/index.js, never
@@ -45,8 +46,8 @@ export async function buildPage(): Promise<string> {
   rmSync(PAGE_DIR, { recursive: true, force: true });
   mkdirSync(join(PAGE_DIR, 'wasm'), { recursive: true });
   const result = await build({
-    entryPoints: [join(HERE, 'page', 'entry.ts')],
-    outfile: join(PAGE_DIR, 'page.js'),
+    entryPoints: { page: join(HERE, 'page', 'entry.ts'), programs: join(HERE, 'page', 'programs.ts') },
+    outdir: PAGE_DIR,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -66,6 +67,7 @@ export async function buildPage(): Promise<string> {
     throw new Error('the page bundle does not contain dist/index.js');
   }
   copyFileSync(join(HERE, 'page', 'index.html'), join(PAGE_DIR, 'index.html'));
+  copyFileSync(join(HERE, 'page', 'programs.html'), join(PAGE_DIR, 'programs.html'));
   for (const f of readdirSync(WASM_DIR).filter((name) => name.endsWith('.wasm'))) copyFileSync(join(WASM_DIR, f), join(PAGE_DIR, 'wasm', f));
   return PAGE_DIR;
 }

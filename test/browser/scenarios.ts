@@ -327,6 +327,39 @@ export async function runCase(tf: Tf, lib: Lib, c: Case, steps = STEPS): Promise
   return result;
 }
 
+/** What {@link trainStepCase} gives: the params and state after the steps. */
+export interface TrainStepResult {
+  name: string;
+  path: string;
+  leaves: Leaf[];
+  /** Tensors alive after disposing everything, minus before the case. */
+  leaked: number;
+  error?: string;
+}
+
+/**
+ * `steps` steps of one case (one without `extra`) with `trainStep`, which runs the fused step in
+ * place where a kernel exists; the gradients of step `nonFiniteAt` hold a NaN and an Infinity.
+ */
+export async function trainStepCase(tf: Tf, lib: Lib, c: Case, steps = STEPS, nonFiniteAt = -1): Promise<TrainStepResult> {
+  const start = tf.memory().numTensors;
+  const result: TrainStepResult = { name: c.name, path: '', leaves: [], leaked: 0 };
+  let params = initialParams(tf);
+  let state: unknown;
+  try {
+    const tx = c.make(lib);
+    result.path = lib.kernelPath(tx);
+    state = tx.init(params);
+    for (let k = 0; k < steps; k++) ({ params, state } = lib.trainStep(tx, params, state, gradients(tf, k, k === nonFiniteAt)));
+    result.leaves = await leavesOf(tf, { params, state });
+  } catch (e) {
+    result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+  }
+  lib.treeDispose([params, state]);
+  result.leaked = tf.memory().numTensors - start;
+  return result;
+}
+
 /** {@link runCase} for every case (or those named), one after the other. */
 export async function runCases(tf: Tf, lib: Lib, names?: string[]): Promise<CaseResult[]> {
   const out: CaseResult[] = [];

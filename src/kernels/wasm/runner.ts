@@ -1,6 +1,6 @@
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import { clipScale } from '../layout.js';
-import { programKey, type Program } from '../program.js';
+import { cachedProgramKey, type Program } from '../program.js';
 import { programModuleBytes } from './emit.js';
 import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
 
@@ -86,8 +86,6 @@ function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
-/** Program keys, computed once per program object. */
-const KEYS = /* @__PURE__ */ new WeakMap<Program, string>();
 /** Compiled program modules by memory kind and program key (shared by every backend). */
 const MODULES = /* @__PURE__ */ new Map<string, WebAssembly.Module>();
 
@@ -237,11 +235,7 @@ export class WasmKernels {
 
   /** The `run` export of `program`'s module on this memory, compiled and instantiated once. */
   private programRun(program: Program): (...args: number[]) => void {
-    let key = KEYS.get(program);
-    if (key === undefined) {
-      key = programKey(program);
-      KEYS.set(program, key);
-    }
+    const key = cachedProgramKey(program);
     let run = this.programs.get(key);
     if (run === undefined) {
       const shared = isShared(this.memory);

@@ -95,7 +95,32 @@ async function probeSyncRead(name: string): Promise<{ works: boolean; got: numbe
   return { works: got.join() === '3,6,9' && lost === null, got, lost };
 }
 
+/**
+ * The named cases in the composite mode and in the fused one ('auto'), on this page's backend:
+ * `update` + `applyUpdates` with a NaN and an Infinity in the gradients of step 1, and
+ * `trainStep` (in place) with them in step 2.
+ */
+async function fusedAndComposite(names: string[]) {
+  const out: Record<'composite' | 'auto', { cases: scenarios.CaseResult[]; trainSteps: scenarios.TrainStepResult[] }> = {
+    composite: { cases: [], trainSteps: [] },
+    auto: { cases: [], trainSteps: [] },
+  };
+  try {
+    for (const mode of ['composite', 'auto'] as const) {
+      lib.setKernelMode(mode);
+      for (const c of scenarios.CASES.filter((x) => names.includes(x.name))) {
+        out[mode].cases.push(await scenarios.runCase(tf, lib, { ...c, nonFiniteAt: 1 }));
+        out[mode].trainSteps.push(await scenarios.trainStepCase(tf, lib, c, scenarios.STEPS, 2));
+      }
+    }
+  } finally {
+    lib.setKernelMode('auto');
+  }
+  return out;
+}
+
 const page = {
+  fusedAndComposite,
   probeSyncRead,
   setBackend,
   runCases: (names?: string[]) => scenarios.runCases(tf, lib, names),
