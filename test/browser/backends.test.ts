@@ -38,9 +38,8 @@ interface BackendSpec {
    * What `kernelPath` must report for a transformation that has a fused kernel (in Node on wasm
    * it reports 'wasm-simd'). Cross-origin isolated pages get tfjs's threaded wasm build, whose
    * memory is shared: the kernels run there through their shared-memory build. webgpu runs
-   * generated WGSL kernels (every fused transformation of Node's has a generated form except the
-   * hand-written adagrad and rmsprop kernels, see GENERATED_ONLY); webgl has no fused kernels
-   * yet. Transformations without a fused kernel report 'composite' everywhere.
+   * generated WGSL kernels for the transformations with a generated form (the Node-side
+   * `isFusable(tx, true)` below says which); webgl has no fused kernels yet. Transformations without a fused kernel report 'composite' everywhere.
    */
   fusedPath: 'wasm-simd' | 'webgpu' | 'composite';
 }
