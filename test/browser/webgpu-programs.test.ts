@@ -60,7 +60,7 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
   it('compute every operation as tfjs-backend-webgpu does, over special values, in every layout', async () => {
     const r = await call('specialValues');
     // Something to compare: the composite path ran over all pairs, NaN and signed zeros included.
-    expect(r.composite).toHaveLength(6);
+    expect(r.composite).toHaveLength(7);
     expect(r.composite[0]).toHaveLength(SPECIAL.length ** 2);
     for (const layout of ['fresh', 'inPlace', 'deviceScalar', 'unaligned'] as const) expectSameBits(r[layout], r.composite, layout, [A, B]);
     // tfjs's max is NaN when either operand is: (1, NaN) gives NaN on webgpu (wasm keeps the 1).
