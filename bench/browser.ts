@@ -70,6 +70,8 @@ const perLeaf = (row: BrowserRow, v: keyof BrowserRow['ms']) => (row.commandsPer
 async function main(): Promise<void> {
   await buildPage();
   const server = await serveStatic(PAGE);
+  // 'wasm-isolated': the wasm backend in a cross-origin-isolated page (tfjs's threaded build).
+  const isolated = BACKENDS.includes('wasm-isolated') ? await serveStatic(PAGE, { crossOriginIsolated: true }) : null;
   const browser = await launchChromium();
   const rows: BrowserRow[] = [];
   let version = '';
@@ -78,12 +80,13 @@ async function main(): Promise<void> {
       // A fresh page per backend: nothing of another backend's buffers or pipelines in the way.
       const page = await browser.newPage();
       const errors = watchErrors(page);
-      await page.goto(`${server.url}/`);
+      await page.goto(`${(backend === 'wasm-isolated' ? isolated! : server).url}/`);
       await page.waitForFunction(() => 'benchPage' in globalThis, null, { timeout: 30_000 });
       const got = (await page.evaluate(
         ([b, t, r, m]) => (globalThis as unknown as { benchPage: BenchPage }).benchPage.run(b as string, t as string[], r as number, m as number),
-        [backend, TREE_KEYS, REPS, BLOCK_MS] as const,
+        [backend === 'wasm-isolated' ? 'wasm' : backend, TREE_KEYS, REPS, BLOCK_MS] as const,
       )) as BrowserRow[];
+      if (backend === 'wasm-isolated') for (const row of got) row.backend = 'wasm, isolated';
       version = (await page.evaluate(() => (globalThis as unknown as { benchPage: BenchPage }).benchPage.version())) as string;
       errors.check();
       for (const row of got) {
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await server.close();
+    await isolated?.close();
   }
   const header =
     '| backend | tree | kernelPath | tf.train ms | composite ms | fused update ms | fused step ms | tf.train / composite | tf.train / fused update | tf.train / fused step | GPU commands per leaf (tf.train, composite, fused update, fused step) |\n' +
