@@ -2,10 +2,9 @@
 // valueAndGrad and trainStep; after each epoch the train loss and test accuracy of every racer
 // are read back in one go.
 import * as tf from '@tensorflow/tfjs-core';
-import { treeDispose } from 'tfjs-optax';
 import { STEPS_PER_EPOCH, accuracy, batch, crossEntropy, initMlp, type Dataset, type Mlp } from './mlp-model.js';
 import { racerLabel, type RacerConfig } from './racer.js';
-import { descend, messageOf, startDescent, type Descent } from './step.js';
+import { Descents, descend } from './step.js';
 
 /** Every racer starts from these weights, as in examples/mlp.ts. */
 const INIT_SEED = 7;
@@ -22,7 +21,7 @@ export interface Curves {
 
 export class MlpTraining {
   readonly curves: Curves[];
-  private readonly live: Array<Descent<Mlp> | null>;
+  private readonly descents: Descents<Mlp>;
   private epochsDone = 0;
 
   constructor(
@@ -32,14 +31,7 @@ export class MlpTraining {
   ) {
     const totalSteps = epochs * STEPS_PER_EPOCH;
     this.curves = racers.map((config) => ({ config, label: racerLabel(config), trainLoss: [], testAccuracy: [], status: 'training' }));
-    this.live = racers.map((config, i) => {
-      try {
-        return startDescent(config, totalSteps, () => initMlp(INIT_SEED));
-      } catch (err) {
-        Object.assign(this.curves[i], { status: 'failed', message: messageOf(err) });
-        return null;
-      }
-    });
+    this.descents = new Descents(this.curves, racers, totalSteps, () => initMlp(INIT_SEED));
   }
 
   get epoch(): number {
@@ -47,13 +39,13 @@ export class MlpTraining {
   }
 
   get finished(): boolean {
-    return this.epochsDone >= this.epochs || this.live.every((l) => l === null);
+    return this.epochsDone >= this.epochs || this.descents.allStopped;
   }
 
   /** Train loss and test accuracy of every racer still training, read back in one go. */
   async evaluate(): Promise<void> {
     const { train, test } = this.data;
-    const pending = this.live.map((live) =>
+    const pending = this.descents.live.map((live) =>
       live === null
         ? null
         : tf.tidy(() => tf.stack([crossEntropy(live.params, train.x, train.y), accuracy(live.params, test.x, test.y)])),
@@ -72,9 +64,7 @@ export class MlpTraining {
       curves.trainLoss.push(loss);
       curves.testAccuracy.push(acc);
       if (!Number.isFinite(loss)) {
-        curves.status = 'diverged';
-        curves.message = `the loss is not finite after epoch ${this.epochsDone}`;
-        this.release(i);
+        this.descents.stop(i, 'diverged', `the loss is not finite after epoch ${this.epochsDone}`);
       } else if (this.epochsDone >= this.epochs) {
         curves.status = 'finished';
       }
@@ -83,14 +73,14 @@ export class MlpTraining {
 
   /** One epoch (10 batches of 64) for every racer still training. */
   trainEpoch(): void {
-    this.live.forEach((live, i) => {
+    this.descents.live.forEach((live, i) => {
       if (live === null) return;
-      for (let b = 0; b < STEPS_PER_EPOCH && this.live[i] !== null; b++) {
+      for (let b = 0; b < STEPS_PER_EPOCH && this.descents.live[i] !== null; b++) {
         const [x, y] = batch(this.data, b);
         try {
           descend(live, (p: Mlp) => crossEntropy(p, x, y)).dispose();
         } catch (err) {
-          this.fail(i, err);
+          this.descents.fail(i, err);
         } finally {
           tf.dispose([x, y]);
         }
@@ -99,20 +89,8 @@ export class MlpTraining {
     this.epochsDone++;
   }
 
-  private fail(i: number, err: unknown): void {
-    this.curves[i].status = 'failed';
-    this.curves[i].message = messageOf(err);
-    this.release(i);
-  }
-
-  private release(i: number): void {
-    const live = this.live[i];
-    if (live) treeDispose([live.params, live.state]);
-    this.live[i] = null;
-  }
-
   /** Frees every tensor the training still holds (not the dataset, which the page owns). */
   dispose(): void {
-    this.live.forEach((_, i) => this.release(i));
+    this.descents.dispose();
   }
 }

@@ -2,10 +2,9 @@
 // tfjs-optax's valueAndGrad and trainStep. Positions and losses are read back once per call to
 // `advance` (one GPU read for all racers and steps), so the page can animate the race as it runs.
 import * as tf from '@tensorflow/tfjs-core';
-import { treeDispose } from 'tfjs-optax';
 import { lossOf, type PointParams, type TestFunction } from './functions.js';
 import { entryOf, racerLabel, racerSchedule, type RacerConfig } from './racer.js';
-import { descend, messageOf, startDescent, type Descent } from './step.js';
+import { Descents, descend } from './step.js';
 
 export type RunStatus = 'running' | 'finished' | 'diverged' | 'failed';
 
@@ -29,7 +28,7 @@ const ESCAPE_FACTOR = 1e3;
 
 export class Race {
   readonly runs: RacerRun[];
-  private readonly live: Array<Descent<PointParams> | null>;
+  private readonly descents: Descents<PointParams>;
   private readonly loss: (p: PointParams) => tf.Scalar;
   private stepsDone = 0;
 
@@ -51,14 +50,7 @@ export class Race {
         status: 'running' as RunStatus,
       };
     });
-    this.live = racers.map((config, i) => {
-      try {
-        return startDescent(config, steps, () => ({ xy: tf.tensor(start, entryOf(config).matrix ? [1, 2] : [2]) }));
-      } catch (err) {
-        Object.assign(this.runs[i], { status: 'failed', message: messageOf(err) });
-        return null;
-      }
-    });
+    this.descents = new Descents(this.runs, racers, steps, (config) => ({ xy: tf.tensor(start, entryOf(config).matrix ? [1, 2] : [2]) }));
   }
 
   get step(): number {
@@ -66,7 +58,7 @@ export class Race {
   }
 
   get finished(): boolean {
-    return this.stepsDone >= this.steps || this.live.every((l) => l === null);
+    return this.stepsDone >= this.steps || this.descents.allStopped;
   }
 
   /**
@@ -76,9 +68,9 @@ export class Race {
   async advance(n: number): Promise<void> {
     const todo = Math.min(n, this.steps - this.stepsDone);
     // Per racer, the tensors to read: [loss, x, y] for each step taken.
-    const pending: tf.Tensor[][] = this.live.map(() => []);
+    const pending: tf.Tensor[][] = this.descents.live.map(() => []);
     for (let k = 0; k < todo; k++) {
-      this.live.forEach((live, i) => {
+      this.descents.live.forEach((live, i) => {
         if (live === null) return;
         try {
           const value = descend(live, this.loss);
@@ -87,19 +79,19 @@ export class Race {
           pending[i].push(tf.reshape(value, [1]), tf.reshape(live.params.xy, [2]));
           value.dispose();
         } catch (err) {
-          this.fail(i, err);
+          this.descents.fail(i, err);
         }
       });
     }
     this.stepsDone += todo;
     const last = this.stepsDone >= this.steps;
     if (last) {
-      this.live.forEach((live, i) => {
+      this.descents.live.forEach((live, i) => {
         if (live !== null) pending[i].push(tf.tidy(() => tf.reshape(this.loss(live.params), [1])));
       });
     }
     await this.readBack(pending);
-    if (last) this.dispose();
+    if (last) this.descents.dispose();
   }
 
   /** Reads every pending tensor in one go and appends the numbers to the runs. */
@@ -122,7 +114,7 @@ export class Race {
         run.losses.push(numbers[j]);
         const point: [number, number] = [numbers[j + 1], numbers[j + 2]];
         if (!Number.isFinite(numbers[j]) || !this.inRange(point)) {
-          this.diverge(i, `diverged at step ${run.losses.length}`);
+          this.descents.stop(i, 'diverged', `diverged at step ${run.losses.length}`);
           return;
         }
         run.trajectory.push(point);
@@ -130,7 +122,7 @@ export class Race {
       }
       if (j < numbers.length) {
         run.losses.push(numbers[j]);
-        if (!Number.isFinite(numbers[j])) this.diverge(i, 'the final loss is not finite');
+        if (!Number.isFinite(numbers[j])) this.descents.stop(i, 'diverged', 'the final loss is not finite');
         else run.status = 'finished';
       }
     });
@@ -142,27 +134,9 @@ export class Race {
     return Number.isFinite(x) && Number.isFinite(y) && Math.abs(x) < reach && Math.abs(y) < reach;
   }
 
-  private diverge(i: number, message: string): void {
-    this.runs[i].status = 'diverged';
-    this.runs[i].message = message;
-    this.release(i);
-  }
-
-  private fail(i: number, err: unknown): void {
-    this.runs[i].status = 'failed';
-    this.runs[i].message = messageOf(err);
-    this.release(i);
-  }
-
-  private release(i: number): void {
-    const live = this.live[i];
-    if (live) treeDispose([live.params, live.state]);
-    this.live[i] = null;
-  }
-
   /** Frees every tensor the race still holds; the runs keep their numbers. */
   dispose(): void {
-    this.live.forEach((_, i) => this.release(i));
+    this.descents.dispose();
   }
 }
 

@@ -46,6 +46,65 @@ export function descend<P extends Params>(descent: Descent<P>, loss: (params: P)
   }
 }
 
+/** What a page records of a racer: its status, and why it stopped. */
+export interface RacerRecord {
+  status: string;
+  message?: string;
+}
+
+/**
+ * The racers' descents, side by side as both pages run them: each one's live parameters and
+ * state, or `null` once its racer has stopped (finished, diverged or failed), its tensors freed
+ * and its record saying why.
+ */
+export class Descents<P extends Params> {
+  readonly live: Array<Descent<P> | null>;
+
+  constructor(
+    private readonly records: RacerRecord[],
+    configs: RacerConfig[],
+    steps: number,
+    makeParams: (config: RacerConfig) => P,
+  ) {
+    this.live = configs.map((config, i) => {
+      try {
+        return startDescent(config, steps, () => makeParams(config));
+      } catch (err) {
+        Object.assign(records[i], { status: 'failed', message: messageOf(err) });
+        return null;
+      }
+    });
+  }
+
+  /** Whether every racer has stopped. */
+  get allStopped(): boolean {
+    return this.live.every((l) => l === null);
+  }
+
+  /** Stops racer `i` with the library's error. */
+  fail(i: number, err: unknown): void {
+    this.stop(i, 'failed', messageOf(err));
+  }
+
+  /** Stops racer `i` with `status` and `message`. */
+  stop(i: number, status: string, message: string): void {
+    Object.assign(this.records[i], { status, message });
+    this.release(i);
+  }
+
+  /** Frees racer `i`'s parameters and state; its record stays as it is. */
+  release(i: number): void {
+    const live = this.live[i];
+    if (live) treeDispose([live.params, live.state]);
+    this.live[i] = null;
+  }
+
+  /** Frees every tensor the racers still hold; the records keep their numbers. */
+  dispose(): void {
+    this.live.forEach((_, i) => this.release(i));
+  }
+}
+
 /** The message of an error (the library's errors name the optimizer, the option and the value). */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
