@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   adabelief,
   adadelta,
+  adabound,
   adagrad,
   adam,
   adan,
@@ -112,6 +113,8 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['radam epsRoot', () => radam(0.01, { epsRoot: 1e-6 })],
   ['adan', () => adan(0.01)],
   ['adan decay', () => adan(0.01, { weightDecay: 0.1, epsRoot: 0 })],
+  ['adabound', () => adabound(0.01, { finalLr: 0.05 })],
+  ['adabound scheduled', () => adabound(exponentialDecay({ initValue: 0.01, transitionSteps: 10, decayRate: 0.5 }))],
   ['adopt', () => adopt(0.01)],
   ['adopt nesterov, a bound of 0 every third step', () => adopt(0.01, { nesterov: true, clipValueFn: (k) => (k % 3 === 0 ? 0 : 0.5) })],
   ['adopt unclipped', () => adopt(0.01, { useClipping: false })],

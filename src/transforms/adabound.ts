@@ -1,12 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { HyperRate } from '../internal/hyper.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresUpdate, emaUpdate } from '../internal/moments.js';
+import { stateLike } from '../internal/leaves.js';
+import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // AdaBound: Adam whose per-element step size is clipped into a band that narrows towards a
 // final SGD step size. Not in optax; follows the authors' reference implementation.
@@ -99,39 +97,41 @@ export function scaleByAdaboundFor(
   const lr = new HyperRate(owner, 'learningRate', learningRate);
   const baseLr = lr.at(0);
   const bandScale = (used: number) => (baseLr === 0 ? 1 : used / baseLr);
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', learningRate: lr }, {
+  const step: ElementStep<ScaleByAdaboundState> = {
+    owner,
+    slotNames: ['state.mu', 'state.nu'],
+    slots: (s) => [s.mu, s.nu],
+    scalars: (s) => {
+      const t = s.count + 1;
+      const used = s.learningRate;
+      const final = finalLr * bandScale(used);
+      return [
+        b1,
+        1 - b1,
+        b2,
+        1 - b2,
+        (used * Math.sqrt(biasCorrection(b2, t))) / biasCorrection(b1, t),
+        final * (1 - 1 / (gamma * t + 1)),
+        final * (1 + 1 / (gamma * t)),
+        eps,
+      ];
+    },
+    usesParams: () => false,
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, stepS, lowerS, upperS, epsS] }) => {
+      const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
+      const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
+      const raw = ops.div(stepS, ops.add(ops.sqrt(v1), epsS));
+      const clipped = ops.min(ops.max(raw, lowerS), upperS);
+      return { u: ops.mul(clipped, m1), slots: [m1, v1] };
+    },
+    next: (s) => {
+      const learningRate = lr.next(s.learningRate, s.count);
+      return ([mu, nu]) => ({ count: s.count + 1, mu, nu, learningRate });
+    },
+  };
+  const tx = declareState<ScaleByAdaboundState>(owner, { count: 'count', mu: 'tree', nu: 'tree', learningRate: lr }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), learningRate: lr.at(0) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const t = state.count + 1;
-        const used = state.learningRate;
-        const final = finalLr * bandScale(used);
-        const [b1s, c1, b2s, c2, stepS, lowerS, upperS, epsS] = [
-          b1,
-          1 - b1,
-          b2,
-          1 - b2,
-          (used * Math.sqrt(biasCorrection(b2, t))) / biasCorrection(b1, t),
-          final * (1 - 1 / (gamma * t + 1)),
-          final * (1 + 1 / (gamma * t)),
-          eps,
-        ].map((x) => tf.scalar(x));
-        const [out, mu, nu] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.mu', 'state.nu'],
-          [updates, state.mu, state.nu],
-          3,
-          (g, m, v) => {
-            const s = new Scratch();
-            const m1 = s.keep(emaUpdate(s, g, m, b1s, c1));
-            const v1 = s.keep(emaOfSquaresUpdate(s, g, v, b2s, c2));
-            const raw = s.div(stepS, s.add(s.sqrt(v1), epsS));
-            const above = s.op(tf.maximum(raw, lowerS), raw);
-            const clipped = s.op(tf.minimum(above, upperS), above);
-            return [s.mul(clipped, m1), m1, v1];
-          },
-        );
-        return [out, { count: t, mu, nu, learningRate: lr.next(used, state.count) }];
-      }) as [typeof updates, ScaleByAdaboundState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
