@@ -80,6 +80,9 @@ export class TensorOps implements Ops<tf.Tensor> {
     }
     return c;
   }
+  copy(x: tf.Tensor): tf.Tensor {
+    return this.s.op(tf.clone(x), x);
+  }
   keep(x: tf.Tensor): tf.Tensor {
     return this.s.keep(x);
   }

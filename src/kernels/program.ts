@@ -85,6 +85,12 @@ export interface Ops<V> {
   /** A constant. */
   constant(x: number): V;
   /**
+   * `x` as a value of its own, for a state slot that keeps an input (the gradient): a clone
+   * sharing the buffer for tensors (the caller may free the original), the same node in a
+   * program (the kernel writes it to the slot).
+   */
+  copy(x: V): V;
+  /**
    * Marks `x` as used again later (a new moment that is also read by the direction): the tf
    * implementation then keeps the temporary alive; programs ignore it.
    */
@@ -172,6 +178,9 @@ export class ProgramBuilder implements Ops<number> {
     return this.op('where', mask, a, b);
   }
   keep(x: number): number {
+    return x;
+  }
+  copy(x: number): number {
     return x;
   }
 

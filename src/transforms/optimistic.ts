@@ -1,8 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
-import { mapFloatLeavesN, stateLike } from '../internal/leaves.js';
+import { stateLike } from '../internal/leaves.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 
@@ -61,25 +59,23 @@ export function scaleByOptimisticGradientFor(
   owner: string,
   { alpha, beta }: Required<ScaleByOptimisticGradientOptions>,
 ): GradientTransformation<ScaleByOptimisticGradientState> {
-  return declareState<ScaleByOptimisticGradientState>(owner, { count: 'count', previousGradient: 'tree' }, {
+  const step: ElementStep<ScaleByOptimisticGradientState> = {
+    owner,
+    slotNames: ['state.previousGradient'],
+    slots: (s) => [s.previousGradient],
+    scalars: () => [alpha, alpha + beta, beta],
+    usesParams: () => false,
+    // On the first update gPrev = g: (alpha + beta) g - beta g, computed as alpha * g.
+    variant: (s) => (s.count === 0 ? 'first' : ''),
+    emit: (ops, { u: g, slots: [prev], scalars: [alphaS, both, betaS], variant }) => ({
+      u: variant === 'first' ? ops.mul(alphaS, g) : ops.sub(ops.mul(both, g), ops.mul(betaS, prev)),
+      slots: [ops.copy(g)],
+    }),
+    next: (s) => ([previousGradient]) => ({ count: s.count + 1, previousGradient }),
+  };
+  const tx = declareState<ScaleByOptimisticGradientState>(owner, { count: 'count', previousGradient: 'tree' }, {
     init: (params) => ({ count: 0, previousGradient: stateLike(owner, params) }),
-    update: (updates, state) =>
-      tidy(() => {
-        const [alphaS, both, betaS] = [alpha, alpha + beta, beta].map((x) => tf.scalar(x));
-        const [out, previousGradient] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.previousGradient'],
-          [updates, state.previousGradient],
-          2,
-          (g, prev) => {
-            const s = new Scratch();
-            // On the first update gPrev = g: (alpha + beta) g - beta g, computed as alpha * g.
-            const u = state.count === 0 ? s.mul(alphaS, g) : s.sub(s.mul(both, g), s.mul(betaS, prev));
-            // A clone of the gradient (it shares its buffer): the caller may free the gradients.
-            return [u, tf.clone(g)];
-          },
-        );
-        return [out, { count: state.count + 1, previousGradient }];
-      }) as [typeof updates, ScaleByOptimisticGradientState],
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
