@@ -15,6 +15,7 @@ import {
   adamw,
   addDecayedWeights,
   amsgrad,
+  asgd,
   lion,
   optimisticAdam,
   optimisticGradientDescent,
@@ -112,6 +113,7 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['adadelta masked decay', () => adadelta(0.5, { rho: 0.8, eps: 1e-4, weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank >= 2, p) })],
   // b2 = 0.9 rectifies from step 2 on (rho_t >= 4), so both variants run.
   ['radam', () => radam(0.01, { b2: 0.9, threshold: 4 })],
+  ['asgd', () => asgd(0.01, { t0: 20 })],
   ['radam epsRoot', () => radam(0.01, { epsRoot: 1e-6 })],
   ['adan', () => adan(0.01)],
   ['optimisticGradientDescent', () => optimisticGradientDescent(0.01)],

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { HyperRate } from '../internal/hyper.js';
-import { mapFloatLeaves, mapFloatLeavesN, missingParams, stateLike } from '../internal/leaves.js';
+import { mapFloatLeaves, stateLike } from '../internal/leaves.js';
 import { describeNode, formatPath } from '../tree/walk.js';
 import { findStatesWithFields } from '../internal/find-state.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
-import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
+import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
 
 // Averaged SGD as PyTorch's torch.optim.ASGD computes it. Not in optax.
 
@@ -81,33 +81,36 @@ export function scaleByAsgdFor(
 ): GradientTransformation<ScaleByAsgdState> {
   const { lambd, alpha, t0 } = asgdOptions(owner, options);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
-  return declareState(owner, { count: 'count', ax: 'tree', learningRate: lr }, {
-    init: (params) => ({ count: 0, ax: stateLike(owner, params), learningRate: lr.at(0) }),
-    update: (updates, state, params) => {
-      if (params === undefined) throw missingParams(owner);
-      return tidy(() => {
-        const k = state.count;
-        const used = state.learningRate;
-        const eta = used / (1 + lambd * used * k) ** alpha;
-        const mu = 1 / Math.max(1, k - t0);
-        const [decayS, etaS, muS] = [lambd * eta, eta, mu].map((x) => tf.scalar(x));
-        const [out, ax] = mapFloatLeavesN(
-          owner,
-          ['updates', 'state.ax', 'params'],
-          [updates, state.ax, params],
-          2,
-          (g, a, p) => {
-            const s = new Scratch();
-            const u = s.keep(s.add(s.mul(decayS, p), s.mul(etaS, g)));
-            const next = s.sub(p, u);
-            const a1 = mu === 1 ? next : s.add(a, s.mul(muS, s.sub(next, a)));
-            return [u, a1];
-          },
-        );
-        return [out, { count: k + 1, ax, learningRate: lr.next(used, k) }];
-      }) as [typeof updates, ScaleByAsgdState];
+  /** The step's rates, from the state: decay `lambd * eta`, `eta` and the averaging weight `mu`. */
+  const rates = (s: ScaleByAsgdState) => {
+    const used = s.learningRate;
+    const eta = used / (1 + lambd * used * s.count) ** alpha;
+    return [lambd * eta, eta, 1 / Math.max(1, s.count - t0)];
+  };
+  const step: ElementStep<ScaleByAsgdState> = {
+    owner,
+    slotNames: ['state.ax'],
+    slots: (s) => [s.ax],
+    scalars: rates,
+    usesParams: () => true,
+    // Until t0 the average is the latest parameters themselves.
+    variant: (s) => (rates(s)[2] === 1 ? 'latest' : ''),
+    emit: (ops, { u: g, p, slots: [a], scalars: [decayS, etaS, muS], variant }) => {
+      const u = ops.keep(ops.add(ops.mul(decayS, p!), ops.mul(etaS, g)));
+      const next = ops.sub(p!, u);
+      const a1 = variant === 'latest' ? next : ops.add(a, ops.mul(muS, ops.sub(next, a)));
+      return { u, slots: [a1] };
     },
+    next: (s) => {
+      const learningRate = lr.next(s.learningRate, s.count);
+      return ([ax]) => ({ count: s.count + 1, ax, learningRate });
+    },
+  };
+  const tx = declareState<ScaleByAsgdState>(owner, { count: 'count', ax: 'tree', learningRate: lr }, {
+    init: (params) => ({ count: 0, ax: stateLike(owner, params), learningRate: lr.at(0) }),
+    update: stepUpdate(step),
   });
+  return withElementStep(tx, step);
 }
 
 const ASGD_FIELDS = ['ax', 'count', 'learningRate'];
