@@ -10,9 +10,9 @@ import { FLAG, type FusedSpec } from './spec.js';
  * Element steps: a transformation whose update is element-wise (each output element a function
  * of the same element of the updates, parameters and state slots, and of per-step scalars)
  * describes that function once, as an {@link ElementStep}. Its composite `update` runs the step
- * over tfjs tensors ({@link stepUpdate}); `chain` composes the steps of its parts
- * ({@link composeSteps}), and the fused kernels compile the composed step into one pass over
- * memory per leaf. So an optimizer that is a chain of element steps is fused with no code of its
+ * over tfjs tensors ({@link stepUpdate}); `chain` collects the steps of its parts
+ * ({@link chainStepParts}) into one fused description ({@link stepSpec}) whose programs the
+ * kernels compile into one pass over memory per leaf. So an optimizer that is a chain of element steps is fused with no code of its
  * own, and so are users' chains of them.
  */
 

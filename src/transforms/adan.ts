@@ -101,8 +101,8 @@ export function scaleByAdanFor(owner: string, o: Required<ScaleByAdanOptions>): 
       const direction = ops.add(ops.div(m1, bc1), ops.mul(b2s, ops.div(v1, bc2)));
       const nHat = ops.div(n1, bc3);
       const root = ops.sqrt(epsRoot === 0 ? nHat : ops.add(nHat, epsRootS));
-      // g * 1, exact: a tensor of the state's own (the caller may free the gradients).
-      return { u: ops.div(direction, ops.add(root, epsS)), slots: [m1, v1, n1, ops.mul(g, ops.constant(1))] };
+      // A copy of the gradient for the state (the caller may free the gradients).
+      return { u: ops.div(direction, ops.add(root, epsS)), slots: [m1, v1, n1, ops.copy(g)] };
     },
     next: (s) => ([m, v, n, g]) => ({ count: s.count + 1, m, v, n, g }),
   };

@@ -103,15 +103,14 @@ export function scaleByAdoptFor(owner: string, options: ScaleByAdoptOptions = {}
     // Step 0 only measures nu. A bound of 0 clips every element to -0 (tf.clipByValue's fill).
     variant: (s) => (s.count === 0 ? 'first' : useClipping && clipValueAt(s) === 0 ? 'zero' : ''),
     emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, epsS, lo, hi], variant }) => {
-      const one = ops.constant(1);
-      // optax: nu with decay 0 is g^2; mu with decay 1 keeps its zero; the update is mu (m * 1,
-      // exact: a tensor of its own).
-      if (variant === 'first') return { u: ops.mul(m, one), slots: [m, ops.square(g)] };
+      // optax: nu with decay 0 is g^2; mu with decay 1 keeps its zero; the update is mu (a copy:
+      // a tensor of its own).
+      if (variant === 'first') return { u: ops.copy(m), slots: [m, ops.square(g)] };
       const normalised = () => ops.div(g, ops.max(ops.sqrt(v), epsS));
       const n = ops.keep(!useClipping ? normalised() : variant === 'zero' ? ops.constant(-0) : clipByValueOps(ops, normalised(), lo, hi));
       const v1 = emaOfSquaresOps(ops, g, v, b2s, c2);
       const m1 = ops.keep(emaOps(ops, n, m, b1s, c1));
-      const u = nesterov ? emaOps(ops, n, m1, b1s, c1) : ops.mul(m1, one);
+      const u = nesterov ? emaOps(ops, n, m1, b1s, c1) : ops.copy(m1);
       return { u, slots: [m1, v1] };
     },
     next: (s) => {
