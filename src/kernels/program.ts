@@ -55,8 +55,8 @@ export function isMask(node: ProgramNode): boolean {
  * nodes for the kernels. Each operation rounds its result to float32, in the given order, so the
  * composite path and the kernels compute the same numbers. Comparisons give masks for `where`.
  * `max` and `min` treat NaN as `tf.maximum` and `tf.minimum` do on the backend at hand, and
- * those differ: NaN if either operand is NaN on cpu; on wasm, the first operand unless the
- * second is strictly greater (smaller), so NaN only when the first is NaN.
+ * those differ: NaN if either operand is NaN on cpu and webgpu; on wasm, the first operand
+ * unless the second is strictly greater (smaller), so NaN only when the first is NaN.
  */
 export interface Ops<V> {
   add(a: V, b: V): V;
