@@ -43,6 +43,7 @@ import {
   signum,
   trace,
   trainStep,
+  treeLeaves,
   treeMap,
   type GradientTransformation,
   type Params,
@@ -50,6 +51,7 @@ import {
   yogi,
 } from '../src/index.js';
 import { setCpuTiles } from '../src/kernels/fused.js';
+import { FUSED_KERNEL } from '../src/kernels/layout.js';
 import { stateValues } from './helpers.js';
 
 // The fused kernels against the composite tf-op path, the reference, on both the wasm and the
@@ -410,6 +412,37 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
     const composite = losses('composite');
     expectClose(fused, composite, 1e-5, 'loss');
     expect(fused[9]).toBeLessThan(fused[0] * 0.9);
+  });
+
+  it('runs under tf.profile and inside a gradient tape (the kernel takes its inputs as a list)', async () => {
+    await use();
+    const tx = adam(0.1);
+    const params = makeTree(0);
+    const state = tx.init(params);
+    const grads = makeTree(1);
+    setKernelMode('composite');
+    const [want] = tx.update(grads, state, params);
+    setKernelMode('auto');
+    let got: Params | undefined;
+    const info = await tf.profile(() => {
+      [got] = tx.update(grads, state, params) as [Params, unknown];
+      return [];
+    });
+    const leaves = treeLeaves(grads).length;
+    const call = info.kernels.find((k) => k.name === FUSED_KERNEL);
+    // The profiler lists the kernel's inputs by their keys: one shape per gradient and slot.
+    expect(call?.inputShapes.length).toBe(3 * leaves);
+    expectClose(stateValues(got!), stateValues(want), 1e-6, 'under tf.profile');
+    // Recorded on a tape (tf.grad of a loss that reads the update): the kernel has no
+    // gradient, so the update is a constant to the tape, and the loss's gradient is 2x.
+    const x = tf.scalar(3);
+    const dx = tf.grad((v: tf.Tensor) => {
+      const [u] = tx.update(grads, state, params) as [Params, unknown];
+      const s = tf.add(tf.square(v), tf.sum(treeLeaves(u)[0]));
+      return s as tf.Scalar;
+    })(x);
+    expect(dx.dataSync()[0]).toBe(6);
+    disposeReplaced([params, state, grads, want, got, x, dx], []);
   });
 
   it('restores the backend', async () => {

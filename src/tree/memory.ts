@@ -7,14 +7,19 @@ import { isPlainObject, isTensor } from './walk.js';
  * tensors nor containers (numbers, strings, booleans, functions) are skipped.
  */
 export function collectTensors(value: unknown, into: Set<Tensor> = new Set()): Set<Tensor> {
-  if (isTensor(value)) {
-    into.add(value);
-  } else if (Array.isArray(value)) {
-    for (const item of value) collectTensors(item, into);
-  } else if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) collectTensors(value[key], into);
-  }
+  forEachTensor(value, (t) => into.add(t));
   return into;
+}
+
+/** Calls `visit` on every tensor found in `value` (see {@link collectTensors}), repeats included. */
+function forEachTensor(value: unknown, visit: (t: Tensor) => void): void {
+  if (isTensor(value)) {
+    visit(value);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) forEachTensor(value[i], visit);
+  } else if (isPlainObject(value)) {
+    for (const key in value) forEachTensor(value[key], visit);
+  }
 }
 
 /**
@@ -43,11 +48,12 @@ export function treeDispose(value: unknown): void {
 export function disposeReplaced(oldValues: unknown, newValues: unknown): number {
   const keep = collectTensors(newValues);
   let disposed = 0;
-  for (const t of collectTensors(oldValues)) {
-    if (!keep.has(t) && !t.isDisposed) {
+  // The old values are walked, not collected: a tensor met twice is disposed the first time.
+  forEachTensor(oldValues, (t) => {
+    if (!t.isDisposed && !keep.has(t)) {
       t.dispose();
       disposed++;
     }
-  }
+  });
   return disposed;
 }
