@@ -5,6 +5,7 @@ import { tidy } from '../internal/tidy.js';
 import type { Mask } from '../transforms/decay.js';
 import { setToZeroFor } from '../transforms/zero.js';
 import { describeNode } from '../tree/walk.js';
+import { elementStepOf, withElementStep, type ElementStep } from '../kernels/step.js';
 import type { EmptyState, ExtraArgs, GradientTransformation, Params, StateOf, Updates } from '../types.js';
 
 /**
@@ -55,7 +56,7 @@ export function masked<T extends GradientTransformation<any>>(inner: T, mask: Ma
 export function maskedFor<S>(owner: string, inner: GradientTransformation<S>, mask: Mask): GradientTransformation<MaskedState<S>> {
   checkTransformation(owner, inner);
   checkMask(owner, mask);
-  return declareState<MaskedState<S>>(owner, { inner: subState(inner) }, {
+  const tx = declareState<MaskedState<S>>(owner, { inner: subState(inner) }, {
     init: (params) => {
       const [[leaves], def] = alignedLeaves(owner, ['params'], [params]);
       const selected = resolveLabels(owner, MASK, labelTreeFor(owner, MASK, mask, params), params, 'params');
@@ -75,6 +76,35 @@ export function maskedFor<S>(owner: string, inner: GradientTransformation<S>, ma
       }) as [U, MaskedState<S>];
     },
   });
+  const step = maskedStep(owner, inner, mask);
+  return step === undefined ? tx : withElementStep(tx, step);
+}
+
+/**
+ * The element step of `masked(inner, mask)` when `inner` is a stateless element step that reads
+ * the parameters' norm (the trust ratio, as `lars` masks it): the inner step on the leaves the
+ * mask selects, the update passed through on the others, which is what the composite path
+ * computes. Both read the parameters, against which the mask is resolved. Other inner steps
+ * keep the composite path (their state, or a mask resolved against the updates, would differ).
+ */
+function maskedStep<S>(owner: string, inner: GradientTransformation<S>, mask: Mask): ElementStep<MaskedState<S>> | undefined {
+  const step = elementStepOf(inner);
+  if (step === undefined || step.slotNames.length > 0 || !step.leafNorms?.includes('params') || step.leafMask !== undefined) return undefined;
+  return {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: (s) => step.scalars(s.inner),
+    usesParams: () => true,
+    leafNorms: step.leafNorms,
+    ...(step.variant === undefined ? {} : { variant: (s: MaskedState<S>) => step.variant!(s.inner) }),
+    leafMask: (params) => resolveLabels(owner, MASK, labelTreeFor(owner, MASK, mask, params), params),
+    emit: (ops, x) => (x.masked ? { u: x.u, slots: [] } : step.emit(ops, x)),
+    next: (s) => {
+      const build = step.next(s.inner);
+      return () => ({ inner: build([]) });
+    },
+  };
 }
 
 /**

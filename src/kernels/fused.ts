@@ -146,10 +146,10 @@ function tableOf(attrs: FusedAttrs, inputs: readonly tf.TensorInfo[], outputs: r
       tableOutputs.push(null);
     } else if (attrs.flatSlots) {
       tableInputs.push(segmentsOf(inputs[nextIn++], sizes));
-      tableOutputs.push(segmentsOf(outputs[nextOut++], sizes));
+      tableOutputs.push(attrs.slotsRead ? null : segmentsOf(outputs[nextOut++], sizes));
     } else {
       tableInputs.push(take(inputs, nextIn++));
-      tableOutputs.push(take(outputs, nextOut++));
+      tableOutputs.push(attrs.slotsRead ? null : take(outputs, nextOut++));
     }
   }
   return { sizes, inputs: tableInputs, outputs: tableOutputs };
@@ -164,7 +164,7 @@ function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs): numb
   const total = shapes.reduce((n, s) => n + sizeOf(s), 0);
   const out: number[][] = [...shapes];
   for (const present of attrs.slots) {
-    if (present) out.push(...(attrs.flatSlots ? [[total]] : shapes));
+    if (present && !attrs.slotsRead) out.push(...(attrs.flatSlots ? [[total]] : shapes));
   }
   return out;
 }
@@ -255,12 +255,14 @@ function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): 
   const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
   const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
-  for (let j = 0; j < table.sizes.length; j++) {
+  const count = table.sizes.length;
+  const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
+  for (let j = 0; j < count; j++) {
     kernels[attrs.variants?.[j] ?? 0](
       table.sizes[j],
       ins.map((list) => list[j]),
       outs.map((list) => list[j]),
-      scalars,
+      own > 0 ? [...scalars, ...attrs.leafScalars!.slice(j * own, (j + 1) * own)] : scalars,
     );
   }
 }
@@ -400,8 +402,10 @@ export function runFused<S>(
   sumOfSquares?: number,
 ): [Updates, S] {
   const spec = specHere(given);
-  const { attrs, kernelInputs, def } = prepare(spec, updates, state, params, apply, sumOfSquares);
+  const prepared = prepare(spec, updates, state, params, apply, sumOfSquares);
+  const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
+  addLeafNorms(spec, prepared, state, params);
   const L = attrs.leaves;
   if (L === 0) return [updates, next(spec.slots(state))];
   const factor = deviceClipFactor(attrs, updates);
@@ -419,6 +423,46 @@ export function runFused<S>(
     return def.unflatten(outs.slice(end - L, end)) as Params;
   });
   return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots)];
+}
+
+/**
+ * Computes the per-leaf norms `spec` reads (FusedSpec.leafNorms) into `prepared.attrs`, before
+ * the step runs: the parameters' from their buffers, the update's by the pre-pass programs (the
+ * chain's steps before the one that reads it, writing the update only, into tensors freed here).
+ * Each norm is the square root of a sum of squares in float64, rounded to float32: within
+ * float32 rounding of the composite path's overflow-safe norm, and finite where that is.
+ */
+function addLeafNorms<S>(spec: FusedSpec<S>, prepared: Prepared, state: S, params: Params | undefined): void {
+  const norms = spec.leafNorms;
+  if (norms === undefined) return;
+  const { attrs, kernelInputs } = prepared;
+  const L = attrs.leaves;
+  let updates: tf.Tensor[] | undefined;
+  if (norms.kinds.includes('update')) {
+    const pre = norms.programs(state, attrs.hasParams ? params : undefined, { apply: false, hasParams: attrs.hasParams });
+    const preAttrs: FusedAttrs = { ...attrs, flags: attrs.flags & ~FLAG.apply, programs: pre.programs, variants: pre.variants, slotsRead: true };
+    updates = callKernel(kernelInputs, preAttrs);
+  }
+  try {
+    const values = norms.kinds.map((kind) => {
+      const leaves = kind === 'update' ? updates! : kernelInputs.slice(L, 2 * L);
+      return leaves.map((t) => Math.fround(Math.sqrt(leafSumOfSquares(t))));
+    });
+    const scalars: number[] = [];
+    for (let j = 0; j < L; j++) for (const list of values) scalars.push(list[j]);
+    attrs.leafScalars = scalars;
+  } finally {
+    if (updates !== undefined) tf.dispose(updates);
+  }
+}
+
+/** The sum of squares of `t`'s elements in float64, on the fused path of the active backend. */
+function leafSumOfSquares(t: tf.Tensor): number {
+  if (tf.getBackend() === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares([t]);
+  const values = (tf.backend() as unknown as CpuBackendLike).readSync(t.dataId);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  return sum;
 }
 
 /**
@@ -443,9 +487,11 @@ function ownsBuffers(written: readonly { dataId: object }[], read: readonly { da
  */
 function runInPlace<S>(given: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
   const spec = specHere(given);
-  const { attrs, table, writable } = prepare(spec, grads, state, params, true, sumOfSquares);
+  const prepared = prepare(spec, grads, state, params, true, sumOfSquares);
+  const { attrs, table, writable } = prepared;
   if (!ownsBuffers(writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
+  addLeafNorms(spec, prepared, state, params);
   const factor = deviceClipFactor(attrs, grads);
   try {
     if (!writeInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable, factor)) return undefined;

@@ -38,6 +38,17 @@ export interface FusedAttrs {
   programs?: Program[];
   /** The program each leaf runs (an index into `programs`); all the first when empty. */
   variants?: number[];
+  /**
+   * The `'program'` family's per-leaf scalars (the norms of FusedSpec.leafNorms), the same
+   * count for every leaf, leaf after leaf: each leaf's program reads its own after the shared
+   * scalars (and the clip scale).
+   */
+  leafScalars?: number[];
+  /**
+   * The state slots are inputs only: the kernel's outputs are the updates alone (the norms'
+   * pre-pass).
+   */
+  slotsRead?: boolean;
 }
 
 /**

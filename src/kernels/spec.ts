@@ -1,5 +1,5 @@
 import type { GradientTransformation, Params, Updates } from '../types.js';
-import type { ProgramRequest, ProgramSet } from './step.js';
+import type { LeafNorm, ProgramRequest, ProgramSet } from './step.js';
 
 /**
  * The backend-independent description of a fused optimizer step: which kernel family computes
@@ -80,6 +80,17 @@ export interface FusedSpec<S> {
    */
   programs?(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
   /**
+   * The per-leaf norms the `'program'` family's programs read, after the per-step scalars and
+   * the clip scale (see step.ts): which norms, and the programs of the pre-pass that computes
+   * the update whose norm is taken (one output, the update entering the step that reads it).
+   * The kernels of the backends that run generated programs only (webgpu) have no per-leaf
+   * scalars: such a spec runs as composite tf ops there.
+   */
+  leafNorms?: {
+    kinds: readonly LeafNorm[];
+    programs(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
+  };
+  /**
    * For a hand-written family: the same step as generated programs (the `'program'` spec of the
    * chain of element steps the optimizer is built from), for backends that run only generated
    * kernels (webgpu); absent when the transformation has no element-wise description.
@@ -128,7 +139,11 @@ export type MaybeFused<S> = GradientTransformation<S> & {
 export function isFusable(tx: GradientTransformation<any>, generatedOnly = false): boolean {
   const t = tx as MaybeFused<unknown>;
   const spec = t[FUSED];
-  if (spec !== undefined) return !generatedOnly || programSpecOf(spec) !== undefined;
+  if (spec !== undefined) {
+    if (!generatedOnly) return true;
+    const generated = programSpecOf(spec);
+    return generated !== undefined && generated.leafNorms === undefined;
+  }
   return t[FUSED_WRAPPER]?.fusable(generatedOnly) ?? false;
 }
 

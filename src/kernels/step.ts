@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
+import { leafNorm } from '../internal/leaf-norms.js';
 import { tidy } from '../internal/tidy.js';
 import { ProgramBuilder, type Ops, type Program } from './program.js';
 import { FLAG, type FusedSpec } from './spec.js';
@@ -33,7 +34,19 @@ export interface StepInputs<V> {
   masked: boolean;
   /** This update's form of the step ({@link ElementStep.variant}), `''` by default. */
   variant: string;
+  /**
+   * The leaf's norms the step asked for ({@link ElementStep.leafNorms}), in that order: values
+   * that are the same for every element of the leaf.
+   */
+  norms: readonly V[];
 }
+
+/**
+ * A per-leaf norm an element step reads: the L2 norm of the leaf's incoming update or of its
+ * parameter. The fused path computes them in a pass before the step (the update's by running
+ * the chain's earlier steps once without writing their state), in float64, rounded to float32.
+ */
+export type LeafNorm = 'update' | 'params';
 
 /** The element-wise part of a transformation whose state is `S`. */
 export interface ElementStep<S> {
@@ -54,6 +67,11 @@ export interface ElementStep<S> {
   variant?(state: S): string;
   /** Which leaves the step applies to (one boolean per leaf, `true` = applies), or `null`: all. */
   leafMask?(params: Params): boolean[] | null;
+  /**
+   * The per-leaf norms the step reads ({@link StepInputs.norms}); none by default. A step that
+   * reads the parameters' norm reads the parameters ({@link usesParams} is `true`).
+   */
+  leafNorms?: readonly LeafNorm[];
   /**
    * The step's math for one element; `keep` every value used more than once. It must not branch
    * on anything but `p === null`, `masked` and `variant`, which are the same for a whole leaf.
@@ -99,14 +117,9 @@ export function stepUpdate<S>(step: ElementStep<S>) {
       let j = 0;
       const [u, ...slots] = mapFloatLeavesN(step.owner, names, trees, 1 + n, (g, ...rest) =>
         ops.leaf(() => {
-          const r = step.emit(ops, {
-            u: g,
-            p: uses ? rest[n] : null,
-            slots: rest.slice(0, n),
-            scalars,
-            masked: mask !== null && !mask[j],
-            variant,
-          });
+          const p = uses ? rest[n] : null;
+          const norms = (step.leafNorms ?? []).map((kind) => leafNorm(kind === 'update' ? g : p!));
+          const r = step.emit(ops, { u: g, p, slots: rest.slice(0, n), scalars, masked: mask !== null && !mask[j], variant, norms });
           j++;
           return [r.u, ...r.slots];
         }),
@@ -182,6 +195,8 @@ export function chainStepParts<S>(
       });
     }
   }
+  // One pre-pass computes the norms of one part; a chain with two such parts is not fused.
+  if (parts.filter((pt) => (pt.step.leafNorms?.length ?? 0) > 0).length > 1) return undefined;
   return clipNorm === undefined ? { parts } : { clipNorm, parts };
 }
 
@@ -208,6 +223,44 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
   const clip = sp.clipNorm !== undefined;
   const cache = new Map<string, Program>();
   const uses = (s: S) => parts.map((pt) => pt.step.usesParams(pt.get(s)));
+  // The part that reads per-leaf norms, if any (chainStepParts allows one).
+  const normPart = parts.findIndex((pt) => (pt.step.leafNorms?.length ?? 0) > 0);
+  const normKinds = normPart < 0 ? [] : parts[normPart].step.leafNorms!;
+  /**
+   * The programs of one call, per leaf variant: the step (`stopAt` undefined), or the pre-pass
+   * that computes the update entering part `stopAt`, for its norm.
+   */
+  const programSet = (s: S, params: Params | undefined, how: ProgramRequest, stopAt?: number): ProgramSet => {
+    const using = uses(s);
+    const forms = parts.map((pt) => pt.step.variant?.(pt.get(s)) ?? '');
+    const scalarCounts = parts.map((pt) => pt.step.scalars(pt.get(s)).length);
+    const masks = parts.map((pt, i) => (using[i] && params !== undefined ? pt.step.leafMask?.(params) ?? null : null));
+    const leaves = masks.find((m) => m !== null)?.length ?? 0;
+    const keys: string[] = [];
+    const variants: number[] = [];
+    const programs: Program[] = [];
+    const base =
+      `${how.apply ? 1 : 0}${how.hasParams ? 1 : 0}${using.map(Number).join('')}:${scalarCounts.join(',')}:${JSON.stringify(forms)}` +
+      `:${stopAt ?? ''}`;
+    const variantCount = Math.max(leaves, 1);
+    for (let j = 0; j < variantCount; j++) {
+      const masked = masks.map((m) => (m === null ? false : !m[j]));
+      const key = `${base}:${masked.map(Number).join('')}`;
+      let at = keys.indexOf(key);
+      if (at < 0) {
+        at = keys.length;
+        keys.push(key);
+        let program = cache.get(key);
+        if (program === undefined) {
+          program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked, forms, normPart, normCount: normKinds.length, stopAt });
+          cache.set(key, program);
+        }
+        programs.push(program);
+      }
+      variants.push(at);
+    }
+    return { programs, variants: leaves === 0 ? [] : variants };
+  };
   return {
     owner,
     family: 'program',
@@ -217,35 +270,15 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
     slots: (s) => parts.flatMap((pt) => pt.step.slots(pt.get(s))),
     scalars: (s) => parts.flatMap((pt) => pt.step.scalars(pt.get(s))),
     decaying: (s) => uses(s).some(Boolean),
-    programs: (s, params, how) => {
-      const using = uses(s);
-      const forms = parts.map((pt) => pt.step.variant?.(pt.get(s)) ?? '');
-      const scalarCounts = parts.map((pt) => pt.step.scalars(pt.get(s)).length);
-      const masks = parts.map((pt, i) => (using[i] && params !== undefined ? pt.step.leafMask?.(params) ?? null : null));
-      const leaves = masks.find((m) => m !== null)?.length ?? 0;
-      const keys: string[] = [];
-      const variants: number[] = [];
-      const programs: Program[] = [];
-      const base = `${how.apply ? 1 : 0}${how.hasParams ? 1 : 0}${using.map(Number).join('')}:${scalarCounts.join(',')}:${JSON.stringify(forms)}`;
-      const variantCount = Math.max(leaves, 1);
-      for (let j = 0; j < variantCount; j++) {
-        const masked = masks.map((m) => (m === null ? false : !m[j]));
-        const key = `${base}:${masked.map(Number).join('')}`;
-        let at = keys.indexOf(key);
-        if (at < 0) {
-          at = keys.length;
-          keys.push(key);
-          let program = cache.get(key);
-          if (program === undefined) {
-            program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked, forms });
-            cache.set(key, program);
-          }
-          programs.push(program);
-        }
-        variants.push(at);
-      }
-      return { programs, variants: leaves === 0 ? [] : variants };
-    },
+    programs: (s, params, how) => programSet(s, params, how),
+    ...(normPart < 0
+      ? {}
+      : {
+          leafNorms: {
+            kinds: normKinds,
+            programs: (s: S, params: Params | undefined, how: ProgramRequest) => programSet(s, params, { ...how, apply: false }, normPart),
+          },
+        }),
     next: (s) => {
       const builds = parts.map((pt) => pt.step.next(pt.get(s)));
       const counts = parts.map((pt) => pt.step.slotNames.length);
@@ -264,12 +297,24 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
 
 /**
  * Records the program of one leaf variant. Inputs: the gradient, the parameter (with
- * `hasParams`), then every part's slots; scalars: every part's, then the clip scale; outputs:
- * the update (or `p + u` with `apply`), then every part's new slots.
+ * `hasParams`), then every part's slots; scalars: every part's, then the clip scale, then the
+ * per-leaf norms of part `normPart` (which differ from leaf to leaf); outputs: the update (or
+ * `p + u` with `apply`), then every part's new slots. With `stopAt`, the pre-pass of the norms:
+ * the same inputs and per-step scalars, the parts before `stopAt` only, and one output, the
+ * update entering part `stopAt` (nothing else is written).
  */
 function buildProgram<S>(
   parts: readonly StepPart<S>[],
-  o: ProgramRequest & { clip: boolean; using: boolean[]; scalarCounts: number[]; masked: boolean[]; forms: string[] },
+  o: ProgramRequest & {
+    clip: boolean;
+    using: boolean[];
+    scalarCounts: number[];
+    masked: boolean[];
+    forms: string[];
+    normPart: number;
+    normCount: number;
+    stopAt?: number;
+  },
 ): Program {
   const b = new ProgramBuilder();
   const g = b.input();
@@ -277,14 +322,26 @@ function buildProgram<S>(
   const slots = parts.map((pt) => pt.step.slotNames.map(() => b.input()));
   const scalars = o.scalarCounts.map((n) => Array.from({ length: n }, () => b.scalar()));
   let u = o.clip ? b.mul(g, b.scalar()) : g;
+  const norms = o.stopAt === undefined ? Array.from({ length: o.normCount }, () => b.scalar()) : [];
   const outSlots: number[] = [];
-  parts.forEach((pt, i) => {
-    const r = pt.step.emit(b, { u, p: o.using[i] ? p : null, slots: slots[i], scalars: scalars[i], masked: o.masked[i], variant: o.forms[i] });
+  const end = o.stopAt ?? parts.length;
+  for (let i = 0; i < end; i++) {
+    const pt = parts[i];
+    const r = pt.step.emit(b, {
+      u,
+      p: o.using[i] ? p : null,
+      slots: slots[i],
+      scalars: scalars[i],
+      masked: o.masked[i],
+      variant: o.forms[i],
+      norms: i === o.normPart ? norms : [],
+    });
     if (r.slots.length !== slots[i].length) {
       throw new Error(`tfjs-optax: ${pt.step.owner}'s element step gave ${r.slots.length} slots, it declares ${slots[i].length}`);
     }
     u = r.u;
     outSlots.push(...r.slots);
-  });
+  }
+  if (o.stopAt !== undefined) return b.build([u]);
   return b.build([o.apply ? b.add(p!, u) : u, ...outSlots]);
 }

@@ -6,7 +6,8 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { scale } from '../transforms/scale.js';
 import { scaleByAdaboundFor, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from '../transforms/adabound.js';
 
-// Runs as composite tf ops on every backend (no fused kernel yet).
+// Fused as a chain of element steps (see src/kernels/step.ts): generated kernels on wasm, cpu
+// and webgpu; composite tf ops elsewhere.
 
 /**
  * Options of {@link adabound}.

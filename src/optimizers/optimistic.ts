@@ -11,7 +11,8 @@ import {
   type ScaleByOptimisticGradientState,
 } from '../transforms/optimistic.js';
 
-// Runs as composite tf ops on every backend (no fused kernel yet).
+// Fused as a chain of element steps (see src/kernels/step.ts): generated kernels on wasm, cpu
+// and webgpu; composite tf ops elsewhere.
 
 /**
  * Options of {@link optimisticGradientDescent}.

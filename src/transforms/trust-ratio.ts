@@ -1,9 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { atLeast, leafNorm } from '../internal/leaf-norms.js';
-import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import type { Ops } from '../kernels/program.js';
+import { stepUpdate, withElementStep, type ElementStep, type StepInputs } from '../kernels/step.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
 
 /**
@@ -46,25 +44,26 @@ export function scaleByTrustRatioFor(owner: string, options: ScaleByTrustRatioOp
   const minNorm = checkNumber(owner, 'minNorm', options.minNorm ?? 0, { min: 0 });
   const trustCoefficient = checkNumber(owner, 'trustCoefficient', options.trustCoefficient ?? 1, { min: 0, minInclusive: false });
   const eps = checkNumber(owner, 'eps', options.eps ?? 0, { min: 0 });
-  return declareState(owner, {}, {
-    init: () => ({}),
-    update: (updates, state, params) => {
-      if (params === undefined) throw missingParams(owner);
-      return tidy(() => {
-        const minS = tf.scalar(minNorm);
-        const coefficient = tf.scalar(trustCoefficient);
-        const epsS = tf.scalar(eps);
-        const zero = tf.scalar(0);
-        const one = tf.scalar(1);
-        const out = mapFloatLeaves(owner, ['updates', 'params'], [updates, params], (u, p) => {
-          const pn = atLeast(leafNorm(p), minS);
-          const un = atLeast(leafNorm(u), minS);
-          const ratio = tf.div(tf.mul(coefficient, pn), eps === 0 ? un : tf.add(un, epsS));
-          const degenerate = tf.logicalOr(tf.equal(pn, zero), tf.equal(un, zero));
-          return tf.mul(u, tf.where(degenerate, one, ratio));
-        });
-        return [out, state];
-      }) as [typeof updates, EmptyState];
+  // The norms are the step's per-leaf inputs: tf ops per leaf on the composite path, a pass
+  // before the step on the fused one (see LeafNorm).
+  const step: ElementStep<EmptyState> = {
+    owner,
+    slotNames: [],
+    slots: () => [],
+    scalars: () => [minNorm, trustCoefficient, eps],
+    usesParams: () => true,
+    leafNorms: ['params', 'update'],
+    emit: <V>(ops: Ops<V>, { u, scalars: [min, coefficient, epsS], norms: [pNorm, uNorm] }: StepInputs<V>) => {
+      const atLeast = (norm: V, floor: V) => ops.where(ops.le(norm, floor), floor, norm);
+      const pn = ops.keep(atLeast(pNorm, ops.keep(min)));
+      const un = ops.keep(atLeast(uNorm, min));
+      const ratio = ops.div(ops.mul(coefficient, pn), eps === 0 ? un : ops.add(un, epsS));
+      const zero = ops.keep(ops.constant(0));
+      const one = ops.keep(ops.constant(1));
+      // Either norm zero: the ratio is 1 (a zero-initialised parameter still moves).
+      return { u: ops.mul(u, ops.where(ops.eq(pn, zero), one, ops.where(ops.eq(un, zero), one, ratio))), slots: [] };
     },
-  });
+    next: (s) => () => s,
+  };
+  return withElementStep(declareState(owner, {}, { init: () => ({}), update: stepUpdate(step) }), step);
 }

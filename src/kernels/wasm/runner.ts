@@ -212,11 +212,18 @@ export class WasmKernels {
         ? clipScale(attrs.sumOfSquares ?? this.sumOfSquares(grads.map((t, j) => ({ dataId: t.dataId, size: table.sizes[j] }))), attrs.clipNorm)
         : 1;
     const scalarCount = attrs.scalars.length + (attrs.clipNorm > 0 ? 1 : 0);
-    this.reserve(Math.ceil((4 * scalarCount) / RECORD_BYTES));
+    // With per-leaf scalars, each leaf has its own block: the shared scalars, then its own.
+    const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
+    const width = scalarCount + own;
+    const blocks = own > 0 ? count : 1;
+    this.reserve(Math.ceil((4 * width * blocks) / RECORD_BYTES));
     const scalarsAt = this.block + SCRATCH_BYTES + SCALAR_BYTES;
-    const floats = new Float32Array(this.memory.buffer, scalarsAt, scalarCount);
-    floats.set(attrs.scalars);
-    if (attrs.clipNorm > 0) floats[attrs.scalars.length] = clip;
+    const floats = new Float32Array(this.memory.buffer, scalarsAt, width * blocks);
+    for (let j = 0; j < blocks; j++) {
+      floats.set(attrs.scalars, j * width);
+      if (attrs.clipNorm > 0) floats[j * width + attrs.scalars.length] = clip;
+      if (own > 0) floats.set(attrs.leafScalars!.slice(j * own, (j + 1) * own), j * width + scalarCount);
+    }
     const runs = programs.map((p) => this.programRun(p));
     const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
     const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
@@ -228,7 +235,7 @@ export class WasmKernels {
       let k = 1;
       for (const list of ins) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
       for (const list of outs) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
-      args[k] = scalarsAt;
+      args[k] = scalarsAt + (own > 0 ? 4 * width * j : 0);
       runs[attrs.variants?.[j] ?? 0](...args);
     }
   }
