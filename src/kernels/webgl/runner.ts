@@ -140,6 +140,8 @@ function sizeOf(shape: readonly number[]): number {
 export class WebGlKernels {
   private readonly compiled = new Map<string, CompiledDraw>();
   private framebuffer: WebGLFramebuffer | null = null;
+  /** Outputs one draw can write (draw buffers), textures one draw can read (units). */
+  private limits?: { maxOutputs: number; maxTextures: number };
   private runs = 0;
   /** Draws made by the last {@link run} (for tests and benchmarks). */
   lastDraws = 0;
@@ -223,8 +225,10 @@ export class WebGlKernels {
     for (const [id, isFlat] of flat) targets.set(id, this.newTarget(this.texDataOf(id).shape, isFlat ? 'flat' : 'packed'));
 
     const gl = b.gpgpu.gl;
-    const maxOutputs = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS) as number, gl.getParameter(gl.MAX_COLOR_ATTACHMENTS) as number);
-    const maxTextures = gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS) as number;
+    const { maxOutputs, maxTextures } = (this.limits ??= {
+      maxOutputs: Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS) as number, gl.getParameter(gl.MAX_COLOR_ATTACHMENTS) as number),
+      maxTextures: gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS) as number,
+    });
     const isnanCustom = tf.env().getBool('WEBGL2_ISNAN_CUSTOM');
     const run = ++this.runs;
     const draws: Draw[] = [];
