@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
-import { cachedProgramKey, type Program } from '../program.js';
+import type { Program } from '../program.js';
 import { inputsRead, shaderOf, uniformValues, type DrawKind, type DrawLayout, type GlslShader, type InputRead } from './glsl.js';
 
 /**
@@ -138,7 +138,8 @@ function sizeOf(shape: readonly number[]): number {
 
 /** The generated-program kernels on one webgl backend (its context, programs and framebuffer). */
 export class WebGlKernels {
-  private readonly compiled = new Map<string, CompiledDraw>();
+  /** Compiled draws by program, then by the rest of their layout. */
+  private readonly compiled = new Map<Program, Map<string, CompiledDraw>>();
   private framebuffer: WebGLFramebuffer | null = null;
   /** Outputs one draw can write (draw buffers), textures one draw can read (units). */
   private limits?: { maxOutputs: number; maxTextures: number };
@@ -295,6 +296,8 @@ export class WebGlKernels {
     });
     let drawBuffers = -1;
     let current: WebGlProgram | null = null;
+    let area = '';
+    const bound: Array<WebGLTexture | null> = [];
     for (const d of draws) {
       const count = d.targets.length;
       for (let k = 0; k < Math.max(count, attached.length); k++) {
@@ -310,8 +313,12 @@ export class WebGlKernels {
         drawBuffers = count;
       }
       const t = d.targets[0];
-      gl.viewport(0, 0, t.width, t.height);
-      gl.scissor(0, d.rows[0], t.width, d.rows[1] - d.rows[0]);
+      const rect = `${t.width} ${t.height} ${d.rows[0]} ${d.rows[1]}`;
+      if (rect !== area) {
+        gl.viewport(0, 0, t.width, t.height);
+        gl.scissor(0, d.rows[0], t.width, d.rows[1] - d.rows[0]);
+        area = rect;
+      }
       const c = d.compiled;
       if (current !== c.program) {
         gl.useProgram(c.program);
@@ -324,8 +331,10 @@ export class WebGlKernels {
       }
       if (c.layouts !== null) gl.uniform4iv(c.layouts, d.layouts);
       d.textures.forEach((texture, k) => {
+        if (bound[k] === texture) return;
         gl.activeTexture(gl.TEXTURE0 + k);
         gl.bindTexture(gl.TEXTURE_2D, texture);
+        bound[k] = texture;
       });
       gl.drawElements(gl.TRIANGLES, 6, gl.UNSIGNED_SHORT, 0);
     }
@@ -384,8 +393,11 @@ export class WebGlKernels {
   }
 
   private compile(p: Program, layout: DrawLayout): CompiledDraw {
-    const key = `${cachedProgramKey(p)}|${layout.kind}|${layout.outputs.join(',')}|${layout.reads.join(',')}|${layout.deviceScalar?.index ?? ''}${layout.deviceScalar?.read ?? ''}|${layout.isnanCustom}`;
-    let made = this.compiled.get(key);
+    // Programs come cached by structure (step.ts), so their objects key the cache.
+    let byLayout = this.compiled.get(p);
+    if (byLayout === undefined) this.compiled.set(p, (byLayout = new Map()));
+    const key = `${layout.kind}|${layout.outputs.join(',')}|${layout.reads.join(',')}|${layout.deviceScalar?.read ?? ''}|${layout.isnanCustom}`;
+    let made = byLayout.get(key);
     if (made === undefined) {
       const shader = shaderOf(p, layout);
       const gpgpu = this.backend.gpgpu;
@@ -402,7 +414,7 @@ export class WebGlKernels {
       gpgpu.buildVao(program);
       shader.samplers.forEach((_, k) => gl.uniform1i(gl.getUniformLocation(program, `s${k}`), k));
       made = { shader, program, values: gl.getUniformLocation(program, 'v'), layouts: gl.getUniformLocation(program, 'lay'), valuesOfRun: 0 };
-      this.compiled.set(key, made);
+      byLayout.set(key, made);
     }
     return made;
   }
