@@ -59,6 +59,9 @@ export interface WebGlBackendLike {
   makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
   uploadToGPU(dataId: object): void;
   releaseGPUData(dataId: object): void;
+  disposeData(dataId: object): boolean;
+  /** Tensors whose values are being read back asynchronously (tfjs caches them when done). */
+  pendingRead?: { has(dataId: object): boolean };
 }
 
 /** Whether `b` looks like tfjs-backend-webgl's WebGL2 backend (the members used here). */
@@ -74,7 +77,8 @@ function isWebGlBackend(b: unknown): b is WebGlBackendLike {
     typeof x.texData.delete === 'function' &&
     typeof x.makeTensorInfo === 'function' &&
     typeof x.uploadToGPU === 'function' &&
-    typeof x.releaseGPUData === 'function'
+    typeof x.releaseGPUData === 'function' &&
+    typeof x.disposeData === 'function'
   );
 }
 
@@ -175,7 +179,8 @@ export class WebGlKernels {
    * being an input tensor where the table says so (the in-place step: the tensor gets the new
    * texture). `clipFactor` is the one-element tensor of the global-norm clip factor, computed on
    * the GPU, when `attrs.deviceClip` says the program reads it. Returns `false`, having changed
-   * nothing, when an output cannot take a new texture (a shallow slice of another tensor).
+   * nothing, when an output cannot take a new texture: a shallow slice of another tensor, or one
+   * being read back (tfjs would cache the old values when the read ends).
    */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean {
     const programs = attrs.programs;
@@ -204,7 +209,7 @@ export class WebGlKernels {
     for (const list of outs) {
       for (const j of leaves) flat.set(list[j].dataId, (flat.get(list[j].dataId) ?? false) || list[j].elementOffset !== undefined);
     }
-    for (const id of flat.keys()) if (this.texDataOf(id).slice != null) return false;
+    for (const id of flat.keys()) if (this.texDataOf(id).slice != null || this.backend.pendingRead?.has(id) === true) return false;
 
     // tfjs's work first: uploads of CPU-resident inputs (packed, as tfjs's packed programs do),
     // then the outputs' textures.
@@ -223,7 +228,42 @@ export class WebGlKernels {
     for (const list of ins) for (const j of leaves) upload(list[j].dataId);
     if (deviceClip) upload(clipFactor!.dataId);
     const targets = new Map<object, Target>();
-    for (const [id, isFlat] of flat) targets.set(id, this.newTarget(this.texDataOf(id).shape, isFlat ? 'flat' : 'packed'));
+    try {
+      for (const [id, isFlat] of flat) targets.set(id, this.newTarget(this.texDataOf(id).shape, isFlat ? 'flat' : 'packed'));
+      this.draw(attrs, table, scalars, leaves, targets, clipFactor);
+    } catch (e) {
+      for (const t of targets.values()) b.disposeData(t.temp.dataId);
+      throw e;
+    }
+
+    // Each output tensor takes its new texture (an old one goes back to tfjs's pool).
+    for (const [id, t] of targets) {
+      const data = this.texDataOf(id);
+      if (data.texture != null) b.releaseGPUData(id);
+      data.texture = t.data.texture;
+      data.texShape = t.data.texShape;
+      data.isPacked = t.data.isPacked;
+      data.usage = t.data.usage;
+      data.values = null;
+      b.texData.delete(t.temp.dataId);
+    }
+    return true;
+  }
+
+  /** Plans and issues the draws of a run into the new textures `targets`. */
+  private draw(
+    attrs: FusedAttrs,
+    table: KernelTable<KernelData>,
+    scalars: readonly number[],
+    leaves: readonly number[],
+    targets: ReadonlyMap<object, Target>,
+    clipFactor?: { dataId: object },
+  ): void {
+    const programs = attrs.programs!;
+    const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
+    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const b = this.backend;
 
     const gl = b.gpgpu.gl;
     const { maxOutputs, maxTextures } = (this.limits ??= {
@@ -341,19 +381,6 @@ export class WebGlKernels {
     for (let k = 0; k < attached.length; k++) gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + k, gl.TEXTURE_2D, null, 0);
     gl.bindFramebuffer(gl.FRAMEBUFFER, b.gpgpu.framebuffer);
     this.lastDraws = draws.length;
-
-    // Each output tensor takes its new texture (an old one goes back to tfjs's pool).
-    for (const [id, t] of targets) {
-      const data = this.texDataOf(id);
-      if (data.texture != null) b.releaseGPUData(id);
-      data.texture = t.data.texture;
-      data.texShape = t.data.texShape;
-      data.isPacked = t.data.isPacked;
-      data.usage = t.data.usage;
-      data.values = null;
-      b.texData.delete(t.temp.dataId);
-    }
-    return true;
   }
 
   /** A new texture for a tensor of `shape`: packed, or unpacked for a flat slot. */

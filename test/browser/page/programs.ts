@@ -416,9 +416,14 @@ async function glShapes(): Promise<{ shapes: number[][]; wrongFresh: number[]; w
   // In place (not the slice: its texture belongs to another tensor, so the runner refuses).
   const own = inputs.slice(0, -1);
   k.run(attrsFor(program, [], own.length), { sizes: sizes.slice(0, -1), inputs: [own.map(data)], outputs: [own.map(data)] });
+  // A tensor being read back cannot take a new texture (tfjs caches the values it reads when the
+  // read ends): in place is refused.
+  const reading = own[1].data();
+  const refusedReading = k.run(attrsFor(program, [], 1), { sizes: [own[1].size], inputs: [[data(own[1])]], outputs: [[data(own[1])]] });
+  await reading;
   const wrongInPlace = await check(own, before);
   const refused = k.run(attrsFor(program, [], 1), { sizes: [13], inputs: [[data(inputs[inputs.length - 1])]], outputs: [[data(inputs[inputs.length - 1])]] });
-  const after = [refused ? 1 : 0];
+  const after = [refused ? 1 : 0, refusedReading ? 1 : 0];
   tf.dispose([...inputs, ...outs, whole]);
   return { shapes, wrongFresh, wrongInPlace, draws, after };
 }
