@@ -237,8 +237,13 @@ const webglKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!kernels) throw new Error('tfjs-optax: the webgl kernels are not available on this backend');
   const ins = Object.values(inputs) as tf.TensorInfo[];
   const outs = kernels.makeOutputs(outputShapes(ins, a));
-  // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
-  kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined);
+  try {
+    // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
+    kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined);
+  } catch (e) {
+    for (const t of outs) (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
+    throw e;
+  }
   return outs;
 };
 
