@@ -87,9 +87,20 @@ describe('GLSL kernels on the webgl backend in Chromium', () => {
     const r = await call('glShapes');
     expect(r.wrongFresh, JSON.stringify(r.shapes)).toEqual(r.shapes.map(() => 0));
     expect(r.wrongInPlace).toEqual(r.shapes.slice(0, -1).map(() => 0));
-    expect(r.draws).toBe(r.shapes.length);
+    // One draw a leaf, except the first two ([] and [1]: one layout), which share one.
+    expect(r.draws).toBe(r.shapes.length - 1);
     // A shallow slice, or a tensor being read back, cannot take a new texture: in place is refused.
     expect(r.after).toEqual([0, 0]);
+    errors.check();
+  });
+
+  it('draw consecutive leaves of one layout together while their outputs fit in the draw buffers', async () => {
+    const r = await call('glGrouped');
+    expect(r.wrong).toEqual(r.wrong.map(() => 0));
+    // Three outputs a leaf: floor(8 / 3) = 2 leaves a draw on SwiftShader. Leaves 0-4 of [5, 3]
+    // take three draws, leaf 5 of [4] one, leaves 6-7 one.
+    const perDraw = Math.floor(r.maxDrawBuffers / 3);
+    expect(r.draws).toBe(Math.ceil(5 / perDraw) + 1 + Math.ceil(2 / perDraw));
     errors.check();
   });
 

@@ -3,7 +3,8 @@ import { isMask, type Program, type ProgramNode } from '../program.js';
 /**
  * Compiles an element-wise {@link Program} to GLSL ES 3.00 fragment shaders for tfjs's webgl
  * backend: one draw computes several of the program's outputs at once (multiple render targets,
- * one `out vec4` per output), each fragment one texel of every output.
+ * one `out vec4` per output), for one leaf or several leaves of one shape (each its own inputs
+ * and outputs), each fragment one texel of every output.
  *
  * Every operation is written as tfjs-backend-webgl 4.22 writes the op it stands for, in the form
  * the composite path runs (packed, four elements per texel, where tfjs runs it packed), so a
@@ -41,17 +42,29 @@ export type DrawKind = 'packed' | 'flat';
  */
 export type InputRead = 'same' | 'packed' | 'unpacked';
 
-/** What a shader is made for: which outputs, and how each input it reads is laid out. */
+/**
+ * What a shader is made for: which outputs, and how each input it reads is laid out, for one
+ * leaf or (packed draws) several leaves of one layout at once, each into its own outputs.
+ */
 export interface DrawLayout {
   kind: DrawKind;
-  /** The program's outputs this draw writes (indices into `outputs`), at most the draw-buffer limit. */
+  /**
+   * The program's outputs this draw writes per leaf (indices into `outputs`); the draw's render
+   * targets are leaf 0's, then leaf 1's, ...: at most the draw-buffer limit in all.
+   */
   outputs: readonly number[];
-  /** Per input of the program (index = input number): how it is read (ignored if unused). */
-  reads: readonly InputRead[];
+  /** Per leaf, per input of the program (index = input number): how it is read (ignored if unused). */
+  reads: ReadonlyArray<readonly InputRead[]>;
   /** The scalar read from a one-element tensor (the clip factor), if any, and how. */
   deviceScalar?: { index: number; read: Exclude<InputRead, 'same'> };
   /** tfjs's WEBGL2_ISNAN_CUSTOM flag. */
   isnanCustom: boolean;
+}
+
+/** A texture a shader reads: input `input` (-1: the device scalar) of the draw's leaf `leaf`. */
+export interface ShaderRef {
+  leaf: number;
+  input: number;
 }
 
 /** One compiled draw: its source and what to bind. */
@@ -60,16 +73,16 @@ export interface GlslShader {
   /** Identifies the shader (for caching programs). */
   key: string;
   /**
-   * The samplers `s0, s1, ...` in order: an input number, or -1 for the device scalar's tensor.
-   * Sampler k reads texture unit k.
+   * The samplers `s0, s1, ...` in order: a leaf (of the draw) and an input number, or -1 for the
+   * device scalar's tensor. Sampler k reads texture unit k.
    */
-  samplers: number[];
+  samplers: ShaderRef[];
   /**
-   * The layout uniforms `lay[1], lay[2], ...` in order (`lay[0]` is the output's): an input
-   * number, or -1 for the device scalar. Each is `(width, cols, rows, offset)` for a packed
-   * texture, `(width, offset, 0, 0)` for an unpacked one.
+   * The layout uniforms `lay[1], lay[2], ...` in order (`lay[0]` is the output's, the same for
+   * every leaf of a draw): a leaf and an input number, or -1 for the device scalar. Each is
+   * `(width, cols, rows, offset)` for a packed texture, `(width, offset, 0, 0)` for an unpacked one.
    */
-  layouts: number[];
+  layouts: ShaderRef[];
   /** Whether `lay[0]` (the output layout) is read. */
   usesOutputLayout: boolean;
   /** How many floats `v[]` holds: the scalars, the constants, then NaN. */
@@ -125,50 +138,50 @@ export function shaderOf(p: Program, layout: DrawLayout): GlslShader {
   const nan = `v[${valueCount - 1}]`;
   const device = layout.deviceScalar;
 
-  const samplers: number[] = [];
-  const layouts: number[] = [];
-  const samplerOf = (input: number) => {
-    let k = samplers.indexOf(input);
-    if (k < 0) k = samplers.push(input) - 1;
-    return `s${k}`;
+  const samplers: ShaderRef[] = [];
+  const layouts: ShaderRef[] = [];
+  const indexIn = (list: ShaderRef[], leaf: number, input: number) => {
+    const k = list.findIndex((r) => r.leaf === leaf && r.input === input);
+    return k >= 0 ? k : list.push({ leaf, input }) - 1;
   };
-  const layoutOf = (input: number) => {
-    let k = layouts.indexOf(input);
-    if (k < 0) k = layouts.push(input) - 1;
-    return `lay[${k + 1}]`;
-  };
+  const samplerOf = (leaf: number, input: number) => `s${indexIn(samplers, leaf, input)}`;
+  const layoutOf = (leaf: number, input: number) => `lay[${indexIn(layouts, leaf, input) + 1}]`;
   /** Element `index` (an int expression) of a texture read lane by lane. */
-  const fetch = (input: number, read: Exclude<InputRead, 'same'>, index: string) =>
-    `${read === 'packed' ? 'fetchPacked' : 'fetchUnpacked'}(${samplerOf(input)}, ${layoutOf(input)}, ${index})`;
+  const fetch = (leaf: number, input: number, read: Exclude<InputRead, 'same'>, index: string) =>
+    `${read === 'packed' ? 'fetchPacked' : 'fetchUnpacked'}(${samplerOf(leaf, input)}, ${layoutOf(leaf, input)}, ${index})`;
 
   let usesOutputLayout = false;
   const body: string[] = [];
   const math: string[] = [];
-  p.nodes.forEach((node, n) => {
-    if (!needed[n]) return;
-    const x = `x${n}`;
-    if (node.op === 'input') {
-      const read = layout.reads[node.index];
-      if (read === undefined) throw new Error(`tfjs-optax: no layout for input ${node.index} of a webgl draw`);
-      if (read === 'same') {
-        body.push(`${T} ${x} = texelFetch(${samplerOf(node.index)}, xy, 0)${packed ? '' : '.r'};`);
+  const stores: string[] = [];
+  layout.reads.forEach((reads, leaf) => {
+    const x = (n: number) => `x${leaf}_${n}`;
+    p.nodes.forEach((node, n) => {
+      if (!needed[n]) return;
+      if (node.op === 'input') {
+        const read = reads[node.index];
+        if (read === undefined) throw new Error(`tfjs-optax: no layout for input ${node.index} of a webgl draw`);
+        if (read === 'same') {
+          body.push(`${T} ${x(n)} = texelFetch(${samplerOf(leaf, node.index)}, xy, 0)${packed ? '' : '.r'};`);
+        } else {
+          usesOutputLayout = true;
+          const lanes = packed ? ['idx.x', 'idx.y', 'idx.z', 'idx.w'].map((i) => fetch(leaf, node.index, read, i)) : [fetch(leaf, node.index, read, 'i')];
+          body.push(`${T} ${x(n)} = ${packed ? `vec4(${lanes.join(', ')})` : lanes[0]};`);
+        }
+      } else if (node.op === 'scalar') {
+        if (device !== undefined && node.index === device.index) math.push(`${T} ${x(n)} = ${T}(${fetch(leaf, -1, device.read, '0')});`);
+        else math.push(`${T} ${x(n)} = ${T}(v[${node.index}]);`);
+      } else if (node.op === 'const') {
+        math.push(`${T} ${x(n)} = ${T}(v[${constAt[n]}]);`);
       } else {
-        usesOutputLayout = true;
-        const lanes = packed ? ['idx.x', 'idx.y', 'idx.z', 'idx.w'].map((i) => fetch(node.index, read, i)) : [fetch(node.index, read, 'i')];
-        body.push(`${T} ${x} = ${packed ? `vec4(${lanes.join(', ')})` : lanes[0]};`);
+        const args = node.args.map(x);
+        math.push(`${isMask(node) ? (packed ? 'bvec4' : 'bool') : T} ${x(n)} = ${expression(node, args, packed, nan)};`);
       }
-    } else if (node.op === 'scalar') {
-      if (device !== undefined && node.index === device.index) math.push(`${T} ${x} = ${T}(${fetch(-1, device.read, '0')});`);
-      else math.push(`${T} ${x} = ${T}(v[${node.index}]);`);
-    } else if (node.op === 'const') {
-      math.push(`${T} ${x} = ${T}(v[${constAt[n]}]);`);
-    } else {
-      math.push(`${isMask(node) ? (packed ? 'bvec4' : 'bool') : T} ${x} = ${expression(node, packed, nan)};`);
-    }
+    });
+    roots.forEach((node, m) => stores.push(`o${leaf * roots.length + m} = ${packed ? x(node) : `vec4(${x(node)}, 0.0, 0.0, 0.0)`};`));
   });
 
-  const outputs = layout.outputs.map((o, k) => `layout(location = ${k}) out vec4 o${k};`);
-  const stores = roots.map((node, k) => `o${k} = ${packed ? `x${node}` : `vec4(x${node}, 0.0, 0.0, 0.0)`};`);
+  const outputs = stores.map((_, k) => `layout(location = ${k}) out vec4 o${k};`);
   // The flat indices of the fragment's elements: four lanes of a packed texel (clamped into the
   // leaf: padding lanes read a real element and are never read back), or one element.
   const indices = packed
@@ -293,8 +306,8 @@ const COMPARISONS: Record<string, [string, string]> = {
 };
 const ARITHMETIC: Record<string, string> = { add: '+', sub: '-', mul: '*' };
 
-function expression(node: Exclude<ProgramNode, { op: 'input' | 'scalar' | 'const' }>, packed: boolean, nan: string): string {
-  const [a, b, c] = node.args.map((x) => `x${x}`);
+function expression(node: Exclude<ProgramNode, { op: 'input' | 'scalar' | 'const' }>, args: readonly string[], packed: boolean, nan: string): string {
+  const [a, b, c] = args;
   if (node.op in ARITHMETIC) return `${a} ${ARITHMETIC[node.op]} ${b}`;
   if (isMask(node)) {
     const [fn, op] = COMPARISONS[node.op];

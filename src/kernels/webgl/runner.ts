@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
 import type { Program } from '../program.js';
-import { inputsRead, shaderOf, uniformValues, type DrawKind, type DrawLayout, type GlslShader, type InputRead } from './glsl.js';
+import { inputsRead, shaderOf, uniformValues, type DrawKind, type DrawLayout, type GlslShader, type InputRead, type ShaderRef } from './glsl.js';
 
 /**
  * Runs generated programs (the `'program'` family) on tfjs's webgl backend: per leaf one draw
@@ -9,7 +9,9 @@ import { inputsRead, shaderOf, uniformValues, type DrawKind, type DrawLayout, ty
  * new state slot, as packed textures of the leaf's shape), more only when a program has more
  * outputs than the context has draw buffers (the outputs are then split among draws, each
  * recomputing what it needs), or when some outputs are segments of flat state slots (one more
- * draw for those, into unpacked textures). tfjs's Adam costs about twenty programs per leaf.
+ * draw for those, into unpacked textures); and consecutive leaves of one shape share a draw
+ * while their outputs fit in the draw buffers (Adam's three: two leaves a draw with 8 buffers).
+ * tfjs's Adam costs about twenty programs per leaf.
  *
  * WebGL cannot read and write one texture in a draw: the outputs are always new textures. For
  * the in-place step they are then given to the written tensors (their old textures go back to
@@ -118,6 +120,24 @@ interface Draw {
   textures: WebGLTexture[];
   /** Rows of the targets the draw covers (a flat segment covers some). */
   rows: [number, number];
+}
+
+/** Some outputs of one leaf, of one layout: a draw, or part of one shared with other leaves. */
+interface Piece {
+  leaf: number;
+  program: number;
+  n: number;
+  outputs: number[];
+  /** The first output's new texture (the others have its layout). */
+  target: Target;
+  /** Where the leaf's segment starts in a flat target. */
+  segment: number;
+  reads: InputRead[];
+  /** How many textures it reads (inputs and the device scalar). */
+  textures: number;
+  device: boolean;
+  /** Pieces of one key and program can share a draw: the target layout, size and outputs. */
+  key: string;
 }
 
 /** [rows, cols, batch] of the 2x2-block layout tfjs packs `shape` in. */
@@ -272,13 +292,14 @@ export class WebGlKernels {
     });
     const isnanCustom = tf.env().getBool('WEBGL2_ISNAN_CUSTOM');
     const run = ++this.runs;
-    const draws: Draw[] = [];
+    // Per leaf, its pieces: its outputs in groups of one layout (MRT targets share the fragment
+    // grid), at most maxOutputs each, with how each group reads the leaf's inputs.
+    const pieces: Piece[] = [];
     for (const j of leaves) {
       const program = attrs.variants?.[j] ?? 0;
       const p = programs[program];
       const n = table.sizes[j];
       const deviceScalar = deviceClip ? p.scalars - 1 : undefined;
-      // Outputs in groups of one layout (MRT targets share the fragment grid), at most maxOutputs each.
       const byLayout = new Map<string, number[][]>();
       outs.forEach((list, o) => {
         const t = targets.get(list[j].dataId)!;
@@ -289,39 +310,67 @@ export class WebGlKernels {
         if (last === undefined || last.length === maxOutputs) groups.push([o]);
         else last.push(o);
       });
-      for (const outputs of [...byLayout.values()].flat()) {
-        const first = targets.get(outs[outputs[0]][j].dataId)!;
-        const segment = outs[outputs[0]][j].elementOffset ?? 0;
-        const { inputs, device } = inputsRead(p, outputs, deviceScalar);
-        const reads: InputRead[] = ins.map(() => 'same');
-        for (const i of inputs) reads[i] = this.readOf(ins[i][j], first, n, segment);
-        const deviceData = device ? this.texDataOf(clipFactor!.dataId) : undefined;
-        const layout: DrawLayout = {
-          kind: first.kind,
-          outputs,
-          reads,
-          ...(device ? { deviceScalar: { index: deviceScalar!, read: deviceData!.isPacked ? 'packed' : 'unpacked' } } : {}),
-          isnanCustom,
-        };
-        const compiled = this.compile(p, layout);
-        const shader = compiled.shader;
-        if (shader.samplers.length > maxTextures) {
-          throw new Error(`tfjs-optax: a generated program reads ${shader.samplers.length} textures, this WebGL context binds ${maxTextures}`);
+      for (const [key, groups] of byLayout) {
+        for (const outputs of groups) {
+          const target = targets.get(outs[outputs[0]][j].dataId)!;
+          const segment = outs[outputs[0]][j].elementOffset ?? 0;
+          const { inputs, device } = inputsRead(p, outputs, deviceScalar);
+          const reads: InputRead[] = ins.map(() => 'same');
+          for (const i of inputs) reads[i] = this.readOf(ins[i][j], target, n, segment);
+          pieces.push({ leaf: j, program, n, outputs, target, segment, reads, textures: inputs.length + (device ? 1 : 0), device, key: `${key} ${n} ${outputs.join(',')}` });
         }
-        const dataOf = (input: number): KernelData => (input < 0 ? { dataId: clipFactor!.dataId, size: 1 } : ins[input][j]);
-        const layouts = new Int32Array(4 * (1 + shader.layouts.length));
-        layouts.set(first.kind === 'flat' ? [first.width, segment, n, 0] : [first.width, first.cols, first.rows, n]);
-        shader.layouts.forEach((input, k) => layouts.set(this.layoutOf(dataOf(input)), 4 * (k + 1)));
-        const rows: [number, number] = first.kind === 'flat' ? [Math.floor(segment / first.width), Math.floor((segment + n - 1) / first.width) + 1] : [0, first.height];
-        draws.push({
-          compiled,
-          program,
-          targets: outputs.map((o) => targets.get(outs[o][j].dataId)!),
-          layouts,
-          textures: shader.samplers.map((input) => this.texDataOf(dataOf(input).dataId).texture!.texture),
-          rows,
-        });
       }
+    }
+    // Consecutive packed pieces of one program and layout share a draw while their outputs fit
+    // in the draw buffers and their inputs in the texture units: a draw costs tens of
+    // microseconds whatever it computes.
+    const draws: Draw[] = [];
+    for (let a = 0; a < pieces.length; ) {
+      const first = pieces[a];
+      let count = 1;
+      if (first.target.kind === 'packed') {
+        let textures = first.textures;
+        while (
+          a + count < pieces.length &&
+          pieces[a + count].program === first.program &&
+          pieces[a + count].key === first.key &&
+          (count + 1) * first.outputs.length <= maxOutputs &&
+          textures + pieces[a + count].textures <= maxTextures
+        ) {
+          textures += pieces[a + count].textures;
+          count++;
+        }
+      }
+      const group = pieces.slice(a, a + count);
+      a += count;
+      const p = programs[first.program];
+      const deviceData = first.device ? this.texDataOf(clipFactor!.dataId) : undefined;
+      const layout: DrawLayout = {
+        kind: first.target.kind,
+        outputs: first.outputs,
+        reads: group.map((piece) => piece.reads),
+        ...(first.device ? { deviceScalar: { index: p.scalars - 1, read: deviceData!.isPacked ? 'packed' : 'unpacked' } } : {}),
+        isnanCustom,
+      };
+      const compiled = this.compile(p, layout);
+      const shader = compiled.shader;
+      if (shader.samplers.length > maxTextures) {
+        throw new Error(`tfjs-optax: a generated program reads ${shader.samplers.length} textures, this WebGL context binds ${maxTextures}`);
+      }
+      const dataOf = (ref: ShaderRef): KernelData => (ref.input < 0 ? { dataId: clipFactor!.dataId, size: 1 } : ins[ref.input][group[ref.leaf].leaf]);
+      const { target, segment, n } = first;
+      const layouts = new Int32Array(4 * (1 + shader.layouts.length));
+      layouts.set(target.kind === 'flat' ? [target.width, segment, n, 0] : [target.width, target.cols, target.rows, n]);
+      shader.layouts.forEach((ref, k) => layouts.set(this.layoutOf(dataOf(ref)), 4 * (k + 1)));
+      const rows: [number, number] = target.kind === 'flat' ? [Math.floor(segment / target.width), Math.floor((segment + n - 1) / target.width) + 1] : [0, target.height];
+      draws.push({
+        compiled,
+        program: first.program,
+        targets: group.flatMap((piece) => piece.outputs.map((o) => targets.get(outs[o][piece.leaf].dataId)!)),
+        layouts,
+        textures: shader.samplers.map((ref) => this.texDataOf(dataOf(ref).dataId).texture!.texture),
+        rows,
+      });
     }
 
     // The raw GL part.
@@ -423,7 +472,7 @@ export class WebGlKernels {
     // Programs come cached by structure (step.ts), so their objects key the cache.
     let byLayout = this.compiled.get(p);
     if (byLayout === undefined) this.compiled.set(p, (byLayout = new Map()));
-    const key = `${layout.kind}|${layout.outputs.join(',')}|${layout.reads.join(',')}|${layout.deviceScalar?.read ?? ''}|${layout.isnanCustom}`;
+    const key = `${layout.kind}|${layout.outputs.join(',')}|${layout.reads.map((r) => r.join(',')).join(';')}|${layout.deviceScalar?.read ?? ''}|${layout.isnanCustom}`;
     let made = byLayout.get(key);
     if (made === undefined) {
       const shader = shaderOf(p, layout);

@@ -428,7 +428,43 @@ async function glShapes(): Promise<{ shapes: number[][]; wrongFresh: number[]; w
   return { shapes, wrongFresh, wrongInPlace, draws, after };
 }
 
+/**
+ * Leaves of one shape share draws while their outputs fit in the draw buffers: three outputs
+ * (2x + 1, x * x, x - 1) over seven leaves of [5, 3] and one of [4] (another layout), into new
+ * tensors; how many elements differ from float32 math per leaf, and the draw count.
+ */
+async function glGrouped(): Promise<{ wrong: number[]; draws: number; maxDrawBuffers: number }> {
+  await setWebGl();
+  const b = new ProgramBuilder();
+  const x = b.input();
+  const program = b.build([b.add(b.mul(x, b.constant(2)), b.constant(1)), b.mul(x, x), b.sub(x, b.constant(1))]);
+  const expected = (v: number) => [Math.fround(Math.fround(2 * v) + 1), Math.fround(v * v), Math.fround(v - 1)];
+  const k = glKernels();
+  const shapes = [[5, 3], [5, 3], [5, 3], [5, 3], [5, 3], [4], [5, 3], [5, 3]];
+  const inputs = shapes.map((shape, j) => packed(tf.tensor(Float32Array.from({ length: shape.reduce((q, d) => q * d, 1) }, (_, i) => i * 0.75 - j), shape)));
+  const outs = program.outputs.map(() => k.makeOutputs(shapes).map((t) => tf.engine().makeTensorFromTensorInfo(t)));
+  k.run(attrsFor(program, [], shapes.length), { sizes: inputs.map((t) => t.size), inputs: [inputs.map(data)], outputs: outs.map((list) => list.map(data)) });
+  const draws = k.lastDraws;
+  const wrong = await Promise.all(
+    inputs.map(async (t, j) => {
+      const xs = await t.data();
+      let bad = 0;
+      for (let o = 0; o < 3; o++) {
+        const ys = await outs[o][j].data();
+        xs.forEach((v, i) => {
+          if (ys[i] !== expected(v)[o]) bad++;
+        });
+      }
+      return bad;
+    }),
+  );
+  const gl = (tf.backend() as unknown as { gpgpu: { gl: WebGL2RenderingContext } }).gpgpu.gl;
+  tf.dispose([...inputs, ...outs.flat()]);
+  return { wrong, draws, maxDrawBuffers: gl.getParameter(gl.MAX_DRAW_BUFFERS) as number };
+}
+
 const page = {
+  glGrouped,
   specialValues,
   split,
   layouts,
