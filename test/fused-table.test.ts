@@ -1,6 +1,6 @@
 // The README's table of which optimizers run a fused kernel on which backend is computed here
-// from the library itself (kernelPath on wasm and cpu; on webgpu, which Node lacks, whether the
-// fused description has a generated form, which is what kernelPath asks there; the kind of kernel
+// from the library itself (kernelPath on wasm and cpu; on webgpu and webgl, which Node lacks,
+// whether the fused description has a generated form, which is what kernelPath asks there; the kind of kernel
 // from its fused description) and must match the README, so it cannot go stale. After a change, run
 // `UPDATE_README=1 npx vitest run test/fused-table.test.ts` to rewrite it.
 import * as tf from '@tensorflow/tfjs-core';
@@ -39,11 +39,12 @@ async function table(): Promise<string> {
   }
   for (const [name, tx] of optimizers()) {
     const spec = fusedSpecOf(tx);
-    const webgpu = paths[name].wasm !== 'composite' && isFusable(tx, true);
+    // webgpu and webgl run the generated programs only.
+    const gpu = paths[name].wasm !== 'composite' && isFusable(tx, true);
     const kind =
-      spec === undefined ? '' : spec.family === 'program' ? 'generated' : `hand-written (${spec.family})${webgpu ? ', generated on webgpu' : ''}`;
+      spec === undefined ? '' : spec.family === 'program' ? 'generated' : `hand-written (${spec.family})${gpu ? ', generated on webgpu and webgl' : ''}`;
     const mark = (fused: boolean) => (fused ? '✓' : '—');
-    rows.push([`\`${name}\``, mark(paths[name].wasm !== 'composite'), mark(paths[name].cpu !== 'composite'), mark(webgpu), '—', kind || 'composite tf ops']);
+    rows.push([`\`${name}\``, mark(paths[name].wasm !== 'composite'), mark(paths[name].cpu !== 'composite'), mark(gpu), mark(gpu), kind || 'composite tf ops']);
   }
   const head = ['optimizer', 'wasm', 'cpu', 'webgpu', 'webgl', 'kernel'];
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');

@@ -9,6 +9,7 @@ import { describeNode } from '../tree/walk.js';
 import { FLAG, FUSED, FUSED_WRAPPER, SCALAR_COUNT, fusedSpecOf, isFusable, programSpecOf, type FusedSpec, type FusedWrapper, type MaybeFused } from './spec.js';
 import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 import { WebGpuKernels } from './webgpu/runner.js';
+import { WebGlKernels } from './webgl/runner.js';
 import { globalNormFactor } from '../transforms/clipping.js';
 import { TileKernels } from './wasm/tiles.js';
 import { arrayKernel } from './cpu/compile.js';
@@ -19,7 +20,7 @@ import { STEP_PARTS, elementStepOf, stepSpec, withElementStep, withStepParts, ty
  * Which implementation runs a transformation's update on the current backend.
  * @group Kernels
  */
-export type KernelPath = 'wasm-simd' | 'cpu' | 'webgpu' | 'composite';
+export type KernelPath = 'wasm-simd' | 'cpu' | 'webgpu' | 'webgl' | 'composite';
 
 /**
  * `'auto'` uses a fused kernel where one exists for the backend; `'composite'` never does.
@@ -88,6 +89,7 @@ function backendPath(owner: string): KernelPath {
   if (name === 'cpu') return 'cpu';
   if (name === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike) ? 'wasm-simd' : 'composite';
   if (name === 'webgpu') return WebGpuKernels.for(tf.backend()) ? 'webgpu' : 'composite';
+  if (name === 'webgl') return WebGlKernels.for(tf.backend()) ? 'webgl' : 'composite';
   return 'composite';
 }
 
@@ -97,8 +99,10 @@ function backendPath(owner: string): KernelPath {
  * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
  * SIMD), `'webgpu'` (one generated WGSL compute dispatch per leaf, on the webgpu backend's own
  * buffers, for every transformation whose step is a chain of element steps: the hand-written
- * kernels of adagrad and rmsprop exist on wasm and cpu only) or `'composite'` (tfjs ops, used
- * on every other backend (webgl, node), for transformations without a fused kernel, and when
+ * kernels of adagrad and rmsprop exist on wasm and cpu only), `'webgl'` (the same generated
+ * programs as GLSL: one multiple-render-target draw per leaf writing all of its outputs, on the
+ * webgl backend's textures; WebGL2 only) or `'composite'` (tfjs ops, used on every other
+ * backend (node, WebGL1), for transformations without a fused kernel, and when
  * {@link setKernelMode} says so). A wrapper reports its inner
  * transformation's path where it runs that kernel: `injectHyperparams(adamw)`,
  * `applyIfFinite(...)`, `multiSteps(...)`, `namedChain(...)` and `flatten(...)` do.
@@ -114,7 +118,8 @@ export function kernelPath(tx: GradientTransformation<any>): KernelPath {
 /** {@link kernelPath}, with `owner` naming the caller in the not-ready error. */
 function pathOf(tx: GradientTransformation<any>, owner: string): KernelPath {
   const path = backendPath(owner);
-  return mode === 'composite' || !isFusable(tx, path === 'webgpu') ? 'composite' : path;
+  // webgpu and webgl run generated programs only.
+  return mode === 'composite' || !isFusable(tx, path === 'webgpu' || path === 'webgl') ? 'composite' : path;
 }
 
 function ensureKernel(backendName: string): void {
@@ -122,7 +127,7 @@ function ensureKernel(backendName: string): void {
   tf.registerKernel({
     kernelName: FUSED_KERNEL,
     backendName,
-    kernelFunc: backendName === 'wasm' ? wasmKernel : backendName === 'webgpu' ? webgpuKernel : cpuKernel,
+    kernelFunc: backendName === 'wasm' ? wasmKernel : backendName === 'webgpu' ? webgpuKernel : backendName === 'webgl' ? webglKernel : cpuKernel,
   });
 }
 
@@ -222,6 +227,22 @@ const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined)) {
     for (const t of outs) (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
     throw new Error('tfjs-optax: a generated program needs more storage buffers than this WebGPU device binds in one dispatch');
+  }
+  return outs;
+};
+
+const webglKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as FusedAttrs;
+  const kernels = WebGlKernels.for(backend);
+  if (!kernels) throw new Error('tfjs-optax: the webgl kernels are not available on this backend');
+  const ins = inputList(inputs);
+  const outs = kernels.makeOutputs(outputShapes(ins, a));
+  try {
+    // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
+    kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined);
+  } catch (e) {
+    for (const t of outs) (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
+    throw e;
   }
   return outs;
 };
@@ -366,7 +387,7 @@ function prepare<S>(
       slots: slots.map((t) => t !== null),
       decay: grads.map((_, j) => (decays && (mask === null || mask[j]) ? 1 : 0)),
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
-      ...(spec.clipNorm !== undefined && sumOfSquares === undefined && tf.getBackend() === 'webgpu' ? { deviceClip: true } : {}),
+      ...(spec.clipNorm !== undefined && sumOfSquares === undefined && onGpu() ? { deviceClip: true } : {}),
       ...(flat ? { flatSlots: true } : {}),
       ...(generated ? { programs: generated.programs, variants: generated.variants } : {}),
     },
@@ -502,13 +523,22 @@ function runInPlace<S>(given: FusedSpec<S>, grads: Updates, state: S, params: Pa
 }
 
 /**
- * The spec a fused call runs on the active backend: on webgpu, which runs generated programs
- * only, a hand-written spec's generated form (kernelPath has checked there is one).
+ * Whether the active backend is a GPU one (webgpu, webgl): it runs generated programs only, and
+ * reads the clip factor on the device (reading the norm back would stall the pipeline).
+ */
+function onGpu(): boolean {
+  const name = tf.getBackend();
+  return name === 'webgpu' || name === 'webgl';
+}
+
+/**
+ * The spec a fused call runs on the active backend: on webgpu and webgl, which run generated
+ * programs only, a hand-written spec's generated form (kernelPath has checked there is one).
  */
 function specHere<S>(spec: FusedSpec<S>): FusedSpec<S> {
-  if (spec.family === 'program' || tf.getBackend() !== 'webgpu') return spec;
+  if (spec.family === 'program' || !onGpu()) return spec;
   const generated = programSpecOf(spec);
-  if (generated === undefined) throw new Error(`tfjs-optax: ${spec.owner} has no generated kernel for the webgpu backend`);
+  if (generated === undefined) throw new Error(`tfjs-optax: ${spec.owner} has no generated kernel for the ${tf.getBackend()} backend`);
   return generated;
 }
 
@@ -524,7 +554,8 @@ function deviceClipFactor(attrs: FusedAttrs, updates: Updates): tf.Scalar | unde
 /**
  * Runs the active backend's kernel with outputs that are input buffers (checked writable by the
  * caller), then tells the wasm backend which tensors changed. `false` (nothing done) where the
- * webgpu device cannot bind the program's buffers for an in-place step.
+ * webgpu device cannot bind the program's buffers for an in-place step, or (webgl) a written
+ * tensor is a shallow slice that cannot take a new texture.
  */
 function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written: readonly tf.Tensor[], clipFactor?: tf.Tensor): boolean {
   const backend = tf.getBackend();
@@ -534,6 +565,9 @@ function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written
     for (const t of written) kernels.changed(t.dataId, t.size);
   } else if (backend === 'webgpu') {
     return WebGpuKernels.for(tf.backend())!.run(attrs, table, clipFactor);
+  } else if (backend === 'webgl') {
+    // New textures, given to the written tensors (GL cannot read and write one texture).
+    return WebGlKernels.for(tf.backend())!.run(attrs, table, clipFactor);
   } else {
     const b = tf.backend() as unknown as CpuBackendLike;
     runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
@@ -627,7 +661,7 @@ export function fusedSumOfSquares(leaves: readonly tf.Tensor[]): number | undefi
   if (mode === 'composite') return undefined;
   const path = backendPath('applyIfFinite');
   // On webgpu the sum would have to be read back synchronously: the caller's composite test does.
-  if (path === 'composite' || path === 'webgpu') return undefined;
+  if (path === 'composite' || path === 'webgpu' || path === 'webgl') return undefined;
   if (path === 'wasm-simd') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares(leaves);
   const b = tf.backend() as unknown as CpuBackendLike;
   let sum = 0;
@@ -648,7 +682,7 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
   if (mode === 'composite' || backendPath('multiSteps') === 'composite') return false;
   if (tf.getBackend() === 'wasm') {
     WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.fillWith(tensors, value);
-  } else if (tf.getBackend() === 'webgpu') {
+  } else if (onGpu()) {
     if (tensors.length === 0) return true;
     const program = (fillProgram ??= fill());
     const attrs: FusedAttrs = { family: 'program', flags: 0, scalars: [value], clipNorm: 0, leaves: tensors.length, hasParams: false, slots: [], decay: tensors.map(() => 0), programs: [program], variants: [] };
@@ -680,12 +714,12 @@ export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], fa
 
 /**
  * The attributes of `p + rate * g` over `leaves` aligned pairs of leaves (g first): the sgd
- * kernel with the apply flag on wasm and cpu, a generated program on webgpu (the same float32
+ * kernel with the apply flag on wasm and cpu, a generated program on webgpu and webgl (the same float32
  * operations, in the order of `tf.add(p, tf.mul(g, rate))`).
  */
 function axpyAttrs(leaves: number, rate: number): FusedAttrs {
   const decay = new Array<number>(leaves).fill(0);
-  if (tf.getBackend() === 'webgpu') {
+  if (onGpu()) {
     const programs = [(axpyProgram ??= axpy())];
     return { family: 'program', flags: FLAG.apply, scalars: [rate], clipNorm: 0, leaves, hasParams: true, slots: [], decay, programs, variants: [] };
   }

@@ -37,17 +37,18 @@ interface BackendSpec {
   /**
    * What `kernelPath` must report for a transformation that has a fused kernel (in Node on wasm
    * it reports 'wasm-simd'). Cross-origin isolated pages get tfjs's threaded wasm build, whose
-   * memory is shared: the kernels run there through their shared-memory build. webgpu runs
-   * generated WGSL kernels for the transformations with a generated form (the Node-side
-   * `isFusable(tx, true)` below says which); webgl has no fused kernels yet. Transformations without a fused kernel report 'composite' everywhere.
+   * memory is shared: the kernels run there through their shared-memory build. webgpu and
+   * webgl run generated kernels (WGSL, GLSL) for the transformations with a generated form (the
+   * Node-side `isFusable(tx, true)` below says which). Transformations without a fused kernel
+   * report 'composite' everywhere.
    */
-  fusedPath: 'wasm-simd' | 'webgpu' | 'composite';
+  fusedPath: 'wasm-simd' | 'webgpu' | 'webgl';
 }
 
 const BACKENDS: BackendSpec[] = [
   { id: 'wasm', backend: 'wasm', crossOriginIsolated: false, fusedPath: 'wasm-simd' },
   { id: 'wasm-isolated', backend: 'wasm', crossOriginIsolated: true, fusedPath: 'wasm-simd' },
-  { id: 'webgl', backend: 'webgl', crossOriginIsolated: false, fusedPath: 'composite' },
+  { id: 'webgl', backend: 'webgl', crossOriginIsolated: false, fusedPath: 'webgl' },
   { id: 'webgpu', backend: 'webgpu', crossOriginIsolated: false, fusedPath: 'webgpu' },
 ];
 
@@ -156,7 +157,7 @@ const NOT_TRANSFORMATIONS = new Set([
 
 let lib: Lib;
 /**
- * The cases whose fused kernel has a generated form (webgpu runs only those): asked of the built
+ * The cases whose fused kernel has a generated form (webgpu and webgl run only those): asked of the built
  * library's transformations through src's check, which reads the same registered symbols.
  */
 const generated = new Set<string>();
@@ -255,7 +256,7 @@ async function openPage(context: BrowserContext, url: string): Promise<{ page: P
 /** The path a case must report on a backend, from the one it took in Node on wasm. */
 function expectedPath(spec: BackendSpec, r: CaseResult): string {
   if (r.path !== 'wasm-simd') return 'composite';
-  return spec.fusedPath === 'webgpu' && !generated.has(r.name) ? 'composite' : spec.fusedPath;
+  return spec.fusedPath !== 'wasm-simd' && !generated.has(r.name) ? 'composite' : spec.fusedPath;
 }
 
 describe.each(BACKENDS)('$id in Chromium', (spec) => {
@@ -355,11 +356,11 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
     expect(got.leaked, `${where}: tensors left after disposing everything`).toBe(0);
   });
 
-  it.runIf(spec.fusedPath === 'webgpu')(
-    'the WGSL kernels equal the composite path here, bit for bit, NaN and Infinity included (update, and trainStep in place)',
+  it.runIf(spec.fusedPath !== 'wasm-simd')(
+    `the ${spec.fusedPath === 'webgpu' ? 'WGSL' : 'GLSL'} kernels equal the composite path here, bit for bit, NaN and Infinity included (update, and trainStep in place)`,
     async () => {
       const names = [...s.cases.values()]
-        .filter((c) => c.path === 'webgpu' && !(blockSyncReads() && WEBGPU_SYNC_READ_CASES.has(c.name)))
+        .filter((c) => c.path === spec.fusedPath && !(blockSyncReads() && WEBGPU_SYNC_READ_CASES.has(c.name)))
         .map((c) => c.name);
       expect(names.length).toBeGreaterThan(20);
       const r = await call(s.page, 'fusedAndComposite', names);
@@ -370,7 +371,7 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
         for (const x of [c, f, ct, ft]) {
           if (x.error !== undefined || x.leaked !== 0) problems.push(`${name}: ${x.error ?? `${x.leaked} tensors leaked`}`);
         }
-        if (f.path !== 'webgpu' || c.path !== 'composite') problems.push(`${name}: paths ${f.path} (auto), ${c.path} (composite)`);
+        if (f.path !== spec.fusedPath || c.path !== 'composite') problems.push(`${name}: paths ${f.path} (auto), ${c.path} (composite)`);
         const diffs: Diff[] = [];
         for (let k = 0; k < STEPS; k++) diffs.push(...diffLeaves(c.updates[k], f.updates[k], `step ${k} updates`));
         diffs.push(...diffLeaves(c.params, f.params, 'params'), ...diffLeaves(c.state, f.state, 'state'));
@@ -381,7 +382,7 @@ describe.each(BACKENDS)('$id in Chromium', (spec) => {
       // Something non-finite reached the kernels: NaN bits in the params of the fused runs.
       const nans = r.auto.trainSteps.filter((t) => t.leaves.some((l) => l.kind === 'f32' && l.data.some((b) => (b & 0x7fffffff) > 0x7f800000)));
       expect(nans.length, 'cases whose trainStep params hold a NaN').toBeGreaterThan(names.length / 2);
-      expect(problems, `${spec.id}: fused (WGSL) vs composite`).toEqual([]);
+      expect(problems, `${spec.id}: fused vs composite`).toEqual([]);
       s.errors.check();
     },
   );
