@@ -20,6 +20,7 @@ import {
   lamb,
   fromage,
   lars,
+  novograd,
   scaleByTrustRatio,
   optimisticAdam,
   optimisticGradientDescent,
@@ -152,6 +153,15 @@ const CONFIGS: Array<[string, () => AnyTx]> = [
   ['lamb', () => lamb(0.01, { weightDecay: 0.1 })],
   ['clipByGlobalNorm + lamb masked', () => chain(clipByGlobalNorm(1), lamb(0.01, { weightDecay: 0.1, mask: (p: Params) => treeMap((x) => x.rank >= 2, p) }))],
   ['fromage', () => fromage(0.01)],
+  // A per-leaf scalar state made of the norms (NovoGrad's second moment).
+  ['novograd', () => novograd(0.01, { weightDecay: 0.1 })],
+  ['novograd masked, scheduled, epsRoot', () =>
+    novograd(exponentialDecay({ initValue: 0.01, transitionSteps: 10, decayRate: 0.5 }), {
+      weightDecay: (c) => (c % 5 === 2 ? 0 : 0.05),
+      epsRoot: 1e-6,
+      mask: (p: Params) => treeMap((x) => x.rank >= 2, p),
+    })],
+  ['clipByGlobalNorm + novograd (the norm of the clipped gradient)', () => chain(clipByGlobalNorm(1), novograd(0.01))],
   ['lars', () => lars(0.1, { weightDecay: 0.01 })],
   ['lars nesterov, trust ratio masked', () => lars(0.1, { weightDecay: 0.01, nesterov: true, trustRatioMask: (p: Params) => treeMap((x) => x.rank >= 2, p) })],
   ['fromage scheduled', () => fromage(exponentialDecay({ initValue: 0.05, transitionSteps: 10, decayRate: 0.5 }))],
@@ -254,6 +264,7 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
     // Per-leaf norms: one part that reads them per chain (one pre-pass).
     expect(kernelPath(lamb(0.1))).toBe(expected);
     expect(kernelPath(fromage(0.1))).toBe(expected);
+    expect(kernelPath(novograd(0.1))).toBe(expected);
     expect(kernelPath(chain(scaleByTrustRatio(), scaleByTrustRatio(), scale(-1)))).toBe('composite');
     // Chains of element steps: the optimizers built of them, and users' chains.
     const generated: AnyTx[] = [
@@ -286,7 +297,7 @@ describe.each(['wasm', 'cpu', 'cpu with typed-array loops'])('on the %s backend'
       // 6e-5 apart from the exact sum, measured 1e-4 apart on the ratio), relative to the size
       // of the leaf's terms (momentum sums them to values nearer 0): the float64 reference
       // below checks the kernels' own accuracy.
-      const norms = /lamb|lars|fromage|trust/.test(name);
+      const norms = /lamb|lars|fromage|trust|novograd/.test(name);
       const rtol = norms ? 2e-4 : name.startsWith('clip') ? 2e-5 : 1e-6;
       const floor = norms ? 1e-2 : 1e-3;
       fused.steps.forEach((s, k) => expectClose(s, composite.steps[k], rtol, `${name} step ${k}`, floor));

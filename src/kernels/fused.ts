@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExtraArgs, GradientTransformation, Params, Updates } from '../types.js';
+import type { ExtraArgs, GradientTransformation, Params, PyTree, Updates } from '../types.js';
 import { flattenFloatTrees, missingParams } from '../internal/leaves.js';
 import { checkStateOf, copyStateLayout, declaredOwner } from '../internal/state.js';
 import type { TreeDef } from '../tree/structure.js';
@@ -426,7 +426,7 @@ export function runFused<S>(
   const prepared = prepare(spec, updates, state, params, apply, sumOfSquares);
   const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
-  addLeafNorms(spec, prepared, state, params);
+  const leafState = addLeafNorms(spec, prepared, state, params, updates);
   const L = attrs.leaves;
   if (L === 0) return [updates, next(spec.slots(state))];
   const factor = deviceClipFactor(attrs, updates);
@@ -443,44 +443,62 @@ export function runFused<S>(
     end += L;
     return def.unflatten(outs.slice(end - L, end)) as Params;
   });
-  return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots)];
+  return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots, leafStateTree(leafState, def))];
 }
 
 /**
- * Computes the per-leaf norms `spec` reads (FusedSpec.leafNorms) into `prepared.attrs`, before
- * the step runs: the parameters' from their buffers, the update's by the pre-pass programs (the
- * chain's steps before the one that reads it, writing the update only, into tensors freed here).
- * Each norm is the square root of a sum of squares in float64, rounded to float32: within
- * float32 rounding of the composite path's overflow-safe norm, and finite where that is.
+ * Computes the per-leaf scalars `spec`'s programs read (FusedSpec.leafNorms) into
+ * `prepared.attrs`, before the step runs: the norms of the parameters from their buffers, of the
+ * update by the pre-pass programs (the chain's steps before the one that reads it, writing the
+ * update only, into tensors freed here; the gradients themselves when that step comes first),
+ * and the new values of a per-leaf scalar state. Each norm is the square root of a sum of
+ * squares in float64, rounded to float32: within float32 rounding of the composite path's
+ * overflow-safe norm, and finite where that is. Returns the per-leaf state's new values (the
+ * caller makes them tensors once the step has run), or `undefined` when there is none.
  */
-function addLeafNorms<S>(spec: FusedSpec<S>, prepared: Prepared, state: S, params: Params | undefined): void {
+function addLeafNorms<S>(spec: FusedSpec<S>, prepared: Prepared, state: S, params: Params | undefined, updatesTree: Updates): number[] | undefined {
   const norms = spec.leafNorms;
-  if (norms === undefined) return;
+  if (norms === undefined) return undefined;
   const { attrs, kernelInputs } = prepared;
   const L = attrs.leaves;
+  // The old per-leaf state is checked first, before anything runs.
+  const oldState = norms.state?.leaves(state, updatesTree, prepared.def).map((t) => leafValues(t)[0]);
   let updates: tf.Tensor[] | undefined;
-  if (norms.kinds.includes('update')) {
+  if (norms.kinds.includes('update') && !norms.raw) {
     const pre = norms.programs(state, attrs.hasParams ? params : undefined, { apply: false, hasParams: attrs.hasParams });
     const preAttrs: FusedAttrs = { ...attrs, flags: attrs.flags & ~FLAG.apply, programs: pre.programs, variants: pre.variants, slotsRead: true };
     updates = callKernel(kernelInputs, preAttrs);
   }
   try {
-    const values = norms.kinds.map((kind) => {
-      const leaves = kind === 'update' ? updates! : kernelInputs.slice(L, 2 * L);
-      return leaves.map((t) => Math.fround(Math.sqrt(leafSumOfSquares(t))));
+    const sums = norms.kinds.map((kind) => {
+      const leaves = kind === 'params' ? kernelInputs.slice(L, 2 * L) : updates ?? kernelInputs.slice(0, L);
+      return leaves.map((t) => leafSumOfSquares(t));
     });
     const scalars: number[] = [];
-    for (let j = 0; j < L; j++) for (const list of values) scalars.push(list[j]);
+    const next: number[] = [];
+    for (let j = 0; j < L; j++) {
+      for (const list of sums) scalars.push(Math.fround(Math.sqrt(list[j])));
+      if (oldState !== undefined) {
+        next.push(norms.state!.next(state, sums.map((list) => list[j]), oldState[j]));
+        scalars.push(next[j]);
+      }
+    }
     attrs.leafScalars = scalars;
+    return oldState === undefined ? undefined : next;
   } finally {
     if (updates !== undefined) tf.dispose(updates);
   }
 }
 
+/** The float32 values of `t` on the cpu or wasm backend (no copy on cpu). */
+function leafValues(t: tf.Tensor): Float32Array {
+  return (tf.backend() as unknown as CpuBackendLike).readSync(t.dataId);
+}
+
 /** The sum of squares of `t`'s elements in float64, on the fused path of the active backend. */
 function leafSumOfSquares(t: tf.Tensor): number {
   if (tf.getBackend() === 'wasm') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares([t]);
-  const values = (tf.backend() as unknown as CpuBackendLike).readSync(t.dataId);
+  const values = leafValues(t);
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
   return sum;
@@ -512,14 +530,19 @@ function runInPlace<S>(given: FusedSpec<S>, grads: Updates, state: S, params: Pa
   const { attrs, table, writable } = prepared;
   if (!ownsBuffers(writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
-  addLeafNorms(spec, prepared, state, params);
+  const leafState = addLeafNorms(spec, prepared, state, params, grads);
   const factor = deviceClipFactor(attrs, grads);
   try {
     if (!writeInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable, factor)) return undefined;
   } finally {
     factor?.dispose();
   }
-  return [params, next(spec.slots(state))];
+  return [params, next(spec.slots(state), leafStateTree(leafState, prepared.def))];
+}
+
+/** A per-leaf scalar state's new values as scalar tensors in the updates' structure. */
+function leafStateTree(values: number[] | undefined, def: TreeDef): PyTree | undefined {
+  return values === undefined ? undefined : def.unflatten(values.map((v) => tf.scalar(v)));
 }
 
 /**
@@ -660,15 +683,11 @@ export function fusedUpdate<S, U extends Updates>(
 export function fusedSumOfSquares(leaves: readonly tf.Tensor[]): number | undefined {
   if (mode === 'composite') return undefined;
   const path = backendPath('applyIfFinite');
-  // On webgpu the sum would have to be read back synchronously: the caller's composite test does.
+  // On webgpu and webgl the sum would have to be read back synchronously: the caller's composite test does.
   if (path === 'composite' || path === 'webgpu' || path === 'webgl') return undefined;
   if (path === 'wasm-simd') return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!.sumOfSquares(leaves);
-  const b = tf.backend() as unknown as CpuBackendLike;
   let sum = 0;
-  for (const t of leaves) {
-    const values = b.readSync(t.dataId);
-    for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
-  }
+  for (const t of leaves) sum += leafSumOfSquares(t);
   return sum;
 }
 

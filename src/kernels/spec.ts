@@ -1,4 +1,6 @@
-import type { GradientTransformation, Params, Updates } from '../types.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { GradientTransformation, Params, PyTree, Updates } from '../types.js';
+import type { TreeDef } from '../tree/structure.js';
 import type { LeafNorm, ProgramRequest, ProgramSet } from './step.js';
 
 /**
@@ -73,7 +75,7 @@ export interface FusedSpec<S> {
    * value, which may throw) before the kernel runs, and the function it returns builds the new
    * state from the new slot trees after.
    */
-  next(state: S): (slots: Array<Params | null>) => S;
+  next(state: S): (slots: Array<Params | null>, leafState?: PyTree) => S;
   /**
    * The `'program'` family's generated programs for this call (see step.ts); `params` is given
    * when the parameters are a kernel input.
@@ -89,6 +91,16 @@ export interface FusedSpec<S> {
   leafNorms?: {
     kinds: readonly LeafNorm[];
     programs(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
+    /** The update whose norm is taken is the gradient as given (no pre-pass needed). */
+    raw: boolean;
+    /**
+     * The per-leaf scalar state of the step that reads the norms (see LeafScalarState): its
+     * checked old values, and a leaf's new value, which the programs read after the norms.
+     */
+    state?: {
+      leaves(state: S, updates: Updates, def: TreeDef): tf.Tensor[];
+      next(state: S, sumsOfSquares: readonly number[], old: number): number;
+    };
   };
   /**
    * For a hand-written family: the same step as generated programs (the `'program'` spec of the

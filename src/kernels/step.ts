@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradientTransformation, Params, Updates } from '../types.js';
+import type { GradientTransformation, Params, PyTree, Updates } from '../types.js';
+import type { TreeDef } from '../tree/structure.js';
 import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
 import { leafNorm } from '../internal/leaf-norms.js';
@@ -35,8 +36,9 @@ export interface StepInputs<V> {
   /** This update's form of the step ({@link ElementStep.variant}), `''` by default. */
   variant: string;
   /**
-   * The leaf's norms the step asked for ({@link ElementStep.leafNorms}), in that order: values
-   * that are the same for every element of the leaf.
+   * The leaf's norms the step asked for ({@link ElementStep.leafNorms}), in that order, then the
+   * new value of its per-leaf state ({@link ElementStep.leafState}) if it has one: values that
+   * are the same for every element of the leaf.
    */
   norms: readonly V[];
 }
@@ -47,6 +49,25 @@ export interface StepInputs<V> {
  * the chain's earlier steps once without writing their state), in float64, rounded to float32.
  */
 export type LeafNorm = 'update' | 'params';
+
+/**
+ * A per-leaf scalar in an element step's state (NovoGrad's second moment: one number per leaf,
+ * a function of the leaf's norms). On the fused path the new value is computed in JS from the
+ * float64 sums of squares of the step's {@link LeafNorm}s, with the composite path's float32
+ * roundings, and the step's math reads it after the norms. A step with one supplies its own
+ * composite update ({@link stepUpdate} does not compute it).
+ */
+export interface LeafScalarState<S> {
+  /** Where the state keeps the tree of scalars, for messages (`'state.nu'`). */
+  name: string;
+  /**
+   * The per-leaf scalars, checked (live float32 scalars in the updates' structure `def`, else a
+   * clear error naming the path), in leaf order.
+   */
+  leaves(state: S, updates: Updates, def: TreeDef): tf.Tensor[];
+  /** A leaf's new value from its sums of squares (one per LeafNorm, in order) and its old value. */
+  next(state: S, sumsOfSquares: readonly number[], old: number): number;
+}
 
 /** The element-wise part of a transformation whose state is `S`. */
 export interface ElementStep<S> {
@@ -72,6 +93,8 @@ export interface ElementStep<S> {
    * reads the parameters' norm reads the parameters ({@link usesParams} is `true`).
    */
   leafNorms?: readonly LeafNorm[];
+  /** A per-leaf scalar state the step keeps (see {@link LeafScalarState}). */
+  leafState?: LeafScalarState<S>;
   /**
    * The step's math for one element; `keep` every value used more than once. It must not branch
    * on anything but `p === null`, `masked` and `variant`, which are the same for a whole leaf.
@@ -82,7 +105,7 @@ export interface ElementStep<S> {
    * schedule's next value, which may throw) before anything runs; the function it returns
    * builds the new state from the new slot trees.
    */
-  next(state: S): (slots: Params[]) => S;
+  next(state: S): (slots: Params[], leafState?: PyTree) => S;
 }
 
 /** The element step of `tx`, if it has one. */
@@ -101,6 +124,7 @@ export function withElementStep<S>(tx: GradientTransformation<S>, step: ElementS
  * scalars as scalar tensors shared by every leaf. The caller has checked the state's layout.
  */
 export function stepUpdate<S>(step: ElementStep<S>) {
+  if (step.leafState !== undefined) throw new Error(`tfjs-optax: ${step.owner}'s element step keeps per-leaf state; it needs its own composite update`);
   return <U extends Updates>(updates: U, state: S, params?: Params): [U, S] => {
     const build = step.next(state);
     const uses = step.usesParams(state);
@@ -196,8 +220,13 @@ export function chainStepParts<S>(
     }
   }
   // One pre-pass computes the norms of one part; a chain with two such parts is not fused.
-  if (parts.filter((pt) => (pt.step.leafNorms?.length ?? 0) > 0).length > 1) return undefined;
+  if (parts.filter((pt) => readsNorms(pt.step)).length > 1) return undefined;
   return clipNorm === undefined ? { parts } : { clipNorm, parts };
+}
+
+/** Whether `step` reads per-leaf norms (or keeps per-leaf state made of them). */
+function readsNorms(step: ElementStep<unknown>): boolean {
+  return (step.leafNorms?.length ?? 0) > 0 || step.leafState !== undefined;
 }
 
 /** What a fused call needs besides the step's numbers (see {@link stepSpec}). */
@@ -224,8 +253,10 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
   const cache = new Map<string, Program>();
   const uses = (s: S) => parts.map((pt) => pt.step.usesParams(pt.get(s)));
   // The part that reads per-leaf norms, if any (chainStepParts allows one).
-  const normPart = parts.findIndex((pt) => (pt.step.leafNorms?.length ?? 0) > 0);
-  const normKinds = normPart < 0 ? [] : parts[normPart].step.leafNorms!;
+  const normPart = parts.findIndex((pt) => readsNorms(pt.step));
+  const normKinds = normPart < 0 ? [] : parts[normPart].step.leafNorms ?? [];
+  const leafState = normPart < 0 ? undefined : parts[normPart].step.leafState;
+  const normCount = normKinds.length + (leafState === undefined ? 0 : 1);
   /**
    * The programs of one call, per leaf variant: the step (`stopAt` undefined), or the pre-pass
    * that computes the update entering part `stopAt`, for its norm.
@@ -252,7 +283,7 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
         keys.push(key);
         let program = cache.get(key);
         if (program === undefined) {
-          program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked, forms, normPart, normCount: normKinds.length, stopAt });
+          program = buildProgram(parts, { ...how, clip, using, scalarCounts, masked, forms, normPart, normCount, stopAt });
           cache.set(key, program);
         }
         programs.push(program);
@@ -277,16 +308,26 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
           leafNorms: {
             kinds: normKinds,
             programs: (s: S, params: Params | undefined, how: ProgramRequest) => programSet(s, params, { ...how, apply: false }, normPart),
+            // The update entering the first part, unclipped, is the gradient itself.
+            raw: normPart === 0 && !clip,
+            ...(leafState === undefined
+              ? {}
+              : {
+                  state: {
+                    leaves: (s: S, updates: Updates, def: TreeDef) => leafState.leaves(parts[normPart].get(s), updates, def),
+                    next: (s: S, sums: readonly number[], old: number) => leafState.next(parts[normPart].get(s), sums, old),
+                  },
+                }),
           },
         }),
     next: (s) => {
       const builds = parts.map((pt) => pt.step.next(pt.get(s)));
       const counts = parts.map((pt) => pt.step.slotNames.length);
-      return (slots) => {
+      return (slots, leafStateTree) => {
         let state = s;
         let at = 0;
         builds.forEach((build, i) => {
-          state = parts[i].set(state, build(slots.slice(at, at + counts[i]) as Params[]));
+          state = parts[i].set(state, build(slots.slice(at, at + counts[i]) as Params[], i === normPart ? leafStateTree : undefined));
           at += counts[i];
         });
         return state;

@@ -4,7 +4,8 @@ import { chainFor } from '../combine/chain.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByNovogradFor, type ScaleByNovogradOptions, type ScaleByNovogradState } from '../transforms/novograd.js';
 
-// Runs as composite tf ops on every backend (no fused kernel yet).
+// Fused on wasm and cpu as a chain of element steps whose second moment is a per-leaf scalar
+// made of the gradient's norm (see LeafScalarState in src/kernels/step.ts); composite elsewhere.
 
 /**
  * Options of {@link novograd}: those of `scaleByNovograd`, with `eps` defaulting to `1e-6`.

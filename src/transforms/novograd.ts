@@ -10,6 +10,7 @@ import { treeFlatten, treeMap, type TreeDef } from '../tree/structure.js';
 import { checkTrees, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { maskLeaves, type Mask } from './decay.js';
+import { withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
  * Options of {@link scaleByNovograd}.
@@ -80,7 +81,8 @@ export function scaleByNovogradFor(owner: string, options: ScaleByNovogradOption
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
   const rate = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;
-  return declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', weightDecay: rate }, {
+  const step = novogradStep(owner, { b1, b2, eps, epsRoot, mask }, rate);
+  const tx = declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', weightDecay: rate }, {
     init: (params) => {
       checkFloatTrees(owner, ['params'], [params]);
       if (mask !== undefined) maskLeaves(owner, mask, params);
@@ -121,6 +123,51 @@ export function scaleByNovogradFor(owner: string, options: ScaleByNovogradOption
       }) as [typeof updates, ScaleByNovogradState];
     },
   });
+  return withElementStep(tx, step);
+}
+
+/**
+ * NovoGrad's math as an element step, for the fused path (the composite update above stays
+ * the reference): per leaf, the second moment is a scalar made of the gradient's norm
+ * (`leafState`), the rest is element-wise.
+ */
+function novogradStep(
+  owner: string,
+  o: { b1: number; b2: number; eps: number; epsRoot: number; mask: Mask | undefined },
+  rate: HyperRate,
+): ElementStep<ScaleByNovogradState> {
+  // The composite path's scalars are float32 tensors: its products round as these do.
+  const [b2f, c2f] = [Math.fround(o.b2), Math.fround(1 - o.b2)];
+  return {
+    owner,
+    slotNames: ['state.mu'],
+    slots: (s) => [s.mu],
+    scalars: (s) => [o.b1, o.eps, o.epsRoot, s.weightDecay],
+    usesParams: (s) => s.weightDecay !== 0,
+    ...(o.mask === undefined ? {} : { leafMask: (params: Params) => maskLeaves(owner, o.mask!, params) }),
+    variant: (s) => (s.count === 0 ? 'first' : ''),
+    leafNorms: ['update'],
+    leafState: {
+      name: 'state.nu',
+      leaves: (s, updates, def) => checkNu(owner, updates, s.nu, def),
+      // nu = |g|^2 on the first step, b2 * nu + (1 - b2) * |g|^2 after, in float32.
+      next: (s, [squares], old) => {
+        const n = Math.fround(squares);
+        return s.count === 0 ? n : Math.fround(Math.fround(c2f * n) + Math.fround(b2f * old));
+      },
+    },
+    emit: (ops, { u: g, p, slots: [m], scalars: [b1, epsS, epsRootS, wd], masked, variant, norms: [, nu] }) => {
+      const denom = ops.add(ops.sqrt(o.epsRoot === 0 ? nu : ops.add(nu, epsRootS)), epsS);
+      let a = ops.div(g, denom);
+      if (p !== null && !masked) a = ops.add(a, ops.mul(wd, p));
+      const mu = ops.keep(variant === 'first' ? a : ops.add(ops.mul(b1, m), a));
+      return { u: mu, slots: [ops.copy(mu)] };
+    },
+    next: (s) => {
+      const weightDecay = rate.next(s.weightDecay, s.count);
+      return ([mu], nu) => ({ count: s.count + 1, mu, nu: nu ?? s.nu, weightDecay });
+    },
+  };
 }
 
 /** The leaves of `nu` after checking that it has the updates' structure and live float32 scalar leaves. */
