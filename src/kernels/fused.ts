@@ -98,8 +98,9 @@ function backendPath(owner: string): KernelPath {
  * (WebAssembly SIMD kernels on the wasm backend's memory), `'cpu'` (the cpu backend's buffers
  * streamed through the same SIMD kernels in tiles, or typed-array loops without WebAssembly
  * SIMD), `'webgpu'` (one generated WGSL compute dispatch per leaf, on the webgpu backend's own
- * buffers, for every transformation whose step is a chain of element steps: the hand-written
- * kernels of adagrad and rmsprop exist on wasm and cpu only), `'webgl'` (the same generated
+ * buffers, for every transformation whose step is a chain of element steps that read no
+ * per-leaf norms: the hand-written kernels of adagrad and rmsprop and the norm pass of lamb,
+ * lars, fromage and novograd exist on wasm and cpu only), `'webgl'` (the same generated
  * programs as GLSL: one multiple-render-target draw per leaf writing all of its outputs, on the
  * webgl backend's textures; WebGL2 only) or `'composite'` (tfjs ops, used on every other
  * backend (node, WebGL1), for transformations without a fused kernel, and when
