@@ -14,8 +14,14 @@ import { FLAG, type FusedSpec } from './spec.js';
  * describes that function once, as an {@link ElementStep}. Its composite `update` runs the step
  * over tfjs tensors ({@link stepUpdate}); `chain` collects the steps of its parts
  * ({@link chainStepParts}) into one fused description ({@link stepSpec}) whose programs the
- * kernels compile into one pass over memory per leaf. So an optimizer that is a chain of element steps is fused with no code of its
- * own, and so are users' chains of them.
+ * kernels compile into one pass over memory per leaf. So an optimizer that is a chain of
+ * element steps is fused with no code of its own, and so are users' chains of them.
+ *
+ * A step may also read values that are the same for a whole leaf: the L2 norms of its incoming
+ * update and of the parameter ({@link LeafNorm}: the trust ratio), and a per-leaf scalar state
+ * made of them ({@link LeafScalarState}: NovoGrad's second moment). The fused path computes them
+ * in a pass before the step (on wasm and cpu; see `addLeafNorms` in fused.ts) and each leaf's
+ * program reads its own.
  */
 
 /** Where a transformation keeps its element step. */
