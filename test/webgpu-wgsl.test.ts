@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgramBuilder, type Program } from '../src/kernels/program.js';
-import { recordWords, shadersFor, valueLayout } from '../src/kernels/webgpu/wgsl.js';
+import { recordWords, shadersFor } from '../src/kernels/webgpu/wgsl.js';
+import { valueLayout } from '../src/kernels/program.js';
 import { fusedSpecOf, isFusable, programSpecOf } from '../src/kernels/spec.js';
 import * as lib from '../src/index.js';
 

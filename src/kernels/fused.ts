@@ -462,6 +462,9 @@ function addLeafNorms<S>(spec: FusedSpec<S>, prepared: Prepared, state: S, param
   if (norms === undefined) return undefined;
   const { attrs, kernelInputs } = prepared;
   const L = attrs.leaves;
+  if (norms.kinds.includes('params') && !attrs.hasParams) {
+    throw new Error(`tfjs-optax: ${spec.owner} reads the parameters' norms, but its step does not read the parameters`);
+  }
   // The old per-leaf state is checked first, before anything runs.
   const oldState = norms.state?.leaves(state, updatesTree, prepared.def).map((t) => leafValues(t)[0]);
   let updates: tf.Tensor[] | undefined;

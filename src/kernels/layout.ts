@@ -102,3 +102,33 @@ export function clipScale(sumOfSquares: number, maxNorm: number): number {
   const norm = Math.sqrt(sumOfSquares);
   return norm <= maxNorm ? 1 : maxNorm / norm;
 }
+
+/** A generated-program call as a GPU backend's runner reads it (see {@link gpuProgramCall}). */
+export interface GpuProgramCall<T> {
+  programs: Program[];
+  /** The clip factor is read from the device (the `clipFactor` tensor). */
+  deviceClip: boolean;
+  /** The per-step scalars, then the clip scale when it is known on the host. */
+  scalars: number[];
+  /** The present input and output positions of the table, in order. */
+  ins: Array<readonly T[]>;
+  outs: Array<readonly T[]>;
+}
+
+/**
+ * Checks and unpacks a call of the webgpu or webgl kernels, which run generated programs only:
+ * the programs, where the global-norm clip factor comes from (a device tensor, or
+ * `attrs.sumOfSquares` as one more scalar) and the table's present positions.
+ */
+export function gpuProgramCall<T>(backend: string, attrs: FusedAttrs, table: KernelTable<T>, clipFactor: unknown): GpuProgramCall<T> {
+  const programs = attrs.programs;
+  if (attrs.family !== 'program' || programs === undefined) {
+    throw new Error(`tfjs-optax: the ${backend} kernels run generated programs only, got the ${attrs.family} family`);
+  }
+  const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
+  if (deviceClip && clipFactor === undefined) throw new Error(`tfjs-optax: the ${backend} kernel needs the clip factor tensor`);
+  const scalars =
+    attrs.clipNorm > 0 && !deviceClip ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? NaN, attrs.clipNorm)] : attrs.scalars;
+  const present = (list: ReadonlyArray<readonly T[] | null>) => list.filter((x): x is readonly T[] => x !== null);
+  return { programs, deviceClip, scalars, ins: present(table.inputs), outs: present(table.outputs) };
+}

@@ -247,3 +247,31 @@ export function cachedProgramKey(p: Program): string {
 export function float32Bits(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0];
 }
+
+/**
+ * Where one program's uniform values go on the GPU backends (webgpu, webgl), which keep constants
+ * in uniforms as tfjs keeps scalar tensors (a literal could be folded where a tensor is not, and
+ * NaN or infinity is no literal): scalars, then constants, then NaN, as float32.
+ */
+export interface ValueLayout {
+  /** How many floats (scalars, constants, NaN). */
+  count: number;
+  /** The values after the scalars: each constant node's value, then NaN. */
+  tail: number[];
+  /** The index of each const node's value (by node), -1 for other nodes. */
+  constAt: number[];
+}
+
+/** The uniform values of `p`: its scalars (given per step), its constants and NaN. */
+export function valueLayout(p: Program): ValueLayout {
+  const constAt = p.nodes.map(() => -1);
+  const tail: number[] = [];
+  p.nodes.forEach((node, k) => {
+    if (node.op === 'const') {
+      constAt[k] = p.scalars + tail.length;
+      tail.push(node.value);
+    }
+  });
+  tail.push(NaN);
+  return { count: p.scalars + tail.length, tail, constAt };
+}

@@ -1,8 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
-import { buildPage } from './page-build.js';
-import type { ProgramsPage } from './page/programs.js';
+import { describe, expect, it } from 'vitest';
+import { expectSameBits, float, isNaNBits, useProgramsPage } from './programs-harness.js';
 import { A, B, SPECIAL } from '../program-values.js';
 
 // The GLSL kernels (src/kernels/webgl) in headless Chromium on tfjs's webgl backend, against the
@@ -13,49 +10,7 @@ import { A, B, SPECIAL } from '../program-values.js';
 // factor read from a one-element tensor, segments of flat tensors, a program with more outputs
 // than draw buffers, and leaves of every rank.
 
-let browser: Browser;
-let server: StaticServer;
-let page: Page;
-let errors: ReturnType<typeof watchErrors>;
-
-function call<K extends keyof ProgramsPage>(name: K): Promise<Awaited<ReturnType<ProgramsPage[K]>>> {
-  return page.evaluate((n) => (globalThis as unknown as { programsPage: Record<string, () => unknown> }).programsPage[n](), name) as never;
-}
-
-beforeAll(async () => {
-  const root = await buildPage();
-  server = await serveStatic(root);
-  browser = await launchChromium();
-  page = await (await browser.newContext()).newPage();
-  errors = watchErrors(page);
-  await page.goto(`${server.url}/programs.html`);
-  await page.waitForFunction(() => 'programsPage' in globalThis, null, { timeout: 30_000 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const view = new DataView(new ArrayBuffer(4));
-const float = (bits: number) => (view.setUint32(0, bits), view.getFloat32(0));
-const isNaNBits = (bits: number) => (bits & 0x7fffffff) > 0x7f800000;
-
-/** Equal bit patterns, any NaN equal to any NaN (tfjs's NaN and a propagated one differ in payload). */
-function expectSameBits(got: number[][], want: number[][], what: string, inputs?: [Float32Array, Float32Array]): void {
-  expect(got.length, what).toBe(want.length);
-  const wrong: string[] = [];
-  got.forEach((g, k) => {
-    expect(g.length, `${what}: output ${k}`).toBe(want[k].length);
-    g.forEach((x, i) => {
-      const y = want[k][i];
-      if (x === y || (isNaNBits(x) && isNaNBits(y))) return;
-      const at = inputs ? `a = ${inputs[0][i]}, b = ${inputs[1][i]}` : `element ${i}`;
-      wrong.push(`${what}: output ${k}, ${at}: got ${float(x)} (0x${x.toString(16)}), want ${float(y)} (0x${y.toString(16)})`);
-    });
-  });
-  expect(wrong.slice(0, 10), `${wrong.length} elements differ`).toEqual([]);
-}
+const { call, checkErrors } = useProgramsPage();
 
 describe('GLSL kernels on the webgl backend in Chromium', () => {
   it('compute every operation as tfjs-backend-webgl does, over special values, in every layout', async () => {
@@ -72,7 +27,7 @@ describe('GLSL kernels on the webgl backend in Chromium', () => {
     // tfjs's max is NaN when either operand is: (1, NaN) gives NaN.
     const i = SPECIAL.indexOf(1) * SPECIAL.length;
     expect(Number.isNaN(B[i]) && isNaNBits(r.packed2d[1][i])).toBe(true);
-    errors.check();
+    checkErrors();
   });
 
   it('split a program with more outputs than draw buffers over several draws', async () => {
@@ -80,7 +35,7 @@ describe('GLSL kernels on the webgl backend in Chromium', () => {
     expect(r.maxDrawBuffers).toBeGreaterThanOrEqual(4);
     expect(r.draws).toBe(Math.ceil(10 / r.maxDrawBuffers));
     expectSameBits(r.fused, r.composite, 'split');
-    errors.check();
+    checkErrors();
   });
 
   it('run leaves of every rank and texture layout, into new tensors and in place', async () => {
@@ -91,7 +46,7 @@ describe('GLSL kernels on the webgl backend in Chromium', () => {
     expect(r.draws).toBe(r.shapes.length - 1);
     // A shallow slice, or a tensor being read back, cannot take a new texture: in place is refused.
     expect(r.after).toEqual([0, 0]);
-    errors.check();
+    checkErrors();
   });
 
   it('draw consecutive leaves of one layout together while their outputs fit in the draw buffers', async () => {
@@ -101,7 +56,7 @@ describe('GLSL kernels on the webgl backend in Chromium', () => {
     // take three draws, leaf 5 of [4] one, leaves 6-7 one.
     const perDraw = Math.floor(r.maxDrawBuffers / 3);
     expect(r.draws).toBe(Math.ceil(5 / perDraw) + 1 + Math.ceil(2 / perDraw));
-    errors.check();
+    checkErrors();
   });
 
   it('leave no tensors behind', async () => {

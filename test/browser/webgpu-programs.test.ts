@@ -1,8 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
-import { buildPage } from './page-build.js';
-import type { ProgramsPage } from './page/programs.js';
+import { describe, expect, it } from 'vitest';
+import { expectSameBits, float, isNaNBits, useProgramsPage } from './programs-harness.js';
 import { A, B, SPECIAL } from '../program-values.js';
 
 // The WGSL kernels (src/kernels/webgpu) in headless Chromium on tfjs's webgpu backend, against
@@ -13,48 +10,7 @@ import { A, B, SPECIAL } from '../program-values.js';
 // clip factor), a program split over dispatches, leaves sharing a dispatch, leaves at offsets in
 // one buffer, 2-D dispatch.
 
-let browser: Browser;
-let server: StaticServer;
-let page: Page;
-let errors: ReturnType<typeof watchErrors>;
-
-function call<K extends keyof ProgramsPage>(name: K): Promise<Awaited<ReturnType<ProgramsPage[K]>>> {
-  return page.evaluate((n) => (globalThis as unknown as { programsPage: Record<string, () => unknown> }).programsPage[n](), name) as never;
-}
-
-beforeAll(async () => {
-  const root = await buildPage();
-  server = await serveStatic(root);
-  browser = await launchChromium();
-  page = await (await browser.newContext()).newPage();
-  errors = watchErrors(page);
-  await page.goto(`${server.url}/programs.html`);
-  await page.waitForFunction(() => 'programsPage' in globalThis, null, { timeout: 30_000 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const view = new DataView(new ArrayBuffer(4));
-const float = (bits: number) => (view.setUint32(0, bits), view.getFloat32(0));
-const isNaNBits = (bits: number) => (bits & 0x7fffffff) > 0x7f800000;
-
-/** Equal bit patterns, any NaN equal to any NaN (tfjs's NaN and a propagated one differ in payload). */
-function expectSameBits(got: number[][], want: number[][], what: string, inputs?: [Float32Array, Float32Array]): void {
-  expect(got.length, what).toBe(want.length);
-  const wrong: string[] = [];
-  got.forEach((g, k) => {
-    g.forEach((x, i) => {
-      const y = want[k][i];
-      if (x === y || (isNaNBits(x) && isNaNBits(y))) return;
-      const at = inputs ? `a = ${inputs[0][i]}, b = ${inputs[1][i]}` : `element ${i}`;
-      wrong.push(`${what}: output ${k}, ${at}: got ${float(x)} (0x${x.toString(16)}), want ${float(y)} (0x${y.toString(16)})`);
-    });
-  });
-  expect(wrong.slice(0, 10), `${wrong.length} elements differ`).toEqual([]);
-}
+const { call, checkErrors } = useProgramsPage();
 
 describe('WGSL kernels on the webgpu backend in Chromium', () => {
   it('compute every operation as tfjs-backend-webgpu does, over special values, in every layout', async () => {
@@ -66,7 +22,7 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
     // tfjs's max is NaN when either operand is: (1, NaN) gives NaN on webgpu (wasm keeps the 1).
     const i = SPECIAL.indexOf(1) * SPECIAL.length;
     expect(Number.isNaN(B[i]) && isNaNBits(r.fresh[1][i])).toBe(true);
-    errors.check();
+    checkErrors();
   });
 
   it('split a program over dispatches when its buffers exceed the device limit, and refuse a split in place', async () => {
@@ -76,7 +32,7 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
     expectSameBits(r.fused, r.composite, 'split');
     expect(r.inPlaceRan).toBe(false);
     expect(r.inputsAfter).toEqual(r.inputsBefore);
-    errors.check();
+    checkErrors();
   });
 
   it('read and write leaves at element offsets of one buffer, and run a leaf longer than a dispatch dimension', async () => {
@@ -89,7 +45,7 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
     expect(long.n).toBeGreaterThan(65535 * 64);
     expect(long.wrong).toBe(0);
     expect(long.last[1]).toBe(Math.fround(2 * long.last[0] + 1));
-    errors.check();
+    checkErrors();
   });
 
   it('compute several small leaves in one dispatch while their buffers fit', async () => {
@@ -99,7 +55,7 @@ describe('WGSL kernels on the webgpu backend in Chromium', () => {
     r.inputs.forEach((bits, j) => {
       expect(r.outputs[j].map(float), `leaf ${j}`).toEqual(bits.map((b) => Math.fround(Math.fround(2 * float(b)) + 1)));
     });
-    errors.check();
+    checkErrors();
   });
 
   it('leave no tensors behind', async () => {

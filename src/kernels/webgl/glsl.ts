@@ -1,4 +1,4 @@
-import { isMask, type Program, type ProgramNode } from '../program.js';
+import { isMask, valueLayout, type Program, type ProgramNode } from '../program.js';
 
 /**
  * Compiles an element-wise {@link Program} to GLSL ES 3.00 fragment shaders for tfjs's webgl
@@ -89,20 +89,6 @@ export interface GlslShader {
   valueCount: number;
 }
 
-/** The uniform values of `p`: its scalars (given per step), then its constants, then NaN. */
-export function uniformValues(p: Program): { tail: number[]; constAt: number[] } {
-  const constAt = p.nodes.map(() => -1);
-  const tail: number[] = [];
-  p.nodes.forEach((node, k) => {
-    if (node.op === 'const') {
-      constAt[k] = p.scalars + tail.length;
-      tail.push(node.value);
-    }
-  });
-  tail.push(NaN);
-  return { tail, constAt };
-}
-
 /** Which nodes computing `roots` needs. */
 function neededNodes(p: Program, roots: readonly number[]): boolean[] {
   const needed = p.nodes.map(() => false);
@@ -133,8 +119,7 @@ export function shaderOf(p: Program, layout: DrawLayout): GlslShader {
   const T = packed ? 'vec4' : 'float';
   const roots = layout.outputs.map((o) => p.outputs[o]);
   const needed = neededNodes(p, roots);
-  const { constAt } = uniformValues(p);
-  const valueCount = p.scalars + constAt.filter((c) => c >= 0).length + 1;
+  const { constAt, count: valueCount } = valueLayout(p);
   const nan = `v[${valueCount - 1}]`;
   const device = layout.deviceScalar;
 

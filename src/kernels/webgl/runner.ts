@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
-import type { Program } from '../program.js';
-import { inputsRead, shaderOf, uniformValues, type DrawKind, type DrawLayout, type GlslShader, type InputRead, type ShaderRef } from './glsl.js';
+import { gpuProgramCall, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
+import { valueLayout, type Program } from '../program.js';
+import { inputsRead, shaderOf, type DrawKind, type DrawLayout, type GlslShader, type InputRead, type ShaderRef } from './glsl.js';
 
 /**
  * Runs generated programs (the `'program'` family) on tfjs's webgl backend: per leaf one draw
@@ -203,18 +203,7 @@ export class WebGlKernels {
    * being read back (tfjs would cache the old values when the read ends).
    */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean {
-    const programs = attrs.programs;
-    if (attrs.family !== 'program' || programs === undefined) {
-      throw new Error(`tfjs-optax: the webgl kernels run generated programs only, got the ${attrs.family} family`);
-    }
-    const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
-    if (deviceClip && clipFactor === undefined) throw new Error('tfjs-optax: the webgl kernel needs the clip factor tensor');
-    const scalars =
-      attrs.clipNorm > 0 && !deviceClip
-        ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? NaN, attrs.clipNorm)]
-        : attrs.scalars;
-    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
-    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const { programs, deviceClip, scalars, ins, outs } = gpuProgramCall('webgl', attrs, table, clipFactor);
     const leaves = table.sizes.map((n, j) => j).filter((j) => table.sizes[j] > 0);
     this.lastDraws = 0;
     if (leaves.length === 0) return true;
@@ -378,9 +367,10 @@ export class WebGlKernels {
     gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
     const attached: Array<WebGLTexture | null> = [];
     const values = programs.map((p) => {
-      const v = new Float32Array(p.scalars + uniformValues(p).tail.length);
+      const { count, tail } = valueLayout(p);
+      const v = new Float32Array(count);
       v.set(scalars);
-      v.set(uniformValues(p).tail, p.scalars);
+      v.set(tail, p.scalars);
       return v;
     });
     let drawBuffers = -1;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clipScale, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
-import { cachedProgramKey, type Program } from '../program.js';
-import { recordWords, shadersFor, valueLayout, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
+import { gpuProgramCall, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
+import { cachedProgramKey, valueLayout, type Program } from '../program.js';
+import { recordWords, shadersFor, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
 
 /**
  * Runs generated programs (the `'program'` family) on tfjs's webgpu backend: per leaf one
@@ -179,18 +179,7 @@ export class WebGpuKernels {
    * bound on this device (too many buffers for one dispatch, and no split works in place).
    */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean {
-    const programs = attrs.programs;
-    if (attrs.family !== 'program' || programs === undefined) {
-      throw new Error(`tfjs-optax: the webgpu kernels run generated programs only, got the ${attrs.family} family`);
-    }
-    const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
-    if (deviceClip && clipFactor === undefined) throw new Error('tfjs-optax: the webgpu kernel needs the clip factor tensor');
-    const scalars =
-      attrs.clipNorm > 0 && !deviceClip
-        ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? NaN, attrs.clipNorm)]
-        : attrs.scalars;
-    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
-    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const { programs, deviceClip, scalars, ins, outs } = gpuProgramCall('webgpu', attrs, table, clipFactor);
     const device = this.backend.device;
     const maxStorageBuffers = device.limits.maxStorageBuffersPerShaderStage;
 

@@ -1,4 +1,4 @@
-import { isMask, type Program, type ProgramNode } from '../program.js';
+import { isMask, valueLayout, type Program, type ProgramNode } from '../program.js';
 
 /**
  * Compiles an element-wise {@link Program} to WGSL compute shaders for tfjs's webgpu backend:
@@ -72,30 +72,6 @@ export interface WgslShader {
   usesValues: boolean;
   /** Per storage binding (2, 3, ...): the ref (of the layout's `same`) whose buffer is bound there. */
   bindings: number[];
-}
-
-/** Where one program's uniform values go: scalars, then constants, then NaN, as float32. */
-export interface ValueLayout {
-  /** How many floats (scalars, constants, NaN). */
-  count: number;
-  /** The values after the scalars: each constant node's value, then NaN. */
-  tail: number[];
-  /** The index of each const node's value (by node), -1 for other nodes. */
-  constAt: number[];
-}
-
-/** The uniform values of `p`: its scalars (given per step), its constants and NaN. */
-export function valueLayout(p: Program): ValueLayout {
-  const constAt = p.nodes.map(() => -1);
-  const tail: number[] = [];
-  p.nodes.forEach((node, k) => {
-    if (node.op === 'const') {
-      constAt[k] = p.scalars + tail.length;
-      tail.push(node.value);
-    }
-  });
-  tail.push(NaN);
-  return { count: p.scalars + tail.length, tail, constAt };
 }
 
 /**
