@@ -13,7 +13,7 @@ import {
   valueAndGrad,
   type Params,
 } from '../src/index.js';
-import { expectAllClose, flat, gradValues32, makeGrads, makeParams, stateValues } from './helpers.js';
+import { expectAllClose, flat, gradValues32, inMode, makeGrads, makeParams, stateValues } from './helpers.js';
 
 describe('multiSteps', () => {
   it('no parameter change on the k-1 accumulating steps; the k-th step gives inner the mean', () => {
@@ -153,4 +153,33 @@ describe('multiSteps', () => {
     expect(stateValues(state)).toEqual(snapshot);
     treeDispose([params, state, g]);
   });
+});
+
+describe('multiSteps: a step that throws changes nothing', () => {
+  it.each(['auto', 'composite'] as const)('a schedule failing on the k-th micro-step leaves the accumulator as it was (%s kernels)', (mode) =>
+    inMode(mode, () => {
+      let failing = true;
+      let calls = 0;
+      // The schedule is read once at construction; the next read is the update's.
+      const rate = () => {
+        calls++;
+        if (failing && calls > 1) throw new Error('the schedule failed');
+        return 0.5;
+      };
+      const tx = multiSteps(sgd(rate), { everyK: 2 });
+      let params = { w: tf.tensor1d([1, 2]) };
+      let state = tx.init(params);
+      ({ params, state } = trainStep(tx, params, state, { w: tf.tensor1d([0.2, 0.2]) }));
+      const accumulated = flat(state.accGrads);
+      const grads = { w: tf.tensor1d([0.4, 0.4]) };
+      expect(() => trainStep(tx, params, state, grads, { keepGrads: true })).toThrow('the schedule failed');
+      expect(flat(state.accGrads)).toEqual(accumulated);
+      expect(flat(params)).toEqual([1, 2]);
+      failing = false;
+      ({ params, state } = trainStep(tx, params, state, grads));
+      // w - 0.5 * mean(0.2, 0.4), in float32.
+      expect(flat(params)).toEqual(Array.from(Float32Array.from([1 - 0.5 * Math.fround(Math.fround(0.1) + Math.fround(0.2)), 2 - 0.5 * Math.fround(Math.fround(0.1) + Math.fround(0.2))])));
+      treeDispose([params, state]);
+    }),
+  );
 });

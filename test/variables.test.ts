@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { describe, expect, it } from 'vitest';
-import { adam, assignUpdates, sgd, trainStep, treeDispose, valueAndGrad } from '../src/index.js';
-import { flat } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { adam, assignUpdates, setKernelMode, sgd, trainStep, treeDispose, valueAndGrad } from '../src/index.js';
+import { expectAllClose, flat } from './helpers.js';
 
 describe('tf.Variable parameters', () => {
   it('trainStep assigns in place: same objects, new values, no leak over 100 steps', () => {
@@ -96,5 +96,84 @@ describe('tf.Variable parameters', () => {
     expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3]);
     expect(flat(params)).toEqual([1, 2, 3].map((x) => Math.fround(x - 0.1)));
     treeDispose([params, state, snapshot]);
+  });
+});
+
+describe('trainStep inside tf.tidy (where tfjs programs call applyGradients and minimize)', () => {
+  const previous = tf.getBackend();
+  afterAll(async () => {
+    setKernelMode('auto');
+    await tf.setBackend(previous);
+  });
+  const cases = ['wasm', 'cpu'].flatMap((backend) =>
+    (['auto', 'composite'] as const).flatMap((mode) => (['tensors', 'variables', 'variables whose first value is alive'] as const).map((kind) => [backend, mode, kind] as const)),
+  );
+  it.each(cases)('on %s, %s kernels, params as %s: the new params and state outlive the tidy', async (backend, mode, kind) => {
+    await tf.setBackend(backend);
+    setKernelMode(mode);
+    const tx = adam(0.1);
+    const first = tf.tensor1d([1, 2]);
+    let params: { w: tf.Tensor } = { w: kind === 'tensors' ? first : tf.variable(first) };
+    if (kind === 'variables') first.dispose();
+    let state = tx.init(params);
+    const start = tf.memory().numTensors;
+    for (let k = 0; k < 3; k++) {
+      // As tfjs-examples' cart-pole does: gradients and step inside one tidy.
+      tf.tidy(() => {
+        const w = params.w;
+        const g = w instanceof tf.Variable ? tf.variableGrads(() => tf.sum(tf.square(w)), [w]).grads[w.name] : tf.mul(w, 2);
+        ({ params, state } = trainStep(tx, params, state, { w: g }));
+      });
+    }
+    expect(tf.memory().numTensors).toBe(start);
+    // Adam's first steps move each coordinate by about the rate.
+    expectAllClose(flat(params), [0.7015862, 1.7006234], 1e-6);
+    treeDispose([params, state]);
+    if (kind === 'variables whose first value is alive') first.dispose();
+  });
+});
+
+describe('misuse trainStep refuses instead of computing wrong numbers', () => {
+  const previous = tf.getBackend();
+  afterAll(async () => {
+    setKernelMode('auto');
+    await tf.setBackend(previous);
+  });
+  it.each(['wasm', 'cpu'].flatMap((b) => (['auto', 'composite'] as const).map((m) => [b, m] as const)))(
+    'on %s, %s kernels: a state trainStep replaced cannot be stepped again, through trainStep or update',
+    async (backend, mode) => {
+      await tf.setBackend(backend);
+      setKernelMode(mode);
+      const tx = adam(0.1);
+      let params = { w: tf.tensor1d([1, 2]) };
+      const old = tx.init(params);
+      let state;
+      ({ params, state } = trainStep(tx, params, old, { w: tf.tensor1d([1, 1]) }));
+      const before = flat(params);
+      const message = /adam: this state was already given to trainStep, which replaced it .* pass the state that trainStep returned/;
+      const grads = { w: tf.tensor1d([1, 1]) };
+      expect(() => trainStep(tx, params, old, grads)).toThrow(message);
+      expect(() => tx.update(grads, old, params)).toThrow(message);
+      // Nothing changed, and the state returned still steps.
+      expect(flat(params)).toEqual(before);
+      ({ params, state } = trainStep(tx, params, state, grads));
+      expect(flat(params)[0]).toBeLessThan(before[0]);
+      treeDispose([params, state]);
+    },
+  );
+
+  it('one tensor at two paths of params is refused, naming both paths, before anything changes', () => {
+    const v = tf.variable(tf.tensor1d([1, 2]));
+    const tx = sgd(0.5);
+    const params = { encoder: { embed: v }, decoder: { out: v } };
+    const state = tx.init(params);
+    const grads = { encoder: { embed: tf.tensor1d([1, 1]) }, decoder: { out: tf.tensor1d([2, 2]) } };
+    expect(() => trainStep(tx, params, state, grads)).toThrow(
+      'sgd: params.decoder.out and params.encoder.embed are the same tensor; each parameter must appear once in params',
+    );
+    expect(() => assignUpdates(params, grads)).toThrow('assignUpdates: variables.decoder.out and variables.encoder.embed are the same tensor');
+    expect(flat(v)).toEqual([1, 2]);
+    expect(grads.decoder.out.isDisposed).toBe(false);
+    treeDispose([v, grads]);
   });
 });

@@ -139,11 +139,19 @@ export function multiSteps<T extends GradientTransformation<any>>(
         return [params, { ...state, miniStep: state.miniStep + 1, accGrads: def.unflatten(next) as Params }];
       }
       if (inPlace && fusedSpecOf(inner) !== undefined) {
-        // The whole cycle in the accumulator's buffers: the mean written into them, the inner
-        // kernel reading it (and writing the parameters and its state in place), then zeros.
-        // `fusedApply` of a kernel always runs here, so nothing is done twice.
-        const mean = accumulate(acc, g, k, true);
-        const out = fusedApply(inner, def.unflatten(mean) as Updates, state.inner, params, true)!;
+        // The mean goes to new buffers, not the accumulator's: the inner step may still throw
+        // (its schedule, say), and a step that throws must leave the state as it was. Once the
+        // inner kernel has read it (writing the parameters and its state in place), the mean's
+        // buffers are zeroed and become the next cycle's accumulator. `fusedApply` of a kernel
+        // always runs here, so nothing is done twice.
+        const mean = accumulate(acc, g, k, false);
+        let out: [Params, StateOf<T>];
+        try {
+          out = fusedApply(inner, def.unflatten(mean) as Updates, state.inner, params, true)!;
+        } catch (err) {
+          tf.dispose(mean);
+          throw err;
+        }
         fusedFill(mean, 0);
         return [out[0], { miniStep: 0, gradientStep: state.gradientStep + 1, accGrads: def.unflatten(mean) as Params, inner: out[1] }];
       }

@@ -1,5 +1,6 @@
 import type { GradientTransformation } from '../types.js';
 import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
+import { checkNotReplaced } from './replaced.js';
 
 /**
  * The layout of a transformation's state, checked at the start of every update, so that a state
@@ -118,6 +119,7 @@ export function checkStateOf(tx: GradientTransformation<any>, state: unknown): v
  * update itself. Builds a path only to throw.
  */
 function checkLayout({ owner, layout }: Declared, state: unknown): void {
+  checkNotReplaced(owner, state);
   const path: (string | number)[] = [];
   const visit = (expected: StateLayout | null, value: unknown): void => {
     if (expected === null) return;

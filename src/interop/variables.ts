@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExtraArgs, GradientTransformation, Params, TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { declaredOwner } from '../internal/state.js';
-import { disposeReplaced } from '../tree/memory.js';
-import { forEachLeaf, formatPath } from '../tree/walk.js';
+import { forEachLeaf, formatPath, type TreePath } from '../tree/walk.js';
+import { collectTensors, disposeReplaced } from '../tree/memory.js';
+import { checkNotReplaced, markReplaced } from '../internal/replaced.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';
 import { fusedApply } from '../kernels/fused.js';
@@ -25,6 +26,7 @@ export function isVariable(value: unknown): value is tf.Variable {
  */
 export function assignUpdates<P extends Params>(variables: P, updates: TensorTree<P>): P {
   checkFloatTrees('assignUpdates', ['variables', 'updates'], [variables, updates as Params]);
+  checkEachParamOnce('assignUpdates', variables, 'variables');
   forEachLeaf(variables, (v, path) => {
     if (!isVariable(v)) {
       throw new TypeError(
@@ -87,12 +89,20 @@ export interface TrainStepResult<P extends Params, S> {
  * unless `keepGrads`).
  *
  * Parameters that are `tf.Variable`s are updated in place and stay the same objects. Plain
- * tensors are replaced by new ones, or, where a fused kernel runs (wasm and cpu backends) and
- * no other tensor shares their buffers, **overwritten in place** and returned as the same
- * objects; the state's tensors likewise. Either way, use the returned `params` and `state` from
- * then on, and to keep a snapshot of the parameters or state before a step, `tf.clone` them
- * first: the clone keeps the old values (tfjs either copies the buffer or shares it, and a step
- * never writes into a shared buffer). On an error nothing is changed or disposed.
+ * tensors are replaced by new ones, or, where a fused kernel runs, **overwritten in place** and
+ * returned as the same objects; the state's tensors likewise. A step writes only into memory
+ * nobody else can see: on wasm, a buffer no other tensor shares; on cpu (which shares arrays
+ * without counting: `tf.tensor(array)` keeps the array, `dataSync()` returns the backend's own,
+ * slices are views), only an array the library allocated and has not handed out since; on
+ * webgpu and webgl, see their runners. So a snapshot taken before a step (`tf.clone`, `dataSync`,
+ * a slice) keeps its values.
+ *
+ * - What it returns (new tensors, or tensors written in place) is kept (`tf.keep`): it outlives
+ *   an enclosing `tf.tidy`, as tf.train's variables do.
+ * - The `state` given is spent: it is marked replaced, and giving it to a step again (this or
+ *   `update`) throws. Use the returned `params` and `state` from then on.
+ * - One tensor at two paths of `params` is an error (one of its updates would be lost).
+ * - On an error nothing is changed or disposed: every check and scalar precedes the first write.
  *
  * ```ts
  * let params = { w, b };
@@ -111,6 +121,9 @@ export function trainStep<P extends Params, S>(
   grads: TensorTree<P>,
   { keepGrads = false, extra }: TrainStepOptions = {},
 ): TrainStepResult<P, S> {
+  const owner = declaredOwner(tx) ?? 'trainStep';
+  checkNotReplaced(owner, state);
+  checkEachParamOnce(owner, params);
   const fused = fusedApply(tx, grads as Params, state, params, true);
   if (fused !== undefined && fused[0] === params) {
     // Written in place (or a step that changes no parameter): the parameter tensors are the same
@@ -119,7 +132,7 @@ export function trainStep<P extends Params, S>(
     const keep: unknown[] = [params, fused[1]];
     if (keepGrads) keep.push(grads);
     disposeReplaced([state, grads], keep);
-    return { params, state: fused[1] };
+    return finish(state, params, fused[1]);
   }
   let nextParams: P;
   let nextState: S;
@@ -130,7 +143,7 @@ export function trainStep<P extends Params, S>(
     nextState = fused[1];
   } else {
     // Checked before the update computes anything, as the fused step checks them.
-    checkFloatTrees(declaredOwner(tx) ?? 'trainStep', ['updates', 'params'], [grads as Params, params]);
+    checkFloatTrees(owner, ['updates', 'params'], [grads as Params, params]);
     [updates, nextState] = tx.update(grads as Params, state, params, extra);
     try {
       nextParams = addInPlaceWherePossible(params, updates as TensorTree<P>);
@@ -142,7 +155,39 @@ export function trainStep<P extends Params, S>(
   const keep: unknown[] = [nextParams, nextState];
   if (keepGrads) keep.push(grads);
   disposeReplaced([params, state, updates, grads], keep);
-  return { params: nextParams, state: nextState };
+  return finish(state, nextParams, nextState);
+}
+
+/**
+ * The step's result, made to outlive an enclosing `tf.tidy` (as tf.train's optimizers keep their
+ * variables: tfjs programs call `applyGradients` and `minimize` inside tidy), whichever path
+ * made it: new tensors, tensors written in place, or variables. `old` is marked replaced, so a
+ * later step given it fails instead of reading a state whose tensors have moved on.
+ */
+function finish<P extends Params, S>(old: S, params: P, state: S): TrainStepResult<P, S> {
+  for (const t of collectTensors([params, state])) tf.keep(t);
+  markReplaced(old, state);
+  return { params, state };
+}
+
+/**
+ * Throws when one tensor (a `tf.Variable`, say) appears at two paths of `params`: a step computes
+ * one update per path, and writing both into one tensor would silently keep only the last.
+ */
+function checkEachParamOnce(owner: string, params: Params, root = 'params'): void {
+  const leaves = treeLeaves(params);
+  if (new Set(leaves).size === leaves.length) return;
+  const seen = new Map<tf.Tensor, TreePath>();
+  forEachLeaf(params, (t, path) => {
+    const first = seen.get(t);
+    if (first !== undefined) {
+      throw new Error(
+        `${owner}: ${formatPath(first, root)} and ${formatPath(path, root)} are the same tensor; ` +
+          `each parameter must appear once in ${root} (to share a weight, list it once and add its gradients)`,
+      );
+    }
+    seen.set(t, [...path]);
+  });
 }
 
 /** Assigns the new values of `tf.Variable` leaves into them, keeping the variables. */

@@ -13,6 +13,7 @@ import { WebGlKernels } from './webgl/runner.js';
 import { globalNormFactor } from '../transforms/clipping.js';
 import { TileKernels } from './wasm/tiles.js';
 import { arrayKernel } from './cpu/compile.js';
+import { claim, cpuValues, watchCpuBackend, writeOnCpu, type CpuBackendLike } from './cpu/ownership.js';
 import { ProgramBuilder, cachedProgramKey, type Program } from './program.js';
 import { STEP_PARTS, elementStepOf, stepSpec, withElementStep, withStepParts, type StepParts } from './step.js';
 
@@ -175,9 +176,9 @@ function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs): numb
   return out;
 }
 
-/** A leaf's data as the cpu backend holds it: its array, or the segment of one. */
+/** A leaf's data as the cpu backend holds it: its array, or the segment of one (not handed out). */
 function cpuView(b: CpuBackendLike, t: KernelData): Float32Array {
-  const values = b.readSync(t.dataId);
+  const values = cpuValues(b, t.dataId);
   return t.elementOffset === undefined ? values : values.subarray(t.elementOffset, t.elementOffset + t.size);
 }
 
@@ -212,8 +213,15 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
   };
   const ins = inputList(inputs);
-  // The backend keeps the given arrays as the outputs' data, so readSync reaches them too.
-  const outs = outputShapes(ins, a).map((shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))));
+  // The backend keeps the given arrays as the outputs' data, so the kernel writes them there;
+  // they are the library's own (cpu/ownership.ts) until handed out.
+  watchCpuBackend(b);
+  const outs = outputShapes(ins, a).map((shape) => {
+    const values = new Float32Array(sizeOf(shape));
+    const out = b.makeTensorInfo(shape, 'float32', values);
+    claim(values);
+    return out;
+  });
   runOnCpu(a, mapTable(tableOf(a, ins, outs), (t) => cpuView(b, t)));
   return outs;
 };
@@ -289,10 +297,6 @@ function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): 
   }
 }
 
-/** The parts of tfjs's cpu backend the kernels use. */
-interface CpuBackendLike {
-  readSync(dataId: object): Float32Array;
-}
 
 /**
  * Runs the registered fused kernel through tfjs (which makes the outputs tensors). The inputs go
@@ -494,9 +498,10 @@ function addLeafNorms<S>(spec: FusedSpec<S>, prepared: Prepared, state: S, param
   }
 }
 
-/** The float32 values of `t` on the cpu or wasm backend (no copy on cpu). */
+/** The float32 values of `t` on the cpu backend (not copied, not handed out) or the wasm one (a copy). */
 function leafValues(t: tf.Tensor): Float32Array {
-  return (tf.backend() as unknown as CpuBackendLike).readSync(t.dataId);
+  const b = tf.backend() as unknown as CpuBackendLike;
+  return tf.getBackend() === 'cpu' ? cpuValues(b, t.dataId) : b.readSync(t.dataId);
 }
 
 /** The sum of squares of `t`'s elements in float64, on the fused path of the active backend. */
@@ -596,10 +601,16 @@ function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written
     // New textures, given to the written tensors (GL cannot read and write one texture).
     return WebGlKernels.for(tf.backend())!.run(attrs, table, clipFactor);
   } else {
-    const b = tf.backend() as unknown as CpuBackendLike;
-    runOnCpu(attrs, mapTable(table, (t) => cpuView(b, t)));
+    // Into the arrays only the library holds, new arrays for the others (see cpu/ownership.ts).
+    const b = cpuBackend();
+    const inputs = mapTable(table, (t) => cpuView(b, t)).inputs;
+    writeOnCpu(b, written, (target) => runOnCpu(attrs, { sizes: table.sizes, inputs, outputs: table.outputs.map((list) => (list === null ? null : list.map(target))) }));
   }
   return true;
+}
+
+function cpuBackend(): CpuBackendLike {
+  return tf.backend() as unknown as CpuBackendLike;
 }
 
 /**
@@ -711,8 +722,10 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
     const attrs: FusedAttrs = { family: 'program', flags: 0, scalars: [value], clipNorm: 0, leaves: tensors.length, hasParams: false, slots: [], decay: tensors.map(() => 0), programs: [program], variants: [] };
     return writeInPlace(attrs, { sizes: tensors.map((t) => t.size), inputs: [tensors], outputs: [tensors] }, tensors);
   } else {
-    const b = tf.backend() as unknown as CpuBackendLike;
-    for (const t of tensors) b.readSync(t.dataId).fill(value);
+    // Into the arrays only the library holds, new arrays for the others (see cpu/ownership.ts).
+    writeOnCpu(cpuBackend(), tensors, (target) => {
+      for (const t of tensors) target(t).fill(value);
+    });
   }
   return true;
 }
