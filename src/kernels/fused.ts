@@ -297,7 +297,6 @@ function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): 
   }
 }
 
-
 /**
  * Runs the registered fused kernel through tfjs (which makes the outputs tensors). The inputs go
  * to the engine as an array, whose indices are the names: the engine reads the map only by its
@@ -609,6 +608,7 @@ function writeInPlace(attrs: FusedAttrs, table: KernelTable<KernelData>, written
   return true;
 }
 
+/** The active backend, as the cpu backend (the caller knows it is). */
 function cpuBackend(): CpuBackendLike {
   return tf.backend() as unknown as CpuBackendLike;
 }
