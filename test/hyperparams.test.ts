@@ -26,6 +26,9 @@ import {
   type Params,
   type Schedule,
 } from '../src/index.js';
+import * as lib from '../src/index.js';
+import { isOptimizer } from '../src/internal/aliases.js';
+import { layoutOf, type FieldKind, type StateLayout } from '../src/internal/state.js';
 import { expectAllClose, expectBitwiseEqual, extraSpy, flat, gradValues32, inMode, makeGrads, makeParams, stateValues, tensorsOf, trainWithoutLeak } from './helpers.js';
 
 type AnyTx = GradientTransformation<any>;
@@ -154,6 +157,54 @@ describe('getHyperparam and setHyperparam: names and dotted paths', () => {
     expect(next[0]).toBe(state[0]);
     expect(() => setHyperparam(state, 'learningRate', NaN)).toThrow(RangeError);
     expect(() => setHyperparam(state, 'learningRate', '0.1' as never)).toThrow(TypeError);
+  });
+
+  it('setHyperparam checks the value when it is set: a learning rate is a finite number >= 0; nothing changes on an error', () => {
+    const before = stateValues(state);
+    const cases: Array<[unknown, ErrorConstructor, string]> = [
+      [-1, RangeError, 'got -1'],
+      [-1e-9, RangeError, 'got -1e-9'],
+      [NaN, RangeError, 'got NaN'],
+      [Infinity, RangeError, 'got Infinity'],
+      ['0.1', TypeError, 'got a string ("0.1")'],
+      [null, TypeError, 'got null'],
+    ];
+    for (const [value, type, got] of cases) {
+      const set = () => setHyperparam(state, 'learningRate', value as number);
+      expect(set).toThrow(type);
+      expect(set).toThrow(`setHyperparam: the value for 'learningRate' (state[1][2].learningRate) must be a finite number >= 0, ${got}; nothing was changed`);
+    }
+    expect(stateValues(state)).toEqual(before);
+    expect(getHyperparam(setHyperparam(state, 'learningRate', 0), 'learningRate')).toBe(0);
+    // Injected, and under a dotted path, it is still a learning rate.
+    const injected = injectHyperparams(adam)({ learningRate: 0.1, b1: 0.9 });
+    const s = injected.init(params);
+    expect(() => setHyperparam(s, 'learningRate', -0.5)).toThrow(
+      "setHyperparam: the value for 'learningRate' (state.hyperparams.learningRate) must be a finite number >= 0, got -0.5; nothing was changed",
+    );
+    expect(() => setHyperparam(state, '1.learningRate', -1)).toThrow(/the value for '1\.learningRate' \(state\[1\]\[2\]\.learningRate\) must be a finite number >= 0/);
+    // Other hyperparameters: finite numbers here; their own bounds at the next update, before it changes anything.
+    expect(() => setHyperparam(state, '1.weightDecay', Infinity)).toThrow(RangeError);
+    expect(() => setHyperparam(s, 'b1', NaN)).toThrow("setHyperparam: the value for 'b1' (state.hyperparams.b1) must be a finite number, got NaN; nothing was changed");
+  });
+
+  it("every learning rate that any of the library's optimizers keeps in its state is >= 0, the bound setHyperparam applies", () => {
+    const rates: Array<[string, number]> = [];
+    const visit = (layout: StateLayout | null, owner: string): void => {
+      if (layout === null) return;
+      if (Array.isArray(layout)) return layout.forEach((l) => visit(l, owner));
+      for (const [key, kind] of Object.entries(layout as Record<string, FieldKind>)) {
+        if (typeof kind === 'string') continue;
+        if (kind.kind === 'hyper' && key === 'learningRate') rates.push([owner, kind.min]);
+        else if (kind.kind === 'sub') visit(kind.layout, owner);
+      }
+    };
+    const optimizers = Object.entries(lib).filter(([, f]) => isOptimizer(f)) as Array<[string, (lr: number) => AnyTx]>;
+    expect(optimizers.length).toBeGreaterThanOrEqual(38);
+    for (const [name, make] of optimizers) visit(layoutOf(make(0.1)), name);
+    visit(layoutOf(scaleByLearningRate(0.1, { flipSign: false })), 'scaleByLearningRate');
+    expect(rates.length).toBeGreaterThanOrEqual(38);
+    expect(rates.filter(([, min]) => !(min >= 0))).toEqual([]);
   });
 
   it('treeGet and treeSet work on parameter trees', () => {

@@ -3,9 +3,16 @@ import { describe, expect, it } from 'vitest';
 import {
   adam,
   adamw,
+  centralize,
   chain,
   clipByGlobalNorm,
+  fromage,
+  getHyperparam,
+  injectHyperparams,
   kernelPath,
+  partition,
+  scale,
+  scaleByAdam,
   modelParams,
   LoadedOptaxOptimizer,
   OptaxOptimizer,
@@ -353,7 +360,7 @@ describe('custom loops over a layers model', () => {
   it('modelParams gives name-keyed tf.Variables that trainStep updates in place', () => {
     const model = makeModel(17, 'custom');
     const params = modelParams(model);
-    expect(Object.keys(params)).toEqual(model.trainableWeights.map((w) => w.originalName));
+    expect(Object.keys(params)).toEqual(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
     expect(Object.keys(params)[0]).toMatch(/^dense_Dense\d+\/kernel$/);
     for (const v of Object.values(params)) expect(v).toBeInstanceOf(tf.Variable);
     const tx = adam(0.02);
@@ -380,5 +387,361 @@ describe('custom loops over a layers model', () => {
     );
     expect(() => adam(0.1).init({ model } as never)).toThrow(/a tfjs-layers model is not a tensor; make a params tree of its weights with modelParams\(model\)/);
     model.dispose();
+  });
+});
+
+/** The optimizer's state as plain data (each tensor as its id, whether disposed, and values). */
+function snapshotOf(optimizer: OptaxOptimizer): string {
+  return JSON.stringify(optimizer.currentState ?? null, (_key, v: unknown) =>
+    v instanceof tf.Tensor ? { id: v.id, disposed: v.isDisposed, values: v.isDisposed ? [] : Array.from(v.dataSync()) } : v,
+  );
+}
+
+/** `step` throws `error` and changes nothing: the state (the same object, the same values), the variables, the iterations, the tensor count. */
+function expectNoChange(optimizer: OptaxOptimizer, variables: tf.Variable[], step: () => void, error: string | RegExp): void {
+  const state = optimizer.currentState;
+  const snapshot = snapshotOf(optimizer);
+  const values = variables.map((v) => Array.from(v.dataSync()));
+  const iterations = optimizer.iterations;
+  const tensors = tf.memory().numTensors;
+  expect(step).toThrow(error);
+  expect(optimizer.currentState).toBe(state);
+  expect(snapshotOf(optimizer)).toBe(snapshot);
+  expect(variables.map((v) => Array.from(v.dataSync()))).toEqual(values);
+  expect(optimizer.iterations).toBe(iterations);
+  expect(tf.memory().numTensors).toBe(tensors);
+}
+
+/** One applyGradients with `grad(v)` for each variable, the gradients freed after. */
+function stepOn(optimizer: tf.Optimizer, variables: tf.Variable[], grad: (v: tf.Variable) => tf.Tensor = (v) => tf.sin(v)): void {
+  const grads = variables.map((v) => ({ name: v.name, tensor: grad(v) }));
+  optimizer.applyGradients(grads);
+  tf.dispose(grads.map((g) => g.tensor));
+}
+
+describe('applyGradients changes nothing when it throws', () => {
+  it('a gradient of the wrong shape: on the first step, when a variable joins, on a later step; training then goes on as if it had not happened', () => {
+    const a = tf.variable(tf.tensor1d([1, -2]), true, 'atomic-a');
+    const b = tf.variable(tf.tensor1d([3]), true, 'atomic-b');
+    const twinA = tf.variable(tf.tensor1d([1, -2]), true, 'atomic-twin-a');
+    const twinB = tf.variable(tf.tensor1d([3]), true, 'atomic-twin-b');
+    const optimizer = toTfOptimizer(adam(0.1));
+    const twin = toTfOptimizer(adam(0.1));
+    const bad = { [a.name]: tf.ones([3]), [b.name]: tf.ones([1]) };
+    // The first step: the state stays unmade (before: tx.init's 4 tensors were kept).
+    expectNoChange(optimizer, [a, b], () => optimizer.applyGradients(bad), /shape mismatch at \["atomic-a"\]: updates\["atomic-a"\] has shape \[3\]/);
+    expect(optimizer.currentState).toBeUndefined();
+    stepOn(optimizer, [a]);
+    stepOn(twin, [twinA]);
+    // b joins with a bad gradient: no entries for b are added to the state.
+    const joining = { [a.name]: tf.ones([2]), [b.name]: tf.ones([4]) };
+    expectNoChange(optimizer, [a, b], () => optimizer.applyGradients(joining), /shape mismatch at \["atomic-b"\]/);
+    stepOn(optimizer, [a, b]);
+    stepOn(twin, [twinA, twinB]);
+    const later = { [a.name]: tf.ones([5]) };
+    expectNoChange(optimizer, [a, b], () => optimizer.applyGradients(later), /shape mismatch at \["atomic-a"\]/);
+    stepOn(optimizer, [a, b]);
+    stepOn(twin, [twinA, twinB]);
+    expectBitwiseEqual([a, b], [twinA, twinB]);
+    expect(optimizer.iterations).toBe(3);
+    tf.dispose([...Object.values(bad), ...Object.values(joining), ...Object.values(later)]);
+    optimizer.dispose();
+    twin.dispose();
+    tf.dispose([a, b, twinA, twinB]);
+  });
+
+  it('a schedule that throws or returns NaN at step k, on the fused and on the composite path', () => {
+    const throwsAt3 = (count: number) => {
+      if (count === 3) throw new Error('schedule failed at 3');
+      return 0.1;
+    };
+    const nanAt3 = (count: number) => (count === 3 ? NaN : 0.1);
+    const cases: Array<[GradientTransformation<any>, string | RegExp]> = [
+      [adam(throwsAt3), 'schedule failed at 3'],
+      [chain(centralize(), sgd(throwsAt3, { momentum: 0.9 })), 'schedule failed at 3'],
+      [adam(nanAt3), "adam: the 'learningRate' schedule returned NaN at count 3"],
+      [chain(centralize(), adamw(0.1, { weightDecay: nanAt3 })), "adamw: the 'weightDecay' schedule returned NaN at count 3"],
+    ];
+    cases.forEach(([tx, error], i) => {
+      const w = tf.variable(tf.tensor2d([[1, -2], [0.5, 4]]), true, `atomic-schedule-${i}`);
+      const optimizer = toTfOptimizer(tx);
+      // The step at count 2 makes the state for count 3, whose value it cannot compute.
+      stepOn(optimizer, [w]);
+      stepOn(optimizer, [w]);
+      const grads = [{ name: w.name, tensor: tf.sin(w) }];
+      expectNoChange(optimizer, [w], () => optimizer.applyGradients(grads), error);
+      tf.dispose(grads[0].tensor);
+      optimizer.dispose();
+      w.dispose();
+    });
+  });
+
+  it('a missing variable or an int32 gradient among good ones', () => {
+    const a = tf.variable(tf.tensor1d([1, 2]), true, 'atomic-missing-a');
+    const optimizer = toTfOptimizer(sgd(0.1, { momentum: 0.9 }));
+    stepOn(optimizer, [a]);
+    const missing = { [a.name]: tf.ones([2]), 'atomic-no-such': tf.ones([1]) };
+    expectNoChange(optimizer, [a], () => optimizer.applyGradients(missing), "no tf.Variable named 'atomic-no-such' exists");
+    const ints = { [a.name]: tf.ones([2], 'int32') };
+    expectNoChange(optimizer, [a], () => optimizer.applyGradients(ints), /must be a float32 tensor, got int32/);
+    tf.dispose([...Object.values(missing), ...Object.values(ints)]);
+    optimizer.dispose();
+    a.dispose();
+  });
+
+  it('the state of a variable since disposed is kept by a failed step and freed by the next good one', () => {
+    const a = tf.variable(tf.tensor1d([1, 2]), true, 'atomic-gone-a');
+    const gone = tf.variable(tf.tensor1d([3]), true, 'atomic-gone-b');
+    const c = tf.variable(tf.tensor1d([5, 6, 7]), true, 'atomic-gone-c');
+    const optimizer = toTfOptimizer(adam(0.1));
+    stepOn(optimizer, [a, gone]);
+    gone.dispose();
+    const bad = { [a.name]: tf.ones([2]), [c.name]: tf.ones([2]) };
+    expectNoChange(optimizer, [a, c], () => optimizer.applyGradients(bad), /shape mismatch at \["atomic-gone-c"\]/);
+    const before = tf.memory().numTensors;
+    stepOn(optimizer, [a, c]);
+    // c's moments made, gone's freed: 2 in, 2 out.
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Object.keys((optimizer.currentState as any)[0].mu)).toEqual(['atomic-gone-a', 'atomic-gone-c']);
+    tf.dispose(Object.values(bad));
+    optimizer.dispose();
+    tf.dispose([a, c]);
+  });
+
+  it('a loaded state and a learning rate set before the first step survive a failed first step', async () => {
+    const x = tf.variable(tf.tensor1d([1, -1, 2]), true, 'atomic-loaded-x');
+    const tx = sgd(0.1, { momentum: 0.9 });
+    const one = toTfOptimizer(tx);
+    stepOn(one, [x]);
+    stepOn(one, [x]);
+    const two = toTfOptimizer(tx, { name: 'two' });
+    await two.setWeights(await one.getWeights());
+    two.learningRate = 0.05;
+    const bad = [{ name: x.name, tensor: tf.ones([2]) }];
+    expectNoChange(two, [x], () => two.applyGradients(bad), /shape mismatch/);
+    expect(two.currentState).toBeUndefined();
+    expect(two.learningRate).toBe(0.05);
+    expect(two.iterations).toBe(2);
+    // The next good step is one's next step at the rate set.
+    const start = tf.clone(x);
+    one.learningRate = 0.05;
+    stepOn(one, [x]);
+    const afterOne = tf.clone(x);
+    x.assign(start);
+    stepOn(two, [x]);
+    expectBitwiseEqual(x, afterOne);
+    tf.dispose([start, afterOne, bad[0].tensor, x]);
+    one.dispose();
+    two.dispose();
+  });
+});
+
+describe('hyperparameters through the adapter: learningRate, getHyperparam, setHyperparam', () => {
+  it('learningRate reads the rate the next step uses: before the first step, and after each', () => {
+    const schedule = warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.02, warmupSteps: 3, decaySteps: 40 });
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lr-read-w');
+    const optimizer = toTfOptimizer(chain(clipByGlobalNorm(1), adamw(schedule, { weightDecay: 1e-2 })));
+    expect(optimizer.learningRate).toBe(schedule(0));
+    for (let k = 0; k < 5; k++) {
+      stepOn(optimizer, [w]);
+      expect(optimizer.learningRate).toBe(schedule(k + 1));
+      expect(optimizer.learningRate).toBe(getHyperparam(optimizer.currentState, 'learningRate'));
+    }
+    expect(optimizer.getHyperparam('weightDecay')).toBe(1e-2);
+    optimizer.dispose();
+    w.dispose();
+  });
+
+  it('setting learningRate in a model.fit callback changes the next step, as tf.train.sgd.setLearningRate does', async () => {
+    const ours = makeModel(23);
+    const theirs = makeModel(23);
+    theirs.setWeights(ours.getWeights());
+    const optimizer = toTfOptimizer(sgd(0.1));
+    const reference = tf.train.sgd(0.1);
+    ours.compile({ optimizer, loss: 'meanSquaredError' });
+    theirs.compile({ optimizer: reference, loss: 'meanSquaredError' });
+    const rate = (epoch: number) => 0.1 * 0.5 ** epoch;
+    const fitArgs = { epochs: 4, batchSize: 16, shuffle: false, verbose: 0 as const };
+    const seen: number[] = [];
+    await ours.fit(xs, ys, {
+      ...fitArgs,
+      callbacks: {
+        onEpochBegin: async (epoch) => {
+          (ours.optimizer as OptaxOptimizer).learningRate = rate(epoch);
+          seen.push((ours.optimizer as OptaxOptimizer).learningRate);
+        },
+      },
+    });
+    await theirs.fit(xs, ys, { ...fitArgs, callbacks: { onEpochBegin: async (epoch) => reference.setLearningRate(rate(epoch)) } });
+    expect(seen).toEqual([0, 1, 2, 3].map(rate));
+    const a = weightsOf(ours);
+    const b = weightsOf(theirs);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-5 * Math.abs(b[i]) + 1e-7);
+    ours.dispose();
+    theirs.dispose();
+    optimizer.dispose();
+    reference.dispose();
+  });
+
+  it('a rate set before the first step is used by it; injectHyperparams gives any transformation a learningRate', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]), true, 'lr-before-w');
+    const optimizer = toTfOptimizer(sgd(0.1));
+    optimizer.learningRate = 0.5;
+    expect(optimizer.learningRate).toBe(0.5);
+    expect(optimizer.currentState).toBeUndefined();
+    stepOn(optimizer, [w], () => tf.tensor1d([1, 1]));
+    expect(Array.from(w.dataSync())).toEqual([0.5, -2.5]);
+    expect(optimizer.learningRate).toBe(0.5);
+    optimizer.dispose();
+    w.dispose();
+    // A transformation of one's own, its rate injected: set, it is the rate the next step uses.
+    const make = (h: { learningRate: number }) => chain(scaleByAdam(), scale(-h.learningRate));
+    const x = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lr-inject-x');
+    const twinX = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lr-inject-twin');
+    const injected = toTfOptimizer(injectHyperparams(make)({ learningRate: 0.1 }));
+    const twin = toTfOptimizer(injectHyperparams(make)({ learningRate: 0.1 }));
+    stepOn(injected, [x]);
+    stepOn(twin, [twinX]);
+    expect(injected.learningRate).toBe(0.1);
+    injected.learningRate = 0.01;
+    twin.setHyperparam('learningRate', 0.01);
+    stepOn(injected, [x]);
+    stepOn(twin, [twinX]);
+    expectBitwiseEqual(x, twinX);
+    expect(injected.learningRate).toBe(0.01);
+    // And the step used it: 0.01 times adam's second direction, not 0.1 times it.
+    const ref = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lr-inject-ref');
+    const plain = toTfOptimizer(injectHyperparams(make)({ learningRate: 0.1 }));
+    stepOn(plain, [ref]);
+    stepOn(plain, [ref]);
+    expect(Array.from(ref.dataSync())).not.toEqual(Array.from(x.dataSync()));
+    injected.dispose();
+    twin.dispose();
+    plain.dispose();
+    tf.dispose([x, twinX, ref]);
+  });
+
+  it('a value that is not a finite number within the bound throws, naming it, and changes nothing', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]), true, 'lr-invalid-w');
+    const optimizer = toTfOptimizer(adam(0.1));
+    const bad: Array<[unknown, ErrorConstructor, string]> = [
+      [-1, RangeError, 'got -1'],
+      [NaN, RangeError, 'got NaN'],
+      [Infinity, RangeError, 'got Infinity'],
+      ['0.01', TypeError, 'got a string ("0.01")'],
+      [undefined, TypeError, 'got undefined'],
+    ];
+    for (const round of ['before the first step', 'after a step']) {
+      const state = optimizer.currentState;
+      for (const [value, type, got] of bad) {
+        const set = () => {
+          optimizer.learningRate = value as number;
+        };
+        expect(set).toThrow(type);
+        expect(set).toThrow(
+          `tfjs-optax.learningRate: the value for 'learningRate' (state[1].learningRate) must be a finite number >= 0, ${got}; nothing was changed`,
+        );
+        expect(() => optimizer.setHyperparam('learningRate', value as number)).toThrow(type);
+      }
+      expect(optimizer.learningRate).toBe(0.1);
+      expect(optimizer.currentState).toBe(state);
+      if (round === 'before the first step') stepOn(optimizer, [w]);
+    }
+    optimizer.dispose();
+    // Each hyperparameter's own bound, from the transformation: adamw's weight decay >= 0;
+    // fromage's (a negative decay it derives from its rate) >= -1.
+    const decayed = toTfOptimizer(adamw(0.1, { weightDecay: 0.01 }));
+    expect(() => decayed.setHyperparam('weightDecay', -0.1)).toThrow(
+      "tfjs-optax.setHyperparam: the value for 'weightDecay' (state[1].weightDecay) must be a finite number >= 0, got -0.1; nothing was changed",
+    );
+    const shrink = toTfOptimizer(fromage(0.1));
+    shrink.setHyperparam('weightDecay', -0.5);
+    expect(shrink.getHyperparam('weightDecay')).toBe(-0.5);
+    expect(() => shrink.setHyperparam('weightDecay', -2)).toThrow(/must be a finite number >= -1, got -2/);
+    decayed.dispose();
+    shrink.dispose();
+    w.dispose();
+  });
+
+  it('without a learning rate in the state, or with several, learningRate says what to do; a path picks one of several', () => {
+    const none = toTfOptimizer(chain(scaleByAdam(), scale(-0.1)));
+    const hint = /no hyperparameter 'learningRate' here; it holds no hyperparameters; .*wrap it in injectHyperparams\(\.\.\.\)/;
+    expect(() => none.learningRate).toThrow(hint);
+    expect(() => {
+      none.learningRate = 0.1;
+    }).toThrow(hint);
+    none.dispose();
+    const labels = (p: unknown) => {
+      const out: Record<string, string> = {};
+      for (const k of Object.keys(p as object)) out[k] = k.endsWith('kernel') ? 'kernels' : 'biases';
+      return out;
+    };
+    const kernel = tf.variable(tf.ones([2, 2]), true, 'several-kernel');
+    const bias = tf.variable(tf.ones([2]), true, 'several-bias');
+    const several = toTfOptimizer(partition({ kernels: adam(0.01), biases: sgd(0.1) }, labels));
+    for (const round of [0, 1]) {
+      expect(() => several.learningRate).toThrow(
+        /'learningRate' is at more than one place: inner\.biases\.1\.learningRate, inner\.kernels\.1\.learningRate; .*optimizer\.setHyperparam\(path, value\)/,
+      );
+      several.setHyperparam('biases.learningRate', 0.2 + round);
+      expect(several.getHyperparam('biases.learningRate')).toBe(0.2 + round);
+      expect(several.getHyperparam('kernels.learningRate')).toBe(0.01);
+      if (round === 0) {
+        stepOn(several, [kernel, bias], (v) => tf.onesLike(v));
+        // The first step used the rate set before it.
+        expect(Array.from(bias.dataSync())).toEqual([0.8, 0.8].map((v) => Math.fround(v)));
+      }
+    }
+    several.dispose();
+    tf.dispose([kernel, bias]);
+  });
+
+  it("a loaded model's placeholder asks for resumeTfOptimizer; setWeights or resuming gives the saved rate", async () => {
+    const schedule = (count: number) => 0.05 / (1 + count);
+    const tx = adam(schedule);
+    const model = makeModel(29);
+    model.compile({ optimizer: toTfOptimizer(tx), loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 3, batchSize: 32, verbose: 0 });
+    const sink = memorySink();
+    await model.save(sink.handler, { includeOptimizer: true });
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(sink.artifacts()));
+    const placeholder = loaded.optimizer as unknown as { learningRate: number };
+    expect(() => placeholder.learningRate).toThrow(
+      'tfjs-optax.learningRate: this optimizer was loaded with a model and has no transformation yet; call resumeTfOptimizer(model, tx)',
+    );
+    expect(() => {
+      placeholder.learningRate = 0.1;
+    }).toThrow(/call resumeTfOptimizer\(model, tx\) with the transformation it was saved with before setting the learning rate/);
+    // setWeights keeps the loaded state until the first step; its rate is read from it.
+    const copy = toTfOptimizer(tx);
+    await copy.setWeights(await model.optimizer.getWeights());
+    expect(copy.currentState).toBeUndefined();
+    expect(copy.learningRate).toBe(schedule(3));
+    expect(resumeTfOptimizer(loaded, tx).learningRate).toBe(schedule(3));
+    copy.dispose();
+    for (const m of [model, loaded]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+  });
+});
+
+describe('getConfig and fromConfig', () => {
+  it('getConfig is JSON; fromConfig says the transformation is code and points at resumeTfOptimizer; tfjs deserializes the placeholder', () => {
+    const optimizer = toTfOptimizer(adam(0.1), { name: 'configured' });
+    const config = optimizer.getConfig();
+    expect(JSON.parse(JSON.stringify(config))).toEqual({ name: 'configured' });
+    const message = /^OptaxOptimizer\.fromConfig: a tfjs-optax optimizer cannot be rebuilt from its config \(got an object with keys \{name\}\): its transformation is code, not data.*toTfOptimizer\(tx\).*resumeTfOptimizer\(model, tx\)/;
+    expect(() => OptaxOptimizer.fromConfig(OptaxOptimizer, config)).toThrow(message);
+    // tf.Serializable's own fromConfig is `new cls(config)`: the constructor says the same.
+    expect(() => new OptaxOptimizer(config as never)).toThrow(message);
+    // tfjs's registry (what tf.loadLayersModel uses) gives the placeholder, which asks for the transformation.
+    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[optimizer.getClassName()];
+    const placeholder = fromConfig(cls, config);
+    expect(placeholder).toBeInstanceOf(LoadedOptaxOptimizer);
+    expect((placeholder as LoadedOptaxOptimizer).name).toBe('configured');
+    expect(() => (placeholder as LoadedOptaxOptimizer).applyGradients()).toThrow(/call resumeTfOptimizer\(model, tx\)/);
+    (placeholder as LoadedOptaxOptimizer).dispose();
+    optimizer.dispose();
   });
 });

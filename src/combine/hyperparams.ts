@@ -1,11 +1,11 @@
 import { isOptimizer, type OptimizerAlias } from '../internal/aliases.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkOptions } from '../internal/options.js';
-import { declareState, layoutOf, refreshHyperparams, subState, type FieldKind } from '../internal/state.js';
+import { declareState, layoutOf, refreshHyperparams, subState, type FieldKind, type HyperField, type StateLayout } from '../internal/state.js';
 import { fusedApply, withFusedWrapper } from '../kernels/fused.js';
 import { isFusable } from '../kernels/spec.js';
 import { findOne, replaceAt } from '../tree/lookup.js';
-import { describeNode, isPlainObject } from '../tree/walk.js';
+import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
 import type { GradientTransformation, ScalarOrSchedule, Schedule, StateOf } from '../types.js';
 
 /**
@@ -47,17 +47,87 @@ export function getHyperparam(state: unknown, name: string): number {
  *
  *     state = setHyperparam(state, 'learningRate', 1e-4);
  *
- * @throws TypeError or RangeError for a value that is not a finite number; the errors of
- * {@link getHyperparam} for a name that is missing or ambiguous. The transformation checks the
- * value's domain (a negative learning rate, say) at its next update, before computing anything.
+ * The value is checked here, before anything is made: it must be a number (`TypeError`) and
+ * finite (`RangeError`), and a learning rate (a place named `learningRate`, injected or not) must
+ * be `>= 0`, as every learning rate of this library is. A state does not say which
+ * transformation made it, so the other bounds a hyperparameter has (a weight decay `>= 0`, `b1`
+ * in `[0, 1)`, ...) are checked by the transformation at its next update, before it computes or
+ * changes anything; an `OptaxOptimizer`'s `setHyperparam` (see `toTfOptimizer`), which knows
+ * its transformation, checks them when the value is set.
+ *
+ * @throws TypeError or RangeError for a value outside these bounds (naming the hyperparameter,
+ * its path in the state, the value and what was expected); the errors of {@link getHyperparam}
+ * for a name that is missing or ambiguous.
  * @group Hyperparameters
  */
 export function setHyperparam<S>(state: S, name: string, value: number): S {
   const owner = 'setHyperparam';
-  if (typeof value !== 'number') throw new TypeError(`${owner}: the value for '${name}' must be a number, got ${describeNode(value)}`);
-  if (!Number.isFinite(value)) throw new RangeError(`${owner}: the value for '${name}' must be a finite number, got ${value}`);
-  const place = findOne(owner, state, name, isHyperparam, 'hyperparameter');
+  const place = findHyperparam(owner, state, name);
+  checkHyperparamValue(owner, name, place.path, value);
   return replaceAt(state, place.path, value) as S;
+}
+
+/** The place of the hyperparameter `query` in a state (see {@link getHyperparam}). @internal */
+export function findHyperparam(owner: string, state: unknown, query: string): { path: Array<string | number>; value: number } {
+  const place = findOne(owner, state, query, isHyperparam, 'hyperparameter');
+  return { path: place.path, value: place.value as number };
+}
+
+/**
+ * The lowest value a hyperparameter may take, by the name it has in a state, where every
+ * transformation of this library that keeps one agrees (the state layouts' `HyperField.min`;
+ * test/hyperparams.test.ts checks this against every exported optimizer). An
+ * `injectHyperparams` value of that name gets the same bound: it is passed to the option.
+ */
+const LOWEST_BY_NAME: ReadonlyMap<string, number> = new Map([['learningRate', 0]]);
+
+/**
+ * Checks a value about to be set for the hyperparameter at `path` of a state (`query` is what the
+ * caller asked for): a number, finite, and at least the bound of its name and, when the
+ * transformation's layout is known, of its `field`. Throws naming all of these; returns the value.
+ * @internal
+ */
+export function checkHyperparamValue(
+  owner: string,
+  query: string,
+  path: ReadonlyArray<string | number>,
+  value: unknown,
+  field?: HyperField,
+): number {
+  const key = String(path[path.length - 1]);
+  const min = Math.max(field?.min ?? -Infinity, LOWEST_BY_NAME.get(key) ?? -Infinity);
+  const expected = `a finite number${min > -Infinity ? ` >= ${min}` : ''}`;
+  const where = `the value for '${query}' (${formatPath(path, 'state')})`;
+  if (typeof value !== 'number') throw new TypeError(`${owner}: ${where} must be ${expected}, got ${describeNode(value)}; nothing was changed`);
+  if (!Number.isFinite(value) || value < min) {
+    throw new RangeError(`${owner}: ${where} must be ${expected}, got ${value}; nothing was changed`);
+  }
+  return value;
+}
+
+/**
+ * The `HyperField` a transformation's layout declares at `path` of its state, or `undefined`
+ * where the layout says nothing (a user's own transformation, or a number that is not a declared
+ * hyperparameter).
+ * @internal
+ */
+export function hyperFieldAt(layout: StateLayout | null, path: ReadonlyArray<string | number>): HyperField | undefined {
+  let current: StateLayout | null = layout;
+  for (let i = 0; i < path.length; i++) {
+    if (current === null) return undefined;
+    if (Array.isArray(current)) {
+      current = typeof path[i] === 'number' ? ((current as readonly (StateLayout | null)[])[path[i] as number] ?? null) : null;
+      continue;
+    }
+    const fields = current as Readonly<Record<string, FieldKind>>;
+    const key = String(path[i]);
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) return undefined;
+    const kind = fields[key];
+    if (typeof kind === 'string') return undefined;
+    if (kind.kind === 'hyper') return i === path.length - 1 ? kind : undefined;
+    current = kind.layout;
+  }
+  return undefined;
 }
 
 /**

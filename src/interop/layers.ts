@@ -7,8 +7,11 @@ import { describeNode } from '../tree/walk.js';
  * @group tfjs interop
  */
 export interface LayerWeightLike {
-  /** The name in the model, stable across processes (`dense_Dense1/kernel`). */
-  readonly originalName: string;
+  /**
+   * The name in the model (`dense_Dense1/kernel`), the same in every copy of the model; used in
+   * messages only (the params are keyed by the tf.Variable's name).
+   */
+  readonly originalName?: string;
   /** The tf.Variable holding the value (typed as a tensor by tfjs-layers). */
   read(): tf.Tensor;
 }
@@ -24,9 +27,9 @@ export interface LayersModelLike {
 
 /**
  * The trainable weights of a tfjs-layers model (or layer) as a params tree for a custom
- * training loop: a plain object from each weight's name in the model (`'dense_Dense1/kernel'`)
- * to its `tf.Variable`. `trainStep` and `assignUpdates` write into the variables in place, so
- * the model sees every step:
+ * training loop: a plain object from each weight's tf.Variable **name**
+ * (`'dense_Dense1/kernel'`) to the `tf.Variable`. `trainStep` and `assignUpdates` write into the
+ * variables in place, so the model sees every step:
  *
  * ```ts
  * const params = modelParams(model);
@@ -39,8 +42,15 @@ export interface LayersModelLike {
  * }
  * ```
  *
- * Keys are the weights' `originalName`s, which come from the layer names, so a checkpoint saved
- * with these params loads into the same model built or loaded in another process.
+ * The keys are the names `tf.variableGrads(f, Object.values(params)).grads` and
+ * `optimizer.computeGradients` key the gradients by (and the names `toTfOptimizer` keys its
+ * state by), so their gradients are a tree of the same structure: `trainStep(tx, params, state,
+ * tf.variableGrads(f, Object.values(params)).grads)` works as it is. A tf.Variable's name is the
+ * weight's name in the model (`originalName`), unless a variable of that name already existed
+ * when the model was built or loaded: tfjs-layers then adds a suffix (`dense_Dense1/kernel_1` for
+ * a second copy of a model in one process, such as a checkpoint loaded next to the model in
+ * training). `loadState` of a state saved with another copy's params then names the keys that
+ * differ; `toTfOptimizer`'s `resumeTfOptimizer` matches such suffixed names itself.
  * @group tfjs interop
  */
 export function modelParams(model: LayersModelLike): Record<string, tf.Variable> {
@@ -50,17 +60,18 @@ export function modelParams(model: LayersModelLike): Record<string, tf.Variable>
   }
   const out: Record<string, tf.Variable> = {};
   weights.forEach((w: LayerWeightLike, i: number) => {
-    if (w === null || typeof w !== 'object' || typeof w.read !== 'function' || typeof w.originalName !== 'string') {
+    if (w === null || typeof w !== 'object' || typeof w.read !== 'function') {
       throw new TypeError(`modelParams: trainableWeights[${i}] is ${describeNode(w)}, not a tfjs-layers weight`);
     }
-    if (Object.prototype.hasOwnProperty.call(out, w.originalName)) {
-      throw new Error(`modelParams: two trainable weights are named '${w.originalName}'; give the layers unique names`);
-    }
     const variable = w.read();
+    const label = typeof w.originalName === 'string' ? `'${w.originalName}'` : `${i}`;
     if (!(variable instanceof tfc.Variable)) {
-      throw new TypeError(`modelParams: weight '${w.originalName}' reads as ${describeNode(variable)}, not a tf.Variable`);
+      throw new TypeError(`modelParams: weight ${label} (trainableWeights[${i}]) reads as ${describeNode(variable)}, not a tf.Variable`);
     }
-    out[w.originalName] = variable;
+    if (Object.prototype.hasOwnProperty.call(out, variable.name)) {
+      throw new Error(`modelParams: the tf.Variable '${variable.name}' is at trainableWeights[${i}] and before it; list each weight once`);
+    }
+    out[variable.name] = variable;
   });
   return out;
 }

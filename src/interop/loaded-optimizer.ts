@@ -86,9 +86,27 @@ export class LoadedOptaxOptimizer extends tf.Optimizer {
 
   /** Always throws: training needs the transformation back first. */
   applyGradients(): void {
-    throw new Error(
-      `${this.name}.applyGradients: this optimizer was loaded with a model and has no transformation yet; ` +
-        `call resumeTfOptimizer(model, tx) with the transformation it was saved with before training`,
+    throw this.noTransformation('applyGradients', 'before training');
+  }
+
+  /**
+   * Always throws: the learning rate belongs to the transformation, which this placeholder does
+   * not have yet. After `resumeTfOptimizer(model, tx)`, `model.optimizer.learningRate` reads and
+   * sets it (see `OptaxOptimizer.learningRate`).
+   */
+  get learningRate(): number {
+    throw this.noTransformation('learningRate', 'before reading the learning rate (model.optimizer is then the resumed optimizer)');
+  }
+
+  /** Always throws, as the getter does. */
+  set learningRate(_value: number) {
+    throw this.noTransformation('learningRate', 'before setting the learning rate (model.optimizer is then the resumed optimizer)');
+  }
+
+  private noTransformation(what: string, when: string): Error {
+    return new Error(
+      `${this.name}.${what}: this optimizer was loaded with a model and has no transformation yet; ` +
+        `call resumeTfOptimizer(model, tx) with the transformation it was saved with ${when}`,
     );
   }
 

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
+import { checkHyperparamValue, findHyperparam, hyperFieldAt } from '../combine/hyperparams.js';
+import { layoutOf, type StateLayout } from '../internal/state.js';
 import { collectTensors, disposeReplaced, treeDispose } from '../tree/memory.js';
+import { dottedPath, replaceAt } from '../tree/lookup.js';
 import { describeNode, isPlainObject, isTensor, sortedKeys } from '../tree/walk.js';
 import {
   checkManifest,
@@ -51,6 +54,38 @@ interface PendingState {
 type NamedTree = Record<string, tf.Tensor>;
 
 /**
+ * What a step starts from, made without changing the optimizer (see `OptaxOptimizer.prepare`):
+ * the step commits it only once the transformation's step has succeeded.
+ */
+interface Prepared {
+  /** The state for the variables `names`: the kept one, or one extended, restored or made for this step. */
+  full: unknown;
+  /** The variables `full` is for, sorted. */
+  names: string[];
+  /** The part of `full` for exactly this step's variables. */
+  input: unknown;
+  /** Entries of the kept state left out of `full` (variables since disposed), freed when the step commits. */
+  dropped: unknown[];
+}
+
+/** A hyperparameter value set before the state exists, applied when it is made. */
+interface PendingSet {
+  /** The place, as a dotted path that names it exactly. */
+  path: string;
+  value: number;
+}
+
+/** Why a config cannot make an optimizer, for `fromConfig` and a constructor given a config. */
+function notFromConfig(config: unknown): TypeError {
+  return new TypeError(
+    `OptaxOptimizer.fromConfig: a tfjs-optax optimizer cannot be rebuilt from its config (got ${describeNode(config)}): ` +
+      `its transformation is code, not data, so tfjs serialization (fromConfig, or a copy made from getConfig()) cannot make one. ` +
+      `Make a new one with toTfOptimizer(tx); for a model loaded with tf.loadLayersModel (saved with includeOptimizer: true), ` +
+      `call resumeTfOptimizer(model, tx) with the transformation it was trained with, which keeps the saved state`,
+  );
+}
+
+/**
  * A `tf.Optimizer` that runs a tfjs-optax {@link GradientTransformation}: what
  * {@link toTfOptimizer} and {@link resumeTfOptimizer} return. (A model saved with one is loaded
  * by `tf.loadLayersModel` with a `LoadedOptaxOptimizer` holding the state, under the same class
@@ -88,11 +123,29 @@ export class OptaxOptimizer extends tf.Optimizer {
   private exported: tf.Tensor[] = [];
   private disposed = false;
 
+  /** Hyperparameter values set before the first step, applied to the state when it is made. */
+  private pendingSets: PendingSet[] = [];
+
   constructor(name = 'tfjs-optax') {
     super();
     Object.defineProperty(this, OPTAX_BRAND, { value: true });
+    // tf.Serializable's fromConfig and tfjs-layers' deserialize call `new cls(config)`.
+    if (isPlainObject(name)) throw notFromConfig(name);
     if (typeof name !== 'string' || name === '') throw new TypeError(`toTfOptimizer: option 'name' must be a non-empty string, got ${describeNode(name)}`);
     this.name = name;
+  }
+
+  /**
+   * Always throws: an optimizer runs a transformation, which is code and is not in its config
+   * (`getConfig()` is `{ name }`). tfjs-layers' `tf.loadLayersModel` does not call this: it
+   * makes a {@link LoadedOptaxOptimizer} holding the saved state, which
+   * {@link resumeTfOptimizer} gives back its transformation.
+   */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    _cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    throw notFromConfig(config);
   }
 
   /**
@@ -107,10 +160,14 @@ export class OptaxOptimizer extends tf.Optimizer {
       throw new Error(`${this.name}: this optimizer already runs a transformation; make a new one with toTfOptimizer(tx) instead`);
     }
     if (this.pending !== null && variableNames !== undefined && variableNames.length > 0) {
+      const owner = `${this.name}.resume`;
       const names = [...variableNames].sort();
-      this.state = keepAll(restorePending(`${this.name}.resume`, tx, this.pending, variablesNamed(names)));
+      const params = variablesNamed(names);
+      const restored = restorePending(owner, tx, this.pending, params);
+      this.state = keepAll(this.withPendingSets(owner, restored, [params]));
       this.names = names;
       this.pending = null;
+      this.pendingSets = [];
     }
     this.tx = tx;
     this.stepFn = step;
@@ -134,21 +191,89 @@ export class OptaxOptimizer extends tf.Optimizer {
    * Applies one step of the transformation to the variables named in `variableGradients` (a map
    * from variable name to gradient, or a list of `{ name, tensor }`), as `tf.train`'s optimizers
    * do. Gradients that are `null` are skipped, as `tf.train` does. The gradients are not disposed.
+   *
+   * A step that throws (an unknown or disposed variable, a gradient of the wrong shape or dtype,
+   * a schedule that throws or returns NaN, a bad hyperparameter) changes nothing: the variables,
+   * the state (also on the first step, and when a variable joins), `iterations` and any value set
+   * before the first step stay as they were, and every tensor made for the step is freed.
    */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const owner = `${this.name}.applyGradients`;
-    this.assertLive(owner);
-    if (this.tx === null || this.stepFn === null) {
-      throw new Error(`${owner}: this optimizer has no transformation; make optimizers with toTfOptimizer(tx)`);
-    }
+    const tx = this.transformation(owner);
+    const step = this.stepFn as StepFunction;
     const [params, grads, names] = this.collect(owner, variableGradients);
     if (names.length > 0) {
-      const state = this.stateFor(owner, params, names);
-      const next = this.stepFn(this.tx, params, state, grads, { keepGrads: true }).state;
+      const prepared = this.prepare(owner, tx, params, names);
+      let next: unknown;
+      try {
+        next = step(tx, params, prepared.input, grads, { keepGrads: true }).state;
+      } catch (err) {
+        // Free what was made for this step only: the kept state, the variables and the gradients stay.
+        disposeReplaced(prepared.full, [this.state, params, grads]);
+        throw err;
+      }
       keepAll(next);
-      this.store(names, next);
+      this.state = sameList(names, prepared.names) ? next : merge(prepared.full, next, this.shapeOf(names));
+      this.names = prepared.names;
+      this.pending = null;
+      this.pendingSets = [];
+      for (const entry of prepared.dropped) treeDispose(entry);
     }
     this.incrementIterations();
+  }
+
+  /**
+   * The value of the hyperparameter `nameOrPath` that the next step uses (found as the
+   * function `getHyperparam` finds it in the state: a name, or a dotted path such as
+   * `'1.learningRate'`). Before the first step, the value the first step will use: the one set
+   * with {@link setHyperparam}, or the one loaded with `setWeights`, or else the one the
+   * transformation starts with (`schedule(0)` for a schedule), for the hyperparameters its state
+   * declares (every one of this library's).
+   * @throws Error when the state has no such hyperparameter or has it at several places (the
+   * message lists the names or paths).
+   */
+  getHyperparam(nameOrPath: string): number {
+    const owner = `${this.name}.getHyperparam`;
+    return this.readHyperparam(owner, nameOrPath, this.transformation(owner));
+  }
+
+  /**
+   * Makes the next step use `value` for the hyperparameter `nameOrPath` (found as
+   * {@link getHyperparam} finds it), as the function `setHyperparam` does to a state: a value set
+   * for a constant stays until set again; one set for a schedule is used once, and the schedule
+   * gives the value after. Before the first step the value is kept and applied to the state when
+   * it is made (or loaded: `setWeights` loads a whole state, and drops values set before it).
+   *
+   * The value is checked here against the transformation's own bound for it (a learning rate or
+   * a weight decay `>= 0`, ...): not a number is a `TypeError`; NaN, an infinity or a value below
+   * the bound a `RangeError`, naming the hyperparameter, its path, the value and what was
+   * expected. Nothing changes on an error.
+   */
+  setHyperparam(nameOrPath: string, value: number): void {
+    const owner = `${this.name}.setHyperparam`;
+    this.writeHyperparam(owner, nameOrPath, value, this.transformation(owner));
+  }
+
+  /**
+   * The learning rate the next step uses, as `tf.train`'s optimizers have it, for code written
+   * for them (a learning-rate scheduler in a `model.fit` callback, a log): reading it is
+   * `getHyperparam('learningRate')`, setting it `setHyperparam('learningRate', value)`, with the
+   * same checks (a finite number `>= 0`) and the same behaviour before the first step.
+   *
+   * It needs the transformation to keep its learning rate in its state, as this library's
+   * optimizers and `scaleByLearningRate` do, or to be wrapped in `injectHyperparams`; otherwise,
+   * or when the state holds several learning rates (a `partition`), reading or setting it throws
+   * an `Error` saying so (use `getHyperparam`/`setHyperparam` with a path for one of several).
+   */
+  get learningRate(): number {
+    const owner = `${this.name}.learningRate`;
+    return this.readHyperparam(owner, 'learningRate', this.transformation(owner), LEARNING_RATE_HINT);
+  }
+
+  /** Makes the next step use `value` as its learning rate (see the getter); checked first. */
+  set learningRate(value: number) {
+    const owner = `${this.name}.learningRate`;
+    this.writeHyperparam(owner, 'learningRate', value, this.transformation(owner), LEARNING_RATE_HINT);
   }
 
   /**
@@ -234,10 +359,15 @@ export class OptaxOptimizer extends tf.Optimizer {
       this.names = [];
       this.pending = loaded;
     }
+    this.pendingSets = [];
     this.iterations_ = iterations;
   }
 
-  /** The config written into a saved model.json: the name (the transformation is code). */
+  /**
+   * The config written into a saved model.json by `model.save(..., { includeOptimizer: true })`:
+   * `{ name }`, JSON. The transformation is code and is not in it, so {@link fromConfig} cannot
+   * rebuild the optimizer; `tf.loadLayersModel` makes a {@link LoadedOptaxOptimizer} of it instead.
+   */
   override getConfig(): tf.serialization.ConfigDict {
     return { name: this.name };
   }
@@ -248,6 +378,7 @@ export class OptaxOptimizer extends tf.Optimizer {
     treeDispose(this.state);
     this.state = undefined;
     this.pending = null;
+    this.pendingSets = [];
     this.releaseExported();
     this.disposed = true;
     super.dispose();
@@ -292,36 +423,124 @@ export class OptaxOptimizer extends tf.Optimizer {
     return [params, grads, Object.keys(params).sort()];
   }
 
-  /** The state for exactly the variables `names`, extending or restricting the kept one. */
-  private stateFor(owner: string, params: NamedTree, names: string[]): unknown {
-    if (this.pending !== null) {
-      this.state = keepAll(restorePending(owner, this.tx!, this.pending, params));
-      this.names = names;
-      this.pending = null;
-      return this.state;
+  /** The transformation, or an error saying the optimizer cannot step (disposed, or made without one). */
+  private transformation(owner: string): GradientTransformation<unknown> {
+    this.assertLive(owner);
+    if (this.tx === null || this.stepFn === null) {
+      throw new Error(`${owner}: this optimizer has no transformation; make optimizers with toTfOptimizer(tx)`);
     }
-    if (this.state === undefined) {
-      this.state = keepAll(this.tx!.init(params));
-      this.names = names;
-      return this.state;
-    }
-    if (sameList(names, this.names)) return this.state;
-    const alive = this.names.filter(isLiveVariable);
-    const kept = new Set(alive);
-    if (alive.length < this.names.length || names.some((n) => !kept.has(n))) {
-      // New variables (or disposed ones): state for the union, the old entries kept.
-      const union = [...new Set([...alive, ...names])].sort();
-      const fresh = this.tx!.init(variablesNamed(union));
-      this.state = keepAll(graft(owner, this.state, fresh));
-      this.names = union;
-      if (sameList(names, this.names)) return this.state;
-    }
-    return restrict(this.state, this.shapeOf(names, params));
+    return this.tx;
   }
 
-  /** Stores the new state of a step on `names` into the kept state. */
-  private store(names: string[], next: unknown): void {
-    this.state = sameList(names, this.names) ? next : merge(this.state, next, this.shapeOf(names));
+  /**
+   * The state a step on the variables `names` starts from, made without changing the optimizer:
+   * the kept state, or a new one (restored from loaded weights, or `tx.init`, with any values set
+   * before the first step), or the kept one extended by fresh entries for new variables. An error
+   * frees what it made.
+   */
+  private prepare(owner: string, tx: GradientTransformation<unknown>, params: NamedTree, names: string[]): Prepared {
+    let full: unknown;
+    let fullNames = names;
+    const dropped: unknown[] = [];
+    if (this.pending !== null || this.state === undefined) {
+      const made = this.pending !== null ? restorePending(owner, tx, this.pending, params) : tx.init(params);
+      full = this.withPendingSets(owner, made, [params]);
+    } else if (sameList(names, this.names)) {
+      return { full: this.state, names, input: this.state, dropped };
+    } else {
+      const alive = this.names.filter(isLiveVariable);
+      const kept = new Set(alive);
+      if (alive.length < this.names.length || names.some((n) => !kept.has(n))) {
+        // New variables (or disposed ones): state for the union, the old entries kept.
+        const union = [...new Set([...alive, ...names])].sort();
+        const unionParams = variablesNamed(union);
+        const fresh = tx.init(unionParams);
+        try {
+          full = graft(owner, this.state, fresh, dropped);
+        } catch (err) {
+          disposeReplaced(fresh, [this.state, unionParams]);
+          throw err;
+        }
+        disposeReplaced(fresh, [full, unionParams]);
+        fullNames = union;
+      } else {
+        full = this.state;
+        fullNames = this.names;
+      }
+    }
+    keepAll(full);
+    if (sameList(names, fullNames)) return { full, names: fullNames, input: full, dropped };
+    try {
+      return { full, names: fullNames, input: restrict(full, this.shapeOf(names, params)), dropped };
+    } catch (err) {
+      disposeReplaced(full, [this.state, params]);
+      throw err;
+    }
+  }
+
+  /** `state` (new, made for `keep`) with the values set before the first step; on an error, its tensors are freed. */
+  private withPendingSets(owner: string, state: unknown, keep: unknown[]): unknown {
+    try {
+      let out = state;
+      for (const set of this.pendingSets) {
+        const { path } = findHyperparam(owner, out, set.path);
+        if (dottedPath(path) !== set.path) {
+          throw new Error(`${owner}: the value ${set.value} set before the first step for '${set.path}' has no such place in the state made now (found '${dottedPath(path)}')`);
+        }
+        out = replaceAt(out, path, set.value);
+      }
+      return out;
+    } catch (err) {
+      disposeReplaced(state, [this.state, ...keep]);
+      throw err;
+    }
+  }
+
+  /**
+   * The state's hyperparameters as the next step will see them, without tensors where none are
+   * kept yet: the kept state; before the first step, the loaded one (its numbers) or the one the
+   * transformation declares (each hyperparameter at count 0), with the values set since.
+   */
+  private hyperparamView(owner: string, tx: GradientTransformation<unknown>): unknown {
+    if (this.state !== undefined) return this.state;
+    let view = this.pending !== null ? savedNumbers(upgradeManifest(this.pending.manifest, tx).state) : initialNumbers(layoutOf(tx));
+    for (const set of this.pendingSets) view = replaceAt(view, findHyperparam(owner, view, set.path).path, set.value);
+    return view;
+  }
+
+  private readHyperparam(owner: string, query: string, tx: GradientTransformation<unknown>, hint = ''): number {
+    const view = this.hyperparamView(owner, tx);
+    try {
+      return findHyperparam(owner, view, query).value;
+    } catch (err) {
+      throw this.explain(err, tx, hint);
+    }
+  }
+
+  private writeHyperparam(owner: string, query: string, value: unknown, tx: GradientTransformation<unknown>, hint = ''): void {
+    const view = this.hyperparamView(owner, tx);
+    let path: Array<string | number>;
+    try {
+      path = findHyperparam(owner, view, query).path;
+    } catch (err) {
+      throw this.explain(err, tx, hint);
+    }
+    const checked = checkHyperparamValue(owner, query, path, value, hyperFieldAt(layoutOf(tx), path));
+    if (this.state !== undefined) this.state = replaceAt(this.state, path, checked);
+    else this.pendingSets = [...this.pendingSets.filter((s) => s.path !== dottedPath(path)), { path: dottedPath(path), value: checked }];
+  }
+
+  /** A lookup error with what to do about it added (`hint`; before the first step, when the state is not fully declared). */
+  private explain(err: unknown, tx: GradientTransformation<unknown>, hint: string): unknown {
+    if (!(err instanceof Error) || err instanceof TypeError) return err;
+    let extra = hint;
+    if (this.state === undefined && this.pending === null && hasUndeclared(layoutOf(tx))) {
+      extra +=
+        '; before the first step only the hyperparameters that the transformation declares in its state layout are known ' +
+        '(every one of this library\'s does; a transformation of your own may not): read or set it after the first step';
+    }
+    err.message += extra;
+    return err;
   }
 
   /** The structure of `tx.init` for these variables (tensors replaced by `true`), cached. */
@@ -339,6 +558,13 @@ export class OptaxOptimizer extends tf.Optimizer {
   }
 }
 
+
+/** What the `learningRate` accessor adds to a lookup error: how to give a transformation one. */
+const LEARNING_RATE_HINT =
+  "; an OptaxOptimizer's learningRate reads and sets the one 'learningRate' of its transformation's state: " +
+  'make the transformation with a learning rate that its state keeps (sgd(lr), adam(lr), scaleByLearningRate(lr), ...) or ' +
+  'wrap it in injectHyperparams(...), e.g. injectHyperparams((h: { learningRate: number }) => myTransformation(h.learningRate))({ learningRate: 1e-3 }); ' +
+  'where the state has several, read or set one by its path with optimizer.getHyperparam(path) / optimizer.setHyperparam(path, value)';
 
 /** The loaded state rebuilt for `tx` and these variables (or a `StateFormatError`, nothing made). */
 function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
@@ -433,10 +659,11 @@ function merge(state: unknown, next: unknown, shape: unknown): unknown {
 
 /**
  * The kept `old` state carried over into `fresh` (`tx.init` for a larger or changed set of
- * variables): old entries where they exist, fresh ones for new variables; what is not used of
- * either is disposed.
+ * variables): old entries where they exist, fresh ones for new variables. Changes and frees
+ * nothing: the old entries of variables that are gone are pushed to `dropped`, and the caller
+ * frees what is not used of `fresh`.
  */
-function graft(owner: string, old: unknown, fresh: unknown): unknown {
+function graft(owner: string, old: unknown, fresh: unknown, dropped: unknown[]): unknown {
   if (isTensor(fresh)) {
     if (!isTensor(old) || old.shape.length !== fresh.shape.length || old.shape.some((d, i) => d !== fresh.shape[i])) {
       throw new Error(
@@ -444,27 +671,67 @@ function graft(owner: string, old: unknown, fresh: unknown): unknown {
           `so the set of variables cannot change between steps; use one optimizer per set of variables`,
       );
     }
-    fresh.dispose();
     return old;
   }
-  if (Array.isArray(fresh)) return fresh.map((f, i) => graft(owner, (old as unknown[])[i], f));
+  if (Array.isArray(fresh)) return fresh.map((f, i) => graft(owner, (old as unknown[])[i], f, dropped));
   if (isPlainObject(fresh)) {
     const from = old as Record<string, unknown>;
     const out = newLike(fresh);
     if (sameKeys(fresh, from)) {
-      for (const k of Object.keys(fresh)) out[k] = graft(owner, from[k], fresh[k]);
+      for (const k of Object.keys(fresh)) out[k] = graft(owner, from[k], fresh[k], dropped);
     } else {
-      for (const k of Object.keys(fresh)) {
-        if (k in from) {
-          treeDispose(fresh[k]);
-          out[k] = from[k];
-        } else out[k] = fresh[k];
-      }
-      for (const k of Object.keys(from)) if (!(k in fresh)) treeDispose(from[k]);
+      for (const k of Object.keys(fresh)) out[k] = k in from ? from[k] : fresh[k];
+      for (const k of Object.keys(from)) if (!(k in fresh)) dropped.push(from[k]);
     }
     return out;
   }
   return old;
+}
+
+/**
+ * A state's numbers as `init` makes them, from the layout its transformation declares: each
+ * hyperparameter at count 0 (`HyperField.at(0)`), step counts 0; `null` for tensor trees and
+ * undeclared parts, `undefined` for other numbers (not known before a step).
+ */
+function initialNumbers(layout: StateLayout | null): unknown {
+  if (layout === null) return null;
+  if (Array.isArray(layout)) return (layout as readonly (StateLayout | null)[]).map(initialNumbers);
+  const fields = layout as Exclude<StateLayout, readonly unknown[]>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(fields)) {
+    const kind = fields[key];
+    if (kind === 'count') out[key] = 0;
+    else if (typeof kind === 'string') out[key] = kind === 'tree' ? null : undefined;
+    else out[key] = kind.kind === 'hyper' ? kind.at(0) : initialNumbers(kind.layout);
+  }
+  return out;
+}
+
+/** Whether a layout leaves a part of the state undeclared (a transformation that declares none). */
+function hasUndeclared(layout: StateLayout | null): boolean {
+  if (layout === null) return true;
+  if (Array.isArray(layout)) return (layout as readonly (StateLayout | null)[]).some(hasUndeclared);
+  const fields = layout as Exclude<StateLayout, readonly unknown[]>;
+  return Object.keys(fields).some((k) => {
+    const kind = fields[k];
+    return typeof kind !== 'string' && kind.kind === 'sub' && hasUndeclared(kind.layout);
+  });
+}
+
+/**
+ * A saved state's numbers (a manifest's `state`, see state-codec.ts): tensor references become
+ * `null`, tagged numbers numbers, the rest as it is.
+ */
+function savedNumbers(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(savedNumbers);
+  if (!isPlainObject(node)) return node;
+  const keys = Object.keys(node);
+  if (keys.length === 1 && keys[0] === '$tensor') return null;
+  if (keys.length === 1 && keys[0] === '$number') return Number(node.$number);
+  if (keys.length === 1 && keys[0] === '$undefined') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = savedNumbers(node[k]);
+  return out;
 }
 
 /** The manifest as UTF-8 bytes, four to an int32 element, padded with spaces (JSON ignores them). */

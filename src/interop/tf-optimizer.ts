@@ -34,6 +34,12 @@ const step: StepFunction = (tx, params, state, grads, options) => trainStep(tx, 
  * load the state, so `model.save(handler, { includeOptimizer: true })` works, and a model loaded
  * with `tf.loadLayersModel` resumes exactly once {@link resumeTfOptimizer} gives it back its
  * transformation. `dispose()` frees the state.
+ *
+ * `optimizer.learningRate` reads the rate the next step uses and, set (as Keras-style
+ * learning-rate schedulers in `model.fit` callbacks do with `tf.train`'s optimizers), changes it,
+ * for a transformation that keeps its learning rate in its state (this library's optimizers) or
+ * is wrapped in `injectHyperparams`; `getHyperparam`/`setHyperparam` do the same for any
+ * hyperparameter (see {@link OptaxOptimizer}). A step that throws changes nothing.
  * @group tfjs interop
  */
 export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimizerOptions = {}): OptaxOptimizer {
