@@ -18,12 +18,15 @@ export type StateLayout = { readonly [field: string]: FieldKind } | readonly (St
  * - `'count'`: a step count, a whole number >= 0;
  * - `'tree'`: a tensor tree (whose leaves the transformation checks against the updates, as it
  *   does the updates themselves);
+ * - `'nonNegativeTree'`: a tensor tree whose values the transformation's math keeps >= 0 (a
+ *   second moment, a sum or maximum of squares), and finite while the gradients are; an update
+ *   checks it as a `'tree'`, loading a checkpoint checks every float32 value (finite, >= 0);
  * - `'number'`: any JS number (NaN and infinities included), `'flag'`: a boolean, `'any'`:
  *   not checked here;
  * - a {@link HyperField}: a hyperparameter, the value the next update will use;
  * - `{ kind: 'sub', layout }`: the state of an inner transformation (a wrapper's `inner`).
  */
-export type FieldKind = 'count' | 'tree' | 'number' | 'flag' | 'any' | HyperField | SubState;
+export type FieldKind = 'count' | 'tree' | 'nonNegativeTree' | 'number' | 'flag' | 'any' | HyperField | SubState;
 
 /**
  * A number-or-schedule hyperparameter kept in the state under its option's name: the value the
@@ -138,7 +141,7 @@ function checkLayout({ owner, layout }: Declared, state: unknown): void {
       fields++;
       if (!Object.prototype.hasOwnProperty.call(value, key)) throw mismatch(owner, path, expected, value);
       const kind = expected[key];
-      if (kind === 'tree' || kind === 'any') continue;
+      if (kind === 'tree' || kind === 'nonNegativeTree' || kind === 'any') continue;
       path.push(key);
       checkField(owner, path, kind, value[key], visit);
       path.pop();
@@ -152,7 +155,7 @@ function checkLayout({ owner, layout }: Declared, state: unknown): void {
 function checkField(
   owner: string,
   path: (string | number)[],
-  kind: Exclude<FieldKind, 'tree' | 'any'>,
+  kind: Exclude<FieldKind, 'tree' | 'nonNegativeTree' | 'any'>,
   value: unknown,
   visit: (expected: StateLayout | null, value: unknown) => void,
 ): void {
@@ -208,6 +211,45 @@ export function refreshHyperparams<S>(layout: StateLayout | null, state: S, mode
     return out ?? value;
   };
   return visit(layout, state) as S;
+}
+
+/** A field of a state layout that holds a value, not an inner state. */
+export type ValueField = Exclude<FieldKind, SubState>;
+
+/**
+ * Calls `visit` with every field that `layout` declares and `state` has, descending into chains
+ * and inner states, with the field's kind, its value and its path. Values of another structure
+ * than the layout's are skipped: this walk reads what is there, the structure is checked
+ * elsewhere. `state` may be a state or its saved manifest (the same keys and arrays).
+ */
+export function forEachField(
+  layout: StateLayout | null,
+  state: unknown,
+  visit: (kind: ValueField, value: unknown, path: readonly (string | number)[]) => void,
+): void {
+  const path: (string | number)[] = [];
+  const walk = (expected: StateLayout | null, value: unknown): void => {
+    if (expected === null) return;
+    if (isLayoutArray(expected)) {
+      if (!Array.isArray(value)) return;
+      for (let i = 0; i < expected.length && i < value.length; i++) {
+        path.push(i);
+        walk(expected[i], value[i]);
+        path.pop();
+      }
+      return;
+    }
+    if (!isPlainObject(value)) return;
+    for (const key of Object.keys(expected)) {
+      if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+      const kind = expected[key];
+      path.push(key);
+      if (typeof kind !== 'string' && kind.kind === 'sub') walk(kind.layout, value[key]);
+      else visit(kind, value[key], path);
+      path.pop();
+    }
+  };
+  walk(layout, state);
 }
 
 function isLayoutArray(layout: StateLayout): layout is readonly (StateLayout | null)[] {

@@ -3,14 +3,18 @@ import type { GradientTransformation, Params } from '../types.js';
 import { collectTensors, disposeReplaced } from '../tree/memory.js';
 import { describeNode } from '../tree/walk.js';
 import { checkOptions, checkTransformation } from '../internal/options.js';
+import { layoutOf } from '../internal/state.js';
 import { fileHandler } from './file-handler.js';
 import {
   checkManifest,
+  checkManifestChecksum,
   checkSavedParams,
+  checkTensorChecksums,
   concatBytes,
   encodeState,
   joinWeights,
   restoreState,
+  sealManifest,
   upgradeManifest,
   splitWeights,
   STATE_FORMAT,
@@ -35,33 +39,41 @@ export interface SaveStateOptions {
 /**
  * A state as `tf.io.ModelArtifacts`, the form every tfjs `IOHandler` saves: `modelTopology` is
  * the JSON manifest (`format: 'tfjs-optax-state'`, `formatVersion`, the state's structure with
- * its JS numbers, each tensor's path, dtype and shape, and the params' if given), `weightSpecs`
- * lists the tensors and `weightData` holds their bytes in one buffer. Nothing is disposed; the
- * bytes are copied.
+ * its JS numbers, each tensor's path, dtype, shape and CRC-32 checksum, the params' paths if
+ * given, and the manifest's own CRC-32), `weightSpecs` lists the tensors and `weightData` holds
+ * their bytes in one buffer. The checksums travel inside the artifacts, so every handler
+ * (`indexeddb://`, `localstorage://`, files) keeps them. Nothing is disposed; the bytes are
+ * copied.
  *
  * @throws StateFormatError naming the path, for anything a state must not hold.
  * @group Checkpoints
  */
 export function stateToArtifacts(state: unknown, options: SaveStateOptions = {}): tf.io.ModelArtifacts {
   checkOptions('stateToArtifacts', options, ['params']);
-  const { manifest, tensors } = encodeState('stateToArtifacts', state, options.params);
+  const encoded = encodeState('stateToArtifacts', state, options.params);
+  const weightData = joinWeights(encoded.tensors);
+  const manifest = sealManifest(encoded.manifest, weightData);
   return {
     format: STATE_FORMAT,
     generatedBy: manifest.generatedBy,
     convertedBy: null,
     modelTopology: manifest as unknown as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: manifest.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype })),
-    weightData: joinWeights(tensors),
+    weightData,
   };
 }
 
 /**
- * The state saved in `artifacts`, rebuilt for `tx` and `params`: the checkpoint must have
- * exactly the structure of `tx.init(params)` (the same arrays and keys, tensors of the same
- * dtypes and shapes), the recorded params (if any) must be `params`, and the weights buffer
- * must have the size the manifest says. Anything else is a `StateFormatError` that says where
- * and what (path, expected, found), thrown before any tensor is made. The returned state's
- * tensors are new; nothing given is changed.
+ * The state saved in `artifacts`, rebuilt for `tx` and `params`. In order: the manifest must
+ * match its checksum and each tensor's bytes theirs (CRC-32; checkpoints of format versions 1
+ * and 2 have none), the weights buffer must have the size the manifest says, the checkpoint
+ * must have exactly the structure of `tx.init(params)` (the same arrays and keys, tensors of
+ * the same dtypes and shapes), the recorded params (if any) must be `params`, and the values
+ * must be ones the state can hold: step counts whole numbers >= 0, hyperparameters (learning
+ * rates, ...) finite and in their domain, second moments (Adam's `nu` and the like) finite and
+ * >= 0. Anything else is a `StateFormatError` that says where and what (path, expected,
+ * found), thrown before any tensor is made. The returned state's tensors are new; nothing
+ * given is changed.
  * @group Checkpoints
  */
 export function stateFromArtifacts<S>(tx: GradientTransformation<S>, params: Params, artifacts: tf.io.ModelArtifacts): S {
@@ -79,13 +91,16 @@ function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, p
       `${owner}: not a tfjs-optax state checkpoint: format is ${JSON.stringify(artifacts.format)}, expected '${STATE_FORMAT}' (a model saved with model.save? load it with tf.loadLayersModel)`,
     );
   }
-  const manifest = upgradeManifest(checkManifest(owner, artifacts.modelTopology), tx);
-  checkWeightSpecs(owner, manifest, artifacts.weightSpecs);
-  const values = splitWeights(owner, manifest, weightBuffer(owner, artifacts.weightData));
+  const saved = checkManifest(owner, artifacts.modelTopology);
+  checkManifestChecksum(owner, saved);
+  checkWeightSpecs(owner, saved, artifacts.weightSpecs);
+  const values = splitWeights(owner, saved, weightBuffer(owner, artifacts.weightData));
+  checkTensorChecksums(owner, saved, values);
+  const manifest = upgradeManifest(saved, tx);
   checkSavedParams(owner, manifest, params);
   const template = tx.init(params);
   try {
-    return restoreState(owner, template, manifest, values) as S;
+    return restoreState(owner, template, manifest, values, { layout: layoutOf(tx) }) as S;
   } finally {
     disposeReplaced(template, params);
   }
@@ -95,7 +110,9 @@ function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, p
  * Saves an optimizer state through any tfjs `IOHandler` or URL scheme tfjs knows
  * (`indexeddb://`, `localstorage://`, `downloads://`, `http(s)://`, and `file://` with
  * tfjs-node). In Node without tfjs-node, `file://path/to/dir` uses {@link fileHandler}, which
- * writes `state.json` and `state.weights.bin` there. Returns the handler's `SaveResult`.
+ * writes `state.json` and a uniquely named `state.<id>.weights.bin` there, atomically. The
+ * checkpoint carries checksums whatever the handler (see {@link stateToArtifacts}). Returns the
+ * handler's `SaveResult`.
  *
  * ```ts
  * await saveState(state, 'file://./checkpoints/step-1000', { params });

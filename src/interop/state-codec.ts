@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VERSION } from '../version.js';
-import { layoutOf, refreshHyperparams } from '../internal/state.js';
+import { forEachField, layoutOf, refreshHyperparams, type StateLayout, type ValueField } from '../internal/state.js';
 import type { GradientTransformation } from '../types.js';
 import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+import { bytesOf, crc32Hex, jsonCrc32 } from './crc32.js';
 
 /**
  * The serialized form of an optimizer state, shared by checkpoints (`saveState`) and the
@@ -13,6 +14,13 @@ import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type Tre
  * JSON numbers (which round-trip float64 exactly), and tagged objects for what JSON cannot hold:
  * `{ "$tensor": i }` (the i-th entry of `tensors`), `{ "$number": "NaN" | "Infinity" |
  * "-Infinity" | "-0" }` and `{ "$undefined": true }`.
+ *
+ * Checksums (version 3): every checkpoint `stateToArtifacts` writes carries the CRC-32 (as zlib
+ * computes it, see crc32.ts) of each tensor's bytes in its `tensors` entry (`checksum`), and the
+ * CRC-32 of the manifest itself, all but its `checksum` field, as canonical JSON (keys sorted,
+ * UTF-8) in `checksum: { algorithm: 'crc32', manifest }`. Loading recomputes both before it
+ * reads anything else; a manifest without them (versions 1 and 2, the tf.Optimizer adapter's
+ * weights) loads without this check.
  */
 
 /**
@@ -26,10 +34,13 @@ export const STATE_FORMAT = 'tfjs-optax-state';
  * - 2: learning-rate and weight-decay states hold the value the next update uses
  *   (`{ count, learningRate }`, `{ count, weightDecay }`); a version-1 checkpoint gets these
  *   fields computed from its counts when it is loaded (see `upgradeManifest` in the source).
+ * - 3: CRC-32 checksums of each tensor's bytes (`tensors[i].checksum`) and of the manifest
+ *   (`checksum`), verified when loading; no other key may appear. Versions 1 and 2 have none
+ *   and load as before.
  * @group Checkpoints
  * @function
  */
-export const STATE_FORMAT_VERSION = 2;
+export const STATE_FORMAT_VERSION = 3;
 
 /**
  * One tensor of a state, as the manifest lists it.
@@ -44,6 +55,19 @@ export interface ManifestTensor {
   dtype: SavedDtype;
   /** The tensor's shape (`[]` for a scalar). */
   shape: number[];
+  /** The CRC-32 of the tensor's bytes in the weights buffer, eight hex digits (version 3). */
+  checksum?: string;
+}
+
+/**
+ * The checksum of a manifest (version 3).
+ * @inline
+ */
+export interface ManifestChecksum {
+  /** Always `'crc32'`: CRC-32 as zlib computes it. */
+  algorithm: 'crc32';
+  /** The CRC-32 of the manifest without this field, as canonical JSON (keys sorted) in UTF-8: eight hex digits. */
+  manifest: string;
 }
 
 /**
@@ -86,7 +110,13 @@ export interface StateManifest {
   params?: ManifestParam[];
   /** The tf.Optimizer adapter's iteration count (its `getWeights` only). */
   iterations?: number;
+  /** The manifest's checksum; its tensors' are in their entries (version 3, from `stateToArtifacts`). */
+  checksum?: ManifestChecksum;
 }
+
+const MANIFEST_KEYS = new Set(['format', 'formatVersion', 'generatedBy', 'state', 'tensors', 'params', 'iterations', 'checksum']);
+const TENSOR_KEYS = new Set(['name', 'path', 'dtype', 'shape', 'checksum']);
+const HEX32 = /^[0-9a-f]{8}$/;
 
 /**
  * The dtypes a saved state's tensors may have.
@@ -218,15 +248,33 @@ export function checkManifest(owner: string, value: unknown): StateManifest {
     );
   }
   if (!Array.isArray(value.tensors)) throw new StateFormatError(`${owner}: the checkpoint manifest has no tensors list`);
+  // From version 3 on, the keys are known: a damaged key must not hide a checksum.
+  const strict = version >= 3;
+  if (strict) {
+    const unknown = Object.keys(value).filter((k) => !MANIFEST_KEYS.has(k));
+    if (unknown.length > 0) {
+      throw new StateFormatError(
+        `${owner}: the checkpoint manifest has unknown ${unknown.map((k) => `'${k}'`).join(', ')} (expected only ${[...MANIFEST_KEYS].join(', ')}): a damaged or foreign manifest`,
+      );
+    }
+  }
   value.tensors.forEach((t: unknown, i: number) => {
     const ok =
       isPlainObject(t) &&
       typeof t.dtype === 'string' &&
       t.dtype in BYTES &&
       Array.isArray(t.shape) &&
-      t.shape.every((d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= 0);
+      t.shape.every((d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= 0) &&
+      (t.checksum === undefined || (typeof t.checksum === 'string' && HEX32.test(t.checksum))) &&
+      (!strict || Object.keys(t).every((k) => TENSOR_KEYS.has(k)));
     if (!ok) throw new StateFormatError(`${owner}: the checkpoint manifest's tensors[${i}] is malformed: ${JSON.stringify(t)}`);
   });
+  const sum = value.checksum;
+  if (sum !== undefined && !(isPlainObject(sum) && sum.algorithm === 'crc32' && typeof sum.manifest === 'string' && HEX32.test(sum.manifest))) {
+    throw new StateFormatError(
+      `${owner}: the checkpoint manifest's checksum is ${JSON.stringify(sum)}, expected { algorithm: 'crc32', manifest: <8 hex digits> }`,
+    );
+  }
   return value as unknown as StateManifest;
 }
 
@@ -251,6 +299,52 @@ export function splitWeights(owner: string, manifest: StateManifest, buffer: Arr
     const slice = buffer.slice(offset, offset + bytes);
     offset += bytes;
     return t.dtype === 'float32' ? new Float32Array(slice) : t.dtype === 'int32' ? new Int32Array(slice) : new Uint8Array(slice);
+  });
+}
+
+/**
+ * `manifest` with its checksums (version 3): each tensor's CRC-32 over its bytes in `weights`
+ * (the buffer {@link joinWeights} made of them), then the manifest's own.
+ */
+export function sealManifest(manifest: StateManifest, weights: ArrayBuffer): StateManifest {
+  let offset = 0;
+  const tensors = manifest.tensors.map((t) => {
+    const bytes = byteLengthOf(t.dtype, t.shape);
+    const checksum = crc32Hex(new Uint8Array(weights, offset, bytes));
+    offset += bytes;
+    return { ...t, checksum };
+  });
+  const { checksum: _old, ...body } = { ...manifest, tensors };
+  return { ...body, checksum: { algorithm: 'crc32', manifest: jsonCrc32(body) } };
+}
+
+/**
+ * Verifies the manifest's own checksum, if it has one: a damaged tensor table, structure or
+ * count is a `StateFormatError` before anything reads them.
+ */
+export function checkManifestChecksum(owner: string, manifest: StateManifest): void {
+  if (manifest.checksum === undefined) return;
+  const { checksum, ...body } = manifest;
+  const now = jsonCrc32(body);
+  if (now !== checksum.manifest) {
+    throw new StateFormatError(
+      `${owner}: the checkpoint manifest does not match its checksum (CRC-32 ${checksum.manifest} saved, ${now} now): ` +
+        `it was changed or damaged after it was saved`,
+    );
+  }
+}
+
+/** Verifies each tensor's bytes against its checksum, where the manifest has one. */
+export function checkTensorChecksums(owner: string, manifest: StateManifest, values: readonly SavedValues[]): void {
+  manifest.tensors.forEach((t, i) => {
+    if (t.checksum === undefined) return;
+    const now = crc32Hex(bytesOf(values[i]));
+    if (now !== t.checksum) {
+      throw new StateFormatError(
+        `${owner}: the values of ${Array.isArray(t.path) ? formatPath(t.path, 'state') : `'${t.name}'`} do not match their checksum (CRC-32 ${t.checksum} saved, ${now} now): ` +
+          `the weights were changed or damaged after they were saved`,
+      );
+    }
   });
 }
 
@@ -286,6 +380,11 @@ export interface RestoreOptions {
    * variables not in use).
    */
   matchVariableNames?: boolean;
+  /**
+   * The layout the transformation declares for its state (`layoutOf(tx)`): the values it
+   * describes are checked before any tensor is made (see {@link checkStateValues}).
+   */
+  layout?: StateLayout | null;
 }
 
 const SUFFIX = /_\d+$/;
@@ -294,12 +393,14 @@ const SUFFIX = /_\d+$/;
  * A manifest of an older format brought to the current one for `tx`: a version-1 state lacks the
  * hyperparameter fields (`learningRate`, `weightDecay`) that version 2 keeps, and gets them as
  * `tx` computes them from each transformation's step count (`schedule(count)`, or the constant),
- * which is what the update resumed from it would have used. Returns the manifest itself when it
- * is current.
+ * which is what the update resumed from it would have used. Version 2 differs from 3 only by
+ * the checksums, which are verified before this (and which it does not have). Returns the
+ * manifest itself when it is current.
  */
 export function upgradeManifest(manifest: StateManifest, tx: GradientTransformation<any>): StateManifest {
   if (manifest.formatVersion >= STATE_FORMAT_VERSION) return manifest;
-  return { ...manifest, formatVersion: STATE_FORMAT_VERSION, state: refreshHyperparams(layoutOf(tx), manifest.state, 'fill') };
+  const state = manifest.formatVersion < 2 ? refreshHyperparams(layoutOf(tx), manifest.state, 'fill') : manifest.state;
+  return { ...manifest, formatVersion: STATE_FORMAT_VERSION, state };
 }
 
 /**
@@ -314,7 +415,7 @@ export function restoreState(
   template: unknown,
   manifest: StateManifest,
   values: readonly SavedValues[],
-  { matchVariableNames = false }: RestoreOptions = {},
+  { matchVariableNames = false, layout = null }: RestoreOptions = {},
 ): unknown {
   const renames = new Map<object, Map<string, string>>();
   const fail = (path: TreePath, expected: string, got: string): never => {
@@ -426,7 +527,78 @@ export function restoreState(
   };
 
   check(template, manifest.state, []);
+  checkStateValues(owner, layout, manifest, values);
   return build(template, manifest.state);
+}
+
+/**
+ * Checks the values of a saved state that its transformation's layout describes, before any
+ * tensor is made: step counts are whole numbers >= 0, hyperparameters finite and in their
+ * domain (`>= min`), and every float32 value of a `'nonNegativeTree'` field (a second moment)
+ * finite and >= 0: one pass over the loaded typed arrays, about 1 ms per million values. A value
+ * outside is a `StateFormatError` naming its path, what was expected and what was found.
+ * Fields of other kinds (first moments, which a diverged run may hold as NaN; tensors of other
+ * dtypes, such as packed moments) are not checked.
+ */
+export function checkStateValues(owner: string, layout: StateLayout | null, manifest: StateManifest, values: readonly SavedValues[]): void {
+  if (layout === null) return;
+  const fail = (path: TreePath, expected: string, found: string): never => {
+    throw new StateFormatError(
+      `${owner}: the checkpoint holds a value this state cannot hold at ${formatPath(path, 'state')}: expected ${expected}, found ${found}`,
+    );
+  };
+  forEachField(layout, manifest.state, (kind: ValueField, saved, path) => {
+    if (kind === 'count') {
+      const x = decodeNumber(saved);
+      if (x !== undefined && !(Number.isInteger(x) && x >= 0)) fail(path, 'a whole number >= 0 (a step count)', String(x));
+    } else if (kind === 'nonNegativeTree') {
+      forEachTensorRef(saved, [...path], (ref, leafPath) => {
+        const entry = manifest.tensors[ref];
+        const data = values[ref];
+        if (entry === undefined || entry.dtype !== 'float32' || !(data instanceof Float32Array)) return;
+        const i = firstNegativeOrNonFinite(data);
+        if (i < 0) return;
+        let bad = 0;
+        for (let k = i; k < data.length; k++) if (!(data[k] >= 0 && data[k] !== Infinity)) bad++;
+        const at = entry.shape.length === 0 ? '' : ` at index [${unravel(i, entry.shape).join(', ')}]`;
+        fail(leafPath, 'every value finite and >= 0 (a second moment)', `${data[i]}${at} (${bad} of ${data.length} values are not)`);
+      });
+    } else if (typeof kind === 'object' && kind.kind === 'hyper') {
+      const x = decodeNumber(saved);
+      if (x !== undefined && !(Number.isFinite(x) && x >= kind.min)) {
+        fail(path, kind.min === -Infinity ? 'a finite number (a hyperparameter)' : `a finite number >= ${kind.min} (a hyperparameter)`, String(x));
+      }
+    }
+  });
+}
+
+/** The index of the first value that is negative, NaN or infinite, or -1. */
+function firstNegativeOrNonFinite(data: Float32Array): number {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
+    const v = data[i];
+    // False for NaN too.
+    if (!(v >= 0 && v !== Infinity)) return i;
+  }
+  return -1;
+}
+
+/** A flat index as the indices of each dimension of `shape`. */
+function unravel(index: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = index % shape[d];
+    index = Math.floor(index / shape[d]);
+  }
+  return out;
+}
+
+/** Calls `visit` with every `{ "$tensor": i }` under a saved node and its path. */
+function forEachTensorRef(node: unknown, path: Array<string | number>, visit: (ref: number, path: TreePath) => void): void {
+  const ref = tensorRef(node);
+  if (ref !== undefined) visit(ref, path);
+  else if (Array.isArray(node)) node.forEach((child, k) => forEachTensorRef(child, [...path, k], visit));
+  else if (isPlainObject(node) && !isTag(node)) for (const key of sortedKeys(node)) forEachTensorRef(node[key], [...path, key], visit);
 }
 
 /**

@@ -100,7 +100,7 @@ export const prodigy = /* @__PURE__ */ optimizerAlias(function prodigy(learningR
   const wd = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;
   const layout = {
-    count: 'count', expAvg: 'tree', expAvgSq: 'tree', gradSum: 'tree', params0: 'tree',
+    count: 'count', expAvg: 'tree', expAvgSq: 'nonNegativeTree', gradSum: 'tree', params0: 'tree',
     estimLr: 'tree', numeratorWeighted: 'tree', learningRate: lr, weightDecay: wd,
   } as const;
   return declareState(owner, layout, {

@@ -91,7 +91,7 @@ export function scaleByBeliefFor(owner: string, options: ScaleByBeliefOptions = 
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByBeliefState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByBeliefState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

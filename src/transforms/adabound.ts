@@ -129,7 +129,7 @@ export function scaleByAdaboundFor(
       return ([mu, nu]) => ({ count: s.count + 1, mu, nu, learningRate });
     },
   };
-  const tx = declareState<ScaleByAdaboundState>(owner, { count: 'count', mu: 'tree', nu: 'tree', learningRate: lr }, {
+  const tx = declareState<ScaleByAdaboundState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree', learningRate: lr }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), learningRate: lr.at(0) }),
     update: stepUpdate(step),
   });

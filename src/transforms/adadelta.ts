@@ -69,7 +69,7 @@ export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOption
     },
     next: () => ([eG, eX]) => ({ eG, eX }),
   };
-  const tx = declareState<ScaleByAdadeltaState>(owner, { eG: 'tree', eX: 'tree' }, {
+  const tx = declareState<ScaleByAdadeltaState>(owner, { eG: 'nonNegativeTree', eX: 'nonNegativeTree' }, {
     init: (params) => ({ eG: stateLike(owner, params), eX: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

@@ -76,7 +76,7 @@ export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = 
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByAdamaxState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByAdamaxState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

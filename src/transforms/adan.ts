@@ -106,7 +106,7 @@ export function scaleByAdanFor(owner: string, o: Required<ScaleByAdanOptions>): 
     },
     next: (s) => ([m, v, n, g]) => ({ count: s.count + 1, m, v, n, g }),
   };
-  const tx = declareState<ScaleByAdanState>(owner, { count: 'count', m: 'tree', v: 'tree', n: 'tree', g: 'tree' }, {
+  const tx = declareState<ScaleByAdanState>(owner, { count: 'count', m: 'tree', v: 'tree', n: 'nonNegativeTree', g: 'tree' }, {
     init: (params) => ({ count: 0, m: stateLike(owner, params), v: stateLike(owner, params), n: stateLike(owner, params), g: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

@@ -95,7 +95,7 @@ export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}):
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByAdamState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByAdamState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: stepUpdate(step),
   });
@@ -189,7 +189,7 @@ export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): G
     },
     next: (s) => ([nu]) => ({ count: s.count + 1, nu }),
   };
-  const tx = declareState<ScaleByRmsState>(owner, { count: 'count', nu: 'tree' }, {
+  const tx = declareState<ScaleByRmsState>(owner, { count: 'count', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, nu: stateLike(owner, params, initialScale) }),
     update: stepUpdate(step),
   });
@@ -247,7 +247,7 @@ export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {})
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByStddevState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByStddevState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params, initialScale) }),
     update: stepUpdate(step),
   });
@@ -323,7 +323,7 @@ export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): G
     },
     next: () => ([sumOfSquares]) => ({ sumOfSquares }),
   };
-  const tx = declareState<ScaleByRssState>(owner, { sumOfSquares: 'tree' }, {
+  const tx = declareState<ScaleByRssState>(owner, { sumOfSquares: 'nonNegativeTree' }, {
     init: (params) => ({ sumOfSquares: stateLike(owner, params, initialAccumulatorValue) }),
     update: stepUpdate(step),
   });

@@ -112,7 +112,7 @@ export function scaleByAdemamixFor(
       return ([m1, m2, nu]) => ({ count: k + 1, m1, m2, nu, b3: b3Next, alpha: alphaNext });
     },
   };
-  const tx = declareState<ScaleByAdemamixState>(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'tree', b3, alpha }, {
+  const tx = declareState<ScaleByAdemamixState>(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'nonNegativeTree', b3, alpha }, {
     init: (params) => ({
       count: 0,
       m1: stateLike(owner, params),

@@ -118,7 +118,7 @@ export function scaleByAdoptFor(owner: string, options: ScaleByAdoptOptions = {}
       return ([mu, nu]) => ({ count: s.count + 1, mu, nu });
     },
   };
-  const tx = declareState<ScaleByAdoptState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByAdoptState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

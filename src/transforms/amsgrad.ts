@@ -98,7 +98,7 @@ export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions 
     },
     next: (s) => ([mu, nu, nuMax]) => ({ count: s.count + 1, mu, nu, nuMax }),
   };
-  const tx = declareState<ScaleByAmsgradState>(owner, { count: 'count', mu: 'tree', nu: 'tree', nuMax: 'tree' }, {
+  const tx = declareState<ScaleByAmsgradState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree', nuMax: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

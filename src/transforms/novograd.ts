@@ -82,7 +82,7 @@ export function scaleByNovogradFor(owner: string, options: ScaleByNovogradOption
   const rate = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;
   const step = novogradStep(owner, { b1, b2, eps, epsRoot, mask }, rate);
-  const tx = declareState(owner, { count: 'count', mu: 'tree', nu: 'tree', weightDecay: rate }, {
+  const tx = declareState(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree', weightDecay: rate }, {
     init: (params) => {
       checkFloatTrees(owner, ['params'], [params]);
       if (mask !== undefined) maskLeaves(owner, mask, params);

@@ -112,7 +112,7 @@ export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByRadamState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByRadamState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
     update: stepUpdate(step),
   });

@@ -102,7 +102,7 @@ export function scaleByYogiFor(owner: string, options: ScaleByYogiOptions = {}, 
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByYogiState>(owner, { count: 'count', mu: 'tree', nu: 'tree' }, {
+  const tx = declareState<ScaleByYogiState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
     init: (params) => ({
       count: 0,
       mu: stateLike(owner, params, initialAccumulatorValue),
