@@ -570,7 +570,7 @@ const LEARNING_RATE_HINT =
 function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
   const template = tx.init(params);
   try {
-    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true });
+    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true, layout: layoutOf(tx) });
   } finally {
     disposeReplaced(template, params);
   }
