@@ -243,6 +243,26 @@ describe('toTfOptimizer as a tf.Optimizer', () => {
     tf.dispose([a, b]);
   });
 
+  it('setWeights with values a state cannot hold (a negative second moment) is refused at the first step, naming the path', async () => {
+    const tx = adam(0.05);
+    const x = tf.tidy(() => tf.variable(tf.tensor1d([1, -1, 2]), true, 'weights-bad-nu'));
+    const one = toTfOptimizer(tx);
+    const g = [{ name: x.name, tensor: tf.sin(x) }];
+    one.applyGradients(g);
+    const weights = await one.getWeights();
+    const nu = weights.findIndex((w) => w.name.includes('.nu'));
+    const bad = weights.map((w, i) => (i === nu ? { name: w.name, tensor: tf.neg(w.tensor) } : w));
+    const two = toTfOptimizer(tx, { name: 'bad-nu' });
+    await two.setWeights(bad);
+    const before = Array.from(x.dataSync());
+    expect(() => two.applyGradients(g)).toThrow(/nu.*weights-bad-nu.*(negative|>= 0)/);
+    expect(Array.from(x.dataSync())).toEqual(before);
+    tf.dispose([bad[nu].tensor, ...g.map((e) => e.tensor)]);
+    one.dispose();
+    two.dispose();
+    x.dispose();
+  });
+
   it('getWeights/setWeights move the state to another optimizer exactly; dispose frees everything', async () => {
     const start = tf.memory().numTensors;
     const tx = chain(clipByGlobalNorm(1), adamw(0.05, { weightDecay: 0.1 }));
