@@ -63,7 +63,13 @@ export interface WebGlBackendLike {
   releaseGPUData(dataId: object): void;
   disposeData(dataId: object): boolean;
   /** Tensors whose values are being read back asynchronously (tfjs caches them when done). */
-  pendingRead?: { has(dataId: object): boolean };
+  pendingRead: { has(dataId: object): boolean };
+  /**
+   * How many tensors hold a texture a shallow slice shares, by the dataId the slices were cut
+   * from (absent, or 1, when no live slice shares it): `releaseGPUData` counts down here and
+   * frees the texture only at the last holder.
+   */
+  dataRefCount: { get(dataId: object): number | undefined };
 }
 
 /** Whether `b` looks like tfjs-backend-webgl's WebGL2 backend (the members used here). */
@@ -80,7 +86,9 @@ function isWebGlBackend(b: unknown): b is WebGlBackendLike {
     typeof x.makeTensorInfo === 'function' &&
     typeof x.uploadToGPU === 'function' &&
     typeof x.releaseGPUData === 'function' &&
-    typeof x.disposeData === 'function'
+    typeof x.disposeData === 'function' &&
+    typeof x.pendingRead?.has === 'function' &&
+    typeof x.dataRefCount?.get === 'function'
   );
 }
 
@@ -199,8 +207,13 @@ export class WebGlKernels {
    * being an input tensor where the table says so (the in-place step: the tensor gets the new
    * texture). `clipFactor` is the one-element tensor of the global-norm clip factor, computed on
    * the GPU, when `attrs.deviceClip` says the program reads it. Returns `false`, having changed
-   * nothing, when an output cannot take a new texture: a shallow slice of another tensor, or one
-   * being read back (tfjs would cache the old values when the read ends).
+   * nothing, when an output cannot take a new texture (never for outputs from
+   * {@link makeOutputs}): a shallow slice of another tensor; one whose texture shallow slices
+   * share (tfjs counts the texture's holders under the tensor's dataId, so the tensor would keep
+   * counting the slices' texture while holding another: freeing the tensor first then frees its
+   * new texture only at the last slice, and the old one once per remaining slice, twice into
+   * tfjs's texture pool, from where two tensors get it); or one being read back (tfjs would cache
+   * the old values when the read ends).
    */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean {
     const { programs, deviceClip, scalars, ins, outs } = gpuProgramCall('webgl', attrs, table, clipFactor);
@@ -218,7 +231,7 @@ export class WebGlKernels {
     for (const list of outs) {
       for (const j of leaves) flat.set(list[j].dataId, (flat.get(list[j].dataId) ?? false) || list[j].elementOffset !== undefined);
     }
-    for (const id of flat.keys()) if (this.texDataOf(id).slice != null || this.backend.pendingRead?.has(id) === true) return false;
+    for (const id of flat.keys()) if (!this.mayWriteInPlace(id)) return false;
 
     // tfjs's work first: uploads of CPU-resident inputs (packed, as tfjs's packed programs do),
     // then the outputs' textures.
@@ -420,6 +433,16 @@ export class WebGlKernels {
     for (let k = 0; k < attached.length; k++) gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + k, gl.TEXTURE_2D, null, 0);
     gl.bindFramebuffer(gl.FRAMEBUFFER, b.gpgpu.framebuffer);
     this.lastDraws = draws.length;
+  }
+
+  /**
+   * Whether the tensor of `dataId` may be an output of {@link run}, given a new texture: not a
+   * shallow slice, its texture shared with no shallow slice, and not being read back (see
+   * {@link run}). The backend's refCount (other tensors of the same dataId) is the caller's to check.
+   */
+  mayWriteInPlace(dataId: object): boolean {
+    const b = this.backend;
+    return this.texDataOf(dataId).slice == null && (b.dataRefCount.get(dataId) ?? 1) <= 1 && !b.pendingRead.has(dataId);
   }
 
   /** A new texture for a tensor of `shape`: packed, or unpacked for a flat slot. */

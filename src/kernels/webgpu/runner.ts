@@ -46,6 +46,8 @@ interface GpuComputePass {
 interface GpuTensorData {
   values: unknown;
   resource: unknown;
+  /** The buffer is the caller's (`tf.tensor({ buffer, zeroCopy: true })`): tfjs never frees it. */
+  external?: boolean;
 }
 
 /** The parts of tfjs-backend-webgpu's `WebGPUBackend` the kernels use. */
@@ -53,6 +55,10 @@ export interface WebGpuBackendLike {
   device: GpuDevice;
   queue: { writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBuffer): void };
   tensorMap: { get(dataId: object): GpuTensorData | undefined };
+  /** Reads a tensor back synchronously, caching the values on the CPU (in `values`). */
+  readSync(dataId: object): unknown;
+  /** Where a read back (`read` when it ends, `readSync`) caches the values it got. */
+  convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
   uploadToGPU(dataId: object): void;
   makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
   ensureCommandEncoderReady(): void;
@@ -82,6 +88,8 @@ function isWebGpuBackend(b: unknown): b is WebGpuBackendLike {
     typeof x.device?.createComputePipeline === 'function' &&
     typeof x.queue?.writeBuffer === 'function' &&
     typeof x.tensorMap?.get === 'function' &&
+    typeof x.readSync === 'function' &&
+    typeof x.convertAndCacheOnCPU === 'function' &&
     typeof x.uploadToGPU === 'function' &&
     typeof x.makeTensorInfo === 'function' &&
     typeof x.ensureCommandEncoderReady === 'function' &&
@@ -145,6 +153,11 @@ export class WebGpuKernels {
   private readonly pipelines = new Map<string, { pipeline: GpuPipeline; layout: object }>();
   /** Shaders by program (its key), then by form and buffer layout. */
   private readonly plans = new Map<string, Map<string, WgslShader[] | null>>();
+  /** Tensors a step has written in place: see {@link guardReadCache}. */
+  private readonly writtenInPlace = new WeakSet<object>();
+  /** Synchronous reads under way (they may cache what they read). */
+  private syncReads = 0;
+  private guarded = false;
 
   private constructor(private readonly backend: WebGpuBackendLike) {}
 
@@ -176,10 +189,16 @@ export class WebGpuKernels {
    * the one-element tensor of the global-norm clip factor, computed on the GPU, when
    * `attrs.deviceClip` says the program reads it (else the factor comes from
    * `attrs.sumOfSquares`). Returns `false`, having done nothing, when a program cannot be
-   * bound on this device (too many buffers for one dispatch, and no split works in place).
+   * bound on this device (too many buffers for one dispatch, and no split works in place), or
+   * when an output is a tensor in a buffer of the caller's (`tf.tensor({ buffer, zeroCopy: true
+   * })`: the caller would see the write; never so for outputs from {@link makeOutputs}).
    */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean {
     const { programs, deviceClip, scalars, ins, outs } = gpuProgramCall('webgpu', attrs, table, clipFactor);
+    // Outputs that are input tensors: the in-place step.
+    const inputIds = new Set(ins.flatMap((list) => list.map((r) => r.dataId)));
+    const overwritten = new Set(outs.flatMap((list) => list.map((r) => r.dataId)).filter((id) => inputIds.has(id)));
+    for (const id of overwritten) if (!this.mayWriteInPlace(id)) return false;
     const device = this.backend.device;
     const maxStorageBuffers = device.limits.maxStorageBuffersPerShaderStage;
 
@@ -294,12 +313,54 @@ export class WebGpuKernels {
     }
     // Released at the submit after the last dispatch that reads it.
     b.uniformPendingDisposal.push(uniforms.buffer);
-    // The written tensors' values live on the GPU now: drop any copy tfjs cached on the CPU.
+    // The written tensors' values live on the GPU now: drop any copy tfjs cached on the CPU, and
+    // keep reads already under way from caching theirs.
+    if (overwritten.size > 0) this.guardReadCache();
+    for (const id of overwritten) this.writtenInPlace.add(id);
     const I = ins.length;
     for (const plan of plans) {
       for (let o = 0; o < outs.length; o++) b.tensorMap.get(plan.refs[I + o].dataId)!.values = null;
     }
     return true;
+  }
+
+  /**
+   * Whether the tensor of `dataId` may be an output of {@link run} that is also an input (written
+   * in place): not in a buffer of the caller's. The backend's refCount (other tensors of the same
+   * dataId) is the caller's to check; reads under way are harmless (see {@link guardReadCache}).
+   */
+  mayWriteInPlace(dataId: object): boolean {
+    return this.backend.tensorMap.get(dataId)?.external !== true;
+  }
+
+  /**
+   * Keeps tfjs from caching stale values of tensors written in place. `data()` copies the
+   * tensor's buffer when called and caches what it got on the CPU when the copy arrives, later:
+   * a read started before an in-place step ends after it with the old values (right for its
+   * caller) and would leave them as the tensor's values for every later `data()` and
+   * `dataSync()`. tfjs-backend-webgpu keeps no list of the reads under way (tfjs-backend-webgl
+   * does, and its in-place step is refused during one), and a read started before this module
+   * was first used could not be listed anyway. So, from the first in-place step on, a read that
+   * ends asynchronously caches nothing for a tensor written in place (its caller still gets the
+   * values; the next read copies them again), while a synchronous read, which no step can
+   * overlap, still caches. tfjs looks up `convertAndCacheOnCPU` on the backend at each call, so
+   * reads already under way go through the guard too.
+   */
+  private guardReadCache(): void {
+    if (this.guarded) return;
+    this.guarded = true;
+    const b = this.backend;
+    const cache = b.convertAndCacheOnCPU.bind(b);
+    const readSync = b.readSync.bind(b);
+    b.convertAndCacheOnCPU = (dataId, data) => (this.syncReads === 0 && this.writtenInPlace.has(dataId) ? data : cache(dataId, data));
+    b.readSync = (dataId) => {
+      this.syncReads++;
+      try {
+        return readSync(dataId);
+      } finally {
+        this.syncReads--;
+      }
+    };
   }
 
   /**

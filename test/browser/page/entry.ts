@@ -7,6 +7,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from 'tfjs-optax';
 import * as scenarios from '../scenarios.js';
+import { runAliasingCases } from '../in-place-cases.js';
 
 // page-build.ts copies the backend's .wasm files here.
 setWasmPaths(new URL('wasm/', location.href).href);
@@ -129,6 +130,7 @@ const page = {
   checkpointSave: (prefix: string, names?: string[]) => scenarios.checkpointSave(tf, lib, prefix, names),
   checkpointResume: (prefix: string, names?: string[]) => scenarios.checkpointResume(tf, lib, prefix, names),
   numTensors: () => tf.memory().numTensors,
+  inPlaceCases: (names?: string[], optimizers?: string[]) => runAliasingCases(tf, lib, names, optimizers),
 };
 
 export type OptaxPage = typeof page;
