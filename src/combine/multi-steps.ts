@@ -152,7 +152,13 @@ export function multiSteps<T extends GradientTransformation<any>>(
           tf.dispose(mean);
           throw err;
         }
-        fusedFill(mean, 0);
+        if (!fusedFill(mean, 0)) {
+          // Unreachable while every fused path can fill (the inner kernel ran on one): fresh
+          // zeros rather than an accumulator still holding the mean.
+          const zeros = tidy(() => mean.map((m) => tf.zerosLike(m)));
+          tf.dispose(mean);
+          return [out[0], { miniStep: 0, gradientStep: state.gradientStep + 1, accGrads: def.unflatten(zeros) as Params, inner: out[1] }];
+        }
         return [out[0], { miniStep: 0, gradientStep: state.gradientStep + 1, accGrads: def.unflatten(mean) as Params, inner: out[1] }];
       }
       const total = def.unflatten(accumulate(acc, g, k, false)) as Updates;

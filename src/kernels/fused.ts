@@ -248,7 +248,9 @@ const webglKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const outs = kernels.makeOutputs(outputShapes(ins, a));
   try {
     // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
-    kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined);
+    if (!kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined)) {
+      throw new Error('tfjs-optax: the webgl kernel refused to write its new outputs');
+    }
   } catch (e) {
     for (const t of outs) (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
     throw e;
@@ -513,8 +515,9 @@ function leafSumOfSquares(t: tf.Tensor): number {
 }
 
 /**
- * `true` when every tensor of `written` may be overwritten: it shares its data with no other
- * tensor (the backend's refCount is 1), appears once, and is none of `read`.
+ * `true` when every tensor of `written` may be overwritten: it shares its data id with no other
+ * tensor (the backend's refCount is 1), appears once, is none of `read`, and the backend's own
+ * sharing rules allow it ({@link backendAllowsWrite}).
  */
 function ownsBuffers(written: readonly { dataId: object }[], read: readonly { dataId: object }[]): boolean {
   const b = tf.backend() as unknown as { refCount?(dataId: object): number };
@@ -522,9 +525,23 @@ function ownsBuffers(written: readonly { dataId: object }[], read: readonly { da
   const seen = new Set<object>();
   for (const t of read) seen.add(t.dataId);
   for (const t of written) {
-    if (seen.has(t.dataId) || b.refCount(t.dataId) !== 1) return false;
+    if (seen.has(t.dataId) || b.refCount(t.dataId) !== 1 || !backendAllowsWrite(t.dataId)) return false;
     seen.add(t.dataId);
   }
+  return true;
+}
+
+/**
+ * What each backend shares beyond data ids. wasm: nothing (`tf.tensor` and `dataSync` copy, so
+ * its refCount is exact). cpu: arrays, without counting them; every write there goes through
+ * `writeOnCpu`, which writes into an array only where the library can prove it private and
+ * into a new one otherwise (cpu/ownership.ts), so a tensor is never refused. webgl and webgpu:
+ * their runners' rules (shallow slices sharing a texture, a caller's zero-copy buffer).
+ */
+function backendAllowsWrite(dataId: object): boolean {
+  const name = tf.getBackend();
+  if (name === 'webgl') return WebGlKernels.for(tf.backend())?.mayWriteInPlace(dataId) ?? false;
+  if (name === 'webgpu') return WebGpuKernels.for(tf.backend())?.mayWriteInPlace(dataId) ?? false;
   return true;
 }
 
