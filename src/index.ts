@@ -240,7 +240,7 @@ export {
   type TrainStepOptions,
   type TrainStepResult,
 } from './interop/variables.js';
-export { disposeReplaced, treeDispose } from './tree/memory.js';
+export { disposeReplaced, treeDispose, treeKeep } from './tree/memory.js';
 export { valueAndGrad } from './interop/grad.js';
 
 // tfjs interop: tf.Optimizer adapter, layers models, checkpoints

@@ -36,11 +36,13 @@ import {
   sgd,
   trace,
   trainStep,
+  treeDispose,
+  treeLeaves,
   TreeStructureError,
   warmupCosineDecaySchedule,
   type GradientTransformation,
 } from '../src/index.js';
-import { failsCleanly, makeGrads, makeParams } from './helpers.js';
+import { failsCleanly, inMode, makeGrads, makeParams } from './helpers.js';
 
 describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
   it.each<[string, () => unknown, RegExp]>([
@@ -201,8 +203,31 @@ describe('bad inputs to update throw before anything is created or changed', () 
     const grads = { layer: { kernel: tf.zeros([2, 3]) }, scale: tf.scalar(1) };
     const e = failsCleanly(() => tx.update(grads as never, state, params));
     expect(e).toBeInstanceOf(TreeStructureError);
-    expect(e.message).toBe('adam: tree structures differ at layer.bias: state.mu has this key, updates does not');
+    expect(e.message).toBe(
+      'adam: tree structures differ at layer.bias: state.mu has this key, updates does not; ' +
+        'at layer, updates has keys [kernel] and state.mu has [bias, kernel]',
+    );
     expect((e as TreeStructureError).path).toBe('layer.bias');
+  });
+
+  it('a gradient tree with a renamed key: the error lists the keys each side has there, on every path', () => {
+    // A layers model rebuilt in the same session names its weights kernel_1; the gradients say kernel.
+    const params = { 'dense_Dense1/kernel_1': tf.zeros([2, 2]), 'dense_Dense1/bias': tf.zeros([2]) };
+    const grads = { 'dense_Dense1/kernel': tf.zeros([2, 2]), 'dense_Dense1/bias': tf.zeros([2]) };
+    for (const mode of ['auto', 'composite'] as const) {
+      inMode(mode, () => {
+        const tx = adam(0.1);
+        const state = tx.init(params);
+        const e = failsCleanly(() => trainStep(tx, params, state, grads as never));
+        expect(e).toBeInstanceOf(TreeStructureError);
+        expect(e.message).toMatch(/^adam: tree structures differ at \["dense_Dense1\/kernel"\]: (updates|grads) has this key, \w+(\.mu)? does not; at \(root\), /);
+        expect(e.message).toContain('has keys [dense_Dense1/bias, dense_Dense1/kernel] and ');
+        expect(e.message).toContain(' has [dense_Dense1/bias, dense_Dense1/kernel_1]');
+        expect(treeLeaves(state).every((x) => !x.isDisposed)).toBe(true);
+        treeDispose(state);
+      });
+    }
+    treeDispose([params, grads]);
   });
 
   it('a gradient of the wrong shape: Error naming path, expected and actual shapes', () => {

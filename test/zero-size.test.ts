@@ -306,7 +306,7 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
 /** The exports that are not a transformation or optimizer (a new export must join one list). */
 const OTHER_EXPORTS = new Set([
   'VERSION', 'TreeStructureError', 'applyUpdates', 'assignUpdates', 'isVariable', 'trainStep',
-  'disposeReplaced', 'treeDispose', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer',
+  'disposeReplaced', 'treeDispose', 'treeKeep', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer',
   'resumeTfOptimizer', 'toTfOptimizer', 'modelParams', 'loadState', 'saveState', 'stateFromArtifacts',
   'stateToArtifacts', 'StateFormatError', 'STATE_FORMAT', 'STATE_FORMAT_VERSION', 'fileHandler',
   'getKernelMode', 'kernelPath', 'setKernelMode', 'constantSchedule', 'linearSchedule',

@@ -1,7 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
-import { treeFlatten, treeFlattenAligned, treeLeaves, type TreeDef } from '../tree/structure.js';
+import { treeFlatten, treeFlattenAligned, type TreeDef } from '../tree/structure.js';
 import { treeFullLike } from '../tree/math.js';
 
 function shapeText(shape: readonly number[]): string {
@@ -54,8 +54,9 @@ function alignedFloat32(leaves: readonly Tensor[]): boolean {
 /**
  * The leaves of aligned float32 trees (one array per tree, in flatten order) and the structure
  * of the first, after checking that the trees have one structure (`TreeStructureError` naming
- * the path otherwise), that every leaf is a live (not disposed) float32 tensor and that aligned
- * leaves have the same shape (an `Error` naming the path and both shapes).
+ * the path and what each tree has there otherwise; also for a cycle, nesting deeper than 1,000
+ * levels or a symbol key), that every leaf is a live (not disposed) float32 tensor and that
+ * aligned leaves have the same shape (an `Error` naming the path and both shapes).
  *
  * One walk that builds no paths does the checks; only when it finds a problem does the
  * validating walk run, to throw the error with the path.
@@ -70,7 +71,7 @@ export function flattenFloatTrees(
   checkTrees(trees, { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path) });
   // The validating walk found nothing wrong after all: flatten tree by tree.
   const [first, def] = treeFlatten(trees[0]);
-  return [[first, ...trees.slice(1).map((t) => treeLeaves(t))], def];
+  return [[first, ...trees.slice(1).map((t) => treeFlatten(t)[0])], def];
 }
 
 /**

@@ -1,4 +1,5 @@
-import { describeNode, isPlainObject, isTensor, sortedKeys } from './walk.js';
+import type { PyTree } from '../types.js';
+import { describeNode, forEachLeaf, isPlainObject, isTensor, sortedKeys } from './walk.js';
 
 /**
  * Finding a value in a tree or an optimizer state by a name or a dotted path, and replacing it
@@ -45,8 +46,13 @@ function matches(path: ReadonlyArray<string | number>, query: readonly string[])
  * state of `injectHyperparams` (`{ count, hyperparams, inner }`), a number in `inner` with the
  * same name as one in `hyperparams` is marked shadowed: the injected value is the one to read
  * and set, as the inner state's copy is reset from it at every update.
+ *
+ * `root` is first walked as the disposal helpers walk it (the same containers: arrays and plain
+ * objects), which throws a `TreeStructureError` naming the path for a cycle, nesting deeper than
+ * 1,000 levels or a tensor under a symbol key; so the search below always ends.
  */
-function findPlaces(root: unknown, accept: (value: unknown, key: string | number) => boolean): Place[] {
+function findPlaces(owner: string, root: unknown, rootName: string, accept: (value: unknown, key: string | number) => boolean): Place[] {
+  forEachLeaf(root as PyTree, () => undefined, { owner, name: rootName, others: 'skip', sorted: false });
   const out: Place[] = [];
   const visit = (node: unknown, path: Array<string | number>, shadow: ReadonlySet<string>): void => {
     if (isTensor(node)) return;
@@ -82,7 +88,8 @@ export function dottedPath(path: ReadonlyArray<string | number>): string {
 
 /**
  * The one place `query` names among those `accept` lets through, or an `Error` saying that none
- * or several match (listing the names or paths there are).
+ * or several match (listing the names or paths there are). `rootName` names `root` in the
+ * errors about its structure.
  */
 export function findOne(
   owner: string,
@@ -90,9 +97,10 @@ export function findOne(
   query: unknown,
   accept: (value: unknown, key: string | number) => boolean,
   what: string,
+  rootName = 'tree',
 ): Place {
   const parts = parseQuery(owner, query);
-  const places = findPlaces(root, accept);
+  const places = findPlaces(owner, root, rootName, accept);
   let found = places.filter((p) => matches(p.path, parts));
   const exact = found.find((p) => p.path.length === parts.length && p.path.every((key, i) => String(key) === parts[i]));
   if (exact !== undefined) return exact;

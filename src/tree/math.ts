@@ -1,15 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../internal/tidy.js';
 import type { PyTree } from '../types.js';
-import { treeMap } from './structure.js';
+import { mapTrees } from './structure.js';
 import { forEachLeaf } from './walk.js';
+
+// The tree utilities that make a tree are strict, as `treeMap` is: every value must be a tensor,
+// an array, a plain object, `null` or `undefined`, and the trees given together must have one
+// structure (a `TreeStructureError` naming the first differing path and what each has there).
 
 /**
  * A tree of new zero tensors shaped like `tree`'s leaves.
  * @group Tree utilities
  */
 export function treeZerosLike<T extends PyTree>(tree: T): T {
-  return treeMap((x) => tf.zerosLike(x), tree);
+  return mapTrees('treeZerosLike', ['tree'], [tree], (x) => tf.zerosLike(x)) as T;
 }
 
 /**
@@ -18,7 +22,7 @@ export function treeZerosLike<T extends PyTree>(tree: T): T {
  */
 export function treeFullLike<T extends PyTree>(tree: T, value: number): T {
   if (value === 0) return treeZerosLike(tree);
-  return treeMap((x) => tf.fill(x.shape, value, x.dtype), tree);
+  return mapTrees('treeFullLike', ['tree'], [tree], (x) => tf.fill(x.shape, value, x.dtype)) as T;
 }
 
 /**
@@ -26,7 +30,7 @@ export function treeFullLike<T extends PyTree>(tree: T, value: number): T {
  * @group Tree utilities
  */
 export function treeAdd<T extends PyTree>(a: T, b: PyTree): T {
-  return treeMap((x, y) => tf.add(x, y), a, b);
+  return mapTrees('treeAdd', ['a', 'b'], [a, b], (x, y) => tf.add(x, y)) as T;
 }
 
 /**
@@ -34,7 +38,7 @@ export function treeAdd<T extends PyTree>(a: T, b: PyTree): T {
  * @group Tree utilities
  */
 export function treeSub<T extends PyTree>(a: T, b: PyTree): T {
-  return treeMap((x, y) => tf.sub(x, y), a, b);
+  return mapTrees('treeSub', ['a', 'b'], [a, b], (x, y) => tf.sub(x, y)) as T;
 }
 
 /**
@@ -44,7 +48,7 @@ export function treeSub<T extends PyTree>(a: T, b: PyTree): T {
 export function treeScale<T extends PyTree>(scalar: number, tree: T): T {
   return tidy(() => {
     const s = tf.scalar(scalar);
-    return treeMap((x) => tf.mul(s, x), tree);
+    return mapTrees('treeScale', ['tree'], [tree], (x) => tf.mul(s, x));
   }) as T;
 }
 
@@ -61,6 +65,10 @@ export function treeScale<T extends PyTree>(scalar: number, tree: T): T {
  * elements a little below) or the squares underflow (`|x|` below ~1e-19), it is still the norm
  * to float32 rounding. An infinite element gives `Infinity`, a NaN element `NaN`; `squared`
  * is `Infinity` when the sum of squares itself exceeds float32's range.
+ *
+ * Strict, as the utilities that make trees: a JS number in `tree` is a `TypeError` naming its
+ * path rather than skipped, since skipping it would change the norm without a word (pass the
+ * state's tensor trees, e.g. `treeL2Norm(state.mu)`).
  * @group Tree utilities
  */
 export function treeL2Norm(tree: PyTree, { squared = false }: { squared?: boolean } = {}): tf.Scalar {
@@ -69,7 +77,7 @@ export function treeL2Norm(tree: PyTree, { squared = false }: { squared?: boolea
     forEachLeaf(tree, (x) => {
       // An empty leaf adds nothing, and tf.max of one is not 0 (NaN on cpu, garbage on wasm).
       if (x.size > 0) leaves.push(x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
-    });
+    }, { owner: 'treeL2Norm' });
     if (leaves.length === 0) return tf.scalar(0);
     const s = powerOfTwoNear(leaves);
     const sums = leaves.map((x) => tf.sum(tf.square(tf.div(x, s))));
@@ -94,11 +102,13 @@ function powerOfTwoNear(leaves: readonly tf.Tensor[]): tf.Scalar {
 }
 
 /**
- * The total number of elements over all leaves.
+ * The total number of elements over all leaves. Accepts optimizer states as `treeLeaves` does
+ * (their numbers, booleans and strings are skipped): `treeSize(state)` counts the elements of
+ * the state's tensors.
  * @group Tree utilities
  */
-export function treeSize(tree: PyTree): number {
+export function treeSize(tree: unknown): number {
   let n = 0;
-  forEachLeaf(tree, (x) => (n += x.size));
+  forEachLeaf(tree as PyTree, (x) => (n += x.size), { owner: 'treeSize', others: 'state', sorted: false });
   return n;
 }
