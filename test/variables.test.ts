@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adam, assignUpdates, setKernelMode, sgd, trainStep, treeDispose, valueAndGrad } from '../src/index.js';
+import { adam, assignUpdates, setKernelMode, sgd, trainStep, treeDispose, TreeStructureError, valueAndGrad } from '../src/index.js';
 import { expectAllClose, flat } from './helpers.js';
 
 describe('tf.Variable parameters', () => {
@@ -171,6 +171,7 @@ describe('misuse trainStep refuses instead of computing wrong numbers', () => {
     expect(() => trainStep(tx, params, state, grads)).toThrow(
       'sgd: params.decoder.out and params.encoder.embed are the same tensor; each parameter must appear once in params',
     );
+    expect(() => trainStep(tx, params, state, grads)).toThrow(TreeStructureError);
     expect(() => assignUpdates(params, grads)).toThrow('assignUpdates: variables.decoder.out and variables.encoder.embed are the same tensor');
     expect(flat(v)).toEqual([1, 2]);
     expect(grads.decoder.out.isDisposed).toBe(false);

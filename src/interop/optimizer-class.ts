@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
 import { checkHyperparamValue, findHyperparam, hyperFieldAt } from '../combine/hyperparams.js';
 import { layoutOf, type StateLayout } from '../internal/state.js';
-import { collectTensors, disposeReplaced, treeDispose } from '../tree/memory.js';
+import { disposeReplaced, treeDispose, treeKeep } from '../tree/memory.js';
 import { dottedPath, replaceAt } from '../tree/lookup.js';
 import { describeNode, isPlainObject, isTensor, sortedKeys } from '../tree/walk.js';
 import {
@@ -164,7 +164,7 @@ export class OptaxOptimizer extends tf.Optimizer {
       const names = [...variableNames].sort();
       const params = variablesNamed(names);
       const restored = restorePending(owner, tx, this.pending, params);
-      this.state = keepAll(this.withPendingSets(owner, restored, [params]));
+      this.state = treeKeep(this.withPendingSets(owner, restored, [params]));
       this.names = names;
       this.pending = null;
       this.pendingSets = [];
@@ -212,7 +212,7 @@ export class OptaxOptimizer extends tf.Optimizer {
         disposeReplaced(prepared.full, [this.state, params, grads]);
         throw err;
       }
-      keepAll(next);
+      treeKeep(next);
       this.state = sameList(names, prepared.names) ? next : merge(prepared.full, next, this.shapeOf(names));
       this.names = prepared.names;
       this.pending = null;
@@ -468,7 +468,7 @@ export class OptaxOptimizer extends tf.Optimizer {
         fullNames = this.names;
       }
     }
-    keepAll(full);
+    treeKeep(full);
     if (sameList(names, fullNames)) return { full, names: fullNames, input: full, dropped };
     try {
       return { full, names: fullNames, input: restrict(full, this.shapeOf(names, params)), dropped };
@@ -591,11 +591,6 @@ function variablesNamed(names: readonly string[]): NamedTree {
   return out;
 }
 
-/** Keeps every tensor of a state out of the enclosing `tf.tidy` (no-op outside one). */
-function keepAll<T>(value: T): T {
-  for (const t of collectTensors(value)) tf.keep(t);
-  return value;
-}
 
 function newLike(obj: object): Record<string, unknown> {
   return Object.getPrototypeOf(obj) === null ? Object.create(null) : {};

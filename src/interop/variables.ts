@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExtraArgs, GradientTransformation, Params, TensorTree } from '../types.js';
+import { TreeStructureError, type ExtraArgs, type GradientTransformation, type Params, type TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { declaredOwner } from '../internal/state.js';
 import { forEachLeaf, formatPath, type TreePath } from '../tree/walk.js';
-import { collectTensors, disposeReplaced } from '../tree/memory.js';
+import { disposeReplaced, treeKeep } from '../tree/memory.js';
 import { checkNotReplaced, markReplaced } from '../internal/replaced.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
 import { applyUpdates } from '../update.js';
@@ -165,7 +165,7 @@ export function trainStep<P extends Params, S>(
  * later step given it fails instead of reading a state whose tensors have moved on.
  */
 function finish<P extends Params, S>(old: S, params: P, state: S): TrainStepResult<P, S> {
-  for (const t of collectTensors([params, state])) tf.keep(t);
+  treeKeep([params, state]);
   markReplaced(old, state);
   return { params, state };
 }
@@ -181,9 +181,10 @@ function checkEachParamOnce(owner: string, params: Params, root = 'params'): voi
   forEachLeaf(params, (t, path) => {
     const first = seen.get(t);
     if (first !== undefined) {
-      throw new Error(
+      throw new TreeStructureError(
         `${owner}: ${formatPath(first, root)} and ${formatPath(path, root)} are the same tensor; ` +
           `each parameter must appear once in ${root} (to share a weight, list it once and add its gradients)`,
+        formatPath(path),
       );
     }
     seen.set(t, [...path]);
