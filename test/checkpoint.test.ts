@@ -23,6 +23,7 @@ import {
   stateFromArtifacts,
   stateToArtifacts,
   StateFormatError,
+  TreeStructureError,
   STATE_FORMAT_VERSION,
   VERSION,
   type GradientTransformation,
@@ -520,5 +521,23 @@ describe('the checked-in checkpoint of format version 3', () => {
     writeFileSync(join(copy, weights), bytes);
     await expect(loadState(tx, params, `file://${copy}`)).rejects.toThrow(/^loadState: the values of state\[1\]\[0\]\.mu\.w do not match their checksum/);
     tf.dispose([params.w, params.layer.kernel]);
+  });
+});
+
+describe('saving a state that is no tree', () => {
+  it('a cycle or nesting deeper than 1,000 levels is a TreeStructureError naming the path, not a stack overflow', () => {
+    const tx = adam(0.1);
+    const params = { w: tf.tensor1d([1, 2]) };
+    const state = tx.init(params) as unknown as Array<Record<string, unknown>>;
+    state[0].loop = state;
+    expect(() => stateToArtifacts(state)).toThrow(TreeStructureError);
+    expect(() => stateToArtifacts(state)).toThrow('stateToArtifacts: state[0].loop is state again (a cycle: state contains itself)');
+    delete state[0].loop;
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    state[0].deep = deep;
+    expect(() => stateToArtifacts(state)).toThrow(/^stateToArtifacts: state\[0\]\.deep\.d\.d.*deeper than 1,000 levels/);
+    delete state[0].deep;
+    treeDispose([params, state]);
   });
 });

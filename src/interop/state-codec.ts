@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { VERSION } from '../version.js';
 import { forEachField, layoutOf, refreshHyperparams, type StateLayout, type ValueField } from '../internal/state.js';
 import type { GradientTransformation } from '../types.js';
-import { describeNode, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
+import { describeNode, enterContainer, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
 import { bytesOf, crc32Hex, jsonCrc32 } from './crc32.js';
 
 /**
@@ -176,6 +176,8 @@ function isTag(node: Record<string, unknown>): boolean {
 export function encodeState(owner: string, state: unknown, params?: unknown): { manifest: StateManifest; tensors: tf.Tensor[] } {
   const tensors: tf.Tensor[] = [];
   const entries: ManifestTensor[] = [];
+  // The containers above the one visited: a cycle or a runaway nesting is an error, not a stack overflow.
+  const ancestors: object[] = [];
   const visit = (node: unknown, path: Array<string | number>): unknown => {
     if (isTensor(node)) {
       if (node.isDisposed) throw new StateFormatError(`${owner}: ${formatPath(path, 'state')} is a disposed tensor`);
@@ -189,13 +191,20 @@ export function encodeState(owner: string, state: unknown, params?: unknown): { 
     if (typeof node === 'number') return encodeNumber(node);
     if (node === undefined) return { $undefined: true };
     if (node === null || typeof node === 'boolean' || typeof node === 'string') return node;
-    if (Array.isArray(node)) return node.map((child, k) => visit(child, [...path, k]));
+    if (Array.isArray(node)) {
+      enterContainer(ancestors, node, path, 'state', owner);
+      const out = node.map((child, k) => visit(child, [...path, k]));
+      ancestors.pop();
+      return out;
+    }
     if (isPlainObject(node)) {
       if (isTag(node)) {
         throw new StateFormatError(`${owner}: ${formatPath(path, 'state')} is an object whose only key is '${Object.keys(node)[0]}', which the state format reserves`);
       }
+      enterContainer(ancestors, node, path, 'state', owner);
       const out: Record<string, unknown> = {};
       for (const key of sortedKeys(node)) out[key] = visit(node[key], [...path, key]);
+      ancestors.pop();
       return out;
     }
     throw new StateFormatError(
