@@ -543,7 +543,7 @@ export const OTHER_EXPORTS = new Set([
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage',
-  'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz',
+  'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz', 'treeKeep',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */
