@@ -5,6 +5,7 @@ import { declareState, layoutOf } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
 import { withFusedKernel } from '../kernels/fused.js';
 import { fusedSpecOf } from '../kernels/spec.js';
+import { STEP_PARTS, type StepParts } from '../kernels/step.js';
 import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, Params, StateOf, Updates } from '../types.js';
 
@@ -18,7 +19,8 @@ import type { GradientTransformation, Params, StateOf, Updates } from '../types.
  *
  *     flatten(adam(1e-3))      // state: [{ count, mu: Tensor1D, nu: Tensor1D }, { count, learningRate }]
  *
- * Where `inner` has a fused kernel (and no weight-decay mask, which is a function of the tree),
+ * Where `inner` has a fused kernel (and no weight-decay mask, which is a function of the tree, nor
+ * per-leaf norms, which are of the one flat vector here: lamb, lars, fromage, novograd),
  * the kernel runs over the leaves as they are, reading and writing each leaf's segment of the
  * flat state buffers: no concatenation or split copies at all. On the composite path each step
  * concatenates and splits (one copy of the updates and parameters each way).
@@ -56,7 +58,12 @@ export function flatten<T extends GradientTransformation<any>>(inner: T): Gradie
   const layout = layoutOf(inner);
   const composite = layout === null ? raw : declareState<S>(owner, layout, raw);
   const spec = fusedSpecOf<S>(inner);
-  if (spec === undefined || spec.decayMask !== undefined) return composite;
+  // A mask is a function of the tree (here one flat leaf), and per-leaf norms (lamb's, lars's trust
+  // ratios) are norms of the one flattened vector here: the kernel, which runs leaf by leaf,
+  // would compute them per leaf. Both run composite.
+  const parts = (inner as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
+  const masked = spec?.decayMask !== undefined || (parts?.parts.some((pt) => pt.step.leafMask !== undefined) ?? false);
+  if (spec === undefined || masked || spec.leafNorms !== undefined) return composite;
   return withFusedKernel(composite, { ...spec, flatSlots: true });
 }
 

@@ -194,6 +194,9 @@ export function adaptiveGradClip(clipping: number, options: AdaptiveGradClipOpti
         const floor = tf.scalar(eps);
         const divEps = tf.scalar(DIV_EPS);
         const out = mapFloatLeaves(owner, ['updates', 'params'], [updates, params], (g, p) => {
+          // An empty leaf has nothing to clip; tfjs-backend-wasm 4.22's reductions and select
+          // over empty tensors read (and its select writes) memory they do not own.
+          if (g.size === 0) return tf.clone(g);
           const axes = unitAxes(owner, g, axis, []);
           const gNorm = unitNorm(g, axes);
           const maxNorm = tf.mul(clip, tf.maximum(unitNorm(p, axes), floor));

@@ -62,6 +62,9 @@ export function zeroNans(): GradientTransformation<ZeroNansState> {
     update: (updates, _state) =>
       tidy(() => {
         const [out, foundNan] = mapFloatLeavesN(owner, ['updates'], [updates], 2, (g) => {
+          // tfjs-backend-wasm 4.22 reduces an empty tensor to whatever its output memory held:
+          // an empty leaf has no NaN, said without a reduction.
+          if (g.size === 0) return [tf.clone(g), tf.scalar(false, 'bool')];
           const nan = tf.isNaN(g);
           const found = tf.any(nan);
           const cleaned = tf.where(nan, tf.zerosLike(g), g);
