@@ -78,7 +78,9 @@ export const muon = /* @__PURE__ */ optimizerAlias(function muon(learningRate: S
     weightDecay = 0, mask, adamB1 = 0.9, adamB2 = 0.999, adamEpsRoot = 0, adamWeightDecay = 0,
     adamLearningRate = learningRate, consistentRms, ...muonOptions
   } = options;
-  // The AdamW options are checked here so that an error names them as muon's options.
+  // The AdamW options are checked here so that an error names them as muon's options; the
+  // rate first, as the AdamW rate defaults to it.
+  checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
   checkRate(owner, 'adamB1', adamB1);
   checkRate(owner, 'adamB2', adamB2);
   checkNumber(owner, 'adamEpsRoot', adamEpsRoot, { min: 0 });

@@ -7,7 +7,7 @@ import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { maskLeaves, type Mask } from '../transforms/decay.js';
+import { checkMaskOption, maskLeaves, type Mask } from '../transforms/decay.js';
 import { treeMap } from '../tree/structure.js';
 
 // Prodigy, as optax.contrib.prodigy: one transformation, as in optax, because the step size it
@@ -99,6 +99,7 @@ export const prodigy = /* @__PURE__ */ optimizerAlias(function prodigy(learningR
   const lr = new HyperRate(owner, 'learningRate', learningRate);
   const wd = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;
+  checkMaskOption(owner, mask);
   const layout = {
     count: 'count', expAvg: 'tree', expAvgSq: 'nonNegativeTree', gradSum: 'tree', params0: 'tree',
     estimLr: 'tree', numeratorWeighted: 'tree', learningRate: lr, weightDecay: wd,

@@ -5,7 +5,7 @@ import { maskedFor, type MaskedState } from '../combine/masked.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkNumber, checkOptions, checkScalarOrSchedule } from '../internal/options.js';
 import { scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { addDecayedWeightsFor, checkMaskOption, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByTrustRatioFor } from '../transforms/trust-ratio.js';
@@ -118,6 +118,7 @@ export const lars = /* @__PURE__ */ optimizerAlias(function lars(learningRate: S
   const owner = 'lars';
   checkOptions(owner, options, ['weightDecay', 'mask', 'trustCoefficient', 'eps', 'trustRatioMask', 'momentum', 'nesterov']);
   const { weightDecay = 0, mask, trustCoefficient = 0.001, eps = 0, trustRatioMask = true, momentum = 0.9, nesterov = false } = options;
+  checkMaskOption(owner, trustRatioMask, 'trustRatioMask');
   return chainFor(
     owner,
     addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),

@@ -8,6 +8,7 @@ import { HyperRate } from '../internal/hyper.js';
 import { checkLabelTree, labelTreeFor, MASK, resolveLabels } from '../internal/labels.js';
 import { declareState } from '../internal/state.js';
 import { withElementStep } from '../kernels/step.js';
+import { describeNode } from '../tree/walk.js';
 
 /**
  * Which leaves a transformation applies to: a tree of booleans with the structure of the
@@ -136,6 +137,19 @@ export function nextDecayState(rate: HyperRate, state: AddDecayedWeightsState): 
 /** Checks that a mask tree holds only booleans and containers. */
 function checkMaskTree(owner: string, mask: PyTree<boolean>): void {
   checkLabelTree(owner, MASK, mask);
+}
+
+/**
+ * Checks a mask option when the optimizer is made (a function, or a tree of booleans), with
+ * errors naming the option `name`, so that a bad mask fails there and not at the first step.
+ * @internal
+ */
+export function checkMaskOption(owner: string, mask: unknown, name = 'mask'): void {
+  if (mask === undefined || typeof mask === 'function' || typeof mask === 'boolean') return;
+  if (mask === null || typeof mask !== 'object') {
+    throw new TypeError(`${owner}: option '${name}' must be a tree of booleans or a function from the params to one, got ${describeNode(mask)}`);
+  }
+  checkLabelTree(owner, { ...MASK, name }, mask);
 }
 
 /**

@@ -355,7 +355,7 @@ export function scaleByZoomLinesearchFor(owner: string, options: ScaleByZoomLine
   const precision = checkNumber(owner, 'stepsizePrecision', options.stepsizePrecision ?? 1e-5, { min: 0 });
   const strategy = options.initialGuessStrategy ?? 'keep';
   if (strategy !== 'keep' && strategy !== 'one') {
-    throw new RangeError(`${owner}: option 'initialGuessStrategy' must be 'keep' or 'one', got ${JSON.stringify(strategy)}`);
+    throw new RangeError(`${owner}: option 'initialGuessStrategy' must be 'keep' or 'one', got ${describeNode(strategy)}`);
   }
 
   const decreaseErrorAt = (t: number, value: number, slope: number, value0: number, slope0: number): number => {

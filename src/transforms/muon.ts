@@ -6,7 +6,7 @@ import { checkBoolean, checkInteger, checkNumber, checkOptions, checkRate } from
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { formatPath } from '../tree/walk.js';
+import { describeNode, formatPath } from '../tree/walk.js';
 
 // Muon's direction (optax.contrib.scale_by_muon) and its shape scaling (scale_by_shape), for
 // rank-2 leaves: a matrix `W` used as `x W = y`, rows the input (fan-in) axis.
@@ -79,7 +79,7 @@ function nsSchedule(owner: string, coeffs: unknown, steps: number): NsCoefficien
     if (value.length > steps) throw new RangeError(`${owner}: option 'nsCoeffs' has ${value.length} triples, more than nsSteps = ${steps}`);
     return value as NsCoefficients[];
   }
-  throw new RangeError(`${owner}: option 'nsCoeffs' must be a triple of finite numbers or a list of them, got ${JSON.stringify(value)}`);
+  throw new RangeError(`${owner}: option 'nsCoeffs' must be a triple of finite numbers or a list of them, got ${Array.isArray(value) ? `[${value.map((x) => (Array.isArray(x) ? `[${x.map(String).join(', ')}]` : String(x))).join(', ')}]` : describeNode(value)}`);
 }
 
 /**

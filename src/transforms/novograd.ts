@@ -9,7 +9,7 @@ import { tidy } from '../internal/tidy.js';
 import { treeFlatten, treeMap, type TreeDef } from '../tree/structure.js';
 import { checkTrees, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
-import { maskLeaves, type Mask } from './decay.js';
+import { checkMaskOption, maskLeaves, type Mask } from './decay.js';
 import { withElementStep, type ElementStep } from '../kernels/step.js';
 
 /**
@@ -81,6 +81,7 @@ export function scaleByNovogradFor(owner: string, options: ScaleByNovogradOption
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
   const rate = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;
+  checkMaskOption(owner, mask);
   const step = novogradStep(owner, { b1, b2, eps, epsRoot, mask }, rate);
   const tx = declareState(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree', weightDecay: rate }, {
     init: (params) => {
