@@ -11,10 +11,10 @@ import { WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 import { WebGpuKernels } from './webgpu/runner.js';
 import { WebGlKernels } from './webgl/runner.js';
 import { globalNormFactor } from '../transforms/clipping.js';
-import { TileKernels } from './wasm/tiles.js';
-import { arrayKernel } from './cpu/compile.js';
+import { ProgramTiles, TileKernels } from './wasm/tiles.js';
+import { runProgramLoops } from './cpu/compile.js';
 import { claim, cpuValues, watchCpuBackend, writeOnCpu, type CpuBackendLike } from './cpu/ownership.js';
-import { ProgramBuilder, cachedProgramKey, type Program } from './program.js';
+import { ProgramBuilder, type Program } from './program.js';
 import { STEP_PARTS, elementStepOf, stepSpec, withElementStep, withStepParts, type StepParts } from './step.js';
 
 /**
@@ -281,22 +281,14 @@ function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   tiles.run(attrs, table, attrs.clipNorm > 0 ? clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm) : 1);
 }
 
-/** Generated programs on the cpu backend: each leaf through its variant's JavaScript loop. */
+/**
+ * Generated programs on the cpu backend: through the SIMD tiles where WebAssembly SIMD is
+ * available, each leaf through its variant's JavaScript loop otherwise (the same numbers).
+ */
 function runProgramsOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   const scalars = attrs.clipNorm > 0 ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? sumOfSquares(table), attrs.clipNorm)] : attrs.scalars;
-  const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
-  const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
-  const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
-  const count = table.sizes.length;
-  const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
-  for (let j = 0; j < count; j++) {
-    kernels[attrs.variants?.[j] ?? 0](
-      table.sizes[j],
-      ins.map((list) => list[j]),
-      outs.map((list) => list[j]),
-      own > 0 ? [...scalars, ...attrs.leafScalars!.slice(j * own, (j + 1) * own)] : scalars,
-    );
-  }
+  const tiles = cpuTiles ? ProgramTiles.get() : null;
+  if (tiles === null || !tiles.run(attrs, table, scalars)) runProgramLoops(attrs, table, scalars);
 }
 
 /**

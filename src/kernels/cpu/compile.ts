@@ -1,4 +1,5 @@
-import { isMask, type Program, type ProgramNode } from '../program.js';
+import type { FusedAttrs, KernelTable } from '../layout.js';
+import { cachedProgramKey, isMask, type Program, type ProgramNode } from '../program.js';
 
 /**
  * A program compiled for plain typed arrays: `run(n, inputs, outputs, scalars)` computes
@@ -25,6 +26,28 @@ export function arrayKernel(program: Program, key: string): ArrayKernel {
     cache.set(key, kernel);
   }
   return kernel;
+}
+
+/**
+ * Generated programs over the cpu backend's arrays where WebAssembly SIMD is missing (elsewhere
+ * they run through the tiles, wasm/tiles.ts): each leaf through its variant's loop, with
+ * `scalars` (the per-step scalars, then the clip scale if any) followed by the leaf's own
+ * `attrs.leafScalars`.
+ */
+export function runProgramLoops(attrs: FusedAttrs, table: KernelTable<Float32Array>, scalars: readonly number[]): void {
+  const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
+  const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
+  const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+  const count = table.sizes.length;
+  const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
+  for (let j = 0; j < count; j++) {
+    kernels[attrs.variants?.[j] ?? 0](
+      table.sizes[j],
+      ins.map((list) => list[j]),
+      outs.map((list) => list[j]),
+      own > 0 ? [...scalars, ...attrs.leafScalars!.slice(j * own, (j + 1) * own)] : scalars,
+    );
+  }
 }
 
 /** Runs `program` node by node (for pages that cannot compile code); same rounding as the loops. */

@@ -11,20 +11,48 @@ import { isMask, type Program, type ProgramNode } from '../program.js';
  * inputs, four at a time in f32x4 lanes, then the last n mod 4 one at a time with scalar f32
  * operations, which round exactly as the lanes do. Each iteration loads all its inputs before it
  * stores any output, so an output may be an input (the in-place step). `scalars` points at the
- * program's per-step scalars, float32.
+ * program's per-step scalars, float32. Each operation rounds as the wasm backend's tf op does.
  */
 export function programModuleBytes(program: Program, shared: boolean): Uint8Array<ArrayBuffer> {
-  const params = 1 + program.inputs + program.outputs.length + 1;
-  const type = [0x60, ...vec(Array(params).fill(I32)), ...vec([])];
+  return moduleBytes(program, shared, false);
+}
+
+/**
+ * The module of {@link programModuleBytes} for the cpu backend's buffers, which the tile runner
+ * (tiles.ts) copies into a private, unshared memory: each operation rounds as the cpu backend's
+ * tf op (and the JavaScript loop of cpu/compile.ts) does, and where the wasm backend's differ
+ * the module follows the cpu's: `rsqrt` is `1 / sqrt(x)` in float64, rounded once; `max` and
+ * `min` are NaN when either operand is, and order -0 below +0 (f32x4.max / min, not the
+ * pseudo-min and -max the wasm backend's ops amount to). Besides `run`, it exports
+ *
+ *     tiles(records, count)
+ *
+ * which calls `run` once per record: `count` records of {@link tileRecordWords} i32 words from
+ * byte offset `records`, each holding `run`'s arguments in order.
+ */
+export function cpuProgramModuleBytes(program: Program): Uint8Array<ArrayBuffer> {
+  return moduleBytes(program, false, true);
+}
+
+/** The i32 words of one record of a cpu module's `tiles` export: `run`'s arguments. */
+export function tileRecordWords(program: Program): number {
+  return 1 + program.inputs + program.outputs.length + 1;
+}
+
+function moduleBytes(program: Program, shared: boolean, cpu: boolean): Uint8Array<ArrayBuffer> {
+  const params = tileRecordWords(program);
+  const types = [[0x60, ...vec(Array(params).fill(I32)), ...vec([])]];
+  if (cpu) types.push([0x60, ...vec([I32, I32]), ...vec([])]);
   const memoryLimits = shared ? [0x03, ...u32(1), ...u32(65536)] : [0x00, ...u32(1)];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...memoryLimits]]);
-  const exports = vec([[...name('run'), 0x00, 0x00]]);
-  const code = vec([sized(functionBody(program))]);
+  const functions = cpu ? [0x00, 0x01] : [0x00];
+  const exports = vec([[...name('run'), 0x00, 0x00], ...(cpu ? [[...name('tiles'), 0x00, 0x01]] : [])]);
+  const code = vec([sized(functionBody(program, cpu)), ...(cpu ? [sized(tilesBody(params))] : [])]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type])),
+    ...section(1, vec(types)),
     ...section(2, imports),
-    ...section(3, vec([[0x00]])),
+    ...section(3, vec(functions)),
     ...section(7, exports),
     ...section(10, code),
   ]);
@@ -40,9 +68,19 @@ const LOCAL_SET = 0x21;
 const I32_CONST = 0x41;
 const F32_CONST = 0x43;
 const I32_ADD = 0x6a;
+const I32_MUL = 0x6c;
 const I32_AND = 0x71;
 const I32_SHL = 0x74;
 const I32_GE_U = 0x4f;
+const I32_LOAD = 0x28;
+const F32_MIN = 0x96;
+const F32_MAX = 0x97;
+const F64_CONST = 0x44;
+const F64_SQRT = 0x9f;
+const F64_DIV = 0xa3;
+const F32_DEMOTE_F64 = 0xb6;
+const F64_PROMOTE_F32 = 0xbb;
+const CALL = 0x10;
 const F32_LOAD = 0x2a;
 const F32_STORE = 0x38;
 const BLOCK = 0x02;
@@ -58,6 +96,13 @@ const V128_LOAD32_SPLAT = 0x09;
 const V128_STORE = 0x0b;
 const V128_CONST = 0x0c;
 const V128_BITSELECT = 0x52;
+const I8X16_SHUFFLE = 0x0d;
+const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
+const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
+const F32X4_MIN = 0xe8;
+const F32X4_MAX = 0xe9;
+const F64X2_SQRT = 0xef;
+const F64X2_DIV = 0xf3;
 
 /** Scalar and f32x4 opcodes of each operation (the f32x4 ones follow the 0xfd prefix). */
 const OPCODES: Record<Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const' | 'where' | 'rsqrt'>, [number, number]> = {
@@ -81,10 +126,11 @@ const OPCODES: Record<Exclude<ProgramNode['op'], 'input' | 'scalar' | 'const' | 
 };
 
 /**
- * The body of `run`. Locals after the parameters: i, vend, end (i32), then per node a v128 (the
- * vector loop), an f32 (the tail) and an i32 (a mask in the tail).
+ * The body of `run`, rounding as the wasm backend's ops do or (`cpu`) as the cpu backend's.
+ * Locals after the parameters: i, vend, end (i32), then per node a v128 (the vector loop), an
+ * f32 (the tail) and an i32 (a mask in the tail).
  */
-function functionBody(p: Program): number[] {
+function functionBody(p: Program, cpu: boolean): number[] {
   const inputs = p.inputs;
   const outputs = p.outputs.length;
   const N = 0;
@@ -144,6 +190,35 @@ function functionBody(p: Program): number[] {
         get(mask);
         if (vector) emit(SIMD, ...u32(V128_BITSELECT));
         else emit(SELECT);
+      } else if (node.op === 'rsqrt' && cpu) {
+        // As the cpu backend's tf.rsqrt: 1 / sqrt(x) in float64, rounded once; the lanes in two
+        // float64 pairs (the high pair moved down first), demoted and joined again.
+        const one = [SIMD, ...u32(V128_CONST), ...[0, 1].flatMap(() => f64Bytes(1))];
+        const half = (high: boolean) => {
+          emit(...one);
+          get(node.args[0]);
+          if (high) {
+            get(node.args[0]);
+            emit(SIMD, ...u32(I8X16_SHUFFLE), ...[8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]);
+          }
+          emit(SIMD, ...u32(F64X2_PROMOTE_LOW_F32X4), SIMD, ...u32(F64X2_SQRT), SIMD, ...u32(F64X2_DIV), SIMD, ...u32(F32X4_DEMOTE_F64X2_ZERO));
+        };
+        if (vector) {
+          half(false);
+          half(true);
+          emit(SIMD, ...u32(I8X16_SHUFFLE), ...[0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+        } else {
+          emit(F64_CONST, ...f64Bytes(1));
+          get(node.args[0]);
+          emit(F64_PROMOTE_F32, F64_SQRT, F64_DIV, F32_DEMOTE_F64);
+        }
+      } else if (cpu && (node.op === 'max' || node.op === 'min')) {
+        // As Math.max / Math.min and the cpu backend's tf.maximum / tf.minimum: NaN if either
+        // operand is NaN, -0 below +0.
+        node.args.forEach(get);
+        const max = node.op === 'max';
+        if (vector) emit(SIMD, ...u32(max ? F32X4_MAX : F32X4_MIN));
+        else emit(max ? F32_MAX : F32_MIN);
       } else if (node.op === 'rsqrt') {
         // As the wasm backend's tf.rsqrt: the float32 root, then 1 / root.
         if (vector) emit(SIMD, ...u32(V128_CONST), ...[0, 1, 2, 3].flatMap(() => f32Bytes(1)));
@@ -188,6 +263,24 @@ function functionBody(p: Program): number[] {
   return out;
 }
 
+/**
+ * The body of `tiles(records, count)`: `run` (function 0) with the `words` i32 words of each
+ * record as its arguments. Local 2 is the end of the records.
+ */
+function tilesBody(words: number): number[] {
+  const [AT, COUNT, END_AT] = [0, 1, 2];
+  const stride = 4 * words;
+  const out: number[] = [...vec([[...u32(1), I32]])];
+  out.push(LOCAL_GET, ...u32(AT), LOCAL_GET, ...u32(COUNT), I32_CONST, ...s32(stride), I32_MUL, I32_ADD, LOCAL_SET, ...u32(END_AT));
+  out.push(BLOCK, EMPTY, LOOP, EMPTY);
+  out.push(LOCAL_GET, ...u32(AT), LOCAL_GET, ...u32(END_AT), I32_GE_U, BR_IF, 1);
+  for (let w = 0; w < words; w++) out.push(LOCAL_GET, ...u32(AT), I32_LOAD, ...memarg(2, 4 * w));
+  out.push(CALL, ...u32(0));
+  out.push(LOCAL_GET, ...u32(AT), I32_CONST, ...s32(stride), I32_ADD, LOCAL_SET, ...u32(AT));
+  out.push(BR, 0, END, END, END);
+  return out;
+}
+
 /** Unsigned LEB128. */
 function u32(x: number): number[] {
   const out: number[] = [];
@@ -216,6 +309,10 @@ function s32(x: number): number[] {
 
 function f32Bytes(x: number): number[] {
   return Array.from(new Uint8Array(new Float32Array([x]).buffer));
+}
+
+function f64Bytes(x: number): number[] {
+  return Array.from(new Uint8Array(new Float64Array([x]).buffer));
 }
 
 function memarg(align: number, offset: number): number[] {
