@@ -138,7 +138,7 @@ const GPU_CHECKPOINT_CASES = [
 /** Exports that are neither a transformation nor an optimizer (every other export needs a case). */
 const NOT_TRANSFORMATIONS = new Set([
   'VERSION', 'TreeStructureError', 'applyUpdates', 'assignUpdates', 'isVariable', 'trainStep', 'disposeReplaced',
-  'treeDispose', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer', 'resumeTfOptimizer', 'toTfOptimizer',
+  'treeDispose', 'treeKeep', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer', 'resumeTfOptimizer', 'toTfOptimizer',
   'modelParams', 'loadState', 'saveState', 'stateFromArtifacts', 'stateToArtifacts', 'StateFormatError', 'STATE_FORMAT',
   'STATE_FORMAT_VERSION', 'fileHandler', 'getKernelMode', 'kernelPath', 'setKernelMode', 'constantSchedule',
   'linearSchedule', 'polynomialSchedule', 'exponentialDecay', 'warmupExponentialDecaySchedule',
