@@ -1,7 +1,8 @@
 /**
  * Element-wise programs: the math of one optimizer step for one element, as a list of float32
- * operations, from which each backend's fused kernel is generated (JavaScript loops for the cpu
- * backend, WebAssembly SIMD for the wasm backend). A transformation describes its step once, as
+ * operations, from which each backend's fused kernel is generated (WebAssembly SIMD for the wasm
+ * backend, and for the cpu backend's arrays streamed through it in tiles; JavaScript loops where
+ * WebAssembly SIMD is missing; WGSL and GLSL on the GPU backends). A transformation describes its step once, as
  * a function of the operations of {@link Ops}; run over tfjs tensors that function is the
  * composite path, run over a {@link ProgramBuilder} it records the program. Each operation
  * rounds to float32, as a tfjs op does, so a kernel computes what the tf ops compute, in the
