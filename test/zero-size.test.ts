@@ -113,6 +113,8 @@ import {
 } from '../src/index.js';
 import { collectTensors } from '../src/tree/memory.js';
 import { expectBitwiseEqual, stateValues } from './helpers.js';
+// The exports that are not a transformation or optimizer: one list, the property suite's.
+import { OTHER_EXPORTS } from './properties/registry.js';
 
 // Every transformation and optimizer on a tree holding empty leaves (shapes [0] and [0, 3])
 // beside a scalar and a vector: the empty leaves keep their shapes, and the other leaves get
@@ -302,24 +304,6 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['polyakSgd', () => withLoss(polyakSgd(1, { scaling: 0.5 }))],
   ['scaleByPolyak', () => withLoss(scaleByPolyak({ variant: 'sps+' }))],
 ];
-
-/** The exports that are not a transformation or optimizer (a new export must join one list). */
-const OTHER_EXPORTS = new Set([
-  'VERSION', 'TreeStructureError', 'applyUpdates', 'assignUpdates', 'isVariable', 'trainStep',
-  'disposeReplaced', 'treeDispose', 'treeKeep', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer',
-  'resumeTfOptimizer', 'toTfOptimizer', 'modelParams', 'loadState', 'saveState', 'stateFromArtifacts',
-  'stateToArtifacts', 'StateFormatError', 'STATE_FORMAT', 'STATE_FORMAT_VERSION', 'fileHandler',
-  'getKernelMode', 'kernelPath', 'setKernelMode', 'constantSchedule', 'linearSchedule',
-  'polynomialSchedule', 'exponentialDecay', 'warmupExponentialDecaySchedule',
-  'piecewiseConstantSchedule', 'cosineDecaySchedule', 'warmupCosineDecaySchedule', 'joinSchedules',
-  'TreeDef', 'treeFlatten', 'treeLeaves', 'treeMap', 'treeMapWithPath', 'treePaths',
-  'treeStructureEqual', 'treeUnflatten', 'treeAdd', 'treeFullLike', 'treeL2Norm', 'treeScale',
-  'treeSize', 'treeSub', 'treeZerosLike', 'formatPath', 'isTensor',
-  'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
-  'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
-  'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs',
-  'scheduleFreeEvalParams', 'asgdAverage', 'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz',
-]);
 
 /**
  * Step `k`'s tree: `c` a scalar and `d` a vector, varied in sign and size (large enough for

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { getKernelMode, setKernelMode, type KernelMode, type Params } from '../../src/index.js';
+import { setKernelMode, type KernelMode, type Params } from '../../src/index.js';
 import { type Ctx, type Entry, labelOf, Recipe, recipeArb, REGISTRY } from './registry.js';
 import { type Spec, Tree, treeArb } from './trees.js';
 
@@ -132,16 +132,7 @@ export function caseArb(entry: Entry): fc.Arbitrary<Case> {
 
 export const ctxOf = (tree: Tree): Ctx => ({ leafCount: tree.shapes.length });
 
-/** Runs `fn` in kernel mode `mode`, restoring the mode it found. */
-export function inMode<T>(mode: KernelMode, fn: () => T): T {
-  const previous = getKernelMode();
-  setKernelMode(mode);
-  try {
-    return fn();
-  } finally {
-    setKernelMode(previous);
-  }
-}
+export { inMode } from '../helpers.js';
 
 /** The kernel mode the run was started in (TFJS_KERNELS=composite sets 'composite' in setup.ts). */
 export function suiteMode(): KernelMode {
