@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TreeStructureError, type ExtraArgs, type GradientTransformation, type Params, type TensorTree } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { declaredOwner } from '../internal/state.js';
-import { forEachLeaf, formatPath, type TreePath } from '../tree/walk.js';
+import { forEachLeaf, formatPath, pushTensorsFast, type TreePath } from '../tree/walk.js';
 import { disposeReplaced, treeKeep } from '../tree/memory.js';
 import { checkNotReplaced, markReplaced } from '../internal/replaced.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
@@ -165,9 +165,18 @@ export function trainStep<P extends Params, S>(
  * later step given it fails instead of reading a state whose tensors have moved on.
  */
 function finish<P extends Params, S>(old: S, params: P, state: S): TrainStepResult<P, S> {
-  treeKeep([params, state]);
+  if (insideTidy()) treeKeep([params, state]);
   markReplaced(old, state);
   return { params, state };
+}
+
+/**
+ * Whether a `tf.tidy` is running (tfjs-core 4.x's engine has an active scope); `true` where the
+ * engine does not say. Outside one, no scope tracks the step's tensors, so none need keeping.
+ */
+function insideTidy(): boolean {
+  const state = (tf.engine() as unknown as { state?: { activeScope?: unknown } }).state;
+  return state?.activeScope !== null;
 }
 
 /**
@@ -175,7 +184,9 @@ function finish<P extends Params, S>(old: S, params: P, state: S): TrainStepResu
  * one update per path, and writing both into one tensor would silently keep only the last.
  */
 function checkEachParamOnce(owner: string, params: Params, root = 'params'): void {
-  const leaves = treeLeaves(params);
+  // The fast walk (no paths); a tree it cannot walk gets treeLeaves' error with its path.
+  const found: tf.Tensor[] = [];
+  const leaves = pushTensorsFast(params, found) ? found : treeLeaves(params);
   if (new Set(leaves).size === leaves.length) return;
   const seen = new Map<tf.Tensor, TreePath>();
   forEachLeaf(params, (t, path) => {

@@ -509,15 +509,16 @@ function leafSumOfSquares(t: tf.Tensor): number {
 /**
  * `true` when every tensor of `written` may be overwritten: it shares its data id with no other
  * tensor (the backend's refCount is 1), appears once, is none of `read`, and the backend's own
- * sharing rules allow it ({@link backendAllowsWrite}).
+ * sharing rules allow it ({@link backendAllowsWrite}: `null` where they add nothing).
  */
 function ownsBuffers(written: readonly { dataId: object }[], read: readonly { dataId: object }[]): boolean {
   const b = tf.backend() as unknown as { refCount?(dataId: object): number };
   if (typeof b.refCount !== 'function') return false;
+  const allows = backendAllowsWrite();
   const seen = new Set<object>();
   for (const t of read) seen.add(t.dataId);
   for (const t of written) {
-    if (seen.has(t.dataId) || b.refCount(t.dataId) !== 1 || !backendAllowsWrite(t.dataId)) return false;
+    if (seen.has(t.dataId) || b.refCount(t.dataId) !== 1 || (allows !== null && !allows(t.dataId))) return false;
     seen.add(t.dataId);
   }
   return true;
@@ -530,11 +531,11 @@ function ownsBuffers(written: readonly { dataId: object }[], read: readonly { da
  * into a new one otherwise (cpu/ownership.ts), so a tensor is never refused. webgl and webgpu:
  * their runners' rules (shallow slices sharing a texture, a caller's zero-copy buffer).
  */
-function backendAllowsWrite(dataId: object): boolean {
+function backendAllowsWrite(): ((dataId: object) => boolean) | null {
   const name = tf.getBackend();
-  if (name === 'webgl') return WebGlKernels.for(tf.backend())?.mayWriteInPlace(dataId) ?? false;
-  if (name === 'webgpu') return WebGpuKernels.for(tf.backend())?.mayWriteInPlace(dataId) ?? false;
-  return true;
+  const kernels = name === 'webgl' ? WebGlKernels.for(tf.backend()) : name === 'webgpu' ? WebGpuKernels.for(tf.backend()) : undefined;
+  if (kernels === undefined) return null;
+  return kernels === null ? () => false : (dataId) => kernels.mayWriteInPlace(dataId);
 }
 
 /**
