@@ -259,6 +259,12 @@ const webglKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 let cpuTiles = true;
+let preferGenerated = false;
+
+/** Runs hand-written specs as their generated programs on every backend (for the gate bench). @internal */
+export function setPreferGenerated(enabled: boolean): void {
+  preferGenerated = enabled;
+}
 
 /**
  * Whether the cpu backend's kernels stream the buffers through the SIMD module in tiles (the
@@ -577,7 +583,7 @@ function onGpu(): boolean {
  * programs only, a hand-written spec's generated form (kernelPath has checked there is one).
  */
 function specHere<S>(spec: FusedSpec<S>): FusedSpec<S> {
-  if (spec.family === 'program' || !onGpu()) return spec;
+  if (spec.family === 'program' || (!onGpu() && !preferGenerated)) return spec;
   const generated = programSpecOf(spec);
   if (generated === undefined) throw new Error(`tfjs-optax: ${spec.owner} has no generated kernel for the ${tf.getBackend()} backend`);
   return generated;
