@@ -267,7 +267,9 @@ export {
 export { fileHandler } from './interop/file-handler.js';
 
 // Fused kernels
-export { getKernelMode, kernelPath, setKernelMode, type KernelMode, type KernelPath } from './kernels/fused.js';
+export { kernelPath } from './kernels/fused.js';
+export { getKernelMode, setKernelMode, type KernelMode } from './kernels/mode.js';
+export type { KernelPath } from './kernels/backend.js';
 
 // Schedules
 export {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, TensorTree } from './types.js';
 import { flattenFloatTrees } from './internal/leaves.js';
-import { fusedAdd } from './kernels/fused.js';
+import { fusedAdd } from './kernels/tree-ops.js';
 
 /**
  * Returns `params + updates`, leaf by leaf, as new tensors (updates are deltas to **add**; the

@@ -25,7 +25,7 @@ import {
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
-import { setCpuTiles } from '../src/kernels/fused.js';
+import { setCpuTiles } from '../src/kernels/cpu/backend.js';
 import { tensorsOf } from './helpers.js';
 
 const previous = tf.getBackend();

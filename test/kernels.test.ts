@@ -55,7 +55,7 @@ import {
   valueAndGrad,
   yogi,
 } from '../src/index.js';
-import { setCpuTiles } from '../src/kernels/fused.js';
+import { setCpuTiles } from '../src/kernels/cpu/backend.js';
 import { FUSED_KERNEL } from '../src/kernels/layout.js';
 import { stateValues } from './helpers.js';
 

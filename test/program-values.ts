@@ -1,7 +1,7 @@
 // The special values and the all-operations program the program compilers are tested with, in
 // Node (programs.test.ts: JavaScript, interpreted, WebAssembly) and in Chromium
 // (browser/webgpu-programs.test.ts: WGSL), each against the same math run as tf ops.
-import type { Ops } from '../src/kernels/program.js';
+import type { Ops } from '../src/internal/ops.js';
 
 export const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1, -1, 0.5, 2, 3, -7.25, 1e30, -1e-30, 65504, 0.1];
 

@@ -4,8 +4,8 @@
 // the same bits as the ordinary one. Here both run over fake backends whose heaps are a plain
 // and a shared memory holding the same leaves; test/browser/ checks the real threaded build.
 import { describe, expect, it } from 'vitest';
-import { FLAG } from '../src/kernels/spec.js';
 import type { FusedAttrs } from '../src/kernels/layout.js';
+import { ProgramBuilder, type Program } from '../src/kernels/program.js';
 import { WasmKernels, kernelModule, type WasmBackendLike } from '../src/kernels/wasm/runner.js';
 
 /** A heap with a bump allocator and tensors registered by data id, as tfjs's wasm backend has. */
@@ -41,7 +41,7 @@ function fakeBackend(shared: boolean): WasmBackendLike & { put(values: Float32Ar
   };
 }
 
-/** Values with every float32 case the adam kernel meets: signs, tiny, huge, zero, tails. */
+/** Values with every float32 case an Adam step meets: signs, tiny, huge, zero, tails. */
 function values(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed;
@@ -50,6 +50,21 @@ function values(n: number, seed: number): Float32Array {
     out[i] = ((s / 2147483648) * 2 - 1) * 10 ** ((i % 9) - 4);
   }
   return out;
+}
+
+/**
+ * An AdamW-like program with the update applied: inputs g, p, m, v; scalars b1, 1-b1, b2, 1-b2,
+ * eps, weight decay, -lr, then the clip scale; outputs p, m, v.
+ */
+function adamwProgram(): Program {
+  const b = new ProgramBuilder();
+  const [g0, p, m, v] = [b.input(), b.input(), b.input(), b.input()];
+  const [b1, c1, b2, c2, eps, wd, lr, clip] = Array.from({ length: 8 }, () => b.scalar());
+  const g = b.mul(g0, clip);
+  const m1 = b.add(b.mul(c1, g), b.mul(b1, m));
+  const v1 = b.add(b.mul(c2, b.square(g)), b.mul(b2, v));
+  const u = b.add(b.div(m1, b.add(b.sqrt(v1), eps)), b.mul(wd, p));
+  return b.build([b.add(p, b.mul(u, lr)), m1, v1]);
 }
 
 /** One in-place AdamW step (with clipping) over leaves of sizes 7, 64 and 1 on `backend`. */
@@ -62,14 +77,13 @@ function adamwStep(backend: ReturnType<typeof fakeBackend>): Float32Array[] {
     k === 3 ? list.map((x) => ({ dataId: backend.put(values(x.n, 40 + x.n).map(Math.abs)), n: x.n })) : list,
   );
   const attrs: FusedAttrs = {
-    family: 'adam',
-    flags: FLAG.apply | FLAG.decay | FLAG.clip,
-    scalars: [0.9, 0.1, 0.999, 0.001, 0.1, 0.19, 0.001, 1e-8, 0, 1e-2, -1e-3],
+    programs: [adamwProgram()],
+    variants: [],
+    scalars: [0.9, 0.1, 0.999, 0.001, 1e-8, 1e-2, -1e-3],
     clipNorm: 1,
     leaves: sizes.length,
     hasParams: true,
     slots: [true, true],
-    decay: [1, 0, 1],
   };
   kernels.run(attrs, { sizes, inputs: [g, p, m, v], outputs: [p, m, v] });
   return [p, m, v].flatMap((list) => list.map((x) => backend.read(x.dataId, x.n)));

@@ -1,15 +1,14 @@
 // The WGSL generator's plans, in Node (the shaders themselves run in Chromium: see
 // browser/webgpu-programs.test.ts and browser/backends.test.ts): which buffers a dispatch binds,
 // how an output written over its input shares the input's binding, where the device limit splits
-// a program, when a split is refused, and that a hand-written kernel's optimizer (adam) has a
-// generated form for the webgpu backend.
+// a program, when a split is refused, and which transformations the webgpu backend fuses.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgramBuilder, type Program } from '../src/kernels/program.js';
 import { recordWords, shadersFor } from '../src/kernels/webgpu/wgsl.js';
 import { valueLayout } from '../src/kernels/program.js';
-import { fusedSpecOf, isFusable, programSpecOf } from '../src/kernels/spec.js';
+import { fusedSpecOf, runsFused } from '../src/kernels/fused.js';
 import * as lib from '../src/index.js';
 
 const previous = tf.getBackend();
@@ -23,10 +22,10 @@ afterAll(async () => {
 /** Adam's generated program with the update applied: inputs g, p, mu, nu; outputs p, mu, nu. */
 function adamProgram(): Program {
   const tx = lib.adam(0.01);
-  const generated = programSpecOf(fusedSpecOf(tx)!)!;
+  const generated = fusedSpecOf(tx)!;
   const params = { w: tf.zeros([3]) };
   const state = tx.init(params);
-  const { programs } = generated.programs!(state, params, { apply: true, hasParams: true });
+  const { programs } = generated.programs(state, params, { apply: true, hasParams: true });
   lib.treeDispose([params, state]);
   return programs[0];
 }
@@ -37,17 +36,17 @@ function storage(code: string): Array<[number, string]> {
 }
 
 describe('WGSL shaders of generated programs', () => {
-  it('adam (a hand-written kernel on wasm and cpu) has a generated form for webgpu, and so do wrappers of it', () => {
-    const spec = fusedSpecOf(lib.adam(0.01))!;
-    expect(spec.family).toBe('adam');
-    expect(programSpecOf(spec)?.family).toBe('program');
-    expect(isFusable(lib.adam(0.01), true)).toBe(true);
-    expect(isFusable(lib.chain(lib.clipByGlobalNorm(1), lib.adamw(0.01)), true)).toBe(true);
-    expect(isFusable(lib.flatten(lib.adam(0.01)), true)).toBe(true);
-    expect(programSpecOf(fusedSpecOf(lib.flatten(lib.adam(0.01)))!)?.flatSlots).toBe(true);
+  it('adam, its chains and wrappers run on backends without the norm pass; lamb and a lone transform do not', () => {
+    expect(runsFused(lib.adam(0.01), true)).toBe(true);
+    expect(runsFused(lib.chain(lib.clipByGlobalNorm(1), lib.adamw(0.01)), true)).toBe(true);
+    expect(runsFused(lib.flatten(lib.adam(0.01)), true)).toBe(true);
+    expect(fusedSpecOf(lib.flatten(lib.adam(0.01)))?.flatSlots).toBe(true);
     // Wrappers ask their inner transformation.
-    expect(isFusable(lib.multiSteps(lib.adam(0.01), { everyK: 2 }), true)).toBe(true);
-    expect(isFusable(lib.centralize(), true)).toBe(false);
+    expect(runsFused(lib.multiSteps(lib.adam(0.01), { everyK: 2 }), true)).toBe(true);
+    expect(runsFused(lib.centralize(), true)).toBe(false);
+    // lamb reads per-leaf norms: fused on wasm and cpu only.
+    expect(runsFused(lib.lamb(0.01), false)).toBe(true);
+    expect(runsFused(lib.lamb(0.01), true)).toBe(false);
   });
 
   it('adam with fresh outputs: one dispatch, 4 inputs read and 3 outputs written, constants in the uniform', () => {

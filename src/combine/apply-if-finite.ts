@@ -3,8 +3,9 @@ import { flattenFloatTrees } from '../internal/leaves.js';
 import { checkInteger, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { fusedApply, fusedSumOfSquares, fusedUpdate, kernelPath, withFusedWrapper } from '../kernels/fused.js';
-import { isFusable } from '../kernels/spec.js';
+import { fusedApply, fusedUpdate, kernelPath, runsFused } from '../kernels/fused.js';
+import { fusedSumOfSquares } from '../kernels/tree-ops.js';
+import { withFusedWrapper } from '../internal/record.js';
 import type { GradientTransformation, StateOf, Updates } from '../types.js';
 
 /**
@@ -74,7 +75,7 @@ export function applyIfFinite<T extends GradientTransformation<any>>(
 
   /** The updates' sum of squares on the fused path (`undefined` on the composite one). */
   const fusedTest = (updates: Updates): number | undefined => {
-    if (!isFusable(inner) || kernelPath(inner) === 'composite') return undefined;
+    if (kernelPath(inner) === 'composite') return undefined;
     const [[leaves]] = flattenFloatTrees(owner, ['updates'], [updates]);
     return fusedSumOfSquares(leaves);
   };
@@ -95,7 +96,7 @@ export function applyIfFinite<T extends GradientTransformation<any>>(
     },
   );
   return withFusedWrapper(tx, {
-    fusable: (generatedOnly) => isFusable(inner, generatedOnly),
+    fusable: (programsOnly) => runsFused(inner, programsOnly),
     apply: (grads, state, params, inPlace) => {
       const sum = fusedTest(grads);
       if (sum === undefined) return undefined;

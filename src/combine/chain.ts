@@ -4,10 +4,9 @@ import { checkTransformation } from '../internal/options.js';
 import { describeNode } from '../tree/walk.js';
 import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, StateOf } from '../types.js';
+import { recordOf, stepsOf, withRecord } from '../internal/record.js';
 import { withFusedKernel } from '../kernels/fused.js';
-import { liftSpec } from '../kernels/lift.js';
-import { CLIP_NORM, fusedSpecOf, type MaybeFused } from '../kernels/spec.js';
-import { chainStepParts, stepPartsOf, stepSpec, withStepParts } from '../kernels/step.js';
+import { chainStepParts } from '../kernels/step.js';
 
 /**
  * The state of a chain: the array of its transformations' states, in order.
@@ -149,10 +148,10 @@ export function namedChain<const E extends readonly (readonly [string, GradientT
 }
 
 /**
- * Gives a chain a fused kernel when it is one fusable optimizer, optionally behind
- * `clipByGlobalNorm` (the common `chain(clipByGlobalNorm(1), adamw(lr))`); other chains run
- * their parts one by one. `get` and `set` read and replace the state of the transformation at a
- * position.
+ * Gives a chain the fused kernel of its element steps when every part is element-wise (a
+ * global-norm clip may come first: `chain(clipByGlobalNorm(1), adamw(lr))`); other chains run
+ * their parts one by one. The steps are recorded either way, so enclosing chains compose them.
+ * `get` and `set` read and replace the state of the transformation at a position.
  */
 function fuseChain<S>(
   transforms: readonly GradientTransformation<any>[],
@@ -160,26 +159,13 @@ function fuseChain<S>(
   get: (state: S, i: number) => unknown,
   set: (state: S, i: number, inner: unknown) => S,
 ): GradientTransformation<S> {
-  // Element-wise parts compose into one generated kernel (and into enclosing chains).
-  const parts = chainStepParts<S>(
-    transforms.map((t) => stepPartsOf(t, (t as MaybeFused<unknown>)[CLIP_NORM])),
-    get,
-    set,
-  );
-  if (parts !== undefined) withStepParts(composite, parts);
-  const generated = () =>
-    parts === undefined || parts.parts.length === 0 ? composite : withFusedKernel(composite, stepSpec(declaredOwner(composite) ?? 'chain', parts));
-  const last = transforms.length - 1;
-  const spec = last >= 0 ? fusedSpecOf(transforms[last]) : undefined;
-  // A hand-written kernel, alone or behind a global-norm clip, runs as it is.
-  if (!spec || spec.family === 'program') return generated();
-  const clipNorm = last === 1 ? (transforms[0] as MaybeFused<unknown>)[CLIP_NORM] : undefined;
-  if (last > 1 || (last === 1 && (clipNorm === undefined || spec.clipNorm !== undefined))) return generated();
-  const lifted = liftSpec<unknown, S>(
-    spec,
-    (s) => get(s, last),
-    (s, inner) => set(s, last, inner),
-    clipNorm,
-  );
-  return withFusedKernel(composite, lifted);
+  const parts = chainStepParts<S>(transforms.map((t) => stepsOf(t)), get, set);
+  if (parts === undefined) return composite;
+  withRecord(composite, { steps: parts });
+  if (parts.parts.length === 0) return composite;
+  // The kernel's messages name the transformation whose math it runs: the one optimizer behind a
+  // clip (`chain(clipByGlobalNorm(1), adamw(lr))` is adamw's kernel), else the chain.
+  const withParts = transforms.filter((t) => (stepsOf(t)?.parts.length ?? 0) > 0);
+  const owner = (withParts.length === 1 ? recordOf(withParts[0]).fused?.owner : undefined) ?? declaredOwner(composite) ?? 'chain';
+  return withFusedKernel(composite, owner, parts.flatSlots === true);
 }

@@ -3,9 +3,8 @@ import { flattenFloatTrees } from '../internal/leaves.js';
 import { checkTransformation } from '../internal/options.js';
 import { declareState, layoutOf } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { withFusedKernel } from '../kernels/fused.js';
-import { fusedSpecOf } from '../kernels/spec.js';
-import { STEP_PARTS, type StepParts } from '../kernels/step.js';
+import { recordOf, stepsOf, withRecord } from '../internal/record.js';
+import { fusedSpecOf, withFusedKernel } from '../kernels/fused.js';
 import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, Params, StateOf, Updates } from '../types.js';
 
@@ -61,10 +60,10 @@ export function flatten<T extends GradientTransformation<any>>(inner: T): Gradie
   // A mask is a function of the tree (here one flat leaf), and per-leaf norms (lamb's, lars's trust
   // ratios) are norms of the one flattened vector here: the kernel, which runs leaf by leaf,
   // would compute them per leaf. Both run composite.
-  const parts = (inner as { [STEP_PARTS]?: StepParts<S> })[STEP_PARTS];
-  const masked = spec?.decayMask !== undefined || (parts?.parts.some((pt) => pt.step.leafMask !== undefined) ?? false);
-  if (spec === undefined || masked || spec.leafNorms !== undefined) return composite;
-  return withFusedKernel(composite, { ...spec, flatSlots: true });
+  const steps = stepsOf(inner);
+  const masked = steps?.parts.some((pt) => pt.step.leafMask !== undefined) ?? false;
+  if (spec === undefined || steps === undefined || masked || spec.leafNorms !== undefined) return composite;
+  return withFusedKernel(withRecord(composite, { steps: { ...steps, flatSlots: true } }), recordOf(inner).fused!.owner, true);
 }
 
 /** One 1-D tensor of all the leaves' elements, in order (a new tensor; `[0]` for none). */

@@ -2,8 +2,8 @@ import { isOptimizer, type OptimizerAlias } from '../internal/aliases.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkOptions } from '../internal/options.js';
 import { declareState, layoutOf, refreshHyperparams, subState, type FieldKind, type HyperField, type StateLayout } from '../internal/state.js';
-import { fusedApply, withFusedWrapper } from '../kernels/fused.js';
-import { isFusable } from '../kernels/spec.js';
+import { fusedApply, runsFused } from '../kernels/fused.js';
+import { withFusedWrapper } from '../internal/record.js';
 import { findOne, replaceAt } from '../tree/lookup.js';
 import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
 import type { GradientTransformation, ScalarOrSchedule, Schedule, StateOf } from '../types.js';
@@ -290,7 +290,7 @@ export function injectHyperparams(
       },
     );
     return withFusedWrapper(tx, {
-      fusable: (generatedOnly) => isFusable(first, generatedOnly),
+      fusable: (programsOnly) => runsFused(first, programsOnly),
       apply: (grads, state, params, inPlace) => {
         const hyper = nextValues(state.hyperparams, state.count);
         const [inner, innerState] = innerFor(state);

@@ -5,7 +5,8 @@ import { tidy } from '../internal/tidy.js';
 import type { Mask } from '../transforms/decay.js';
 import { setToZeroFor } from '../transforms/zero.js';
 import { describeNode } from '../tree/walk.js';
-import { elementStepOf, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { elementStepOf, withElementStep } from '../internal/record.js';
 import type { EmptyState, ExtraArgs, GradientTransformation, Params, StateOf, Updates } from '../types.js';
 
 /**

@@ -4,8 +4,9 @@ import { HyperRate } from '../internal/hyper.js';
 import { checkBoolean, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { fusedApply, fusedAxpy, fusedFill, kernelPath, withFusedWrapper } from '../kernels/fused.js';
-import { fusedSpecOf, isFusable } from '../kernels/spec.js';
+import { fusedApply, fusedSpecOf, kernelPath, runsFused } from '../kernels/fused.js';
+import { fusedAxpy, fusedFill } from '../kernels/tree-ops.js';
+import { withFusedWrapper } from '../internal/record.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { describeNode } from '../tree/walk.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, StateOf, Updates } from '../types.js';
@@ -128,7 +129,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
     },
   );
   return withFusedWrapper(tx, {
-    fusable: (generatedOnly) => isFusable(inner, generatedOnly),
+    fusable: (programsOnly) => runsFused(inner, programsOnly),
     apply: (grads, state, params, inPlace) => {
       if (kernelPath(inner) === 'composite') return undefined;
       const k = kAt(state.gradientStep);

@@ -1,4 +1,4 @@
-import type { Ops } from '../kernels/program.js';
+import type { Ops } from './ops.js';
 
 /**
  * `tf.clipByValue(x, lo, hi)` as an element step's operations, for bounds `lo < hi` (a scalar

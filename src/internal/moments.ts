@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Scratch } from './scratch.js';
-import type { Ops } from '../kernels/program.js';
+import type { Ops } from './ops.js';
 
 /**
  * Shared element-wise pieces of the moment-based transforms, written in the operation order

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scratch } from './scratch.js';
-import type { Ops } from '../kernels/program.js';
+import type { Ops } from './ops.js';
 
 /** The scalars {@link signOf} needs, made once per update and shared by every leaf. */
 export interface SignScalars {

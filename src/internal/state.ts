@@ -1,6 +1,7 @@
 import type { GradientTransformation } from '../types.js';
 import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
 import { checkNotReplaced } from './replaced.js';
+import { recordOf, withRecord } from './record.js';
 
 /**
  * The layout of a transformation's state, checked at the start of every update, so that a state
@@ -58,16 +59,17 @@ export function subStates(inners: Readonly<Record<string, GradientTransformation
   return { kind: 'sub', layout };
 }
 
-/** Where a transformation keeps its owner and state layout. */
-const LAYOUT: unique symbol = Symbol.for('tfjs-optax.stateLayout');
-
 interface Declared {
   /** Who checks (the name the user called), for messages. */
   owner: string;
   layout: StateLayout;
 }
 
-type WithLayout<S> = GradientTransformation<S> & { [LAYOUT]?: Declared };
+/** The owner and layout `tx` declares, if any (see internal/record.ts). */
+function declaredOf(tx: GradientTransformation<any>): Declared | undefined {
+  const { owner, layout } = recordOf(tx);
+  return owner === undefined || layout === undefined ? undefined : { owner, layout };
+}
 
 /**
  * `tx` with its state layout declared: its `update` checks the state against `layout` before
@@ -75,30 +77,19 @@ type WithLayout<S> = GradientTransformation<S> & { [LAYOUT]?: Declared };
  */
 export function declareState<S>(owner: string, layout: StateLayout, tx: GradientTransformation<S>): GradientTransformation<S> {
   const declared: Declared = { owner, layout };
-  const out: WithLayout<S> = {
+  const out: GradientTransformation<S> = {
     ...tx,
     update: (updates, state, params, extra) => {
       checkLayout(declared, state);
       return tx.update(updates, state, params, extra);
     },
-    [LAYOUT]: declared,
   };
-  return out;
-}
-
-/**
- * Declares on `target` the owner and layout that `source` has (if any), without wrapping its
- * update: for a transformation that checks the state itself with {@link checkStateOf}.
- */
-export function copyStateLayout<S>(source: GradientTransformation<unknown>, target: GradientTransformation<S>): GradientTransformation<S> {
-  const declared = (source as WithLayout<unknown>)[LAYOUT];
-  if (declared !== undefined) (target as WithLayout<S>)[LAYOUT] = declared;
-  return target;
+  return withRecord(out, { owner, layout });
 }
 
 /** The state layout `tx` declares, or `null` (a user's own transformation). */
 export function layoutOf(tx: GradientTransformation<any>): StateLayout | null {
-  return (tx as WithLayout<unknown>)[LAYOUT]?.layout ?? null;
+  return recordOf(tx).layout ?? null;
 }
 
 /** A chain's layout: its transformations' layouts, `null` where one declares none. */
@@ -108,12 +99,12 @@ export function chainLayout(transforms: readonly GradientTransformation<any>[]):
 
 /** The name `tx` gives in its errors, if it declares a state layout. */
 export function declaredOwner(tx: GradientTransformation<any>): string | undefined {
-  return (tx as WithLayout<unknown>)[LAYOUT]?.owner;
+  return declaredOf(tx)?.owner;
 }
 
 /** Checks `state` against the layout `tx` declares (nothing if it declares none). */
 export function checkStateOf(tx: GradientTransformation<any>, state: unknown): void {
-  const declared = (tx as WithLayout<unknown>)[LAYOUT];
+  const declared = declaredOf(tx);
   if (declared !== undefined) checkLayout(declared, state);
 }
 

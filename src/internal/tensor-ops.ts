@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { float32Bits, type Ops } from '../kernels/program.js';
+import { float32Bits, type Ops } from './ops.js';
 import { Scratch } from './scratch.js';
 
 /**

@@ -1,24 +1,26 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Program } from './program.js';
-import type { Family } from './spec.js';
 
 /**
  * The attributes of the fused kernel call, shared by every backend's implementation.
  * Inputs come in this order: the L gradients, then the L parameters (when `hasParams`), then
- * for each present slot its L tensors. Outputs: the L updates (or new parameters with the
- * apply flag), then L tensors for each present slot, in slot order.
+ * for each present slot its L tensors (or one 1-D tensor with `flatSlots`), then, with
+ * `deviceClip`, the clip factor. Outputs: the L updates (or new parameters, where the programs
+ * add the update to the parameter), then the new slots in the same form, in slot order.
  */
 export interface FusedAttrs {
-  family: Family;
-  flags: number;
+  /** The programs, one per leaf variant. */
+  programs: Program[];
+  /** The program each leaf runs (an index into `programs`); all the first when empty. */
+  variants: number[];
+  /** The per-step scalars every leaf's program reads first. */
   scalars: number[];
   /** Global-norm limit, or 0 for no clipping. */
   clipNorm: number;
   leaves: number;
   hasParams: boolean;
-  /** Which of the family's slots are present. */
+  /** Which state slots are present. */
   slots: boolean[];
-  /** 1 where a leaf gets weight decay. */
-  decay: number[];
   /**
    * The gradients' sum of squares (float64) when the caller has computed it already, for the
    * clip scale: `applyIfFinite` tests the gradients with the same pass the clip needs.
@@ -34,12 +36,8 @@ export interface FusedAttrs {
    * `flatten(inner)`): each leaf reads and writes its segment of it.
    */
   flatSlots?: boolean;
-  /** The `'program'` family's programs, one per leaf variant. */
-  programs?: Program[];
-  /** The program each leaf runs (an index into `programs`); all the first when empty. */
-  variants?: number[];
   /**
-   * The `'program'` family's per-leaf scalars (the norms of FusedSpec.leafNorms), the same
+   * The per-leaf scalars (the norms of FusedSpec.leafNorms), the same
    * count for every leaf, leaf after leaf: each leaf's program reads its own after the shared
    * scalars (and the clip scale).
    */
@@ -78,8 +76,8 @@ export function segmentsOf(t: { dataId: object }, sizes: readonly number[]): Ker
 
 /**
  * One fused call's leaves in kernel positions. `inputs[k][j]` is leaf j's tensor at input
- * position k: 0 the gradient, 1 the parameter, 2 and on the family's state slots in order;
- * `outputs[k][j]` likewise: 0 the update (or, with the apply flag, the new parameter), 1 and on
+ * position k: 0 the gradient, 1 the parameter, 2 and on the state slots in order;
+ * `outputs[k][j]` likewise: 0 the update (or the new parameter), 1 and on
  * the new slots. A position the call does not use is `null`. `sizes[j]` is leaf j's element
  * count.
  */
@@ -122,13 +120,71 @@ export interface GpuProgramCall<T> {
  */
 export function gpuProgramCall<T>(backend: string, attrs: FusedAttrs, table: KernelTable<T>, clipFactor: unknown): GpuProgramCall<T> {
   const programs = attrs.programs;
-  if (attrs.family !== 'program' || programs === undefined) {
-    throw new Error(`tfjs-optax: the ${backend} kernels run generated programs only, got the ${attrs.family} family`);
-  }
   const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
   if (deviceClip && clipFactor === undefined) throw new Error(`tfjs-optax: the ${backend} kernel needs the clip factor tensor`);
   const scalars =
     attrs.clipNorm > 0 && !deviceClip ? [...attrs.scalars, clipScale(attrs.sumOfSquares ?? NaN, attrs.clipNorm)] : attrs.scalars;
   const present = (list: ReadonlyArray<readonly T[] | null>) => list.filter((x): x is readonly T[] => x !== null);
   return { programs, deviceClip, scalars, ins: present(table.inputs), outs: present(table.outputs) };
+}
+
+/** The number of elements of a tensor of `shape`. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** The kernel's inputs in call order (an array from the dispatcher; any map in key order). */
+export function inputList(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
+  return (Array.isArray(inputs) ? inputs : Object.values(inputs)) as tf.TensorInfo[];
+}
+
+/**
+ * Splits the kernel's flat inputs and outputs (in the order documented on {@link FusedAttrs})
+ * into kernel positions.
+ */
+export function tableOf(attrs: FusedAttrs, inputs: readonly tf.TensorInfo[], outputs: readonly tf.TensorInfo[]): KernelTable<KernelData> {
+  const L = attrs.leaves;
+  const data = (t: tf.TensorInfo): KernelData => ({ dataId: t.dataId, size: sizeOf(t.shape) });
+  const take = (list: readonly tf.TensorInfo[], at: number) => list.slice(at * L, (at + 1) * L).map(data);
+  const sizes = inputs.slice(0, L).map((t) => sizeOf(t.shape));
+  const tableInputs: Array<KernelData[] | null> = [take(inputs, 0), attrs.hasParams ? take(inputs, 1) : null];
+  const tableOutputs: Array<KernelData[] | null> = [take(outputs, 0)];
+  // Flat slots come as one tensor each, after the per-leaf gradients and parameters.
+  let nextIn = attrs.flatSlots ? (attrs.hasParams ? 2 : 1) * L : attrs.hasParams ? 2 : 1;
+  let nextOut = attrs.flatSlots ? L : 1;
+  for (const present of attrs.slots) {
+    if (!present) {
+      tableInputs.push(null);
+      tableOutputs.push(null);
+    } else if (attrs.flatSlots) {
+      tableInputs.push(segmentsOf(inputs[nextIn++], sizes));
+      tableOutputs.push(attrs.slotsRead ? null : segmentsOf(outputs[nextOut++], sizes));
+    } else {
+      tableInputs.push(take(inputs, nextIn++));
+      tableOutputs.push(attrs.slotsRead ? null : take(outputs, nextOut++));
+    }
+  }
+  return { sizes, inputs: tableInputs, outputs: tableOutputs };
+}
+
+/**
+ * The shapes of the kernel's outputs: the leaves' shapes for the updates, then per slot the
+ * leaves' shapes again, or one 1-D shape of all elements for flat slots.
+ */
+export function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs): number[][] {
+  const shapes = inputs.slice(0, attrs.leaves).map((t) => t.shape);
+  const total = shapes.reduce((n, s) => n + sizeOf(s), 0);
+  const out: number[][] = [...shapes];
+  for (const present of attrs.slots) {
+    if (present && !attrs.slotsRead) out.push(...(attrs.flatSlots ? [[total]] : shapes));
+  }
+  return out;
+}
+
+/** Converts every tensor of a table (`null` positions stay `null`). */
+export function mapTable<T, R>(table: KernelTable<T>, convert: (t: T) => R): KernelTable<R> {
+  const each = (positions: KernelTable<T>['inputs']) => positions.map((list) => (list === null ? null : list.map(convert)));
+  return { sizes: table.sizes, inputs: each(table.inputs), outputs: each(table.outputs) };
 }

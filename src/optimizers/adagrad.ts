@@ -2,10 +2,9 @@ import { optimizerAlias } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { rssOptions, scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
-import { learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { HyperRate } from '../internal/hyper.js';
-import { withFusedKernel } from '../kernels/fused.js';
 
 /**
  * Options of {@link adagrad}.
@@ -35,19 +34,6 @@ export const adagrad = /* @__PURE__ */ optimizerAlias(function adagrad(learningR
   const owner = 'adagrad';
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
-  const composite = chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, lr));
-  const { eps } = rssOptions(owner, options);
-  return withFusedKernel<AdagradState>(composite, {
-    owner,
-    family: 'rss',
-    flags: 0,
-    slotNames: ['state.sumOfSquares'],
-    slots: (s) => [s[0].sumOfSquares],
-    scalars: (s) => [eps, -s[1].learningRate],
-    next: (s) => {
-      const rate = nextLearningRateState(lr, s[1]);
-      return ([sumOfSquares]) => [{ sumOfSquares: sumOfSquares! }, rate];
-    },
-  });
+  return chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, lr));
 });
 

@@ -2,15 +2,10 @@ import { optimizerAlias } from '../internal/aliases.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { biasCorrection } from '../internal/moments.js';
-import { withFusedKernel } from '../kernels/fused.js';
-import { FLAG, type FusedSpec } from '../kernels/spec.js';
-import { adamOptions, scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, maskLeaves, nextDecayState, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { ADAM_KEYS, scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { HyperRate } from '../internal/hyper.js';
-
-const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
 
 /**
  * Options of {@link adam} and {@link nadam}.
@@ -42,43 +37,7 @@ export const adam = /* @__PURE__ */ optimizerAlias(function adam(learningRate: S
 function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
   checkOptions(owner, options, ADAM_KEYS);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
-  const composite = chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, lr));
-  const o = adamOptions(owner, options);
-  return withFusedKernel<AdamState>(composite, {
-    ...adamSpec(owner, o),
-    slots: (s) => [s[0].mu, s[0].nu],
-    scalars: (s) => adamScalars(o, s[0].count, 0, s[1].learningRate),
-    next: (s) => {
-      const rate = nextLearningRateState(lr, s[1]);
-      return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, rate];
-    },
-  });
-}
-
-/** The parts of the fused description that adam, nadam and adamw share. */
-function adamSpec(
-  owner: string,
-  o: Required<ScaleByAdamOptions>,
-): Pick<FusedSpec<unknown>, 'owner' | 'family' | 'flags' | 'slotNames'> {
-  return { owner, family: 'adam', flags: o.nesterov ? FLAG.nesterov : 0, slotNames: ['state.mu', 'state.nu'] };
-}
-
-/** The adam kernel's per-step scalars (see kernels/spec.ts), from the rates in the state. */
-function adamScalars(o: Required<ScaleByAdamOptions>, count: number, weightDecay: number, lr: number): number[] {
-  const t = count + 1;
-  return [
-    o.b1,
-    1 - o.b1,
-    o.b2,
-    1 - o.b2,
-    biasCorrection(o.b1, t),
-    biasCorrection(o.b1, t + 1),
-    biasCorrection(o.b2, t),
-    o.eps,
-    o.epsRoot,
-    weightDecay,
-    -lr,
-  ];
+  return chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, lr));
 }
 
 /**
@@ -149,25 +108,10 @@ function adamwFor(owner: string, learningRate: ScalarOrSchedule, options: AdamwO
   const { weightDecay = 1e-4, mask, ...rest } = options;
   const wd = new HyperRate(owner, 'weightDecay', weightDecay);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
-  const composite = chainFor(
+  return chainFor(
     owner,
     scaleByAdamFor(owner, rest),
     addDecayedWeightsFor(owner, wd, mask === undefined ? {} : { mask }),
     learningRateWithOwner(owner, lr),
   );
-  const o = adamOptions(owner, rest);
-  return withFusedKernel<AdamwState>(composite, {
-    ...adamSpec(owner, o),
-    flags: (o.nesterov ? FLAG.nesterov : 0) | FLAG.decay,
-    slots: (s) => [s[0].mu, s[0].nu],
-    scalars: (s) => adamScalars(o, s[0].count, s[1].weightDecay, s[2].learningRate),
-    decaying: (s) => s[1].weightDecay !== 0,
-    decayMask: mask === undefined ? undefined : (params) => maskLeaves(owner, mask, params),
-    next: (s) => {
-      const decay = nextDecayState(wd, s[1]);
-      const rate = nextLearningRateState(lr, s[2]);
-      return ([mu, nu]) => [{ count: s[0].count + 1, mu: mu!, nu: nu! }, decay, rate];
-    },
-  });
 }
-

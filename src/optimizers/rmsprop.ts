@@ -2,11 +2,7 @@ import { optimizerAlias } from '../internal/aliases.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 import { chainFor } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
-import { biasCorrection } from '../internal/moments.js';
-import { withFusedKernel } from '../kernels/fused.js';
-import { FLAG } from '../kernels/spec.js';
 import {
-  rmsOptions,
   scaleByRmsFor,
   scaleByStddevFor,
   type ScaleByRmsOptions,
@@ -14,7 +10,7 @@ import {
   type ScaleByStddevState,
 } from '../transforms/adaptive.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { HyperRate } from '../internal/hyper.js';
 
 /**
@@ -78,39 +74,6 @@ export const rmsprop = /* @__PURE__ */ optimizerAlias(function rmsprop(learningR
     momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov }, 'momentum')
   ) as GradientTransformation<TraceState | EmptyState>;
   const lr = new HyperRate(owner, 'learningRate', learningRate);
-  const composite = chainFor(owner, direction, learningRateWithOwner(owner, lr), accumulate) as GradientTransformation<RmspropState>;
-  const o = rmsOptions(owner, rms);
-  const flags =
-    (centered ? FLAG.centered : 0) |
-    (o.epsInSqrt ? FLAG.epsInSqrt : 0) |
-    (o.biasCorrection ? FLAG.biasCorrection : 0) |
-    (momentum === undefined ? 0 : FLAG.momentum | (nesterov ? FLAG.nesterov : 0));
-  return withFusedKernel<RmspropState>(composite, {
-    owner,
-    family: 'rms',
-    flags,
-    slotNames: ['state.nu', 'state.mu', 'state.trace'],
-    slots: (s) => [
-      s[0].nu,
-      centered ? (s[0] as ScaleByStddevState).mu : null,
-      momentum === undefined ? null : (s[2] as TraceState).trace,
-    ],
-    scalars: (s) => [
-      o.decay,
-      1 - o.decay,
-      biasCorrection(o.decay, s[0].count + 1),
-      o.eps,
-      momentum ?? 0,
-      -s[1].learningRate,
-    ],
-    next: (s) => {
-      const rate = nextLearningRateState(lr, s[1]);
-      return ([nu, mu, trace]) => [
-        centered ? { count: s[0].count + 1, mu: mu!, nu: nu! } : { count: s[0].count + 1, nu: nu! },
-        rate,
-        momentum === undefined ? ({} as EmptyState) : { trace: trace! },
-      ];
-    },
-  });
+  return chainFor(owner, direction, learningRateWithOwner(owner, lr), accumulate) as GradientTransformation<RmspropState>;
 });
 

@@ -4,10 +4,8 @@ import { chainFor } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, nextLearningRateState, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { HyperRate } from '../internal/hyper.js';
-import { withFusedKernel } from '../kernels/fused.js';
-import { FLAG } from '../kernels/spec.js';
 
 /**
  * Options of {@link sgd}.
@@ -55,25 +53,12 @@ export const sgd = /* @__PURE__ */ optimizerAlias(function sgd(learningRate: Sca
   const chained = chainFor(owner, direction, lr) as GradientTransformation<SgdState>;
   // Without momentum nothing in the chain builds per-leaf state; check the params all the same,
   // so that sgd, like every optimizer, rejects parameters it cannot update at init.
-  const composite: GradientTransformation<SgdState> = {
+  return {
     ...chained,
     init: (params) => {
       checkFloatTrees(owner, ['params'], [params]);
       return chained.init(params);
     },
   };
-  const momentum = options.momentum;
-  return withFusedKernel<SgdState>(composite, {
-    owner,
-    family: 'sgd',
-    flags: momentum === undefined ? 0 : FLAG.momentum | (nesterov ? FLAG.nesterov : 0),
-    slotNames: ['state.trace'],
-    slots: (s) => [momentum === undefined ? null : (s[0] as TraceState).trace],
-    scalars: (s) => [momentum ?? 0, -s[1].learningRate],
-    next: (s) => {
-      const lrState = nextLearningRateState(rate, s[1]);
-      return ([trace]) => [momentum === undefined ? ({} as EmptyState) : { trace: trace! }, lrState];
-    },
-  });
 });
 

@@ -2,8 +2,10 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { adamMomentScalars, biasCorrection, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
-import type { Ops } from '../kernels/program.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
+import type { Ops } from '../internal/ops.js';
 import { declareState } from '../internal/state.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,7 +52,8 @@ export function adamOptions(owner: string, options: ScaleByAdamOptions): Require
   };
 }
 
-const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
+/** The options of {@link scaleByAdam} (adam's, nadam's and adamw's share them). @internal */
+export const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
 
 /**
  * Rescales updates by Adam's moment estimates (Kingma & Ba 2015, arXiv:1412.6980). With

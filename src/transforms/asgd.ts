@@ -7,7 +7,9 @@ import { findStatesWithFields } from '../internal/find-state.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../internal/tidy.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 // Averaged SGD as PyTorch's torch.optim.ASGD computes it. Not in optax.
 

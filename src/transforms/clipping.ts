@@ -3,11 +3,12 @@ import { tidy } from '../internal/tidy.js';
 import type { EmptyState, GradientTransformation, Updates } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkNumber } from '../internal/options.js';
-import { treeL2Norm } from '../tree/math.js';
-import { CLIP_NORM, type MaybeFused } from '../kernels/spec.js';
+import { globalNormFactor } from '../internal/global-norm.js';
 import { declareState } from '../internal/state.js';
 import { clipByValueOps } from '../internal/clip-by-value.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import { withElementStep, withRecord } from '../internal/record.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { stepUpdate } from '../kernels/step.js';
 
 /**
  * Clips every element of the updates to `[-maxDelta, maxDelta]`: `u = min(max(g, -maxDelta),
@@ -58,8 +59,7 @@ export function clip(maxDelta: number): GradientTransformation<EmptyState> {
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
   const owner = 'clipByGlobalNorm';
   checkNumber(owner, 'maxNorm', maxNorm, { min: 0, minInclusive: false });
-  const tx: MaybeFused<EmptyState> = {
-    [CLIP_NORM]: maxNorm,
+  const tx: GradientTransformation<EmptyState> = {
     init: () => ({}),
     update: (updates, state) => {
       checkFloatTrees(owner, ['updates'], [updates]);
@@ -69,19 +69,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
       }) as [typeof updates, EmptyState];
     },
   };
-  return declareState(owner, {}, tx);
+  // chain folds the clip into the kernel of the element steps after it.
+  return withRecord(declareState(owner, {}, tx), { steps: { clipNorm: maxNorm, parts: [] } });
 }
 
-/**
- * The factor {@link clipByGlobalNorm} multiplies the updates by, on the device: 1 when their
- * global norm is at most `maxNorm`, `maxNorm / norm` otherwise (a new scalar tensor). The webgpu
- * kernels read it from there, so a fused step computes what the composite one does.
- * @internal
- */
-export function globalNormFactor(updates: Updates, maxNorm: number): tf.Scalar {
-  return tf.tidy(() => {
-    const norm = treeL2Norm(updates);
-    const limit = tf.scalar(maxNorm);
-    return tf.where(tf.lessEqual(norm, limit), tf.onesLike(norm), tf.div(limit, norm)) as tf.Scalar;
-  });
-}

@@ -7,7 +7,7 @@ import { checkOptions } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkLabelTree, labelTreeFor, MASK, resolveLabels } from '../internal/labels.js';
 import { declareState } from '../internal/state.js';
-import { withElementStep } from '../kernels/step.js';
+import { withElementStep } from '../internal/record.js';
 import { describeNode } from '../tree/walk.js';
 
 /**

@@ -3,7 +3,9 @@ import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkRate, checkRequired } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 /**
  * State of {@link ema}: updates done, and the moving average of the updates (not debiased).

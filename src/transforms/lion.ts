@@ -3,7 +3,9 @@ import { stateLike } from '../internal/leaves.js';
 import { checkOptions, checkRate } from '../internal/options.js';
 import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 // Lion, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 

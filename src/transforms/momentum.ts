@@ -2,7 +2,9 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 /**
  * State of {@link trace}: the momentum buffer, one tensor per parameter.

@@ -10,7 +10,8 @@ import { treeFlatten, treeMap, type TreeDef } from '../tree/structure.js';
 import { checkTrees, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { checkMaskOption, maskLeaves, type Mask } from './decay.js';
-import { withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
 
 /**
  * Options of {@link scaleByNovograd}.

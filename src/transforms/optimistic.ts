@@ -1,6 +1,8 @@
 import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 

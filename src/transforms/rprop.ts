@@ -4,7 +4,9 @@ import { stateLike } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import { signOps } from '../internal/sign.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 /**
  * Options of {@link scaleByRprop} (and of `rprop`).

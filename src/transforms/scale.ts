@@ -5,7 +5,7 @@ import { mapFloatLeaves } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, evaluateSchedule } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
 import { declareState } from '../internal/state.js';
-import { withElementStep } from '../kernels/step.js';
+import { withElementStep } from '../internal/record.js';
 
 /** Multiplies every leaf by one JS number; the shared body of `scale` and the schedules. */
 function multiplyLeaves<U extends Updates>(owner: string, updates: U, factor: number): U {

@@ -1,7 +1,9 @@
 import type { EmptyState, GradientTransformation } from '../types.js';
 import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 /**
  * Replaces every update by its sign, element-wise: `u = sign(g)`, with JAX's `sign` (-1, 0 or

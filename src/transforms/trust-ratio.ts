@@ -1,7 +1,9 @@
 import { checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import type { Ops } from '../kernels/program.js';
-import { stepUpdate, withElementStep, type ElementStep, type StepInputs } from '../kernels/step.js';
+import type { Ops } from '../internal/ops.js';
+import type { ElementStep, StepInputs } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
 
 /**

@@ -4,7 +4,9 @@ import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
-import { stepUpdate, withElementStep, type ElementStep } from '../kernels/step.js';
+import type { ElementStep } from '../internal/element-step.js';
+import { withElementStep } from '../internal/record.js';
+import { stepUpdate } from '../kernels/step.js';
 
 // Yogi, in optax's operation order. Per-step scalars are JS numbers computed in float64.
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
 import { describeTolerance, diffLeaves, formatDiffs, toleranceFromEnv, widest, within, worst, type Diff, type Tolerance } from './compare.js';
 import { buildPage, DIST } from './page-build.js';
-import { isFusable } from '../../src/kernels/spec.js';
+import { runsFused } from '../../src/kernels/fused.js';
 import type { BackendInfo, OptaxPage } from './page/entry.js';
 import {
   CASES,
@@ -39,7 +39,7 @@ interface BackendSpec {
    * it reports 'wasm-simd'). Cross-origin isolated pages get tfjs's threaded wasm build, whose
    * memory is shared: the kernels run there through their shared-memory build. webgpu and
    * webgl run generated kernels (WGSL, GLSL) for the transformations with a generated form (the
-   * Node-side `isFusable(tx, true)` below says which). Transformations without a fused kernel
+   * Node-side `runsFused(tx, true)` below says which). Transformations without a fused kernel
    * report 'composite' everywhere.
    */
   fusedPath: 'wasm-simd' | 'webgpu' | 'webgl';
@@ -179,7 +179,7 @@ beforeAll(async () => {
     reference[mode] = { cases: new Map(cases.map((c) => [c.name, c])), layers: await fitLayers(tf, lib) };
   }
   lib.setKernelMode('auto');
-  for (const c of CASES) if (isFusable(c.make(lib), true)) generated.add(c.name);
+  for (const c of CASES) if (runsFused(c.make(lib), true)) generated.add(c.name);
   servers = { plain: await serveStatic(root), isolated: await serveStatic(root, { crossOriginIsolated: true }) };
   browser = await launchChromium();
 });

@@ -35,13 +35,13 @@ export function arrayKernel(program: Program, key: string): ArrayKernel {
  * `attrs.leafScalars`.
  */
 export function runProgramLoops(attrs: FusedAttrs, table: KernelTable<Float32Array>, scalars: readonly number[]): void {
-  const kernels = attrs.programs!.map((p) => arrayKernel(p, cachedProgramKey(p)));
+  const kernels = attrs.programs.map((p) => arrayKernel(p, cachedProgramKey(p)));
   const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
   const count = table.sizes.length;
   const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
   for (let j = 0; j < count; j++) {
-    kernels[attrs.variants?.[j] ?? 0](
+    kernels[attrs.variants[j] ?? 0](
       table.sizes[j],
       ins.map((list) => list[j]),
       outs.map((list) => list[j]),

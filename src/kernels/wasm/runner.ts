@@ -1,13 +1,13 @@
-import type { FusedAttrs, KernelTable } from '../layout.js';
-import { clipScale } from '../layout.js';
+import { clipScale, type FusedAttrs, type KernelTable } from '../layout.js';
 import { cachedProgramKey, type Program } from '../program.js';
 import { programModuleBytes } from './emit.js';
 import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
 
 /**
- * Runs the WebAssembly SIMD kernels of optimizers.wat on the tfjs wasm backend's own memory.
- * One instance per backend (it imports that backend's `WebAssembly.Memory`), with a scratch
- * area and a table of leaf records allocated on the backend's heap and grown on demand.
+ * Runs the WebAssembly SIMD kernels on the tfjs wasm backend's own memory: the modules generated
+ * from element-wise programs (emit.ts), and the sum of squares of optimizers.wat. One instance
+ * per backend (its modules import that backend's `WebAssembly.Memory`), with a block of the
+ * backend's heap for the per-step scalars and the sum's leaf table, grown on demand.
  */
 
 /** The parts of tfjs's wasm backend this module uses. */
@@ -28,22 +28,10 @@ export interface WasmBackendLike {
 }
 
 /** The exports of optimizers.wat. */
-export interface KernelExports {
+interface KernelExports {
+  /** The sum of squares of the leaves of a table of `count` records `[n, offset]` (i32 words). */
   sumsq(table: number, count: number): number;
-  adam(table: number, count: number, scalars: number, flags: number, scratch: number): void;
-  sgd(table: number, count: number, scalars: number, flags: number, scratch: number): void;
-  rms(table: number, count: number, scalars: number, flags: number, scratch: number): void;
-  rss(table: number, count: number, scalars: number, flags: number, scratch: number): void;
 }
-
-/** A leaf record: size, decay flag, 5 input and 4 output offsets (i32 words). */
-export const INPUTS = 5;
-export const OUTPUTS = 4;
-export const RECORD_WORDS = 2 + INPUTS + OUTPUTS;
-export const RECORD_BYTES = 4 * RECORD_WORDS;
-/** The kernels' scratch area (tails of leaves) and the per-step scalars, in bytes. */
-export const SCRATCH_BYTES = 160;
-export const SCALAR_BYTES = 64;
 
 /** The compiled modules (for an unshared and a shared memory), made on first use. */
 const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
@@ -100,7 +88,7 @@ let instances: WeakMap<object, WasmKernels | null> | undefined;
 export class WasmKernels {
   private readonly exports: KernelExports;
   private readonly memory: WebAssembly.Memory;
-  /** Scratch (160 bytes) then scalars (64 bytes), then the leaf table. */
+  /** A block of the backend's heap: the per-step scalars, or the sum's leaf table. */
   private block = 0;
   private capacity = 0;
   /** Generated programs' `run` exports on this memory, by program key. */
@@ -134,8 +122,7 @@ export class WasmKernels {
     return k;
   }
 
-  private reserve(leaves: number): void {
-    const need = SCRATCH_BYTES + SCALAR_BYTES + leaves * RECORD_BYTES;
+  private reserve(need: number): void {
     if (need <= this.capacity) return;
     if (this.block) this.backend.wasm._free(this.block);
     this.capacity = Math.max(need, this.capacity * 2, 4096);
@@ -171,40 +158,12 @@ export class WasmKernels {
   }
 
   /**
-   * Runs one fused step over all leaves of `table`: fills the leaf records (size, decay flag,
-   * heap offsets of the inputs and outputs, 0 where unused), then calls the family's kernel.
-   */
-  run(attrs: FusedAttrs, table: KernelTable<{ dataId: object; elementOffset?: number }>): void {
-    if (attrs.family === 'program') return this.runPrograms(attrs, table);
-    const count = table.sizes.length;
-    this.reserve(count);
-    // The view is made after the allocation, which may have grown the memory; looking up
-    // offsets allocates nothing.
-    const words = new Int32Array(this.memory.buffer);
-    const scratch = this.block;
-    const scalars = scratch + SCRATCH_BYTES;
-    const table0 = (scalars + SCALAR_BYTES) >>> 2;
-    for (let j = 0; j < count; j++) {
-      words[table0 + j * RECORD_WORDS] = table.sizes[j];
-      words[table0 + j * RECORD_WORDS + 1] = attrs.decay[j];
-    }
-    this.fill(words, table0 + 2, INPUTS, table.inputs, count);
-    this.fill(words, table0 + 2 + INPUTS, OUTPUTS, table.outputs, count);
-    const tableAt = table0 << 2;
-    const clip = attrs.clipNorm > 0 ? clipScale(attrs.sumOfSquares ?? this.exports.sumsq(tableAt, count), attrs.clipNorm) : 1;
-    const floats = new Float32Array(this.memory.buffer, scalars, SCALAR_BYTES / 4);
-    floats.set(attrs.scalars);
-    floats[attrs.scalars.length] = clip;
-    this.exports[attrs.family](tableAt, count, scalars, attrs.flags, scratch);
-  }
-
-  /**
-   * Runs generated programs (the `'program'` family): one call per leaf of the program of its
+   * Runs one fused step over all leaves of `table`: one call per leaf of the program of its
    * variant, with the heap offsets of its inputs (gradient, parameter if any, slots) and
    * outputs, and the scalars (then the clip scale) written once into the block.
    */
-  private runPrograms(attrs: FusedAttrs, table: KernelTable<{ dataId: object; size?: number; elementOffset?: number }>): void {
-    const programs = attrs.programs!;
+  run(attrs: FusedAttrs, table: KernelTable<{ dataId: object; size?: number; elementOffset?: number }>): void {
+    const programs = attrs.programs;
     const count = table.sizes.length;
     const grads = table.inputs[0]!;
     const clip =
@@ -216,8 +175,8 @@ export class WasmKernels {
     const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
     const width = scalarCount + own;
     const blocks = own > 0 ? count : 1;
-    this.reserve(Math.ceil((4 * width * blocks) / RECORD_BYTES));
-    const scalarsAt = this.block + SCRATCH_BYTES + SCALAR_BYTES;
+    this.reserve(4 * width * blocks);
+    const scalarsAt = this.block;
     const floats = new Float32Array(this.memory.buffer, scalarsAt, width * blocks);
     for (let j = 0; j < blocks; j++) {
       floats.set(attrs.scalars, j * width);
@@ -236,7 +195,7 @@ export class WasmKernels {
       for (const list of ins) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
       for (const list of outs) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
       args[k] = scalarsAt + (own > 0 ? 4 * width * j : 0);
-      runs[attrs.variants?.[j] ?? 0](...args);
+      runs[attrs.variants[j] ?? 0](...args);
     }
   }
 
@@ -262,29 +221,13 @@ export class WasmKernels {
   /** The sum of squares of all elements of `tensors`, in float64 (one pass over the heap). */
   sumOfSquares(tensors: ReadonlyArray<{ dataId: object; size: number }>): number {
     const count = tensors.length;
-    this.reserve(count);
+    this.reserve(8 * count);
     const words = new Int32Array(this.memory.buffer);
-    const table0 = (this.block + SCRATCH_BYTES + SCALAR_BYTES) >>> 2;
+    const table = this.block >>> 2;
     for (let j = 0; j < count; j++) {
-      words[table0 + j * RECORD_WORDS] = tensors[j].size;
-      words[table0 + j * RECORD_WORDS + 2] = this.offset(tensors[j].dataId);
+      words[table + 2 * j] = tensors[j].size;
+      words[table + 2 * j + 1] = this.offset(tensors[j].dataId);
     }
-    return this.exports.sumsq(table0 << 2, count);
-  }
-
-  /** Writes the offsets of `positions` (0 where absent) into record words `first + k`. */
-  private fill(
-    words: Int32Array,
-    first: number,
-    width: number,
-    positions: ReadonlyArray<ReadonlyArray<{ dataId: object; elementOffset?: number }> | null>,
-    count: number,
-  ): void {
-    for (let k = 0; k < width; k++) {
-      const tensors = positions[k] ?? null;
-      for (let j = 0; j < count; j++) {
-        words[first + k + j * RECORD_WORDS] = tensors === null ? 0 : this.offset(tensors[j].dataId, tensors[j].elementOffset);
-      }
-    }
+    return this.exports.sumsq(this.block, count);
   }
 }

@@ -1,46 +1,26 @@
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import { cachedProgramKey, type Program } from '../program.js';
-import { FLAG, type WrittenFamily } from '../spec.js';
 import { cpuProgramModuleBytes, tileRecordWords } from './emit.js';
-import {
-  INPUTS,
-  OUTPUTS,
-  RECORD_BYTES,
-  RECORD_WORDS,
-  SCALAR_BYTES,
-  SCRATCH_BYTES,
-  kernelModule,
-  type KernelExports,
-} from './runner.js';
 
 /**
  * Runs WebAssembly SIMD kernels over buffers that live outside any WebAssembly memory: the cpu
- * backend's Float32Arrays. {@link TileKernels} runs the hand-written kernels of optimizers.wat,
- * {@link ProgramTiles} the modules generated from element-wise programs (emit.ts). The leaves
- * are streamed through a small private memory in tiles of {@link TILE} elements: each tile's
- * pieces of the input buffers are copied in, the kernel computes the outputs there, and the
- * results are copied out. A tile stays in cache between the three steps, so a step costs about
- * one pass over the buffers (as the in-place kernel on the wasm backend does), and the extra
- * memory is one tile, not a copy of the tree.
+ * backend's Float32Arrays, through the modules generated from element-wise programs (emit.ts).
+ * The leaves are streamed through a small private memory in tiles of {@link TILE} elements: each
+ * tile's pieces of the input buffers are copied in, the kernel computes the outputs there, and
+ * the results are copied out. A tile stays in cache between the three steps, so a step costs
+ * about one pass over the buffers (as the in-place kernel on the wasm backend does), and the
+ * extra memory is one tile per input, not a copy of the tree.
  */
 
 /**
- * Elements per tile: one region of 32 KiB per buffer (5 for the hand-written kernels, as many as
- * a generated program's inputs or outputs for the others: 6 for adan), well inside a core's L2
- * cache.
+ * Elements per tile: one region of 32 KiB per buffer (as many as a program's inputs or outputs:
+ * 6 for adan), well inside a core's L2 cache.
  */
 const TILE = 8192;
 /** Pieces per tile at most (a tile of many tiny leaves). */
 const MAX_PIECES = 1024;
-
-/** Memory layout: the kernels' scratch (never at address 0, which means "no buffer"), the
- * scalars, the piece records, then one region per input position. */
-const SCRATCH_AT = 64;
-const SCALARS_AT = SCRATCH_AT + SCRATCH_BYTES;
-const TABLE_AT = SCALARS_AT + SCALAR_BYTES;
-const REGIONS_AT = TABLE_AT + MAX_PIECES * RECORD_BYTES;
+/** Bytes of one tile's region of a buffer. */
 const REGION_BYTES = TILE * 4;
-const MEMORY_BYTES = REGIONS_AT + INPUTS * REGION_BYTES;
 
 /** One leaf's stretch `[start, start + n)` placed at element `at` of every region. */
 interface Piece {
@@ -76,75 +56,6 @@ function forEachTile(sizes: readonly number[], tile: number, flush: (pieces: rea
   if (pieces.length > 0) flush(pieces);
 }
 
-/** The one runner, made on first use (module state, not a static field: see runner.ts). */
-let shared: TileKernels | null | undefined;
-
-export class TileKernels {
-  private readonly exports: KernelExports;
-  private readonly memory: WebAssembly.Memory;
-
-  private constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(MEMORY_BYTES / 65536) });
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
-    this.exports = instance.exports as unknown as KernelExports;
-  }
-
-  /** The runner, or `null` where this engine cannot compile the SIMD module. */
-  static get(): TileKernels | null {
-    if (shared === undefined) {
-      const module = kernelModule();
-      try {
-        shared = module === null ? null : new TileKernels(module);
-      } catch {
-        shared = null;
-      }
-    }
-    return shared;
-  }
-
-  /**
-   * Runs one fused step over all leaves of `table`. `clip` is the global-norm scale, computed
-   * by the caller over all gradients first (1 without clipping). Outputs may be the input
-   * arrays themselves (the in-place step).
-   */
-  run(attrs: FusedAttrs, table: KernelTable<Float32Array>, clip: number): void {
-    // The cpu backend's tf.rsqrt rounds 1 / sqrt(x) once from float64.
-    const flags = attrs.flags | FLAG.rsqrtOnce;
-    const heap = new Float32Array(this.memory.buffer);
-    const words = new Int32Array(this.memory.buffer);
-    heap.set(attrs.scalars, SCALARS_AT / 4);
-    heap[SCALARS_AT / 4 + attrs.scalars.length] = clip;
-    // Each output is computed over the copy of the input it replaces: the update over the
-    // gradient (or, with the apply flag, over the parameter), each new slot over the old one.
-    const region = (k: number) => REGIONS_AT + k * REGION_BYTES;
-    const outRegion = [region((attrs.flags & FLAG.apply) !== 0 ? 1 : 0)];
-    for (let k = 1; k < OUTPUTS; k++) outRegion.push(region(k + 1));
-    forEachTile(table.sizes, TILE, (pieces) => {
-      for (let r = 0; r < pieces.length; r++) {
-        const { leaf, start, n, at } = pieces[r];
-        const base = TABLE_AT / 4 + r * RECORD_WORDS;
-        words[base] = n;
-        words[base + 1] = attrs.decay[leaf];
-        for (let k = 0; k < INPUTS; k++) {
-          const src = table.inputs[k]?.[leaf];
-          words[base + 2 + k] = src ? region(k) + at * 4 : 0;
-          if (src) heap.set(src.subarray(start, start + n), region(k) / 4 + at);
-        }
-        for (let k = 0; k < OUTPUTS; k++) {
-          words[base + 2 + INPUTS + k] = table.outputs[k]?.[leaf] ? outRegion[k] + at * 4 : 0;
-        }
-      }
-      this.exports[attrs.family as WrittenFamily](TABLE_AT, pieces.length, SCALARS_AT, flags, SCRATCH_AT);
-      for (const { leaf, start, n, at } of pieces) {
-        for (let k = 0; k < OUTPUTS; k++) {
-          const dst = table.outputs[k]?.[leaf];
-          if (dst) dst.set(heap.subarray(outRegion[k] / 4 + at, outRegion[k] / 4 + at + n), start);
-        }
-      }
-    });
-  }
-}
-
 /** A generated program's `tiles` export (see cpuProgramModuleBytes): `run` once per record. */
 type TilesExport = (records: number, count: number) => void;
 
@@ -163,7 +74,7 @@ interface TileProgram {
   words: number;
 }
 
-/** The one program runner, made on first use. */
+/** The one program runner, made on first use (module state, not a static field: see runner.ts). */
 let programTiles: ProgramTiles | null | undefined;
 
 /**
@@ -202,7 +113,7 @@ export class ProgramTiles {
    * done nothing, where a program's module does not compile (no WebAssembly SIMD).
    */
   run(attrs: FusedAttrs, table: KernelTable<Float32Array>, scalars: readonly number[]): boolean {
-    const programs = attrs.programs!;
+    const programs = attrs.programs;
     const compiled = programs.map((p) => this.compile(p));
     if (compiled.some((c) => c === null)) return false;
     const modules = compiled as TileProgram[];
@@ -211,7 +122,7 @@ export class ProgramTiles {
     const count = table.sizes.length;
     const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
     const width = scalars.length + own;
-    const variant = (leaf: number) => attrs.variants?.[leaf] ?? 0;
+    const variant = (leaf: number) => attrs.variants[leaf] ?? 0;
 
     // Layout, in bytes: records, scalar blocks (one per leaf of a tile with per-leaf scalars),
     // regions; each part 16-byte aligned.

@@ -221,7 +221,7 @@ export class WebGlKernels {
     this.lastDraws = 0;
     if (leaves.length === 0) return true;
     for (const j of leaves) {
-      const p = programs[attrs.variants?.[j] ?? 0];
+      const p = programs[attrs.variants[j] ?? 0];
       if (p.scalars !== scalars.length + (deviceClip ? 1 : 0)) {
         throw new Error(`tfjs-optax: a program reads ${p.scalars} scalars, the call has ${scalars.length}`);
       }
@@ -281,7 +281,7 @@ export class WebGlKernels {
     targets: ReadonlyMap<object, Target>,
     clipFactor?: { dataId: object },
   ): void {
-    const programs = attrs.programs!;
+    const programs = attrs.programs;
     const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
     const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
     const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
@@ -298,7 +298,7 @@ export class WebGlKernels {
     // grid), at most maxOutputs each, with how each group reads the leaf's inputs.
     const pieces: Piece[] = [];
     for (const j of leaves) {
-      const program = attrs.variants?.[j] ?? 0;
+      const program = attrs.variants[j] ?? 0;
       const p = programs[program];
       const n = table.sizes[j];
       const deviceScalar = deviceClip ? p.scalars - 1 : undefined;

@@ -225,7 +225,7 @@ export class WebGpuKernels {
     for (let j = 0; j < table.sizes.length; j++) {
       const n = table.sizes[j];
       if (n === 0) continue;
-      const program = attrs.variants?.[j] ?? 0;
+      const program = attrs.variants[j] ?? 0;
       const p = programs[program];
       if (p.scalars !== scalars.length + (deviceClip ? 1 : 0)) {
         throw new Error(`tfjs-optax: a program reads ${p.scalars} scalars, the call has ${scalars.length}`);

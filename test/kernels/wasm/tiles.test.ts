@@ -23,7 +23,7 @@ import {
   type GradientTransformation,
   type Params,
 } from '../../../src/index.js';
-import { setCpuTiles } from '../../../src/kernels/fused.js';
+import { setCpuTiles } from '../../../src/kernels/cpu/backend.js';
 import { runProgramLoops } from '../../../src/kernels/cpu/compile.js';
 import type { FusedAttrs } from '../../../src/kernels/layout.js';
 import { ProgramBuilder } from '../../../src/kernels/program.js';
@@ -106,14 +106,11 @@ describe('generated programs on the cpu backend, through the tiles and through t
   const SIZES = [0, 1, 5, 0, 283];
   const leaves = (x: Float32Array) => SIZES.map((n, j) => x.slice(SIZES.slice(0, j).reduce((a, b) => a + b, 0)).subarray(0, n));
   const attrsOf = (program: FusedAttrs['programs'] & object): FusedAttrs => ({
-    family: 'program',
-    flags: 0,
     scalars: [SCALARS[0]],
     clipNorm: 0,
     leaves: SIZES.length,
     hasParams: false,
     slots: [],
-    decay: SIZES.map(() => 0),
     programs: program,
     variants: [],
     leafScalars: SIZES.map((_, j) => SCALARS[1] * (j + 1)),
