@@ -6,9 +6,6 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { scale } from '../transforms/scale.js';
 import { scaleByAdaboundFor, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from '../transforms/adabound.js';
 
-// Fused as a chain of element steps (see src/kernels/step.ts): generated kernels on wasm, cpu
-// and webgpu; composite tf ops elsewhere.
-
 /**
  * Options of {@link adabound}.
  * @group Optimizer options and states

@@ -6,9 +6,6 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAdadeltaFor, type ScaleByAdadeltaOptions, type ScaleByAdadeltaState } from '../transforms/adadelta.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * Options of {@link adadelta}.
  * @group Optimizer options and states

@@ -4,9 +4,6 @@ import { chainFor } from '../combine/chain.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAdoptFor, type ScaleByAdoptOptions, type ScaleByAdoptState } from '../transforms/adopt.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * Options of {@link adopt}.
  * @group Optimizer options and states

@@ -4,9 +4,6 @@ import { chainFor } from '../combine/chain.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByAmsgradFor, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from '../transforms/amsgrad.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * Options of {@link amsgrad}.
  * @group Optimizer options and states

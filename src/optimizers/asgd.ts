@@ -6,9 +6,6 @@ import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '..
 import { scale } from '../transforms/scale.js';
 import { scaleByAsgdFor, type ScaleByAsgdOptions, type ScaleByAsgdState } from '../transforms/asgd.js';
 
-// Fused as a chain of element steps (see src/kernels/step.ts): generated kernels on wasm, cpu
-// and webgpu; composite tf ops elsewhere.
-
 /**
  * Options of {@link asgd}.
  * @group Optimizer options and states

@@ -5,7 +5,7 @@ import { learningRateWithOwner, type ScaleByLearningRateState } from '../transfo
 import { scaleByNovogradFor, type ScaleByNovogradOptions, type ScaleByNovogradState } from '../transforms/novograd.js';
 
 // Fused on wasm and cpu as a chain of element steps whose second moment is a per-leaf scalar
-// made of the gradient's norm (see LeafScalarState in src/kernels/step.ts); composite elsewhere.
+// made of the gradient's norm (see LeafScalarState in src/internal/element-step.ts); composite elsewhere.
 
 /**
  * Options of {@link novograd}: those of `scaleByNovograd`, with `eps` defaulting to `1e-6`.

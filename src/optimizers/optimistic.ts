@@ -11,9 +11,6 @@ import {
   type ScaleByOptimisticGradientState,
 } from '../transforms/optimistic.js';
 
-// Fused as a chain of element steps (see src/kernels/step.ts): generated kernels on wasm, cpu
-// and webgpu; composite tf ops elsewhere.
-
 /**
  * Options of {@link optimisticGradientDescent}.
  * @group Optimizer options and states

@@ -4,9 +4,6 @@ import { chainFor } from '../combine/chain.js';
 import { scaleWithOwner } from '../transforms/scale.js';
 import { scaleByRpropFor, type ScaleByRpropOptions, type ScaleByRpropState } from '../transforms/rprop.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * Options of {@link rprop}.
  * @group Optimizer options and states

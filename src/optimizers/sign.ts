@@ -7,9 +7,6 @@ import { emaFor, type EmaState } from '../transforms/ema.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleBySignFor } from '../transforms/sign.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * State of {@link signSgd}: `[{}, learning-rate state]`.
  * @group Optimizer options and states

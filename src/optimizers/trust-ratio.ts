@@ -11,7 +11,7 @@ import { learningRateWithOwner, type ScaleByLearningRateState } from '../transfo
 import { scaleByTrustRatioFor } from '../transforms/trust-ratio.js';
 
 // The layer-wise trust-ratio optimizers: LARS, LAMB and Fromage, as optax composes them.
-// Fused as chains of element steps (see src/kernels/step.ts) on wasm and cpu: the trust ratio
+// Fused as chains of element steps on wasm and cpu: the trust ratio
 // reads per-leaf norms, computed in a pass before the step; composite tf ops elsewhere.
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,6 @@ import { chainFor } from '../combine/chain.js';
 import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByYogiFor, type ScaleByYogiOptions, type ScaleByYogiState } from '../transforms/yogi.js';
 
-// Its chain is made of element steps: one generated kernel on the wasm and cpu backends, composite
-// tf ops elsewhere (see kernels/step.ts).
-
 /**
  * Options of {@link yogi}: optax's alias takes only these three.
  * @group Optimizer options and states

@@ -78,7 +78,7 @@ interface TileProgram {
 let programTiles: ProgramTiles | null | undefined;
 
 /**
- * Runs generated programs (the `'program'` family) over the cpu backend's arrays through the
+ * Runs generated programs over the cpu backend's arrays through the
  * tiles: each program compiled once by cpuProgramModuleBytes, which rounds as the cpu backend's
  * ops do, so the results are those of the JavaScript loops of cpu/compile.ts bit for bit.
  *

@@ -4,7 +4,7 @@ import { valueLayout, type Program } from '../program.js';
 import { inputsRead, shaderOf, type DrawKind, type DrawLayout, type GlslShader, type InputRead, type ShaderRef } from './glsl.js';
 
 /**
- * Runs generated programs (the `'program'` family) on tfjs's webgl backend: per leaf one draw
+ * Runs generated programs on tfjs's webgl backend: per leaf one draw
  * writing all of the leaf's outputs at once (multiple render targets: the updates and every
  * new state slot, as packed textures of the leaf's shape), more only when a program has more
  * outputs than the context has draw buffers (the outputs are then split among draws, each

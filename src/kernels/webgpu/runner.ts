@@ -4,7 +4,7 @@ import { cachedProgramKey, valueLayout, type Program } from '../program.js';
 import { recordWords, shadersFor, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
 
 /**
- * Runs generated programs (the `'program'` family) on tfjs's webgpu backend: per leaf one
+ * Runs generated programs on tfjs's webgpu backend: per leaf one
  * compute dispatch of the vector form (four elements per invocation; small leaves share one
  * while their buffers fit), plus one of the scalar form for the last `n % 4` elements when there
  * are any (or the scalar form alone for a leaf at an unaligned offset of a flat buffer), and more
