@@ -232,7 +232,7 @@ export {
 } from './transforms/reduce-on-plateau.js';
 
 // Applying updates and managing memory
-export { applyUpdates } from './update.js';
+export { applyUpdates } from './combine/apply-updates.js';
 export {
   assignUpdates,
   isVariable,
@@ -241,7 +241,7 @@ export {
   type TrainStepResult,
 } from './interop/variables.js';
 export { disposeReplaced, treeDispose, treeKeep } from './tree/memory.js';
-export { valueAndGrad } from './interop/grad.js';
+export { valueAndGrad } from './tree/grad.js';
 
 // tfjs interop: tf.Optimizer adapter, layers models, checkpoints
 export { OptaxOptimizer, type NamedTensor, type StepFunction } from './interop/optimizer-class.js';

@@ -1,10 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * `tf.tidy` for functions returning trees and states: tfjs walks nested arrays and objects of
- * the result to keep their tensors, and skips numbers, `null` and `undefined`, which its
- * `TensorContainer` type does not admit.
- */
-export function tidy<T>(fn: () => T): T {
-  return tf.tidy(fn as () => tf.TensorContainer) as T;
-}
+// `tidy` lives in tree/tidy.ts, below every layer that uses it (tree/math.ts needs it too).
+// This re-export keeps the files still importing it from here working; new code imports
+// '../tree/tidy.js', and this file goes once nothing imports it.
+export { tidy } from '../tree/tidy.js';

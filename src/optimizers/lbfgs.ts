@@ -10,11 +10,11 @@ import {
   scaleByZoomLinesearchFor,
   valueAndGradFromState,
 } from '../transforms/linesearch.js';
-import { applyUpdates } from '../update.js';
+import { applyUpdates } from '../combine/apply-updates.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { readDot } from '../internal/dots.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
-import { valueAndGrad } from '../interop/grad.js';
+import { valueAndGrad } from '../tree/grad.js';
 
 // Runs as composite tf ops on every backend (no fused kernel: the work is inner products and
 // function evaluations, not an element-wise update).
