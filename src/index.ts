@@ -70,14 +70,15 @@ export {
 export { scaleByLbfgs, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from './transforms/lbfgs.js';
 export {
   scaleByBacktrackingLinesearch,
-  scaleByZoomLinesearch,
-  valueAndGradFromState,
   type ScaleByBacktrackingLinesearchOptions,
   type ScaleByBacktrackingLinesearchState,
+} from './transforms/backtracking-linesearch.js';
+export {
+  scaleByZoomLinesearch,
   type ScaleByZoomLinesearchOptions,
   type ScaleByZoomLinesearchState,
-  type ValueAndGrad,
-} from './transforms/linesearch.js';
+} from './transforms/zoom-linesearch.js';
+export { valueAndGradFromState, type ValueAndGrad } from './transforms/value-and-grad-from-state.js';
 
 // Optimizer zoo: trust ratio (lamb, lars, fromage), NovoGrad, block norms
 export {

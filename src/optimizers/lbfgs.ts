@@ -5,11 +5,8 @@ import { chainFor } from '../combine/chain.js';
 import { checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';
 import { identity, learningRateWithOwner, scale, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByLbfgsFor, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from '../transforms/lbfgs.js';
-import {
-  findLinesearchState,
-  scaleByZoomLinesearchFor,
-  valueAndGradFromState,
-} from '../transforms/linesearch.js';
+import { scaleByZoomLinesearchFor } from '../transforms/zoom-linesearch.js';
+import { findLinesearchState, valueAndGradFromState } from '../transforms/value-and-grad-from-state.js';
 import { applyUpdates } from '../combine/apply-updates.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { readDot } from '../internal/dots.js';
