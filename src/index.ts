@@ -259,12 +259,9 @@ export {
   saveState,
   stateFromArtifacts,
   stateToArtifacts,
-  StateFormatError,
-  STATE_FORMAT,
-  STATE_FORMAT_VERSION,
   type SaveStateOptions,
-  type StateManifest,
 } from './interop/checkpoint.js';
+export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './interop/state-manifest.js';
 export { fileHandler } from './interop/file-handler.js';
 
 // Fused kernels

@@ -5,15 +5,8 @@ import { layoutOf, type StateLayout } from '../internal/state.js';
 import { disposeReplaced, treeDispose, treeKeep } from '../tree/memory.js';
 import { dottedPath, replaceAt } from '../tree/lookup.js';
 import { describeNode, isPlainObject, isTensor, sortedKeys } from '../tree/walk.js';
-import {
-  checkManifest,
-  encodeState,
-  restoreState,
-  upgradeManifest,
-  StateFormatError,
-  type SavedValues,
-  type StateManifest,
-} from './state-codec.js';
+import { checkManifest, upgradeManifest, StateFormatError, type SavedValues, type StateManifest } from './state-manifest.js';
+import { encodeState, restoreState } from './state-codec.js';
 import { OPTIMIZER_CLASS_NAME, readWeights, type NamedTensor, type SavedWeight } from './loaded-optimizer.js';
 
 export type { NamedTensor } from './loaded-optimizer.js';
