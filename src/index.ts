@@ -70,14 +70,15 @@ export {
 export { scaleByLbfgs, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from './transforms/lbfgs.js';
 export {
   scaleByBacktrackingLinesearch,
-  scaleByZoomLinesearch,
-  valueAndGradFromState,
   type ScaleByBacktrackingLinesearchOptions,
   type ScaleByBacktrackingLinesearchState,
+} from './transforms/backtracking-linesearch.js';
+export {
+  scaleByZoomLinesearch,
   type ScaleByZoomLinesearchOptions,
   type ScaleByZoomLinesearchState,
-  type ValueAndGrad,
-} from './transforms/linesearch.js';
+} from './transforms/zoom-linesearch.js';
+export { valueAndGradFromState, type ValueAndGrad } from './transforms/value-and-grad-from-state.js';
 
 // Optimizer zoo: trust ratio (lamb, lars, fromage), NovoGrad, block norms
 export {
@@ -232,7 +233,7 @@ export {
 } from './transforms/reduce-on-plateau.js';
 
 // Applying updates and managing memory
-export { applyUpdates } from './update.js';
+export { applyUpdates } from './combine/apply-updates.js';
 export {
   assignUpdates,
   isVariable,
@@ -241,7 +242,7 @@ export {
   type TrainStepResult,
 } from './interop/variables.js';
 export { disposeReplaced, treeDispose, treeKeep } from './tree/memory.js';
-export { valueAndGrad } from './interop/grad.js';
+export { valueAndGrad } from './tree/grad.js';
 
 // tfjs interop: tf.Optimizer adapter, layers models, checkpoints
 export { OptaxOptimizer, type NamedTensor, type StepFunction } from './interop/optimizer-class.js';
@@ -258,12 +259,9 @@ export {
   saveState,
   stateFromArtifacts,
   stateToArtifacts,
-  StateFormatError,
-  STATE_FORMAT,
-  STATE_FORMAT_VERSION,
   type SaveStateOptions,
-  type StateManifest,
 } from './interop/checkpoint.js';
+export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './interop/state-manifest.js';
 export { fileHandler } from './interop/file-handler.js';
 
 // Fused kernels

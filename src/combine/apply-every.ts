@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { flattenFloatTrees, stateLike } from '../internal/leaves.js';
 import { checkInteger } from '../internal/options.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { flattenFloatTrees } from '../internal/leaves.js';
 import { checkInteger, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { fusedApply, fusedUpdate, kernelPath, runsFused } from '../kernels/fused.js';
 import { fusedSumOfSquares } from '../kernels/tree-ops.js';
 import { withFusedWrapper } from '../internal/record.js';

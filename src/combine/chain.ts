@@ -1,4 +1,4 @@
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { chainLayout, declareState, declaredOwner, subState, type FieldKind } from '../internal/state.js';
 import { checkTransformation } from '../internal/options.js';
 import { describeNode } from '../tree/walk.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { flattenFloatTrees } from '../internal/leaves.js';
 import { checkTransformation } from '../internal/options.js';
 import { declareState, layoutOf } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { recordOf, stepsOf, withRecord } from '../internal/record.js';
 import { fusedSpecOf, withFusedKernel } from '../kernels/fused.js';
 import { disposeReplaced } from '../tree/memory.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params, StateOf } from '../types.js';
 import { checkFloatTrees, mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';

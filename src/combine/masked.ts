@@ -1,7 +1,7 @@
 import { alignedLeaves, checkLabelTree, labelTreeFor, MASK, mergeLeaves, resolveLabels, selectLeaves } from '../internal/labels.js';
 import { checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { Mask } from '../transforms/decay.js';
 import { setToZeroFor } from '../transforms/zero.js';
 import { describeNode } from '../tree/walk.js';

@@ -3,7 +3,7 @@ import { flattenFloatTrees, stateLike } from '../internal/leaves.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkBoolean, checkRequired, checkTransformation } from '../internal/options.js';
 import { declareState, subState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { fusedApply, fusedSpecOf, kernelPath, runsFused } from '../kernels/fused.js';
 import { fusedAxpy, fusedFill } from '../kernels/tree-ops.js';
 import { withFusedWrapper } from '../internal/record.js';

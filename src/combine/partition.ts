@@ -1,7 +1,7 @@
 import { alignedLeaves, checkLabelTree, mergeLeaves, resolveLabels, selectLeaves, type LabelEntry, type LabelKind } from '../internal/labels.js';
 import { checkTransformation } from '../internal/options.js';
 import { declareState, subStates } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { describeNode, formatPath, isPlainObject } from '../tree/walk.js';
 import type { ExtraArgs, GradientTransformation, Params, PyTree, StateOf, Updates } from '../types.js';

@@ -4,7 +4,7 @@ import { checkFloatTrees, flattenFloatTrees, mapFloatLeaves, missingParams } fro
 import { checkNumber, checkRequired, checkTransformation } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState, subState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { findStatesWithFields, type FoundState } from '../internal/find-state.js';
 import { describeNode, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, StateOf } from '../types.js';

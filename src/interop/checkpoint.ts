@@ -5,24 +5,11 @@ import { describeNode } from '../tree/walk.js';
 import { checkOptions, checkTransformation } from '../internal/options.js';
 import { layoutOf } from '../internal/state.js';
 import { fileHandler } from './file-handler.js';
-import {
-  checkManifest,
-  checkManifestChecksum,
-  checkSavedParams,
-  checkTensorChecksums,
-  concatBytes,
-  encodeState,
-  joinWeights,
-  restoreState,
-  sealManifest,
-  upgradeManifest,
-  splitWeights,
-  STATE_FORMAT,
-  StateFormatError,
-  type StateManifest,
-} from './state-codec.js';
-
-export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './state-codec.js';
+import { checkManifest, STATE_FORMAT, StateFormatError, upgradeManifest, type StateManifest } from './state-manifest.js';
+import { encodeState, restoreState } from './state-codec.js';
+import { checkManifestChecksum, checkTensorChecksums, sealManifest } from './state-checksums.js';
+import { concatBytes, joinWeights, splitWeights } from './weights-buffer.js';
+import { checkSavedParams } from './saved-params.js';
 
 /**
  * Options of {@link saveState} and {@link stateToArtifacts}.

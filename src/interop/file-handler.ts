@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { crc32Hex, jsonCrc32 } from './crc32.js';
-import { concatBytes, STATE_FORMAT, StateFormatError } from './state-codec.js';
+import { STATE_FORMAT, StateFormatError } from './state-manifest.js';
+import { concatBytes } from './weights-buffer.js';
 
 /** What the file handler needs of Node's `fs/promises`. */
 interface NodeFs {

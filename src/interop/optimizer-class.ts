@@ -1,20 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params } from '../types.js';
 import { checkHyperparamValue, findHyperparam, hyperFieldAt } from '../combine/hyperparams.js';
-import { layoutOf, type StateLayout } from '../internal/state.js';
+import { layoutOf } from '../internal/state.js';
 import { disposeReplaced, treeDispose, treeKeep } from '../tree/memory.js';
 import { dottedPath, replaceAt } from '../tree/lookup.js';
-import { describeNode, isPlainObject, isTensor, sortedKeys } from '../tree/walk.js';
-import {
-  checkManifest,
-  encodeState,
-  restoreState,
-  upgradeManifest,
-  StateFormatError,
-  type SavedValues,
-  type StateManifest,
-} from './state-codec.js';
+import { describeNode, isPlainObject } from '../tree/walk.js';
+import { upgradeManifest, type StateManifest } from './state-manifest.js';
+import { encodeState } from './state-codec.js';
 import { OPTIMIZER_CLASS_NAME, readWeights, type NamedTensor, type SavedWeight } from './loaded-optimizer.js';
+import { collectGradients, isLiveVariable, variablesNamed, type NamedTree } from './named-variables.js';
+import { graft, merge, restrict, sameList, structureOf } from './variable-keyed-state.js';
+import { encodeManifest, MANIFEST_SUFFIX, readStateWeights, restorePending, type PendingState } from './optimizer-weights.js';
+import { hasUndeclared, initialNumbers, savedNumbers } from './state-preview.js';
 
 export type { NamedTensor } from './loaded-optimizer.js';
 
@@ -40,18 +37,6 @@ export type StepFunction = (
  * by a call after the class, so that bundles that do not use the class can drop it.
  */
 const OPTAX_BRAND = Symbol.for('tfjs-optax.OptaxOptimizer');
-
-/** The weight that carries the state's manifest in `getWeights`, after the optimizer's name. */
-const MANIFEST_SUFFIX = '/tfjs-optax-manifest';
-
-/** A state loaded by `setWeights`, kept as plain arrays until the variables are known. */
-interface PendingState {
-  manifest: StateManifest;
-  values: SavedValues[];
-}
-
-/** A name-keyed tree of variables or of gradients. */
-type NamedTree = Record<string, tf.Tensor>;
 
 /**
  * What a step starts from, made without changing the optimizer (see `OptaxOptimizer.prepare`):
@@ -201,7 +186,7 @@ export class OptaxOptimizer extends tf.Optimizer {
     const owner = `${this.name}.applyGradients`;
     const tx = this.transformation(owner);
     const step = this.stepFn as StepFunction;
-    const [params, grads, names] = this.collect(owner, variableGradients);
+    const [params, grads, names] = collectGradients(owner, variableGradients);
     if (names.length > 0) {
       const prepared = this.prepare(owner, tx, params, names);
       let next: unknown;
@@ -323,29 +308,7 @@ export class OptaxOptimizer extends tf.Optimizer {
    */
   adopt(owner: string, weightValues: readonly SavedWeight[]): void {
     this.assertLive(owner);
-    const manifests = weightValues.filter((w) => w.name.endsWith(MANIFEST_SUFFIX));
-    if (manifests.length !== 1) {
-      throw new StateFormatError(
-        `${owner}: expected exactly one '<name>${MANIFEST_SUFFIX}' weight (weights written by a tfjs-optax optimizer's getWeights), found ${manifests.length} among ` +
-          `${weightValues.length} weights (${weightValues.slice(0, 4).map((w) => `'${w.name}'`).join(', ')}${weightValues.length > 4 ? ', ...' : ''})`,
-      );
-    }
-    const prefix = manifests[0].name.slice(0, -MANIFEST_SUFFIX.length);
-    const manifest = decodeManifest(owner, manifests[0].values);
-    const byName = new Map(weightValues.map((w) => [w.name, w]));
-    const values: SavedValues[] = [];
-    for (const entry of manifest.tensors) {
-      const t = byName.get(`${prefix}/${entry.name}`);
-      if (t === undefined) throw new StateFormatError(`${owner}: the weight '${prefix}/${entry.name}' listed in the manifest is missing`);
-      if (t.dtype !== entry.dtype || t.shape.length !== entry.shape.length || t.shape.some((d, i) => d !== entry.shape[i])) {
-        throw new StateFormatError(
-          `${owner}: the weight '${prefix}/${entry.name}' is ${t.dtype} [${t.shape.join(', ')}], the manifest says ${entry.dtype} [${entry.shape.join(', ')}]`,
-        );
-      }
-      values.push(t.values);
-    }
-    const iterations = typeof manifest.iterations === 'number' ? manifest.iterations : 0;
-    const loaded: PendingState | null = manifest.state === null && values.length === 0 ? null : { manifest, values };
+    const { loaded, iterations } = readStateWeights(owner, weightValues);
     if (loaded !== null && this.tx !== null && this.names.length > 0 && this.names.every(isLiveVariable)) {
       // Restore now against the variables in use, so a mismatch throws here, changing nothing.
       const params = variablesNamed(this.names);
@@ -391,36 +354,6 @@ export class OptaxOptimizer extends tf.Optimizer {
 
   private assertLive(owner: string): void {
     if (this.disposed) throw new Error(`${owner}: this optimizer has been disposed`);
-  }
-
-  /** The variables and gradients of a step as name-keyed trees, checked. */
-  private collect(owner: string, given: tf.NamedTensorMap | NamedTensor[]): [NamedTree, NamedTree, string[]] {
-    let entries: Array<[unknown, unknown]>;
-    if (Array.isArray(given)) {
-      entries = given.map((e, i) => {
-        if (e === null || typeof e !== 'object') throw new TypeError(`${owner}: entry ${i} is ${describeNode(e)}, expected { name, tensor }`);
-        return [e.name, e.tensor];
-      });
-    } else if (given !== null && typeof given === 'object') {
-      entries = Object.keys(given).map((k) => [k, (given as tf.NamedTensorMap)[k]]);
-    } else {
-      throw new TypeError(`${owner}: expected a map from variable names to gradients or a list of { name, tensor }, got ${describeNode(given)}`);
-    }
-    const params: NamedTree = Object.create(null);
-    const grads: NamedTree = Object.create(null);
-    const registered = tf.engine().registeredVariables;
-    for (const [name, g] of entries) {
-      if (typeof name !== 'string') throw new TypeError(`${owner}: a variable name is ${describeNode(name)}, not a string`);
-      if (g === null || g === undefined) continue;
-      if (!isTensor(g)) throw new TypeError(`${owner}: the gradient of '${name}' is ${describeNode(g)}, not a tensor`);
-      if (g.isDisposed) throw new Error(`${owner}: the gradient of '${name}' has been disposed`);
-      const v = registered[name];
-      if (v === undefined) throw new Error(`${owner}: no tf.Variable named '${name}' exists (disposed, or not a variable's name)`);
-      if (name in params) throw new Error(`${owner}: the variable '${name}' is given twice`);
-      params[name] = v;
-      grads[name] = g;
-    }
-    return [params, grads, Object.keys(params).sort()];
   }
 
   /** The transformation, or an error saying the optimizer cannot step (disposed, or made without one). */
@@ -558,7 +491,6 @@ export class OptaxOptimizer extends tf.Optimizer {
   }
 }
 
-
 /** What the `learningRate` accessor adds to a lookup error: how to give a transformation one. */
 const LEARNING_RATE_HINT =
   "; an OptaxOptimizer's learningRate reads and sets the one 'learningRate' of its transformation's state: " +
@@ -566,184 +498,3 @@ const LEARNING_RATE_HINT =
   'wrap it in injectHyperparams(...), e.g. injectHyperparams((h: { learningRate: number }) => myTransformation(h.learningRate))({ learningRate: 1e-3 }); ' +
   'where the state has several, read or set one by its path with optimizer.getHyperparam(path) / optimizer.setHyperparam(path, value)';
 
-/** The loaded state rebuilt for `tx` and these variables (or a `StateFormatError`, nothing made). */
-function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
-  const template = tx.init(params);
-  try {
-    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true, layout: layoutOf(tx) });
-  } finally {
-    disposeReplaced(template, params);
-  }
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function isLiveVariable(name: string): boolean {
-  return tf.engine().registeredVariables[name] !== undefined;
-}
-
-function variablesNamed(names: readonly string[]): NamedTree {
-  const out: NamedTree = Object.create(null);
-  const registered = tf.engine().registeredVariables;
-  for (const n of names) out[n] = registered[n];
-  return out;
-}
-
-
-function newLike(obj: object): Record<string, unknown> {
-  return Object.getPrototypeOf(obj) === null ? Object.create(null) : {};
-}
-
-function sameKeys(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = sortedKeys(a);
-  const kb = sortedKeys(b);
-  return sameList(ka, kb);
-}
-
-/** A state's structure: containers kept, tensors replaced by `true`, other values by `null`. */
-function structureOf(value: unknown): unknown {
-  if (isTensor(value)) return true;
-  if (Array.isArray(value)) return value.map(structureOf);
-  if (isPlainObject(value)) {
-    const out = newLike(value);
-    for (const k of Object.keys(value)) out[k] = structureOf(value[k]);
-    return out;
-  }
-  return null;
-}
-
-/*
- * The three walks below compare a state with the state `tx.init` gives for another set of
- * variables. Where an object has the same keys in both, it is part of the transformation's own
- * structure (a chain's array, `{ count, mu, nu }`) and is walked into; where the keys differ, it
- * is keyed by variable name, and entries are taken per variable.
- */
-
-/** The part of `state` for the variables of `shape` (a smaller set). */
-function restrict(state: unknown, shape: unknown): unknown {
-  if (Array.isArray(shape)) return shape.map((s, i) => restrict((state as unknown[])[i], s));
-  if (isPlainObject(shape)) {
-    const from = state as Record<string, unknown>;
-    const out = newLike(from);
-    if (sameKeys(shape, from)) for (const k of Object.keys(shape)) out[k] = restrict(from[k], shape[k]);
-    else for (const k of Object.keys(shape)) out[k] = from[k];
-    return out;
-  }
-  return state;
-}
-
-/** `state` with the entries of the variables of `shape` replaced by those of `next`. */
-function merge(state: unknown, next: unknown, shape: unknown): unknown {
-  if (Array.isArray(shape)) return shape.map((s, i) => merge((state as unknown[])[i], (next as unknown[])[i], s));
-  if (isPlainObject(shape)) {
-    const from = state as Record<string, unknown>;
-    const to = next as Record<string, unknown>;
-    const out = newLike(from);
-    if (sameKeys(shape, from)) {
-      for (const k of Object.keys(shape)) out[k] = merge(from[k], to[k], shape[k]);
-    } else {
-      for (const k of Object.keys(from)) out[k] = from[k];
-      for (const k of Object.keys(shape)) out[k] = to[k];
-    }
-    return out;
-  }
-  return next;
-}
-
-/**
- * The kept `old` state carried over into `fresh` (`tx.init` for a larger or changed set of
- * variables): old entries where they exist, fresh ones for new variables. Changes and frees
- * nothing: the old entries of variables that are gone are pushed to `dropped`, and the caller
- * frees what is not used of `fresh`.
- */
-function graft(owner: string, old: unknown, fresh: unknown, dropped: unknown[]): unknown {
-  if (isTensor(fresh)) {
-    if (!isTensor(old) || old.shape.length !== fresh.shape.length || old.shape.some((d, i) => d !== fresh.shape[i])) {
-      throw new Error(
-        `${owner}: this transformation's state does not split by variable (a tensor at the same place has another shape), ` +
-          `so the set of variables cannot change between steps; use one optimizer per set of variables`,
-      );
-    }
-    return old;
-  }
-  if (Array.isArray(fresh)) return fresh.map((f, i) => graft(owner, (old as unknown[])[i], f, dropped));
-  if (isPlainObject(fresh)) {
-    const from = old as Record<string, unknown>;
-    const out = newLike(fresh);
-    if (sameKeys(fresh, from)) {
-      for (const k of Object.keys(fresh)) out[k] = graft(owner, from[k], fresh[k], dropped);
-    } else {
-      for (const k of Object.keys(fresh)) out[k] = k in from ? from[k] : fresh[k];
-      for (const k of Object.keys(from)) if (!(k in fresh)) dropped.push(from[k]);
-    }
-    return out;
-  }
-  return old;
-}
-
-/**
- * A state's numbers as `init` makes them, from the layout its transformation declares: each
- * hyperparameter at count 0 (`HyperField.at(0)`), step counts 0; `null` for tensor trees and
- * undeclared parts, `undefined` for other numbers (not known before a step).
- */
-function initialNumbers(layout: StateLayout | null): unknown {
-  if (layout === null) return null;
-  if (Array.isArray(layout)) return (layout as readonly (StateLayout | null)[]).map(initialNumbers);
-  const fields = layout as Exclude<StateLayout, readonly unknown[]>;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) {
-    const kind = fields[key];
-    if (kind === 'count') out[key] = 0;
-    else if (typeof kind === 'string') out[key] = kind === 'tree' ? null : undefined;
-    else out[key] = kind.kind === 'hyper' ? kind.at(0) : initialNumbers(kind.layout);
-  }
-  return out;
-}
-
-/** Whether a layout leaves a part of the state undeclared (a transformation that declares none). */
-function hasUndeclared(layout: StateLayout | null): boolean {
-  if (layout === null) return true;
-  if (Array.isArray(layout)) return (layout as readonly (StateLayout | null)[]).some(hasUndeclared);
-  const fields = layout as Exclude<StateLayout, readonly unknown[]>;
-  return Object.keys(fields).some((k) => {
-    const kind = fields[k];
-    return typeof kind !== 'string' && kind.kind === 'sub' && hasUndeclared(kind.layout);
-  });
-}
-
-/**
- * A saved state's numbers (a manifest's `state`, see state-codec.ts): tensor references become
- * `null`, tagged numbers numbers, the rest as it is.
- */
-function savedNumbers(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(savedNumbers);
-  if (!isPlainObject(node)) return node;
-  const keys = Object.keys(node);
-  if (keys.length === 1 && keys[0] === '$tensor') return null;
-  if (keys.length === 1 && keys[0] === '$number') return Number(node.$number);
-  if (keys.length === 1 && keys[0] === '$undefined') return undefined;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = savedNumbers(node[k]);
-  return out;
-}
-
-/** The manifest as UTF-8 bytes, four to an int32 element, padded with spaces (JSON ignores them). */
-function encodeManifest(manifest: StateManifest): tf.Tensor {
-  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
-  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4).fill(0x20);
-  padded.set(bytes);
-  return tf.tensor1d(new Int32Array(padded.buffer), 'int32');
-}
-
-function decodeManifest(owner: string, data: ArrayLike<number>): StateManifest {
-  const words = Int32Array.from(data as ArrayLike<number>);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(new Uint8Array(words.buffer)));
-  } catch (e) {
-    throw new StateFormatError(`${owner}: the manifest weight does not hold valid JSON (${(e as Error).message})`);
-  }
-  return checkManifest(owner, parsed);
-}

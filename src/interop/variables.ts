@@ -6,7 +6,7 @@ import { forEachLeaf, formatPath, pushTensorsFast, type TreePath } from '../tree
 import { disposeReplaced, treeKeep } from '../tree/memory.js';
 import { checkNotReplaced, markReplaced } from '../internal/replaced.js';
 import { treeFlatten, treeLeaves } from '../tree/structure.js';
-import { applyUpdates } from '../update.js';
+import { applyUpdates } from '../combine/apply-updates.js';
 import { fusedApply } from '../kernels/fused.js';
 
 /**

@@ -5,7 +5,7 @@ import type { ElementStep, StepPart, StepParts } from '../internal/element-step.
 import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
 import { leafNorm } from '../internal/leaf-norms.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { ProgramBuilder, type Program } from './program.js';
 import type { FusedSpec, ProgramRequest, ProgramSet } from './spec.js';
 

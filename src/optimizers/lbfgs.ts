@@ -5,16 +5,13 @@ import { chainFor } from '../combine/chain.js';
 import { checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';
 import { identity, learningRateWithOwner, scale, type ScaleByLearningRateState } from '../transforms/scale.js';
 import { scaleByLbfgsFor, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from '../transforms/lbfgs.js';
-import {
-  findLinesearchState,
-  scaleByZoomLinesearchFor,
-  valueAndGradFromState,
-} from '../transforms/linesearch.js';
-import { applyUpdates } from '../update.js';
+import { scaleByZoomLinesearchFor } from '../transforms/zoom-linesearch.js';
+import { findLinesearchState, valueAndGradFromState } from '../transforms/value-and-grad-from-state.js';
+import { applyUpdates } from '../combine/apply-updates.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { readDot } from '../internal/dots.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
-import { valueAndGrad } from '../interop/grad.js';
+import { valueAndGrad } from '../tree/grad.js';
 
 // Runs as composite tf ops on every backend (no fused kernel: the work is inner products and
 // function evaluations, not an element-wise update).

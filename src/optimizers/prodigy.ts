@@ -6,7 +6,7 @@ import { flattenFloatTrees, missingParams, stateLike } from '../internal/leaves.
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { checkMaskOption, maskLeaves, type Mask } from '../transforms/decay.js';
 import { treeMap } from '../tree/structure.js';
 

@@ -3,7 +3,7 @@ import { atLeast, leafNorm, leafRms } from '../internal/leaf-norms.js';
 import { checkFloatTrees, mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkInteger, checkNumber, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { treeL2Norm } from '../tree/math.js';
 import { checkTrees, formatPath } from '../tree/walk.js';
 import type { EmptyState, GradientTransformation } from '../types.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmptyState, GradientTransformation } from '../types.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { declareState } from '../internal/state.js';
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmptyState, GradientTransformation, Params, PyTree } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves, mapFloatLeavesN, missingParams } from '../internal/leaves.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { declareState } from '../internal/state.js';
 import { treeMap } from '../tree/structure.js';
 

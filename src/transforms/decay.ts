@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkOptions } from '../internal/options.js';

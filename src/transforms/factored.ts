@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../internal/options.js';

@@ -4,7 +4,7 @@ import { checkFloatTrees, mapFloatLeaves, missingParams, stateLike } from '../in
 import { checkBoolean, checkInteger, checkOptions } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import { readDot, readDots } from '../internal/dots.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { formatPath } from '../tree/walk.js';
 
 // L-BFGS direction (Nocedal & Wright, Algorithms 7.4 and 7.5), in optax's step order: first

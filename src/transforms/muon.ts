@@ -5,7 +5,7 @@ import { biasCorrection, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { describeNode, formatPath } from '../tree/walk.js';
 
 // Muon's direction (optax.contrib.scale_by_muon) and its shape scaling (scale_by_shape), for

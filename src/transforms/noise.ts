@@ -3,7 +3,7 @@ import type { GradientTransformation } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
 import { checkInteger, checkNumber, checkOptions, checkRequired } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { declareState } from '../internal/state.js';
 
 /**

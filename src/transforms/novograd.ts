@@ -5,7 +5,7 @@ import { checkFloatTrees, flattenFloatTrees, missingParams } from '../internal/l
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { treeFlatten, treeMap, type TreeDef } from '../tree/structure.js';
 import { checkTrees, formatPath } from '../tree/walk.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';

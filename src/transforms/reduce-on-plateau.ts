@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { ExtraArgs, GradientTransformation } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkInteger, checkNumber, checkOptions } from '../internal/options.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, Updates } from '../types.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, evaluateSchedule } from '../internal/options.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from '../tree/tidy.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
 import { declareState } from '../internal/state.js';
 import type { EmptyState, GradientTransformation } from '../types.js';

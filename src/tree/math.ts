@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tidy } from '../internal/tidy.js';
+import { tidy } from './tidy.js';
 import type { PyTree } from '../types.js';
 import { mapTrees } from './structure.js';
 import { forEachLeaf } from './walk.js';

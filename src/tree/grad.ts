@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, TensorTree } from '../types.js';
-import { treeFlatten } from '../tree/structure.js';
+import { treeFlatten } from './structure.js';
 
 /**
  * Turns a loss of a parameter tree into a function returning the loss and its gradients as a

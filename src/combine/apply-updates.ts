@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Params, TensorTree } from './types.js';
-import { flattenFloatTrees } from './internal/leaves.js';
-import { fusedAdd } from './kernels/tree-ops.js';
+import type { Params, TensorTree } from '../types.js';
+import { flattenFloatTrees } from '../internal/leaves.js';
+import { fusedAdd } from '../kernels/tree-ops.js';
+
+// Adding updates to parameters is the step after every chain. It lives with the combinators
+// because it needs the fused kernels below and optimizers/lbfgs.ts, above, calls it.
 
 /**
  * Returns `params + updates`, leaf by leaf, as new tensors (updates are deltas to **add**; the
