@@ -81,7 +81,7 @@ console.log(JSON.stringify(Array.from(u.w.dataSync()).map((x) => Math.round(x * 
 describe('the packed package', () => {
   it('contains dist, sources, README, CHANGELOG and LICENSE, no tests, and no install-time script', () => {
     const files = sh('tar', ['-tzf', tarball], dir).split('\n');
-    for (const f of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/README.md', 'package/CHANGELOG.md', 'package/LICENSE']) {
+    for (const f of ['package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', 'package/README.md', 'package/ARCHITECTURE.md', 'package/CHANGELOG.md', 'package/LICENSE']) {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.startsWith('package/test/'))).toBe(false);
