@@ -83,7 +83,7 @@ function adamwStep(backend: ReturnType<typeof fakeBackend>): Float32Array[] {
     clipNorm: 1,
     leaves: sizes.length,
     hasParams: true,
-    slots: [true, true],
+    slotCount: 2,
   };
   kernels.run(attrs, { sizes, inputs: [g, p, m, v], outputs: [p, m, v] });
   return [p, m, v].flatMap((list) => list.map((x) => backend.read(x.dataId, x.n)));

@@ -115,12 +115,9 @@ function runFused<S>(
   } finally {
     factor?.dispose();
   }
-  let end = L;
-  const newSlots = attrs.slots.map(() => {
-    if (attrs.flatSlots) return outs[end++];
-    end += L;
-    return def.unflatten(outs.slice(end - L, end)) as Params;
-  });
+  const newSlots = Array.from({ length: attrs.slotCount }, (_, k): Params =>
+    attrs.flatSlots ? outs[L + k] : def.unflatten(outs.slice(L * (k + 1), L * (k + 2))),
+  );
   return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots, leafStateTree(leafState, def))];
 }
 

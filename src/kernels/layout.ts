@@ -19,8 +19,8 @@ export interface FusedAttrs {
   clipNorm: number;
   leaves: number;
   hasParams: boolean;
-  /** Which state slots are present. */
-  slots: boolean[];
+  /** How many state slots the programs read and write (after the gradient and parameter). */
+  slotCount: number;
   /**
    * The gradients' sum of squares (float64) when the caller has computed it already, for the
    * clip scale: `applyIfFinite` tests the gradients with the same pass the clip needs.
@@ -154,11 +154,8 @@ export function tableOf(attrs: FusedAttrs, inputs: readonly tf.TensorInfo[], out
   // Flat slots come as one tensor each, after the per-leaf gradients and parameters.
   let nextIn = attrs.flatSlots ? (attrs.hasParams ? 2 : 1) * L : attrs.hasParams ? 2 : 1;
   let nextOut = attrs.flatSlots ? L : 1;
-  for (const present of attrs.slots) {
-    if (!present) {
-      tableInputs.push(null);
-      tableOutputs.push(null);
-    } else if (attrs.flatSlots) {
+  for (let k = 0; k < attrs.slotCount; k++) {
+    if (attrs.flatSlots) {
       tableInputs.push(segmentsOf(inputs[nextIn++], sizes));
       tableOutputs.push(attrs.slotsRead ? null : segmentsOf(outputs[nextOut++], sizes));
     } else {
@@ -177,9 +174,7 @@ export function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs
   const shapes = inputs.slice(0, attrs.leaves).map((t) => t.shape);
   const total = shapes.reduce((n, s) => n + sizeOf(s), 0);
   const out: number[][] = [...shapes];
-  for (const present of attrs.slots) {
-    if (present && !attrs.slotsRead) out.push(...(attrs.flatSlots ? [[total]] : shapes));
-  }
+  if (!attrs.slotsRead) for (let k = 0; k < attrs.slotCount; k++) out.push(...(attrs.flatSlots ? [[total]] : shapes));
   return out;
 }
 

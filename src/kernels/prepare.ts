@@ -74,7 +74,7 @@ export function prepare<S>(
       clipNorm: spec.clipNorm ?? 0,
       leaves: grads.length,
       hasParams,
-      slots: slots.map(() => true),
+      slotCount: slots.length,
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
       ...(spec.clipNorm !== undefined && sumOfSquares === undefined && kernels.deviceClip ? { deviceClip: true } : {}),
       ...(flat ? { flatSlots: true } : {}),

@@ -11,7 +11,7 @@ let fillProgram: Program | undefined;
 
 /** The kernel attributes of one call of `program` over `leaves` leaves, with `scalars`. */
 function attrsOf(program: Program, leaves: number, scalars: number[], hasParams: boolean): FusedAttrs {
-  return { programs: [program], variants: [], scalars, clipNorm: 0, leaves, hasParams, slots: [] };
+  return { programs: [program], variants: [], scalars, clipNorm: 0, leaves, hasParams, slotCount: 0 };
 }
 
 /**

@@ -30,7 +30,7 @@ function kernels(): WebGpuKernels {
 
 /** Program attributes for one call over `leaves` leaves. */
 function attrsFor(program: Program, scalars: number[], leaves: number, extra: Partial<FusedAttrs> = {}): FusedAttrs {
-  return { scalars, clipNorm: 0, leaves, hasParams: false, slots: [], programs: [program], variants: [], ...extra };
+  return { scalars, clipNorm: 0, leaves, hasParams: false, slotCount: 0, programs: [program], variants: [], ...extra };
 }
 
 const data = (t: tf.Tensor): KernelData => ({ dataId: t.dataId, size: t.size });

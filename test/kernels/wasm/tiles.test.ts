@@ -110,7 +110,7 @@ describe('generated programs on the cpu backend, through the tiles and through t
     clipNorm: 0,
     leaves: SIZES.length,
     hasParams: false,
-    slots: [],
+    slotCount: 0,
     programs: program,
     variants: [],
     leafScalars: SIZES.map((_, j) => SCALARS[1] * (j + 1)),
