@@ -35,8 +35,6 @@ import {
   namedChain,
   rmsprop,
   rprop,
-  scaleByAdam,
-  scaleByLearningRate,
   setKernelMode,
   sgd,
   trainStep,
@@ -91,13 +89,8 @@ const OPTS: Record<string, Opt> = {
     tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
     bytesPerParam: 32,
   },
-  // Generated kernels (element steps composed by chain), against tf.train.adam: the same Adam as
-  // a user's chain of its parts, an L2-regularised Adam, and Lion (no tf.train equivalent).
-  'chain(scaleByAdam+lr)': {
-    make: () => chain(scaleByAdam({ eps: 1e-7 }), scaleByLearningRate(1e-3)),
-    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
-    bytesPerParam: 28,
-  },
+  // Users' chains of element steps, against tf.train.adam: an L2-regularised Adam, and Lion (no
+  // tf.train equivalent).
   'chain(l2+adam)': {
     make: () => chain(addDecayedWeights(1e-4), adam(1e-3, { eps: 1e-7 })),
     tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
