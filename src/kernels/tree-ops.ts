@@ -1,12 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { callKernel, ownsBuffers } from './call.js';
 import { activeKernels } from './mode.js';
-import { axpyAttrs } from './tree-programs.js';
+import type { FusedAttrs } from './layout.js';
+import { axpbyAttrs, axpyAttrs } from './tree-programs.js';
 
 /**
  * Whole-tree operations around the optimizer step, on the fused path of the active backend
  * (each `undefined` or `false` where there is none, for the caller's composite fallback):
- * a sum of squares, a fill, `acc + factor * g` and `params + updates`.
+ * a sum of squares, a fill, `acc + factor * g`, `acc * alpha + x * beta` and `params + updates`.
  */
 
 /**
@@ -36,13 +37,29 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
  * @internal
  */
 export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], factor: number, inPlace: boolean): tf.Tensor[] | undefined {
+  return accumulate(acc, g, (leaves) => axpyAttrs(leaves, factor), inPlace);
+}
+
+/**
+ * `acc * alpha + x * beta` for aligned lists of float32 leaves (checked by the caller) in one
+ * kernel call (the float32 operations of `tf.add(tf.mul(acc, alpha), tf.mul(x, beta))`): a moving
+ * average of `x`. Written into the `acc` buffers themselves with `inPlace` when nothing else
+ * holds them; `undefined` where no fused path exists.
+ * @internal
+ */
+export function fusedAxpby(acc: readonly tf.Tensor[], x: readonly tf.Tensor[], alpha: number, beta: number, inPlace: boolean): tf.Tensor[] | undefined {
+  return accumulate(acc, x, (leaves) => axpbyAttrs(leaves, alpha, beta), inPlace);
+}
+
+/** Runs a program reading `x` then `acc` and writing the new `acc`, in place where allowed. */
+function accumulate(acc: readonly tf.Tensor[], x: readonly tf.Tensor[], attrsFor: (leaves: number) => FusedAttrs, inPlace: boolean): tf.Tensor[] | undefined {
   const kernels = activeKernels('multiSteps');
   if (kernels === undefined) return undefined;
   if (acc.length === 0) return [];
-  const attrs = axpyAttrs(acc.length, factor);
-  const table = { sizes: acc.map((t) => t.size), inputs: [g, acc], outputs: [acc] };
-  if (inPlace && ownsBuffers(kernels, acc, g) && kernels.runInPlace(attrs, table, acc)) return [...acc];
-  return callKernel(kernels, [...g, ...acc], attrs);
+  const attrs = attrsFor(acc.length);
+  const table = { sizes: acc.map((t) => t.size), inputs: [x, acc], outputs: [acc] };
+  if (inPlace && ownsBuffers(kernels, acc, x) && kernels.runInPlace(attrs, table, acc)) return [...acc];
+  return callKernel(kernels, [...x, ...acc], attrs);
 }
 
 /**

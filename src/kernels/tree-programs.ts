@@ -2,11 +2,12 @@ import type { FusedAttrs } from './layout.js';
 import { ProgramBuilder, type Program } from './program.js';
 
 /**
- * The programs of the whole-tree operations around the optimizer step (tree-ops.ts): `p + rate * g`
- * and a fill, each made once.
+ * The programs of the whole-tree operations around the optimizer step (tree-ops.ts): `p + rate * g`,
+ * a moving average and a fill, each made once.
  */
 
 let axpyProgram: Program | undefined;
+let axpbyProgram: Program | undefined;
 let fillProgram: Program | undefined;
 
 /** The kernel attributes of one call of `program` over `leaves` leaves, with `scalars`. */
@@ -26,6 +27,20 @@ export function axpyAttrs(leaves: number, rate: number): FusedAttrs {
     axpyProgram = b.build([b.add(p, b.mul(g, b.scalar()))]);
   }
   return attrsOf(axpyProgram, leaves, [rate], true);
+}
+
+/**
+ * `acc * alpha + x * beta` over `leaves` aligned pairs (inputs x, then acc): the float32
+ * operations of `tf.add(tf.mul(acc, alpha), tf.mul(x, beta))`, in that order (a moving average).
+ */
+export function axpbyAttrs(leaves: number, alpha: number, beta: number): FusedAttrs {
+  if (axpbyProgram === undefined) {
+    const b = new ProgramBuilder();
+    const x = b.input();
+    const acc = b.input();
+    axpbyProgram = b.build([b.add(b.mul(acc, b.scalar()), b.mul(x, b.scalar()))]);
+  }
+  return attrsOf(axpbyProgram, leaves, [alpha, beta], true);
 }
 
 /** Every element set to `value` (the one input is the buffer written over). */
