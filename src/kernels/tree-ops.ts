@@ -37,23 +37,37 @@ export function fusedFill(tensors: readonly tf.Tensor[], value: number): boolean
  * @internal
  */
 export function fusedAxpy(acc: readonly tf.Tensor[], g: readonly tf.Tensor[], factor: number, inPlace: boolean): tf.Tensor[] | undefined {
-  return accumulate(acc, g, (leaves) => axpyAttrs(leaves, factor), inPlace);
+  return accumulate('multiSteps', acc, g, (leaves) => axpyAttrs(leaves, factor), inPlace);
 }
 
 /**
  * `acc * alpha + x * beta` for aligned lists of float32 leaves (checked by the caller) in one
  * kernel call (the float32 operations of `tf.add(tf.mul(acc, alpha), tf.mul(x, beta))`): a moving
  * average of `x`. Written into the `acc` buffers themselves with `inPlace` when nothing else
- * holds them; `undefined` where no fused path exists.
+ * holds them; `undefined` where no fused path exists. `owner` names the caller if no backend is
+ * ready.
  * @internal
  */
-export function fusedAxpby(acc: readonly tf.Tensor[], x: readonly tf.Tensor[], alpha: number, beta: number, inPlace: boolean): tf.Tensor[] | undefined {
-  return accumulate(acc, x, (leaves) => axpbyAttrs(leaves, alpha, beta), inPlace);
+export function fusedAxpby(
+  owner: string,
+  acc: readonly tf.Tensor[],
+  x: readonly tf.Tensor[],
+  alpha: number,
+  beta: number,
+  inPlace: boolean,
+): tf.Tensor[] | undefined {
+  return accumulate(owner, acc, x, (leaves) => axpbyAttrs(leaves, alpha, beta), inPlace);
 }
 
 /** Runs a program reading `x` then `acc` and writing the new `acc`, in place where allowed. */
-function accumulate(acc: readonly tf.Tensor[], x: readonly tf.Tensor[], attrsFor: (leaves: number) => FusedAttrs, inPlace: boolean): tf.Tensor[] | undefined {
-  const kernels = activeKernels('multiSteps');
+function accumulate(
+  owner: string,
+  acc: readonly tf.Tensor[],
+  x: readonly tf.Tensor[],
+  attrsFor: (leaves: number) => FusedAttrs,
+  inPlace: boolean,
+): tf.Tensor[] | undefined {
+  const kernels = activeKernels(owner);
   if (kernels === undefined) return undefined;
   if (acc.length === 0) return [];
   const attrs = attrsFor(acc.length);
