@@ -264,6 +264,19 @@ export {
 export { StateFormatError, STATE_FORMAT, STATE_FORMAT_VERSION, type StateManifest } from './interop/state-manifest.js';
 export { fileHandler } from './interop/file-handler.js';
 
+// Telemetry
+export {
+  getMeasurement,
+  globalNorm,
+  measureWithEma,
+  monitor,
+  snapshot,
+  type Measure,
+  type MeasureWithEmaOptions,
+  type MonitorState,
+  type SnapshotState,
+} from './combine/telemetry.js';
+
 // Fused kernels
 export { kernelPath } from './kernels/fused.js';
 export { getKernelMode, setKernelMode, type KernelMode } from './kernels/mode.js';

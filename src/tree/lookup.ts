@@ -51,7 +51,12 @@ function matches(path: ReadonlyArray<string | number>, query: readonly string[])
  * objects), which throws a `TreeStructureError` naming the path for a cycle, nesting deeper than
  * 1,000 levels or a tensor under a symbol key; so the search below always ends.
  */
-function findPlaces(owner: string, root: unknown, rootName: string, accept: (value: unknown, key: string | number) => boolean): Place[] {
+function findPlaces(
+  owner: string,
+  root: unknown,
+  rootName: string,
+  accept: (value: unknown, key: string | number, path: ReadonlyArray<string | number>) => boolean,
+): Place[] {
   forEachLeaf(root as PyTree, () => undefined, { owner, name: rootName, others: 'skip', sorted: false });
   const out: Place[] = [];
   const visit = (node: unknown, path: Array<string | number>, shadow: ReadonlySet<string>): void => {
@@ -66,7 +71,7 @@ function findPlaces(owner: string, root: unknown, rootName: string, accept: (val
     for (const [key, child] of children) {
       const childPath = [...path, key];
       const childShadow = key === 'inner' && inner !== shadow ? inner : shadow;
-      if (accept(child, key)) out.push({ path: childPath, value: child, shadowed: typeof key === 'string' && shadow.has(key) });
+      if (accept(child, key, childPath)) out.push({ path: childPath, value: child, shadowed: typeof key === 'string' && shadow.has(key) });
       visit(child, childPath, childShadow);
     }
   };
@@ -95,7 +100,7 @@ export function findOne(
   owner: string,
   root: unknown,
   query: unknown,
-  accept: (value: unknown, key: string | number) => boolean,
+  accept: (value: unknown, key: string | number, path: ReadonlyArray<string | number>) => boolean,
   what: string,
   rootName = 'tree',
 ): Place {
