@@ -254,6 +254,7 @@ export {
   type TfOptimizerOptions,
 } from './interop/tf-optimizer.js';
 export { modelParams, type LayersModelLike, type LayerWeightLike } from './interop/layers.js';
+export { fitCallback, type FitCallbackArgs, type FitCallbackOptions } from './interop/fit-callback.js';
 export {
   loadState,
   saveState,
