@@ -22,8 +22,6 @@ export interface FitCallbackOptions {
   every?: 'batch' | 'epoch';
 }
 
-/** The logs tfjs-layers passes to a callback: `{ loss: 0.3, ... }`, one object per batch or epoch. */
-type Logs = Record<string, unknown>;
 
 /**
  * The shape of callback `model.fit` accepts as a plain object (tfjs-layers' `CustomCallbackArgs`),
@@ -31,8 +29,10 @@ type Logs = Record<string, unknown>;
  * @group tfjs interop
  */
 export interface FitCallbackArgs {
-  onBatchEnd?: (batch: number, logs?: Logs) => void;
-  onEpochEnd?: (epoch: number, logs?: Logs) => void;
+  /** Writes the values into a batch's logs (`{ loss, size, ... }`); absent with `every: 'epoch'`. */
+  onBatchEnd?: (batch: number, logs?: Record<string, unknown>) => void;
+  /** Writes the values into an epoch's logs, which `history` records. */
+  onEpochEnd?: (epoch: number, logs?: Record<string, unknown>) => void;
 }
 
 /**
@@ -78,7 +78,7 @@ export function fitCallback(optimizer: OptaxOptimizer, options: FitCallbackOptio
   if (every !== 'batch' && every !== 'epoch') {
     throw new TypeError(`${owner}: option 'every' must be 'batch' or 'epoch', got ${describeNode(every)}`);
   }
-  const write = (logs: Logs | undefined): void => {
+  const write = (logs: Record<string, unknown> | undefined): void => {
     if (logs === undefined) return;
     for (const name of hyperparams) logs[name] = optimizer.getHyperparam(name);
     const state = optimizer.currentState;
@@ -93,8 +93,8 @@ export function fitCallback(optimizer: OptaxOptimizer, options: FitCallbackOptio
     }
   };
   return {
-    ...(every === 'batch' ? { onBatchEnd: (_: number, logs?: Logs) => write(logs) } : {}),
-    onEpochEnd: (_: number, logs?: Logs) => write(logs),
+    ...(every === 'batch' ? { onBatchEnd: (_: number, logs?: Record<string, unknown>) => write(logs) } : {}),
+    onEpochEnd: (_: number, logs?: Record<string, unknown>) => write(logs),
   };
 }
 
