@@ -40,6 +40,12 @@ const step: StepFunction = (tx, params, state, grads, options) => trainStep(tx, 
  * for a transformation that keeps its learning rate in its state (this library's optimizers) or
  * is wrapped in `injectHyperparams`; `getHyperparam`/`setHyperparam` do the same for any
  * hyperparameter (see {@link OptaxOptimizer}). A step that throws changes nothing.
+ *
+ * Gradient accumulation: `toTfOptimizer(multiSteps(adamw(lr), { everyK: 4 }))` in a `model.fit`
+ * with `batchSize: 8` moves the weights once every 4 batches, by the mean of their gradients: the
+ * step of a batch of 32, to float32 rounding. `iterations` counts the calls of `applyGradients`
+ * (the batches of 8, as tfjs-layers does); the number of weight updates is `gradientStep` in the
+ * state (`hasUpdated(state)` says whether the last batch made one). Schedules count updates.
  * @group tfjs interop
  */
 export function toTfOptimizer(tx: GradientTransformation<any>, options: TfOptimizerOptions = {}): OptaxOptimizer {
