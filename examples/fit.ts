@@ -1,6 +1,7 @@
 // model.fit with a tfjs-optax optimizer, next to tf.train.adam, on a synthetic classification
 // task: mini-batches, a validation split, early stopping, and saving the model with its
-// optimizer state, then loading it and resuming exactly. Run: npm run example:fit
+// optimizer state, then loading it and resuming exactly; the learning rate and the gradient
+// norm logged next to the loss (fitCallback). Run: npm run example:fit
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,9 @@ import {
   chain,
   clipByGlobalNorm,
   fileHandler,
+  fitCallback,
+  globalNorm,
+  monitor,
   resumeTfOptimizer,
   toTfOptimizer,
   warmupCosineDecaySchedule,
@@ -61,23 +65,34 @@ function makeModel(): tf.Sequential {
 /** Decay the kernels only: params are keyed by variable name, and biases are 1-D. */
 const kernelsOnly = (params: Params) => Object.fromEntries(Object.entries(params as Record<string, tf.Tensor>).map(([k, v]) => [k, v.rank > 1]));
 
-/** The optimizer the lecture recommends: clipping, AdamW with warmup + cosine decay, no decay on biases. */
+/**
+ * The optimizer the lecture recommends: clipping, AdamW with warmup + cosine decay, no decay on
+ * biases; and a monitor of the gradients' norm before the clip, for the logs.
+ */
 function ourOptimizer() {
   const schedule = warmupCosineDecaySchedule({ initValue: 0, peakValue: 3e-3, warmupSteps: 2 * STEPS_PER_EPOCH, decaySteps: MAX_EPOCHS * STEPS_PER_EPOCH });
-  return chain(clipByGlobalNorm(1), adamw(schedule, { weightDecay: 1e-2, mask: kernelsOnly }));
+  return chain(monitor({ gradNorm: globalNorm }), clipByGlobalNorm(1), adamw(schedule, { weightDecay: 1e-2, mask: kernelsOnly }));
 }
 
 type Row = { loss: number; valLoss: number; valAcc: number };
 
-async function train(name: string, model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor): Promise<{ rows: Row[]; seconds: number }> {
+async function train(
+  name: string,
+  model: tf.LayersModel,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  logging: tf.CustomCallback[] = [],
+): Promise<{ rows: Row[]; seconds: number; history: tf.History }> {
   const rows: Row[] = [];
   const t0 = performance.now();
-  await model.fit(xs, ys, {
+  const history = await model.fit(xs, ys, {
     epochs: MAX_EPOCHS,
     batchSize: BATCH,
     validationSplit: 0.2,
     verbose: 0,
     callbacks: [
+      // Callbacks that write into the logs come first, before those that read them.
+      ...logging,
       tf.callbacks.earlyStopping({ monitor: 'val_loss', patience: 5 }),
       new tf.CustomCallback({
         onEpochEnd: async (epoch, logs) => {
@@ -87,7 +102,7 @@ async function train(name: string, model: tf.LayersModel, xs: tf.Tensor, ys: tf.
       }),
     ],
   });
-  return { rows, seconds: (performance.now() - t0) / 1000 };
+  return { rows, seconds: (performance.now() - t0) / 1000, history };
 }
 
 async function main(): Promise<void> {
@@ -100,10 +115,23 @@ async function main(): Promise<void> {
   baseline.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const ours = makeModel();
   const tx = ourOptimizer();
-  ours.compile({ optimizer: toTfOptimizer(tx), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const optimizer = toTfOptimizer(tx);
+  ours.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
   const a = await train('tf.train.adam(1e-3)        ', baseline, xs, ys);
-  const b = await train('clip + adamw + warmup-cosine', ours, xs, ys);
+  // The rate the next step uses and the gradients' norm, into each epoch's logs (and history).
+  const logging = new tf.CustomCallback(fitCallback(optimizer, { measurements: ['gradNorm'], every: 'epoch' }));
+  const b = await train('clip + adamw + warmup-cosine', ours, xs, ys, [logging]);
+  const rates = b.history.history.learningRate as number[];
+  const norms = b.history.history.gradNorm as number[];
+  const peak = rates.indexOf(Math.max(...rates));
+  console.log(`
+clip+adamw+cosine, from history.history: learningRate ${rates[0].toExponential(2)} after epoch 1, ` +
+    `${rates[peak].toExponential(2)} at its peak (epoch ${peak + 1}), ${rates.at(-1)!.toExponential(2)} at the end; ` +
+    `gradNorm (before the clip) ${norms[0].toFixed(3)} after epoch 1, ${norms.at(-1)!.toFixed(3)} at the end`);
+  if (rates.length !== b.rows.length || norms.length !== b.rows.length || !norms.every((n) => n > 0)) {
+    throw new Error('fitCallback: expected one learning rate and one positive gradient norm per epoch');
+  }
 
   console.log('\n| epoch | tf.train.adam loss | val loss | val acc | clip+adamw+cosine loss | val loss | val acc |');
   console.log('|------:|-------------------:|---------:|--------:|-----------------------:|---------:|--------:|');

@@ -79,6 +79,8 @@ describe('examples', () => {
     expect(out).toMatch(/^\| +1 \| +\d\.\d{4} \| +\d\.\d{4} \| +\d+\.\d% \| +\d\.\d{4} \|/m);
     expect(out).toContain('loaded, resumed and trained 2 more epochs: identical to the original, bit for bit');
     expect(out).toContain('0 tensors alive after disposing everything');
+    // fitCallback's values in history: the warmup's first epoch at half the peak, then the peak.
+    expect(out).toMatch(/learningRate 1\.50e-3 after epoch 1, 3\.00e-3 at its peak \(epoch 2\), \d\.\d\de-3 at the end; gradNorm \(before the clip\) \d+\.\d{3} after epoch 1/);
   });
 
   it('custom-loop: trainStep on a layers model fits the curve, leak-free, and resumes from a checkpoint exactly', () => {
