@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { EmptyState, GradientTransformation, PyTree, TensorTree, Updates } from '../types.js';
+import type { EmptyState, ExtraArgs, GradientTransformation, Params, PyTree, TensorTree, Updates } from '../types.js';
 import { checkOptions, checkTransformation } from '../internal/options.js';
 import { declareState, layoutOf } from '../internal/state.js';
+import { withRecord } from '../internal/record.js';
+import type { StepObserver } from '../internal/element-step.js';
 import { tidy } from '../tree/tidy.js';
 import { treeL2Norm } from '../tree/math.js';
 import { findOne } from '../tree/lookup.js';
@@ -68,10 +70,30 @@ export function snapshot(name: string, measure: Measure): GradientTransformation
   const owner = 'snapshot';
   checkName(owner, name);
   if (typeof measure !== 'function') throw new TypeError(`${owner}: measure must be a function of the updates, got ${describeNode(measure)}`);
-  return declareState<SnapshotState>(owner, { measurement: 'any' }, {
-    init: (params) => ({ measurement: { [name]: measureOf(owner, name, measure, params) } }),
-    update: (updates) => [updates, { measurement: { [name]: measureOf(owner, name, measure, updates) } }],
+  const measured = (updates: Updates, sumOfSquares?: number): SnapshotState => ({
+    measurement: { [name]: measureOrNorm(owner, name, measure, updates, sumOfSquares) },
   });
+  const tx = declareState<SnapshotState>(owner, { measurement: 'any' }, {
+    init: (params) => ({ measurement: { [name]: measureOf(owner, name, measure, params) } }),
+    update: (updates) => [updates, measured(updates)],
+  });
+  return asObserver(tx, { usesSumOfSquares: measure === globalNorm, observe: (updates, _, __, ___, sum) => measured(updates, sum) });
+}
+
+/**
+ * `measure(updates)`, or for {@link globalNorm} where the fused path has the updates' sum of
+ * squares in float64, its square root (the norm to float32 rounding, as `treeL2Norm`'s is).
+ */
+function measureOrNorm(owner: string, name: string, measure: Measure, updates: Updates, sumOfSquares: number | undefined): tf.Tensor | PyTree {
+  return measure === globalNorm && sumOfSquares !== undefined ? tf.scalar(Math.sqrt(sumOfSquares)) : measureOf(owner, name, measure, updates);
+}
+
+/**
+ * Records `tx` as an observer: at the head of a fused chain its measurements are taken before
+ * the kernel runs the rest (see StepParts.observers).
+ */
+function asObserver<S>(tx: GradientTransformation<S>, observer: StepObserver<S>): GradientTransformation<S> {
+  return withRecord(tx, { steps: { parts: [], observers: [{ observer: observer as StepObserver<unknown>, get: (s) => s, set: (_, inner) => inner as S }] } });
 }
 
 /** A measure as a transformation: its "updates" out are the measurement (optax's convention). */
@@ -106,25 +128,34 @@ export function monitor(measures: Record<string, Measure | GradientTransformatio
     return m as GradientTransformation<any>;
   });
   const layouts = transforms.map(layoutOf);
-  return declareState<MonitorState>(owner, { measurements: 'any', measureStates: { kind: 'sub', layout: layouts } }, {
+  // A globalNorm measure can take the norm from the fused path's sum of squares.
+  const norms = names.map((name) => measures[name] === globalNorm);
+  const measured = (updates: Updates, state: MonitorState, params: Params | undefined, extra: ExtraArgs | undefined, sumOfSquares?: number): MonitorState => {
+    const measurements: Record<string, tf.Tensor | PyTree> = {};
+    const measureStates: unknown[] = [];
+    try {
+      names.forEach((name, i) => {
+        if (norms[i] && sumOfSquares !== undefined) {
+          measurements[name] = tf.scalar(Math.sqrt(sumOfSquares));
+          measureStates.push(state.measureStates[i]);
+          return;
+        }
+        const [m, s] = transforms[i].update(updates, state.measureStates[i], params, extra);
+        measurements[name] = m as tf.Tensor | PyTree;
+        measureStates.push(s);
+      });
+    } catch (err) {
+      // A step that throws changes nothing: what the measures made so far is freed.
+      disposeReplaced([measurements, measureStates], [updates, state, params ?? null]);
+      throw err;
+    }
+    return { measurements, measureStates };
+  };
+  const tx = declareState<MonitorState>(owner, { measurements: 'any', measureStates: { kind: 'sub', layout: layouts } }, {
     init: (params) => ({ measurements: {}, measureStates: transforms.map((t) => t.init(params)) }),
-    update: (updates, state, params, extra) => {
-      const measurements: Record<string, tf.Tensor | PyTree> = {};
-      const measureStates: unknown[] = [];
-      try {
-        names.forEach((name, i) => {
-          const [m, s] = transforms[i].update(updates, state.measureStates[i], params, extra);
-          measurements[name] = m as tf.Tensor | PyTree;
-          measureStates.push(s);
-        });
-      } catch (err) {
-        // A step that throws changes nothing: what the measures made so far is freed.
-        disposeReplaced([measurements, measureStates], [updates, state, params ?? null]);
-        throw err;
-      }
-      return [updates, { measurements, measureStates }];
-    },
+    update: (updates, state, params, extra) => [updates, measured(updates, state, params, extra)],
   });
+  return asObserver(tx, { usesSumOfSquares: norms.some(Boolean), observe: measured });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Params, PyTree, Updates } from '../types.js';
+import type { ExtraArgs, Params, PyTree, Updates } from '../types.js';
 import type { TreeDef } from '../tree/structure.js';
 import type { Ops } from './ops.js';
 
@@ -120,7 +120,28 @@ export interface StepPart<S> {
 export interface StepParts<S> {
   clipNorm?: number;
   parts: StepPart<S>[];
+  /**
+   * Transformations at the head of a chain that look at the incoming gradients and pass them on
+   * unchanged (`monitor`, `snapshot`): the fused path runs them on the gradients before the
+   * kernel, with the gradients' sum of squares where the kernel computes it anyway.
+   */
+  observers?: Array<{ observer: StepObserver<unknown>; get(state: S): unknown; set(state: S, inner: unknown): S }>;
   /** The parts' state slots are one 1-D tensor each over all leaves (the state of `flatten`). */
   flatSlots?: boolean;
 }
 
+
+/**
+ * A transformation that records something about the updates and passes them on unchanged
+ * (`monitor`, `snapshot`), as the fused path runs it (see {@link StepParts.observers}).
+ */
+export interface StepObserver<S> {
+  /** It measures the updates' global norm, so it can use their float64 sum of squares. */
+  readonly usesSumOfSquares: boolean;
+  /**
+   * The new state after looking at `updates`, which it must not change or keep. `sumOfSquares`
+   * is their sum of squares in float64 where the fused path has it (else it measures them as its
+   * own update does). Everything it makes is in the state it returns.
+   */
+  observe(updates: Updates, state: S, params: Params | undefined, extra: ExtraArgs | undefined, sumOfSquares: number | undefined): S;
+}

@@ -124,7 +124,7 @@ export function trainStep<P extends Params, S>(
   const owner = declaredOwner(tx) ?? 'trainStep';
   checkNotReplaced(owner, state);
   checkEachParamOnce(owner, params);
-  const fused = fusedApply(tx, grads as Params, state, params, true);
+  const fused = fusedApply(tx, grads as Params, state, params, true, undefined, extra);
   if (fused !== undefined && fused[0] === params) {
     // Written in place (or a step that changes no parameter): the parameter tensors are the same
     // ones, and so are the state tensors the kernel wrote into; what the step replaced (a wrapper's

@@ -5,7 +5,7 @@ import { checkStateOf, declaredOwner } from '../internal/state.js';
 import type { KernelBackend, KernelPath } from './backend.js';
 import { callKernel, ownsBuffers } from './call.js';
 import { activeKernels, getKernelMode } from './mode.js';
-import { addLeafNorms, deviceClipFactor, leafStateTree, prepare } from './prepare.js';
+import { addLeafNorms, deviceClipFactor, leafStateTree, prepare, type Prepared } from './prepare.js';
 import type { FusedSpec } from './spec.js';
 import { stepSpec } from './step.js';
 
@@ -83,7 +83,7 @@ export function withFusedKernel<S>(tx: GradientTransformation<S>, owner: string,
       if (kernels === undefined) return tx.update(updates, state, params, extra);
       // The check the composite chain makes first, so both paths reject a foreign state alike.
       checkStateOf(tx, state);
-      return runFused(kernels, fusedSpecOf(fused)!, updates, state, params, false) as [U, S];
+      return runFused(kernels, fusedSpecOf(fused)!, updates, state, params, false, undefined, extra) as [U, S];
     },
   };
   return withRecord(fused, { fused: { owner, flat } });
@@ -101,43 +101,94 @@ function runFused<S>(
   params: Params | undefined,
   apply: boolean,
   sumOfSquares?: number,
+  extra?: ExtraArgs,
 ): [Updates, S] {
   const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
   const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
-  const leafState = addLeafNorms(kernels, spec, prepared, state, params, updates);
-  const L = attrs.leaves;
-  if (L === 0) return [updates, next(spec.slots(state))];
-  const factor = deviceClipFactor(attrs, updates);
-  let outs: tf.Tensor[];
+  const observed = observe(kernels, spec, prepared, state, updates, params, extra);
   try {
-    outs = callKernel(kernels, factor ? [...kernelInputs, factor] : kernelInputs, attrs);
-  } finally {
-    factor?.dispose();
+    const leafState = addLeafNorms(kernels, spec, prepared, state, params, updates);
+    const L = attrs.leaves;
+    if (L === 0) return [updates, observed.into(next(spec.slots(state)))];
+    const factor = deviceClipFactor(attrs, updates);
+    let outs: tf.Tensor[];
+    try {
+      outs = callKernel(kernels, factor ? [...kernelInputs, factor] : kernelInputs, attrs);
+    } finally {
+      factor?.dispose();
+    }
+    const newSlots = Array.from({ length: attrs.slotCount }, (_, k): Params =>
+      attrs.flatSlots ? outs[L + k] : def.unflatten(outs.slice(L * (k + 1), L * (k + 2))),
+    );
+    return [def.unflatten(outs.slice(0, L)) as Params, observed.into(next(newSlots, leafStateTree(leafState, def)))];
+  } catch (err) {
+    observed.discard();
+    throw err;
   }
-  const newSlots = Array.from({ length: attrs.slotCount }, (_, k): Params =>
-    attrs.flatSlots ? outs[L + k] : def.unflatten(outs.slice(L * (k + 1), L * (k + 2))),
-  );
-  return [def.unflatten(outs.slice(0, L)) as Params, next(newSlots, leafStateTree(leafState, def))];
 }
 
 /**
  * The fused step written into the parameter and state buffers themselves, when they belong to
  * nobody else (see {@link ownsBuffers}). Returns `undefined` (nothing done) otherwise.
  */
-function runInPlace<S>(kernels: KernelBackend, spec: FusedSpec<S>, grads: Updates, state: S, params: Params, sumOfSquares?: number): [Params, S] | undefined {
+function runInPlace<S>(
+  kernels: KernelBackend,
+  spec: FusedSpec<S>,
+  grads: Updates,
+  state: S,
+  params: Params,
+  sumOfSquares?: number,
+  extra?: ExtraArgs,
+): [Params, S] | undefined {
   const prepared = prepare(kernels, spec, grads, state, params, true, sumOfSquares);
   const { attrs, table, writable } = prepared;
   if (!ownsBuffers(kernels, writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
-  const leafState = addLeafNorms(kernels, spec, prepared, state, params, grads);
-  const factor = deviceClipFactor(attrs, grads);
+  const observed = observe(kernels, spec, prepared, state, grads, params, extra);
+  let written = false;
   try {
-    if (!kernels.runInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable, factor)) return undefined;
+    const leafState = addLeafNorms(kernels, spec, prepared, state, params, grads);
+    const factor = deviceClipFactor(attrs, grads);
+    try {
+      written = kernels.runInPlace(attrs, { ...table, outputs: [table.inputs[1], ...table.inputs.slice(2)] }, writable, factor);
+    } finally {
+      factor?.dispose();
+    }
+    if (written) return [params, observed.into(next(spec.slots(state), leafStateTree(leafState, prepared.def)))];
   } finally {
-    factor?.dispose();
+    if (!written) observed.discard();
   }
-  return [params, next(spec.slots(state), leafStateTree(leafState, prepared.def))];
+  return undefined;
+}
+
+/** Nothing observed: the state as the kernel leaves it. */
+const NOTHING_OBSERVED = { into: <S>(next: S) => next, discard: () => undefined };
+
+/**
+ * Runs the chain's leading observers (`monitor`, `snapshot`) on the gradients, after the checks
+ * and before the kernel. Where one measures the global norm and the backend sums squares on the
+ * host, the sum is taken here once and handed to the kernel for its clip as well: the norm costs
+ * no extra pass where a clip needs it anyway.
+ */
+function observe<S>(
+  kernels: KernelBackend,
+  spec: FusedSpec<S>,
+  prepared: Prepared,
+  state: S,
+  updates: Updates,
+  params: Params | undefined,
+  extra: ExtraArgs | undefined,
+): { into(next: S): S; discard(): void } {
+  const observers = spec.observers;
+  if (observers === undefined) return NOTHING_OBSERVED;
+  const { attrs, kernelInputs } = prepared;
+  let sum = attrs.sumOfSquares;
+  if (sum === undefined && observers.usesSumOfSquares) {
+    sum = kernels.sumOfSquares(kernelInputs.slice(0, attrs.leaves));
+    if (sum !== undefined && attrs.clipNorm > 0) attrs.sumOfSquares = sum;
+  }
+  return observers.observe(state, updates, params, extra, sum);
 }
 
 /**
@@ -154,6 +205,7 @@ export function fusedApply<S>(
   params: Params,
   inPlace = false,
   sumOfSquares?: number,
+  extra?: ExtraArgs,
 ): [Params, S] | undefined {
   const { fused, wrapper } = recordOf(tx);
   if ((fused === undefined && wrapper === undefined) || getKernelMode() === 'composite') return undefined;
@@ -163,8 +215,8 @@ export function fusedApply<S>(
   if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares);
   const spec = fusedSpecOf(tx)!;
   return (
-    (inPlace ? runInPlace(kernels, spec, grads, state, params, sumOfSquares) : undefined) ??
-    (runFused(kernels, spec, grads, state, params, true, sumOfSquares) as [Params, S])
+    (inPlace ? runInPlace(kernels, spec, grads, state, params, sumOfSquares, extra) : undefined) ??
+    (runFused(kernels, spec, grads, state, params, true, sumOfSquares, extra) as [Params, S])
   );
 }
 
@@ -185,5 +237,5 @@ export function fusedUpdate<S, U extends Updates>(
   const kernels = spec === undefined ? undefined : kernelsFor(tx, spec.owner);
   if (kernels === undefined) return tx.update(updates, state, params, extra);
   checkStateOf(tx, state);
-  return runFused(kernels, spec!, updates, state, params, false, sumOfSquares) as [U, S];
+  return runFused(kernels, spec!, updates, state, params, false, sumOfSquares, extra) as [U, S];
 }

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Params, PyTree, Updates } from '../types.js';
+import type { ExtraArgs, Params, PyTree, Updates } from '../types.js';
 import type { TreeDef } from '../tree/structure.js';
 import type { LeafNorm } from '../internal/element-step.js';
 import type { Program } from './program.js';
@@ -31,6 +31,21 @@ export interface FusedSpec<S> {
    * state from the new slot trees after.
    */
   next(state: S): (slots: Params[], leafState?: PyTree) => S;
+  /**
+   * The chain's leading observers (`monitor`, `snapshot`: see StepParts.observers), run on the
+   * gradients before the kernel. `observe` makes their new states (freed again by `discard` if the
+   * kernel then fails); `into` puts them into the step's new state.
+   */
+  observers?: {
+    usesSumOfSquares: boolean;
+    observe(
+      state: S,
+      updates: Updates,
+      params: Params | undefined,
+      extra: ExtraArgs | undefined,
+      sumOfSquares: number | undefined,
+    ): { into(next: S): S; discard(): void };
+  };
   /** The programs of this call; `params` is given when the parameters are a kernel input. */
   programs(state: S, params: Params | undefined, how: ProgramRequest): ProgramSet;
   /**

@@ -6,6 +6,7 @@ import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
 import { leafNorm } from '../internal/leaf-norms.js';
 import { tidy } from '../tree/tidy.js';
+import { disposeReplaced } from '../tree/memory.js';
 import { ProgramBuilder, type Program } from './program.js';
 import type { FusedSpec, ProgramRequest, ProgramSet } from './spec.js';
 
@@ -64,14 +65,20 @@ export function chainStepParts<S>(
 ): StepParts<S> | undefined {
   let clipNorm: number | undefined;
   const parts: StepPart<S>[] = [];
+  const observers: NonNullable<StepParts<S>['observers']> = [];
   // Flat slots (flatten's) compose with a clip only: other parts keep per-leaf slots.
   const flatSlots = inner.some((sp) => sp?.flatSlots === true);
   if (flatSlots && inner.filter((sp) => sp !== undefined && sp.parts.length > 0).length > 1) return undefined;
   for (let i = 0; i < inner.length; i++) {
     const sp = inner[i];
     if (sp === undefined) return undefined;
+    for (const o of sp.observers ?? []) {
+      // An observer sees the raw gradients: nothing that changes them may come before it.
+      if (parts.length > 0 || clipNorm !== undefined) return undefined;
+      observers.push({ observer: o.observer, get: (s) => o.get(get(s, i)), set: (s, value) => set(s, i, o.set(get(s, i), value)) });
+    }
     if (sp.clipNorm !== undefined) {
-      // The clip scales the raw gradients: only nothing may come before it.
+      // The clip scales the raw gradients: only observers may come before it.
       if (parts.length > 0 || clipNorm !== undefined) return undefined;
       clipNorm = sp.clipNorm;
     }
@@ -85,7 +92,12 @@ export function chainStepParts<S>(
   }
   // One pre-pass computes the norms of one part; a chain with two such parts is not fused.
   if (parts.filter((pt) => readsNorms(pt.step)).length > 1) return undefined;
-  return { ...(clipNorm === undefined ? {} : { clipNorm }), parts, ...(flatSlots ? { flatSlots } : {}) };
+  return {
+    ...(clipNorm === undefined ? {} : { clipNorm }),
+    parts,
+    ...(flatSlots ? { flatSlots } : {}),
+    ...(observers.length > 0 ? { observers } : {}),
+  };
 }
 
 /** Whether `step` reads per-leaf norms (or keeps per-leaf state made of them). */
@@ -149,6 +161,7 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
     slots: (s) => parts.flatMap((pt) => pt.step.slots(pt.get(s))),
     scalars: (s) => parts.flatMap((pt) => pt.step.scalars(pt.get(s))),
     readsParams: (s) => uses(s).some(Boolean),
+    ...(sp.observers === undefined ? {} : { observers: observersOf(sp.observers) }),
     programs: (s, params, how) => programSet(s, params, how),
     ...(normPart < 0
       ? {}
@@ -182,6 +195,31 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
       };
     },
   };
+}
+
+/** The {@link FusedSpec.observers} of a chain's leading observers. */
+function observersOf<S>(list: NonNullable<StepParts<S>['observers']>): NonNullable<FusedSpec<S>['observers']> {
+  return {
+    usesSumOfSquares: list.some((o) => o.observer.usesSumOfSquares),
+    observe: (state, updates, params, extra, sumOfSquares) => {
+      const made: unknown[] = [];
+      try {
+        for (const o of list) made.push(o.observer.observe(updates, o.get(state), params, extra, sumOfSquares));
+      } catch (err) {
+        disposeMade(made, state, updates, params);
+        throw err;
+      }
+      return {
+        into: (next) => list.reduce((s, o, k) => o.set(s, made[k]), next),
+        discard: () => disposeMade(made, state, updates, params),
+      };
+    },
+  };
+}
+
+/** Frees the tensors of observers' new states that none of the step's inputs holds. */
+function disposeMade(made: unknown[], state: unknown, updates: Updates, params: Params | undefined): void {
+  disposeReplaced(made as never, [state as never, updates, params ?? null]);
 }
 
 /**

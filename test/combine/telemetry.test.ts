@@ -3,18 +3,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  adamw,
   applyUpdates,
   chain,
   clipByGlobalNorm,
   disposeReplaced,
   getMeasurement,
   globalNorm,
+  kernelPath,
   measureWithEma,
   monitor,
   sgd,
+  setKernelMode,
   snapshot,
+  trainStep,
   treeDispose,
+  treeLeaves,
   type GradientTransformation,
+  type Params,
 } from '../../src/index.js';
 
 /** Two steps of `solver` on f(x) = sum(x^2) from [1, 2, 3]; `read` runs after each. */
@@ -105,5 +111,75 @@ describe('telemetry', () => {
     expect(() => tx.update(g, state)).toThrow('boom');
     expect(tf.memory().numTensors).toBe(before);
     treeDispose([g, state as never]);
+  });
+});
+
+describe('telemetry in a fused chain', () => {
+  const make = () =>
+    chain(
+      monitor({ gradNorm: globalNorm, bigEma: measureWithEma((u) => tf.greater(globalNorm(u), 3), { decay: 0.5 }) }),
+      clipByGlobalNorm(3),
+      adamw(0.05, { weightDecay: 0.01 }),
+    );
+  // Norms of about 4.4 to 7.8, scaled down to below the clip's 3 every third step.
+  const grads = (k: number) => {
+    const f = k % 3 === 1 ? 0.2 : 1;
+    return { a: tf.tensor2d([[f * (1 + k), -2 * f], [0.5 * f, f * (3 - k)]]), b: tf.tensor1d([f * k * 0.7, -f, 2 * f]) };
+  };
+
+  it('a monitor at the head keeps the chain fused, and fused equals composite (update and trainStep)', () => {
+    expect(kernelPath(make())).not.toBe('composite');
+    expect(kernelPath(chain(clipByGlobalNorm(3), monitor({ n: globalNorm }), adamw(0.05)))).toBe('composite');
+    const before = tf.memory().numTensors;
+    const runs = (['auto', 'composite'] as const).map((mode) => {
+      setKernelMode(mode);
+      try {
+        const tx = make();
+        let params: Params = { a: tf.zeros([2, 2]), b: tf.ones([3]) };
+        let state = tx.init(params);
+        const seen: number[][] = [];
+        for (let k = 0; k < 6; k++) {
+          const g = grads(k);
+          if (k % 2 === 0) {
+            ({ params, state } = trainStep(tx, params, state, g));
+          } else {
+            const [u, s]: [Params, typeof state] = tx.update(g, state, params);
+            const p: Params = applyUpdates(params, u);
+            disposeReplaced([params, state, u, g], [p, s]);
+            params = p;
+            state = s;
+          }
+          seen.push([getMeasurement(state, 'gradNorm') as number, getMeasurement(state, 'bigEma') as number]);
+        }
+        const values = treeLeaves(params).map((t) => Array.from(t.dataSync()));
+        treeDispose([params, state as never]);
+        return { seen, values };
+      } finally {
+        setKernelMode('auto');
+      }
+    });
+    const [fused, composite] = runs;
+    fused.seen.forEach((row, k) => {
+      // The fused norm is the square root of a float64 sum; the composite one a float32 computation.
+      expect(row[0]).toBeCloseTo(composite.seen[k][0], 5);
+      expect(row[1]).toBe(composite.seen[k][1]);
+    });
+    fused.values.forEach((leaf, j) => leaf.forEach((x, i) => expect(x).toBeCloseTo(composite.values[j][i], 6)));
+    // The clip did act on some steps (the norm above 3), and did not on others.
+    expect(fused.seen.some((r) => r[0] > 3) && fused.seen.some((r) => r[0] < 3)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a failed fused step (a bad gradient shape) leaves the state and the monitor as they were', () => {
+    const tx = make();
+    const params: Params = { a: tf.zeros([2, 2]), b: tf.ones([3]) };
+    const state = tx.init(params);
+    const bad = { a: tf.zeros([2, 2]), b: tf.ones([4]) };
+    const before = tf.memory().numTensors;
+    expect(() => trainStep(tx, params, state, bad)).toThrow(/shape/);
+    expect(() => tx.update(bad, state, params)).toThrow(/shape/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(state[0].measurements).toEqual({});
+    treeDispose([params, state as never, bad]);
   });
 });
