@@ -24,8 +24,7 @@ import {
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
-import { HyperRate } from '../src/internal/hyper.js';
-import { addDecayedWeightsFor } from '../src/transforms/decay.js';
+import { addDecayedWeightsDownTo } from '../src/transforms/decay.js';
 import {
   expectAllClose,
   expectBitwiseEqual,
@@ -279,7 +278,7 @@ describe('fromage', () => {
         scaleByTrustRatio({ minNorm: 1e-6 }),
         scaleByLearningRate(lr * mult),
         // The negative decay rate addDecayedWeights does not accept from users.
-        addDecayedWeightsFor('fromage', new HyperRate('fromage', 'weightDecay', mult - 1, -1)),
+        addDecayedWeightsDownTo(-1, mult - 1),
       ),
       5,
     );

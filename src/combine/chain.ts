@@ -1,6 +1,7 @@
 import { tidy } from '../tree/tidy.js';
 import { chainLayout, declareState, declaredOwner, subState, type FieldKind } from '../internal/state.js';
 import { checkTransformation } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { describeNode } from '../tree/walk.js';
 import { disposeReplaced } from '../tree/memory.js';
 import type { GradientTransformation, StateOf } from '../types.js';
@@ -29,17 +30,8 @@ export type ChainState<T extends readonly GradientTransformation<any>[]> = { [K 
 export function chain<T extends readonly GradientTransformation<any>[]>(
   ...transforms: T
 ): GradientTransformation<ChainState<T>> {
-  return chainFor('chain', ...transforms);
-}
-
-/**
- * {@link chain} with the caller's name in error messages: the optimizers are chains, and a state
- * that is not theirs should name them, not `chain`. @internal
- */
-export function chainFor<T extends readonly GradientTransformation<any>[]>(
-  owner: string,
-  ...transforms: T
-): GradientTransformation<ChainState<T>> {
+  // The optimizers are chains: a state that is not theirs names them, not `chain`.
+  const owner = ownerOr('chain');
   transforms.forEach((t, i) => {
     if (t === null || typeof t !== 'object' || typeof t.init !== 'function' || typeof t.update !== 'function') {
       throw new TypeError(`${owner}: argument ${i} is not a gradient transformation ({ init, update })`);

@@ -1,9 +1,10 @@
 import { alignedLeaves, checkLabelTree, labelTreeFor, MASK, mergeLeaves, resolveLabels, selectLeaves } from '../internal/labels.js';
 import { checkTransformation } from '../internal/options.js';
+import { asOwner, ownerOr } from '../internal/owner.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
 import type { Mask } from '../transforms/decay.js';
-import { setToZeroFor } from '../transforms/zero.js';
+import { setToZero } from '../transforms/zero.js';
 import { describeNode } from '../tree/walk.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { elementStepOf, withElementStep } from '../internal/record.js';
@@ -50,11 +51,8 @@ export interface MaskedState<S = unknown> {
  * @group Wrappers and combinators
  */
 export function masked<T extends GradientTransformation<any>>(inner: T, mask: Mask): GradientTransformation<MaskedState<StateOf<T>>> {
-  return maskedFor('masked', inner, mask);
-}
-
-/** {@link masked} with the caller's name in error messages. @internal */
-export function maskedFor<S>(owner: string, inner: GradientTransformation<S>, mask: Mask): GradientTransformation<MaskedState<S>> {
+  type S = StateOf<T>;
+  const owner = ownerOr('masked');
   checkTransformation(owner, inner);
   checkMask(owner, mask);
   const tx = declareState<MaskedState<S>>(owner, { inner: subState(inner) }, {
@@ -120,7 +118,7 @@ function maskedStep<S>(owner: string, inner: GradientTransformation<S>, mask: Ma
  */
 export function freeze(mask: Mask): GradientTransformation<EmptyState> {
   const owner = 'freeze';
-  const zeroed = maskedFor(owner, setToZeroFor(owner), mask);
+  const zeroed = asOwner(owner, () => masked(setToZero(), mask));
   const empty: MaskedState<EmptyState> = { inner: {} };
   return declareState<EmptyState>(owner, {}, {
     init: (params) => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HyperRate } from '../internal/hyper.js';
 import { checkFloatTrees, flattenFloatTrees, mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkNumber, checkRequired, checkTransformation } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState, subState } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
@@ -102,24 +103,25 @@ export function scheduleFree<T extends GradientTransformation<any>>(
   baseOptimizer: T,
   options: ScheduleFreeOptions,
 ): GradientTransformation<ScheduleFreeState<StateOf<T>>> {
-  return scheduleFreeFor('scheduleFree', baseOptimizer, options);
+  return scheduleFreeSynced(baseOptimizer, options);
 }
 
 /**
- * {@link scheduleFree} with the caller's name in messages, a learning rate that may be shared
- * with the base optimizer, and `syncBase`, which gives the base state the rate the wrapper is
- * about to use (for the optimizers, whose base optimizer's rate is this one).
+ * {@link scheduleFree} with `syncBase`, which gives the base state the rate the wrapper is about
+ * to use before each update: `scheduleFreeSgd` and `scheduleFreeAdamw` keep one learning rate for
+ * the user, and their base optimizer's copy follows it. Internal because the hook reaches into
+ * a base state whose layout only those optimizers know; the public factory has no place for it.
  * @internal
  */
-export function scheduleFreeFor<S>(
-  owner: string,
+export function scheduleFreeSynced<S>(
   baseOptimizer: GradientTransformation<S>,
-  options: Omit<ScheduleFreeOptions, 'learningRate'> & { learningRate: ScalarOrSchedule | HyperRate },
+  options: ScheduleFreeOptions,
   syncBase?: (baseState: S, learningRate: number) => S,
 ): GradientTransformation<ScheduleFreeState<S>> {
+  const owner = ownerOr('scheduleFree');
   checkTransformation(owner, baseOptimizer, 'a base optimizer');
   checkRequired(owner, options, ['learningRate'], ['learningRate', 'b1', 'weightLrPower']);
-  const lr = options.learningRate instanceof HyperRate ? options.learningRate : new HyperRate(owner, 'learningRate', options.learningRate);
+  const lr = new HyperRate(owner, 'learningRate', options.learningRate);
   const b1 = new HyperRate(owner, 'b1', checkInterpolation(owner, 'b1', options.b1 ?? 0.9));
   const power = checkNumber(owner, 'weightLrPower', options.weightLrPower ?? 2, { min: 0 });
   type State = ScheduleFreeState<S>;

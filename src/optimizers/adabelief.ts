@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByBeliefFor, type ScaleByBeliefOptions, type ScaleByBeliefState } from '../transforms/adabelief.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByBelief, type ScaleByBeliefOptions, type ScaleByBeliefState } from '../transforms/adabelief.js';
 
 /**
  * Options of {@link adabelief}.
@@ -48,12 +49,7 @@ export const adabelief = /* @__PURE__ */ optimizerAlias(function adabelief(learn
   const { weightDecay, mask, ...rest } = options;
   if (weightDecay === undefined) {
     if (mask !== undefined) throw new TypeError(`${owner}: option 'mask' needs 'weightDecay' (e.g. { weightDecay: 1e-4, mask })`);
-    return chainFor(owner, scaleByBeliefFor(owner, rest), learningRateWithOwner(owner, learningRate));
+    return asOwner(owner, () => chain(scaleByBelief(rest), scaleByLearningRate(learningRate)));
   }
-  return chainFor(
-    owner,
-    scaleByBeliefFor(owner, rest),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
-  );
+  return asOwner(owner, () => chain(scaleByBelief(rest), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)));
 });

@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { scale } from '../transforms/scale.js';
-import { scaleByAdaboundFor, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from '../transforms/adabound.js';
+import { scaleByAdabound, type ScaleByAdaboundOptions, type ScaleByAdaboundState } from '../transforms/adabound.js';
 
 /**
  * Options of {@link adabound}.
@@ -39,13 +40,7 @@ export type AdaboundState = [AddDecayedWeightsState, ScaleByAdaboundState, Empty
  * @function
  */
 export const adabound = /* @__PURE__ */ optimizerAlias(function adabound(learningRate: ScalarOrSchedule, options: AdaboundOptions = {}): GradientTransformation<AdaboundState> {
-  const owner = 'adabound';
-  checkOptions(owner, options, ['finalLr', 'gamma', 'b1', 'b2', 'eps', 'weightDecay', 'mask']);
+  checkOptions('adabound', options, ['finalLr', 'gamma', 'b1', 'b2', 'eps', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    scaleByAdaboundFor(owner, learningRate, rest),
-    scale(-1),
-  );
+  return asOwner('adabound', () => chain(addDecayedWeights(weightDecay, { mask }), scaleByAdabound(learningRate, rest), scale(-1)));
 });

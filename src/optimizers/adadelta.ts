@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAdadeltaFor, type ScaleByAdadeltaOptions, type ScaleByAdadeltaState } from '../transforms/adadelta.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdadelta, type ScaleByAdadeltaOptions, type ScaleByAdadeltaState } from '../transforms/adadelta.js';
 
 /**
  * Options of {@link adadelta}.
@@ -37,14 +38,8 @@ export type AdadeltaState = [AddDecayedWeightsState, ScaleByAdadeltaState, Scale
  * @function
  */
 export const adadelta = /* @__PURE__ */ optimizerAlias(function adadelta(learningRate: ScalarOrSchedule = 1, options: AdadeltaOptions = {}): GradientTransformation<AdadeltaState> {
-  const owner = 'adadelta';
-  checkOptions(owner, options, ['rho', 'eps', 'weightDecay', 'mask']);
+  checkOptions('adadelta', options, ['rho', 'eps', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    scaleByAdadeltaFor(owner, rest),
-    learningRateWithOwner(owner, learningRate),
-  );
+  return asOwner('adadelta', () => chain(addDecayedWeights(weightDecay, { mask }), scaleByAdadelta(rest), scaleByLearningRate(learningRate)));
 });
 

@@ -1,12 +1,13 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import { clipByBlockRms, scaleByParamBlockRms } from '../transforms/block-norms.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { addDecayedWeightsFor, type Mask } from '../transforms/decay.js';
+import { addDecayedWeights, type Mask } from '../transforms/decay.js';
 import { ema } from '../transforms/ema.js';
-import { learningRateWithOwner, scaleWithOwner } from '../transforms/scale.js';
-import { scaleByFactoredRmsFor } from '../transforms/factored.js';
+import { scaleByLearningRate, scale } from '../transforms/scale.js';
+import { scaleByFactoredRms } from '../transforms/factored.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
@@ -71,28 +72,28 @@ export const adafactor = /* @__PURE__ */ optimizerAlias(function adafactor(learn
   ]);
   const multiplyByParameterScale = checkBoolean(owner, 'multiplyByParameterScale', options.multiplyByParameterScale ?? true);
   const clippingThreshold = options.clippingThreshold === undefined ? 1 : options.clippingThreshold;
-  // Checked under adafactor's names before the transform checks them under its own.
+  // Checked under adafactor's names before the transforms check them under their own.
   checkInteger(owner, 'decayOffset', options.decayOffset ?? 0, 0);
   checkNumber(owner, 'eps', options.eps ?? 1e-30, { min: 0 });
-  const stages: GradientTransformation<any>[] = [
-    scaleByFactoredRmsFor(owner, {
-      factored: options.factored ?? true,
-      decayRate: options.decayRate ?? 0.8,
-      stepOffset: options.decayOffset ?? 0,
-      minDimSizeToFactor: options.minDimSizeToFactor ?? 128,
-      epsilon: options.eps ?? 1e-30,
-    }),
-  ];
-  if (clippingThreshold !== null) {
-    checkNumber(owner, 'clippingThreshold', clippingThreshold, { min: 0, minInclusive: false });
-    stages.push(clipByBlockRms(clippingThreshold));
-  }
-  stages.push(learningRateWithOwner(owner, learningRate, { flipSign: false }));
-  if (multiplyByParameterScale) stages.push(scaleByParamBlockRms());
-  if (options.momentum !== undefined) stages.push(ema({ decay: checkRate(owner, 'momentum', options.momentum), debias: false }));
-  if (options.weightDecay !== undefined) {
-    stages.push(addDecayedWeightsFor(owner, options.weightDecay, options.mask === undefined ? {} : { mask: options.mask }));
-  }
-  stages.push(scaleWithOwner(owner, 'factor', -1));
-  return chainFor(owner, ...stages);
+  return asOwner(owner, () => {
+    const stages: GradientTransformation<any>[] = [
+      scaleByFactoredRms({
+        factored: options.factored ?? true,
+        decayRate: options.decayRate ?? 0.8,
+        stepOffset: options.decayOffset ?? 0,
+        minDimSizeToFactor: options.minDimSizeToFactor ?? 128,
+        epsilon: options.eps ?? 1e-30,
+      }),
+    ];
+    if (clippingThreshold !== null) {
+      checkNumber(owner, 'clippingThreshold', clippingThreshold, { min: 0, minInclusive: false });
+      stages.push(clipByBlockRms(clippingThreshold));
+    }
+    stages.push(scaleByLearningRate(learningRate, { flipSign: false }));
+    if (multiplyByParameterScale) stages.push(scaleByParamBlockRms());
+    if (options.momentum !== undefined) stages.push(ema({ decay: checkRate(owner, 'momentum', options.momentum), debias: false }));
+    if (options.weightDecay !== undefined) stages.push(addDecayedWeights(options.weightDecay, { mask: options.mask }));
+    stages.push(scale(-1));
+    return chain(...stages);
+  });
 });

@@ -1,10 +1,9 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { checkOptions } from '../internal/options.js';
-import { scaleByRssFor, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { HyperRate } from '../internal/hyper.js';
+import { chain } from '../combine/chain.js';
+import { scaleByRss, type ScaleByRssOptions, type ScaleByRssState } from '../transforms/adaptive.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 
 /**
  * Options of {@link adagrad}.
@@ -31,9 +30,6 @@ export type AdagradState = [ScaleByRssState, ScaleByLearningRateState];
  * @function
  */
 export const adagrad = /* @__PURE__ */ optimizerAlias(function adagrad(learningRate: ScalarOrSchedule, options: AdagradOptions = {}): GradientTransformation<AdagradState> {
-  const owner = 'adagrad';
-  checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
-  const lr = new HyperRate(owner, 'learningRate', learningRate);
-  return chainFor(owner, scaleByRssFor(owner, options), learningRateWithOwner(owner, lr));
+  return asOwner('adagrad', () => chain(scaleByRss(options), scaleByLearningRate(learningRate)));
 });
 

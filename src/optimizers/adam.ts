@@ -1,11 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { ADAM_KEYS, scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { HyperRate } from '../internal/hyper.js';
+import { ADAM_KEYS, scaleByAdam, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 
 /**
  * Options of {@link adam} and {@link nadam}.
@@ -31,14 +31,8 @@ export type AdamState = [ScaleByAdamState, ScaleByLearningRateState];
  * @group Optimizers
  */
 export const adam = /* @__PURE__ */ optimizerAlias(function adam(learningRate: ScalarOrSchedule, options: AdamOptions = {}): GradientTransformation<AdamState> {
-  return adamFor('adam', learningRate, options);
+  return asOwner('adam', () => chain(scaleByAdam(options), scaleByLearningRate(learningRate)));
 });
-
-function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOptions): GradientTransformation<AdamState> {
-  checkOptions(owner, options, ADAM_KEYS);
-  const lr = new HyperRate(owner, 'learningRate', learningRate);
-  return chainFor(owner, scaleByAdamFor(owner, options), learningRateWithOwner(owner, lr));
-}
 
 /**
  * NAdam (Dozat 2016, "Incorporating Nesterov Momentum into Adam"): `adam` with
@@ -49,7 +43,7 @@ function adamFor(owner: string, learningRate: ScalarOrSchedule, options: AdamOpt
  */
 export const nadam = /* @__PURE__ */ optimizerAlias(function nadam(learningRate: ScalarOrSchedule, options: Omit<AdamOptions, 'nesterov'> = {}): GradientTransformation<AdamState> {
   checkOptions('nadam', options, ['b1', 'b2', 'eps', 'epsRoot']);
-  return adamFor('nadam', learningRate, { ...options, nesterov: true });
+  return asOwner('nadam', () => chain(scaleByAdam({ ...options, nesterov: true }), scaleByLearningRate(learningRate)));
 });
 
 /**
@@ -86,7 +80,8 @@ export type AdamwState = [ScaleByAdamState, AddDecayedWeightsState, ScaleByLearn
  */
 export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate: ScalarOrSchedule, options: AdamwOptions = {}): GradientTransformation<AdamwState> {
   checkOptions('adamw', options, [...ADAM_KEYS, 'weightDecay', 'mask']);
-  return adamwFor('adamw', learningRate, options);
+  const { weightDecay = 1e-4, mask, ...rest } = options;
+  return asOwner('adamw', () => chain(scaleByAdam(rest), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)));
 });
 
 /**
@@ -101,17 +96,8 @@ export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate:
  */
 export const nadamw = /* @__PURE__ */ optimizerAlias(function nadamw(learningRate: ScalarOrSchedule, options: Omit<AdamwOptions, 'nesterov'> = {}): GradientTransformation<AdamwState> {
   checkOptions('nadamw', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
-  return adamwFor('nadamw', learningRate, { ...options, nesterov: true });
-});
-
-function adamwFor(owner: string, learningRate: ScalarOrSchedule, options: AdamwOptions): GradientTransformation<AdamwState> {
   const { weightDecay = 1e-4, mask, ...rest } = options;
-  const wd = new HyperRate(owner, 'weightDecay', weightDecay);
-  const lr = new HyperRate(owner, 'learningRate', learningRate);
-  return chainFor(
-    owner,
-    scaleByAdamFor(owner, rest),
-    addDecayedWeightsFor(owner, wd, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, lr),
+  return asOwner('nadamw', () =>
+    chain(scaleByAdam({ ...rest, nesterov: true }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)),
   );
-}
+});

@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAdamaxFor, type ScaleByAdamaxOptions, type ScaleByAdamaxState } from '../transforms/adamax.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdamax, type ScaleByAdamaxOptions, type ScaleByAdamaxState } from '../transforms/adamax.js';
 
 /**
  * Options of {@link adamax}.
@@ -28,7 +29,7 @@ export type AdamaxState = [ScaleByAdamaxState, ScaleByLearningRateState];
  * @function
  */
 export const adamax = /* @__PURE__ */ optimizerAlias(function adamax(learningRate: ScalarOrSchedule, options: AdamaxOptions = {}): GradientTransformation<AdamaxState> {
-  return chainFor('adamax', scaleByAdamaxFor('adamax', options), learningRateWithOwner('adamax', learningRate));
+  return asOwner('adamax', () => chain(scaleByAdamax(options), scaleByLearningRate(learningRate)));
 });
 
 
@@ -62,13 +63,7 @@ export type AdamaxwState = [ScaleByAdamaxState, AddDecayedWeightsState, ScaleByL
  * @function
  */
 export const adamaxw = /* @__PURE__ */ optimizerAlias(function adamaxw(learningRate: ScalarOrSchedule, options: AdamaxwOptions = {}): GradientTransformation<AdamaxwState> {
-  const owner = 'adamaxw';
-  checkOptions(owner, options, ['b1', 'b2', 'eps', 'weightDecay', 'mask']);
+  checkOptions('adamaxw', options, ['b1', 'b2', 'eps', 'weightDecay', 'mask']);
   const { weightDecay = 1e-4, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    scaleByAdamaxFor(owner, rest),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
-  );
+  return asOwner('adamaxw', () => chain(scaleByAdamax(rest), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)));
 });

@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { adanOptions, scaleByAdanFor, type ScaleByAdanOptions, type ScaleByAdanState } from '../transforms/adan.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdan, type ScaleByAdanOptions, type ScaleByAdanState } from '../transforms/adan.js';
 
 /**
  * Options of {@link adan}.
@@ -39,13 +40,9 @@ export type AdanState = [ScaleByAdanState, AddDecayedWeightsState, ScaleByLearni
  * @function
  */
 export const adan = /* @__PURE__ */ optimizerAlias(function adan(learningRate: ScalarOrSchedule, options: AdanOptions = {}): GradientTransformation<AdanState> {
-  const owner = 'adan';
-  checkOptions(owner, options, ['b1', 'b2', 'b3', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  checkOptions('adan', options, ['b1', 'b2', 'b3', 'eps', 'epsRoot', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    scaleByAdanFor(owner, adanOptions(owner, rest, 1e-8)),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
+  return asOwner('adan', () =>
+    chain(scaleByAdan({ ...rest, epsRoot: rest.epsRoot ?? 1e-8 }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)),
   );
 });

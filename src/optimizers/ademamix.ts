@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAdemamixFor, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from '../transforms/ademamix.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdemamix, type ScaleByAdemamixOptions, type ScaleByAdemamixState } from '../transforms/ademamix.js';
 
 /**
  * Options of {@link ademamix}.
@@ -35,13 +36,9 @@ export type AdemamixState = [ScaleByAdemamixState, AddDecayedWeightsState, Scale
  * @function
  */
 export const ademamix = /* @__PURE__ */ optimizerAlias(function ademamix(learningRate: ScalarOrSchedule, options: AdemamixOptions = {}): GradientTransformation<AdemamixState> {
-  const owner = 'ademamix';
-  checkOptions(owner, options, ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  checkOptions('ademamix', options, ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    scaleByAdemamixFor(owner, rest, 5),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
+  return asOwner('ademamix', () =>
+    chain(scaleByAdemamix({ ...rest, alpha: rest.alpha ?? 5 }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)),
   );
 });

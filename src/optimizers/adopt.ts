@@ -1,8 +1,9 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAdoptFor, type ScaleByAdoptOptions, type ScaleByAdoptState } from '../transforms/adopt.js';
+import { chain } from '../combine/chain.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdopt, type ScaleByAdoptOptions, type ScaleByAdoptState } from '../transforms/adopt.js';
 
 /**
  * Options of {@link adopt}.
@@ -27,5 +28,5 @@ export type AdoptState = [ScaleByAdoptState, ScaleByLearningRateState];
  * @function
  */
 export const adopt = /* @__PURE__ */ optimizerAlias(function adopt(learningRate: ScalarOrSchedule, options: AdoptOptions = {}): GradientTransformation<AdoptState> {
-  return chainFor('adopt', scaleByAdoptFor('adopt', options), learningRateWithOwner('adopt', learningRate));
+  return asOwner('adopt', () => chain(scaleByAdopt(options), scaleByLearningRate(learningRate)));
 });

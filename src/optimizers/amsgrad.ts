@@ -1,8 +1,9 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAmsgradFor, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from '../transforms/amsgrad.js';
+import { chain } from '../combine/chain.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAmsgrad, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from '../transforms/amsgrad.js';
 
 /**
  * Options of {@link amsgrad}.
@@ -27,6 +28,6 @@ export type AmsgradState = [ScaleByAmsgradState, ScaleByLearningRateState];
  * @function
  */
 export const amsgrad = /* @__PURE__ */ optimizerAlias(function amsgrad(learningRate: ScalarOrSchedule, options: AmsgradOptions = {}): GradientTransformation<AmsgradState> {
-  return chainFor('amsgrad', scaleByAmsgradFor('amsgrad', options), learningRateWithOwner('amsgrad', learningRate));
+  return asOwner('amsgrad', () => chain(scaleByAmsgrad(options), scaleByLearningRate(learningRate)));
 });
 

@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { scale } from '../transforms/scale.js';
-import { scaleByAsgdFor, type ScaleByAsgdOptions, type ScaleByAsgdState } from '../transforms/asgd.js';
+import { scaleByAsgd, type ScaleByAsgdOptions, type ScaleByAsgdState } from '../transforms/asgd.js';
 
 /**
  * Options of {@link asgd}.
@@ -36,13 +37,7 @@ export type AsgdState = [AddDecayedWeightsState, ScaleByAsgdState, EmptyState];
  * @function
  */
 export const asgd = /* @__PURE__ */ optimizerAlias(function asgd(learningRate: ScalarOrSchedule, options: AsgdOptions = {}): GradientTransformation<AsgdState> {
-  const owner = 'asgd';
-  checkOptions(owner, options, ['lambd', 'alpha', 't0', 'weightDecay', 'mask']);
+  checkOptions('asgd', options, ['lambd', 'alpha', 't0', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    scaleByAsgdFor(owner, learningRate, rest),
-    scale(-1),
-  );
+  return asOwner('asgd', () => chain(addDecayedWeights(weightDecay, { mask }), scaleByAsgd(learningRate, rest), scale(-1)));
 });

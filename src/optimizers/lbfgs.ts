@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';
-import { identity, learningRateWithOwner, scale, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByLbfgsFor, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from '../transforms/lbfgs.js';
-import { scaleByZoomLinesearchFor } from '../transforms/zoom-linesearch.js';
+import { identity, scaleByLearningRate, scale, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByLbfgs, type ScaleByLbfgsOptions, type ScaleByLbfgsState } from '../transforms/lbfgs.js';
+import { scaleByZoomLinesearch } from '../transforms/zoom-linesearch.js';
 import { findLinesearchState, valueAndGradFromState } from '../transforms/value-and-grad-from-state.js';
 import { applyUpdates } from '../combine/apply-updates.js';
 import { disposeReplaced } from '../tree/memory.js';
@@ -60,11 +61,12 @@ export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?
   checkOptions(owner, options, ['memorySize', 'scaleInitPrecond', 'linesearch']);
   const { linesearch, ...rest } = options;
   if (linesearch !== undefined && linesearch !== null) checkTransformation(owner, linesearch, "option 'linesearch' to be a gradient transformation");
-  return chainFor<GradientTransformation<any>[]>(
-    owner,
-    scaleByLbfgsFor(owner, rest),
-    learningRate === undefined ? scale(-1) : learningRateWithOwner(owner, learningRate),
-    linesearch === undefined ? scaleByZoomLinesearchFor(owner, { maxLinesearchSteps: 20, initialGuessStrategy: 'one' }) : linesearch ?? identity(),
+  return asOwner(owner, () =>
+    chain<GradientTransformation<any>[]>(
+      scaleByLbfgs(rest),
+      learningRate === undefined ? scale(-1) : scaleByLearningRate(learningRate),
+      linesearch === undefined ? scaleByZoomLinesearch({ maxLinesearchSteps: 20, initialGuessStrategy: 'one' }) : linesearch ?? identity(),
+    ),
   ) as unknown as GradientTransformation<LbfgsState>;
 });
 

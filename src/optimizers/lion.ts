@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByLionFor, type ScaleByLionOptions, type ScaleByLionState } from '../transforms/lion.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByLion, type ScaleByLionOptions, type ScaleByLionState } from '../transforms/lion.js';
 
 /**
  * Options of {@link lion}.
@@ -36,14 +37,8 @@ export type LionState = [ScaleByLionState, AddDecayedWeightsState, ScaleByLearni
  * @function
  */
 export const lion = /* @__PURE__ */ optimizerAlias(function lion(learningRate: ScalarOrSchedule, options: LionOptions = {}): GradientTransformation<LionState> {
-  const owner = 'lion';
-  checkOptions(owner, options, ['b1', 'b2', 'weightDecay', 'mask']);
+  checkOptions('lion', options, ['b1', 'b2', 'weightDecay', 'mask']);
   const { weightDecay = 1e-3, mask, ...rest } = options;
-  return chainFor(
-    owner,
-    scaleByLionFor(owner, rest),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
-  );
+  return asOwner('lion', () => chain(scaleByLion(rest), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)));
 });
 

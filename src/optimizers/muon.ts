@@ -1,12 +1,13 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { maskedFor, type MaskedState } from '../combine/masked.js';
+import { chain } from '../combine/chain.js';
+import { masked, type MaskedState } from '../combine/masked.js';
 import { checkNumber, checkOptions, checkRate, checkScalarOrSchedule } from '../internal/options.js';
 import { treeMap } from '../tree/structure.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByMuonFor, scaleByShapeFor, type ScaleByMuonOptions, type ScaleByMuonState } from '../transforms/muon.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByMuon, scaleByShape, type ScaleByMuonOptions, type ScaleByMuonState } from '../transforms/muon.js';
 import { adamw, type AdamwState } from './adam.js';
 import type { EmptyState } from '../types.js';
 
@@ -86,20 +87,21 @@ export const muon = /* @__PURE__ */ optimizerAlias(function muon(learningRate: S
   checkNumber(owner, 'adamEpsRoot', adamEpsRoot, { min: 0 });
   checkScalarOrSchedule(owner, 'adamWeightDecay', adamWeightDecay, { min: 0 });
   checkScalarOrSchedule(owner, 'adamLearningRate', adamLearningRate, { min: 0 });
-  const matrices = chainFor(
-    owner,
-    scaleByMuonFor(owner, muonOptions),
-    scaleByShapeFor(owner, consistentRms === undefined ? {} : { consistentRms }),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    learningRateWithOwner(owner, learningRate),
-  );
-  const others = adamw(adamLearningRate, {
-    b1: adamB1,
-    b2: adamB2,
-    eps: muonOptions.eps ?? 1e-8,
-    epsRoot: adamEpsRoot,
-    weightDecay: adamWeightDecay,
-    nesterov: muonOptions.nesterov ?? true,
+  return asOwner(owner, () => {
+    const matrices = chain(
+      scaleByMuon(muonOptions),
+      scaleByShape({ consistentRms }),
+      addDecayedWeights(weightDecay, { mask }),
+      scaleByLearningRate(learningRate),
+    );
+    const others = adamw(adamLearningRate, {
+      b1: adamB1,
+      b2: adamB2,
+      eps: muonOptions.eps ?? 1e-8,
+      epsRoot: adamEpsRoot,
+      weightDecay: adamWeightDecay,
+      nesterov: muonOptions.nesterov ?? true,
+    });
+    return chain(masked(matrices, isMatrix), masked(others, isNotMatrix));
   });
-  return chainFor(owner, maskedFor(owner, matrices, isMatrix), maskedFor(owner, others, isNotMatrix));
 });

@@ -1,10 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkOptions } from '../internal/options.js';
-import { addNoiseFor, type AddNoiseState } from '../transforms/noise.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { addNoise, type AddNoiseState } from '../transforms/noise.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
@@ -43,7 +44,7 @@ export const noisySgd = /* @__PURE__ */ optimizerAlias(function noisySgd(learnin
   const owner = 'noisySgd';
   checkOptions(owner, options, ['eta', 'gamma', 'seed']);
   const { eta = 0.01, gamma = 0.55, seed = 0 } = options;
-  const chained = chainFor(owner, addNoiseFor(owner, { eta, gamma, seed }), learningRateWithOwner(owner, learningRate));
+  const chained = asOwner(owner, () => chain(addNoise({ eta, gamma, seed }), scaleByLearningRate(learningRate)));
   // Nothing in the chain builds per-leaf state: check the params all the same at init.
   return {
     ...chained,

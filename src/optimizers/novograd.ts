@@ -1,8 +1,10 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByNovogradFor, type ScaleByNovogradOptions, type ScaleByNovogradState } from '../transforms/novograd.js';
+import { chain } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { NOVOGRAD_KEYS, scaleByNovograd, type ScaleByNovogradOptions, type ScaleByNovogradState } from '../transforms/novograd.js';
 
 // Fused on wasm and cpu as a chain of element steps whose second moment is a per-leaf scalar
 // made of the gradient's norm (see LeafScalarState in src/internal/element-step.ts); composite elsewhere.
@@ -32,5 +34,6 @@ export type NovogradState = [ScaleByNovogradState, ScaleByLearningRateState];
  * @function
  */
 export const novograd = /* @__PURE__ */ optimizerAlias(function novograd(learningRate: ScalarOrSchedule, options: NovogradOptions = {}): GradientTransformation<NovogradState> {
-  return chainFor('novograd', scaleByNovogradFor('novograd', options, 1e-6), learningRateWithOwner('novograd', learningRate));
+  checkOptions('novograd', options, NOVOGRAD_KEYS);
+  return asOwner('novograd', () => chain(scaleByNovograd({ ...options, eps: options.eps ?? 1e-6 }), scaleByLearningRate(learningRate)));
 });

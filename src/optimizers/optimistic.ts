@@ -1,12 +1,12 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByAdamFor, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByAdam, type ScaleByAdamState } from '../transforms/adaptive.js';
 import {
-  optimisticOptions,
-  scaleByOptimisticGradientFor,
+  scaleByOptimisticGradient,
   type ScaleByOptimisticGradientOptions,
   type ScaleByOptimisticGradientState,
 } from '../transforms/optimistic.js';
@@ -37,13 +37,7 @@ export const optimisticGradientDescent = /* @__PURE__ */ optimizerAlias(function
   learningRate: ScalarOrSchedule,
   options: OptimisticGradientDescentOptions = {},
 ): GradientTransformation<OptimisticGradientDescentState> {
-  const owner = 'optimisticGradientDescent';
-  checkOptions(owner, options, ['alpha', 'beta']);
-  return chainFor(
-    owner,
-    scaleByOptimisticGradientFor(owner, optimisticOptions(owner, options)),
-    learningRateWithOwner(owner, learningRate),
-  );
+  return asOwner('optimisticGradientDescent', () => chain(scaleByOptimisticGradient(options), scaleByLearningRate(learningRate)));
 });
 
 /**
@@ -89,13 +83,9 @@ export const optimisticAdam = /* @__PURE__ */ optimizerAlias(function optimistic
   learningRate: ScalarOrSchedule,
   options: OptimisticAdamOptions = {},
 ): GradientTransformation<OptimisticAdamState> {
-  const owner = 'optimisticAdam';
-  checkOptions(owner, options, ['alpha', 'beta', 'b1', 'b2', 'eps', 'epsRoot', 'nesterov']);
+  checkOptions('optimisticAdam', options, ['alpha', 'beta', 'b1', 'b2', 'eps', 'epsRoot', 'nesterov']);
   const { alpha, beta, nesterov = true, ...adam } = options;
-  return chainFor(
-    owner,
-    scaleByAdamFor(owner, { ...adam, nesterov }),
-    scaleByOptimisticGradientFor(owner, optimisticOptions(owner, { alpha, beta })),
-    learningRateWithOwner(owner, learningRate),
+  return asOwner('optimisticAdam', () =>
+    chain(scaleByAdam({ ...adam, nesterov }), scaleByOptimisticGradient({ alpha, beta }), scaleByLearningRate(learningRate)),
   );
 });

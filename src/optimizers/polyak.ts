@@ -1,10 +1,10 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
-import { HyperRate } from '../internal/hyper.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { polyakOptions, scaleByPolyakFor } from '../transforms/polyak.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByPolyak } from '../transforms/polyak.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
@@ -52,10 +52,9 @@ export const polyakSgd = /* @__PURE__ */ optimizerAlias(function polyakSgd(
     throw new TypeError(`${owner}: option 'maxLearningRate' must be a number, got a function (use 'scaling' for a schedule)`);
   }
   const { scaling = 1, ...rest } = options;
-  return chainFor(
+  return asOwner(
     owner,
-    scaleByPolyakFor(owner, polyakOptions(owner, { ...rest, maxLearningRate })),
-    // A HyperRate named 'scaling', so that a bad value is reported under the option's name.
-    learningRateWithOwner(owner, new HyperRate(owner, 'scaling', scaling)),
+    () => chain(scaleByPolyak({ ...rest, maxLearningRate }), scaleByLearningRate(scaling)),
+    { rename: { learningRate: 'scaling' } }, // messages about the rate name the option the user gave
   );
 });

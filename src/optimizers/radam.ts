@@ -1,8 +1,9 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByRadamFor, type ScaleByRadamOptions, type ScaleByRadamState } from '../transforms/radam.js';
+import { chain } from '../combine/chain.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByRadam, type ScaleByRadamOptions, type ScaleByRadamState } from '../transforms/radam.js';
 
 /**
  * Options of {@link radam}.
@@ -26,6 +27,6 @@ export type RadamState = [ScaleByRadamState, ScaleByLearningRateState];
  * @function
  */
 export const radam = /* @__PURE__ */ optimizerAlias(function radam(learningRate: ScalarOrSchedule, options: RadamOptions = {}): GradientTransformation<RadamState> {
-  return chainFor('radam', scaleByRadamFor('radam', options), learningRateWithOwner('radam', learningRate));
+  return asOwner('radam', () => chain(scaleByRadam(options), scaleByLearningRate(learningRate)));
 });
 

@@ -1,17 +1,17 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
 import {
-  scaleByRmsFor,
-  scaleByStddevFor,
+  scaleByRms,
+  scaleByStddev,
   type ScaleByRmsOptions,
   type ScaleByRmsState,
   type ScaleByStddevState,
 } from '../transforms/adaptive.js';
-import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { HyperRate } from '../internal/hyper.js';
+import { trace, type TraceState } from '../transforms/momentum.js';
+import { identity, scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 
 /**
  * Options of {@link rmsprop}.
@@ -67,13 +67,13 @@ export const rmsprop = /* @__PURE__ */ optimizerAlias(function rmsprop(learningR
   if (nesterov && momentum === undefined) {
     throw new TypeError(`rmsprop: option 'nesterov' needs 'momentum' (e.g. { momentum: 0.9, nesterov: true })`);
   }
-  const direction = (centered ? scaleByStddevFor(owner, rms) : scaleByRmsFor(owner, rms)) as GradientTransformation<
-    ScaleByRmsState | ScaleByStddevState
-  >;
-  const accumulate = (
-    momentum === undefined ? identity() : traceFor(owner, { decay: momentum, nesterov }, 'momentum')
-  ) as GradientTransformation<TraceState | EmptyState>;
-  const lr = new HyperRate(owner, 'learningRate', learningRate);
-  return chainFor(owner, direction, learningRateWithOwner(owner, lr), accumulate) as GradientTransformation<RmspropState>;
+  return asOwner(owner, () =>
+    chain(
+      centered ? scaleByStddev(rms) : scaleByRms(rms),
+      scaleByLearningRate(learningRate),
+      // trace's 'decay' is rmsprop's 'momentum' (its own 'decay' is the RMS decay): renamed here only.
+      momentum === undefined ? identity() : asOwner(owner, () => trace({ decay: momentum, nesterov }), { rename: { decay: 'momentum' } }),
+    ),
+  ) as GradientTransformation<RmspropState>;
 });
 

@@ -1,8 +1,9 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { scaleWithOwner } from '../transforms/scale.js';
-import { scaleByRpropFor, type ScaleByRpropOptions, type ScaleByRpropState } from '../transforms/rprop.js';
+import { chain } from '../combine/chain.js';
+import { scale } from '../transforms/scale.js';
+import { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from '../transforms/rprop.js';
 
 /**
  * Options of {@link rprop}.
@@ -33,5 +34,5 @@ export type RpropState = [ScaleByRpropState, EmptyState];
 export const rprop: (learningRate: number, options?: RpropOptions) => GradientTransformation<RpropState> =
   /* @__PURE__ */ optimizerAlias(function rprop(learningRate: ScalarOrSchedule, options: RpropOptions = {}): GradientTransformation<RpropState> {
   // Typed as a number above; a schedule passed anyway (from JS, or by injectHyperparams) is a TypeError.
-  return chainFor('rprop', scaleByRpropFor('rprop', learningRate as number, options), scaleWithOwner('rprop', 'factor', -1));
+  return asOwner('rprop', () => chain(scaleByRprop(learningRate as number, options), scale(-1)));
 });

@@ -1,12 +1,12 @@
 import { optimizerAlias } from '../internal/aliases.js';
-import { chainFor } from '../combine/chain.js';
-import { scheduleFreeFor, type ScheduleFreeState } from '../combine/schedule-free.js';
-import { HyperRate } from '../internal/hyper.js';
-import { checkInteger, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { asOwner } from '../internal/owner.js';
+import { chain } from '../combine/chain.js';
+import { scheduleFreeSynced, type ScheduleFreeState } from '../combine/schedule-free.js';
+import { checkInteger, checkNumber, checkOptions, checkRate, checkScalarOrSchedule } from '../internal/options.js';
 import { linearSchedule } from '../schedules/polynomial.js';
-import { scaleByRmsFor, type ScaleByRmsState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByRms, type ScaleByRmsState } from '../transforms/adaptive.js';
+import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { identity, scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
 
 /**
@@ -92,14 +92,13 @@ export const scheduleFreeSgd = /* @__PURE__ */ optimizerAlias(function scheduleF
   if (options.mask !== undefined && options.weightDecay === undefined) {
     throw new TypeError(`${owner}: option 'mask' needs 'weightDecay' (e.g. { weightDecay: 1e-4, mask })`);
   }
-  const sgd = chainFor(owner, identity(), learningRateWithOwner(owner, lr)) as GradientTransformation<SgdBaseState>;
   const rest = { learningRate: lr, b1: options.b1, weightLrPower: options.weightLrPower };
-  if (options.weightDecay === undefined) {
-    return scheduleFreeFor(owner, sgd, rest, (s, rate) => withRate(s, 1, rate)) as GradientTransformation<ScheduleFreeSgdState>;
-  }
-  const decay = addDecayedWeightsFor(owner, options.weightDecay, { mask: options.mask });
-  const base = chainFor(owner, decay, sgd) as GradientTransformation<[AddDecayedWeightsState, SgdBaseState]>;
-  return scheduleFreeFor(owner, base, rest, (s, rate) => withRate(s, 1, rate, (inner) => withRate(inner, 1, rate))) as GradientTransformation<ScheduleFreeSgdState>;
+  return asOwner(owner, () => {
+    const sgd = chain(identity(), scaleByLearningRate(lr)) as GradientTransformation<SgdBaseState>;
+    if (options.weightDecay === undefined) return scheduleFreeSynced(sgd, rest, (s, rate) => withRate(s, 1, rate));
+    const base = chain(addDecayedWeights(options.weightDecay, { mask: options.mask }), sgd);
+    return scheduleFreeSynced(base, rest, (s, rate) => withRate(s, 1, rate, (inner) => withRate(inner, 1, rate)));
+  }) as GradientTransformation<ScheduleFreeSgdState>;
 });
 
 /**
@@ -136,26 +135,25 @@ export const scheduleFreeAdamw = /* @__PURE__ */ optimizerAlias(function schedul
   // Checked under the names the user gave them, before scaleByRms sees them as decay and eps.
   const b2 = checkRate(owner, 'b2', options.b2 ?? 0.999);
   const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
-  const base = chainFor(
-    owner,
-    scaleByRmsFor(owner, { decay: b2, eps, epsInSqrt: false, biasCorrection: true }),
-    addDecayedWeightsFor(owner, options.weightDecay ?? 0, { mask: options.mask }),
-    learningRateWithOwner(owner, lr),
-  ) as GradientTransformation<[ScaleByRmsState, AddDecayedWeightsState, ScaleByLearningRateState]>;
-  return scheduleFreeFor(owner, base, { learningRate: lr, b1: options.b1, weightLrPower: options.weightLrPower }, (s, rate) =>
-    withRate(s, 2, rate),
-  );
+  return asOwner(owner, () => {
+    const base = chain(
+      scaleByRms({ decay: b2, eps, epsInSqrt: false, biasCorrection: true }),
+      addDecayedWeights(options.weightDecay ?? 0, { mask: options.mask }),
+      scaleByLearningRate(lr),
+    );
+    return scheduleFreeSynced(base, { learningRate: lr, b1: options.b1, weightLrPower: options.weightLrPower }, (s, rate) => withRate(s, 2, rate));
+  });
 });
 
 /** The learning rate, checked, behind a linear warmup from 0 when `warmupSteps` is given. */
-function warmedUp(owner: string, learningRate: ScalarOrSchedule, warmupSteps: number | undefined): HyperRate {
-  const rate = new HyperRate(owner, 'learningRate', learningRate);
+function warmedUp(owner: string, learningRate: ScalarOrSchedule, warmupSteps: number | undefined): ScalarOrSchedule {
+  const rate = checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
   if (warmupSteps === undefined) return rate;
   const steps = checkInteger(owner, 'warmupSteps', warmupSteps, 1);
-  if (typeof rate.rate !== 'number') {
+  if (typeof rate !== 'number') {
     throw new TypeError(`${owner}: option 'warmupSteps' needs a number learningRate (the peak), got a schedule; put the warmup in the schedule instead`);
   }
-  return new HyperRate(owner, 'learningRate', linearSchedule({ initValue: 0, endValue: rate.rate, transitionSteps: steps }));
+  return linearSchedule({ initValue: 0, endValue: rate, transitionSteps: steps });
 }
 
 /**

@@ -1,11 +1,11 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkOptions } from '../internal/options.js';
-import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { identity, learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { HyperRate } from '../internal/hyper.js';
+import { trace, type TraceState } from '../transforms/momentum.js';
+import { identity, scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
 
 /**
  * Options of {@link sgd}.
@@ -44,13 +44,12 @@ export const sgd = /* @__PURE__ */ optimizerAlias(function sgd(learningRate: Sca
   if (nesterov && options.momentum === undefined) {
     throw new TypeError(`sgd: option 'nesterov' needs 'momentum' (e.g. { momentum: 0.9, nesterov: true })`);
   }
-  const rate = new HyperRate(owner, 'learningRate', learningRate);
-  const lr = learningRateWithOwner(owner, rate);
-  const direction: GradientTransformation<TraceState | EmptyState> =
-    options.momentum === undefined
-      ? (identity() as GradientTransformation<TraceState | EmptyState>)
-      : (traceFor(owner, { decay: options.momentum, nesterov }, 'momentum') as GradientTransformation<TraceState | EmptyState>);
-  const chained = chainFor(owner, direction, lr) as GradientTransformation<SgdState>;
+  const { momentum } = options;
+  const chained = asOwner(
+    owner,
+    () => chain(momentum === undefined ? identity() : trace({ decay: momentum, nesterov }), scaleByLearningRate(learningRate)),
+    { rename: { decay: 'momentum' } }, // trace calls the momentum 'decay'
+  ) as GradientTransformation<SgdState>;
   // Without momentum nothing in the chain builds per-leaf state; check the params all the same,
   // so that sgd, like every optimizer, rejects parameters it cannot update at init.
   return {

@@ -1,11 +1,12 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkOptions } from '../internal/options.js';
-import { emaFor, type EmaState } from '../transforms/ema.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleBySignFor } from '../transforms/sign.js';
+import { ema, type EmaState } from '../transforms/ema.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleBySign } from '../transforms/sign.js';
 
 /**
  * State of {@link signSgd}: `[{}, learning-rate state]`.
@@ -27,7 +28,7 @@ export type SignSgdState = [EmptyState, ScaleByLearningRateState];
 export const signSgd = /* @__PURE__ */ optimizerAlias(function signSgd(learningRate: ScalarOrSchedule, options: Record<string, never> = {}): GradientTransformation<SignSgdState> {
   const owner = 'signSgd';
   checkOptions(owner, options, []);
-  const chained = chainFor(owner, scaleBySignFor(owner), learningRateWithOwner(owner, learningRate));
+  const chained = asOwner(owner, () => chain(scaleBySign(), scaleByLearningRate(learningRate)));
   // Nothing in the chain builds per-leaf state: check the params all the same, so that signSgd,
   // like every optimizer, rejects parameters it cannot update at init.
   return {
@@ -67,12 +68,10 @@ export type SignumState = [EmaState, EmptyState, ScaleByLearningRateState];
  * @function
  */
 export const signum = /* @__PURE__ */ optimizerAlias(function signum(learningRate: ScalarOrSchedule, options: SignumOptions = {}): GradientTransformation<SignumState> {
-  const owner = 'signum';
-  checkOptions(owner, options, ['beta']);
-  return chainFor(
-    owner,
-    emaFor(owner, { decay: options.beta ?? 0.9, debias: false }, 'beta'),
-    scaleBySignFor(owner),
-    learningRateWithOwner(owner, learningRate),
+  checkOptions('signum', options, ['beta']);
+  return asOwner(
+    'signum',
+    () => chain(ema({ decay: options.beta ?? 0.9, debias: false }), scaleBySign(), scaleByLearningRate(learningRate)),
+    { rename: { decay: 'beta' } }, // ema calls the beta 'decay'
   );
 });

@@ -1,9 +1,10 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
+import { chain } from '../combine/chain.js';
 import { checkOptions, checkRate } from '../internal/options.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleBySm3For, type ScaleBySm3State } from '../transforms/sm3.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleBySm3, type ScaleBySm3State } from '../transforms/sm3.js';
 
 // Runs as composite tf ops on every backend (no fused kernel yet).
 
@@ -38,5 +39,5 @@ export const sm3 = /* @__PURE__ */ optimizerAlias(function sm3(learningRate: Sca
   checkOptions(owner, options, ['momentum']);
   // 'momentum' here is the transform's 'b1': checked under the user's name.
   const momentum = checkRate(owner, 'momentum', options.momentum ?? 0.9);
-  return chainFor(owner, scaleBySm3For(owner, { b1: momentum }), learningRateWithOwner(owner, learningRate));
+  return asOwner(owner, () => chain(scaleBySm3({ b1: momentum }), scaleByLearningRate(learningRate)));
 });

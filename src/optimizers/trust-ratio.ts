@@ -1,14 +1,14 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { maskedFor, type MaskedState } from '../combine/masked.js';
-import { HyperRate } from '../internal/hyper.js';
-import { checkNumber, checkOptions, checkScalarOrSchedule } from '../internal/options.js';
-import { scaleByAdamFor, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
-import { addDecayedWeightsFor, checkMaskOption, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
-import { traceFor, type TraceState } from '../transforms/momentum.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByTrustRatioFor } from '../transforms/trust-ratio.js';
+import { chain } from '../combine/chain.js';
+import { masked, type MaskedState } from '../combine/masked.js';
+import { checkOptions, checkScalarOrSchedule } from '../internal/options.js';
+import { scaleByAdam, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
+import { addDecayedWeights, addDecayedWeightsDownTo, checkMaskOption, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
+import { trace, type TraceState } from '../transforms/momentum.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByTrustRatio } from '../transforms/trust-ratio.js';
 
 // The layer-wise trust-ratio optimizers: LARS, LAMB and Fromage, as optax composes them.
 // Fused as chains of element steps on wasm and cpu: the trust ratio
@@ -53,15 +53,15 @@ export type LambState = [ScaleByAdamState, AddDecayedWeightsState, EmptyState, S
  * @function
  */
 export const lamb = /* @__PURE__ */ optimizerAlias(function lamb(learningRate: ScalarOrSchedule, options: LambOptions = {}): GradientTransformation<LambState> {
-  const owner = 'lamb';
-  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  checkOptions('lamb', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
   const { b1, b2, eps = 1e-6, epsRoot, weightDecay = 0, mask } = options;
-  return chainFor(
-    owner,
-    scaleByAdamFor(owner, { b1, b2, eps, epsRoot }),
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    scaleByTrustRatioFor(owner),
-    learningRateWithOwner(owner, learningRate),
+  return asOwner('lamb', () =>
+    chain(
+      scaleByAdam({ b1, b2, eps, epsRoot }),
+      addDecayedWeights(weightDecay, { mask }),
+      scaleByTrustRatio(),
+      scaleByLearningRate(learningRate),
+    ),
   );
 });
 
@@ -119,12 +119,16 @@ export const lars = /* @__PURE__ */ optimizerAlias(function lars(learningRate: S
   checkOptions(owner, options, ['weightDecay', 'mask', 'trustCoefficient', 'eps', 'trustRatioMask', 'momentum', 'nesterov']);
   const { weightDecay = 0, mask, trustCoefficient = 0.001, eps = 0, trustRatioMask = true, momentum = 0.9, nesterov = false } = options;
   checkMaskOption(owner, trustRatioMask, 'trustRatioMask');
-  return chainFor(
+  return asOwner(
     owner,
-    addDecayedWeightsFor(owner, weightDecay, mask === undefined ? {} : { mask }),
-    maskedFor(owner, scaleByTrustRatioFor(owner, { trustCoefficient, eps }), trustRatioMask),
-    learningRateWithOwner(owner, learningRate),
-    traceFor(owner, { decay: momentum, nesterov }, 'momentum'),
+    () =>
+      chain(
+        addDecayedWeights(weightDecay, { mask }),
+        masked(scaleByTrustRatio({ trustCoefficient, eps }), trustRatioMask),
+        scaleByLearningRate(learningRate),
+        trace({ decay: momentum, nesterov }),
+      ),
+    { rename: { decay: 'momentum' } },
   );
 });
 
@@ -167,8 +171,8 @@ export type FromageState = [EmptyState, ScaleByLearningRateState, AddDecayedWeig
 export const fromage = /* @__PURE__ */ optimizerAlias(function fromage(learningRate: ScalarOrSchedule, options: FromageOptions = {}): GradientTransformation<FromageState> {
   const owner = 'fromage';
   checkOptions(owner, options, ['minNorm']);
+  // Checked first: both rates below are computed from it.
   const lr = checkScalarOrSchedule(owner, 'learningRate', learningRate, { min: 0 });
-  const minNorm = checkNumber(owner, 'minNorm', options.minNorm ?? 1e-6, { min: 0 });
   const shrink = (rate: number) => 1 / Math.sqrt(1 + rate * rate);
   let stepRate: ScalarOrSchedule;
   let decayRate: ScalarOrSchedule;
@@ -180,11 +184,12 @@ export const fromage = /* @__PURE__ */ optimizerAlias(function fromage(learningR
     stepRate = (count) => schedule(count) * shrink(schedule(count));
     decayRate = (count) => shrink(schedule(count)) - 1;
   }
-  return chainFor(
-    owner,
-    scaleByTrustRatioFor(owner, { minNorm }),
-    learningRateWithOwner(owner, stepRate),
-    // The shrink factor minus one lies in (-1, 0]: a decay rate below zero.
-    addDecayedWeightsFor(owner, new HyperRate(owner, 'weightDecay', decayRate, -1)),
+  return asOwner(owner, () =>
+    chain(
+      scaleByTrustRatio({ minNorm: options.minNorm ?? 1e-6 }),
+      scaleByLearningRate(stepRate),
+      // The shrink factor minus one lies in (-1, 0]: a decay rate below zero.
+      addDecayedWeightsDownTo(-1, decayRate),
+    ),
   );
 });

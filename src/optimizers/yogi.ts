@@ -1,8 +1,10 @@
 import { optimizerAlias } from '../internal/aliases.js';
+import { asOwner } from '../internal/owner.js';
 import type { GradientTransformation, ScalarOrSchedule } from '../types.js';
-import { chainFor } from '../combine/chain.js';
-import { learningRateWithOwner, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByYogiFor, type ScaleByYogiOptions, type ScaleByYogiState } from '../transforms/yogi.js';
+import { chain } from '../combine/chain.js';
+import { checkOptions } from '../internal/options.js';
+import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
+import { scaleByYogi, type ScaleByYogiOptions, type ScaleByYogiState } from '../transforms/yogi.js';
 
 /**
  * Options of {@link yogi}: optax's alias takes only these three.
@@ -28,5 +30,7 @@ export type YogiState = [ScaleByYogiState, ScaleByLearningRateState];
  * @function
  */
 export const yogi = /* @__PURE__ */ optimizerAlias(function yogi(learningRate: ScalarOrSchedule, options: YogiOptions = {}): GradientTransformation<YogiState> {
-  return chainFor('yogi', scaleByYogiFor('yogi', options, ['b1', 'b2', 'eps']), learningRateWithOwner('yogi', learningRate));
+  // optax's alias takes only these three; scaleByYogi takes two more.
+  checkOptions('yogi', options, ['b1', 'b2', 'eps']);
+  return asOwner('yogi', () => chain(scaleByYogi(options), scaleByLearningRate(learningRate)));
 });

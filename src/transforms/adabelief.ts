@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { adamMomentScalars, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -71,11 +72,7 @@ function beliefOptions(owner: string, options: ScaleByBeliefOptions): Required<S
  * @group Transforms
  */
 export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTransformation<ScaleByBeliefState> {
-  return scaleByBeliefFor('scaleByBelief', options);
-}
-
-/** {@link scaleByBelief} with the caller's name in error messages. @internal */
-export function scaleByBeliefFor(owner: string, options: ScaleByBeliefOptions = {}): GradientTransformation<ScaleByBeliefState> {
+  const owner = ownerOr('scaleByBelief');
   checkOptions(owner, options, BELIEF_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = beliefOptions(owner, options);
   const step: ElementStep<ScaleByBeliefState> = {

@@ -3,6 +3,7 @@ import { HyperRate } from '../internal/hyper.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -86,15 +87,7 @@ export function scaleByAdabound(
   learningRate: ScalarOrSchedule,
   options: ScaleByAdaboundOptions = {},
 ): GradientTransformation<ScaleByAdaboundState> {
-  return scaleByAdaboundFor('scaleByAdabound', learningRate, options);
-}
-
-/** {@link scaleByAdabound} with the caller's name in error messages. @internal */
-export function scaleByAdaboundFor(
-  owner: string,
-  learningRate: ScalarOrSchedule,
-  options: ScaleByAdaboundOptions = {},
-): GradientTransformation<ScaleByAdaboundState> {
+  const owner = ownerOr('scaleByAdabound');
   const { finalLr, gamma, b1, b2, eps } = adaboundOptions(owner, options);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
   const baseLr = lr.at(0);

@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { emaOfSquaresOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -51,11 +52,7 @@ function adadeltaOptions(owner: string, options: ScaleByAdadeltaOptions = {}): R
  * @group Transforms
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
-  return scaleByAdadeltaFor('scaleByAdadelta', options);
-}
-
-/** {@link scaleByAdadelta} with the caller's name in error messages. @internal */
-export function scaleByAdadeltaFor(owner: string, options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
+  const owner = ownerOr('scaleByAdadelta');
   checkOptions(owner, options, ['rho', 'eps']);
   const { rho, eps } = adadeltaOptions(owner, options);
   const step: ElementStep<ScaleByAdadeltaState> = {

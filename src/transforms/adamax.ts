@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -58,11 +59,7 @@ function adamaxOptions(owner: string, options: ScaleByAdamaxOptions = {}): Requi
  * @group Transforms
  */
 export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
-  return scaleByAdamaxFor('scaleByAdamax', options);
-}
-
-/** {@link scaleByAdamax} with the caller's name in error messages. @internal */
-export function scaleByAdamaxFor(owner: string, options: ScaleByAdamaxOptions = {}): GradientTransformation<ScaleByAdamaxState> {
+  const owner = ownerOr('scaleByAdamax');
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const { b1, b2, eps } = adamaxOptions(owner, options);
   const step: ElementStep<ScaleByAdamaxState> = {

@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -44,13 +45,13 @@ export interface ScaleByAdanState {
 const ADAN_KEYS = ['b1', 'b2', 'b3', 'eps', 'epsRoot'] as const;
 
 /** The options of {@link scaleByAdan}, checked, with defaults filled in. @internal */
-export function adanOptions(owner: string, options: ScaleByAdanOptions, epsRootDefault = 0): Required<ScaleByAdanOptions> {
+function adanOptions(owner: string, options: ScaleByAdanOptions): Required<ScaleByAdanOptions> {
   return {
     b1: checkRate(owner, 'b1', options.b1 ?? 0.98),
     b2: checkRate(owner, 'b2', options.b2 ?? 0.92),
     b3: checkRate(owner, 'b3', options.b3 ?? 0.99),
     eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
-    epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? epsRootDefault, { min: 0 }),
+    epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
   };
 }
 
@@ -75,13 +76,9 @@ export function adanOptions(owner: string, options: ScaleByAdanOptions, epsRootD
  * @group Transforms
  */
 export function scaleByAdan(options: ScaleByAdanOptions = {}): GradientTransformation<ScaleByAdanState> {
-  checkOptions('scaleByAdan', options, ADAN_KEYS);
-  return scaleByAdanFor('scaleByAdan', adanOptions('scaleByAdan', options));
-}
-
-/** {@link scaleByAdan} with checked options and the caller's name in error messages. @internal */
-export function scaleByAdanFor(owner: string, o: Required<ScaleByAdanOptions>): GradientTransformation<ScaleByAdanState> {
-  const { b1, b2, b3, eps, epsRoot } = o;
+  const owner = ownerOr('scaleByAdan');
+  checkOptions(owner, options, ADAN_KEYS);
+  const { b1, b2, b3, eps, epsRoot } = adanOptions(owner, options);
   const step: ElementStep<ScaleByAdanState> = {
     owner,
     slotNames: ['state.m', 'state.v', 'state.n', 'state.g'],

@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { adamMomentScalars, biasCorrection, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
@@ -75,11 +76,7 @@ export const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
  * @group Transforms
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
-  return scaleByAdamFor('scaleByAdam', options);
-}
-
-/** {@link scaleByAdam} with the caller's name in error messages. @internal */
-export function scaleByAdamFor(owner: string, options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
+  const owner = ownerOr('scaleByAdam');
   checkOptions(owner, options, ADAM_KEYS);
   const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
   const step: ElementStep<ScaleByAdamState> = {
@@ -172,11 +169,7 @@ export interface ScaleByRmsState {
  * @group Transforms
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
-  return scaleByRmsFor('scaleByRms', options);
-}
-
-/** {@link scaleByRms} with the caller's name in error messages. @internal */
-export function scaleByRmsFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
+  const owner = ownerOr('scaleByRms');
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
   const step: ElementStep<ScaleByRmsState> = {
@@ -227,11 +220,7 @@ export interface ScaleByStddevState {
  * @group Transforms
  */
 export function scaleByStddev(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
-  return scaleByStddevFor('scaleByStddev', options);
-}
-
-/** {@link scaleByStddev} with the caller's name in error messages. @internal */
-export function scaleByStddevFor(owner: string, options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByStddevState> {
+  const owner = ownerOr('scaleByStddev');
   checkOptions(owner, options, RMS_KEYS);
   const { decay, eps, initialScale, epsInSqrt, biasCorrection: debias } = rmsOptions(owner, options);
   const step: ElementStep<ScaleByStddevState> = {
@@ -304,11 +293,7 @@ export function rssOptions(owner: string, options: ScaleByRssOptions): Required<
  * @group Transforms
  */
 export function scaleByRss(options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
-  return scaleByRssFor('scaleByRss', options);
-}
-
-/** {@link scaleByRss} with the caller's name in error messages. @internal */
-export function scaleByRssFor(owner: string, options: ScaleByRssOptions = {}): GradientTransformation<ScaleByRssState> {
+  const owner = ownerOr('scaleByRss');
   checkOptions(owner, options, ['initialAccumulatorValue', 'eps']);
   const { initialAccumulatorValue, eps } = rssOptions(owner, options);
   const step: ElementStep<ScaleByRssState> = {

@@ -3,6 +3,7 @@ import { HyperRate } from '../internal/hyper.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -68,22 +69,14 @@ const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot'] as const;
  * @group Transforms
  */
 export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientTransformation<ScaleByAdemamixState> {
-  return scaleByAdemamixFor('scaleByAdemamix', options);
-}
-
-/** {@link scaleByAdemamix} with the caller's name in error messages. @internal */
-export function scaleByAdemamixFor(
-  owner: string,
-  options: ScaleByAdemamixOptions = {},
-  defaultAlpha = 6,
-): GradientTransformation<ScaleByAdemamixState> {
+  const owner = ownerOr('scaleByAdemamix');
   checkOptions(owner, options, ADEMAMIX_KEYS);
   const b1 = checkRate(owner, 'b1', options.b1 ?? 0.9);
   const b2 = checkRate(owner, 'b2', options.b2 ?? 0.999);
   const b3Option = options.b3 ?? 0.9999;
   if (typeof b3Option === 'number') checkRate(owner, 'b3', b3Option, true);
   const b3 = new HyperRate(owner, 'b3', b3Option);
-  const alpha = new HyperRate(owner, 'alpha', options.alpha ?? defaultAlpha);
+  const alpha = new HyperRate(owner, 'alpha', options.alpha ?? 6);
   const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
   const step: ElementStep<ScaleByAdemamixState> = {

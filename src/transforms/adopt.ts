@@ -3,6 +3,7 @@ import { clipByValueOps } from '../internal/clip-by-value.js';
 import { stateLike } from '../internal/leaves.js';
 import { emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -64,11 +65,7 @@ const ADOPT_KEYS = ['b1', 'b2', 'eps', 'nesterov', 'useClipping', 'clipValueFn']
  * @group Transforms
  */
 export function scaleByAdopt(options: ScaleByAdoptOptions = {}): GradientTransformation<ScaleByAdoptState> {
-  return scaleByAdoptFor('scaleByAdopt', options);
-}
-
-/** {@link scaleByAdopt} with the caller's name in error messages. @internal */
-export function scaleByAdoptFor(owner: string, options: ScaleByAdoptOptions = {}): GradientTransformation<ScaleByAdoptState> {
+  const owner = ownerOr('scaleByAdopt');
   checkOptions(owner, options, ADOPT_KEYS);
   const b1 = checkRate(owner, 'b1', options.b1 ?? 0.9);
   const b2 = checkRate(owner, 'b2', options.b2 ?? 0.9999);

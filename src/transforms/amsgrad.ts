@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -73,11 +74,7 @@ function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Req
  * @group Transforms
  */
 export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
-  return scaleByAmsgradFor('scaleByAmsgrad', options);
-}
-
-/** {@link scaleByAmsgrad} with the caller's name in error messages. @internal */
-export function scaleByAmsgradFor(owner: string, options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  const owner = ownerOr('scaleByAmsgrad');
   checkOptions(owner, options, AMSGRAD_KEYS);
   const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
   const step: ElementStep<ScaleByAmsgradState> = {

@@ -5,6 +5,7 @@ import { mapFloatLeaves, stateLike } from '../internal/leaves.js';
 import { describeNode, formatPath } from '../tree/walk.js';
 import { findStatesWithFields } from '../internal/find-state.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
 import type { ElementStep } from '../internal/element-step.js';
@@ -72,15 +73,7 @@ export function asgdOptions(owner: string, options: ScaleByAsgdOptions): Require
  * @group Transforms
  */
 export function scaleByAsgd(learningRate: ScalarOrSchedule, options: ScaleByAsgdOptions = {}): GradientTransformation<ScaleByAsgdState> {
-  return scaleByAsgdFor('scaleByAsgd', learningRate, options);
-}
-
-/** {@link scaleByAsgd} with the caller's name in error messages. @internal */
-export function scaleByAsgdFor(
-  owner: string,
-  learningRate: ScalarOrSchedule,
-  options: ScaleByAsgdOptions = {},
-): GradientTransformation<ScaleByAsgdState> {
+  const owner = ownerOr('scaleByAsgd');
   const { lambd, alpha, t0 } = asgdOptions(owner, options);
   const lr = new HyperRate(owner, 'learningRate', learningRate);
   /** The step's rates, from the state: decay `lambd * eta`, `eta` and the averaging weight `mu`. */

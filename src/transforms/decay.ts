@@ -4,6 +4,7 @@ import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params, PyTree, ScalarOrSchedule } from '../types.js';
 import { mapFloatLeaves, missingParams } from '../internal/leaves.js';
 import { checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { HyperRate } from '../internal/hyper.js';
 import { checkLabelTree, labelTreeFor, MASK, resolveLabels } from '../internal/labels.js';
 import { declareState } from '../internal/state.js';
@@ -77,17 +78,22 @@ export function addDecayedWeights(
   weightDecay: ScalarOrSchedule,
   options: AddDecayedWeightsOptions = {},
 ): GradientTransformation<AddDecayedWeightsState> {
-  return addDecayedWeightsFor('addDecayedWeights', weightDecay, options);
+  return addDecayedWeightsDownTo(0, weightDecay, options);
 }
 
-/** {@link addDecayedWeights} with the caller's name in error messages. @internal */
-export function addDecayedWeightsFor(
-  owner: string,
-  weightDecay: ScalarOrSchedule | HyperRate,
+/**
+ * {@link addDecayedWeights} with a rate that may go below zero, down to `min`: `fromage` shrinks
+ * the parameters with a rate in (-1, 0]. The public factory takes rates >= 0 only (a negative
+ * user rate is an error there), so this variant stays internal. @internal
+ */
+export function addDecayedWeightsDownTo(
+  min: number,
+  weightDecay: ScalarOrSchedule,
   options: AddDecayedWeightsOptions = {},
 ): GradientTransformation<AddDecayedWeightsState> {
+  const owner = ownerOr('addDecayedWeights');
   checkOptions(owner, options, ['mask']);
-  const rate = weightDecay instanceof HyperRate ? weightDecay : new HyperRate(owner, 'weightDecay', weightDecay);
+  const rate = new HyperRate(owner, 'weightDecay', weightDecay, min);
   const mask = options.mask;
   if (mask !== undefined && typeof mask !== 'function') checkMaskTree(owner, mask);
   const tx = declareState<AddDecayedWeightsState>(owner, { count: 'count', weightDecay: rate }, {

@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkRate, checkRequired } from '../internal/options.js';
+import { optionName, ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -48,20 +49,12 @@ export interface EmaOptions {
  * @group Wrappers and combinators
  */
 export function ema(options: EmaOptions): GradientTransformation<EmaState> {
-  const owner = 'ema';
+  const owner = ownerOr('ema');
   checkRequired(owner, options, ['decay'], ['decay', 'debias']);
-  return emaFor(owner, options);
-}
-
-/**
- * {@link ema} with the caller's name in error messages, and the name under which the caller's
- * options hold the decay (`signum` calls it `beta`). Options already checked for unknown keys.
- * @internal
- */
-export function emaFor(owner: string, options: EmaOptions, decayOption = 'decay'): GradientTransformation<EmaState> {
   const debias = checkBoolean(owner, 'debias', options.debias ?? true);
   // decay = 1 keeps the average at zero, and with the correction divides 0 by 0.
-  const decay = checkRate(owner, decayOption, options.decay, !debias);
+  // `signum` calls the decay 'beta'.
+  const decay = checkRate(owner, optionName('decay'), options.decay, !debias);
   const step: ElementStep<EmaState> = {
     owner,
     slotNames: ['state.ema'],

@@ -3,6 +3,7 @@ import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { treeFlatten, treeLeaves, treeMap } from '../tree/structure.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
@@ -95,11 +96,7 @@ const defaultDecayRateFn = (step: number, decayRate: number): number => 1 - (ste
  * @group Transforms
  */
 export function scaleByFactoredRms(options: ScaleByFactoredRmsOptions = {}): GradientTransformation<ScaleByFactoredRmsState> {
-  return scaleByFactoredRmsFor('scaleByFactoredRms', options);
-}
-
-/** {@link scaleByFactoredRms} with the caller's name in error messages. @internal */
-export function scaleByFactoredRmsFor(owner: string, options: ScaleByFactoredRmsOptions = {}): GradientTransformation<ScaleByFactoredRmsState> {
+  const owner = ownerOr('scaleByFactoredRms');
   checkOptions(owner, options, ['factored', 'decayRate', 'stepOffset', 'minDimSizeToFactor', 'epsilon', 'decayRateFn']);
   const factored = checkBoolean(owner, 'factored', options.factored ?? true);
   const decayRate = checkNumber(owner, 'decayRate', options.decayRate ?? 0.8, { min: 0 });

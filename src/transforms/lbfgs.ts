@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, Updates } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves, missingParams, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkInteger, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { readDot, readDots } from '../internal/dots.js';
 import { tidy } from '../tree/tidy.js';
@@ -85,11 +86,7 @@ export function lbfgsOptions(owner: string, options: ScaleByLbfgsOptions = {}): 
  * @group Transforms
  */
 export function scaleByLbfgs(options: ScaleByLbfgsOptions = {}): GradientTransformation<ScaleByLbfgsState> {
-  return scaleByLbfgsFor('scaleByLbfgs', options);
-}
-
-/** {@link scaleByLbfgs} with the caller's name in error messages. @internal */
-export function scaleByLbfgsFor(owner: string, options: ScaleByLbfgsOptions = {}): GradientTransformation<ScaleByLbfgsState> {
+  const owner = ownerOr('scaleByLbfgs');
   checkOptions(owner, options, LBFGS_KEYS);
   const { memorySize, scaleInitPrecond } = lbfgsOptions(owner, options);
   return declareState<ScaleByLbfgsState>(

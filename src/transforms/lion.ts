@@ -1,6 +1,7 @@
 import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
@@ -54,11 +55,7 @@ function lionOptions(owner: string, options: ScaleByLionOptions = {}): Required<
  * @group Transforms
  */
 export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
-  return scaleByLionFor('scaleByLion', options);
-}
-
-/** {@link scaleByLion} with the caller's name in error messages. @internal */
-export function scaleByLionFor(owner: string, options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
+  const owner = ownerOr('scaleByLion');
   checkOptions(owner, options, ['b1', 'b2']);
   const { b1, b2 } = lionOptions(owner, options);
   const step: ElementStep<ScaleByLionState> = {

@@ -3,6 +3,7 @@ import { stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
+import { optionName, ownerOr } from '../internal/owner.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
 
@@ -42,14 +43,9 @@ export interface TraceOptions {
  * @group Transforms
  */
 export function trace(options: TraceOptions): GradientTransformation<TraceState> {
-  return traceFor('trace', options);
-}
-
-/**
- * {@link trace} with the caller's name in error messages, and the name under which the caller's
- * options hold the decay (`sgd` and `rmsprop` call it `momentum`). @internal
- */
-export function traceFor(owner: string, options: TraceOptions, decayOption = 'decay'): GradientTransformation<TraceState> {
+  const owner = ownerOr('trace');
+  // `sgd`, `rmsprop` and `lars` call the decay 'momentum'.
+  const decayOption = optionName('decay');
   checkOptions(owner, options, ['decay', 'nesterov']);
   if (options === undefined || options.decay === undefined) {
     throw new TypeError(`${owner}: option '${decayOption}' is required (the momentum coefficient, e.g. 0.9)`);

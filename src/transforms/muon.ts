@@ -3,6 +3,7 @@ import type { EmptyState, GradientTransformation, Params } from '../types.js';
 import { checkFloatTrees, mapFloatLeavesN, mapFloatLeaves, stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaUpdate } from '../internal/moments.js';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
@@ -124,11 +125,7 @@ export function orthogonalizeViaNewtonSchulz(x: tf.Tensor2D, steps: readonly NsC
  * @group Transforms
  */
 export function scaleByMuon(options: ScaleByMuonOptions = {}): GradientTransformation<ScaleByMuonState> {
-  return scaleByMuonFor('scaleByMuon', options);
-}
-
-/** {@link scaleByMuon} with the caller's name in error messages. @internal */
-export function scaleByMuonFor(owner: string, options: ScaleByMuonOptions = {}): GradientTransformation<ScaleByMuonState> {
+  const owner = ownerOr('scaleByMuon');
   checkOptions(owner, options, MUON_KEYS);
   const nsSteps = checkInteger(owner, 'nsSteps', options.nsSteps ?? 5, 1);
   const steps = nsSchedule(owner, options.nsCoeffs ?? 'standard', nsSteps);
@@ -204,11 +201,7 @@ export interface ScaleByShapeOptions {
  * @group Transforms
  */
 export function scaleByShape(options: ScaleByShapeOptions = {}): GradientTransformation<EmptyState> {
-  return scaleByShapeFor('scaleByShape', options);
-}
-
-/** {@link scaleByShape} with the caller's name in error messages. @internal */
-export function scaleByShapeFor(owner: string, options: ScaleByShapeOptions = {}): GradientTransformation<EmptyState> {
+  const owner = ownerOr('scaleByShape');
   checkOptions(owner, options, ['consistentRms']);
   const rms = options.consistentRms === undefined ? undefined : checkNumber(owner, 'consistentRms', options.consistentRms, { min: 0 });
   return declareState(owner, {}, {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
-import { checkInteger, checkNumber, checkOptions, checkRequired } from '../internal/options.js';
+import { checkInteger, checkNumber, checkRequired } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { Scratch } from '../internal/scratch.js';
 import { tidy } from '../tree/tidy.js';
 import { declareState } from '../internal/state.js';
@@ -31,8 +32,8 @@ export interface AddNoiseState {
   count: number;
 }
 
-/** The option values of {@link addNoise}, checked, with defaults filled in. @internal */
-export function addNoiseOptions(owner: string, options: AddNoiseOptions): Required<AddNoiseOptions> {
+/** The option values of {@link addNoise}, checked, with defaults filled in. */
+function addNoiseOptions(owner: string, options: AddNoiseOptions): Required<AddNoiseOptions> {
   const seed = checkInteger(owner, 'seed', options.seed ?? 0, 0);
   checkNumber(owner, 'seed', seed, { max: 2 ** 32 - 1 });
   return {
@@ -80,13 +81,8 @@ export function noiseSeed(seed: number, step: number, leaf: number): number {
  * @group Transforms
  */
 export function addNoise(options: AddNoiseOptions): GradientTransformation<AddNoiseState> {
-  checkRequired('addNoise', options, ['eta', 'gamma'], ['eta', 'gamma', 'seed']);
-  return addNoiseFor('addNoise', options);
-}
-
-/** {@link addNoise} with the caller's name in error messages; options checked for unknown keys. @internal */
-export function addNoiseFor(owner: string, options: AddNoiseOptions): GradientTransformation<AddNoiseState> {
-  checkOptions(owner, options, ['eta', 'gamma', 'seed']);
+  const owner = ownerOr('addNoise');
+  checkRequired(owner, options, ['eta', 'gamma'], ['eta', 'gamma', 'seed']);
   const { eta, gamma, seed } = addNoiseOptions(owner, options);
   return declareState(owner, { count: 'count' }, {
     init: () => ({ count: 0 }),

@@ -3,6 +3,7 @@ import { HyperRate } from '../internal/hyper.js';
 import { leafSquaredNorm } from '../internal/leaf-norms.js';
 import { checkFloatTrees, flattenFloatTrees, missingParams } from '../internal/leaves.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { Scratch } from '../internal/scratch.js';
 import { declareState } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
@@ -47,7 +48,8 @@ export interface ScaleByNovogradState {
   weightDecay: number;
 }
 
-const NOVOGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask'] as const;
+/** The options of {@link scaleByNovograd} (and of `novograd`). @internal */
+export const NOVOGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask'] as const;
 
 /**
  * NovoGrad's direction (Ginsburg et al. 2019, "Stochastic Gradient Methods with Layer-wise
@@ -70,15 +72,11 @@ const NOVOGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask'] as c
  * @group Transforms
  */
 export function scaleByNovograd(options: ScaleByNovogradOptions = {}): GradientTransformation<ScaleByNovogradState> {
-  return scaleByNovogradFor('scaleByNovograd', options);
-}
-
-/** {@link scaleByNovograd} with the caller's name in error messages. @internal */
-export function scaleByNovogradFor(owner: string, options: ScaleByNovogradOptions = {}, defaultEps = 1e-8): GradientTransformation<ScaleByNovogradState> {
+  const owner = ownerOr('scaleByNovograd');
   checkOptions(owner, options, NOVOGRAD_KEYS);
   const b1 = checkRate(owner, 'b1', options.b1 ?? 0.9);
   const b2 = checkRate(owner, 'b2', options.b2 ?? 0.25);
-  const eps = checkNumber(owner, 'eps', options.eps ?? defaultEps, { min: 0 });
+  const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
   const rate = new HyperRate(owner, 'weightDecay', options.weightDecay ?? 0);
   const mask = options.mask;

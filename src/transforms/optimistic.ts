@@ -4,6 +4,7 @@ import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 
 /**
@@ -29,8 +30,8 @@ export interface ScaleByOptimisticGradientState {
   previousGradient: Params;
 }
 
-/** The options of {@link scaleByOptimisticGradient}, checked, with defaults filled in. @internal */
-export function optimisticOptions(owner: string, options: ScaleByOptimisticGradientOptions): Required<ScaleByOptimisticGradientOptions> {
+/** The options of {@link scaleByOptimisticGradient}, checked, with defaults filled in. */
+function optimisticOptions(owner: string, options: ScaleByOptimisticGradientOptions): Required<ScaleByOptimisticGradientOptions> {
   return {
     alpha: checkNumber(owner, 'alpha', options.alpha ?? 1, { min: 0 }),
     beta: checkNumber(owner, 'beta', options.beta ?? 1, { min: 0 }),
@@ -51,16 +52,9 @@ export function optimisticOptions(owner: string, options: ScaleByOptimisticGradi
  * @group Transforms
  */
 export function scaleByOptimisticGradient(options: ScaleByOptimisticGradientOptions = {}): GradientTransformation<ScaleByOptimisticGradientState> {
-  const owner = 'scaleByOptimisticGradient';
+  const owner = ownerOr('scaleByOptimisticGradient');
   checkOptions(owner, options, ['alpha', 'beta']);
-  return scaleByOptimisticGradientFor(owner, optimisticOptions(owner, options));
-}
-
-/** {@link scaleByOptimisticGradient} with checked options and the caller's name in error messages. @internal */
-export function scaleByOptimisticGradientFor(
-  owner: string,
-  { alpha, beta }: Required<ScaleByOptimisticGradientOptions>,
-): GradientTransformation<ScaleByOptimisticGradientState> {
+  const { alpha, beta } = optimisticOptions(owner, options);
   const step: ElementStep<ScaleByOptimisticGradientState> = {
     owner,
     slotNames: ['state.previousGradient'],

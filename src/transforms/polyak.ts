@@ -3,6 +3,7 @@ import { tidy } from '../tree/tidy.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { treeL2Norm } from '../tree/math.js';
 import { readValue } from './reduce-on-plateau.js';
@@ -25,8 +26,8 @@ export interface ScaleByPolyakOptions {
 /** Float32's machine epsilon, 2^-23: below it the squared norm counts as zero (as optax). */
 const FLOAT32_EPS = 2 ** -23;
 
-/** The options of {@link scaleByPolyak}, checked, with defaults filled in. @internal */
-export function polyakOptions(owner: string, options: ScaleByPolyakOptions): Required<ScaleByPolyakOptions> {
+/** The options of {@link scaleByPolyak}, checked, with defaults filled in. */
+function polyakOptions(owner: string, options: ScaleByPolyakOptions): Required<ScaleByPolyakOptions> {
   const variant = options.variant ?? 'sps';
   if (typeof variant !== 'string') {
     throw new TypeError(`${owner}: option 'variant' must be 'sps' or 'sps+', got ${String(variant)}`);
@@ -59,13 +60,9 @@ export function polyakOptions(owner: string, options: ScaleByPolyakOptions): Req
  * @group Transforms
  */
 export function scaleByPolyak(options: ScaleByPolyakOptions = {}): GradientTransformation<EmptyState> {
-  const owner = 'scaleByPolyak';
+  const owner = ownerOr('scaleByPolyak');
   checkOptions(owner, options, ['fMin', 'maxLearningRate', 'eps', 'variant']);
-  return scaleByPolyakFor(owner, polyakOptions(owner, options));
-}
-
-/** {@link scaleByPolyak} with checked options and the caller's name in error messages. @internal */
-export function scaleByPolyakFor(owner: string, o: Required<ScaleByPolyakOptions>): GradientTransformation<EmptyState> {
+  const o = polyakOptions(owner, options);
   return declareState<EmptyState>(owner, {}, {
     init: (params) => {
       checkFloatTrees(owner, ['params'], [params]);

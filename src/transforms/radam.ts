@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
@@ -84,11 +85,7 @@ function radamRectification(b2: number, t: number, threshold: number): number | 
  * @group Transforms
  */
 export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
-  return scaleByRadamFor('scaleByRadam', options);
-}
-
-/** {@link scaleByRadam} with the caller's name in error messages. @internal */
-export function scaleByRadamFor(owner: string, options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
+  const owner = ownerOr('scaleByRadam');
   checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
   const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
   const rectification = (s: ScaleByRadamState) => radamRectification(b2, s.count + 1, threshold);

@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { clipByValueOps } from '../internal/clip-by-value.js';
 import { stateLike } from '../internal/leaves.js';
 import { checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { signOps } from '../internal/sign.js';
 import type { ElementStep } from '../internal/element-step.js';
@@ -85,11 +86,7 @@ export function rpropOptions(owner: string, learningRate: unknown, options: Scal
  * @group Transforms
  */
 export function scaleByRprop(learningRate: number, options: ScaleByRpropOptions = {}): GradientTransformation<ScaleByRpropState> {
-  return scaleByRpropFor('scaleByRprop', learningRate, options);
-}
-
-/** {@link scaleByRprop} with the caller's name in error messages. @internal */
-export function scaleByRpropFor(owner: string, learningRate: number, options: ScaleByRpropOptions = {}): GradientTransformation<ScaleByRpropState> {
+  const owner = ownerOr('scaleByRprop');
   const o = rpropOptions(owner, learningRate, options);
   const step: ElementStep<ScaleByRpropState> = {
     owner,

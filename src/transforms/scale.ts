@@ -4,6 +4,7 @@ import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, Up
 import { mapFloatLeaves } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, evaluateSchedule } from '../internal/options.js';
 import { HyperRate } from '../internal/hyper.js';
+import { optionName, ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { withElementStep } from '../internal/record.js';
 
@@ -43,12 +44,8 @@ export function identity(): GradientTransformation<EmptyState> {
  * @group Transforms
  */
 export function scale(factor: number): GradientTransformation<EmptyState> {
-  return scaleWithOwner('scale', 'factor', factor);
-}
-
-/** {@link scale} with the caller's name in error messages, for the optimizers. @internal */
-export function scaleWithOwner(owner: string, option: string, factor: number): GradientTransformation<EmptyState> {
-  checkNumber(owner, option, factor);
+  const owner = ownerOr('scale');
+  checkNumber(owner, 'factor', factor);
   const tx = declareState<EmptyState>(owner, {}, {
     init: () => ({}),
     update: (updates, state) => [multiplyLeaves(owner, updates, factor), state],
@@ -83,22 +80,14 @@ export interface ScaleByScheduleState {
  * @group Transforms
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation<ScaleByScheduleState> {
-  return scheduleWithOwner('scaleBySchedule', 'schedule', schedule, 1);
-}
-
-function scheduleWithOwner(
-  owner: string,
-  option: string,
-  schedule: Schedule,
-  sign: 1 | -1,
-): GradientTransformation<ScaleByScheduleState> {
+  const owner = ownerOr('scaleBySchedule');
   if (typeof schedule !== 'function') {
-    throw new TypeError(`${owner}: option '${option}' must be a function (count) => number, got ${typeof schedule}`);
+    throw new TypeError(`${owner}: option 'schedule' must be a function (count) => number, got ${typeof schedule}`);
   }
   return declareState(owner, { count: 'count' }, {
     init: () => ({ count: 0 }),
     update: (updates, state) => {
-      const factor = sign * evaluateSchedule(owner, option, schedule, state.count);
+      const factor = evaluateSchedule(owner, 'schedule', schedule, state.count);
       return [multiplyLeaves(owner, updates, factor), { count: state.count + 1 }];
     },
   });
@@ -148,21 +137,11 @@ export function scaleByLearningRate(
   learningRate: ScalarOrSchedule,
   options: ScaleByLearningRateOptions = {},
 ): GradientTransformation<ScaleByLearningRateState> {
-  return learningRateWithOwner('scaleByLearningRate', learningRate, options);
-}
-
-/**
- * {@link scaleByLearningRate} with the caller's name in error messages, for the optimizers.
- * @internal
- */
-export function learningRateWithOwner(
-  owner: string,
-  learningRate: ScalarOrSchedule | HyperRate,
-  options: ScaleByLearningRateOptions = {},
-): GradientTransformation<ScaleByLearningRateState> {
+  const owner = ownerOr('scaleByLearningRate');
   checkOptions(owner, options, ['flipSign']);
   const flipSign = checkBoolean(owner, 'flipSign', options.flipSign ?? true);
-  const lr = learningRate instanceof HyperRate ? learningRate : new HyperRate(owner, 'learningRate', learningRate);
+  // `polyakSgd` calls its rate 'scaling'.
+  const lr = new HyperRate(owner, optionName('learningRate'), learningRate);
   const sign = flipSign ? -1 : 1;
   const tx = declareState<ScaleByLearningRateState>(owner, { count: 'count', learningRate: lr }, {
     init: () => ({ count: 0, learningRate: lr.at(0) }),

@@ -4,6 +4,7 @@ import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
+import { ownerOr } from '../internal/owner.js';
 
 /**
  * Replaces every update by its sign, element-wise: `u = sign(g)`, with JAX's `sign` (-1, 0 or
@@ -13,11 +14,7 @@ import { stepUpdate } from '../kernels/step.js';
  * @group Transforms
  */
 export function scaleBySign(): GradientTransformation<EmptyState> {
-  return scaleBySignFor('scaleBySign');
-}
-
-/** {@link scaleBySign} with the caller's name in error messages. @internal */
-export function scaleBySignFor(owner: string): GradientTransformation<EmptyState> {
+  const owner = ownerOr('scaleBySign');
   const step: ElementStep<EmptyState> = {
     owner,
     slotNames: [],

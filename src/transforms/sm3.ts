@@ -3,6 +3,7 @@ import { tidy } from '../tree/tidy.js';
 import type { GradientTransformation, Params } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { treeFlatten, treeLeaves, treeMap, treePaths } from '../tree/structure.js';
 
@@ -62,11 +63,7 @@ function coverShapes(shape: readonly number[]): number[][] {
  * @group Transforms
  */
 export function scaleBySm3(options: ScaleBySm3Options = {}): GradientTransformation<ScaleBySm3State> {
-  return scaleBySm3For('scaleBySm3', options);
-}
-
-/** {@link scaleBySm3} with the caller's name in error messages. @internal */
-export function scaleBySm3For(owner: string, options: ScaleBySm3Options = {}): GradientTransformation<ScaleBySm3State> {
+  const owner = ownerOr('scaleBySm3');
   checkOptions(owner, options, ['b1', 'b2', 'eps']);
   const b1 = checkRate(owner, 'b1', options.b1 ?? 0.9);
   const b2 = checkRate(owner, 'b2', options.b2 ?? 1, true);

@@ -1,4 +1,5 @@
 import { checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { Ops } from '../internal/ops.js';
 import type { ElementStep, StepInputs } from '../internal/element-step.js';
@@ -37,11 +38,7 @@ const TRUST_RATIO_KEYS = ['minNorm', 'trustCoefficient', 'eps'] as const;
  * @group Transforms
  */
 export function scaleByTrustRatio(options: ScaleByTrustRatioOptions = {}): GradientTransformation<EmptyState> {
-  return scaleByTrustRatioFor('scaleByTrustRatio', options);
-}
-
-/** {@link scaleByTrustRatio} with the caller's name in error messages. @internal */
-export function scaleByTrustRatioFor(owner: string, options: ScaleByTrustRatioOptions = {}): GradientTransformation<EmptyState> {
+  const owner = ownerOr('scaleByTrustRatio');
   checkOptions(owner, options, TRUST_RATIO_KEYS);
   const minNorm = checkNumber(owner, 'minNorm', options.minNorm ?? 0, { min: 0 });
   const trustCoefficient = checkNumber(owner, 'trustCoefficient', options.trustCoefficient ?? 1, { min: 0, minInclusive: false });

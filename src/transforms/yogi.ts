@@ -2,6 +2,7 @@ import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { signOps } from '../internal/sign.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
@@ -77,12 +78,8 @@ export function yogiOptions(owner: string, options: ScaleByYogiOptions): Require
  * @group Transforms
  */
 export function scaleByYogi(options: ScaleByYogiOptions = {}): GradientTransformation<ScaleByYogiState> {
-  return scaleByYogiFor('scaleByYogi', options);
-}
-
-/** {@link scaleByYogi} with the caller's name in error messages. @internal */
-export function scaleByYogiFor(owner: string, options: ScaleByYogiOptions = {}, keys: readonly string[] = YOGI_KEYS): GradientTransformation<ScaleByYogiState> {
-  checkOptions(owner, options, keys);
+  const owner = ownerOr('scaleByYogi');
+  checkOptions(owner, options, YOGI_KEYS);
   const { b1, b2, eps, epsRoot, initialAccumulatorValue } = yogiOptions(owner, options);
   const step: ElementStep<ScaleByYogiState> = {
     owner,

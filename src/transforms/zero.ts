@@ -3,6 +3,7 @@ import { tidy } from '../tree/tidy.js';
 import { mapFloatLeaves } from '../internal/leaves.js';
 import { declareState } from '../internal/state.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
+import { ownerOr } from '../internal/owner.js';
 
 /**
  * Replaces every update by zeros: `u = 0` (new float32 zero tensors of the updates' shapes, so
@@ -14,11 +15,7 @@ import type { EmptyState, GradientTransformation } from '../types.js';
  * @group Wrappers and combinators
  */
 export function setToZero(): GradientTransformation<EmptyState> {
-  return setToZeroFor('setToZero');
-}
-
-/** {@link setToZero} with the caller's name in error messages. @internal */
-export function setToZeroFor(owner: string): GradientTransformation<EmptyState> {
+  const owner = ownerOr('setToZero');
   return declareState(owner, {}, {
     init: () => ({}),
     update: (updates, state) => [tidy(() => mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.zerosLike(g))) as typeof updates, state],

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Updates } from '../types.js';
 import { mapFloatLeaves, stateLike } from '../internal/leaves.js';
 import { checkInteger, checkNumber, checkOptions } from '../internal/options.js';
+import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { readDots } from '../internal/dots.js';
 import { tidy } from '../tree/tidy.js';
@@ -111,11 +112,7 @@ interface ZoomState {
  * @group Transforms
  */
 export function scaleByZoomLinesearch(options: ScaleByZoomLinesearchOptions): GradientTransformation<ScaleByZoomLinesearchState> {
-  return scaleByZoomLinesearchFor('scaleByZoomLinesearch', options);
-}
-
-/** {@link scaleByZoomLinesearch} with the caller's name in error messages. @internal */
-export function scaleByZoomLinesearchFor(owner: string, options: ScaleByZoomLinesearchOptions): GradientTransformation<ScaleByZoomLinesearchState> {
+  const owner = ownerOr('scaleByZoomLinesearch');
   if (options === undefined || options === null || typeof options !== 'object') {
     throw new TypeError(`${owner}: expected an options object with 'maxLinesearchSteps'`);
   }
