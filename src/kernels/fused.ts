@@ -4,7 +4,7 @@ import { recordOf, stepsOf, withRecord } from '../internal/record.js';
 import { checkStateOf, declaredOwner } from '../internal/state.js';
 import type { KernelBackend, KernelPath } from './backend.js';
 import { callKernel, ownsBuffers } from './call.js';
-import { activeKernels, getKernelMode } from './mode.js';
+import { backendKernels, getKernelMode } from './mode.js';
 import { addLeafNorms, deviceClipFactor, leafStateTree, prepare, type Prepared } from './prepare.js';
 import type { FusedSpec } from './spec.js';
 import { stepSpec } from './step.js';
@@ -65,7 +65,9 @@ export function kernelPath(tx: GradientTransformation<any>): KernelPath {
 
 /** The kernels that run `tx` here (`owner` names the caller if no backend is ready), if any. */
 function kernelsFor(tx: GradientTransformation<any>, owner: string): KernelBackend | undefined {
-  const kernels = activeKernels(owner);
+  // The backend is asked first, so that a question asked too early fails in every mode.
+  const ready = backendKernels(owner);
+  const kernels = getKernelMode() === 'composite' ? undefined : ready;
   return kernels !== undefined && runsFused(tx, !kernels.leafNorms) ? kernels : undefined;
 }
 
