@@ -10,6 +10,7 @@ import {
   disposeReplaced,
   getHyperparam,
   getKernelMode,
+  injectHyperparams,
   kernelPath,
   multiSteps,
   setHyperparam,
@@ -24,7 +25,21 @@ import {
   type GradientTransformation,
   type Params,
 } from '../../src/index.js';
-import { expectAllClose, expectBitwiseEqual, flat, gradValues32, inMode, makeGrads, makeParams, PARAM_VALUES, stateValues, thrown } from '../helpers.js';
+import {
+  expectAllClose,
+  expectBitwiseEqual,
+  flat,
+  gradValues32,
+  inMode,
+  makeGrads,
+  makeParams,
+  noLeak,
+  PARAM_VALUES,
+  stateValues,
+  thrown,
+  trainWithoutLeak,
+  updateSteps,
+} from '../helpers.js';
 
 // averageParams keeps a moving average or the mean of the parameters beside any optimizer; these
 // tests check the average against its formula in float64, the fused path against the composite
@@ -221,25 +236,13 @@ describe('averageParams: fused where the inner optimizer is', () => {
   });
 
   it.each(['ema', 'swa'] as const)('%s: no tensor leaks over 100 steps, through trainStep and through update', (kind) => {
-    const before = tf.memory().numTensors;
     const tx = averageParams(adam(0.05), { kind, every: 2 });
-    let params: Params = makeParams();
-    let state = tx.init(params);
-    const afterInit = tf.memory().numTensors;
-    for (let k = 0; k < 100; k++) ({ params, state } = trainStep(tx, params, state, makeGrads(k)));
-    expect(tf.memory().numTensors).toBe(afterInit);
-    for (let k = 0; k < 100; k++) {
-      const g = makeGrads(k);
-      const [u, next]: [Params, typeof state] = tx.update(g, state, params);
-      const p2: Params = applyUpdates(params, u);
-      disposeReplaced([params, state, u, g], [p2, next]);
-      params = p2;
-      state = next;
-    }
-    expect(tf.memory().numTensors).toBe(afterInit);
-    const avg = averagedParams(state);
-    treeDispose([params, state, avg]);
-    expect(tf.memory().numTensors).toBe(before);
+    trainWithoutLeak(tx, 100);
+    noLeak(() => {
+      const { params, state } = updateSteps(tx, 100);
+      expect(state.n).toBe(50);
+      treeDispose([params, state, averagedParams(state)]);
+    });
   });
 });
 
@@ -360,6 +363,36 @@ describe('averageParams: state, checkpoints and hyperparameters', () => {
     expect(getHyperparam(state, 'learningRate')).toBe(0.05);
     state = setHyperparam(state, 'learningRate', 0.01);
     expect(getHyperparam(state, 'inner.1.learningRate')).toBe(0.01);
+    treeDispose([params, state]);
+  });
+
+  it('inside and around injectHyperparams: the inner optimizer\'s injected values, and an injected decay, are read and set through it', () => {
+    const inside = averageParams(injectHyperparams(adamw)({ learningRate: 0.05, weightDecay: 0.01 }), { kind: 'swa' });
+    expect(kernelPath(inside)).toBe(kernelPath(adamw(0.05)));
+    const run = () => {
+      let params: Params = makeParams();
+      let state = inside.init(params);
+      for (let k = 0; k < 6; k++) {
+        if (k === 3) state = setHyperparam(state, 'weightDecay', 0.1);
+        ({ params, state } = trainStep(inside, params, state, makeGrads(k)));
+      }
+      expect(getHyperparam(state, 'weightDecay')).toBe(0.1);
+      return { params, state };
+    };
+    const fused = inMode('auto', run);
+    const composite = inMode('composite', run);
+    expectBitwiseEqual(fused, composite);
+    treeDispose([fused, composite]);
+
+    const around = injectHyperparams((h: { learningRate: number; decay: number }) => averageParams(sgd(h.learningRate), { kind: 'ema', decay: h.decay }))({ learningRate: 0.1, decay: 0.9 });
+    let params: Params = makeParams();
+    let state = around.init(params);
+    ({ params, state } = trainStep(around, params, state, makeGrads(0)));
+    expect(getHyperparam(state, 'decay')).toBe(0.9);
+    // With decay 0, the average is the new params, exactly.
+    state = setHyperparam(state, 'decay', 0);
+    ({ params, state } = trainStep(around, params, state, makeGrads(1)));
+    expectBitwiseEqual(state.inner.averaged, params);
     treeDispose([params, state]);
   });
 });
