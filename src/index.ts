@@ -211,6 +211,12 @@ export { applyEvery, type ApplyEveryState } from './combine/apply-every.js';
 export { applyIfFinite, type ApplyIfFiniteOptions, type ApplyIfFiniteState } from './combine/apply-if-finite.js';
 export { lookahead, type LookaheadOptions, type LookaheadState } from './combine/lookahead.js';
 export { flatten } from './combine/flatten.js';
+export {
+  averageParams,
+  averagedParams,
+  type AverageParamsOptions,
+  type AverageParamsState,
+} from './combine/average-params.js';
 export { ema, type EmaOptions, type EmaState } from './transforms/ema.js';
 export {
   scheduleFree,
@@ -255,6 +261,7 @@ export {
 } from './interop/tf-optimizer.js';
 export { modelParams, type LayersModelLike, type LayerWeightLike } from './interop/layers.js';
 export { fitCallback, type FitCallbackArgs, type FitCallbackOptions } from './interop/fit-callback.js';
+export { withAveragedWeights } from './interop/averaged-weights.js';
 export {
   loadState,
   saveState,

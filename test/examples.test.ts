@@ -110,6 +110,18 @@ describe('examples', () => {
     expect(out).toContain('ok: after k updates the state holds schedule(k), on the fused path too');
   });
 
+  it('weight-averaging: SWA and EMA weights evaluate better than the last weights of SGD at a fixed rate; its own checks pass', () => {
+    const out = runExample('weight-averaging.ts'); // the program throws, and so fails here, if a check fails
+    const loss = (label: string) => Number(out.match(new RegExp(`^  ${label} +([\\d.]+)$`, 'm'))![1]);
+    const [last, swa, ema] = [loss('last weights'), loss('SWA, the last 15 epochs'), loss('EMA, decay 0.99')];
+    expect(last).toBeGreaterThan(1);
+    for (const averaged of [swa, ema]) {
+      expect(averaged).toBeGreaterThan(1); // the noise floor
+      expect(averaged - 1).toBeLessThan((last - 1) / 2); // at most half the last weights' excess loss
+    }
+    expect(out.match(/^ok: /gm)).toHaveLength(3);
+  });
+
   it('zoo: every optimizer on Rosenbrock, an ill-conditioned quadratic and Ackley, a table each, leak-free', () => {
     const out = runExample('zoo.ts');
     const tables = out.split('\n\n').filter((b) => b.includes('| optimizer |'));

@@ -518,6 +518,14 @@ const WRAPPERS: Entry[] = [
   e({ name: 'lookahead', args: [['fast', INNER]], options: { syncPeriod: int(1, 3), slowStepSize: dom(real(0, 1), [...NOT_FINITE, -0.1, 1.5]), resetState: BOOL }, build: call(api.lookahead as never) }),
   e({ name: 'flatten', args: [['inner', INNER]], build: call(api.flatten as never) }),
   e({
+    name: 'averageParams', args: [['inner', INNER]],
+    options: { kind: oneOf('ema', 'swa'), decay: RATE, start: int(0, 3), every: int(1, 3), debias: BOOL },
+    required: ['kind'],
+    // decay and debias are refused with kind 'swa'.
+    accept: (_a, o) => o.kind === 'ema' || (o.decay === undefined && o.debias === undefined),
+    build: call(api.averageParams as never),
+  }),
+  e({
     name: 'scheduleFree', args: [['baseOptimizer', INNER]],
     options: { learningRate: LR, b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), weightLrPower: nonneg(3) },
     required: ['learningRate'], rateOption: 'learningRate', build: call(api.scheduleFree as never),
@@ -544,6 +552,7 @@ export const OTHER_EXPORTS = new Set([
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage',
   'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz', 'treeKeep',
+  'averagedParams', 'withAveragedWeights',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */
