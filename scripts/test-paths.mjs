@@ -12,6 +12,7 @@ const files = ['test/optimizers.test.ts', 'test/transforms.test.ts', 'test/error
   'test/masked.test.ts', 'test/partition.test.ts', 'test/zoo-belief-yogi-sign-noise.test.ts', 'test/lbfgs.test.ts', 'test/zoo-layerwise.test.ts',
   'test/zoo-adabound-asgd-adopt-ademamix.test.ts', 'test/zoo-muon.test.ts', 'test/zoo-prodigy.test.ts',
   'test/zoo-rprop-adan-optimistic-adafactor-sm3-polyak.test.ts',
+  'test/interop/param-groups.test.ts',
   // What trainStep may overwrite differs per backend (cpu shares arrays without counting them).
   'test/properties/purity.test.ts'];
 const runs = [

@@ -254,6 +254,16 @@ export {
   type TfOptimizerOptions,
 } from './interop/tf-optimizer.js';
 export { modelParams, type LayersModelLike, type LayerWeightLike } from './interop/layers.js';
+export { paramInfo, type ParamInfo, type WeightLabels } from './interop/param-info.js';
+export {
+  decayMask,
+  layerwiseDecay,
+  muonLabels,
+  type DecayExclusion,
+  type DecayMaskOptions,
+  type LayerwiseDecayGroups,
+  type LayerwiseDecayOptions,
+} from './interop/param-groups.js';
 export {
   loadState,
   saveState,

@@ -543,7 +543,8 @@ export const OTHER_EXPORTS = new Set([
   'piecewiseInterpolateSchedule', 'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule',
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage',
-  'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz', 'treeKeep',
+  'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz', 'treeKeep', 'paramInfo', 'decayMask', 'layerwiseDecay',
+  'muonLabels',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */
