@@ -13,6 +13,7 @@ const files = ['test/optimizers.test.ts', 'test/transforms.test.ts', 'test/error
   'test/zoo-adabound-asgd-adopt-ademamix.test.ts', 'test/zoo-muon.test.ts', 'test/zoo-prodigy.test.ts',
   'test/zoo-rprop-adan-optimistic-adafactor-sm3-polyak.test.ts',
   'test/combine/average-params.test.ts', 'test/interop/averaged-weights.test.ts',
+  'test/interop/param-groups.test.ts',
   // What trainStep may overwrite differs per backend (cpu shares arrays without counting them).
   'test/properties/purity.test.ts', 'test/combine/telemetry.test.ts', 'test/interop/fit-callback.test.ts', 'test/interop/accumulation.test.ts'];
 const runs = [

@@ -262,6 +262,16 @@ export {
 export { modelParams, type LayersModelLike, type LayerWeightLike } from './interop/layers.js';
 export { fitCallback, type FitCallbackArgs, type FitCallbackOptions } from './interop/fit-callback.js';
 export { withAveragedWeights } from './interop/averaged-weights.js';
+export { paramInfo, type ParamInfo, type WeightLabels } from './interop/param-info.js';
+export {
+  decayMask,
+  layerwiseDecay,
+  muonLabels,
+  type DecayExclusion,
+  type DecayMaskOptions,
+  type LayerwiseDecayGroups,
+  type LayerwiseDecayOptions,
+} from './interop/param-groups.js';
 export {
   loadState,
   saveState,

@@ -122,6 +122,16 @@ describe('examples', () => {
     expect(out.match(/^ok: /gm)).toHaveLength(3);
   });
 
+  it('param-groups: paramInfo of a layers model, and decayMask, layerwiseDecay and muonLabels each train it with model.fit, leak-free', () => {
+    const out = runExample('param-groups.ts');
+    expect(out).toMatch(/^embedding_Embedding1\/embeddings +Embedding +embeddings depth 0 {2}\[12, 16\]$/m);
+    expect(out).toMatch(/^dense_Dense3\/kernel +Dense +kernel +depth 4 {2}\[16, 3\]$/m);
+    const runs = [...out.matchAll(/^(.+): loss ([\d.]+) -> ([\d.]+) in 30 steps$/gm)];
+    expect(runs.map((r) => r[1])).toEqual(['adamw + decayMask', 'layerwiseDecay', 'muon + muonLabels']);
+    for (const [, name, first, last] of runs) expect(Number(last), name).toBeLessThan(0.8 * Number(first));
+    expect(out).toContain('0 tensors alive');
+  });
+
   it('zoo: every optimizer on Rosenbrock, an ill-conditioned quadratic and Ackley, a table each, leak-free', () => {
     const out = runExample('zoo.ts');
     const tables = out.split('\n\n').filter((b) => b.includes('| optimizer |'));

@@ -54,24 +54,41 @@ export interface LayersModelLike {
  * @group tfjs interop
  */
 export function modelParams(model: LayersModelLike): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const { variable } of trainableVariables('modelParams', model)) out[variable.name] = variable;
+  return out;
+}
+
+/** One trainable weight of a model and its tf.Variable. */
+export interface TrainableVariable {
+  weight: LayerWeightLike;
+  variable: tf.Variable;
+}
+
+/**
+ * The trainable weights of `model` with their tf.Variables, in `trainableWeights` order,
+ * checked as {@link modelParams} checks them (errors name `owner`).
+ * @internal
+ */
+export function trainableVariables(owner: string, model: LayersModelLike): TrainableVariable[] {
   const weights = (model as Partial<LayersModelLike> | null)?.trainableWeights;
   if (!Array.isArray(weights)) {
-    throw new TypeError(`modelParams: expected a tfjs-layers model or layer (with trainableWeights), got ${describeNode(model)}`);
+    throw new TypeError(`${owner}: expected a tfjs-layers model or layer (with trainableWeights), got ${describeNode(model)}`);
   }
-  const out: Record<string, tf.Variable> = {};
-  weights.forEach((w: LayerWeightLike, i: number) => {
+  const seen = new Set<string>();
+  return weights.map((w: LayerWeightLike, i: number) => {
     if (w === null || typeof w !== 'object' || typeof w.read !== 'function') {
-      throw new TypeError(`modelParams: trainableWeights[${i}] is ${describeNode(w)}, not a tfjs-layers weight`);
+      throw new TypeError(`${owner}: trainableWeights[${i}] is ${describeNode(w)}, not a tfjs-layers weight`);
     }
     const variable = w.read();
     const label = typeof w.originalName === 'string' ? `'${w.originalName}'` : `${i}`;
     if (!(variable instanceof tfc.Variable)) {
-      throw new TypeError(`modelParams: weight ${label} (trainableWeights[${i}]) reads as ${describeNode(variable)}, not a tf.Variable`);
+      throw new TypeError(`${owner}: weight ${label} (trainableWeights[${i}]) reads as ${describeNode(variable)}, not a tf.Variable`);
     }
-    if (Object.prototype.hasOwnProperty.call(out, variable.name)) {
-      throw new Error(`modelParams: the tf.Variable '${variable.name}' is at trainableWeights[${i}] and before it; list each weight once`);
+    if (seen.has(variable.name)) {
+      throw new Error(`${owner}: the tf.Variable '${variable.name}' is at trainableWeights[${i}] and before it; list each weight once`);
     }
-    out[variable.name] = variable;
+    seen.add(variable.name);
+    return { weight: w, variable };
   });
-  return out;
 }

@@ -148,7 +148,8 @@ const NOT_TRANSFORMATIONS = new Set([
   'treeUnflatten', 'treeAdd', 'treeFullLike', 'treeL2Norm', 'treeScale', 'treeSize', 'treeSub', 'treeZerosLike',
   'formatPath', 'isTensor', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage', 'NS_COEFFICIENT_PRESETS',
-  'orthogonalizeViaNewtonSchulz',
+  'orthogonalizeViaNewtonSchulz', 'paramInfo', 'decayMask', 'layerwiseDecay', 'muonLabels', 'averagedParams',
+  'withAveragedWeights', 'getMeasurement', 'globalNorm', 'measureWithEma', 'fitCallback',
 ]);
 
 // ---------------------------------------------------------------------------------------------

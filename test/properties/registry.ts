@@ -446,6 +446,12 @@ const LEAVES: Entry[] = [
 const byName = (name: string) => LEAVES.find((x) => x.name === name)!;
 const INNER_NAMES = ['sgd', 'adam', 'adamw', 'lion', 'rmsprop', 'adagrad', 'lamb', 'scaleByAdam'];
 const INNER = typed(fc.oneof(...INNER_NAMES.map((n) => recipeArb(byName(n)))), [null, 3, {}, { init: () => ({}) }], false);
+/** Measures of the updates: the global norm (which a fused chain takes from its sum of squares), and a tf op. */
+const MEASURE = typed(
+  fc.constantFrom(api.globalNorm, described((u: Params) => api.treeL2Norm(u, { squared: true }), '(u) => treeL2Norm(u, { squared: true })')),
+  [3, 'norm'],
+  false,
+);
 const INNERS = typed(fc.array(INNER.valid, { minLength: 1, maxLength: 3 }), [[3], [null], [{}]], false);
 
 /** Optimizers `injectHyperparams` is given, with the numeric options it may inject. */
@@ -517,6 +523,12 @@ const WRAPPERS: Entry[] = [
   e({ name: 'applyIfFinite', args: [['inner', INNER]], options: { maxConsecutiveErrors: int(0, 3) }, required: ['maxConsecutiveErrors'], build: call(api.applyIfFinite as never) }),
   e({ name: 'lookahead', args: [['fast', INNER]], options: { syncPeriod: int(1, 3), slowStepSize: dom(real(0, 1), [...NOT_FINITE, -0.1, 1.5]), resetState: BOOL }, build: call(api.lookahead as never) }),
   e({ name: 'flatten', args: [['inner', INNER]], build: call(api.flatten as never) }),
+  // Telemetry at the head of a chain, where it observes the gradients (and the chain stays fused).
+  e({
+    name: 'monitor', args: [['inner', INNER], ['measure', MEASURE]],
+    build: (a) => api.chain(api.monitor({ m: a[1] as api.Measure, ema: api.measureWithEma(a[1] as api.Measure, { decay: 0.9 }) }), a[0] as AnyTx),
+  }),
+  e({ name: 'snapshot', args: [['inner', INNER], ['measure', MEASURE]], build: (a) => api.chain(api.snapshot('m', a[1] as api.Measure), a[0] as AnyTx) }),
   e({
     name: 'averageParams', args: [['inner', INNER]],
     options: { kind: oneOf('ema', 'swa'), decay: RATE, start: int(0, 3), every: int(1, 3), debias: BOOL },
@@ -552,7 +564,10 @@ export const OTHER_EXPORTS = new Set([
   'linearOnecycleSchedule', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
   'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage',
   'NS_COEFFICIENT_PRESETS', 'orthogonalizeViaNewtonSchulz', 'treeKeep',
-  'averagedParams', 'withAveragedWeights',
+  'averagedParams', 'withAveragedWeights', 'paramInfo', 'decayMask', 'layerwiseDecay', 'muonLabels',
+  // Telemetry: readers and measures (measureWithEma's output is a measurement, not updates; the
+  // monitor entry above runs it).
+  'getMeasurement', 'globalNorm', 'measureWithEma', 'fitCallback',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */
