@@ -174,7 +174,7 @@ export const CASES: Case[] = [
   { name: 'averageParams(adam, ema)', make: (l) => l.averageParams(l.adam(0.01), { kind: 'ema', decay: 0.9 }) },
   { name: 'averageParams(sgd momentum, swa)', make: (l) => l.averageParams(l.sgd(0.1, { momentum: 0.5 }), { kind: 'swa', start: 1 }) },
   { name: 'monitor(globalNorm) chain(clipByGlobalNorm, adamw)', make: (l) =>
-    l.chain(l.monitor({ gradNorm: l.globalNorm, bigEma: l.measureWithEma((u: never) => l.globalNorm(u), { decay: 0.5 }) }), l.clipByGlobalNorm(1), l.adamw(0.01)) },
+    l.chain(l.monitor({ gradNorm: l.globalNorm, bigEma: l.measureWithEma(l.globalNorm, { decay: 0.5 }) }), l.clipByGlobalNorm(1), l.adamw(0.01)) },
   { name: 'snapshot(globalNorm) chain(sgd)', make: (l) => l.chain(l.snapshot('norm', l.globalNorm), l.sgd(0.1)) },
   { name: 'flatten(rmsprop centered)', make: (l) => l.flatten(l.rmsprop(0.01, { centered: true })) },
   { name: 'masked(adam)', make: (l) => l.masked(l.adam(0.01), notScalar(l)) },
