@@ -24,6 +24,9 @@ import {
   addDecayedWeights,
   adamw,
   applyIfFinite,
+  averageParams,
+  globalNorm,
+  monitor,
   applyUpdates,
   chain,
   clipByGlobalNorm,
@@ -83,6 +86,24 @@ const OPTS: Record<string, Opt> = {
     tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
     // Per micro-step: read g and the accumulator, write the accumulator; a quarter of a step.
     bytesPerParam: 12 + 28 / 4,
+  },
+  // Telemetry: a monitor of the gradients' norm at the head of the chain (the clip's sum of
+  // squares gives it); compare with the same chain without it (clip+adamw).
+  'clip+adamw': {
+    make: () => chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-2 })),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 32,
+  },
+  'monitor+clip+adamw': {
+    make: () => chain(monitor({ gradNorm: globalNorm }), clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-2 })),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 32,
+  },
+  // Weight averaging: one more pass over the parameters and the average after the step.
+  'ema(adamw)': {
+    make: () => averageParams(adamw(1e-3, { weightDecay: 1e-2 }), { kind: 'ema', decay: 0.999 }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 28 + 12,
   },
   'named(clip+adamw)': {
     make: () => namedChain(['clip', clipByGlobalNorm(1)], ['opt', adamw(1e-3, { weightDecay: 1e-2 })]),
