@@ -170,6 +170,12 @@ describe('playground in Chromium', () => {
       // Cross-entropy of 3 classes starts near ln 3; accuracy near a third.
       expect(c.trainLoss[epochs], c.label).toBeLessThan(0.6 * c.trainLoss[0]);
       expect(c.testAccuracy[epochs], c.label).toBeGreaterThan(c.testAccuracy[0] + 0.2);
+      // Telemetry from the optimizer's state: the monitored gradient norm after each epoch, and
+      // the learning rate after each step (every default racer keeps one).
+      expect(c.gradNorm, c.label).toHaveLength(epochs);
+      expect(c.gradNorm!.every((n) => Number.isFinite(n) && n > 0), c.label).toBe(true);
+      expect(c.learningRate, c.label).toHaveLength(epochs * 10);
+      expect(c.learningRate!.every((r) => Number.isFinite(r) && r >= 0), c.label).toBe(true);
     }
     // Only the dataset's four tensors stay alive.
     expect(hook.tensors).toBe(4);

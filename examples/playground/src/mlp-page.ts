@@ -1,5 +1,6 @@
 // The MLP page (mlp.html): trains examples/mlp.ts's network with the optimizers the user picks
-// and plots train loss, test accuracy and learning rate per optimizer as the epochs go by.
+// and plots train loss, test accuracy, the gradient norm and the learning rate per optimizer as
+// the epochs go by (the last two read from the optimizer's state: telemetry).
 import * as tf from '@tensorflow/tfjs-core';
 import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
@@ -8,7 +9,7 @@ import { STEPS_PER_EPOCH, makeDataset, type Dataset } from './mlp-model.js';
 import { MAX_EPOCHS, MAX_MLP_RACERS, MLP_LEARNING_RATES, decodeMlpState, encodeMlpState, type MlpState } from './mlp-state.js';
 import { MlpTraining } from './mlp-train.js';
 import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, runPage, startSession, wireShareButton, type MlpHook } from './page.js';
-import { defaultRacer, racerSchedule } from './racer.js';
+import { defaultRacer } from './racer.js';
 import { optimizerSelect, racerCard, setRacerStatus } from './racer-card.js';
 
 const hook: MlpHook = exposeHook<MlpHook>({
@@ -30,6 +31,7 @@ const accuracyChart = new LineChart($<SVGSVGElement>('#accuracy-chart'), {
   yLabel: 'test accuracy',
   formatY: (y) => `${Math.round(100 * y)}%`,
 });
+const gradNormChart = new LineChart($<SVGSVGElement>('#grad-norm-chart'), { xLabel: 'epoch', yLabel: 'gradient norm', logY: true });
 const lrChart = new LineChart($<SVGSVGElement>('#lr-chart'), { xLabel: 'step', yLabel: 'learning rate' });
 
 let state: MlpState;
@@ -85,13 +87,13 @@ function draw(training: MlpTraining): void {
     training.curves.map((c, i) => ({ label: c.label, color: racerColor(i), ys: c[pick] }));
   lossChart.update(series('trainLoss'), { xDomain });
   accuracyChart.update(series('testAccuracy'), { xDomain, yDomain: [0, 1] });
+  // The norm after epoch e is the first point's neighbour: the curve starts at epoch 1.
+  gradNormChart.update(
+    training.curves.map((c, i) => ({ label: c.label, color: racerColor(i), ys: [NaN, ...c.gradNorm] })),
+    { xDomain },
+  );
   const steps = training.epochs * STEPS_PER_EPOCH;
-  const rates = training.curves.flatMap((c, i) => {
-    if (c.config.learningRate === null) return [];
-    const schedule = racerSchedule(c.config, steps);
-    const lr = c.config.learningRate;
-    return [{ label: c.label, color: racerColor(i), ys: Array.from({ length: steps }, (_, k) => (schedule ? schedule(k) : lr)) }];
-  });
+  const rates = training.curves.flatMap((c, i) => (c.learningRate.length === 0 ? [] : [{ label: c.label, color: racerColor(i), ys: c.learningRate }]));
   lrChart.update(rates, { xDomain: [0, steps], ...rateScale(rates.map((r) => r.ys)) });
   $('#legend').replaceChildren(
     ...training.curves.map((c, i) => h('span', {}, h('span', { class: 'dot', attrs: { style: `background:${racerColor(i)}` } }), c.label)),
@@ -149,6 +151,8 @@ async function train(): Promise<void> {
     message: c.message ?? null,
     trainLoss: [...c.trainLoss],
     testAccuracy: [...c.testAccuracy],
+    gradNorm: [...c.gradNorm],
+    learningRate: [...c.learningRate],
   }));
   hook.finished = true;
   finish();

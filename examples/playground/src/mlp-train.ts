@@ -1,7 +1,9 @@
 // Trains the MLP with several racers side by side, one epoch at a time, with tfjs-optax's
-// valueAndGrad and trainStep; after each epoch the train loss and test accuracy of every racer
-// are read back in one go.
+// valueAndGrad and trainStep; after each epoch the train loss, the test accuracy and the gradient
+// norm (a monitor in front of each optimizer) of every racer are read back in one go, and after
+// each step the learning rate the next step uses (a number in the state: no read back).
 import * as tf from '@tensorflow/tfjs-core';
+import { chain, getHyperparam, globalNorm, monitor, type MonitorState } from 'tfjs-optax';
 import { STEPS_PER_EPOCH, accuracy, batch, crossEntropy, initMlp, type Dataset, type Mlp } from './mlp-model.js';
 import { racerLabel, type RacerConfig } from './racer.js';
 import { Descents, descend } from './step.js';
@@ -15,6 +17,10 @@ export interface Curves {
   /** Per epoch, the first entry before any training. */
   trainLoss: number[];
   testAccuracy: number[];
+  /** Per epoch, the gradients' global norm at its last step (the monitor's); none before training. */
+  gradNorm: number[];
+  /** Per step, the learning rate the next step uses, read from the state (empty where it keeps none). */
+  learningRate: number[];
   status: 'training' | 'finished' | 'diverged' | 'failed';
   message?: string;
 }
@@ -30,8 +36,20 @@ export class MlpTraining {
     racers: RacerConfig[],
   ) {
     const totalSteps = epochs * STEPS_PER_EPOCH;
-    this.curves = racers.map((config) => ({ config, label: racerLabel(config), trainLoss: [], testAccuracy: [], status: 'training' }));
-    this.descents = new Descents(this.curves, racers, totalSteps, () => initMlp(INIT_SEED));
+    this.curves = racers.map((config) => ({
+      config,
+      label: racerLabel(config),
+      trainLoss: [],
+      testAccuracy: [],
+      gradNorm: [],
+      learningRate: [],
+      status: 'training',
+    }));
+    // A monitor at the head of the chain records the gradients' norm (from the sum of squares a
+    // fused kernel computes anyway); the optimizer runs as it would alone.
+    this.descents = new Descents(this.curves, racers, totalSteps, () => initMlp(INIT_SEED), (tx) =>
+      chain(monitor({ gradNorm: globalNorm }), tx),
+    );
   }
 
   get epoch(): number {
@@ -42,13 +60,13 @@ export class MlpTraining {
     return this.epochsDone >= this.epochs || this.descents.allStopped;
   }
 
-  /** Train loss and test accuracy of every racer still training, read back in one go. */
+  /** Train loss, test accuracy and gradient norm of every racer still training, read back in one go. */
   async evaluate(): Promise<void> {
     const { train, test } = this.data;
     const pending = this.descents.live.map((live) =>
       live === null
         ? null
-        : tf.tidy(() => tf.stack([crossEntropy(live.params, train.x, train.y), accuracy(live.params, test.x, test.y)])),
+        : tf.tidy(() => tf.stack([crossEntropy(live.params, train.x, train.y), accuracy(live.params, test.x, test.y), gradNormOf(live.state)])),
     );
     const present = pending.filter((t): t is tf.Tensor => t !== null);
     if (present.length === 0) return;
@@ -58,11 +76,12 @@ export class MlpTraining {
     let j = 0;
     pending.forEach((t, i) => {
       if (t === null) return;
-      const [loss, acc] = [values[j], values[j + 1]];
-      j += 2;
+      const [loss, acc, norm] = [values[j], values[j + 1], values[j + 2]];
+      j += 3;
       const curves = this.curves[i];
       curves.trainLoss.push(loss);
       curves.testAccuracy.push(acc);
+      if (this.epochsDone > 0) curves.gradNorm.push(norm);
       if (!Number.isFinite(loss)) {
         this.descents.stop(i, 'diverged', `the loss is not finite after epoch ${this.epochsDone}`);
       } else if (this.epochsDone >= this.epochs) {
@@ -79,6 +98,8 @@ export class MlpTraining {
         const [x, y] = batch(this.data, b);
         try {
           descend(live, (p: Mlp) => crossEntropy(p, x, y)).dispose();
+          const rate = learningRateOf(live.state);
+          if (rate !== undefined) this.curves[i].learningRate.push(rate);
         } catch (err) {
           this.descents.fail(i, err);
         } finally {
@@ -92,5 +113,20 @@ export class MlpTraining {
   /** Frees every tensor the training still holds (not the dataset, which the page owns). */
   dispose(): void {
     this.descents.dispose();
+  }
+}
+
+/** The monitor's gradient norm in a racer's state (`chain(monitor, tx)`), NaN before the first step. */
+function gradNormOf(state: unknown): tf.Scalar {
+  const measured = (state as [MonitorState, unknown])[0].measurements.gradNorm;
+  return measured === undefined ? tf.scalar(NaN) : tf.reshape(measured as tf.Tensor, []);
+}
+
+/** The learning rate the next step uses, where the optimizer keeps one (L-BFGS with a line search does not). */
+function learningRateOf(state: unknown): number | undefined {
+  try {
+    return getHyperparam(state, 'learningRate');
+  } catch {
+    return undefined;
   }
 }

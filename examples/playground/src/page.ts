@@ -41,6 +41,10 @@ export interface HookCurves {
   /** Per epoch, the first entry before any training. */
   trainLoss: number[];
   testAccuracy: number[];
+  /** Per epoch after the first, the gradients' norm at the epoch's last step. */
+  gradNorm?: number[];
+  /** Per step, the learning rate the next step uses (from the state). */
+  learningRate?: number[];
 }
 
 export interface MlpHook extends HookBase {

@@ -2,6 +2,9 @@
 // valueAndGrad, then trainStep, which applies the update and disposes what the step replaced.
 import type * as tf from '@tensorflow/tfjs-core';
 import { trainStep, treeDispose, valueAndGrad, type GradientTransformation, type Params } from 'tfjs-optax';
+
+/** Wraps a racer's transformation (the MLP page puts a monitor in front of it). */
+export type Wrap = (tx: GradientTransformation<unknown>) => GradientTransformation<unknown>;
 import { buildTransformation, type RacerConfig } from './racer.js';
 
 /** An optimizer on its way down: the transformation, the current parameters and state. */
@@ -16,8 +19,9 @@ export interface Descent<P extends Params> {
  * parameters `makeParams` creates, and the state `init` builds for them. Throws the library's
  * error for a bad hyperparameter (a RangeError naming the option and the value).
  */
-export function startDescent<P extends Params>(config: RacerConfig, steps: number, makeParams: () => P): Descent<P> {
-  const tx = buildTransformation(config, steps);
+export function startDescent<P extends Params>(config: RacerConfig, steps: number, makeParams: () => P, wrap?: Wrap): Descent<P> {
+  const built = buildTransformation(config, steps);
+  const tx = wrap ? wrap(built) : built;
   const params = makeParams();
   try {
     return { tx, params, state: tx.init(params) };
@@ -65,10 +69,11 @@ export class Descents<P extends Params> {
     configs: RacerConfig[],
     steps: number,
     makeParams: (config: RacerConfig) => P,
+    wrap?: Wrap,
   ) {
     this.live = configs.map((config, i) => {
       try {
-        return startDescent(config, steps, () => makeParams(config));
+        return startDescent(config, steps, () => makeParams(config), wrap);
       } catch (err) {
         Object.assign(records[i], { status: 'failed', message: messageOf(err) });
         return null;
