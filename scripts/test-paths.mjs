@@ -3,9 +3,10 @@
 // full run (`vitest run`) covers wasm with the fused SIMD kernels.
 import { spawnSync } from 'node:child_process';
 
-const files = ['test/optimizers', 'test/transforms', 'test/combine', 'test/tree', 'test/schedules',
-  'test/errors.test.ts', 'test/zero-size.test.ts', 'test/interop/variables.test.ts', 'test/interop/tf-optimizer.test.ts',
-  'test/interop/resume.test.ts', 'test/interop/checkpoint.test.ts',
+// Folders stand for every test file in them (vitest matches the arguments against file paths).
+const files = ['test/optimizers', 'test/transforms', 'test/combine', 'test/tree', 'test/schedules', 'test/internal',
+  'test/update.test.ts', 'test/errors.test.ts', 'test/zero-size.test.ts',
+  'test/interop/variables.test.ts', 'test/interop/tf-optimizer.test.ts', 'test/interop/resume.test.ts', 'test/interop/checkpoint.test.ts',
   // What trainStep may overwrite differs per backend (cpu shares arrays without counting them).
   'test/properties/purity.test.ts'];
 const runs = [

@@ -8,15 +8,40 @@ import {
   getHyperparam,
   kernelPath,
   namedChain,
+  scale,
   scaleByAdam,
   scaleByLearningRate,
   setHyperparam,
+  trace,
   trainStep,
   treeDispose,
   type GradientTransformation,
   type Params,
 } from '../../src/index.js';
-import { expectBitwiseEqual, makeGrads, makeParams, stateValues, trainWithoutLeak } from '../helpers.js';
+import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, run, stateValues, trainWithoutLeak } from '../helpers.js';
+
+describe('chain', () => {
+  it('applies transforms in order and keeps their states in an array', () => {
+    const tx = chain(scale(2), trace({ decay: 0.5 }), scaleByLearningRate(0.1));
+    const { updates, state } = run(tx, 2);
+    const g0 = gradValues32(0);
+    const g1 = gradValues32(1);
+    expectAllClose(updates[0], g0.map((g) => -0.1 * 2 * g), 1e-6);
+    expectAllClose(updates[1], g1.map((g, i) => -0.1 * (2 * g + 0.5 * 2 * g0[i])), 1e-6);
+    expect(state).toHaveLength(3);
+    expect(state[0]).toEqual({});
+    expect(state[2]).toEqual({ count: 2, learningRate: 0.1 });
+    expectAllClose(flat(state[1].trace), g1.map((g, i) => 2 * g + g0[i]), 1e-6);
+  });
+
+  it('an empty chain is the identity', () => {
+    const g = makeGrads(0);
+    const tx = chain();
+    const [u, s] = tx.update(g, tx.init(makeParams()));
+    expect(u).toBe(g);
+    expect(s).toEqual([]);
+  });
+});
 
 function train(tx: GradientTransformation<any>, steps: number): { params: Params; state: any } {
   let params: Params = makeParams();

@@ -19,8 +19,6 @@ import {
   sgd,
   trainStep,
   treeDispose,
-  treeGet,
-  treeSet,
   warmupCosineDecaySchedule,
   type GradientTransformation,
   type Params,
@@ -205,18 +203,6 @@ describe('getHyperparam and setHyperparam: names and dotted paths', () => {
     visit(layoutOf(scaleByLearningRate(0.1, { flipSign: false })), 'scaleByLearningRate');
     expect(rates.length).toBeGreaterThanOrEqual(38);
     expect(rates.filter(([, min]) => !(min >= 0))).toEqual([]);
-  });
-
-  it('treeGet and treeSet work on parameter trees', () => {
-    expect(treeGet(params, 'bias')).toBe(params.layer.bias);
-    expect(treeGet(params, 'layer')).toBe(params.layer);
-    const b = tf.zeros([3]);
-    const next = treeSet(params, 'layer.bias', b);
-    expect(next.layer.bias).toBe(b);
-    expect(next.layer.kernel).toBe(params.layer.kernel);
-    expect(params.layer.bias).not.toBe(b);
-    expect(() => treeGet(params, 'weight')).toThrow("treeGet: no key 'weight' here; the names there are: bias, kernel, layer, scale");
-    b.dispose();
   });
 });
 

@@ -31,7 +31,6 @@ import {
 } from '../../src/index.js';
 import { fingerprint, train } from './resume/cases.js';
 import { fixtureParams, fixtureTx } from '../fixtures/checkpoint-v1.js';
-import { expectAllClose, flat } from '../helpers.js';
 
 // Checkpoints: the manifest's contents, round trips through memory, files and tfjs IOHandlers,
 // exotic JS numbers, every way a checkpoint can be wrong (a clear error, nothing leaked,

@@ -1,7 +1,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, it } from 'vitest';
-import { sgd, trainStep, type GradientTransformation } from '../../src/index.js';
+import { chain, identity, scaleByLearningRate, sgd, trace, trainStep, type GradientTransformation } from '../../src/index.js';
+import { sgdRef } from '../reference.js';
+import { describeOptimizer, type OptimizerCase } from './suite.js';
+import { compare } from './tf-train.js';
+
+const CASES: OptimizerCase[] = [
+  {
+    name: 'sgd',
+    make: (lr) => sgd(lr),
+    chain: (lr) => chain(identity(), scaleByLearningRate(lr)),
+    reference: (lr) => sgdRef(lr),
+    converge: { parabola: 1e-2, rosenbrock: 1e-3, quadratic: 0.1 },
+  },
+  {
+    name: 'sgd momentum',
+    make: (lr) => sgd(lr, { momentum: 0.9 }),
+    chain: (lr) => chain(trace({ decay: 0.9 }), scaleByLearningRate(lr)),
+    reference: (lr) => sgdRef(lr, 0.9),
+    converge: { parabola: 1e-3, rosenbrock: 1e-3, quadratic: 0.05 },
+  },
+  {
+    name: 'sgd nesterov',
+    make: (lr) => sgd(lr, { momentum: 0.9, nesterov: true }),
+    chain: (lr) => chain(trace({ decay: 0.9, nesterov: true }), scaleByLearningRate(lr)),
+    reference: (lr) => sgdRef(lr, 0.9, true),
+    converge: { parabola: 1e-3, rosenbrock: 1e-3, quadratic: 0.05 },
+  },
+];
+
+for (const c of CASES) describeOptimizer(c);
 
 // f(x) = 319/8400 x^4 + 43/4200 x^3 - 6799/8400 x^2 - 299/840 x + 6: a global minimum near
 // 3.27 and a local one near -3.25. The gradient is taken by tfjs autodiff (float32); the
@@ -57,4 +86,11 @@ describe('the local-minimum quartic, lr 0.1, 100 steps', () => {
     expect(descend(sgd(0.1), -5).at(-1)).toBeCloseTo(-3.25, 1);
     expect(descend(sgd(0.1, { momentum: 0.9 }), -5).at(-1)).toBeCloseTo(3.27, 1);
   });
+});
+
+describe('agreement with tf.train over 20 steps', () => {
+  it('sgd = tf.train.sgd', () => compare(sgd(0.05), tf.train.sgd(0.05)));
+  it('sgd momentum = tf.train.momentum', () => compare(sgd(0.05, { momentum: 0.9 }), tf.train.momentum(0.05, 0.9)));
+  it('sgd nesterov = tf.train.momentum(useNesterov)', () =>
+    compare(sgd(0.05, { momentum: 0.9, nesterov: true }), tf.train.momentum(0.05, 0.9, true)));
 });
