@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import type { ExtraArgs, GradientTransformation, Params } from '../src/index.js';
 import type { Stepper } from './reference.js';
-import { adam, adamw, applyUpdates, disposeReplaced, getKernelMode, setKernelMode, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
+import { applyUpdates, disposeReplaced, getKernelMode, setKernelMode, trainStep, treeDispose, treeLeaves } from '../src/index.js';
 
 /** The flat float64 copy of every element of a tree's leaves, in flatten order. */
 export function flat(tree: unknown): number[] {
@@ -292,13 +292,6 @@ export function expectRangeError(fn: () => unknown, owner: string, option: strin
   expect(e.message).toContain(`${owner}:`);
   expect(e.message).toContain(`'${option}'`);
 }
-
-/** Optimizers the wrapper tests wrap (a wrapper around all the leaves must equal each bit for bit). */
-export const WRAPPED_OPTIMIZERS: Array<[string, () => GradientTransformation<any>]> = [
-  ['sgd momentum', () => sgd(0.1, { momentum: 0.9 })],
-  ['adam', () => adam(0.1)],
-  ['adamw', () => adamw(0.1, { weightDecay: 0.01 })],
-];
 
 /** Runs `fn` with the kernel mode set to `mode`, then restores the mode it found. */
 export function inMode<T>(mode: 'auto' | 'composite', fn: () => T): T {

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
-  adagrad,
   adam,
   adamw,
   chain,
@@ -11,7 +10,6 @@ import {
   flatten,
   getKernelMode,
   kernelPath,
-  rmsprop,
   sgd,
   trainStep,
   treeDispose,
@@ -19,6 +17,7 @@ import {
   type Params,
 } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, flat, inMode, makeGrads, makeParams, stateValues, trainWithoutLeak } from '../helpers.js';
+import { wrappedExamples } from '../properties/registry.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -46,12 +45,14 @@ function treeAdd(a: Params, b: Params): Params {
   return { layer: { kernel: tf.add(x.layer.kernel, y.layer.kernel), bias: tf.add(x.layer.bias, y.layer.bias) }, scale: tf.add(x.scale, y.scale) };
 }
 
+/**
+ * The transformations the wrappers are given (the property registry's, with each option set) that
+ * are element-wise (they read no sum over a leaf, unlike lamb), and a chain of two.
+ */
 const ELEMENTWISE: Array<[string, () => AnyTx]> = [
-  ['sgd momentum', () => sgd(0.1, { momentum: 0.9, nesterov: true })],
-  ['adagrad', () => adagrad(0.1)],
-  ['rmsprop centered', () => rmsprop(0.01, { centered: true, momentum: 0.5 })],
-  ['adam', () => adam(0.05)],
-  ['adamw', () => adamw(0.05, { weightDecay: 0.1 })],
+  ...wrappedExamples(0.05)
+    .filter(([, , entry]) => !entry.reduces)
+    .map(([label, make]): [string, () => AnyTx] => [label, make]),
   ['clip + sgd', () => chain(clip(0.3), sgd(0.1))],
 ];
 

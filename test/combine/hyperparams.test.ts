@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
-  adagrad,
   adam,
   adamw,
   addDecayedWeights,
@@ -13,7 +12,6 @@ import {
   getKernelMode,
   injectHyperparams,
   kernelPath,
-  rmsprop,
   scaleByLearningRate,
   setHyperparam,
   sgd,
@@ -24,10 +22,9 @@ import {
   type Params,
   type Schedule,
 } from '../../src/index.js';
-import * as lib from '../../src/index.js';
-import { isOptimizer } from '../../src/internal/aliases.js';
 import { layoutOf, type FieldKind, type StateLayout } from '../../src/internal/state.js';
 import { expectAllClose, expectBitwiseEqual, extraSpy, flat, gradValues32, inMode, makeGrads, makeParams, stateValues, tensorsOf, trainWithoutLeak } from '../helpers.js';
+import { examplesOf, factoryOf, OPTIMIZERS } from '../properties/registry.js';
 
 type AnyTx = GradientTransformation<any>;
 
@@ -46,27 +43,36 @@ function train(tx: AnyTx, steps: number, after?: (k: number, state: any) => any)
 
 const fusedPath = () => (getKernelMode() === 'composite' ? 'composite' : tf.getBackend() === 'wasm' ? 'wasm-simd' : tf.getBackend() === 'cpu' ? 'cpu' : 'composite');
 
-const WITH_RATES: Array<[string, (lr: number | Schedule) => AnyTx]> = [
-  ['sgd', (lr) => sgd(lr)],
-  ['sgd momentum', (lr) => sgd(lr, { momentum: 0.9 })],
-  ['adagrad', (lr) => adagrad(lr)],
-  ['rmsprop centered', (lr) => rmsprop(lr, { centered: true })],
-  ['adam', (lr) => adam(lr)],
-  ['adamw', (lr) => adamw(lr, { weightDecay: 0.01 })],
-  ['clip + adamw', (lr) => chain(clipByGlobalNorm(1), adamw(lr))],
+type WithRate = [label: string, make: (lr: number | Schedule) => AnyTx, kept: (lr: number) => number, path: string];
+
+/**
+ * Every optimizer whose learning rate is a number or a schedule (the registry's, with each of its
+ * option sets), and a chain around one; with the rate each keeps in its state for a rate `lr`, and
+ * where getHyperparam finds it.
+ */
+const WITH_RATES: WithRate[] = [
+  ...OPTIMIZERS.filter((entry) => entry.rateArg === 0 && entry.needs === undefined).flatMap((entry) =>
+    examplesOf(entry).map(([label, options]): WithRate => [
+      label,
+      (lr) => factoryOf(entry)(lr, options),
+      entry.keptRate ?? ((lr) => lr),
+      entry.ratePath ?? 'learningRate',
+    ]),
+  ),
+  ['clip + adamw', (lr) => chain(clipByGlobalNorm(1), adamw(lr)), (lr) => lr, 'learningRate'],
 ];
 
 describe('the state holds the learning rate the next update uses', () => {
-  it.each(WITH_RATES)('%s: after k updates, getHyperparam = schedule(k), on the fused and the composite path', (_name, make) => {
+  it.each(WITH_RATES)('%s: after k updates, getHyperparam = schedule(k), on the fused and the composite path', (_name, make, kept, path) => {
     for (const mode of ['auto', 'composite'] as const) {
       inMode(mode, () => {
         const tx = make(schedule);
         let params: Params = makeParams();
         let state = tx.init(params);
-        expect(getHyperparam(state, 'learningRate')).toBe(schedule(0));
+        expect(getHyperparam(state, path)).toBe(kept(schedule(0)));
         for (let k = 0; k < 6; k++) {
           ({ params, state } = trainStep(tx, params, state, makeGrads(k)));
-          expect(getHyperparam(state, 'learningRate')).toBe(schedule(k + 1));
+          expect(getHyperparam(state, path)).toBe(kept(schedule(k + 1)));
         }
         treeDispose([params, state]);
       });
@@ -197,9 +203,8 @@ describe('getHyperparam and setHyperparam: names and dotted paths', () => {
         else if (kind.kind === 'sub') visit(kind.layout, owner);
       }
     };
-    const optimizers = Object.entries(lib).filter(([, f]) => isOptimizer(f)) as Array<[string, (lr: number) => AnyTx]>;
-    expect(optimizers.length).toBeGreaterThanOrEqual(38);
-    for (const [name, make] of optimizers) visit(layoutOf(make(0.1)), name);
+    expect(OPTIMIZERS.length).toBeGreaterThanOrEqual(38);
+    for (const entry of OPTIMIZERS) visit(layoutOf(factoryOf(entry)(0.1)), entry.name);
     visit(layoutOf(scaleByLearningRate(0.1, { flipSign: false })), 'scaleByLearningRate');
     expect(rates.length).toBeGreaterThanOrEqual(38);
     expect(rates.filter(([, min]) => !(min >= 0))).toEqual([]);

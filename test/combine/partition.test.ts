@@ -35,8 +35,8 @@ import {
   thrown,
   trainWithoutLeak,
   updateSteps,
-  WRAPPED_OPTIMIZERS,
 } from '../helpers.js';
+import { wrappedExamples } from '../properties/registry.js';
 
 type TestParams = ReturnType<typeof makeParams>;
 
@@ -47,7 +47,7 @@ describe('partition', () => {
     expect(multiTransform).toBe(partition);
   });
 
-  it.each(WRAPPED_OPTIMIZERS)('partition with one label equals %s bit for bit (updates and inner state)', (_name, make) => {
+  it.each(wrappedExamples(0.1))('partition with one label equals %s bit for bit (updates and inner state)', (_name, make) => {
     const plain = updateSteps(make(), 6);
     for (const labels of ['all', { layer: 'all', scale: 'all' }, (p: Params) => treeMapWithPath(() => 'all', p)] as Labels[]) {
       const wrapped = updateSteps(partition({ all: make() }, labels), 6);

@@ -42,7 +42,10 @@ const kernelsOnly = (p: Params) => {
   return { layer: { kernel: q.layer.kernel.rank > 1, bias: false }, scale: false };
 };
 
-/** Every optimizer, and chains with schedules, clipping and masks. */
+/**
+ * The core optimizers (sgd to lion, with their variants), and chains with schedules, clipping and
+ * masks, and the wrappers around them. (The browser suite resumes every export's case from IndexedDB.)
+ */
 export const CASES: Record<string, () => GradientTransformation<any>> = {
   sgd: () => sgd(0.05),
   'sgd-momentum': () => sgd(0.05, { momentum: 0.9 }),
