@@ -174,8 +174,8 @@ export function updateSteps<S>(
     const [u, next]: [Params, S] = tx.update(grads, state, params);
     updates.push(flat(u));
     const nextParams: Params = applyUpdates<Params>(params, u);
-    const keep = new Set(tensorsOf(next));
-    treeDispose([grads, u, params, tensorsOf(state).filter((t) => !keep.has(t))]);
+    // The new state may hold the update itself (a trace last in a chain returns its new trace).
+    disposeReplaced([grads, u, params, state], [nextParams, next]);
     params = nextParams;
     state = next;
   }
