@@ -5,7 +5,6 @@ import {
   adamax,
   amsgrad,
   lion,
-  nadam,
   radam,
   adagrad,
   adam,
@@ -23,16 +22,8 @@ import {
   piecewiseConstantSchedule,
   polynomialSchedule,
   rmsprop,
-  scaleByAdadelta,
   scaleByAdam,
-  scaleByAdamax,
-  scaleByAmsgrad,
   scaleByLearningRate,
-  scaleByLion,
-  scaleByRadam,
-  scaleByRms,
-  scaleByRss,
-  scaleByStddev,
   sgd,
   trace,
   trainStep,
@@ -42,7 +33,9 @@ import {
   warmupCosineDecaySchedule,
   type GradientTransformation,
 } from '../src/index.js';
+import { collectTensors } from '../src/tree/memory.js';
 import { failsCleanly, inMode, makeGrads, makeParams } from './helpers.js';
+import { type Entry, exampleOf, examplesOf, factoryOf, OPTIMIZERS, TRANSFORMS } from './properties/registry.js';
 
 describe('hyperparameters are checked at construction (RangeError naming owner, option, value)', () => {
   it.each<[string, () => unknown, RegExp]>([
@@ -95,57 +88,65 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
   });
 });
 
-/** An optimizer alias, called as a user would: `name(learningRate, options)`. */
-type Alias = (learningRate: number, options?: Record<string, unknown>) => unknown;
+/** The numeric options of an entry: those where a number outside the domain is a RangeError. */
+const numericOptions = (entry: Entry): string[] =>
+  Object.entries(entry.options ?? {}).filter(([, dom]) => dom.errorOf(0.5) === RangeError).map(([name]) => name);
 
 /**
- * Every alias with the numeric options it takes (besides the learning rate), and the variants
- * that build a different chain (rmsprop centered and with momentum, sgd with momentum).
+ * Every optimizer (the registry's), with each option set it lists (the defaults, and the variants
+ * that build a different chain: rmsprop centered and with momentum, sgd with momentum), called as
+ * a user would: `name(stepSize, options)`. The numeric options are the step size (the positional
+ * argument: learningRate, or maxLearningRate for polyakSgd) and those the registry's domains call
+ * numeric.
  */
-const ALIAS_OPTIONS: Array<[name: string, make: Alias, base: Record<string, unknown>, numeric: string[]]> = [
-  ['sgd', sgd as Alias, {}, ['momentum']],
-  ['sgd', sgd as Alias, { momentum: 0.9, nesterov: true }, ['momentum']],
-  ['adagrad', adagrad as Alias, {}, ['initialAccumulatorValue', 'eps']],
-  ['rmsprop', rmsprop as Alias, {}, ['decay', 'eps', 'initialScale', 'momentum']],
-  ['rmsprop', rmsprop as Alias, { centered: true }, ['decay', 'eps', 'initialScale', 'momentum']],
-  ['rmsprop', rmsprop as Alias, { momentum: 0.9, nesterov: true }, ['decay', 'eps', 'initialScale', 'momentum']],
-  ['rmsprop', rmsprop as Alias, { centered: true, momentum: 0.9, biasCorrection: true }, ['decay', 'eps', 'initialScale', 'momentum']],
-  ['adam', adam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
-  ['adamw', adamw as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay']],
-  ['nadam', nadam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
-  ['adamax', adamax as Alias, {}, ['b1', 'b2', 'eps']],
-  ['amsgrad', amsgrad as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot']],
-  ['radam', radam as Alias, {}, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']],
-  ['adadelta', adadelta as Alias, {}, ['rho', 'eps', 'weightDecay']],
-  ['lion', lion as Alias, {}, ['b1', 'b2', 'weightDecay']],
-];
-
-/** The options that are not numbers (flags and masks). */
-const NON_NUMERIC_OPTIONS = ['nesterov', 'centered', 'epsInSqrt', 'biasCorrection', 'biasCorrectionMu', 'biasCorrectionNu', 'mask'];
+const ALIAS_OPTIONS: Array<[label: string, entry: Entry, base: Record<string, unknown>]> = OPTIMIZERS.flatMap((entry) =>
+  examplesOf(entry).map(([label, base]): [string, Entry, Record<string, unknown>] => [label, entry, base]),
+);
 
 describe('aliases name the option the user wrote', () => {
-  const cases = ALIAS_OPTIONS.flatMap(([name, make, base, numeric]) =>
-    ['learningRate', ...numeric].map((option) => [`${name}(${JSON.stringify(base)}) ${option}`, name, make, base, option] as const),
+  const cases = ALIAS_OPTIONS.flatMap(([label, entry, base]) =>
+    [entry.args[0][0], ...numericOptions(entry)].map((option) => [`${label} ${option}`, entry, base, option] as const),
   );
 
-  it.each(cases)('%s: NaN is a RangeError naming the alias and the option', (_label, name, make, base, option) => {
-    const call = () => (option === 'learningRate' ? make(NaN, base) : make(0.1, { ...base, [option]: NaN }));
+  it.each(cases)('%s: NaN is a RangeError naming the alias and the option', (_label, entry, base, option) => {
+    const make = factoryOf(entry);
+    const call = () => (option === entry.args[0][0] ? make(NaN, base) : make(0.1, { ...base, [option]: NaN }));
     expect(call).toThrow(RangeError);
-    expect(call).toThrow(new RegExp(`^${name}: option '${option}' must be a finite number.*, got NaN$`));
+    expect(call).toThrow(new RegExp(`^${entry.name}: option '${option}' must be a finite number.*, got NaN$`));
   });
 
-  it.each([...new Set(ALIAS_OPTIONS.map(([name]) => name))])('%s: the table above lists all its numeric options', (name) => {
-    const make = ALIAS_OPTIONS.find(([n]) => n === name)![1];
-    let message = '';
-    try {
-      make(0.1, { notAnOption: 1 });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    const known = /known options: ([^)]*)\)/.exec(message)![1].split(', ');
-    const listed = new Set(ALIAS_OPTIONS.filter(([n]) => n === name).flatMap(([, , , numeric]) => numeric));
-    expect(known.filter((k) => !NON_NUMERIC_OPTIONS.includes(k)).sort()).toEqual([...listed].sort());
-  });
+  it.each(OPTIMIZERS.map((entry) => [entry.name, entry] as const))(
+    '%s: every option its factory knows is one the registry calls numeric (checked above) or not',
+    (_name, entry) => {
+      let message = '';
+      try {
+        factoryOf(entry)(0.1, { notAnOption: 1 });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      const listed = /known options: ([^)]*)\)/.exec(message)![1];
+      const known = listed === '' ? [] : listed.split(', ');
+      const numeric = numericOptions(entry);
+      const other = [...Object.keys(entry.options ?? {}).filter((o) => !numeric.includes(o)), ...Object.keys(entry.omitted ?? {})];
+      expect(known.filter((k) => !numeric.includes(k) && !other.includes(k))).toEqual([]);
+      expect(numeric.filter((k) => !known.includes(k))).toEqual([]);
+    },
+  );
+});
+
+/**
+ * The registry's transformations whose state holds tensors for the params, each by a fixed example
+ * (not those built masked to the matrices: their errors about the tree are masked's).
+ */
+const TRANSFORMS_WITH_STATE: Array<[string, () => GradientTransformation<any>]> = TRANSFORMS.filter((entry) => !entry.matricesOnly).map((entry): [string, () => GradientTransformation<any>] => {
+  const recipe = exampleOf(entry);
+  return [entry.name, () => recipe.make({ leafCount: 3 })];
+}).filter(([, make]) => {
+  const params = makeParams();
+  const state = make().init(params);
+  const holds = collectTensors(state).size > 0;
+  treeDispose([params, state]);
+  return holds;
 });
 
 /**
@@ -153,38 +154,42 @@ describe('aliases name the option the user wrote', () => {
  * the params name, and the owner of the state (the chain, for a chain the user wrote).
  */
 const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>, stateOwner?: string]> = [
-  ...ALIAS_OPTIONS.map(([name, make, base]) => [name, () => make(0.1, base) as GradientTransformation<any>] as [string, () => GradientTransformation<any>]),
-  ['trace', () => trace({ decay: 0.9 })],
-  ['scaleByAdam', () => scaleByAdam()],
-  ['scaleByRms', () => scaleByRms()],
-  ['scaleByStddev', () => scaleByStddev()],
-  ['scaleByRss', () => scaleByRss()],
-  ['scaleByAdamax', () => scaleByAdamax()],
-  ['scaleByAmsgrad', () => scaleByAmsgrad()],
-  ['scaleByRadam', () => scaleByRadam()],
-  ['scaleByAdadelta', () => scaleByAdadelta()],
-  ['scaleByLion', () => scaleByLion()],
+  ...ALIAS_OPTIONS.map(([, entry, base]): [string, () => GradientTransformation<any>] => [entry.name, () => factoryOf(entry)(0.1, base)]),
+  ...TRANSFORMS_WITH_STATE,
   ['adamw', () => chain(clipByGlobalNorm(1), adamw(0.1)), 'chain'],
   ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 })), 'chain'],
 ];
 
+/**
+ * Where the library does not do what the tests of init below ask, and why: those run as expected
+ * failures, so the day the library changes they fail and the entry goes.
+ */
+const INIT_UNCHECKED: Record<string, string> = {
+  fromage: 'its chain keeps no per-leaf state and its init does not look at the params (sgd\'s, also stateless, checks them)',
+};
+const [INIT_CHECKED, INIT_NOT_CHECKED] = [STATEFUL.filter(([o]) => !(o in INIT_UNCHECKED)), STATEFUL.filter(([o]) => o in INIT_UNCHECKED)];
+
 describe('init rejects parameters it cannot build float32 state for, naming the path', () => {
-  it.each(STATEFUL)('%s: an int32 leaf is a TypeError at init', (owner, make) => {
+  const int32LeafAtInit = (owner: string, make: () => GradientTransformation<any>) => {
     const tx = make();
     const params = { layer: { kernel: tf.zeros([2, 3], 'int32'), bias: tf.zeros([3]) } };
     const e = failsCleanly(() => tx.init(params));
     expect(e).toBeInstanceOf(TypeError);
     expect(e.message).toBe(`${owner}: params.layer.kernel must be a float32 tensor, got int32 of shape [2, 3]`);
-  });
+  };
+  it.each(INIT_CHECKED)('%s: an int32 leaf is a TypeError at init', int32LeafAtInit);
+  it.fails.each(INIT_NOT_CHECKED)('%s: an int32 leaf is a TypeError at init (not yet: see INIT_UNCHECKED)', int32LeafAtInit);
 
-  it.each(STATEFUL)('%s: a value that is not a tree is a TypeError at init', (owner, make) => {
+  const notATreeAtInit = (owner: string, make: () => GradientTransformation<any>) => {
     const tx = make();
     const e = failsCleanly(() => tx.init({ layers: [null, [], { kernel: 3 }] } as never));
     expect(e).toBeInstanceOf(TypeError);
     expect(e.message).toBe(
       `${owner}: params.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)`,
     );
-  });
+  };
+  it.each(INIT_CHECKED)('%s: a value that is not a tree is a TypeError at init', notATreeAtInit);
+  it.fails.each(INIT_NOT_CHECKED)('%s: a value that is not a tree is a TypeError at init (not yet: see INIT_UNCHECKED)', notATreeAtInit);
 
   it('a chain whose second transformation rejects the params leaks nothing from the first', () => {
     const unchecked: GradientTransformation<{ t: tf.Tensor }> = { init: () => ({ t: tf.zeros([1]) }), update: (u, s) => [u, s] };
@@ -473,11 +478,13 @@ describe('a disposed tensor in the updates, the state or the params is an Error 
     expect(e.message).toBe(disposedMessage('applyUpdates', 'updates.w', '[2]'));
   });
 
-  it.each(STATEFUL)('%s: init with a disposed parameter', (owner, make) => {
+  const disposedParamAtInit = (owner: string, make: () => GradientTransformation<any>) => {
     const tx = make();
     const params = makeParams();
     params.layer.kernel.dispose();
     const e = failsCleanly(() => tx.init(params));
     expect(e.message).toBe(disposedMessage(owner, 'params.layer.kernel', '[2, 3]'));
-  });
+  };
+  it.each(INIT_CHECKED)('%s: init with a disposed parameter', disposedParamAtInit);
+  it.fails.each(INIT_NOT_CHECKED)('%s: init with a disposed parameter (not yet: see INIT_UNCHECKED)', disposedParamAtInit);
 });

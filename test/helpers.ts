@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
-import type { GradientTransformation, Params } from '../src/index.js';
-import { adam, adamw, applyUpdates, disposeReplaced, getKernelMode, setKernelMode, sgd, trainStep, treeDispose, treeLeaves } from '../src/index.js';
+import { expect, it } from 'vitest';
+import type { ExtraArgs, GradientTransformation, Params } from '../src/index.js';
+import type { Stepper } from './reference.js';
+import { applyUpdates, disposeReplaced, getKernelMode, setKernelMode, trainStep, treeDispose, treeLeaves } from '../src/index.js';
 
 /** The flat float64 copy of every element of a tree's leaves, in flatten order. */
 export function flat(tree: unknown): number[] {
@@ -173,8 +174,8 @@ export function updateSteps<S>(
     const [u, next]: [Params, S] = tx.update(grads, state, params);
     updates.push(flat(u));
     const nextParams: Params = applyUpdates<Params>(params, u);
-    const keep = new Set(tensorsOf(next));
-    treeDispose([grads, u, params, tensorsOf(state).filter((t) => !keep.has(t))]);
+    // The new state may hold the update itself (a trace last in a chain returns its new trace).
+    disposeReplaced([grads, u, params, state], [nextParams, next]);
     params = nextParams;
     state = next;
   }
@@ -195,26 +196,102 @@ export function trainWithoutLeak(tx: GradientTransformation<any>, n: number): vo
 
 /**
  * `steps` trainSteps of `tx` from the params `{ x: x0 }`, with gradients computed in float64 from
- * the current params by `grad`: the final params as a flat array (everything else is freed).
+ * the current params by `grad` (and, with `value`, the loss passed as `extra.value`): the final
+ * params as a flat array (everything else is freed).
  */
-export function minimize(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]) => number[], steps = 10_000): number[] {
+export function minimize(
+  tx: GradientTransformation<any>,
+  x0: number[],
+  grad: (x: number[]) => number[],
+  steps = 10_000,
+  value?: (x: number[]) => number,
+): number[] {
   let params: Params = { x: tf.tensor1d(x0) };
   let state = tx.init(params);
   for (let k = 0; k < steps; k++) {
     const x: number[] = Array.from((params as { x: tf.Tensor }).x.dataSync());
-    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }));
+    const extra = value ? { value: value(x) } : undefined;
+    ({ params, state } = trainStep(tx, params, state, { x: tf.tensor1d(grad(x)) }, { extra }));
   }
   const result = flat(params);
   treeDispose([params, state]);
   return result;
 }
 
-/** Optimizers the wrapper tests wrap (a wrapper around all the leaves must equal each bit for bit). */
-export const WRAPPED_OPTIMIZERS: Array<[string, () => GradientTransformation<any>]> = [
-  ['sgd momentum', () => sgd(0.1, { momentum: 0.9 })],
-  ['adam', () => adam(0.1)],
-  ['adamw', () => adamw(0.1, { weightDecay: 0.01 })],
-];
+// optax's alias_test.py problems: a parabola from [-1, 10, 1] to [1, -1, 1], and Rosenbrock
+// (a = 1, b = 100) from [0, 0] to [1, 1]; 10,000 steps, rtol = atol = 3e-2.
+export const PARABOLA_TARGET = [1, -1, 1];
+export const parabola = (x: number[]) => x.reduce((acc, xi, i) => acc + (xi - PARABOLA_TARGET[i]) ** 2, 0);
+export const parabolaGrad = (x: number[]) => x.map((xi, i) => 2 * (xi - PARABOLA_TARGET[i]));
+export const rosenbrock = ([x, y]: number[]) => (1 - x) ** 2 + 100 * (y - x * x) ** 2;
+export const rosenbrockGrad = ([x, y]: number[]) => [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)];
+
+/** `make()` reaches the minimum of both of optax's problems (`withValue`: given the loss as `extra.value`). */
+export function expectConverges(make: () => GradientTransformation<any>, withValue = false): void {
+  expectAllClose(minimize(make(), [-1, 10, 1], parabolaGrad, 10_000, withValue ? parabola : undefined), PARABOLA_TARGET, 3e-2, 3e-2);
+  expectAllClose(minimize(make(), [0, 0], rosenbrockGrad, 10_000, withValue ? rosenbrock : undefined), [1, 1], 3e-2, 3e-2);
+}
+
+/** Runs one update of `tx` (fresh state from `params`) and returns the flat updates; frees everything. */
+export function oneStep(tx: GradientTransformation<any>, grads: Params, params: Params = grads): number[] {
+  const state = tx.init(params);
+  const [u, next] = tx.update(grads, state, params);
+  const out = flat(u);
+  disposeReplaced([u, next, state], [params, grads]);
+  return out;
+}
+
+/** The flat updates of one update of `tx` (fresh state) on the vector `{ x: params }` with gradients `grads`. */
+export function stepOnce(tx: GradientTransformation<any>, grads: number[], params = [0.5, -0.25, 2]): number[] {
+  return oneStep(tx, { x: tf.tensor1d(grads) }, { x: tf.tensor1d(params) });
+}
+
+/**
+ * Runs `tx` on one vector parameter from `x0` with the given gradients (one array per step, and
+ * `extra(k)` as the extra arguments of step k), returning each step's update as a flat array.
+ */
+export function updatesFor(tx: GradientTransformation<any>, x0: number[], grads: number[][], extra?: (k: number) => ExtraArgs): number[][] {
+  let params: Params = tf.tensor1d(x0);
+  let state = tx.init(params);
+  const out: number[][] = [];
+  grads.forEach((g, k) => {
+    const gt = tf.tensor1d(g);
+    const [u, s] = tx.update(gt, state, params, extra?.(k));
+    out.push(flat(u));
+    const next = tf.add(params as tf.Tensor, u as tf.Tensor);
+    disposeReplaced([params, state, u, gt], [next, s]);
+    params = next;
+    state = s;
+  });
+  disposeReplaced([params, state], []);
+  return out;
+}
+
+/** The alias and its documented chain give bit-identical updates and states over 5 steps. */
+export function expectEqualsChain(alias: GradientTransformation<any>, chained: GradientTransformation<any>): void {
+  const a = run(alias, 5);
+  const b = run(chained, 5);
+  for (let k = 0; k < 5; k++) expectBitwiseEqual(a.updates[k], b.updates[k]);
+  expectBitwiseEqual(a.state, b.state);
+  disposeReplaced([a.params, a.state, b.params, b.state], []);
+}
+
+/** One test per case: making it throws a RangeError whose message matches `message`. */
+export function itThrowsRangeError(cases: Array<[string, () => unknown, RegExp]>, title = '%s: RangeError'): void {
+  it.each(cases)(title, (_name, make, message) => {
+    const error = thrown(make);
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toMatch(message);
+  });
+}
+
+/** `fn` throws a RangeError naming `owner` and `option`. */
+export function expectRangeError(fn: () => unknown, owner: string, option: string): void {
+  const e = thrown(fn);
+  expect(e).toBeInstanceOf(RangeError);
+  expect(e.message).toContain(`${owner}:`);
+  expect(e.message).toContain(`'${option}'`);
+}
 
 /** Runs `fn` with the kernel mode set to `mode`, then restores the mode it found. */
 export function inMode<T>(mode: 'auto' | 'composite', fn: () => T): T {
@@ -238,4 +315,31 @@ export function extraSpy(): { spy: GradientTransformation<Record<string, never>>
     },
   };
   return { spy, seen };
+}
+
+/** Runs `tx` for `steps` steps on the test tree and compares each update with `ref`'s. */
+export function expectSteps(tx: GradientTransformation<any>, ref: Stepper, steps: number, rtol = 2e-5): void {
+  const { updates, state, params } = run(tx, steps);
+  let p = PARAM_VALUES.slice();
+  for (let k = 0; k < steps; k++) {
+    expectAllClose(updates[k], ref(gradValues32(k), p), rtol, 1e-9);
+    p = p.map((x, i) => x + updates[k][i]);
+  }
+  disposeReplaced([state, params], []);
+}
+
+/** The updates of `gs.length` updates of `tx` on `{ w: p }` with the gradients `gs` (params fixed). */
+export function updatesAt(tx: GradientTransformation<any>, p: number[], gs: number[][]): number[][] {
+  const params = { w: tf.tensor1d(p) };
+  let state = tx.init(params);
+  const out: number[][] = [];
+  for (const g of gs) {
+    const grads = { w: tf.tensor1d(g) };
+    const [u, next] = tx.update(grads, state, params);
+    out.push(flat(u));
+    disposeReplaced([grads, u, state], [params, next]);
+    state = next;
+  }
+  disposeReplaced([params, state], []);
+  return out;
 }

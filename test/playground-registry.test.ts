@@ -5,21 +5,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, it, vi } from 'vitest';
 import * as lib from '../src/index.js';
-import { isOptimizer } from '../src/internal/aliases.js';
 import { FUNCTIONS, functionById, lossOf, type PointParams, type TestFunction } from '../examples/playground/src/functions.js';
 import { Race } from '../examples/playground/src/race.js';
 import { buildTransformation, defaultRacer } from '../examples/playground/src/racer.js';
 import { OPTIMIZERS, defaultValues, optionsFor, suggestedLearningRate, type OptimizerEntry } from '../examples/playground/src/registry.js';
+import { OPTIMIZERS as EXPORTED_OPTIMIZERS } from './properties/registry.js';
 
 // The playground imports the library as 'tfjs-optax' (Vite aliases it to src/index.ts): the same here.
 vi.mock('tfjs-optax', () => import('../src/index.js'));
 
 type Factory = (lr: lib.ScalarOrSchedule | undefined, options?: Record<string, unknown>) => lib.GradientTransformation<unknown>;
 
-const exportedOptimizers = Object.entries(lib)
-  .filter(([, value]) => isOptimizer(value))
-  .map(([name]) => name)
-  .sort();
+const exportedOptimizers = EXPORTED_OPTIMIZERS.map((entry) => entry.name).sort();
 const rosenbrock = functionById('rosenbrock') as TestFunction;
 
 function factoryOf(entry: OptimizerEntry): Factory {

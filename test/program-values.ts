@@ -1,5 +1,5 @@
 // The special values and the all-operations program the program compilers are tested with, in
-// Node (programs.test.ts: JavaScript, interpreted, WebAssembly) and in Chromium
+// Node (kernels/program.test.ts: JavaScript, interpreted, WebAssembly) and in Chromium
 // (browser/webgpu-programs.test.ts: WGSL), each against the same math run as tf ops.
 import type { Ops } from '../src/internal/ops.js';
 

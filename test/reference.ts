@@ -133,3 +133,29 @@ export function lionRef(lr: number, { b1 = 0.9, b2 = 0.99, weightDecay = 1e-3 } 
     return u.map((x, i) => -lr * (x + weightDecay * p[i]));
   };
 }
+
+// Per-leaf ("per-block") pieces of the layer-wise references, on the test tree of helpers.ts:
+// flatten order layer.bias (3 elements), layer.kernel (2x3), scale (scalar), one block each.
+
+/** The leaves of the test tree as [start, end) ranges of the flat arrays. */
+export const LEAVES: Array<[number, number]> = [
+  [0, 3],
+  [3, 9],
+  [9, 10],
+];
+
+export const norm = (x: number[]) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+
+/** Applies `fn` to each leaf's slices of the flat arrays and concatenates the results. */
+export function perLeaf(fn: (leaf: number, ...slices: number[][]) => number[], ...arrays: number[][]): number[] {
+  return LEAVES.flatMap(([a, b], j) => fn(j, ...arrays.map((x) => x.slice(a, b))));
+}
+
+/** The trust-ratio scaling of one leaf: `u * tc * pn / (un + eps)` with floored norms, 1 where a norm is 0. */
+export function trustRatio(u: number[], p: number[], { minNorm = 0, tc = 1, eps = 0 } = {}): number[] {
+  const floor = (n: number) => (n <= minNorm ? minNorm : n);
+  const pn = floor(norm(p));
+  const un = floor(norm(u));
+  const ratio = pn === 0 || un === 0 ? 1 : (tc * pn) / (un + eps);
+  return u.map((x) => x * ratio);
+}

@@ -76,7 +76,7 @@ export function findHyperparam(owner: string, state: unknown, query: string): { 
 /**
  * The lowest value a hyperparameter may take, by the name it has in a state, where every
  * transformation of this library that keeps one agrees (the state layouts' `HyperField.min`;
- * test/hyperparams.test.ts checks this against every exported optimizer). An
+ * test/combine/hyperparams.test.ts checks this against every exported optimizer). An
  * `injectHyperparams` value of that name gets the same bound: it is passed to the option.
  */
 const LOWEST_BY_NAME: ReadonlyMap<string, number> = new Map([['learningRate', 0]]);

@@ -7,6 +7,7 @@ import { launchChromium, serveStatic, watchErrors, type StaticServer } from './c
 import { describeTolerance, diffLeaves, formatDiffs, toleranceFromEnv, widest, within, worst, type Diff, type Tolerance } from './compare.js';
 import { buildPage, DIST } from './page-build.js';
 import { runsFused } from '../../src/kernels/fused.js';
+import { OTHER_EXPORTS } from '../properties/registry.js';
 import type { BackendInfo, OptaxPage } from './page/entry.js';
 import {
   CASES,
@@ -135,23 +136,6 @@ const GPU_CHECKPOINT_CASES = [
   'applyIfFinite(multiSteps(namedChain))', 'partition(lookahead(flatten(adam)), sgd)', 'lbfgs',
 ];
 
-/** Exports that are neither a transformation nor an optimizer (every other export needs a case). */
-const NOT_TRANSFORMATIONS = new Set([
-  'VERSION', 'TreeStructureError', 'applyUpdates', 'assignUpdates', 'isVariable', 'trainStep', 'disposeReplaced',
-  'treeDispose', 'treeKeep', 'valueAndGrad', 'OptaxOptimizer', 'LoadedOptaxOptimizer', 'resumeTfOptimizer', 'toTfOptimizer',
-  'modelParams', 'loadState', 'saveState', 'stateFromArtifacts', 'stateToArtifacts', 'StateFormatError', 'STATE_FORMAT',
-  'STATE_FORMAT_VERSION', 'fileHandler', 'getKernelMode', 'kernelPath', 'setKernelMode', 'constantSchedule',
-  'linearSchedule', 'polynomialSchedule', 'exponentialDecay', 'warmupExponentialDecaySchedule',
-  'piecewiseConstantSchedule', 'piecewiseInterpolateSchedule', 'cosineDecaySchedule', 'warmupCosineDecaySchedule',
-  'warmupConstantSchedule', 'sgdrSchedule', 'cosineOnecycleSchedule', 'linearOnecycleSchedule', 'joinSchedules',
-  'TreeDef', 'treeFlatten', 'treeLeaves', 'treeMap', 'treeMapWithPath', 'treePaths', 'treeStructureEqual',
-  'treeUnflatten', 'treeAdd', 'treeFullLike', 'treeL2Norm', 'treeScale', 'treeSize', 'treeSub', 'treeZerosLike',
-  'formatPath', 'isTensor', 'getHyperparam', 'setHyperparam', 'treeGet', 'treeSet', 'hasUpdated',
-  'scheduleFreeEvalParams', 'valueAndGradFromState', 'minimizeLbfgs', 'asgdAverage', 'NS_COEFFICIENT_PRESETS',
-  'orthogonalizeViaNewtonSchulz', 'paramInfo', 'decayMask', 'layerwiseDecay', 'muonLabels', 'averagedParams',
-  'withAveragedWeights', 'getMeasurement', 'globalNorm', 'measureWithEma', 'fitCallback',
-]);
-
 // ---------------------------------------------------------------------------------------------
 // Node's side: the same scenarios on the wasm backend, with the fused kernels ('auto') and
 // without ('composite'); a backend is compared with the one that runs its implementation.
@@ -202,7 +186,8 @@ describe('the case list', () => {
   it('has every exported transformation, optimizer and wrapper, each name once', async () => {
     const api = (await import(pathToFileURL(DIST).href)) as Record<string, unknown>;
     const covered = new Set(CASES.map((c) => c.name.split(/[ (]/)[0]));
-    const missing = Object.keys(api).filter((name) => !covered.has(name) && !NOT_TRANSFORMATIONS.has(name));
+    // Every export but those the property registry names as no transformation, optimizer or wrapper.
+    const missing = Object.keys(api).filter((name) => !covered.has(name) && !OTHER_EXPORTS.has(name));
     expect(missing, 'exports without a case in test/browser/scenarios.ts').toEqual([]);
     expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
     const unknown = [...Object.keys(CASE_TOLERANCES), ...WEBGPU_SYNC_READ_CASES, ...GPU_CHECKPOINT_CASES]

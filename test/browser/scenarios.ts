@@ -36,7 +36,8 @@ const bySize = (lib: Lib) => (p: Params) => lib.treeMap((x: Tensor) => (x.rank =
 
 /**
  * Every transformation, optimizer and wrapper the library exports (backends.test.ts checks that
- * no export is missing), plus chains with clipping, schedules and masks, and nested wrappers.
+ * no export is missing, and so does test/zero-size.test.ts, which runs them in Node too), plus
+ * chains with clipping, schedules and masks, and nested wrappers.
  */
 export const CASES: Case[] = [
   // Transformations

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import * as api from '../../src/index.js';
+import { isOptimizer } from '../../src/internal/aliases.js';
 import type { GradientTransformation, Params, ScalarOrSchedule, Schedule } from '../../src/index.js';
 
 // Every exported transformation, optimizer and wrapper, once, with the domain of each of its
@@ -8,7 +9,9 @@ import type { GradientTransformation, Params, ScalarOrSchedule, Schedule } from 
 // well inside float32, so that two implementations can be compared) and values that must be
 // rejected at construction. The list is checked against the package's exports and against the
 // option names each factory reports (registry.test.ts), so a new export or option cannot be
-// forgotten. The property suites in this folder run over it.
+// forgotten. The property suites in this folder run over it, and the suites that check every
+// optimizer by example (errors, hyperparameters, fused kernels, wrappers) read their list of
+// optimizers and their option sets from it (OPTIMIZERS, examplesOf).
 
 export type AnyTx = GradientTransformation<any>;
 
@@ -167,6 +170,20 @@ export interface Entry {
   omitted?: Record<string, string>;
   needs?: Needs;
   /**
+   * Option sets that build another chain than the defaults (momentum, centering): the suites that
+   * check each optimizer by example run it with its defaults and with each of these, by label.
+   */
+  variants?: Record<string, Record<string, unknown>>;
+  /** Built masked to the rank-2 leaves (it takes matrices only), so errors about the tree are `masked`'s. */
+  matricesOnly?: boolean;
+  /**
+   * The learning rate the state keeps (what `getHyperparam(state, 'learningRate')` gives) for the
+   * rate `lr`, where it is not `lr` itself.
+   */
+  keptRate?: (lr: number) => number;
+  /** Where `getHyperparam` finds the learning rate, where the name alone is at more than one place. */
+  ratePath?: string;
+  /**
    * Whether an update reads sums over a leaf or the whole tree (norms, means, matrix products):
    * float32 summation error grows with the number of terms, so comparisons allow for it.
    */
@@ -299,10 +316,19 @@ const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as
 
 const LEAVES: Entry[] = [
   // Core optimizers
-  alias('sgd', { momentum: RATE1, nesterov: BOOL }, { accept: (_a, o) => !o.nesterov || o.momentum !== undefined }),
+  alias('sgd', { momentum: RATE1, nesterov: BOOL }, {
+    accept: (_a, o) => !o.nesterov || o.momentum !== undefined,
+    variants: { momentum: { momentum: 0.9 }, nesterov: { momentum: 0.9, nesterov: true } },
+  }),
   alias('adagrad', { initialAccumulatorValue: nonneg(1), eps: EPS }),
   alias('rmsprop', { decay: RATE, eps: EPS, initialScale: nonneg(1), epsInSqrt: BOOL, biasCorrection: BOOL, centered: BOOL, momentum: RATE1, nesterov: BOOL }, {
     accept: (_a, o) => !o.nesterov || o.momentum !== undefined,
+    variants: {
+      centered: { centered: true },
+      momentum: { momentum: 0.9 },
+      'momentum nesterov': { momentum: 0.9, nesterov: true },
+      'centered momentum, bias corrected': { centered: true, momentum: 0.9, biasCorrection: true },
+    },
   }),
   alias('adam', { ...ADAM, nesterov: BOOL }),
   alias('adamw', { ...ADAM, nesterov: BOOL, ...DECAY }),
@@ -321,7 +347,8 @@ const LEAVES: Entry[] = [
   alias('signum', { beta: RATE }),
   alias('noisySgd', { eta: nonneg(0.1), gamma: finite(0, 1), seed: int(0, 2 ** 32 - 1) }),
   alias('lbfgs', { memorySize: int(1, 4), scaleInitPrecond: BOOL }, { needs: 'lbfgs', runs: 0.4, omitted: { linesearch: 'a transformation: the default zoom line search is the one run' } }),
-  alias('fromage', { minNorm: nonneg(1e-3) }),
+  // Keeps the scaled rate lr / sqrt(1 + lr^2) (and the shrink beside it).
+  alias('fromage', { minNorm: nonneg(1e-3) }, { keptRate: (lr) => lr / Math.sqrt(1 + lr ** 2) }),
   alias('lamb', { ...ADAM, ...DECAY }),
   alias('lars', { ...DECAY, trustCoefficient: positive(1e-3, 1), eps: nonneg(1e-3), trustRatioMask: MASK, momentum: RATE1, nesterov: BOOL }),
   alias('novograd', { ...ADAM, ...DECAY }),
@@ -335,7 +362,11 @@ const LEAVES: Entry[] = [
   alias('muon', {
     nsCoeffs: oneOf('standard', 'dion'), nsSteps: int(1, 5), beta: RATE, eps: EPS_POS, nesterov: BOOL, adaptive: BOOL, ...DECAY,
     adamB1: RATE, adamB2: RATE, adamEpsRoot: EPS, adamWeightDecay: WD, adamLearningRate: LR, consistentRms: nonneg(1),
-  }, { accept: (_a, o) => o.nsCoeffs !== 'dion' || (o.nsSteps as number ?? 5) >= 5 }),
+  }, {
+    accept: (_a, o) => o.nsCoeffs !== 'dion' || (o.nsSteps as number ?? 5) >= 5,
+    // Two learning rates: the matrices' (here) and the other leaves' AdamW (1.inner.2.learningRate).
+    ratePath: '0.inner.3.learningRate',
+  }),
   alias('prodigy', {
     betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) }, beta3: RATE1, eps: EPS_POS,
     estimLr0: positive(1e-7, 1e-3), estimLrCoef: positive(0.1, 2), ...DECAY, safeguardWarmup: BOOL,
@@ -415,9 +446,10 @@ const LEAVES: Entry[] = [
   e({
     name: 'scaleByMuon', args: [], options: { nsCoeffs: oneOf('standard', 'dion'), nsSteps: int(1, 5), beta: RATE, eps: EPS_POS, nesterov: BOOL, adaptive: BOOL },
     accept: (_a, o) => o.nsCoeffs !== 'dion' || (o.nsSteps as number ?? 5) >= 5,
+    matricesOnly: true,
     build: (_a, o) => api.masked(api.scaleByMuon(o as never), isMatrix),
   }),
-  e({ name: 'scaleByShape', args: [], options: { consistentRms: nonneg(1) }, build: (_a, o) => api.masked(api.scaleByShape(o as never), isMatrix) }),
+  e({ name: 'scaleByShape', args: [], options: { consistentRms: nonneg(1) }, matricesOnly: true, build: (_a, o) => api.masked(api.scaleByShape(o as never), isMatrix) }),
   e({
     name: 'scaleByRprop', args: [['learningRate', positive(1e-3, 0.3)]],
     options: { etaMinus: dom(real(0.1, 0.9), [...NOT_FINITE, 0, 1]), etaPlus: dom(real(1.01, 2), [...NOT_FINITE, 1]), minStepSize: positive(1e-6, 1e-3), maxStepSize: positive(1e-3, 50) },
@@ -444,6 +476,7 @@ const LEAVES: Entry[] = [
 // kernels (so the wrappers' fused paths run) and one that has none.
 
 const byName = (name: string) => LEAVES.find((x) => x.name === name)!;
+/** What the wrappers are given, here and in the wrapper tests (wrappedExamples). */
 const INNER_NAMES = ['sgd', 'adam', 'adamw', 'lion', 'rmsprop', 'adagrad', 'lamb', 'scaleByAdam'];
 const INNER = typed(fc.oneof(...INNER_NAMES.map((n) => recipeArb(byName(n)))), [null, 3, {}, { init: () => ({}) }], false);
 /** Measures of the updates: the global norm (which a fused chain takes from its sum of squares), and a tf op. */
@@ -579,6 +612,50 @@ export function recipeOf(name: string, args: unknown[] = [], options?: Record<st
 
 /** An entry's label in test names. */
 export const labelOf = (entry: Entry): string => (entry.variant ? `${entry.name} (${entry.variant})` : entry.name);
+
+// ---------------------------------------------------------------------------------------------
+// By example: the optimizers and fixed option sets, for the suites that are not properties.
+
+/** A factory as the exports give it: positional arguments, then an options object. */
+export type Factory = (...args: any[]) => AnyTx;
+
+/** The exported optimizers (`name(learningRate, options)`, as `isOptimizer` tells them), in registry order. */
+export const OPTIMIZERS: readonly Entry[] = REGISTRY.filter((entry) => isOptimizer(api[entry.name as keyof typeof api]));
+
+/** The exported transformations that are neither an optimizer nor a wrapper, in registry order. */
+export const TRANSFORMS: readonly Entry[] = LEAVES.filter((entry) => !OPTIMIZERS.includes(entry));
+
+/**
+ * A fixed, valid configuration of an entry, for the suites that check every transformation by
+ * example: its positional arguments and required options, drawn once from their domains (seeded).
+ */
+export function exampleOf(entry: Entry): Recipe {
+  const drawn = fc.sample(recipeArb(entry), { numRuns: 1, seed: 1 })[0];
+  const options = entry.required && drawn.options ? Object.fromEntries(entry.required.map((k) => [k, drawn.options![k]])) : undefined;
+  return new Recipe(entry, drawn.args, options);
+}
+
+/** The factory of an entry, as exported. */
+export const factoryOf = (entry: Entry): Factory => api[entry.name as keyof typeof api] as unknown as Factory;
+
+/** An entry's option sets by label: its defaults (`{}`, labelled with its name) and each of its variants. */
+export function examplesOf(entry: Entry): Array<[label: string, options: Record<string, unknown>]> {
+  return [[entry.name, {}], ...Object.entries(entry.variants ?? {}).map(([label, o]): [string, Record<string, unknown>] => [`${entry.name} ${label}`, o])];
+}
+
+/**
+ * The transformations the wrapper tests wrap (those the wrappers are drawn with above), each with
+ * each option set, made with learning rate `lr` where they take one; with their entries.
+ */
+export function wrappedExamples(lr: number): Array<[label: string, make: () => AnyTx, entry: Entry]> {
+  return INNER_NAMES.map(byName).flatMap((entry) =>
+    examplesOf(entry).map(([label, options]): [string, () => AnyTx, Entry] => [
+      label,
+      () => (entry.rateArg === 0 ? factoryOf(entry)(lr, options) : factoryOf(entry)(options)),
+      entry,
+    ]),
+  );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Extra arguments

@@ -45,7 +45,7 @@ function mulberry32(seed: number): () => number {
  * `n` float32 values for (seed, step, leaf): about one in eight exactly 0, the rest of either sign
  * with magnitudes spread log-uniformly over [1e-3, 10], so that clipping thresholds, norms and
  * sign changes all come into play. No subnormals, NaN or infinities: those are edge cases of
- * their own (test/kernels.test.ts), not of the properties here.
+ * their own (test/kernels/fused.test.ts), not of the properties here.
  */
 export function leafValues(n: number, seed: number, step: number, leaf: number): Float32Array {
   const next = mulberry32(Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ Math.imul(leaf + 1, 0xc2b2ae35));
