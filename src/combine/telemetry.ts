@@ -5,6 +5,7 @@ import { declareState, layoutOf } from '../internal/state.js';
 import { withRecord } from '../internal/record.js';
 import type { StepObserver } from '../internal/element-step.js';
 import { tidy } from '../tree/tidy.js';
+import { treeMap } from '../tree/structure.js';
 import { treeL2Norm } from '../tree/math.js';
 import { findOne } from '../tree/lookup.js';
 import { describeNode, forEachLeaf, isPlainObject, isTensor } from '../tree/walk.js';
@@ -29,12 +30,16 @@ export interface SnapshotState {
 }
 
 /**
- * State of {@link monitor}: the last measurement of each measure (empty before the first
- * update), and the states of the measures that are transformations, in the order given.
+ * State of {@link monitor}: the last measurement of each measure (NaN before the first update),
+ * and the states of the measures that are transformations, in the order given.
  * @group Telemetry
  */
 export interface MonitorState {
-  /** The measurement of the last updates by name; `{}` until the first update. */
+  /**
+   * The measurement of the last updates by name; before the first update, NaN in the shape a
+   * measurement will have (optax starts with `{}`; a state that keeps its structure saves, loads
+   * and steps under `toTfOptimizer` as any other).
+   */
   measurements: Record<string, tf.Tensor | PyTree>;
   /** Each measure's own state, in the order the measures were given (`{}` for a function). */
   measureStates: unknown[];
@@ -108,7 +113,7 @@ function measureTransformation(owner: string, name: string, measure: Measure): G
  * Records several measurements of the updates and passes the updates on unchanged (optax's
  * `monitor`). Each entry is a {@link Measure} (stateless), or a transformation whose output is
  * the measurement (stateful: {@link measureWithEma}). The state is `{ measurements,
- * measureStates }`; `measurements` is empty until the first update, as in optax.
+ * measureStates }`; before the first update each measurement is NaN (optax's is absent).
  *
  *     chain(monitor({ gradNorm: globalNorm }), clipByGlobalNorm(1), adamw(1e-3))
  *
@@ -152,10 +157,33 @@ export function monitor(measures: Record<string, Measure | GradientTransformatio
     return { measurements, measureStates };
   };
   const tx = declareState<MonitorState>(owner, { measurements: 'any', measureStates: { kind: 'sub', layout: layouts } }, {
-    init: (params) => ({ measurements: {}, measureStates: transforms.map((t) => t.init(params)) }),
+    init: (params) => {
+      const measureStates = transforms.map((t) => t.init(params));
+      const measurements: Record<string, tf.Tensor | PyTree> = {};
+      try {
+        names.forEach((name, i) => (measurements[name] = notYetMeasured(transforms[i], measureStates[i], params)));
+      } catch (err) {
+        disposeReplaced([measurements, measureStates], params);
+        throw err;
+      }
+      return { measurements, measureStates };
+    },
     update: (updates, state, params, extra) => [updates, measured(updates, state, params, extra)],
   });
   return asObserver(tx, { usesSumOfSquares: norms.some(Boolean), observe: measured });
+}
+
+/**
+ * A measurement's placeholder before the first update: NaN in the shape the measure gives, found
+ * by measuring the params (what it made, and the measure's state it moved, are freed).
+ */
+function notYetMeasured(measure: GradientTransformation<any>, state: unknown, params: Params): tf.Tensor | PyTree {
+  const [out, moved] = measure.update(params, state, params);
+  try {
+    return treeMap((t: tf.Tensor) => tf.fill(t.shape, NaN), out as PyTree) as tf.Tensor | PyTree;
+  } finally {
+    disposeReplaced([out, moved], [state, params]);
+  }
 }
 
 /**
