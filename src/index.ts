@@ -181,7 +181,7 @@ export { scaleByAdamax, type ScaleByAdamaxOptions, type ScaleByAdamaxState } fro
 export { scaleByAmsgrad, type ScaleByAmsgradOptions, type ScaleByAmsgradState } from './transforms/amsgrad.js';
 export { scaleByRadam, type ScaleByRadamOptions, type ScaleByRadamState } from './transforms/radam.js';
 export { scaleByAdadelta, type ScaleByAdadeltaOptions, type ScaleByAdadeltaState } from './transforms/adadelta.js';
-export { scaleByLion, type ScaleByLionOptions, type ScaleByLionState } from './transforms/lion.js';
+export { scaleByLion, type LionMode, type ScaleByLionOptions, type ScaleByLionState } from './transforms/lion.js';
 export {
   addDecayedWeights,
   type AddDecayedWeightsOptions,

@@ -343,3 +343,26 @@ export function updatesAt(tx: GradientTransformation<any>, p: number[], gs: numb
   disposeReplaced([params, state], []);
   return out;
 }
+
+/**
+ * One update of `tx` per gradient on a single vector leaf starting at `x0` (`update`, then
+ * `applyUpdates`): each update as a flat array, and the final state's numbers (`stateValues`).
+ * Everything made on the way is freed.
+ */
+export function vectorSteps(tx: GradientTransformation<any>, x0: number[], grads: number[][]): { updates: number[][]; state: number[] } {
+  let params: Params = tf.tensor1d(x0);
+  let state: unknown = tx.init(params);
+  const updates: number[][] = [];
+  for (const g of grads) {
+    const gt = tf.tensor1d(g);
+    const [u, next]: [Params, unknown] = tx.update(gt, state, params);
+    updates.push(flat(u));
+    const p: Params = applyUpdates<Params>(params, u);
+    disposeReplaced([gt, u, params, state], [p, next]);
+    params = p;
+    state = next;
+  }
+  const values = stateValues(state);
+  disposeReplaced([params, state], []);
+  return { updates, state: values };
+}

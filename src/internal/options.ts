@@ -87,6 +87,18 @@ export function checkBoolean(owner: string, option: string, value: unknown): boo
   return value;
 }
 
+/**
+ * Checks that `value` is one of the strings in `choices`, and returns it: another string is a
+ * value outside the domain (`RangeError`), anything else a `TypeError`.
+ */
+export function checkChoice<C extends string>(owner: string, option: string, value: unknown, choices: readonly C[]): C {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as C;
+  const names = choices.map((c) => `'${c}'`);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
+  const message = `${owner}: option '${option}' must be ${list}, got ${show(value)}`;
+  throw typeof value === 'string' ? new RangeError(message) : new TypeError(message);
+}
+
 /** Checks that `value` is a gradient transformation (`{ init, update }`), for functions taking one. */
 export function checkTransformation(owner: string, value: unknown, what = 'a gradient transformation'): void {
   const t = value as { init?: unknown; update?: unknown } | null;

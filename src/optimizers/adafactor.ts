@@ -47,7 +47,7 @@ export interface AdafactorOptions {
  *     adafactor(lr, o) = chain(
  *       scaleByFactoredRms({ factored, decayRate, stepOffset: decayOffset, minDimSizeToFactor, epsilon: eps }),
  *       clipByBlockRms(clippingThreshold),                     unless clippingThreshold is null
- *       scaleByLearningRate(lr, { flipSign: false }),
+ *       scaleByLearningRate(lr, { flipSign: false }),          unless lr is null
  *       scaleByParamBlockRms(),                                 if multiplyByParameterScale
  *       ema({ decay: momentum, debias: false }),                if momentum is given
  *       addDecayedWeights(weightDecay, { mask }),               if weightDecay is given
@@ -57,14 +57,16 @@ export interface AdafactorOptions {
  * multiplyByParameterScale = true, clippingThreshold = 1, eps = 1e-30, factored = true`, no
  * momentum and no weight decay. Needs `params` when `multiplyByParameterScale`.
  *
- * Where we differ from optax: `learningRate` is required (optax's `None`, no scaling, is
- * `learningRate = 1` here, which changes no bit); weight decay is `weightDecay` and `mask`, as
- * on every optimizer here (optax: `weight_decay_rate`, `weight_decay_mask`); there is no
+ * `learningRate: null` is optax's `None`: the chain has no learning-rate part, so the step is
+ * the relative one alone (its values equal `learningRate: 1`, bit for bit; the state has one
+ * part fewer). Where we differ from optax: `learningRate` must be given (optax defaults it to
+ * `None`; pass `null` for that); weight decay is `weightDecay` and `mask`, as on every
+ * optimizer here (optax: `weight_decay_rate`, `weight_decay_mask`); there is no
  * `dtypeMomentum` (everything is float32).
  * @group Optimizers
  * @function
  */
-export const adafactor = /* @__PURE__ */ optimizerAlias(function adafactor(learningRate: ScalarOrSchedule, options: AdafactorOptions = {}): GradientTransformation<any> {
+export const adafactor = /* @__PURE__ */ optimizerAlias(function adafactor(learningRate: ScalarOrSchedule | null, options: AdafactorOptions = {}): GradientTransformation<any> {
   const owner = 'adafactor';
   checkOptions(owner, options, [
     'minDimSizeToFactor', 'decayRate', 'decayOffset', 'multiplyByParameterScale', 'clippingThreshold',
@@ -89,7 +91,7 @@ export const adafactor = /* @__PURE__ */ optimizerAlias(function adafactor(learn
       checkNumber(owner, 'clippingThreshold', clippingThreshold, { min: 0, minInclusive: false });
       stages.push(clipByBlockRms(clippingThreshold));
     }
-    stages.push(scaleByLearningRate(learningRate, { flipSign: false }));
+    if (learningRate !== null) stages.push(scaleByLearningRate(learningRate, { flipSign: false }));
     if (multiplyByParameterScale) stages.push(scaleByParamBlockRms());
     if (options.momentum !== undefined) stages.push(ema({ decay: checkRate(owner, 'momentum', options.momentum), debias: false }));
     if (options.weightDecay !== undefined) stages.push(addDecayedWeights(options.weightDecay, { mask: options.mask }));

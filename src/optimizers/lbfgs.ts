@@ -41,7 +41,7 @@ export type LbfgsState = [ScaleByLbfgsState, EmptyState | ScaleByLearningRateSta
 /**
  * L-BFGS (Liu & Nocedal 1989; Nocedal & Wright, Algorithms 7.4 and 7.5) with a line search:
  *
- *     lbfgs(lr, o) = chain(scaleByLbfgs(o), lr === undefined ? scale(-1) : scaleByLearningRate(lr), o.linesearch)
+ *     lbfgs(lr, o) = chain(scaleByLbfgs(o), lr == null ? scale(-1) : scaleByLearningRate(lr), o.linesearch)
  *
  * Every update needs the loss, its gradient and a way to evaluate it elsewhere:
  * `update(grad, state, params, { value, grad, valueFn })`, with `valueFn(params)` returning a
@@ -50,13 +50,14 @@ export type LbfgsState = [ScaleByLbfgsState, EmptyState | ScaleByLearningRateSta
  * evaluation, or let {@link minimizeLbfgs} run the loop. Meant for deterministic (full-batch)
  * objectives of small to medium size: the memory holds `2 * memorySize` parameter-sized trees.
  *
- * Defaults: no learning rate (the line search sets the step), `memorySize = 10`,
+ * Defaults: no learning rate (`undefined` or `null`, optax's `None`: the line search sets the
+ * step), `memorySize = 10`,
  * `scaleInitPrecond = true`, the zoom (strong Wolfe) line search with at most 20 evaluations
  * starting from step 1 at every update.
  * @group Optimizers
  * @function
  */
-export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?: ScalarOrSchedule, options: LbfgsOptions = {}): GradientTransformation<LbfgsState> {
+export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?: ScalarOrSchedule | null, options: LbfgsOptions = {}): GradientTransformation<LbfgsState> {
   const owner = 'lbfgs';
   checkOptions(owner, options, ['memorySize', 'scaleInitPrecond', 'linesearch']);
   const { linesearch, ...rest } = options;
@@ -64,7 +65,7 @@ export const lbfgs = /* @__PURE__ */ optimizerAlias(function lbfgs(learningRate?
   return asOwner(owner, () =>
     chain<GradientTransformation<any>[]>(
       scaleByLbfgs(rest),
-      learningRate === undefined ? scale(-1) : scaleByLearningRate(learningRate),
+      learningRate === undefined || learningRate === null ? scale(-1) : scaleByLearningRate(learningRate),
       linesearch === undefined ? scaleByZoomLinesearch({ maxLinesearchSteps: 20, initialGuessStrategy: 'one' }) : linesearch ?? identity(),
     ),
   ) as unknown as GradientTransformation<LbfgsState>;
@@ -79,8 +80,8 @@ export interface MinimizeLbfgsOptions extends LbfgsOptions {
   maxIterations?: number;
   /** Stop once the gradient's L2 norm is at most this, >= 0. Default `1e-5`. */
   tol?: number;
-  /** A learning rate for {@link lbfgs} (default: none, the line search sets the step). */
-  learningRate?: ScalarOrSchedule;
+  /** A learning rate for {@link lbfgs} (default: none, `undefined` or `null`: the line search sets the step). */
+  learningRate?: ScalarOrSchedule | null;
 }
 
 /**
@@ -124,7 +125,7 @@ export function minimizeLbfgs<P extends Params>(loss: (params: P) => tf.Scalar, 
   const { maxIterations = 100, tol = 1e-5, learningRate, ...lbfgsOpts } = options;
   checkInteger(owner, 'maxIterations', maxIterations, 0);
   checkNumber(owner, 'tol', tol, { min: 0 });
-  const tx = lbfgs(learningRate as ScalarOrSchedule, lbfgsOpts);
+  const tx = lbfgs(learningRate, lbfgsOpts);
   // Without a line search nothing is stored to reuse: evaluate afresh.
   const fromState = valueAndGradFromState(loss);
   const fresh = valueAndGrad(loss);

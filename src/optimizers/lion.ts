@@ -5,7 +5,7 @@ import { chain } from '../combine/chain.js';
 import { checkOptions } from '../internal/options.js';
 import { addDecayedWeights, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
 import { scaleByLearningRate, type ScaleByLearningRateState } from '../transforms/scale.js';
-import { scaleByLion, type ScaleByLionOptions, type ScaleByLionState } from '../transforms/lion.js';
+import { LION_KEYS, scaleByLion, type ScaleByLionOptions, type ScaleByLionState } from '../transforms/lion.js';
 
 /**
  * Options of {@link lion}.
@@ -29,15 +29,19 @@ export type LionState = [ScaleByLionState, AddDecayedWeightsState, ScaleByLearni
  * with decoupled weight decay as in AdamW:
  *
  *     lion(lr, o) = chain(scaleByLion(o), addDecayedWeights(o.weightDecay, { mask: o.mask }), scaleByLearningRate(lr))
- *     u = -lr * (sign((1 - b1) * g + b1 * mu) + weightDecay * p)
+ *     u = -lr * (sign((1 - b1) * g + b1 * mu) + weightDecay * p)       (mode 'hard')
  *
  * Its steps are as large as the learning rate in every coordinate, so it wants a learning rate
- * 3 to 10 times smaller than AdamW's. Defaults: `b1 = 0.9, b2 = 0.99, weightDecay = 1e-3`.
+ * 3 to 10 times smaller than AdamW's. `mode: 'smooth'` (`tanh(smoothBeta * x)`) or `'refined'`
+ * (`x` clipped to [-1, 1]) replaces the sign, as `scaleByLion`'s; optax's `lion` alias does not
+ * pass these on (only its `scale_by_lion` has them), so `lion(lr, { mode })` equals optax's
+ * chain with `scale_by_lion(mode=...)`. Defaults: `b1 = 0.9, b2 = 0.99, mode = 'hard',
+ * smoothBeta = 1` (only with `mode: 'smooth'`), `weightDecay = 1e-3`.
  * @group Optimizers
  * @function
  */
 export const lion = /* @__PURE__ */ optimizerAlias(function lion(learningRate: ScalarOrSchedule, options: LionOptions = {}): GradientTransformation<LionState> {
-  checkOptions('lion', options, ['b1', 'b2', 'weightDecay', 'mask']);
+  checkOptions('lion', options, [...LION_KEYS, 'weightDecay', 'mask']);
   const { weightDecay = 1e-3, mask, ...rest } = options;
   return asOwner('lion', () => chain(scaleByLion(rest), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)));
 });

@@ -22,7 +22,8 @@ export type RadamState = [ScaleByRadamState, ScaleByLearningRateState];
  *
  *     radam(lr, o) = chain(scaleByRadam(o), scaleByLearningRate(lr))
  *
- * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5`.
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5, nesterov = false`
+ * (`nesterov: true` debiases the momentum with NAdam's look-ahead, as optax's `radam(nesterov=True)`).
  * @group Optimizers
  * @function
  */

@@ -8,8 +8,11 @@ import { checkNumber, checkRequired } from '../internal/options.js';
 export interface PiecewiseConstantOptions {
   /** Value before the first boundary (a finite number); the scales multiply it. */
   initValue: number;
-  /** Step count -> factor (>= 0); each factor multiplies the value from that count on. */
-  boundariesAndScales: Record<number, number>;
+  /**
+   * Step count -> factor (>= 0); each factor multiplies the value from that count on. Absent,
+   * `null` or empty: the schedule is the constant `initValue` (as optax's `None`).
+   */
+  boundariesAndScales?: Record<number, number> | null;
 }
 
 /**
@@ -20,9 +23,9 @@ export interface PiecewiseConstantOptions {
  */
 export function piecewiseConstantSchedule(options: PiecewiseConstantOptions): Schedule {
   const owner = 'piecewiseConstantSchedule';
-  checkRequired(owner, options, ['initValue', 'boundariesAndScales'], ['initValue', 'boundariesAndScales']);
+  checkRequired(owner, options, ['initValue'], ['initValue', 'boundariesAndScales']);
   const initValue = checkNumber(owner, 'initValue', options.initValue);
-  const steps = sortedScales(owner, options.boundariesAndScales);
+  const steps = sortedScales(owner, options.boundariesAndScales ?? {});
   return (count) => {
     let value = initValue;
     for (const { boundary, scale } of steps) {
@@ -44,9 +47,10 @@ export interface PiecewiseInterpolateOptions {
   initValue: number;
   /**
    * Step count (a whole number >= 0) -> factor (>= 0). The value reached at a boundary is
-   * `initValue` times the factors of that boundary and every earlier one.
+   * `initValue` times the factors of that boundary and every earlier one. Absent, `null` or
+   * empty: none, and the schedule is the constant `initValue` (as optax's `None`).
    */
-  boundariesAndScales: Record<number, number>;
+  boundariesAndScales?: Record<number, number> | null;
 }
 
 /**
@@ -64,19 +68,19 @@ export interface PiecewiseInterpolateOptions {
  * `{ interpolateType: 'linear', initValue: 1, boundariesAndScales: { 4: 0.1, 8: 0.01 } }` the
  * values at steps 0, 2, 4, 6 and 8 are 1, 0.55, 0.1, 0.0505 and 0.001.
  *
- * As optax, except that boundaries must be whole numbers >= 0 (optax takes any int key, and a
+ * Without `boundariesAndScales` (or with `null` or `{}`) the schedule is the constant
+ * `initValue`, as optax's. As optax, except that boundaries must be whole numbers >= 0 (optax takes any int key, and a
  * negative one gives overlapping segments), and that a negative count gives `initValue`
  * (optax gives 0; the counts here start at 0, so this never shows).
  * @group Schedules
  */
 export function piecewiseInterpolateSchedule(options: PiecewiseInterpolateOptions): Schedule {
   const owner = 'piecewiseInterpolateSchedule';
-  const keys = ['interpolateType', 'initValue', 'boundariesAndScales'];
-  checkRequired(owner, options, keys, keys);
+  checkRequired(owner, options, ['interpolateType', 'initValue'], ['interpolateType', 'initValue', 'boundariesAndScales']);
   const type = checkInterpolateType(owner, options.interpolateType);
   let value = checkNumber(owner, 'initValue', options.initValue);
   const knots: Knot[] = [{ step: 0, value }];
-  for (const { key, boundary, scale } of sortedScales(owner, options.boundariesAndScales)) {
+  for (const { key, boundary, scale } of sortedScales(owner, options.boundariesAndScales ?? {})) {
     if (!Number.isInteger(boundary) || boundary < 0) {
       throw new RangeError(`${owner}: boundary ${JSON.stringify(key)} must be a whole number >= 0`);
     }

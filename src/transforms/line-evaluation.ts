@@ -4,6 +4,7 @@ import { checkFloatTrees, mapFloatLeaves, missingParams } from '../internal/leav
 import { readDots } from '../internal/dots.js';
 import { tidy } from '../tree/tidy.js';
 import { treeFlatten } from '../tree/structure.js';
+import { withGradientsRegistered } from '../tree/grad.js';
 import { describeNode, isTensor } from '../tree/walk.js';
 import { readValue } from './reduce-on-plateau.js';
 
@@ -89,7 +90,9 @@ export function evaluate(owner: string, inputs: LineInputs & { params: Params },
       return { value, slope: NaN, grad: null };
     }
     const [leaves, def] = treeFlatten(point);
-    const { value: loss, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => lossTensor(owner, inputs.valueFn(def.unflatten(xs))))(leaves);
+    const { value: loss, grads } = withGradientsRegistered(owner, () =>
+      tf.valueAndGrads((...xs: tf.Tensor[]) => lossTensor(owner, inputs.valueFn(def.unflatten(xs))))(leaves),
+    );
     const grad = def.unflatten(grads);
     const { dots, extra } = readDots([[grad, direction]], [loss]);
     loss.dispose();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tidy } from '../tree/tidy.js';
 import type { EmptyState, GradientTransformation } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
-import { checkNumber, checkOptions } from '../internal/options.js';
+import { checkChoice, checkNumber, checkOptions } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import { treeL2Norm } from '../tree/math.js';
@@ -23,18 +23,15 @@ export interface ScaleByPolyakOptions {
   variant?: 'sps' | 'sps+';
 }
 
-/** Float32's machine epsilon, 2^-23: below it the squared norm counts as zero (as optax). */
-const FLOAT32_EPS = 2 ** -23;
+/**
+ * At or below this, `|g|^2 + eps` counts as zero and the step is 0: float64's machine epsilon,
+ * 2^-52, optax's `jnp.finfo(float).eps` (a float64 epsilon whatever the dtype of the updates).
+ */
+const ZERO_NORM = Number.EPSILON;
 
 /** The options of {@link scaleByPolyak}, checked, with defaults filled in. */
 function polyakOptions(owner: string, options: ScaleByPolyakOptions): Required<ScaleByPolyakOptions> {
-  const variant = options.variant ?? 'sps';
-  if (typeof variant !== 'string') {
-    throw new TypeError(`${owner}: option 'variant' must be 'sps' or 'sps+', got ${String(variant)}`);
-  }
-  if (variant !== 'sps' && variant !== 'sps+') {
-    throw new RangeError(`${owner}: option 'variant' must be 'sps' or 'sps+', got ${JSON.stringify(variant)}`);
-  }
+  const variant = checkChoice(owner, 'variant', options.variant ?? 'sps', ['sps', 'sps+'] as const);
   return {
     fMin: checkNumber(owner, 'fMin', options.fMin ?? 0),
     maxLearningRate: checkNumber(owner, 'maxLearningRate', options.maxLearningRate ?? 1, { min: 0 }),
@@ -48,15 +45,18 @@ function polyakOptions(owner: string, options: ScaleByPolyakOptions): Required<S
  * SGD", arXiv:2002.10542; Berrada et al. 2020), reading the loss from `extra.value`:
  *
  *     gap = value - fMin                  ('sps+': max(gap, 0))
- *     step = |g|^2 + eps <= 2^-23 ? 0 : min(gap / (|g|^2 + eps), maxLearningRate)
+ *     step = |g|^2 + eps <= 2^-52 ? 0 : min(gap / (|g|^2 + eps), maxLearningRate)
  *     u = step * g
  *
- * with `|g|^2` the squared norm over the whole tree. `update(updates, state, params, { value })`;
- * without `extra.value` it throws an `Error` naming the field. Defaults, as optax: `fMin = 0,
- * maxLearningRate = 1, eps = 0, variant = 'sps'`. No state.
+ * with `|g|^2` the squared norm over the whole tree. The cut-off is optax's, float64's machine
+ * epsilon (2.2e-16): only a gradient that is zero to float64 precision stops the step, so the
+ * iterates keep closing in on the optimum long after `|g|^2` falls below float32's epsilon.
+ * `update(updates, state, params, { value })`; without `extra.value` it throws an `Error` naming
+ * the field. Defaults, as optax: `fMin = 0, maxLearningRate = 1, eps = 0, variant = 'sps'`. No
+ * state.
  *
  * The squared norm is read back once per update (a GPU sync, like reading the loss) so that the
- * step is computed in float64 as a JS number; optax computes it in float32.
+ * step and the cut-off are computed in float64 as JS numbers; optax computes them in float32.
  * @group Transforms
  */
 export function scaleByPolyak(options: ScaleByPolyakOptions = {}): GradientTransformation<EmptyState> {
@@ -76,7 +76,7 @@ export function scaleByPolyak(options: ScaleByPolyakOptions = {}): GradientTrans
       norm.dispose();
       const gap = o.variant === 'sps+' ? Math.max(value - o.fMin, 0) : value - o.fMin;
       const denominator = squaredNorm + o.eps;
-      const step = denominator <= FLOAT32_EPS ? 0 : Math.min(gap / denominator, o.maxLearningRate);
+      const step = denominator <= ZERO_NORM ? 0 : Math.min(gap / denominator, o.maxLearningRate);
       const out = tidy(() => {
         const s = tf.scalar(step);
         return mapFloatLeaves(owner, ['updates'], [updates], (g) => tf.mul(s, g));

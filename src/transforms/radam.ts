@@ -1,7 +1,7 @@
 import type { GradientTransformation, Params } from '../types.js';
 import { stateLike } from '../internal/leaves.js';
-import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
-import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
+import { biasCorrection, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
+import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
 import type { ElementStep } from '../internal/element-step.js';
@@ -26,6 +26,8 @@ export interface ScaleByRadamOptions {
   epsRoot?: number;
   /** The variance is rectified once `rho_t >= threshold` (at least 4); before, the update is `muHat`. Default `5`. */
   threshold?: number;
+  /** Use the Nesterov (NAdam) form of the debiased first moment, as optax's `nesterov`. Default `false`. */
+  nesterov?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ function radamOptions(owner: string, options: ScaleByRadamOptions = {}): Require
     epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
     // r_t is real only for rho_t >= 4.
     threshold: checkNumber(owner, 'threshold', options.threshold ?? 5, { min: 4 }),
+    nesterov: checkBoolean(owner, 'nesterov', options.nesterov ?? false),
   };
 }
 
@@ -77,17 +80,20 @@ function radamRectification(b2: number, t: number, threshold: number): number | 
  * `radamRectification` in the source):
  *
  *     mu = (1 - b1) * g + b1 * mu;   muHat = mu / (1 - b1^t)
+ *         nesterov: muHat = b1 * mu / (1 - b1^(t+1)) + (1 - b1) * g / (1 - b1^t)
  *     nu = (1 - b2) * g^2 + b2 * nu; nuHat = nu / (1 - b2^t)
  *     u = rho_t >= threshold ? r_t * muHat / (sqrt(nuHat + epsRoot) + eps) : muHat
  *
- * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, threshold = 5` (with `b2 = 0.999`
- * the first rectified step is the 6th). State: `{ count, mu, nu }`.
+ * With `nesterov`, as optax's, the look-ahead moment replaces `muHat` in both branches (the
+ * plain momentum steps too). Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0,
+ * threshold = 5, nesterov = false` (with `b2 = 0.999` the first rectified step is the 6th).
+ * State: `{ count, mu, nu }`.
  * @group Transforms
  */
 export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation<ScaleByRadamState> {
   const owner = ownerOr('scaleByRadam');
-  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold']);
-  const { b1, b2, eps, epsRoot, threshold } = radamOptions(owner, options);
+  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'threshold', 'nesterov']);
+  const { b1, b2, eps, epsRoot, threshold, nesterov } = radamOptions(owner, options);
   const rectification = (s: ScaleByRadamState) => radamRectification(b2, s.count + 1, threshold);
   const step: ElementStep<ScaleByRadamState> = {
     owner,
@@ -95,15 +101,17 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
     slots: (s) => [s.mu, s.nu],
     scalars: (s) => {
       const t = s.count + 1;
-      return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot, rectification(s) ?? 0];
+      const scalars = [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot, rectification(s) ?? 0];
+      // Nesterov's look-ahead divides the moment by 1 - b1^(t+1): a scalar of that form only.
+      return nesterov ? [...scalars, biasCorrection(b1, t + 1)] : scalars;
     },
     usesParams: () => false,
     // Before rho_t reaches the threshold the update is the bias-corrected momentum alone.
     variant: (s) => (rectification(s) === null ? 'momentum' : 'rectified'),
-    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS, rS], variant }) => {
+    emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc2, epsS, epsRootS, rS, bc1Next], variant }) => {
       const m1 = ops.keep(emaOps(ops, g, m, b1s, c1));
       const v1 = ops.keep(emaOfSquaresOps(ops, g, v, b2s, c2));
-      const mHat = ops.div(m1, bc1);
+      const mHat = debiasedMomentOps(ops, nesterov, m1, g, b1s, c1, bc1, bc1Next);
       if (variant === 'momentum') return { u: mHat, slots: [m1, v1] };
       const vHat = ops.div(v1, bc2);
       const root = ops.sqrt(epsRoot === 0 ? vHat : ops.add(vHat, epsRootS));

@@ -3,6 +3,7 @@ import type { Params, Updates } from '../types.js';
 import { checkFloatTrees, mapFloatLeaves } from '../internal/leaves.js';
 import { tidy } from '../tree/tidy.js';
 import { treeFlatten } from '../tree/structure.js';
+import { withGradientsRegistered } from '../tree/grad.js';
 import { describeNode, isPlainObject, isTensor } from '../tree/walk.js';
 import { lossTensor } from './line-evaluation.js';
 
@@ -36,7 +37,8 @@ export interface ValueAndGrad<P extends Params = Params> {
  * with `valueFn` (which must then return a scalar tensor built with tf ops from its argument).
  * `grad` is always new tensors owned by the caller (copies sharing the state's buffers); `value`
  * is a JS number. Throws an `Error` when `state` holds no line search's value and gradient, more
- * than one, or a backtracking search without `storeGrad: true` (no gradient kept).
+ * than one, or a backtracking search without `storeGrad: true` (no gradient kept), and one that
+ * says what to import when tfjs has no gradients registered (`@tensorflow/tfjs-core` alone).
  * @group Transforms
  */
 export function valueAndGradFromState<P extends Params>(valueFn: (params: P) => tf.Scalar | number): (params: P, state: unknown) => ValueAndGrad<P> {
@@ -53,7 +55,9 @@ export function valueAndGradFromState<P extends Params>(valueFn: (params: P) => 
     }
     checkFloatTrees(owner, ['params'], [params]);
     const [leaves, def] = treeFlatten(params);
-    const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => lossTensor(owner, valueFn(def.unflatten(xs) as P)))(leaves);
+    const { value, grads } = withGradientsRegistered(owner, () =>
+      tf.valueAndGrads((...xs: tf.Tensor[]) => lossTensor(owner, valueFn(def.unflatten(xs) as P)))(leaves),
+    );
     const v = value.dataSync()[0];
     value.dispose();
     return { value: v, grad: def.unflatten(grads) as P };

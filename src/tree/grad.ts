@@ -20,7 +20,8 @@ import { treeFlatten } from './structure.js';
  * `value` and every gradient are new tensors owned by the caller. Gradients need tfjs's gradient
  * functions registered: importing `@tensorflow/tfjs` (or `@tensorflow/tfjs-node`) does it; a
  * bundled app on `@tensorflow/tfjs-core` alone imports
- * `@tensorflow/tfjs-core/dist/register_all_gradients` once.
+ * `@tensorflow/tfjs-core/dist/register_all_gradients` once. Without them the call throws an
+ * `Error` that says so (tfjs's own, "gradient function not found for Sum", does not).
  * @group Training loop
  */
 export function valueAndGrad<P extends Params>(
@@ -35,12 +36,42 @@ export function valueAndGrad<P extends Params>(
     const [leaves, def] = treeFlatten(params);
     if (leaves.length > 0 && leaves.every((t) => t instanceof tf.Variable)) {
       const variables = leaves as tf.Variable[];
-      const { value, grads } = tf.variableGrads(() => loss(params), variables);
+      const { value, grads } = withGradientsRegistered('valueAndGrad', () => tf.variableGrads(() => loss(params), variables));
       const ordered = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
       return { value, grads: def.unflatten(ordered) as TensorTree<P> };
     }
     const f = tf.valueAndGrads((...xs: tf.Tensor[]) => loss(def.unflatten(xs) as P));
-    const { value, grads } = f(leaves);
+    const { value, grads } = withGradientsRegistered('valueAndGrad', () => f(leaves));
     return { value, grads: def.unflatten(grads) as TensorTree<P> };
   };
+}
+
+/** tfjs's message when an op on the tape has no gradient function: "... not found for Sum." */
+const MISSING_GRADIENT = /gradient function not found for (\w+)/;
+
+/**
+ * Runs `fn`, which takes gradients with tfjs, and turns tfjs's error for an op without a
+ * gradient function into one that says what to import. With `@tensorflow/tfjs-core` alone no
+ * gradient is registered, and tfjs only says "Cannot compute gradient: gradient function not
+ * found for Sum". Any other error passes through unchanged. `fn` runs in a `tf.tidy`: when the
+ * backward pass throws, tfjs has already made the loss value, which would otherwise leak. @internal
+ */
+export function withGradientsRegistered<T extends tf.TensorContainer>(owner: string, fn: () => T): T {
+  try {
+    return tf.tidy(fn);
+  } catch (e) {
+    const kernel = e instanceof Error ? MISSING_GRADIENT.exec(e.message)?.[1] : undefined;
+    if (kernel === undefined) throw e;
+    // Sum's gradient is among the first any registration adds: without it, none is registered.
+    const noneRegistered = tf.getGradient('Sum') === undefined;
+    const what = noneRegistered
+      ? 'no tfjs gradient function is registered'
+      : `tfjs has no gradient function for the op '${kernel}' the loss uses`;
+    throw new Error(
+      `${owner}: cannot differentiate the loss: ${what}. Import '@tensorflow/tfjs' (or '@tensorflow/tfjs-node'), ` +
+        `which registers them; a bundled app on '@tensorflow/tfjs-core' alone imports ` +
+        `'@tensorflow/tfjs-core/dist/register_all_gradients' once (tfjs: ${(e as Error).message})`,
+      { cause: e },
+    );
+  }
 }

@@ -30,9 +30,10 @@ describe('polyakSgd', () => {
     const x0 = [1, 2, 3];
     const got = updatesFor(polyakSgd(), x0, [[2, 4, 6], [1, 2, 3]], (k) => ({ value: k === 0 ? 14 : 3.5 }));
     expectAllClose(got.flat(), [-0.5, -1, -1.5, -0.25, -0.5, -0.75], 1e-6);
-    // maxLearningRate 0.1 caps the step: u = -0.1 * g. scaling 0.5 halves it.
+    // maxLearningRate 0.1 caps the step: u = -0.1 * g. scaling 0.5 scales g first, as optax's
+    // code: step = min(14 / (0.25 * 56), 1) = 1, u = -0.5 * g (test/optimizers/polyak-sgd.test.ts).
     expectAllClose(updatesFor(polyakSgd(0.1), x0, [[2, 4, 6]], () => ({ value: 14 }))[0], [-0.2, -0.4, -0.6], 1e-6);
-    expectAllClose(updatesFor(polyakSgd(1, { scaling: 0.5 }), x0, [[2, 4, 6]], () => ({ value: 14 }))[0], [-0.25, -0.5, -0.75], 1e-6);
+    expectAllClose(updatesFor(polyakSgd(1, { scaling: 0.5 }), x0, [[2, 4, 6]], () => ({ value: 14 }))[0], [-1, -2, -3], 1e-6);
     // fMin 7, eps 8: step = (14 - 7) / (56 + 8) = 0.109375.
     expectAllClose(
       updatesFor(polyakSgd(1, { fMin: 7, eps: 8 }), x0, [[2, 4, 6]], () => ({ value: 14 }))[0],
@@ -66,7 +67,7 @@ describe('polyakSgd', () => {
     const withValue = (tx: AnyTx): AnyTx => ({ init: tx.init, update: (u, s, p) => tx.update(u, s, p, { value: 3 }) });
     expectEqualsChain(
       withValue(polyakSgd(0.5, { scaling: 0.1, fMin: 1, eps: 1e-3, variant: 'sps+' })),
-      withValue(chain(scaleByPolyak({ maxLearningRate: 0.5, fMin: 1, eps: 1e-3, variant: 'sps+' }), scaleByLearningRate(0.1))),
+      withValue(chain(scaleByLearningRate(0.1), scaleByPolyak({ maxLearningRate: 0.5, fMin: 1, eps: 1e-3, variant: 'sps+' }))),
     );
   });
 

@@ -136,6 +136,17 @@ function scheduleArb(lo: number, hi: number): fc.Arbitrary<Schedule> {
 const rateOrSchedule = (hi: number) => dom(fc.oneof({ arbitrary: real(0, hi), weight: 2 }, scheduleArb(0, hi)), [...NOT_FINITE, -0.1]);
 const LR = rateOrSchedule(0.3);
 const WD = rateOrSchedule(0.1);
+/** A learning rate, or null where optax takes None (the learning-rate part left out). */
+const LR_OR_NULL: Dom = { ...LR, valid: fc.oneof({ arbitrary: LR.valid, weight: 3 }, { arbitrary: fc.constant(null), weight: 1 }) };
+/**
+ * lbfgs's: positive rates, or null. A rate of 0 makes zero steps, whose curvature pairs are
+ * degenerate (memory weights 1 / <s, y> near 1e39), where a retry after a failed step can differ
+ * from a run that never failed (errors-change-nothing; reproduced before null was allowed here).
+ */
+const LBFGS_RATE: Dom = {
+  ...LR,
+  valid: fc.oneof({ arbitrary: real(0.01, 0.3), weight: 2 }, { arbitrary: scheduleArb(0.01, 0.3), weight: 1 }, { arbitrary: fc.constant(null), weight: 1 }),
+};
 
 /** Masks as functions of the params (a tree of booleans would have to know the tree). */
 const maskFns: Array<[string, (p: Params) => Params]> = [
@@ -309,6 +320,9 @@ function bare(name: keyof typeof api, more: Partial<Entry> = {}): Entry {
 const ADAM = { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS };
 const CLIP_VALUE_FN = typed(fc.constantFrom(described((k: number) => k ** 0.25, '(k) => k ** 0.25'), described(() => 0.5, '() => 0.5')), [3, 'x']);
 const DECAY = { weightDecay: WD, mask: MASK };
+/** Lion's options: smoothBeta is refused without mode 'smooth' (optax ignores it there). */
+const LION = { b1: RATE, b2: RATE, mode: oneOf('hard', 'smooth', 'refined'), smoothBeta: positive(0.1, 5) };
+const smoothBetaWithSmooth = (_a: unknown[], o: Record<string, unknown>) => o.smoothBeta === undefined || o.mode === 'smooth';
 const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as never, '(p) => rank == 2');
 
 // ---------------------------------------------------------------------------------------------
@@ -337,16 +351,18 @@ const LEAVES: Entry[] = [
   alias('adamax', { b1: RATE, b2: RATE, eps: EPS }),
   alias('adamaxw', { b1: RATE, b2: RATE, eps: EPS, ...DECAY }),
   alias('amsgrad', { ...ADAM, biasCorrectionMu: BOOL, biasCorrectionNu: BOOL }),
-  alias('radam', { ...ADAM, threshold: dom(real(4, 8), [...NOT_FINITE, 3.9]) }),
+  alias('radam', { ...ADAM, threshold: dom(real(4, 8), [...NOT_FINITE, 3.9]), nesterov: BOOL }),
   alias('adadelta', { rho: RATE, eps: EPS, ...DECAY }),
-  alias('lion', { b1: RATE, b2: RATE, ...DECAY }),
+  alias('lion', { ...LION, ...DECAY }, { accept: smoothBetaWithSmooth }),
   // The zoo
   alias('adabelief', { ...ADAM, nesterov: BOOL, ...DECAY }),
   alias('yogi', { b1: RATE, b2: RATE, eps: EPS_POS }),
   alias('signSgd', {}),
   alias('signum', { beta: RATE }),
   alias('noisySgd', { eta: nonneg(0.1), gamma: finite(0, 1), seed: int(0, 2 ** 32 - 1) }),
-  alias('lbfgs', { memorySize: int(1, 4), scaleInitPrecond: BOOL }, { needs: 'lbfgs', runs: 0.4, omitted: { linesearch: 'a transformation: the default zoom line search is the one run' } }),
+  alias('lbfgs', { memorySize: int(1, 4), scaleInitPrecond: BOOL }, {
+    args: [['learningRate', LBFGS_RATE]], needs: 'lbfgs', runs: 0.4, omitted: { linesearch: 'a transformation: the default zoom line search is the one run' },
+  }),
   // Keeps the scaled rate lr / sqrt(1 + lr^2) (and the shrink beside it).
   alias('fromage', { minNorm: nonneg(1e-3) }, { keptRate: (lr) => lr / Math.sqrt(1 + lr ** 2) }),
   alias('lamb', { ...ADAM, ...DECAY }),
@@ -391,7 +407,7 @@ const LEAVES: Entry[] = [
     // decayOffset > 0 makes the first decayOffset steps throw (see the report): 0 only.
     minDimSizeToFactor: int(1, 6), decayRate: nonneg(1), decayOffset: int(0, 0), multiplyByParameterScale: BOOL,
     clippingThreshold: positive(0.1, 2), momentum: RATE, ...DECAY, eps: EPS, factored: BOOL,
-  }),
+  }, { args: [['learningRate', LR_OR_NULL]] }),
   alias('scheduleFreeAdamw', { warmupSteps: int(1, 4), b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), b2: RATE, eps: EPS_POS, ...DECAY, weightLrPower: nonneg(3) }, { accept: (a, o) => o.warmupSteps === undefined || typeof a[0] === 'number' }),
   alias('scheduleFreeSgd', { warmupSteps: int(1, 4), b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), ...DECAY, weightLrPower: nonneg(3) }, { accept: (a, o) => o.warmupSteps === undefined || typeof a[0] === 'number' }),
 
@@ -407,9 +423,9 @@ const LEAVES: Entry[] = [
   transform('scaleByRss', { initialAccumulatorValue: nonneg(1), eps: EPS }),
   transform('scaleByAdamax', { b1: RATE, b2: RATE, eps: EPS }),
   transform('scaleByAmsgrad', { ...ADAM, biasCorrectionMu: BOOL, biasCorrectionNu: BOOL }),
-  transform('scaleByRadam', { ...ADAM, threshold: dom(real(4, 8), [...NOT_FINITE, 3.9]) }),
+  transform('scaleByRadam', { ...ADAM, threshold: dom(real(4, 8), [...NOT_FINITE, 3.9]), nesterov: BOOL }),
   transform('scaleByAdadelta', { rho: RATE, eps: EPS }),
-  transform('scaleByLion', { b1: RATE, b2: RATE }),
+  transform('scaleByLion', LION, { accept: smoothBetaWithSmooth }),
   e({ name: 'addDecayedWeights', args: [['weightDecay', WD]], options: { mask: MASK }, rateArg: 0, build: call(api.addDecayedWeights as never) }),
   e({ name: 'clip', args: [['maxDelta', positive(0.01, 5)]], build: call(api.clip as never) }),
   e({ name: 'clipByGlobalNorm', args: [['maxNorm', positive(0.01, 5)]], build: call(api.clipByGlobalNorm as never) }),

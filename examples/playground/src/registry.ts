@@ -438,7 +438,7 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     family: SELF_TUNING,
     about: "SGD with Polyak's step size (Loizou et al. 2021): (loss − fMin) / |g|², capped by the learning rate.",
     learningRate: fixedRate(1, false),
-    hyperparameters: [num('scaling', 1, 'multiplies the Polyak step'), num('fMin', 0, 'a lower bound on the loss'), num('eps', 0, 'added to the squared gradient norm'), choice('variant', 'sps', ['sps', 'sps+'], 'variant')],
+    hyperparameters: [num('scaling', 1, 'scales the gradient before the Polyak step is taken of it (optax)'), num('fMin', 0, 'a lower bound on the loss'), num('eps', 0, 'added to the squared gradient norm'), choice('variant', 'sps', ['sps', 'sps+'], 'variant')],
   },
   {
     name: 'lbfgs',
