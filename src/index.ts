@@ -128,6 +128,10 @@ export {
 } from './transforms/muon.js';
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
+// Optax contrib: madgrad, cocob, dog, dowg, acprop, dadaptAdamw and their transforms
+export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acprop.js';
+export { scaleByAcprop, type ScaleByAcpropOptions, type ScaleByAcpropState } from './transforms/acprop.js';
+
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';

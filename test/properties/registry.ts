@@ -340,6 +340,8 @@ const LEAVES: Entry[] = [
     betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) }, beta3: RATE1, eps: EPS_POS,
     estimLr0: positive(1e-7, 1e-3), estimLrCoef: positive(0.1, 2), ...DECAY, safeguardWarmup: BOOL,
   }),
+  // optax contrib
+  alias('acprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS, ...DECAY }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
@@ -410,6 +412,7 @@ const LEAVES: Entry[] = [
   e({ name: 'scaleByAdabound', args: [['learningRate', LR]], options: { finalLr: positive(1e-3, 0.5), gamma: positive(1e-4, 0.1), b1: RATE, b2: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByAdabound as never) }),
   e({ name: 'scaleByAsgd', args: [['learningRate', LR]], options: { lambd: nonneg(1e-2), alpha: nonneg(1), t0: nonneg(10) }, rateArg: 0, build: call(api.scaleByAsgd as never) }),
   transform('scaleByAdopt', { b1: RATE, b2: RATE, eps: EPS_POS, nesterov: BOOL, useClipping: BOOL, clipValueFn: CLIP_VALUE_FN }),
+  transform('scaleByAcprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS }),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
   // Matrices only: masked to the rank-2 leaves, as a user would (muon does the same).
   e({
