@@ -131,6 +131,8 @@ export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/pr
 // Optax contrib: madgrad, cocob, dog, dowg, acprop, dadaptAdamw and their transforms
 export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acprop.js';
 export { scaleByAcprop, type ScaleByAcpropOptions, type ScaleByAcpropState } from './transforms/acprop.js';
+export { cocob, type CocobOptions, type CocobState } from './optimizers/cocob.js';
+export { scaleByCocob, type ScaleByCocobOptions, type ScaleByCocobState } from './transforms/cocob.js';
 
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';

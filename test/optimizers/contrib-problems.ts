@@ -26,6 +26,21 @@ export const ROSENBROCK: Problem = {
 };
 
 /**
+ * The problems side by side in one vector (a problem of their own): for an element-wise optimizer
+ * the same numbers as each alone, in one leaf. `split` cuts a result back into the problems' parts.
+ */
+export function sideBySide(...problems: Problem[]): Problem & { split: (x: number[]) => number[][] } {
+  const ends = problems.map((_, i) => problems.slice(0, i + 1).reduce((n, pr) => n + pr.x0.length, 0));
+  const split = (x: number[]) => problems.map((_, i) => x.slice(i === 0 ? 0 : ends[i - 1], ends[i]));
+  return {
+    x0: problems.flatMap((pr) => pr.x0),
+    target: problems.flatMap((pr) => pr.target),
+    grad: (x) => split(x).flatMap((part, i) => problems[i].grad(part)),
+    split,
+  };
+}
+
+/**
  * `steps` trainSteps of `tx` on the problems at once, one leaf each (`{ p0, p1, ... }`), with the
  * gradients computed in float64 from the current params: the final params of each problem (all
  * else is freed). For an element-wise optimizer this is each problem's own run, in one pass.

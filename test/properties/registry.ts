@@ -342,6 +342,7 @@ const LEAVES: Entry[] = [
   }),
   // optax contrib
   alias('acprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS, ...DECAY }),
+  alias('cocob', { alpha: positive(1, 200), eps: EPS, ...DECAY }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
@@ -413,6 +414,7 @@ const LEAVES: Entry[] = [
   e({ name: 'scaleByAsgd', args: [['learningRate', LR]], options: { lambd: nonneg(1e-2), alpha: nonneg(1), t0: nonneg(10) }, rateArg: 0, build: call(api.scaleByAsgd as never) }),
   transform('scaleByAdopt', { b1: RATE, b2: RATE, eps: EPS_POS, nesterov: BOOL, useClipping: BOOL, clipValueFn: CLIP_VALUE_FN }),
   transform('scaleByAcprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS }),
+  transform('scaleByCocob', { alpha: positive(1, 200), eps: EPS }),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
   // Matrices only: masked to the rank-2 leaves, as a user would (muon does the same).
   e({
