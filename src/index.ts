@@ -129,6 +129,8 @@ export {
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
 // Optax contrib: madgrad, cocob, dog, dowg, acprop, dadaptAdamw and their transforms
+export { madgrad, type MadgradOptions, type MadgradState } from './optimizers/madgrad.js';
+export { scaleByMadgrad, type ScaleByMadgradOptions, type ScaleByMadgradState } from './transforms/madgrad.js';
 export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acprop.js';
 export { scaleByAcprop, type ScaleByAcpropOptions, type ScaleByAcpropState } from './transforms/acprop.js';
 export { cocob, type CocobOptions, type CocobState } from './optimizers/cocob.js';

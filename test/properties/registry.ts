@@ -341,6 +341,7 @@ const LEAVES: Entry[] = [
     estimLr0: positive(1e-7, 1e-3), estimLrCoef: positive(0.1, 2), ...DECAY, safeguardWarmup: BOOL,
   }),
   // optax contrib
+  alias('madgrad', { momentum: RATE, eps: EPS, ...DECAY }),
   alias('acprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS, ...DECAY }),
   alias('cocob', { alpha: positive(1, 200), eps: EPS, ...DECAY }),
   e({
@@ -413,6 +414,7 @@ const LEAVES: Entry[] = [
   e({ name: 'scaleByAdabound', args: [['learningRate', LR]], options: { finalLr: positive(1e-3, 0.5), gamma: positive(1e-4, 0.1), b1: RATE, b2: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByAdabound as never) }),
   e({ name: 'scaleByAsgd', args: [['learningRate', LR]], options: { lambd: nonneg(1e-2), alpha: nonneg(1), t0: nonneg(10) }, rateArg: 0, build: call(api.scaleByAsgd as never) }),
   transform('scaleByAdopt', { b1: RATE, b2: RATE, eps: EPS_POS, nesterov: BOOL, useClipping: BOOL, clipValueFn: CLIP_VALUE_FN }),
+  e({ name: 'scaleByMadgrad', args: [['learningRate', LR]], options: { momentum: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByMadgrad as never) }),
   transform('scaleByAcprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS }),
   transform('scaleByCocob', { alpha: positive(1, 200), eps: EPS }),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
