@@ -135,6 +135,15 @@ export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acpro
 export { scaleByAcprop, type ScaleByAcpropOptions, type ScaleByAcpropState } from './transforms/acprop.js';
 export { cocob, type CocobOptions, type CocobState } from './optimizers/cocob.js';
 export { scaleByCocob, type ScaleByCocobOptions, type ScaleByCocobState } from './transforms/cocob.js';
+export { dog, dowg, type DogOptions, type DogState, type DowgOptions, type DowgState } from './optimizers/dog.js';
+export {
+  scaleByDog,
+  scaleByDowg,
+  type ScaleByDogOptions,
+  type ScaleByDogState,
+  type ScaleByDowgOptions,
+  type ScaleByDowgState,
+} from './transforms/dog.js';
 
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';

@@ -267,7 +267,7 @@ const REDUCING = new Set([
   'clipByGlobalNorm', 'lamb', 'lars', 'fromage', 'novograd', 'scaleByTrustRatio', 'scaleByNovograd', 'centralize',
   'normalizeByUpdateNorm', 'clipByBlockRms', 'scaleByParamBlockNorm', 'scaleByParamBlockRms', 'adaptiveGradClip',
   'adafactor', 'scaleByFactoredRms', 'muon', 'scaleByMuon', 'prodigy', 'polyakSgd', 'scaleByPolyak', 'lbfgs',
-  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch',
+  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch', 'dog', 'scaleByDog', 'dowg', 'scaleByDowg',
 ]);
 
 const e = (entry: Entry): Entry => (REDUCING.has(entry.name) ? { ...entry, reduces: true } : entry);
@@ -292,6 +292,18 @@ function bare(name: keyof typeof api, more: Partial<Entry> = {}): Entry {
 const ADAM = { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS };
 const CLIP_VALUE_FN = typed(fc.constantFrom(described((k: number) => k ** 0.25, '(k) => k ** 0.25'), described(() => 0.5, '() => 0.5')), [3, 'x']);
 const DECAY = { weightDecay: WD, mask: MASK };
+/** DoG's `initStep`: a tag and a value > 0 (the value's scale depends on the tag). */
+const INIT_STEP: Dom = {
+  valid: fc.oneof(
+    fc.tuple(fc.constant('heuristic'), logUniform(1e-6, 1e-3)),
+    fc.tuple(fc.constant('distance'), logUniform(1e-4, 0.1)),
+    fc.tuple(fc.constant('learningRate'), logUniform(1e-3, 0.1)),
+  ),
+  invalid: [['heuristic', 0], ['distance', -1], ['learningRate', NaN], ['learning_rate', 0.1], 'heuristic', [1e-6, 'heuristic']],
+  errorOf: (v) => (Array.isArray(v) && typeof v[0] === 'string' ? RangeError : TypeError),
+  named: true,
+  namesValue: true,
+};
 const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as never, '(p) => rank == 2');
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +356,8 @@ const LEAVES: Entry[] = [
   alias('madgrad', { momentum: RATE, eps: EPS, ...DECAY }),
   alias('acprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS, ...DECAY }),
   alias('cocob', { alpha: positive(1, 200), eps: EPS, ...DECAY }),
+  alias('dog', { initStep: INIT_STEP, eps: EPS, ...DECAY }),
+  alias('dowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS, ...DECAY }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
@@ -417,6 +431,8 @@ const LEAVES: Entry[] = [
   e({ name: 'scaleByMadgrad', args: [['learningRate', LR]], options: { momentum: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByMadgrad as never) }),
   transform('scaleByAcprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS }),
   transform('scaleByCocob', { alpha: positive(1, 200), eps: EPS }),
+  transform('scaleByDog', { initStep: INIT_STEP, eps: EPS }, { required: ['initStep'] }),
+  transform('scaleByDowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS }),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
   // Matrices only: masked to the rank-2 leaves, as a user would (muon does the same).
   e({
