@@ -14,7 +14,10 @@ import { describeNode } from '../tree/walk.js';
 // so they are not element-wise and run as tf ops. The norms stay on the device as float32
 // scalar tensors in the state: no read-back per step.
 
-/** How {@link scaleByDog} sets its first step (optax's `init_step` tags, camelCased). */
+/**
+ * How {@link scaleByDog} sets its first step (optax's `init_step` tags, camelCased).
+ * @inline
+ */
 type DogInitStep = readonly ['distance' | 'learningRate' | 'heuristic', number];
 
 /**
