@@ -14,10 +14,7 @@ import { describeNode } from '../tree/walk.js';
 // so they are not element-wise and run as tf ops. The norms stay on the device as float32
 // scalar tensors in the state: no read-back per step.
 
-/**
- * How {@link scaleByDog} sets its first step (optax's `init_step` tags, camelCased).
- * @inline
- */
+/** How {@link scaleByDog} sets its first step (optax's `init_step` tags, camelCased). */
 type DogInitStep = readonly ['distance' | 'learningRate' | 'heuristic', number];
 
 /**
@@ -32,7 +29,7 @@ export interface ScaleByDogOptions {
    * `alpha * (1 + ||x0||)` (the authors suggest `alpha = 1e-6`, `1e-4` with batch normalisation).
    * Required for `scaleByDog`; `dog` defaults it to `['heuristic', 1e-6]`.
    */
-  initStep?: DogInitStep;
+  initStep?: readonly ['distance' | 'learningRate' | 'heuristic', number];
   /** Added to the sum of squared gradient norms under the square root, >= 0. Default `1e-8`. */
   eps?: number;
 }
