@@ -128,7 +128,7 @@ export {
 } from './transforms/muon.js';
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
-// Optax contrib: madgrad, cocob, dog, dowg, acprop, dadaptAdamw and their transforms
+// Optax contrib: madgrad, acprop, cocob, dog, dowg, dadaptAdamw and their transforms
 export { madgrad, type MadgradOptions, type MadgradState } from './optimizers/madgrad.js';
 export { scaleByMadgrad, type ScaleByMadgradOptions, type ScaleByMadgradState } from './transforms/madgrad.js';
 export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acprop.js';
@@ -144,6 +144,7 @@ export {
   type ScaleByDowgOptions,
   type ScaleByDowgState,
 } from './transforms/dog.js';
+export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './optimizers/dadapt-adamw.js';
 
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';

@@ -149,6 +149,7 @@ export const CASES: Case[] = [
   { name: 'cocob', make: (l) => l.cocob(1, { weightDecay: 0.1 }) },
   { name: 'dog', make: (l) => l.dog(1, { weightDecay: 0.1 }) },
   { name: 'dowg', make: (l) => l.dowg(1) },
+  { name: 'dadaptAdamw', make: (l) => l.dadaptAdamw(1, { weightDecay: 0.1 }) },
   { name: 'rprop', make: (l) => l.rprop(0.1) },
   { name: 'adan', make: (l) => l.adan(0.01, { weightDecay: 0.1 }) },
   { name: 'optimisticGradientDescent', make: (l) => l.optimisticGradientDescent(0.1, { alpha: 0.7, beta: 0.1 }) },

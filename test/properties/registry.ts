@@ -267,7 +267,7 @@ const REDUCING = new Set([
   'clipByGlobalNorm', 'lamb', 'lars', 'fromage', 'novograd', 'scaleByTrustRatio', 'scaleByNovograd', 'centralize',
   'normalizeByUpdateNorm', 'clipByBlockRms', 'scaleByParamBlockNorm', 'scaleByParamBlockRms', 'adaptiveGradClip',
   'adafactor', 'scaleByFactoredRms', 'muon', 'scaleByMuon', 'prodigy', 'polyakSgd', 'scaleByPolyak', 'lbfgs',
-  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch', 'dog', 'scaleByDog', 'dowg', 'scaleByDowg',
+  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch', 'dog', 'scaleByDog', 'dowg', 'scaleByDowg', 'dadaptAdamw',
 ]);
 
 const e = (entry: Entry): Entry => (REDUCING.has(entry.name) ? { ...entry, reduces: true } : entry);
@@ -358,6 +358,10 @@ const LEAVES: Entry[] = [
   alias('cocob', { alpha: positive(1, 200), eps: EPS, ...DECAY }),
   alias('dog', { initStep: INIT_STEP, eps: EPS, ...DECAY }),
   alias('dowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS, ...DECAY }),
+  alias('dadaptAdamw', {
+    betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) },
+    eps: EPS, estimLr0: positive(1e-7, 1e-3), ...DECAY,
+  }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
