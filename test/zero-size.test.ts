@@ -95,6 +95,17 @@ import {
   adafactor,
   polyakSgd,
   scaleByPolyak,
+  madgrad,
+  scaleByMadgrad,
+  acprop,
+  scaleByAcprop,
+  cocob,
+  scaleByCocob,
+  dog,
+  scaleByDog,
+  dowg,
+  scaleByDowg,
+  dadaptAdamw,
   type GradientTransformation,
   type Params,
 } from '../src/index.js';
@@ -303,6 +314,18 @@ const CASES: Array<[name: string, make: () => AnyTx]> = [
   ['scaleBySm3', () => scaleBySm3({ b2: 0.9 })],
   ['polyakSgd', () => withLoss(polyakSgd(1, { scaling: 0.5 }))],
   ['scaleByPolyak', () => withLoss(scaleByPolyak({ variant: 'sps+' }))],
+  // Optax contrib: madgrad, acprop, cocob, dog, dowg, dadaptAdamw
+  ['madgrad', () => madgrad(0.01, { weightDecay: 0.1 })],
+  ['scaleByMadgrad', () => scaleByMadgrad(0.01)],
+  ['acprop', () => acprop(0.01, { weightDecay: 0.1 })],
+  ['scaleByAcprop', () => scaleByAcprop()],
+  ['cocob', () => cocob(1, { weightDecay: 0.1 })],
+  ['scaleByCocob', () => scaleByCocob()],
+  ['dog', () => dog(1, { weightDecay: 0.1 })],
+  ['scaleByDog', () => scaleByDog({ initStep: ['learningRate', 0.01] })],
+  ['dowg', () => dowg()],
+  ['scaleByDowg', () => scaleByDowg()],
+  ['dadaptAdamw', () => dadaptAdamw(1, { weightDecay: 0.1 })],
 ];
 
 /**
@@ -316,9 +339,12 @@ function makeTree(k: number, empty: boolean): Params {
   return empty ? { a: tf.zeros([0]), b: tf.zeros([0, 3]), c, d } : { c, d };
 }
 
-/** A tree's or state's structure with the shapes of its tensors (numbers, such as counts, as `#`). */
+/**
+ * A tree's or state's structure with the shapes of its tensors (numbers, such as counts, as `#`;
+ * flags, such as DoG's `isInitStep`, as `?`).
+ */
 function shapes(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (v instanceof tf.Tensor ? v.shape : typeof v === 'number' ? '#' : v));
+  return JSON.stringify(value, (_key, v) => (v instanceof tf.Tensor ? v.shape : typeof v === 'number' ? '#' : typeof v === 'boolean' ? '?' : v));
 }
 
 /**
