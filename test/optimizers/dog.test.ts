@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { addDecayedWeights, applyUpdates, chain, disposeReplaced, dog, kernelPath, scaleByDog, scaleByLearningRate, treeDispose } from '../../src/index.js';
+import {
+  addDecayedWeights,
+  applyUpdates,
+  chain,
+  disposeReplaced,
+  dog,
+  kernelPath,
+  scaleByDog,
+  scaleByLearningRate,
+  stateFromArtifacts,
+  stateToArtifacts,
+  treeDispose,
+} from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK } from './contrib-problems.js';
 
@@ -104,6 +116,19 @@ describe('dog', () => {
 
   it('leaks nothing over 100 trainSteps', () => {
     trainWithoutLeak(dog(1, { weightDecay: 0.01 }), 100);
+  });
+
+  it('resumes from a checkpoint bit for bit (the flag and the scalar tensors of its state)', () => {
+    const tx = dog(1, { initStep: ['learningRate', 0.01] });
+    const a = run(tx, 2);
+    const restored = stateFromArtifacts(tx, a.params, stateToArtifacts(a.state));
+    expectBitwiseEqual(restored, a.state);
+    expect((restored[0] as { isInitStep: boolean }).isInitStep).toBe(false);
+    const grads = makeGrads(2);
+    const [u1, s1] = tx.update(grads, a.state, a.params);
+    const [u2, s2] = tx.update(grads, restored, a.params);
+    expectBitwiseEqual(u1, u2);
+    treeDispose([a.params, a.state, restored, grads, u1, s1, u2, s2]);
   });
 
   it('needs params', () => {
