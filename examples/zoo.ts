@@ -137,7 +137,7 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['ademamix', (lr) => ademamix(lr), [0.01, 0.05, 0.01]],
   ['prodigy', (lr) => prodigy(lr), [1, 1, 1]],
   ['madgrad', (lr) => madgrad(lr), [0.01, 0.05, 0.01]],
-  // Its first step is the gradient times the rate (no second moment yet): an SGD-sized rate.
+  // Its first step is the gradient times the rate (no second moment yet), so the rate stays small.
   ['acprop', (lr) => acprop(lr), [1e-2, 1e-2, 1e-2]],
   ['cocob', (lr) => cocob(lr), [1, 1, 1]],
   ['dog', (lr) => dog(lr), [1, 1, 1]],
