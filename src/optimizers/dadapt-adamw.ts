@@ -134,14 +134,19 @@ export const dadaptAdamw = /* @__PURE__ */ optimizerAlias(function dadaptAdamw(l
         for (let i = 0; i < gs.length; i++) {
           const s = new Scratch();
           const g = gs[i];
-          const weighted = s.mul(g, s.div(ss[i], s.add(s.sqrt(vs[i]), epsS)));
-          dots.push(s.op(tf.sum(weighted), weighted));
+          // A leaf without elements adds nothing to the sums (tf.sum of one is not 0 on wasm).
+          if (g.size > 0) {
+            const weighted = s.mul(g, s.div(ss[i], s.add(s.sqrt(vs[i]), epsS)));
+            dots.push(s.op(tf.sum(weighted), weighted));
+          }
           newM.push(s.keep(s.add(s.mul(b1s, ms[i]), s.mul(c1Dlr, g))));
           newV.push(s.keep(s.add(s.mul(b2s, vs[i]), s.mul(s.mul(c2, g), g))));
           const s1 = s.keep(s.add(s.mul(sb2s, ss[i]), s.mul(cs2Dlr, g)));
           newS.push(s1);
-          const magnitudes = s.op(tf.abs(s1), s1);
-          l1s.push(s.op(tf.sum(magnitudes), magnitudes));
+          if (g.size > 0) {
+            const magnitudes = s.op(tf.abs(s1), s1);
+            l1s.push(s.op(tf.sum(magnitudes), magnitudes));
+          }
         }
         const total = (xs: tf.Tensor[]) => (xs.length === 0 ? tf.scalar(0) : xs.length === 1 ? xs[0] : tf.addN(xs));
         const numeratorWeighted = tf.add(tf.mul(sb2s, state.numeratorWeighted), tf.mul(cs2Dlr, total(dots))) as tf.Scalar;

@@ -4,7 +4,7 @@ import { flattenFloatTrees, mapFloatLeaves, missingParams } from '../internal/le
 import { checkNumber, checkOptions, checkRequired } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
-import { treeLeaves } from '../tree/structure.js';
+import { treeL2Norm } from '../tree/math.js';
 import type { TreeDef } from '../tree/structure.js';
 import { tidy } from '../tree/tidy.js';
 import { describeNode } from '../tree/walk.js';
@@ -71,23 +71,14 @@ function initialParams(owner: string, params: Params): Params {
 }
 
 /**
- * The sum of the squares of every element of `leaves`, a scalar tensor: optax's squared
- * `tree.norm`, a plain float32 sum (these optimizers add such sums up across steps anyway, so
- * `treeL2Norm`'s guard against overflow would not carry over).
+ * The leaves of the updates, their structure, and the global distance of the params from the
+ * initial ones (`||x0 - x||`, or its square, a scalar tensor), after the checks of every tree. The
+ * norms are `treeL2Norm`'s: optax's plain float32 sums where those neither overflow nor
+ * underflow, and leaves without elements add nothing. Call it inside a tidy.
  */
-function sumOfSquares(leaves: readonly tf.Tensor[]): tf.Scalar {
-  const sums = leaves.map((x) => tf.sum(tf.square(x)));
-  return (sums.length === 0 ? tf.scalar(0) : sums.length === 1 ? sums[0] : tf.addN(sums)) as tf.Scalar;
-}
-
-/**
- * The leaves of the updates, their structure, and the squared global distance of the params from
- * the initial ones (`||x0 - x||^2`, a scalar tensor), after the checks of every tree. Call it
- * inside a tidy.
- */
-function leavesAndSquaredDistance(owner: string, updates: Updates, params: Params, initParams: Params): [tf.Tensor[], TreeDef, tf.Scalar] {
+function leavesAndDistance(owner: string, updates: Updates, params: Params, initParams: Params, squared: boolean): [tf.Tensor[], TreeDef, tf.Scalar] {
   const [[gs, ps, p0s], def] = flattenFloatTrees(owner, ['updates', 'params', 'state.initParams'], [updates, params, initParams]);
-  return [gs, def, sumOfSquares(ps.map((p, i) => tf.sub(p0s[i], p)))];
+  return [gs, def, treeL2Norm(ps.map((p, i) => tf.sub(p0s[i], p)), { squared })];
 }
 
 /**
@@ -99,7 +90,7 @@ function leavesAndSquaredDistance(owner: string, updates: Updates, params: Param
  *     sumSqNormGrads = sumSqNormGrads + ||g||^2
  *     eta = maxDist / sqrt(sumSqNormGrads + eps)    (initStep 'learningRate': its value on the first update)
  *
- * where the norms are global (over every leaf) and `x0` the parameters at `init`.
+ * where the norms are global (over every leaf, `treeL2Norm`) and `x0` the parameters at `init`.
  * The distances and sums are float32 scalar tensors in the state, so an update reads nothing
  * back; the norms make it composite on every backend. The authors recommend averaging the
  * iterates (`averageParams`). Needs `params`, and the real parameters at `init`. `initStep` is
@@ -116,16 +107,16 @@ export function scaleByDog(options: ScaleByDogOptions): GradientTransformation<S
     init: (params) => {
       const initParams = initialParams(owner, params);
       const maxDist = tidy(() =>
-        tag === 'heuristic' ? tf.mul(tf.scalar(value), tf.add(tf.scalar(1), tf.sqrt(sumOfSquares(treeLeaves(initParams))))) : tf.scalar(tag === 'distance' ? value : 0),
+        tag === 'heuristic' ? tf.mul(tf.scalar(value), tf.add(tf.scalar(1), treeL2Norm(initParams))) : tf.scalar(tag === 'distance' ? value : 0),
       ) as tf.Scalar;
       return { isInitStep: true, initParams, maxDist, sumSqNormGrads: tf.scalar(0) };
     },
     update: <U extends Updates>(updates: U, state: ScaleByDogState, params?: Params): [U, ScaleByDogState] => {
       if (params === undefined) throw missingParams(owner);
       return tidy(() => {
-        const [gs, def, distSq] = leavesAndSquaredDistance(owner, updates, params, state.initParams);
-        const maxDist = tf.maximum(state.maxDist, tf.sqrt(distSq)) as tf.Scalar;
-        const sumSqNormGrads = tf.add(state.sumSqNormGrads, sumOfSquares(gs)) as tf.Scalar;
+        const [gs, def, dist] = leavesAndDistance(owner, updates, params, state.initParams, false);
+        const maxDist = tf.maximum(state.maxDist, dist) as tf.Scalar;
+        const sumSqNormGrads = tf.add(state.sumSqNormGrads, treeL2Norm(gs, { squared: true })) as tf.Scalar;
         const eta =
           state.isInitStep && tag === 'learningRate' ? tf.scalar(value) : tf.div(maxDist, tf.sqrt(tf.add(sumSqNormGrads, tf.scalar(eps))));
         const next: ScaleByDogState = { isInitStep: false, initParams: state.initParams, maxDist, sumSqNormGrads };
@@ -169,7 +160,7 @@ export interface ScaleByDowgState {
  *     weightedSqNormGrads = estimSqDist * ||g||^2 + weightedSqNormGrads
  *     eta = estimSqDist / (sqrt(weightedSqNormGrads) + eps)
  *
- * where the norms are global (over every leaf) and `x0` the parameters at `init`.
+ * where the norms are global (over every leaf, `treeL2Norm`) and `x0` the parameters at `init`.
  * The estimates are float32 scalar tensors in the state (no read-back per step); the norms make
  * it composite on every backend. Needs `params`, and the real parameters at `init`. Defaults:
  * `eps = 1e-4`, `initEstimSqDist = eps`. State: `{ initParams, weightedSqNormGrads, estimSqDist }`.
@@ -186,9 +177,9 @@ export function scaleByDowg(options: ScaleByDowgOptions = {}): GradientTransform
     update: <U extends Updates>(updates: U, state: ScaleByDowgState, params?: Params): [U, ScaleByDowgState] => {
       if (params === undefined) throw missingParams(owner);
       return tidy(() => {
-        const [gs, def, distSq] = leavesAndSquaredDistance(owner, updates, params, state.initParams);
+        const [gs, def, distSq] = leavesAndDistance(owner, updates, params, state.initParams, true);
         const estimSqDist = tf.maximum(state.estimSqDist, distSq) as tf.Scalar;
-        const weightedSqNormGrads = tf.add(tf.mul(estimSqDist, sumOfSquares(gs)), state.weightedSqNormGrads) as tf.Scalar;
+        const weightedSqNormGrads = tf.add(tf.mul(estimSqDist, treeL2Norm(gs, { squared: true })), state.weightedSqNormGrads) as tf.Scalar;
         const eta = tf.div(estimSqDist, tf.add(tf.sqrt(weightedSqNormGrads), tf.scalar(eps)));
         const next: ScaleByDowgState = { initParams: state.initParams, weightedSqNormGrads, estimSqDist };
         return [def.unflatten(gs.map((g) => tf.mul(eta, g))) as U, next];

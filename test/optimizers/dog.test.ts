@@ -11,7 +11,9 @@ import {
   scaleByLearningRate,
   stateFromArtifacts,
   stateToArtifacts,
+  trainStep,
   treeDispose,
+  type Params,
 } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK } from './contrib-problems.js';
@@ -116,6 +118,19 @@ describe('dog', () => {
 
   it('leaks nothing over 100 trainSteps', () => {
     trainWithoutLeak(dog(1, { weightDecay: 0.01 }), 100);
+  });
+
+  it('counts no distance for leaves without elements (tf.sum of none is not 0 on wasm)', () => {
+    // The params do not move (learning rate 0), so the distance must stay exactly 0.
+    const tx = dog(0, { initStep: ['learningRate', 0.01] });
+    let params: Params = { a: tf.zeros([0]), b: tf.zeros([0, 3]), c: tf.tensor1d([1, -2]) };
+    let state = tx.init(params);
+    for (let k = 0; k < 3; k++) {
+      const grads = { a: tf.zeros([0]), b: tf.zeros([0, 3]), c: tf.tensor1d([0.5, k]) };
+      ({ params, state } = trainStep(tx, params, state, grads));
+      expect((state[0] as { maxDist: tf.Scalar }).maxDist.dataSync()[0]).toBe(0);
+    }
+    treeDispose([params, state]);
   });
 
   it('resumes from a checkpoint bit for bit (the flag and the scalar tensors of its state)', () => {
