@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acprop, addDecayedWeights, chain, kernelPath, scaleByAcprop, scaleByLearningRate, treeDispose } from '../../src/index.js';
+import { acprop, addDecayedWeights, chain, injectHyperparams, kernelPath, scaleByAcprop, scaleByLearningRate, treeDispose } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, inMode, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK, sideBySide } from './contrib-problems.js';
 
@@ -68,6 +68,13 @@ describe('acprop', () => {
     expectBitwiseEqual(fused.updates, composite.updates);
     expectBitwiseEqual(fused.state, composite.state);
     treeDispose([fused.params, fused.state, composite.params, composite.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(acprop)({ learningRate: 1e-3, weightDecay: 0.01 }), 3);
+    const b = run(acprop(1e-3, { weightDecay: 0.01 }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
+    treeDispose([a.params, a.state, b.params, b.state]);
   });
 
   it('leaks nothing over 100 trainSteps', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDecayedWeights, chain, cocob, kernelPath, scaleByCocob, scaleByLearningRate, treeDispose } from '../../src/index.js';
+import { addDecayedWeights, chain, cocob, injectHyperparams, kernelPath, scaleByCocob, scaleByLearningRate, treeDispose } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, inMode, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK, sideBySide } from './contrib-problems.js';
 
@@ -75,6 +75,13 @@ describe('cocob', () => {
     expectBitwiseEqual(fused.updates, composite.updates);
     expectBitwiseEqual(fused.state, composite.state);
     treeDispose([fused.params, fused.state, composite.params, composite.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(cocob)({ learningRate: 1, alpha: 50 }), 3);
+    const b = run(cocob(1, { alpha: 50 }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
+    treeDispose([a.params, a.state, b.params, b.state]);
   });
 
   it('leaks nothing over 100 trainSteps', () => {

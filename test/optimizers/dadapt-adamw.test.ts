@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { dadaptAdamw, disposeReplaced, getHyperparam, kernelPath, treeDispose, type DadaptAdamwOptions } from '../../src/index.js';
-import { expectAllClose, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
+import { dadaptAdamw, disposeReplaced, getHyperparam, injectHyperparams, kernelPath, treeDispose, type DadaptAdamwOptions } from '../../src/index.js';
+import { expectAllClose, expectBitwiseEqual, flat, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK } from './contrib-problems.js';
 
 // dadaptAdamw, as optax 0.2.8's contrib (whose only test of it is the common convergence test,
@@ -90,6 +90,13 @@ describe('dadaptAdamw', () => {
     expect(getHyperparam(r.state, 'weightDecay')).toBe(wd(3));
     expect(kernelPath(dadaptAdamw())).toBe('composite');
     treeDispose([r.params, r.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(dadaptAdamw)({ learningRate: 0.1, weightDecay: 0.01 }), 3);
+    const b = run(dadaptAdamw(0.1, { weightDecay: 0.01 }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
+    treeDispose([a.params, a.state, b.params, b.state]);
   });
 
   it('leaks nothing over 100 trainSteps', () => {

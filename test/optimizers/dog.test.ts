@@ -6,6 +6,7 @@ import {
   chain,
   disposeReplaced,
   dog,
+  injectHyperparams,
   kernelPath,
   scaleByDog,
   scaleByLearningRate,
@@ -113,6 +114,13 @@ describe('dog', () => {
     const b = run(chain(addDecayedWeights(0.01), scaleByDog({ initStep: ['heuristic', 1e-6] }), scaleByLearningRate(0.5)), 3);
     expectBitwiseEqual(a.updates, b.updates);
     expect(kernelPath(dog())).toBe('composite');
+    treeDispose([a.params, a.state, b.params, b.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(dog)({ learningRate: 1, initStep: ['distance', 0.01] }), 3);
+    const b = run(dog(1, { initStep: ['distance', 0.01] }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
     treeDispose([a.params, a.state, b.params, b.state]);
   });
 

@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { addDecayedWeights, applyUpdates, chain, disposeReplaced, dowg, kernelPath, scaleByDowg, scaleByLearningRate, treeDispose } from '../../src/index.js';
+import {
+  addDecayedWeights,
+  applyUpdates,
+  chain,
+  disposeReplaced,
+  dowg,
+  injectHyperparams,
+  kernelPath,
+  scaleByDowg,
+  scaleByLearningRate,
+  treeDispose,
+} from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK } from './contrib-problems.js';
 
@@ -74,6 +85,13 @@ describe('dowg', () => {
     const b = run(chain(addDecayedWeights(0.01), scaleByDowg({ eps: 1e-3 }), scaleByLearningRate(0.5)), 3);
     expectBitwiseEqual(a.updates, b.updates);
     expect(kernelPath(dowg())).toBe('composite');
+    treeDispose([a.params, a.state, b.params, b.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(dowg)({ learningRate: 1, eps: 1e-3 }), 3);
+    const b = run(dowg(1, { eps: 1e-3 }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
     treeDispose([a.params, a.state, b.params, b.state]);
   });
 

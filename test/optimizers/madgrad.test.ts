@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDecayedWeights, chain, getHyperparam, kernelPath, madgrad, scaleByMadgrad, treeDispose } from '../../src/index.js';
+import { addDecayedWeights, chain, getHyperparam, injectHyperparams, kernelPath, madgrad, scaleByMadgrad, treeDispose } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, gradValues32, makeGrads, makeParams, PARAM_VALUES, run, thrown, trainWithoutLeak } from '../helpers.js';
 import { minimizeAll, PARABOLA, ROSENBROCK, sideBySide } from './contrib-problems.js';
 
@@ -70,6 +70,13 @@ describe('madgrad', () => {
     const b = run(chain(addDecayedWeights(0.01), scaleByMadgrad(0.05, { momentum: 0.5 })), 3);
     expectBitwiseEqual(a.updates, b.updates);
     expect(kernelPath(madgrad(0.1))).toBe('composite');
+    treeDispose([a.params, a.state, b.params, b.state]);
+  });
+
+  it('equals itself under injectHyperparams, bit for bit (optax\'s common test, at its learning rate)', () => {
+    const a = run(injectHyperparams(madgrad)({ learningRate: 1e-2, momentum: 0.8 }), 3);
+    const b = run(madgrad(1e-2, { momentum: 0.8 }), 3);
+    expectBitwiseEqual(a.updates, b.updates);
     treeDispose([a.params, a.state, b.params, b.state]);
   });
 
