@@ -128,6 +128,24 @@ export {
 } from './transforms/muon.js';
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
+// Optax contrib: madgrad, acprop, cocob, dog, dowg, dadaptAdamw and their transforms
+export { madgrad, type MadgradOptions, type MadgradState } from './optimizers/madgrad.js';
+export { scaleByMadgrad, type ScaleByMadgradOptions, type ScaleByMadgradState } from './transforms/madgrad.js';
+export { acprop, type AcpropOptions, type AcpropState } from './optimizers/acprop.js';
+export { scaleByAcprop, type ScaleByAcpropOptions, type ScaleByAcpropState } from './transforms/acprop.js';
+export { cocob, type CocobOptions, type CocobState } from './optimizers/cocob.js';
+export { scaleByCocob, type ScaleByCocobOptions, type ScaleByCocobState } from './transforms/cocob.js';
+export { dog, dowg, type DogOptions, type DogState, type DowgOptions, type DowgState } from './optimizers/dog.js';
+export {
+  scaleByDog,
+  scaleByDowg,
+  type ScaleByDogOptions,
+  type ScaleByDogState,
+  type ScaleByDowgOptions,
+  type ScaleByDowgState,
+} from './transforms/dog.js';
+export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './optimizers/dadapt-adamw.js';
+
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';

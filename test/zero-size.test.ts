@@ -105,9 +105,12 @@ function makeTree(k: number, empty: boolean): Params {
   return empty ? { a: tf.zeros([0]), b: tf.zeros([0, 3]), c, d } : { c, d };
 }
 
-/** A tree's or state's structure with the shapes of its tensors (numbers, such as counts, as `#`). */
+/**
+ * A tree's or state's structure with the shapes of its tensors (numbers, such as counts, as `#`;
+ * flags, such as DoG's `isInitStep`, as `?`).
+ */
 function shapes(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (v instanceof tf.Tensor ? v.shape : typeof v === 'number' ? '#' : v));
+  return JSON.stringify(value, (_key, v) => (v instanceof tf.Tensor ? v.shape : typeof v === 'number' ? '#' : typeof v === 'boolean' ? '?' : v));
 }
 
 /**

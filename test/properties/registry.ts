@@ -295,7 +295,7 @@ const REDUCING = new Set([
   'clipByGlobalNorm', 'lamb', 'lars', 'fromage', 'novograd', 'scaleByTrustRatio', 'scaleByNovograd', 'centralize',
   'normalizeByUpdateNorm', 'clipByBlockRms', 'scaleByParamBlockNorm', 'scaleByParamBlockRms', 'adaptiveGradClip',
   'adafactor', 'scaleByFactoredRms', 'muon', 'scaleByMuon', 'prodigy', 'polyakSgd', 'scaleByPolyak', 'lbfgs',
-  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch',
+  'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch', 'dog', 'scaleByDog', 'dowg', 'scaleByDowg', 'dadaptAdamw',
 ]);
 
 const e = (entry: Entry): Entry => (REDUCING.has(entry.name) ? { ...entry, reduces: true } : entry);
@@ -323,6 +323,18 @@ const DECAY = { weightDecay: WD, mask: MASK };
 /** Lion's options: smoothBeta is refused without mode 'smooth' (optax ignores it there). */
 const LION = { b1: RATE, b2: RATE, mode: oneOf('hard', 'smooth', 'refined'), smoothBeta: positive(0.1, 5) };
 const smoothBetaWithSmooth = (_a: unknown[], o: Record<string, unknown>) => o.smoothBeta === undefined || o.mode === 'smooth';
+/** DoG's `initStep`: a tag and a value > 0 (the value's scale depends on the tag). */
+const INIT_STEP: Dom = {
+  valid: fc.oneof(
+    fc.tuple(fc.constant('heuristic'), logUniform(1e-6, 1e-3)),
+    fc.tuple(fc.constant('distance'), logUniform(1e-4, 0.1)),
+    fc.tuple(fc.constant('learningRate'), logUniform(1e-3, 0.1)),
+  ),
+  invalid: [['heuristic', 0], ['distance', -1], ['learningRate', NaN], ['learning_rate', 0.1], 'heuristic', [1e-6, 'heuristic']],
+  errorOf: (v) => (Array.isArray(v) && typeof v[0] === 'string' ? RangeError : TypeError),
+  named: true,
+  namesValue: true,
+};
 const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as never, '(p) => rank == 2');
 
 // ---------------------------------------------------------------------------------------------
@@ -386,6 +398,16 @@ const LEAVES: Entry[] = [
   alias('prodigy', {
     betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) }, beta3: RATE1, eps: EPS_POS,
     estimLr0: positive(1e-7, 1e-3), estimLrCoef: positive(0.1, 2), ...DECAY, safeguardWarmup: BOOL,
+  }),
+  // optax contrib
+  alias('madgrad', { momentum: RATE, eps: EPS, ...DECAY }),
+  alias('acprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS, ...DECAY }),
+  alias('cocob', { alpha: positive(1, 200), eps: EPS, ...DECAY }),
+  alias('dog', { initStep: INIT_STEP, eps: EPS, ...DECAY }),
+  alias('dowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS, ...DECAY }),
+  alias('dadaptAdamw', {
+    betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) },
+    eps: EPS, estimLr0: positive(1e-7, 1e-3), ...DECAY,
   }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
@@ -457,6 +479,11 @@ const LEAVES: Entry[] = [
   e({ name: 'scaleByAdabound', args: [['learningRate', LR]], options: { finalLr: positive(1e-3, 0.5), gamma: positive(1e-4, 0.1), b1: RATE, b2: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByAdabound as never) }),
   e({ name: 'scaleByAsgd', args: [['learningRate', LR]], options: { lambd: nonneg(1e-2), alpha: nonneg(1), t0: nonneg(10) }, rateArg: 0, build: call(api.scaleByAsgd as never) }),
   transform('scaleByAdopt', { b1: RATE, b2: RATE, eps: EPS_POS, nesterov: BOOL, useClipping: BOOL, clipValueFn: CLIP_VALUE_FN }),
+  e({ name: 'scaleByMadgrad', args: [['learningRate', LR]], options: { momentum: RATE, eps: EPS }, rateArg: 0, build: call(api.scaleByMadgrad as never) }),
+  transform('scaleByAcprop', { b1: RATE, b2: RATE, eps: EPS, epsRoot: EPS }),
+  transform('scaleByCocob', { alpha: positive(1, 200), eps: EPS }),
+  transform('scaleByDog', { initStep: INIT_STEP, eps: EPS }, { required: ['initStep'] }),
+  transform('scaleByDowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS }),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
   // Matrices only: masked to the rank-2 leaves, as a user would (muon does the same).
   e({

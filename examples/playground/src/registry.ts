@@ -35,6 +35,12 @@ export type OptimizerName =
   | 'ademamix'
   | 'muon'
   | 'prodigy'
+  | 'madgrad'
+  | 'acprop'
+  | 'cocob'
+  | 'dog'
+  | 'dowg'
+  | 'dadaptAdamw'
   | 'rprop'
   | 'adan'
   | 'optimisticAdam'
@@ -258,6 +264,15 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     hyperparameters: [b1(), num('b2', 0.999, 'decay of the second moment of the prediction error'), eps(1e-16), num('epsRoot', 1e-16, 'added to the second moment'), nesterov()],
   },
   {
+    name: 'acprop',
+    family: ADAM,
+    about: 'ACProp (Zhuang et al. 2021): the gradient over the spread of the gradients of the steps before it.',
+    // Its first step is the raw gradient times the rate (there is no spread yet): an SGD-sized
+    // rate keeps it stable; the adaptive steps after it are small, but they make progress.
+    learningRate: gradientRate(),
+    hyperparameters: [b1(), num('b2', 0.999, 'decay of the second moment of the prediction error'), eps(1e-16), num('epsRoot', 1e-16, 'added to the second moment'), num('weightDecay', 0, 'decoupled weight decay')],
+  },
+  {
     name: 'yogi',
     family: ADAM,
     about: "Yogi (Zaheer et al. 2018): Adam with an additive, sign-controlled second-moment update.",
@@ -343,6 +358,13 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     about: 'SM3 (Anil et al. 2019): memory-efficient AdaGrad with momentum.',
     learningRate: stepRate(4),
     hyperparameters: [num('momentum', 0.9, 'momentum decay')],
+  },
+  {
+    name: 'madgrad',
+    family: ADAPTIVE,
+    about: 'MADGRAD (Defazio & Jelassi 2021): dual averaging from the start point, over a cube root of the summed squared gradients.',
+    learningRate: stepRate(),
+    hyperparameters: [num('momentum', 0.9, 'weight of the current point against the dual-averaging point'), eps(1e-6, 'added to the learning rate and to the cube root'), num('weightDecay', 0, 'L2 weight decay added to the gradient')],
   },
   {
     name: 'signSgd',
@@ -432,6 +454,51 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
       bool('safeguardWarmup', false, 'leave the learning rate out of the estimate’s denominator'),
     ],
     toOptions: ({ b1: first, b2: second, ...rest }) => ({ betas: [first, second], ...rest }),
+  },
+  {
+    name: 'dadaptAdamw',
+    family: SELF_TUNING,
+    about: 'D-Adaptation (Defazio & Mishchenko 2023): AdamW that estimates its own step size from a bound on the distance to the solution.',
+    learningRate: fixedRate(),
+    hyperparameters: [
+      num('b1', 0.9, 'b1 of the underlying AdamW (betas[0])'),
+      num('b2', 0.999, 'b2 of the underlying AdamW (betas[1])'),
+      eps(1e-8),
+      num('estimLr0', 1e-6, 'initial estimate of the step size'),
+      num('weightDecay', 0, 'AdamW-style decay'),
+    ],
+    toOptions: ({ b1: first, b2: second, ...rest }) => ({ betas: [first, second], ...rest }),
+  },
+  {
+    name: 'cocob',
+    family: SELF_TUNING,
+    about: 'COCOB-Backprop (Orabona & Tommasi 2017): each coordinate bets on its gradient’s sign, no step size.',
+    learningRate: fixedRate(),
+    hyperparameters: [num('alpha', 100, 'fraction to bet: the first steps are about 1/alpha'), eps(1e-8, 'initial gradient scale'), num('weightDecay', 0, 'L2 weight decay added to the gradient')],
+  },
+  {
+    name: 'dog',
+    family: SELF_TUNING,
+    about: 'DoG (Ivgi et al. 2023): SGD with the step size max distance travelled / root of the summed squared gradient norms.',
+    learningRate: fixedRate(),
+    hyperparameters: [
+      choice('initStepKind', 'heuristic', ['heuristic', 'distance', 'learningRate'], 'how the first step is set (initStep[0])'),
+      num('initStepValue', 1e-6, 'its value (initStep[1])'),
+      eps(1e-8, 'added to the summed squared gradient norms'),
+      optional('weightDecay', null, 1e-3, 'L2 weight decay (off: none)'),
+    ],
+    toOptions: ({ initStepKind, initStepValue, ...rest }) => ({ initStep: [initStepKind, initStepValue], ...rest }),
+  },
+  {
+    name: 'dowg',
+    family: SELF_TUNING,
+    about: 'DoWG (Khaled et al. 2023): DoG with the gradient norms weighted by the distance estimates.',
+    learningRate: fixedRate(),
+    hyperparameters: [
+      optional('initEstimSqDist', null, 1e-2, 'initial squared distance estimate (off: eps)'),
+      eps(1e-4, 'added to the step size’s denominator'),
+      optional('weightDecay', null, 1e-3, 'L2 weight decay (off: none)'),
+    ],
   },
   {
     name: 'polyakSgd',
