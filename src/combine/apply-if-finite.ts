@@ -97,13 +97,13 @@ export function applyIfFinite<T extends GradientTransformation<any>>(
   );
   return withFusedWrapper(tx, {
     fusable: (programsOnly) => runsFused(inner, programsOnly),
-    apply: (grads, state, params, inPlace) => {
+    apply: (grads, state, params, inPlace, _sum, extra) => {
       const sum = fusedTest(grads);
       if (sum === undefined) return undefined;
       const { apply, counters } = decide(state, Number.isFinite(sum));
       // A skipped step changes no parameter: the same tree comes back, as from an in-place step.
       if (!apply) return [params, { ...counters, inner: state.inner }];
-      const out = fusedApply(inner, grads, state.inner, params, inPlace, Number.isFinite(sum) ? sum : undefined);
+      const out = fusedApply(inner, grads, state.inner, params, inPlace, Number.isFinite(sum) ? sum : undefined, extra);
       return out && [out[0], { ...counters, inner: out[1] }];
     },
   });

@@ -170,11 +170,11 @@ export function averageParams<T extends GradientTransformation<any>>(
   );
   return withFusedWrapper(tx, {
     fusable: (programsOnly) => runsFused(inner, programsOnly),
-    apply: (grads, state, params, inPlace) => {
+    apply: (grads, state, params, inPlace, _sum, extra) => {
       // Every check and scalar before the inner kernel writes anything.
       const plan = planAt(state.count, state.n);
       const { acc, def } = leavesOf(params, state);
-      const out = fusedApply(inner, grads, state.inner, params, inPlace);
+      const out = fusedApply(inner, grads, state.inner, params, inPlace, undefined, extra);
       if (out === undefined) return undefined;
       const count = state.count + 1;
       if (!plan.average) return [out[0], { inner: out[1], count, averaged: state.averaged, n: state.n }];

@@ -62,7 +62,8 @@ export function flatten<T extends GradientTransformation<any>>(inner: T): Gradie
   // would compute them per leaf. Both run composite.
   const steps = stepsOf(inner);
   const masked = steps?.parts.some((pt) => pt.step.leafMask !== undefined) ?? false;
-  if (spec === undefined || steps === undefined || masked || spec.leafNorms !== undefined) return composite;
+  // Observers (a monitor at the head) measure the one flat vector here, as the composite path does.
+  if (spec === undefined || steps === undefined || masked || spec.leafNorms !== undefined || steps.observers !== undefined) return composite;
   return withFusedKernel(withRecord(composite, { steps: { ...steps, flatSlots: true } }), recordOf(inner).fused!.owner, true);
 }
 

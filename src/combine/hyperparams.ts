@@ -291,10 +291,10 @@ export function injectHyperparams(
     );
     return withFusedWrapper(tx, {
       fusable: (programsOnly) => runsFused(first, programsOnly),
-      apply: (grads, state, params, inPlace) => {
+      apply: (grads, state, params, inPlace, _sum, extra) => {
         const hyper = nextValues(state.hyperparams, state.count);
         const [inner, innerState] = innerFor(state);
-        const out = fusedApply(inner, grads, innerState, params, inPlace);
+        const out = fusedApply(inner, grads, innerState, params, inPlace, undefined, extra);
         return out && [out[0], { count: state.count + 1, hyperparams: hyper, inner: out[1] }];
       },
     });

@@ -130,7 +130,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
   );
   return withFusedWrapper(tx, {
     fusable: (programsOnly) => runsFused(inner, programsOnly),
-    apply: (grads, state, params, inPlace) => {
+    apply: (grads, state, params, inPlace, _sum, extra) => {
       if (kernelPath(inner) === 'composite') return undefined;
       const k = kAt(state.gradientStep);
       const { g, acc, def } = leavesOf(grads, state, params);
@@ -148,7 +148,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
         const mean = accumulate(acc, g, k, false);
         let out: [Params, StateOf<T>];
         try {
-          out = fusedApply(inner, def.unflatten(mean) as Updates, state.inner, params, true)!;
+          out = fusedApply(inner, def.unflatten(mean) as Updates, state.inner, params, true, undefined, extra)!;
         } catch (err) {
           tf.dispose(mean);
           throw err;
@@ -165,7 +165,7 @@ export function multiSteps<T extends GradientTransformation<any>>(
       const total = def.unflatten(accumulate(acc, g, k, false)) as Updates;
       let out: [Params, StateOf<T>] | undefined;
       try {
-        out = fusedApply(inner, total, state.inner, params, inPlace);
+        out = fusedApply(inner, total, state.inner, params, inPlace, undefined, extra);
       } finally {
         disposeReplaced(total, [grads, out]);
       }

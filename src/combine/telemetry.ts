@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmptyState, ExtraArgs, GradientTransformation, Params, PyTree, TensorTree, Updates } from '../types.js';
 import { checkOptions, checkTransformation } from '../internal/options.js';
 import { declareState, layoutOf } from '../internal/state.js';
+import { asOwner } from '../internal/owner.js';
 import { withRecord } from '../internal/record.js';
 import type { StepObserver } from '../internal/element-step.js';
 import { tidy } from '../tree/tidy.js';
@@ -53,9 +54,18 @@ function checkName(owner: string, name: unknown): string {
   return name;
 }
 
-/** `measure(updates)` inside a tidy: what it returns is kept, its temporaries freed. */
+/**
+ * `measure(updates)` inside a tidy: what it returns is kept, its temporaries freed. A tensor of
+ * the updates returned as it is (an identity measure) is copied: the state must not hold the
+ * caller's gradients, which the next step would free with the old state.
+ */
 function measureOf(owner: string, name: string, measure: Measure, updates: Updates): tf.Tensor | PyTree {
-  const out = tidy(() => measure(updates) as tf.TensorContainer);
+  const given = new Set<tf.Tensor>();
+  forEachLeaf(updates as PyTree, (t) => void given.add(t), { others: 'skip', sorted: false });
+  const out = tidy(() => {
+    const m = measure(updates) as PyTree;
+    return (isTensor(m) ? (given.has(m) ? tf.clone(m) : m) : treeMap((t: tf.Tensor) => (given.has(t) ? tf.clone(t) : t), m)) as tf.TensorContainer;
+  });
   let tensors = 0;
   forEachLeaf(out as PyTree, () => void tensors++, { owner, name: `measurement '${name}'`, others: 'skip', sorted: false });
   if (!isTensor(out) && tensors === 0) {
@@ -174,13 +184,22 @@ export function monitor(measures: Record<string, Measure | GradientTransformatio
 }
 
 /**
- * A measurement's placeholder before the first update: NaN in the shape the measure gives, found
- * by measuring the params (what it made, and the measure's state it moved, are freed).
+ * A measurement's placeholder before the first update, in the shape and dtype the measure gives
+ * (found by measuring the params; what that made, and the measure's state it moved, are freed):
+ * NaN for a float measurement, 0 (false) for an int or bool one. A measure that cannot measure
+ * the params (one that reads `extra`, say) gets a float32 NaN scalar.
  */
 function notYetMeasured(measure: GradientTransformation<any>, state: unknown, params: Params): tf.Tensor | PyTree {
-  const [out, moved] = measure.update(params, state, params);
+  let made: [unknown, unknown];
   try {
-    return treeMap((t: tf.Tensor) => tf.fill(t.shape, NaN), out as PyTree) as tf.Tensor | PyTree;
+    made = measure.update(params, state, params);
+  } catch {
+    return tf.scalar(NaN);
+  }
+  const [out, moved] = made;
+  try {
+    const placeholder = (t: tf.Tensor) => (t.dtype === 'float32' ? tf.fill(t.shape, NaN) : tf.zeros(t.shape, t.dtype));
+    return treeMap(placeholder, out as PyTree) as tf.Tensor | PyTree;
   } finally {
     disposeReplaced([out, moved], [state, params]);
   }
@@ -210,13 +229,15 @@ export function measureWithEma(measure: Measure, options: MeasureWithEmaOptions)
   const owner = 'measureWithEma';
   if (typeof measure !== 'function') throw new TypeError(`${owner}: measure must be a function of the updates, got ${describeNode(measure)}`);
   checkOptions(owner, options ?? {}, ['decay', 'debias']);
-  const average = ema(options);
-  const measured = measureTransformation(owner, 'measure', (u) => tf.cast(measure(u) as tf.Tensor, 'float32'));
+  const average = asOwner(owner, () => ema(options));
+  // The average is of float32 values, leaf by leaf (a count or a flag averages as a fraction).
+  const asFloat = (m: tf.Tensor | TensorTree<Updates>) => treeMap((t: tf.Tensor) => tf.cast(t, 'float32'), m as PyTree);
+  const measured = measureTransformation(owner, 'measure', (u) => asFloat(measure(u)) as tf.Tensor);
   const chained = chain(measured, average);
   return {
     ...chained,
     init: (params) => {
-      const shape = measureOf(owner, 'measure', (p) => tf.cast(measure(p) as tf.Tensor, 'float32'), params);
+      const shape = measureOf(owner, 'measure', (p) => asFloat(measure(p)) as tf.Tensor, params);
       try {
         return [{}, average.init(shape as never)];
       } finally {
@@ -240,9 +261,9 @@ export function globalNorm(updates: Updates): tf.Scalar {
  * a one-element tensor, an array for a larger one or a tree (its leaves' values, flattened in
  * tree order); booleans read as 0 and 1. `name` is the measurement's name, or a dotted path
  * picking one when several monitors share it (`'0.gradNorm'`), as {@link getHyperparam} finds
- * hyperparameters. Reading waits for the device (`dataSync`).
- * @throws Error when no measurement or several have that name (listing those there are), or
- * before the first update of a `monitor`.
+ * hyperparameters. Reading waits for the device (`dataSync`). Before a `monitor`'s first update
+ * its measurements read NaN (0 for an int or bool measure).
+ * @throws Error when no measurement or several have that name (listing those there are).
  * @group Telemetry
  */
 export function getMeasurement(state: unknown, name: string): number | number[] {

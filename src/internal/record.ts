@@ -1,4 +1,4 @@
-import type { GradientTransformation, Params, Updates } from '../types.js';
+import type { ExtraArgs, GradientTransformation, Params, Updates } from '../types.js';
 import type { ElementStep, StepParts } from './element-step.js';
 import type { StateLayout } from './state.js';
 
@@ -48,7 +48,7 @@ export interface FusedWrapper<S> {
    * The step with the update applied (new params and state), through the inner kernel; the
    * state has been checked against the wrapper's layout. `undefined` to fall back to `update`.
    */
-  apply(grads: Updates, state: S, params: Params, inPlace: boolean, sumOfSquares?: number): [Params, S] | undefined;
+  apply(grads: Updates, state: S, params: Params, inPlace: boolean, sumOfSquares?: number, extra?: ExtraArgs): [Params, S] | undefined;
 }
 
 const RECORD: unique symbol = Symbol.for('tfjs-optax.record');

@@ -214,7 +214,7 @@ export function fusedApply<S>(
   const kernels = kernelsFor(tx, fused?.owner ?? declaredOwner(tx) ?? 'trainStep');
   if (kernels === undefined) return undefined;
   checkStateOf(tx, state);
-  if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares);
+  if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares, extra);
   const spec = fusedSpecOf(tx)!;
   return (
     (inPlace ? runInPlace(kernels, spec, grads, state, params, sumOfSquares, extra) : undefined) ??

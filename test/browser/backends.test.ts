@@ -62,6 +62,7 @@ type CaseTolerance = Tolerance & { measured: string; why: string };
 const REDUCTION =
   'sums over a leaf (norms, means, factored statistics) add in another order on the GPU than ' +
   "in wasm's kernels; each is a few ulps, and divisions by them carry it into every element";
+const POW = 'tf.pow(x, 1 / 3) (the cube root) rounds differently in the GPU backends\' shaders';
 const MATMUL = "matMul accumulates in another order; Newton-Schulz's five iterations (odd polynomials) amplify it";
 const DOTS =
   'inner products are summed per leaf on the device (another order on the GPU), then in float64; ' +
@@ -75,6 +76,14 @@ const DOTS =
  */
 const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>> = {
   centralize: { webgpu: { ulps: 8, measured: '4 ulps', why: REDUCTION } },
+  // optax contrib, composite (global norms and sums, a cube root as tf.pow): tf ops on the GPU.
+  scaleByMadgrad: { webgl: { ulps: 64, measured: '32 ulps', why: POW }, webgpu: { ulps: 64, measured: '32 ulps', why: POW } },
+  madgrad: { webgl: { ulps: 2, measured: '1 ulp', why: POW }, webgpu: { ulps: 2, measured: '1 ulp', why: POW } },
+  scaleByDog: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
+  dog: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
+  scaleByDowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
+  dowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
+  dadaptAdamw: { webgl: { ulps: 8, measured: '4 ulps', why: REDUCTION }, webgpu: { ulps: 16, measured: '8 ulps', why: REDUCTION } },
   scaleByTrustRatio: { webgl: { ulps: 32, measured: '16 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   scaleByNovograd: { webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   novograd: { webgpu: { ulps: 16, measured: '6 ulps', why: REDUCTION } },

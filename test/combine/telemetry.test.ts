@@ -3,11 +3,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  adam,
   adamw,
+  applyIfFinite,
   applyUpdates,
   chain,
   clipByGlobalNorm,
   disposeReplaced,
+  flatten,
   getMeasurement,
   getKernelMode,
   globalNorm,
@@ -22,6 +25,7 @@ import {
   trainStep,
   treeDispose,
   treeLeaves,
+  type EmptyState,
   type GradientTransformation,
   type Params,
 } from '../../src/index.js';
@@ -195,5 +199,59 @@ describe('telemetry in a fused chain', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(getMeasurement(state, 'gradNorm')).toBeNaN();
     treeDispose([params, state as never, bad]);
+  });
+});
+
+describe('telemetry: what a review found', () => {
+  it('an identity measure copies: the next step does not free the caller\'s gradients', () => {
+    const tx = chain(monitor({ g: (u) => u }), adamw(0.1));
+    let params: Params = { w: tf.ones([2]) };
+    let state = tx.init(params);
+    const g1 = { w: tf.tensor1d([1, 2]) };
+    const g2 = { w: tf.tensor1d([3, 4]) };
+    ({ params, state } = trainStep(tx, params, state, g1, { keepGrads: true }));
+    ({ params, state } = trainStep(tx, params, state, g2, { keepGrads: true }));
+    expect(g1.w.isDisposed || g2.w.isDisposed).toBe(false);
+    expect(getMeasurement(state, 'g')).toEqual([3, 4]);
+    treeDispose([params, state as never, g1, g2]);
+  });
+
+  it('a bool measurement saves and loads (its placeholder has its dtype)', async () => {
+    const tx = chain(monitor({ big: (u) => tf.greater(globalNorm(u), 1) }), clipByGlobalNorm(1), adamw(0.01));
+    let params: Params = { w: tf.ones([2]) };
+    let state = tx.init(params);
+    expect(getMeasurement(state, 'big')).toBe(0);
+    ({ params, state } = trainStep(tx, params, state, { w: tf.tensor1d([3, 4]) }));
+    const back = await stateFromArtifacts(tx, params, await stateToArtifacts(state));
+    expect(getMeasurement(back, 'big')).toBe(1);
+    treeDispose([params, state as never, back as never]);
+  });
+
+  it('extra reaches a measure through the fused step of a wrapper', () => {
+    const lossMeasure: GradientTransformation<EmptyState> = { init: () => ({}), update: (_u, s, _p, extra) => [tf.scalar(extra?.value as number ?? -1) as never, s] };
+    const tx = applyIfFinite(chain(monitor({ loss: lossMeasure }), clipByGlobalNorm(1), adamw(0.01)), { maxConsecutiveErrors: 3 });
+    let params: Params = { w: tf.ones([2]) };
+    let state = tx.init(params);
+    ({ params, state } = trainStep(tx, params, state, { w: tf.tensor1d([1, 2]) }, { extra: { value: 1.5 } }));
+    expect(getMeasurement(state, 'loss')).toBe(1.5);
+    treeDispose([params, state as never]);
+  });
+
+  it('flatten of a monitored chain measures the flat vector, as its composite path does', () => {
+    const tx = flatten(chain(monitor({ m: (u) => tf.max(tf.abs(u as tf.Tensor)) }), adam(0.01)));
+    let params: Params = { w: tf.ones([2]), b: tf.zeros([1]) };
+    let state = tx.init(params);
+    ({ params, state } = trainStep(tx, params, state, { w: tf.tensor1d([1, -4]), b: tf.tensor1d([2]) }));
+    expect(getMeasurement(state, 'm')).toBe(4);
+    treeDispose([params, state as never]);
+  });
+
+  it('measureWithEma averages tree measurements leaf by leaf, and its errors name it', () => {
+    expect(() => measureWithEma(globalNorm, {} as never)).toThrow(/^measureWithEma: /);
+    const tx = monitor({ both: measureWithEma((u) => ({ n: globalNorm(u), big: tf.greater(globalNorm(u), 1) }), { decay: 0.5, debias: false }) });
+    const g = tf.tensor1d([3, 4]);
+    const [, state] = tx.update(g, tx.init(g));
+    expect(getMeasurement(state, 'both')).toEqual([0.5, 2.5]);
+    treeDispose([g, state as never]);
   });
 });
