@@ -53,7 +53,7 @@ export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean
  * element steps has a fused kernel; on webgpu and webgl, those that read per-leaf norms (lamb,
  * lars, fromage, novograd) run composite. A wrapper reports its inner transformation's path
  * where it runs that kernel: `injectHyperparams(adamw)`, `applyIfFinite(...)`,
- * `multiSteps(...)`, `namedChain(...)` and `flatten(...)` do.
+ * `multiSteps(...)`, `averageParams(...)`, `namedChain(...)` and `flatten(...)` do.
  *
  * @throws Error before a tfjs backend is ready (none set yet, or an asynchronous one such as
  * wasm still initialising): `await tf.setBackend(name)` or `await tf.ready()` first.
