@@ -40,13 +40,15 @@ function mechanicRef(base: (g: number[], x: number[]) => number[], { wd = 1e-2, 
 /** optax's test optimizer: `stepSize * g`, with a state that sums the gradients. */
 function testOptimizer(stepSize: number): GradientTransformation<{ aggregateGrads: Params }> {
   return {
-    init: (params) => ({ aggregateGrads: tf.tidy(() => flatMapTree(params, (p) => tf.zerosLike(p))) }),
-    update: (updates, state) =>
-      tf.tidy(() => [flatMapTree(updates, (u) => tf.mul(u, stepSize)) as typeof updates, { aggregateGrads: flatMapTree(state.aggregateGrads, (a, i) => tf.add(a, flat(updates)[i])) }]),
+    init: (params) => ({ aggregateGrads: flatMapTree(params, (p) => tf.zerosLike(p)) }),
+    update: (updates, state) => {
+      const aggregateGrads = flatMapTree(state.aggregateGrads, (a, key) => tf.add(a, (updates as Record<string, tf.Tensor>)[key]));
+      return [flatMapTree(updates, (u) => tf.mul(u, stepSize)) as typeof updates, { aggregateGrads }];
+    },
   };
 }
-function flatMapTree(tree: Params, fn: (t: tf.Tensor, i: number) => tf.Tensor): Params {
-  return Object.fromEntries(Object.entries(tree as Record<string, tf.Tensor>).map(([k, t], i) => [k, fn(t, i)])) as Params;
+function flatMapTree(tree: Params, fn: (t: tf.Tensor, key: string) => tf.Tensor): Params {
+  return Object.fromEntries(Object.entries(tree as Record<string, tf.Tensor>).map(([k, t]) => [k, fn(t, k)])) as Params;
 }
 
 /** `steps` trainSteps on one problem (gradients in float64 from the params): the final params. */
@@ -54,7 +56,7 @@ function minimizeOne(tx: GradientTransformation<any>, problem: Problem, n: numbe
   let params: Params = { x: tf.tensor1d(problem.x0) };
   let state = tx.init(params);
   for (let k = 0; k < n; k++) {
-    const g = { x: tf.tensor1d(problem.grad(flat(params))) };
+    const g: Params = { x: tf.tensor1d(problem.grad(flat(params))) };
     ({ params, state } = trainStep(tx, params, state, g));
   }
   const out = flat(params);

@@ -32,7 +32,7 @@ function minimizeParabola(tx: GradientTransformation<any>, n: number, x0 = PARAB
   let params: Params = { x: tf.tensor1d(x0) };
   let state = tx.init(params);
   for (let k = 0; k < n; k++) {
-    const g = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
+    const g: Params = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
     ({ params, state } = trainStep(tx, params, state, g, { extra: { valueFn: parabola } }));
   }
   const out = flat(params);
@@ -46,10 +46,10 @@ function updatesOf(tx: GradientTransformation<any>, n: number, x0: number[], ext
   let state = tx.init(params);
   const updates: number[][] = [];
   for (let k = 0; k < n; k++) {
-    const g = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
-    const [u, next] = tx.update(g, state, params, extra);
+    const g: Params = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
+    const [u, next]: [Params, unknown] = tx.update(g, state, params, extra);
     updates.push(flat(u));
-    const p = { x: tf.add((params as P).x, (u as P).x) };
+    const p: Params = { x: tf.add((params as P).x, (u as P).x) };
     treeDispose([g, u, params]);
     params = p;
     state = next;
@@ -132,7 +132,7 @@ describe('sam', () => {
     let state = tx.init(params);
     const start = tf.memory().numTensors;
     for (let k = 0; k < 100; k++) {
-      const g = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
+      const g: Params = { x: tf.tensor1d(PARABOLA.grad(flat(params))) };
       ({ params, state } = trainStep(tx, params, state, g, { extra: { valueFn: parabola } }));
     }
     expect(tf.memory().numTensors).toBe(start);

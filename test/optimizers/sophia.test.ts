@@ -34,10 +34,10 @@ function steps(tx: GradientTransformation<any>, x0: number[], grad: (x: number[]
   let state = tx.init(params);
   const out: number[][] = [];
   for (let k = 0; k < n; k++) {
-    const g = { x: tf.tensor1d(grad(Array.from((params as P).x.dataSync()))) };
-    const [u, next] = tx.update(g, state, params, { valueFn: loss });
+    const g: Params = { x: tf.tensor1d(grad(Array.from((params as P).x.dataSync()))) };
+    const [u, next]: [Params, unknown] = tx.update(g, state, params, { valueFn: loss });
     out.push(flat(u));
-    const p2 = { x: tf.add((params as P).x, (u as P).x) };
+    const p2: Params = { x: tf.add((params as P).x, (u as P).x) };
     treeDispose([u, g, params]);
     // Old state tensors not in the new state are freed.
     const keep = collectTensors(next);
@@ -135,7 +135,7 @@ describe('sophia', () => {
     let params: Params = { x: tf.tensor1d(x0) };
     let state = tx.init(params);
     for (let k = 0; k < 7; k++) {
-      const g = { x: tf.tensor1d(quadGrad(x0)) };
+      const g: Params = { x: tf.tensor1d(quadGrad(x0)) };
       ({ params, state } = trainStep(tx, params, state, g, { extra: { valueFn: quad } }));
     }
     expect(state.hessianFnState).toEqual({ count: 3 });
@@ -173,7 +173,7 @@ describe('sophia', () => {
       let params: Params = { x: tf.tensor1d(problem.x0) };
       let state = tx.init(params);
       for (let k = 0; k < 3000; k++) {
-        const g = { x: tf.tensor1d(problem.grad(Array.from((params as P).x.dataSync()))) };
+        const g: Params = { x: tf.tensor1d(problem.grad(Array.from((params as P).x.dataSync()))) };
         ({ params, state } = trainStep(tx, params, state, g, { extra: { valueFn: loss } }));
       }
       expectAllClose(flat(params), problem.target, 3e-2, 3e-2);
@@ -188,7 +188,7 @@ describe('sophia', () => {
     let state = tx.init(params);
     const start = tf.memory().numTensors;
     for (let k = 0; k < 100; k++) {
-      const g = { x: tf.tensor1d(quadGrad(Array.from((params as P).x.dataSync()))) };
+      const g: Params = { x: tf.tensor1d(quadGrad(Array.from((params as P).x.dataSync()))) };
       ({ params, state } = trainStep(tx, params, state, g, { extra: { valueFn: quad } }));
     }
     expect(tf.memory().numTensors).toBe(start);

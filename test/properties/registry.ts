@@ -335,6 +335,13 @@ const INIT_STEP: Dom = {
   named: true,
   namesValue: true,
 };
+/** sophia's options (the Hessian estimator is the default one, seeded). */
+const SEED = int(0, 2 ** 32 - 1);
+const SOPHIA = {
+  b1: RATE, b2: RATE, eps: EPS_POS, gamma: positive(1e-3, 1), updateInterval: int(1, 3), seed: SEED,
+  clipThreshold: { ...positive(0.1, 2), valid: fc.oneof(positive(0.1, 2).valid, fc.constant(null)) },
+};
+const SOPHIA_OMITTED = { hessianDiagonalFn: 'a transformation: the default Hutchinson estimator (seed) is the one run' };
 const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as never, '(p) => rank == 2');
 
 // ---------------------------------------------------------------------------------------------
@@ -409,6 +416,11 @@ const LEAVES: Entry[] = [
     betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) },
     eps: EPS, estimLr0: positive(1e-7, 1e-3), ...DECAY,
   }),
+  // optax contrib: sophia and its transforms. They read extra.valueFn, which the 'lbfgs' extra
+  // gives (a quadratic whose Hessian is the identity: every Hutchinson estimate is 1).
+  alias('sophia', { ...SOPHIA, ...DECAY }, { needs: 'lbfgs', reduces: true, omitted: SOPHIA_OMITTED }),
+  transform('scaleBySophia', SOPHIA, { needs: 'lbfgs', reduces: true, omitted: SOPHIA_OMITTED }),
+  transform('hutchinsonEstimatorDiagHessian', { seed: SEED }, { needs: 'lbfgs', reduces: true }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
@@ -617,6 +629,15 @@ const WRAPPERS: Entry[] = [
     name: 'scheduleFree', args: [['baseOptimizer', INNER]],
     options: { learningRate: LR, b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), weightLrPower: nonneg(3) },
     required: ['learningRate'], rateOption: 'learningRate', build: call(api.scheduleFree as never),
+  }),
+  // optax contrib wrappers: sam (opaque mode reads extra.valueFn, which the 'lbfgs' extra gives) and mechanize.
+  e({
+    name: 'sam', args: [['optimizer', INNER], ['advOptimizer', INNER]], options: { syncPeriod: int(1, 3), resetState: BOOL, opaqueMode: BOOL },
+    needs: 'lbfgs', build: call(api.sam as never),
+  }),
+  e({
+    name: 'mechanize', args: [['baseOptimizer', INNER]], options: { weightDecay: nonneg(0.1), eps: EPS, sInit: positive(1e-7, 1e-2), numBetas: int(1, 6) },
+    reduces: true, build: call(api.mechanize as never),
   }),
 ];
 
