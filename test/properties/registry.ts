@@ -338,7 +338,7 @@ const INIT_STEP: Dom = {
 /** sophia's options (the Hessian estimator is the default one, seeded). */
 const SEED = int(0, 2 ** 32 - 1);
 const SOPHIA = {
-  b1: RATE, b2: RATE, eps: EPS_POS, gamma: positive(1e-3, 1), updateInterval: int(1, 3), seed: SEED,
+  b1: RATE, b2: RATE, eps: EPS_POS, gamma: nonneg(1), updateInterval: int(1, 3), seed: SEED,
   clipThreshold: { ...positive(0.1, 2), valid: fc.oneof(positive(0.1, 2).valid, fc.constant(null)) },
 };
 const SOPHIA_OMITTED = { hessianDiagonalFn: 'a transformation: the default Hutchinson estimator (seed) is the one run' };
