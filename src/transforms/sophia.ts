@@ -60,11 +60,13 @@ function valueFnOf(owner: string, extra: ExtraArgs | undefined): (params: Params
  */
 function hessianVectorProduct(owner: string, valueFn: (params: Params) => tf.Scalar | number, xs: tf.Tensor[], vs: tf.Tensor[], unflatten: (leaves: tf.Tensor[]) => Params): tf.Tensor[] {
   if (xs.length === 0) return [];
+  // Differentiated at copies: a valueFn that closes over the params (the same tensors) sees them
+  // as constants, not as the variables (tfjs differentiates by tensor identity).
   return withGradientsRegistered(owner, () =>
     tf.grads((...ys: tf.Tensor[]) => {
       const gs = tf.grads((...zs: tf.Tensor[]) => lossTensor(owner, valueFn(unflatten(zs))))(ys);
       return tf.addN(gs.map((g, i) => tf.sum(tf.mul(g, vs[i])))) as tf.Scalar;
-    })(xs),
+    })(xs.map((x) => tf.clone(x))),
   );
 }
 

@@ -151,6 +151,13 @@ export const CASES: Case[] = [
   { name: 'dog', make: (l) => l.dog(1, { weightDecay: 0.1 }) },
   { name: 'dowg', make: (l) => l.dowg(1) },
   { name: 'dadaptAdamw', make: (l) => l.dadaptAdamw(1, { weightDecay: 0.1 }) },
+  // sam, sophia (and its transforms), mechanize: sophia's Hessian estimate and sam's opaque mode read extra.valueFn.
+  { name: 'sophia', make: (l) => l.sophia(0.01, { weightDecay: 0.1, updateInterval: 2 }), extra: 'lbfgs' },
+  { name: 'scaleBySophia', make: (l) => l.scaleBySophia({ updateInterval: 1, gamma: 1, clipThreshold: null }), extra: 'lbfgs' },
+  { name: 'hutchinsonEstimatorDiagHessian', make: (l) => l.hutchinsonEstimatorDiagHessian({ seed: 3 }), extra: 'lbfgs' },
+  { name: 'sam', make: (l) => l.sam(l.sgd(0.1), l.chain(l.normalizeByUpdateNorm({ eps: 0 }), l.sgd(0.05))) },
+  { name: 'sam opaque', make: (l) => l.sam(l.adam(0.01), l.chain(l.normalizeByUpdateNorm({ eps: 0 }), l.adam(0.05)), { opaqueMode: true, syncPeriod: 3 }), extra: 'lbfgs' },
+  { name: 'mechanize', make: (l) => l.mechanize(l.adam(1)) },
   { name: 'rprop', make: (l) => l.rprop(0.1) },
   { name: 'adan', make: (l) => l.adan(0.01, { weightDecay: 0.1 }) },
   { name: 'optimisticGradientDescent', make: (l) => l.optimisticGradientDescent(0.1, { alpha: 0.7, beta: 0.1 }) },

@@ -60,6 +60,16 @@ describe('hutchinsonEstimatorDiagHessian', () => {
     treeDispose([params, u]);
   });
 
+  it('differentiates at copies of the params: a valueFn that closes over them sees constants', () => {
+    // f(q) = |q - p|^2 / 2 around the very tensors given as params: Hessian I, estimate 1 (not 0).
+    const tx = hutchinsonEstimatorDiagHessian();
+    const params = { x: tf.tensor1d([1, -2, 3]) };
+    const around = (q: Params) => tf.mul(0.5, tf.sum(tf.square(tf.sub((q as P).x, params.x)))) as tf.Scalar;
+    const [u] = tx.update(params, tx.init(params), params, { valueFn: around });
+    expect(flat(u)).toEqual([1, 1, 1]);
+    treeDispose([params, u]);
+  });
+
   it('gives r * (H r) for a coupled Hessian: H = [[2, 1], [1, 2]] estimates [3, 3] or [1, 1]; reproducible from the seed', () => {
     // f = x0^2 + x0 x1 + x1^2: r_i (H r)_i = 2 + r0 r1.
     const f = (p: Params) => {
