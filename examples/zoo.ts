@@ -26,6 +26,11 @@ import {
   dog,
   dowg,
   dadaptAdamw,
+  sophia,
+  sam,
+  mechanize,
+  chain,
+  normalizeByUpdateNorm,
   adadelta,
   adagrad,
   adam,
@@ -143,6 +148,13 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['dog', (lr) => dog(lr), [1, 1, 1]],
   ['dowg', (lr) => dowg(lr), [1, 1, 1]],
   ['dadaptAdamw', (lr) => dadaptAdamw(lr), [1, 1, 1]],
+  // Sophia estimates the Hessian's diagonal from the loss function (read from `extra.valueFn`).
+  ['sophia', (lr) => sophia(lr), [0.05, 0.1, 0.05]],
+  // SAM around Adam: Adam's step from the point a normalized step of 1e-3 uphill finds (a fixed
+  // radius keeps it that far from an exact minimum: a larger one misses the tolerances).
+  ['sam', (lr) => sam(adam(lr), chain(normalizeByUpdateNorm({ eps: 0 }), sgd(1e-3))), [0.05, 0.1, 0.05]],
+  // Mechanic learns the scale of Adam's steps: the rate stays 1.
+  ['mechanize', (lr) => mechanize(adam(lr)), [1, 1, 1]],
   ['rprop', (lr) => rprop(lr), [1e-3, 1e-2, 1e-2]],
   ['adan', (lr) => adan(lr), [0.05, 0.1, 0.05]],
   ['optimisticGradientDescent', (lr) => optimisticGradientDescent(lr), [1e-3, 1e-2, 1e-2]],
@@ -156,7 +168,7 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
 ];
 
 /** Optimizers that read the loss (and the gradient and loss function) from `extra`. */
-const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd']);
+const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd', 'sophia']);
 /** Optimizers with a line search, whose state holds the loss and gradient at the point it accepted. */
 const LINE_SEARCH = new Set(['lbfgs']);
 

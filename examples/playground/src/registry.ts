@@ -41,6 +41,7 @@ export type OptimizerName =
   | 'dog'
   | 'dowg'
   | 'dadaptAdamw'
+  | 'sophia'
   | 'rprop'
   | 'adan'
   | 'optimisticAdam'
@@ -468,6 +469,22 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
       num('weightDecay', 0, 'AdamW-style decay'),
     ],
     toOptions: ({ b1: first, b2: second, ...rest }) => ({ betas: [first, second], ...rest }),
+  },
+  {
+    name: 'sophia',
+    family: ADAPTIVE,
+    about: 'Sophia (Liu et al. 2023), sophiaH: momentum over a clipped, floored average of Hutchinson estimates of the Hessian diagonal.',
+    learningRate: stepRate(),
+    hyperparameters: [
+      num('b1', 0.965, 'decay of the gradient average'),
+      num('b2', 0.99, 'decay of the Hessian-diagonal average (per estimate)'),
+      eps(1e-8, 'floor of the denominator'),
+      num('weightDecay', 1e-4, 'decoupled weight decay'),
+      num('gamma', 0.01, 'multiplies the Hessian diagonal in the denominator'),
+      optional('clipThreshold', 1, 1, 'clip of the update (off: none)', true),
+      num('updateInterval', 10, 'steps between Hessian estimates', true),
+      num('seed', 0, 'seed of the random signs', true),
+    ],
   },
   {
     name: 'cocob',
