@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { adam, chain, kernelPath, mechanize, scale, sgd, trainStep, treeDispose, type GradientTransformation, type Params } from '../../src/index.js';
-import { expectAllClose, failsCleanly, flat, makeGrads, makeParams, PARAM_VALUES, gradValues32, run, thrown, trainWithoutLeak } from '../helpers.js';
+import { adam, chain, kernelPath, mechanize, scale, sgd, stateFromArtifacts, stateToArtifacts, trainStep, treeDispose, type GradientTransformation, type Params } from '../../src/index.js';
+import { expectAllClose, failsCleanly, flat, makeGrads, makeParams, PARAM_VALUES, gradValues32, run, stateValues, thrown, trainWithoutLeak } from '../helpers.js';
 import { PARABOLA, ROSENBROCK, type Problem } from '../optimizers/contrib-problems.js';
 
 // mechanize, as optax 0.2.8's contrib: its own test (_mechanic_test.py: one step with a test
@@ -118,6 +118,15 @@ describe('mechanize', () => {
     // (float32 lags: at step 3,500 it is at -1.067 where float64 is within 3e-2; x0 - x cancels).
     expectAllClose(minimizeOne(mechanize(sgd(1), { weightDecay: 0 }), PARABOLA, 5000), PARABOLA.target, 3e-2, 3e-2);
     expectAllClose(minimizeOne(mechanize(sgd(1, { momentum: 0.9 }), { weightDecay: 0 }), ROSENBROCK, 4000), ROSENBROCK.target, 3e-2, 3e-2);
+  });
+
+  it('saves and loads its state (the per-beta tensors, x0 and the base state)', () => {
+    const tx = mechanize(adam(1), { numBetas: 3 });
+    const { params, state } = run(tx, 3);
+    const back = stateFromArtifacts(tx, params, stateToArtifacts(state));
+    expect(stateValues(back)).toEqual(stateValues(state));
+    expect(back.s.shape).toEqual([3]);
+    treeDispose([params, state, back]);
   });
 
   it('runs its base optimizer its own way: composite itself, the fused base inside', () => {

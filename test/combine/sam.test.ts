@@ -8,13 +8,15 @@ import {
   normalizeByUpdateNorm,
   sam,
   sgd,
+  stateFromArtifacts,
+  stateToArtifacts,
   trainStep,
   treeDispose,
   type ExtraArgs,
   type GradientTransformation,
   type Params,
 } from '../../src/index.js';
-import { expectAllClose, expectBitwiseEqual, failsCleanly, flat, makeGrads, makeParams, thrown, trainWithoutLeak } from '../helpers.js';
+import { expectAllClose, expectBitwiseEqual, failsCleanly, flat, makeGrads, makeParams, stateValues, thrown, trainWithoutLeak } from '../helpers.js';
 import { PARABOLA } from '../optimizers/contrib-problems.js';
 
 // sam, as optax 0.2.8's contrib (_sam_test.py: sgd(1e-3) outer, normalized sgd(1e-5) or adam(1e-4)
@@ -169,6 +171,16 @@ describe('sam', () => {
     // After a whole period the params are the cache plus the outer step from it.
     expectBitwiseEqual(flat(b.state.cache), flat(makeParams()));
     treeDispose([a.params, b.params, b.state]);
+  });
+
+  it.each([false, true])('saves and loads its state (opaqueMode %s: the cache, or null)', (opaqueMode) => {
+    const tx = sam(adam(0.1), normalized(adam(0.05)), { opaqueMode });
+    const { state } = updatesOf(tx, 3, [0.5, 2, -1], { valueFn: parabola });
+    const params = { x: tf.tensor1d([0, 0, 0]) };
+    const back = stateFromArtifacts(tx, params, stateToArtifacts(state));
+    expect(back.cache === null).toBe(opaqueMode);
+    expect(stateValues(back)).toEqual(stateValues(state));
+    treeDispose([state, back, params]);
   });
 
   it.each([

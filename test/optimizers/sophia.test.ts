@@ -5,6 +5,7 @@ import {
   addDecayedWeights,
   chain,
   hutchinsonEstimatorDiagHessian,
+  injectHyperparams,
   kernelPath,
   scaleByLearningRate,
   scaleBySophia,
@@ -161,6 +162,12 @@ describe('sophia', () => {
     const [a, b] = make.map((m) => steps(m(), [1, -2, 3], quadGrad, quad, 12));
     expectBitwiseEqual(a, b);
     expect(kernelPath(sophia(0.1))).toBe('composite');
+  });
+
+  it("equals itself under injectHyperparams, bit for bit (optax's common test, at its learning rate)", () => {
+    const a = steps(injectHyperparams(sophia)({ learningRate: 1e-2, b1: 0.9, gamma: 0.05 }), [1, -2, 3], quadGrad, quad, 12);
+    const b = steps(sophia(1e-2, { b1: 0.9, gamma: 0.05 }), [1, -2, 3], quadGrad, quad, 12);
+    expectBitwiseEqual(a, b);
   });
 
   it('takes the estimator given as hessianDiagonalFn (and its state)', () => {
