@@ -7,7 +7,7 @@ import { declareState, subState } from '../internal/state.js';
 import { withGradientsRegistered } from '../tree/grad.js';
 import { tidy } from '../tree/tidy.js';
 import { describeNode } from '../tree/walk.js';
-import { lossTensor } from '../transforms/line-evaluation.js';
+import { lossTensor, requireValueFn } from '../transforms/line-evaluation.js';
 
 /**
  * Options of {@link sam}.
@@ -131,15 +131,7 @@ export function sam<O extends GradientTransformation<any>, A extends GradientTra
 
   const opaqueUpdate = <U extends Updates>(updates: U, state: State, params: Params, extra?: ExtraArgs): [U, State] => {
     checkFloatTrees(owner, ['updates', 'params'], [updates, params]);
-    const valueFn = extra?.valueFn;
-    if (syncPeriod > 1 && typeof valueFn !== 'function') {
-      throw valueFn === undefined || valueFn === null
-        ? new Error(
-            `${owner}: opaqueMode needs extra.valueFn (a function computing the loss at any params, with tf ops, whose gradient is taken at each adversarial point); ` +
-              'call update(grads, state, params, { valueFn })' + (extra === undefined ? ' (no extra argument was given)' : ''),
-          )
-        : new TypeError(`${owner}: extra.valueFn must be a function (params) => loss, got ${describeNode(valueFn)}`);
-    }
+    const valueFn = syncPeriod > 1 ? requireValueFn(owner, extra, 'whose gradient is taken at each adversarial point', `${owner}: opaqueMode`) : undefined;
     return tidy(() => {
       let point = params;
       let grads: Updates = updates;

@@ -7,8 +7,7 @@ import { Scratch } from '../internal/scratch.js';
 import { declareState, subState } from '../internal/state.js';
 import { withGradientsRegistered } from '../tree/grad.js';
 import { tidy } from '../tree/tidy.js';
-import { describeNode } from '../tree/walk.js';
-import { lossTensor } from './line-evaluation.js';
+import { lossTensor, requireValueFn } from './line-evaluation.js';
 import { noiseSeed } from './noise.js';
 
 // Sophia (sophiaH), as optax.contrib.scale_by_sophia with its default Hessian-diagonal estimator,
@@ -38,19 +37,6 @@ export interface HutchinsonState {
 function checkSeed(owner: string, value: unknown): number {
   const seed = checkInteger(owner, 'seed', value, 0);
   return checkNumber(owner, 'seed', seed, { max: 2 ** 32 - 1 });
-}
-
-/** Reads `extra.valueFn`, or throws an `Error` naming it. */
-function valueFnOf(owner: string, extra: ExtraArgs | undefined): (params: Params) => tf.Scalar | number {
-  const valueFn = extra?.valueFn;
-  if (valueFn === undefined || valueFn === null) {
-    throw new Error(
-      `${owner}: needs extra.valueFn (a function computing the loss at any params, with tf ops, whose Hessian is estimated); ` +
-        'call update(grads, state, params, { valueFn })' + (extra === undefined ? ' (no extra argument was given)' : ''),
-    );
-  }
-  if (typeof valueFn !== 'function') throw new TypeError(`${owner}: extra.valueFn must be a function (params) => loss, got ${describeNode(valueFn)}`);
-  return valueFn;
 }
 
 /**
@@ -99,7 +85,7 @@ export function hutchinsonEstimatorDiagHessian(options: HutchinsonOptions = {}):
     },
     update: <U extends Updates>(updates: U, state: HutchinsonState, params?: Params, extra?: ExtraArgs): [U, HutchinsonState] => {
       if (params === undefined) throw missingParams(owner);
-      const valueFn = valueFnOf(owner, extra);
+      const valueFn = requireValueFn(owner, extra, 'whose Hessian is estimated', `${owner}:`);
       const [[, xs], def] = flattenFloatTrees(owner, ['updates', 'params'], [updates, params]);
       const t = state.count + 1;
       return tidy(() => {
