@@ -84,6 +84,7 @@ const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>>
   scaleByDowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   dowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   dadaptAdamw: { webgl: { ulps: 8, measured: '4 ulps', why: REDUCTION }, webgpu: { ulps: 16, measured: '8 ulps', why: REDUCTION } },
+  mechanize: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   scaleByTrustRatio: { webgl: { ulps: 32, measured: '16 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   scaleByNovograd: { webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   novograd: { webgpu: { ulps: 16, measured: '6 ulps', why: REDUCTION } },
