@@ -31,8 +31,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the package, as npm would publish it', () => {
   it('passes publint with no message, suggestions included', async () => {
-    // publint packs with npm, lifecycle scripts ignored.
-    const { messages, pkg } = await publint({ pkgDir: ROOT, pack: 'npm', level: 'suggestion', strict: true });
+    const data = readFileSync(tarball);
+    const bytes = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+    // The tarball's files are under package/.
+    const { messages, pkg } = await publint({ pkgDir: 'package', pack: { tarball: bytes }, level: 'suggestion', strict: true });
+    expect(pkg.name).toBe('tfjs-optax');
     expect(messages.map((m) => formatMessage(m, pkg) ?? m.code)).toEqual([]);
   });
 
@@ -45,7 +48,7 @@ describe('the package, as npm would publish it', () => {
 
   it('npm publish --dry-run succeeds without a warning', () => {
     // A token in the environment stands for `npm login` (a dry run sends nothing).
-    const r = run('npm', ['publish', '--dry-run', '--ignore-scripts'], { 'npm_config_//registry.npmjs.org/:_authToken': 'dry-run' });
+    const r = run('npm', ['publish', tarball, '--dry-run', '--ignore-scripts'], { 'npm_config_//registry.npmjs.org/:_authToken': 'dry-run' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr.split('\n').filter((l) => /^npm (warn|error)/i.test(l))).toEqual([]);
     expect(r.stdout).toMatch(/^\+ tfjs-optax@\d+\.\d+\.\d+/m);
