@@ -57,7 +57,7 @@ export function playgroundLink(name: string): string {
 const cell = (ok: boolean) => (ok ? '✓' : '—');
 
 function section(entry: CatalogueEntry, fused: string[]): string {
-  const about = PLAYGROUND.find((p) => p.name === entry.name)!.about;
+  const about = PLAYGROUND.find((p) => p.name === entry.name)?.about ?? '(not in the playground registry)';
   return [
     `### ${entry.name}`,
     '',
@@ -81,7 +81,7 @@ async function page(): Promise<string> {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((e) => {
       const f = fused.get(e.name) ?? [];
-      return `| [${e.name}](#${e.name.toLowerCase()}) | ${PLAYGROUND.find((p) => p.name === e.name)!.family} | ${BACKENDS.map((b) => cell(f.includes(b))).join(' | ')} |`;
+      return `| [${e.name}](#${e.name.toLowerCase()}) | ${PLAYGROUND.find((p) => p.name === e.name)?.family ?? '?'} | ${BACKENDS.map((b) => cell(f.includes(b))).join(' | ')} |`;
     });
   const out = [
     '---',
