@@ -297,6 +297,13 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     paper: arxiv('Defazio & Mishchenko 2023', '2301.07733'),
   },
   {
+    name: 'sophia',
+    chain: '`scaleBySophia` (reads `extra.valueFn` every `updateInterval` steps), `addDecayedWeights`, `scaleByLearningRate`',
+    update: '`m = b1 m + (1 - b1) g`; `u = -lr * (clip(m^ / max(gamma h, eps), ±clipThreshold) + weightDecay * p)`; every `updateInterval` steps (the first included, after the update) `h = b2 h + (1 - b2) r * (H r)`, Hutchinson\'s estimate of the Hessian diagonal with random signs `r` from `seed`',
+    defaults: '`b1 = 0.965`, `b2 = 0.99`, `eps = 1e-8`, `weightDecay = 1e-4`, `mask?`, `gamma = 0.01`, `clipThreshold = 1` (`null`: none), `updateInterval = 10`, `seed = 0`, `hessianDiagonalFn?`',
+    paper: arxiv('Liu et al. 2023 (sophiaH)', '2305.14342'),
+  },
+  {
     name: 'cocob',
     chain: '`addDecayedWeights` (L2, before the bet), `scaleByLearningRate` (no flip), `scaleByCocob` (the update is the bet\'s step)',
     update: "each element bets a fraction of its wealth on the sign of `-sum g`, sized by `L = max |g|` and `alpha` (COCOB-Backprop)",
