@@ -146,6 +146,9 @@ export {
 } from './transforms/dog.js';
 export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './optimizers/dadapt-adamw.js';
 
+// Optax contrib: momo, momoAdam, galore, differentiallyPrivateAggregate and dpsgd
+export { momo, momoAdam, type MomoAdamOptions, type MomoAdamState, type MomoOptions, type MomoState } from './optimizers/momo.js';
+
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';
