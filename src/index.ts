@@ -148,6 +148,12 @@ export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './o
 
 // Optax contrib: momo, momoAdam, galore, differentiallyPrivateAggregate and dpsgd
 export { momo, momoAdam, type MomoAdamOptions, type MomoAdamState, type MomoOptions, type MomoState } from './optimizers/momo.js';
+export { dpsgd, type DpsgdOptions, type DpsgdState } from './optimizers/privacy.js';
+export {
+  differentiallyPrivateAggregate,
+  type DifferentiallyPrivateAggregateOptions,
+  type DifferentiallyPrivateAggregateState,
+} from './transforms/privacy.js';
 
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';

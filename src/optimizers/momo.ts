@@ -5,7 +5,7 @@ import { readDots } from '../internal/dots.js';
 import { HyperRate } from '../internal/hyper.js';
 import { flattenFloatTrees, missingParams, stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
-import { declareState } from '../internal/state.js';
+import { declareState, type FieldKind } from '../internal/state.js';
 import { tidy } from '../tree/tidy.js';
 import { readValue } from '../transforms/reduce-on-plateau.js';
 
@@ -127,10 +127,10 @@ interface MomoConfig {
 /** The shared transformation of momo and momoAdam. */
 function momoTransform(c: MomoConfig): GradientTransformation<any> {
   const { owner, lr, wd, lowerBound, adapt, adam, beta } = c;
-  const layout = {
-    count: 'count', expAvg: 'tree', ...(adam ? { expAvgSq: 'nonNegativeTree' } : {}),
+  const layout: Record<string, FieldKind> = {
+    count: 'count', expAvg: 'tree', ...(adam ? { expAvgSq: 'nonNegativeTree' as const } : {}),
     barf: 'number', gamma: 'number', lb: 'number', learningRate: lr, weightDecay: wd,
-  } as const;
+  };
   return declareState(owner, layout, {
     init: (params: Params) => ({
       count: 0,

@@ -75,9 +75,9 @@ function expectFollows(tx: AnyTx, ref: (g: number[], x: number[], v: number) => 
   let state = tx.init(params);
   for (let k = 0; k < steps; k++) {
     const grads = makeGrads(k);
-    const [u, next] = tx.update(grads, state, params, { value: 1 + k / 10 });
+    const [u, next]: [Params, unknown] = tx.update(grads, state, params, { value: 1 + k / 10 });
     expectAllClose(flat(u), ref(flat(grads), flat(params), 1 + k / 10), 2e-5, 1e-7);
-    const p = applyUpdates(params, u);
+    const p: Params = applyUpdates(params, u);
     treeDispose([u, grads, params, state]);
     [params, state] = [p, next];
   }
