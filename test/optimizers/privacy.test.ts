@@ -18,7 +18,7 @@ function runDp(tx: AnyTx, steps: number): { updates: number[][]; state: unknown;
   const updates: number[][] = [];
   for (let k = 0; k < steps; k++) {
     const grads = { w: tf.tidy(() => tf.mul(tf.reshape(tf.range(1, 5), [4, 1, 1]), tf.sub((params as { w: tf.Tensor }).w, target))) };
-    const [u, next] = tx.update(grads, state, params);
+    const [u, next]: [Params, unknown] = tx.update(grads, state, params);
     updates.push(flat(u));
     const p: Params = applyUpdates(params, u);
     treeDispose([grads, u, params]);

@@ -130,7 +130,7 @@ describe('differentiallyPrivateAggregate', () => {
     const before = tf.memory().numTensors;
     for (let k = 0; k < 100; k++) {
       const grads = { w: tf.randomNormal([4, 3, 2], 0, 1, 'float32', k), none: tf.zeros([4, 0]) };
-      const [u, next] = tx.update(grads, state, params);
+      const [u, next]: [Params, { count: number }] = tx.update(grads, state, params);
       const p = treeMap((x, d) => tf.add(x, d), params, u) as Params;
       treeDispose([grads, u, params]);
       [params, state] = [p, next];
