@@ -148,6 +148,14 @@ export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './o
 
 // Optax contrib: momo, momoAdam, galore, differentiallyPrivateAggregate and dpsgd
 export { momo, momoAdam, type MomoAdamOptions, type MomoAdamState, type MomoOptions, type MomoState } from './optimizers/momo.js';
+export { galore, type GaloreOptions, type GaloreState } from './optimizers/galore.js';
+export {
+  scaleByGalore,
+  type GaloreDimensionNumbers,
+  type GaloreDimensionTree,
+  type ScaleByGaloreOptions,
+  type ScaleByGaloreState,
+} from './transforms/galore.js';
 export { dpsgd, type DpsgdOptions, type DpsgdState } from './optimizers/privacy.js';
 export {
   differentiallyPrivateAggregate,

@@ -61,8 +61,11 @@ function complete(cols: (Float64Array | null)[], m: number): Float64Array[] {
   return out as Float64Array[];
 }
 
-/** The SVD of a tall matrix given as its `n` columns (each of length `m >= n`); the columns are overwritten. */
-function tallSvd(cols: Float64Array[], m: number): { u: Float64Array[]; s: number[]; v: Float64Array[] } {
+/**
+ * The SVD of a tall matrix given as its `n` columns (each of length `m >= n`), its first `k`
+ * singular triplets; the columns are overwritten.
+ */
+function tallSvd(cols: Float64Array[], m: number, k: number): { u: Float64Array[]; s: number[]; v: Float64Array[] } {
   const n = cols.length;
   const v = Array.from({ length: n }, (_, j) => {
     const e = new Float64Array(n);
@@ -100,13 +103,13 @@ function tallSvd(cols: Float64Array[], m: number): { u: Float64Array[]; s: numbe
     if (!rotated) break;
   }
   const sigma = cols.map((c) => Math.sqrt(dot(c, c)));
-  const order = sigma.map((_, j) => j).sort((a, b) => sigma[b] - sigma[a] || a - b);
+  const order = sigma.map((_, j) => j).sort((a, b) => sigma[b] - sigma[a] || a - b).slice(0, k);
   const top = sigma[order[0]] ?? 0;
   // Singular values at rounding level of the largest have no meaningful direction: complete instead.
   const tiny = top * Math.max(m, n) * EPS;
   const u = complete(order.map((j) => (sigma[j] > tiny ? cols[j].map((x) => x / sigma[j]) : null)), m);
   const vs = order.map((j) => v[j]);
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < k; j++) {
     // Sign: the largest-magnitude entry of each left vector positive (the first such, on ties).
     let at = 0;
     for (let i = 1; i < m; i++) if (Math.abs(u[j][i]) > Math.abs(u[j][at])) at = i;
@@ -134,17 +137,19 @@ function rowMajor(columns: Float64Array[], len: number): Float64Array {
 
 /**
  * The thin SVD of the row-major `m x n` matrix `a`, in float64 (see the comment at the top of
- * this file for the method and its accuracy). For `m < n` it decomposes `a^T` and swaps the
- * factors. Non-finite entries are refused. @internal
+ * this file for the method and its accuracy), truncated to its `k` largest singular values
+ * (default all, `min(m, n)`; `u` is then `m x k`, `v` is `n x k`). For `m < n` it decomposes
+ * `a^T` and swaps the factors. Non-finite entries are refused. @internal
  */
-export function svd(a: ArrayLike<number>, m: number, n: number): Svd {
+export function svd(a: ArrayLike<number>, m: number, n: number, k = Math.min(m, n)): Svd {
   if (a.length !== m * n) throw new Error(`svd: expected ${m} x ${n} = ${m * n} values, got ${a.length}`);
+  if (!Number.isInteger(k) || k < 0 || k > Math.min(m, n)) throw new Error(`svd: k must be a whole number in [0, ${Math.min(m, n)}], got ${k}`);
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`svd: the matrix holds a non-finite value (${a[i]}) at index ${i}`);
   if (m >= n) {
-    const r = tallSvd(columnsOf(a, m, n, false), m);
+    const r = tallSvd(columnsOf(a, m, n, false), m, k);
     return { u: rowMajor(r.u, m), s: Float64Array.from(r.s), v: rowMajor(r.v, n) };
   }
-  const r = tallSvd(columnsOf(a, m, n, true), n);
+  const r = tallSvd(columnsOf(a, m, n, true), n, k);
   // a^T = U' S V'^T, so a = V' S U'^T. The sign rule then holds for the right vectors here.
   return { u: rowMajor(r.v, m), s: Float64Array.from(r.s), v: rowMajor(r.u, n) };
 }

@@ -107,6 +107,15 @@ describe('svd (one-sided Jacobi, float64)', () => {
     }
   });
 
+  it('truncated to k triplets, gives the leading columns of the full decomposition', () => {
+    const a = random(9, 14, 8);
+    const [full, top] = [svd(a, 9, 14), svd(a, 9, 14, 3)];
+    expect(top.s).toEqual(full.s.slice(0, 3));
+    for (let i = 0; i < 9; i++) expect(Array.from(top.u.slice(i * 3, i * 3 + 3))).toEqual(Array.from(full.u.slice(i * 9, i * 9 + 3)));
+    for (let i = 0; i < 14; i++) expect(Array.from(top.v.slice(i * 3, i * 3 + 3))).toEqual(Array.from(full.v.slice(i * 9, i * 9 + 3)));
+    expect(() => svd(a, 9, 14, 10)).toThrow(/k must be a whole number in \[0, 9\], got 10/);
+  });
+
   it('is deterministic, with each left vector\'s largest entry positive', () => {
     const a = random(12, 9, 7);
     const [x, y] = [svd(a, 12, 9), svd(a, 12, 9)];
