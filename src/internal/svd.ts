@@ -72,15 +72,22 @@ function tallSvd(cols: Float64Array[], m: number, k: number): { u: Float64Array[
     e[j] = 1;
     return e;
   });
+  // Columns below this squared norm are rounding noise of the whole matrix (they come out as zero
+  // singular values and are completed): rotating them against each other would never converge.
+  const negligible = (EPS * Math.sqrt(cols.reduce((s, c) => s + dot(c, c), 0))) ** 2;
+  const norms = new Float64Array(n);
   for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
     let rotated = false;
+    // Squared column norms, recomputed each sweep and updated exactly enough by each rotation.
+    for (let j = 0; j < n; j++) norms[j] = dot(cols[j], cols[j]);
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        const [ap, aq] = [cols[p], cols[q]];
-        const alpha = dot(ap, ap);
-        const beta = dot(aq, aq);
+        const ap = cols[p];
+        const aq = cols[q];
+        const alpha = norms[p];
+        const beta = norms[q];
         const gamma = dot(ap, aq);
-        if (gamma === 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) continue;
+        if (gamma === 0 || alpha <= negligible || beta <= negligible || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         // The rotation that zeroes the pair's inner product (Rutishauser's stable form).
         const zeta = (beta - alpha) / (2 * gamma);
@@ -88,13 +95,18 @@ function tallSvd(cols: Float64Array[], m: number, k: number): { u: Float64Array[
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
         for (let i = 0; i < m; i++) {
-          const [x, y] = [ap[i], aq[i]];
+          const x = ap[i];
+          const y = aq[i];
           ap[i] = c * x - s * y;
           aq[i] = s * x + c * y;
         }
-        const [vp, vq] = [v[p], v[q]];
+        norms[p] = alpha - t * gamma;
+        norms[q] = beta + t * gamma;
+        const vp = v[p];
+        const vq = v[q];
         for (let i = 0; i < n; i++) {
-          const [x, y] = [vp[i], vq[i]];
+          const x = vp[i];
+          const y = vq[i];
           vp[i] = c * x - s * y;
           vq[i] = s * x + c * y;
         }

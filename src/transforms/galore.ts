@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExtraArgs, GradientTransformation, Params, PyTree, Updates } from '../types.js';
-import { flattenFloatTrees } from '../internal/leaves.js';
+import { checkFloatTrees, flattenFloatTrees } from '../internal/leaves.js';
 import { checkInteger, checkNumber, checkOptions, checkTransformation } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState, subState } from '../internal/state.js';
@@ -96,7 +96,7 @@ function matrixView(owner: string, whereOf: () => string, shape: readonly number
   const axes = (value: unknown, name: string): number[] => {
     const list = typeof value === 'number' ? [value] : Array.isArray(value) ? value : null;
     if (list === null || list.length === 0 || list.some((a) => !Number.isInteger(a) || a < -rankOf || a >= rankOf)) {
-      throw new RangeError(`${owner}: ${name} of ${where} must be an axis or a non-empty list of axes of a rank-${rankOf} leaf, got ${describeNode(value)}`);
+      throw new RangeError(`${owner}: ${name} of ${where} must be an axis or a non-empty list of axes of a rank-${rankOf} leaf, got ${JSON.stringify(value)}`);
     }
     return list.map((a: number) => (a + rankOf) % rankOf);
   };
@@ -152,7 +152,8 @@ function projectorValues(values: ArrayLike<number>, v: MatrixView): Float32Array
  * 784 x 128, 1.1 s for 256 x 256 and 14 s for 512 x 512 (Node, one core); between refreshes a
  * step is two matrix products per leaf on the device. A non-finite gradient at a refresh gives a
  * NaN projector (as optax's SVD would), so `applyIfFinite` can skip the step. `extra` is passed
- * to the base optimizer; `params` are not (optax passes none). Defaults, as optax:
+ * to the base optimizer; `params` are not (optax passes none), but where given, their shapes are
+ * checked against the updates'. Defaults, as optax:
  * `rank = 128, updateProjGap = 200, scale = 1, baseOptimizer = scaleByAdam()`, rank-2 leaves
  * projected. State: `{ count, baseOptimizerState, projector }`. Composite on every backend.
  * @group Transforms
@@ -208,7 +209,8 @@ export function scaleByGalore(options: ScaleByGaloreOptions = {}): GradientTrans
       for (const t of collectTensors(proxies)) if (!kept.has(t)) t.dispose();
       return { count: 0, baseOptimizerState, projector };
     },
-    update: <U extends Updates>(updates: U, state: ScaleByGaloreState, _params?: Params, extra?: ExtraArgs): [U, ScaleByGaloreState] => {
+    update: <U extends Updates>(updates: U, state: ScaleByGaloreState, params?: Params, extra?: ExtraArgs): [U, ScaleByGaloreState] => {
+      if (params !== undefined) checkFloatTrees(owner, ['updates', 'params'], [updates, params]);
       const [vs, gs, def] = views(updates, 'updates');
       const [ps, projDef] = treeFlatten(state.projector);
       if (!projDef.equals(def)) throw new Error(`${owner}: state.projector has the structure ${projDef}, the updates ${def}`);
