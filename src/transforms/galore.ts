@@ -148,8 +148,8 @@ function projectorValues(values: ArrayLike<number>, v: MatrixView): Float32Array
  * singular values (a rank-deficient gradient) are completed deterministically, and each vector's
  * sign is fixed (its largest entry positive), so a run is reproducible but the vectors' signs
  * need not be LAPACK's. A refresh reads each projected gradient back (a sync) and costs
- * `O(m n min(m, n))` per matrix on the CPU: measured about 0.1 s for 100 x 100, 0.5 s for
- * 784 x 128, 1.1 s for 256 x 256 and 14 s for 512 x 512 (Node, one core); between refreshes a
+ * `O(m n min(m, n))` per matrix on the CPU: measured about 0.01 s for 64 x 64, 0.1 s for
+ * 100 x 100, 0.6 s for 784 x 128, 1 to 1.5 s for 256 x 256 and 10 s for 512 x 512 (Node, one core); between refreshes a
  * step is two matrix products per leaf on the device. A non-finite gradient at a refresh gives a
  * NaN projector (as optax's SVD would), so `applyIfFinite` can skip the step. `extra` is passed
  * to the base optimizer; `params` are not (optax passes none), but where given, their shapes are
