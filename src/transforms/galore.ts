@@ -8,7 +8,7 @@ import { svd } from '../internal/svd.js';
 import { collectTensors } from '../tree/memory.js';
 import { treeFlatten, treePaths, type TreeDef } from '../tree/structure.js';
 import { tidy } from '../tree/tidy.js';
-import { describeNode, isPlainObject } from '../tree/walk.js';
+import { describeNode, forEachLeaf, formatPath, isPlainObject } from '../tree/walk.js';
 import { scaleByAdam } from './adaptive.js';
 
 // GaLore, as optax.contrib.scale_by_galore (optax 0.2.8): gradients of matrices projected onto
@@ -29,7 +29,10 @@ export interface GaloreDimensionNumbers {
   outputAxis?: number | readonly number[];
 }
 
-/** Dimension numbers per leaf (`null`: not projected), as a tree with the params' structure. */
+/**
+ * Dimension numbers per leaf (`null`: not projected), as a tree with the params' structure.
+ * @group Transform options and states
+ */
 export type GaloreDimensionTree = PyTree<GaloreDimensionNumbers | null>;
 
 /**
@@ -86,7 +89,32 @@ interface MatrixView {
 const SPEC_KEYS = ['reductionAxis', 'outputAxis'];
 const isSpec = (x: unknown): x is GaloreDimensionNumbers =>
   isPlainObject(x) && Object.keys(x).length > 0 && Object.keys(x).every((k) => SPEC_KEYS.includes(k));
-const isSpecLeaf = (x: unknown) => x === null || x === undefined || isSpec(x);
+
+/**
+ * The dimension numbers of each leaf of `tree` (flatten order) from a tree of them: looked up at
+ * each leaf's path, so `null` there means "not projected" while an empty subtree of the params
+ * needs nothing. A missing entry, or another value, is an error naming the path.
+ */
+function specsAt(owner: string, name: string, tree: PyTree, specTree: unknown): (GaloreDimensionNumbers | null)[] {
+  const out: (GaloreDimensionNumbers | null)[] = [];
+  forEachLeaf(tree, (_leaf, path) => {
+    let node: unknown = specTree;
+    for (const key of path) {
+      if (!(isPlainObject(node) || Array.isArray(node)) || isSpec(node) || !(key in (node as object))) {
+        node = undefined;
+        break;
+      }
+      node = (node as Record<string | number, unknown>)[key];
+    }
+    if (node !== null && !isSpec(node)) {
+      throw new TypeError(
+        `${owner}: option 'weightDimensionNumbers' must give dimension numbers or null for ${formatPath(path, name)}, got ${describeNode(node)}`,
+      );
+    }
+    out.push(node);
+  });
+  return out;
+}
 
 /** The matrix view of a leaf of `shape` by `spec`, after checking the axes (errors name the path). */
 function matrixView(owner: string, whereOf: () => string, shape: readonly number[], spec: GaloreDimensionNumbers, rank: number): MatrixView {
@@ -178,12 +206,7 @@ export function scaleByGalore(options: ScaleByGaloreOptions = {}): GradientTrans
     if (dims === undefined) specs = leaves.map((x) => (x.rank === 2 ? {} : null));
     else if (isSpec(dims)) specs = leaves.map((x) => (x.rank >= 2 ? dims : null));
     else {
-      const specTree = typeof dims === 'function' ? dims(tree) : dims;
-      const [flat, specDef] = treeFlatten(specTree as PyTree<unknown>, isSpecLeaf) as [(GaloreDimensionNumbers | null)[], TreeDef];
-      if (!specDef.equals(def)) {
-        throw new Error(`${owner}: option 'weightDimensionNumbers' must give a tree with the structure of the ${name} (dimension numbers or null at each leaf), got ${specDef} for ${def}`);
-      }
-      specs = flat;
+      specs = specsAt(owner, name, tree, typeof dims === 'function' ? dims(tree) : dims);
     }
     const where = (i: number) => () => {
       const path = treePaths(tree)[i];

@@ -182,7 +182,8 @@ describe('scaleByGalore: errors and edge cases', () => {
     [{ w: { reductionAxis: 0, outputAxis: 0 }, b: null }, /the reductionAxis \[0\] and outputAxis \[0\] of params.w must name each of its 2 axes exactly once/],
     [{ w: { reductionAxis: 0, outputAxis: 1 } , b: { outputAxis: 0 } }, /galore: GaLore projects leaves of rank >= 2, but params.b has shape \[3\]/],
     [{ w: { reductionAxis: 2 }, b: null }, /galore: reductionAxis of params.w must be an axis or a non-empty list of axes of a rank-2 leaf, got 2/],
-    [{ w: null }, /galore: option 'weightDimensionNumbers' must give a tree with the structure of the params/],
+    [{ w: null }, /galore: option 'weightDimensionNumbers' must give dimension numbers or null for params.b, got undefined/],
+    [{ w: null, b: 3 }, /galore: option 'weightDimensionNumbers' must give dimension numbers or null for params.b, got a number \(3\)/],
   ])('names the leaf and the axes of bad weightDimensionNumbers at init (%j)', (dims, message) => {
     const params = { w: tf.zeros([4, 3]), b: tf.zeros([3]) };
     expect(thrown(() => galore(0.1, { weightDimensionNumbers: dims as never }).init(params)).message).toMatch(message);
