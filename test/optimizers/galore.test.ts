@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
-  addDecayedWeights, chain, galore, getHyperparam, kernelPath, scaleByAdam, scaleByGalore, scaleByLearningRate, trainStep, treeDispose,
+  addDecayedWeights, chain, galore, getHyperparam, kernelPath, scaleByAdam, scaleByGalore, scaleByLearningRate, stateFromArtifacts, stateToArtifacts, trainStep, treeDispose,
   type Params,
 } from '../../src/index.js';
-import { expectAllClose, expectBitwiseEqual, flat, run, trainWithoutLeak } from '../helpers.js';
+import { expectAllClose, expectBitwiseEqual, flat, makeGrads, run, trainWithoutLeak } from '../helpers.js';
 import { PARABOLA, ROSENBROCK, sideBySide } from './contrib-problems.js';
 
 // galore, as optax 0.2.8's contrib: its docstring example, its common test's convergence (rank 8,
@@ -76,6 +76,18 @@ describe('galore', () => {
       expect(a.updates[k].slice(3, 9)).not.toEqual(b.updates[k].slice(3, 9));
     }
     treeDispose([a.params, a.state, b.params, b.state]);
+  });
+
+  it('resumes from a checkpoint bit for bit (the projectors, [0, 0] for the leaves not projected, and the base state)', () => {
+    const tx = galore(0.05, { rank: 1, updateProjGap: 3 });
+    const a = run(tx, 2);
+    const restored = stateFromArtifacts(tx, a.params, stateToArtifacts(a.state));
+    expectBitwiseEqual(restored, a.state);
+    const grads = makeGrads(2);
+    const [u1, s1] = tx.update(grads, a.state, a.params);
+    const [u2, s2] = tx.update(grads, restored, a.params);
+    expectBitwiseEqual(u1, u2);
+    treeDispose([a.params, a.state, restored, grads, u1, s1, u2, s2]);
   });
 
   it('keeps learningRate = schedule(k) in the state', () => {

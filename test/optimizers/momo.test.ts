@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { applyUpdates, getHyperparam, injectHyperparams, kernelPath, momo, momoAdam, trainStep, treeDispose, type GradientTransformation, type Params } from '../../src/index.js';
+import { applyUpdates, getHyperparam, stateFromArtifacts, stateToArtifacts, injectHyperparams, kernelPath, momo, momoAdam, trainStep, treeDispose, type GradientTransformation, type Params } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, flat, makeGrads, makeParams, minimize, parabola, parabolaGrad, PARABOLA_TARGET, rosenbrock, rosenbrockGrad, thrown } from '../helpers.js';
 
 // momo and momoAdam, as optax 0.2.8's contrib: its docstring examples, its common test's
@@ -157,6 +157,21 @@ describe('momoAdam', () => {
 });
 
 describe('momo and momoAdam', () => {
+  it.each([['momo', momo], ['momoAdam', momoAdam]] as const)('%s resumes from a checkpoint bit for bit (the float64 averages and the lower bound)', (_name, make) => {
+    const tx = (make as (lr?: number, o?: object) => AnyTx)(0.3, { adaptLowerBound: true, weightDecay: 0.01 });
+    let params: Params = makeParams();
+    let state = tx.init(params);
+    for (let k = 0; k < 2; k++) ({ params, state } = trainStep(tx, params, state, makeGrads(k), { extra: { value: 1 + k } }));
+    const restored = stateFromArtifacts(tx, params, stateToArtifacts(state));
+    expectBitwiseEqual(restored, state);
+    expect(restored.gamma).toBe(state.gamma);
+    const grads = makeGrads(2);
+    const [u1, s1] = tx.update(grads, state, params, { value: 0.5 });
+    const [u2, s2] = tx.update(grads, restored, params, { value: 0.5 });
+    expectBitwiseEqual(u1, u2);
+    treeDispose([params, state, restored, grads, u1, s1, u2, s2]);
+  });
+
   it.each([['momo', momo], ['momoAdam', momoAdam]] as const)('%s: leaks nothing over 100 trainSteps, runs composite', (_name, make) => {
     const tx = (make as (lr?: number, o?: object) => AnyTx)(0.1, { weightDecay: 0.01, adaptLowerBound: true });
     const start = tf.memory().numTensors;
