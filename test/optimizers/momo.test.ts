@@ -107,9 +107,9 @@ describe('momo', () => {
   });
 
   it("converges on the parabola and on Rosenbrock at optax's learning rate 1e-1, given the loss", () => {
-    // optax runs 30,000 steps; 3,000 reach both minimisers to 3e-2.
-    expectAllClose(minimize(momo(0.1), [-1, 10, 1], parabolaGrad, 3000, parabola), PARABOLA_TARGET, 3e-2, 3e-2);
-    expectAllClose(minimize(momo(0.1), [0, 0], rosenbrockGrad, 3000, rosenbrock), [1, 1], 3e-2, 3e-2);
+    // optax runs 30,000 steps; 250 reach both minimisers to 3e-2 (100 do not), 1,000 are run.
+    expectAllClose(minimize(momo(0.1), [-1, 10, 1], parabolaGrad, 1000, parabola), PARABOLA_TARGET, 3e-2, 3e-2);
+    expectAllClose(minimize(momo(0.1), [0, 0], rosenbrockGrad, 1000, rosenbrock), [1, 1], 3e-2, 3e-2);
   });
 
   it('keeps learningRate and weightDecay = schedule(k) in the state, and equals itself under injectHyperparams', () => {
@@ -151,8 +151,9 @@ describe('momoAdam', () => {
   });
 
   it("converges on the parabola and on Rosenbrock at optax's learning rate 1e-1, given the loss", () => {
-    expectAllClose(minimize(momoAdam(0.1), [-1, 10, 1], parabolaGrad, 3000, parabola), PARABOLA_TARGET, 3e-2, 3e-2);
-    expectAllClose(minimize(momoAdam(0.1), [0, 0], rosenbrockGrad, 5000, rosenbrock), [1, 1], 3e-2, 3e-2);
+    // 500 steps reach the parabola's minimiser (250 do not), 250 Rosenbrock's; 1,000 are run.
+    expectAllClose(minimize(momoAdam(0.1), [-1, 10, 1], parabolaGrad, 1000, parabola), PARABOLA_TARGET, 3e-2, 3e-2);
+    expectAllClose(minimize(momoAdam(0.1), [0, 0], rosenbrockGrad, 1000, rosenbrock), [1, 1], 3e-2, 3e-2);
   });
 });
 
