@@ -5,7 +5,7 @@ import { checkInteger, checkNumber, checkOptions, checkTransformation } from '..
 import { ownerOr } from '../internal/owner.js';
 import { declareState, subState } from '../internal/state.js';
 import { svd } from '../internal/svd.js';
-import { collectTensors } from '../tree/memory.js';
+import { collectTensors, treeDispose } from '../tree/memory.js';
 import { treeFlatten, treePaths, type TreeDef } from '../tree/structure.js';
 import { tidy } from '../tree/tidy.js';
 import { describeNode, forEachLeaf, formatPath, isPlainObject } from '../tree/walk.js';
@@ -177,8 +177,8 @@ function projectorValues(values: ArrayLike<number>, v: MatrixView): Float32Array
  * sign is fixed (its largest entry positive), so a run is reproducible but the vectors' signs
  * need not be LAPACK's. A refresh reads each projected gradient back (a sync) and costs
  * `O(m n min(m, n))` per matrix on the CPU: measured about 0.01 s for 64 x 64, 0.1 s for
- * 100 x 100, 0.6 s for 784 x 128, 1 to 1.5 s for 256 x 256 and 10 s for 512 x 512 (Node, one core); between refreshes a
- * step is two matrix products per leaf on the device. A non-finite gradient at a refresh gives a
+ * 100 x 100, 0.6 s for 784 x 128, 1 to 1.5 s for 256 x 256 and 10 s for 512 x 512 (Node, one
+ * core); between refreshes a step is two matrix products per leaf on the device. A non-finite gradient at a refresh gives a
  * NaN projector (as optax's SVD would), so `applyIfFinite` can skip the step. `extra` is passed
  * to the base optimizer; `params` are not (optax passes none), but where given, their shapes are
  * checked against the updates'. Defaults, as optax:
@@ -227,7 +227,13 @@ export function scaleByGalore(options: ScaleByGaloreOptions = {}): GradientTrans
         const v = vs[i];
         return v === null ? tf.zerosLike(x) : tf.zeros(v.left ? [v.r, v.n] : [v.m, v.r]);
       })) as Params;
-      const baseOptimizerState = base.init(proxies);
+      let baseOptimizerState: unknown;
+      try {
+        baseOptimizerState = base.init(proxies);
+      } catch (error) {
+        treeDispose([projector, proxies]);
+        throw error;
+      }
       const kept = collectTensors(baseOptimizerState);
       for (const t of collectTensors(proxies)) if (!kept.has(t)) t.dispose();
       return { count: 0, baseOptimizerState, projector };
@@ -240,7 +246,11 @@ export function scaleByGalore(options: ScaleByGaloreOptions = {}): GradientTrans
       vs.forEach((v, i) => {
         const expected = v === null ? [0, 0] : [v.left ? v.m : v.n, v.r];
         if (ps[i].shape.length !== 2 || ps[i].shape[0] !== expected[0] || ps[i].shape[1] !== expected[1]) {
-          throw new Error(`${owner}: the projector of leaf ${i} has shape [${ps[i].shape}], expected [${expected}] for updates of shape [${gs[i].shape}]`);
+          const path = treePaths(updates)[i];
+          throw new Error(
+            `${owner}: state.projector${path === '' || path.startsWith('[') ? path : `.${path}`} has shape [${ps[i].shape}], ` +
+              `expected [${expected}] for updates of shape [${gs[i].shape}]`,
+          );
         }
       });
       const refresh = state.count % gap === 0;

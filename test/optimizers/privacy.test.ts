@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
-  applyUpdates, chain, differentiallyPrivateAggregate, disposeReplaced, dpsgd, getHyperparam, identity, kernelPath, scaleByLearningRate, trace, treeDispose, treeMap,
+  applyUpdates, chain, differentiallyPrivateAggregate, disposeReplaced, dpsgd, getHyperparam, identity, kernelPath, scaleByLearningRate, trace, trainStep, treeDispose, treeMap,
   type GradientTransformation, type Params,
 } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, flat, thrown } from '../helpers.js';
@@ -84,6 +84,15 @@ describe('dpsgd', () => {
     expect(tf.memory().numTensors - before).toBe(2);
     expect(state[0].count).toBe(0);
     treeDispose([params, state]);
+  });
+
+  it('is stepped with update and applyUpdates: trainStep checks gradients against the params\' shapes', () => {
+    const tx = dpsgd(0.1, { l2NormClip: 1, noiseMultiplier: 1 });
+    const params = { w: tf.zeros([2, 3]) };
+    const state = tx.init(params);
+    const grads = { w: tf.ones([4, 2, 3]) };
+    expect(thrown(() => trainStep(tx, params, state, grads)).message).toMatch(/shape mismatch at w: updates.w has shape \[4, 2, 3\], but params.w has shape \[2, 3\]/);
+    treeDispose([params, state, grads]);
   });
 
   it.each([

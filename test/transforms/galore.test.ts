@@ -208,6 +208,20 @@ describe('scaleByGalore: errors and edge cases', () => {
     treeDispose([params, state, grads]);
   });
 
+  it('frees what init made when the base optimizer\'s init throws, and names a projector of the wrong shape', () => {
+    const params = { w: tf.zeros([4, 3]) };
+    const failing = { init: () => { throw new Error('base init failed'); }, update: (u: Params, s: unknown) => [u, s] as [Params, unknown] };
+    const before = tf.memory().numTensors;
+    expect(thrown(() => scaleByGalore({ baseOptimizer: failing as never }).init(params)).message).toBe('base init failed');
+    expect(tf.memory().numTensors).toBe(before);
+    const other = scaleByGalore({ rank: 1 }).init(params);
+    const grads = { w: tf.ones([4, 3]) };
+    expect(thrown(() => scaleByGalore({ rank: 2 }).update(grads, other, params)).message).toBe(
+      'scaleByGalore: state.projector.w has shape [4,1], expected [4,2] for updates of shape [4,3]',
+    );
+    treeDispose([params, other, grads]);
+  });
+
   it('gives NaN updates for a non-finite gradient at a refresh, which applyIfFinite skips', () => {
     const tx = applyIfFinite(galore(0.1, { rank: 2, updateProjGap: 1 }), { maxConsecutiveErrors: 5 });
     const params = { w: tf.ones([4, 3]) };
