@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
-  applyUpdates, chain, differentiallyPrivateAggregate, disposeReplaced, dpsgd, getHyperparam, identity, kernelPath, scaleByLearningRate, trace, trainStep, treeDispose, treeMap,
+  applyUpdates, chain, differentiallyPrivateAggregate, disposeReplaced, dpsgd, getHyperparam, identity, kernelPath, scaleByLearningRate, trace, trainStep, treeDispose,
   type GradientTransformation, type Params,
 } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, flat, thrown } from '../helpers.js';
