@@ -304,6 +304,27 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     paper: arxiv('Liu et al. 2023 (sophiaH)', '2305.14342'),
   },
   {
+    name: 'momo',
+    chain: 'one transformation (reads the loss from `extra.value`), as optax',
+    update: '`f = beta f + (1 - beta) loss`, `d = beta d + (1 - beta) g`, `gamma = beta gamma + (1 - beta) <g, p>` (plain averages at step 1); `tau = min(lr, max((1 + lr wd)(f - lb - gamma) + <d, p>, 0) / |d|^2)`; `u = -(lr wd / (1 + lr wd)) p - tau d`; the step size in float64 from one read-back',
+    defaults: '`beta = 0.9`, `lowerBound = 0`, `weightDecay = 0`, `adaptLowerBound = false`',
+    paper: arxiv('Schaipp et al. 2023', '2305.07583'),
+  },
+  {
+    name: 'momoAdam',
+    chain: 'one transformation (reads the loss from `extra.value`), as optax',
+    update: 'Adam moments `m`, `v`, `D = eps + sqrt(v / bc2)`; `f`, `gamma` averaged with `b1`; `tau = min(lr / bc1, max((1 + lr wd)(f - bc1 lb - gamma) + <m, p>, 0) / <m, m / D>)`; `u = -(lr wd / (1 + lr wd)) p - tau m / D`',
+    defaults: '`b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`, `lowerBound = 0`, `weightDecay = 0`, `adaptLowerBound = false`',
+    paper: arxiv('Schaipp et al. 2023', '2305.07583'),
+  },
+  {
+    name: 'galore',
+    chain: '`scaleByGalore` (the base optimizer on projected gradients), `addDecayedWeights`, `scaleByLearningRate`',
+    update: 'per matrix leaf `G` (`m x n`), every `updateProjGap` steps `P` = the leading `min(rank, m, n)` singular vectors of `G` (a float64 Jacobi SVD on the host); `u = -lr * scale * P base(P^T G)` (or `base(G P) P^T` when `m < n`); other leaves `u = -lr * base(g)`',
+    defaults: '`rank = 128`, `updateProjGap = 200`, `scale = 1`, `baseOptimizer = scaleByAdam()`, `weightDecay = 0`, `mask?`, `weightDimensionNumbers?` (rank-2 leaves projected)',
+    paper: arxiv('Zhao et al. 2024', '2403.03507'),
+  },
+  {
     name: 'cocob',
     chain: '`addDecayedWeights` (L2, before the bet), `scaleByLearningRate` (no flip), `scaleByCocob` (the update is the bet\'s step)',
     update: "each element bets a fraction of its wealth on the sign of `-sum g`, sized by `L = max |g|` and `alpha` (COCOB-Backprop)",

@@ -31,6 +31,9 @@ import {
   mechanize,
   chain,
   normalizeByUpdateNorm,
+  momo,
+  momoAdam,
+  galore,
   adadelta,
   adagrad,
   adam,
@@ -155,6 +158,12 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['sam', (lr) => sam(adam(lr), chain(normalizeByUpdateNorm({ eps: 0 }), sgd(1e-3))), [0.05, 0.1, 0.05]],
   // Mechanic learns the scale of Adam's steps: the rate stays 1.
   ['mechanize', (lr) => mechanize(adam(lr)), [1, 1, 1]],
+  // MoMo's step is Polyak-type, from the loss (read from `extra.value`), capped by the rate.
+  ['momo', (lr) => momo(lr), [1, 1, 1]],
+  ['momoAdam', (lr) => momoAdam(lr), [1, 1, 1]],
+  // GaLore projects matrices; the zoo's parameter is a vector, so these are its base Adam's numbers.
+  // (dpsgd is not here: it takes per-example gradients, and these functions have no examples.)
+  ['galore', (lr) => galore(lr), [0.05, 0.1, 0.05]],
   ['rprop', (lr) => rprop(lr), [1e-3, 1e-2, 1e-2]],
   ['adan', (lr) => adan(lr), [0.05, 0.1, 0.05]],
   ['optimisticGradientDescent', (lr) => optimisticGradientDescent(lr), [1e-3, 1e-2, 1e-2]],
@@ -168,7 +177,7 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
 ];
 
 /** Optimizers that read the loss (and the gradient and loss function) from `extra`. */
-const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd', 'sophia']);
+const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd', 'sophia', 'momo', 'momoAdam']);
 /** Optimizers with a line search, whose state holds the loss and gradient at the point it accepted. */
 const LINE_SEARCH = new Set(['lbfgs']);
 

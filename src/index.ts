@@ -158,6 +158,23 @@ export {
 } from './transforms/sophia.js';
 export { mechanize, type MechanizeOptions, type MechanizeState } from './combine/mechanize.js';
 
+// Optax contrib: momo, momoAdam, galore, differentiallyPrivateAggregate and dpsgd
+export { momo, momoAdam, type MomoAdamOptions, type MomoAdamState, type MomoOptions, type MomoState } from './optimizers/momo.js';
+export { galore, type GaloreOptions, type GaloreState } from './optimizers/galore.js';
+export {
+  scaleByGalore,
+  type GaloreDimensionNumbers,
+  type GaloreDimensionTree,
+  type ScaleByGaloreOptions,
+  type ScaleByGaloreState,
+} from './transforms/galore.js';
+export { dpsgd, type DpsgdOptions, type DpsgdState } from './optimizers/privacy.js';
+export {
+  differentiallyPrivateAggregate,
+  type DifferentiallyPrivateAggregateOptions,
+  type DifferentiallyPrivateAggregateState,
+} from './transforms/privacy.js';
+
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';
 export { scaleByRprop, type ScaleByRpropOptions, type ScaleByRpropState } from './transforms/rprop.js';

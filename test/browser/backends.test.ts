@@ -110,6 +110,9 @@ const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>>
   scaleByBacktrackingLinesearch: { webgl: { ulps: 2, measured: '1 ulp (the loss)', why: DOTS } },
   scaleByLbfgs: { webgl: { relative: 4e-5, measured: '192 ulps, relative 1.8e-5 (float64 dots too)', why: DOTS } },
   lbfgs: { webgl: { relative: 2e-4, measured: '1024 ulps, relative 9.6e-5 (float64 dots too)', why: DOTS } },
+  momo: { webgl: { relative: 2e-7, measured: 'relative 7.1e-8 (a float64 average of the dots)', why: DOTS } },
+  momoAdam: { webgl: { relative: 4e-6, measured: '14 ulps, relative 1.4e-6 (float64 dots too)', why: DOTS } },
+  scaleByGalore: { webgpu: { ulps: 32, measured: '16 ulps', why: 'matMul accumulates in another order (the projections)' } },
   'layers fit': {
     webgl: { ulps: 16, measured: '6 ulps', why: 'matMul and its gradients accumulate in another order; tanh is another approximation' },
     webgpu: { ulps: 64, measured: '20 ulps', why: 'matMul and its gradients accumulate in another order; tanh is another approximation' },
@@ -128,6 +131,7 @@ const WEBGPU_SYNC_READ_CASES = new Set<string>([
   'scaleByPolyak', 'polyakSgd', // the squared gradient norm
   'scaleByLbfgs', 'lbfgs', 'scaleByZoomLinesearch', 'scaleByBacktrackingLinesearch', // inner products, losses
   'applyIfFinite(chain(clipByGlobalNorm, adam))', 'applyIfFinite(multiSteps(namedChain))', // the finiteness probe
+  'momo', 'momoAdam', 'galore', // momo's inner products; galore's gradient at a projector refresh (transposed on the GPU)
 ]);
 
 const TRAINING_STEPS = 300;

@@ -84,6 +84,7 @@ export const CASES: Case[] = [
   { name: 'scaleByCocob', make: (l) => l.scaleByCocob({ alpha: 20 }) },
   { name: 'scaleByDog', make: (l) => l.scaleByDog({ initStep: ['learningRate', 0.01] }) },
   { name: 'scaleByDowg', make: (l) => l.scaleByDowg({ initEstimSqDist: 1e-3 }) },
+  { name: 'scaleByGalore', make: (l) => l.scaleByGalore({ rank: 1, updateProjGap: 2 }) },
   { name: 'scaleByAdemamix', make: (l) => l.scaleByAdemamix({ b3: (c: number) => 0.9 + 0.01 * c, alpha: (c: number) => c }) },
   { name: 'scaleByMuon', make: (l) => l.masked(l.scaleByMuon(), rank2(l)) },
   { name: 'scaleByShape', make: (l) => l.masked(l.scaleByShape(), rank2(l)) },
@@ -158,6 +159,10 @@ export const CASES: Case[] = [
   { name: 'sam', make: (l) => l.sam(l.sgd(0.1), l.chain(l.normalizeByUpdateNorm({ eps: 0 }), l.sgd(0.05))) },
   { name: 'sam opaque', make: (l) => l.sam(l.adam(0.01), l.chain(l.normalizeByUpdateNorm({ eps: 0 }), l.adam(0.05)), { opaqueMode: true, syncPeriod: 3 }), extra: 'lbfgs' },
   { name: 'mechanize', make: (l) => l.mechanize(l.adam(1)) },
+  { name: 'momo', make: (l) => l.momo(0.5, { weightDecay: 0.1, adaptLowerBound: true }), extra: 'loss' },
+  { name: 'momoAdam', make: (l) => l.momoAdam(0.1, { weightDecay: 0.1 }), extra: 'loss' },
+  { name: 'galore', make: (l) => l.galore(0.01, { rank: 2, weightDecay: 0.1, weightDimensionNumbers: (p: Params) => l.treeMap((x: Tensor) => (x.rank >= 2 ? { reductionAxis: -1, outputAxis: x.shape.slice(0, -1).map((_: number, i: number) => i) } : null), p) as never }) },
+  // (differentiallyPrivateAggregate and dpsgd take per-example gradients: see OTHER_EXPORTS.)
   { name: 'rprop', make: (l) => l.rprop(0.1) },
   { name: 'adan', make: (l) => l.adan(0.01, { weightDecay: 0.1 }) },
   { name: 'optimisticGradientDescent', make: (l) => l.optimisticGradientDescent(0.1, { alpha: 0.7, beta: 0.1 }) },

@@ -42,6 +42,9 @@ export type OptimizerName =
   | 'dowg'
   | 'dadaptAdamw'
   | 'sophia'
+  | 'momo'
+  | 'momoAdam'
+  | 'galore'
   | 'rprop'
   | 'adan'
   | 'optimisticAdam'
@@ -523,6 +526,45 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     about: "SGD with Polyak's step size (Loizou et al. 2021): (loss − fMin) / |g|², capped by the learning rate.",
     learningRate: fixedRate(1, false),
     hyperparameters: [num('scaling', 1, 'scales the gradient before the Polyak step is taken of it (optax)'), num('fMin', 0, 'a lower bound on the loss'), num('eps', 0, 'added to the squared gradient norm'), choice('variant', 'sps', ['sps', 'sps+'], 'variant')],
+  },
+  {
+    name: 'momo',
+    family: SELF_TUNING,
+    about: 'MoMo (Schaipp et al. 2023): momentum SGD whose step is a Polyak-type step from a model of the loss, capped by the learning rate.',
+    learningRate: fixedRate(0.1),
+    hyperparameters: [
+      num('beta', 0.9, 'momentum of the averaged gradients and losses'),
+      num('lowerBound', 0, 'a lower bound on the loss'),
+      num('weightDecay', 0, 'weight decay inside the loss model'),
+      bool('adaptLowerBound', false, 'estimate the lower bound on the fly'),
+    ],
+  },
+  {
+    name: 'momoAdam',
+    family: SELF_TUNING,
+    about: 'MoMo-Adam (Schaipp et al. 2023): Adam whose step is a Polyak-type step from a model of the loss, capped by the learning rate.',
+    learningRate: fixedRate(0.1),
+    hyperparameters: [
+      b1(),
+      b2(),
+      eps(1e-8, 'added to the preconditioner'),
+      num('lowerBound', 0, 'a lower bound on the loss'),
+      num('weightDecay', 0, 'AdamW-style weight decay inside the loss model'),
+      bool('adaptLowerBound', false, 'estimate the lower bound on the fly'),
+    ],
+  },
+  {
+    name: 'galore',
+    family: ADAM,
+    about: 'GaLore (Zhao et al. 2024): Adam on the gradient projected onto its leading singular vectors (here a 1×2 matrix: rank 1, along the gradient at each refresh).',
+    learningRate: stepRate(),
+    hyperparameters: [
+      num('rank', 128, 'rank of the projection (capped at the matrix’s smaller side)', true),
+      num('updateProjGap', 200, 'steps between refreshes of the projector', true),
+      num('scale', 1, 'multiplies the projected updates'),
+      num('weightDecay', 0, 'decoupled weight decay in the full space'),
+    ],
+    matrix: true,
   },
   {
     name: 'lbfgs',
