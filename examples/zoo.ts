@@ -181,7 +181,8 @@ const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd', 'sophia', 'momo', 'momoAdam'])
 /** Optimizers with a line search, whose state holds the loss and gradient at the point it accepted. */
 const LINE_SEARCH = new Set(['lbfgs']);
 
-const MAX_STEPS = 2000;
+// ZOO_MAX_STEPS shortens the race (the test suite runs the example with 400 steps to keep CI short).
+const MAX_STEPS = Number(process.env.ZOO_MAX_STEPS ?? 2000);
 
 /** Runs `tx` on `f` until the loss is within `tol` of the minimum or MAX_STEPS: steps taken (or null) and the final loss. */
 function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boolean, lineSearch: boolean): { steps: number | null; loss: number } {
