@@ -313,6 +313,9 @@ export {
   type SnapshotState,
 } from './combine/telemetry.js';
 
+// Low-memory optimizer state
+export type { StateDtype } from './internal/state-dtype.js';
+
 // Fused kernels
 export { kernelPath } from './kernels/fused.js';
 export { getKernelMode, setKernelMode, type KernelMode } from './kernels/mode.js';

@@ -4,9 +4,10 @@ import { treeFlatten } from '../tree/structure.js';
 import { bfloat16Codes, bfloat16Values, packPairs, unpackPairs } from './bfloat16-pack.js';
 import { floatOfNonNegativeBits, nonNegativeFloatBits } from './float-bits.js';
 import { int8Dequantize, int8Quantize, packQuads, unpackQuads } from './int8-pack.js';
-import { checkFloatTrees } from './leaves.js';
+import { checkFloatTrees, stateLike } from './leaves.js';
+import type { FieldKind } from './state.js';
 import { packValues } from './packed-codec.js';
-import { INT8_BLOCK, packedWords, type PackedFormat } from './state-dtype.js';
+import { INT8_BLOCK, packedWords, slotFormat, type PackedFormat, type StateDtype } from './state-dtype.js';
 
 /**
  * Packed state slots: a leaf of a moment kept in bfloat16 or int8 is one 1-D int32 tensor (its
@@ -76,4 +77,17 @@ export function checkPackedBackend(owner: string, format: PackedFormat): void {
 /** Whether `t` is a packed leaf in `format` for `n` values (live, int32, 1-D, of the right length). */
 export function isPackedLeaf(t: tf.Tensor, format: PackedFormat, n: number): boolean {
   return !t.isDisposed && t.dtype === 'int32' && t.rank === 1 && t.size === packedWords(format, n);
+}
+
+/** The layout kind of a moment kept in `dtype`: `floatKind` for float32, `'packedTree'` otherwise. */
+export function momentField(dtype: StateDtype, floatKind: 'tree' | 'nonNegativeTree'): FieldKind {
+  return dtype === 'float32' ? floatKind : 'packedTree';
+}
+
+/**
+ * A new moment for `params` kept in `dtype`, at zero: float32 tensors (as `stateLike`) or packed
+ * leaves; `signed` for a moment that takes both signs (int8's signed map).
+ */
+export function momentsLike(owner: string, params: Params, dtype: StateDtype, signed: boolean): Params {
+  return dtype === 'float32' ? stateLike(owner, params) : packedZerosLike(owner, params, slotFormat(dtype, signed) as PackedFormat);
 }

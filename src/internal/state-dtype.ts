@@ -49,7 +49,15 @@ export function packedWords(format: PackedFormat, n: number): number {
   return 1 + Math.ceil(n / INT8_BLOCK) + Math.ceil(n / 4);
 }
 
-/** The value count recorded in element 0 of a packed leaf, given its length (for messages). */
+/** A packed format in words, for messages: `'int8 (signed)'`. */
 export function describeFormat(format: PackedFormat): string {
-  return format === 'bfloat16' ? 'bfloat16 (two per int32)' : `int8 (${format === 'int8-signed' ? 'signed' : 'unsigned'} dynamic map, four per int32, absmax per ${INT8_BLOCK})`;
+  return format === 'bfloat16' ? 'bfloat16' : `int8 (${format === 'int8-signed' ? 'signed' : 'unsigned'})`;
+}
+
+/**
+ * The {@link ElementStep.slotFormats} of a step whose slots are moments kept in `dtype`
+ * (`signed[k]` for a slot that takes both signs); `undefined` for float32.
+ */
+export function momentFormats(dtype: StateDtype, signed: readonly boolean[]): SlotFormat[] | undefined {
+  return dtype === 'float32' ? undefined : signed.map((s) => slotFormat(dtype, s));
 }

@@ -37,7 +37,10 @@ export function fusedSpecOf<S>(tx: GradientTransformation<S>): FusedSpec<S> | un
  */
 export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean): boolean {
   const record = recordOf(tx);
-  if (record.fused !== undefined) return !programsOnly || fusedSpecOf(tx)!.leafNorms === undefined;
+  if (record.fused !== undefined) {
+    const spec = fusedSpecOf(tx)!;
+    return spec.packedSlots !== true && (!programsOnly || spec.leafNorms === undefined);
+  }
   return record.wrapper?.fusable(programsOnly) ?? false;
 }
 

@@ -17,6 +17,11 @@ export interface FusedSpec<S> {
   clipNorm?: number;
   /** The state slots are one 1-D tensor each over all leaves (`flatten`'s state). */
   flatSlots?: boolean;
+  /**
+   * Some slots are packed (`stateDtype` bfloat16 or int8): no kernel runs them yet, so the
+   * transformation runs composite.
+   */
+  packedSlots?: boolean;
   /** Names of the slots for messages (`'state.mu'`), in kernel order. */
   slotNames: readonly string[];
   /** The per-leaf state trees in kernel order. */
