@@ -35,7 +35,7 @@ export type SgdState = [TraceState | EmptyState, ScaleByLearningRateState];
  * 2013):
  *
  *     sgd(lr)                                = chain(identity(), scaleByLearningRate(lr))
- *     sgd(lr, { momentum, nesterov })        = chain(trace({ decay: momentum, nesterov, stateDtype }), scaleByLearningRate(lr))
+ *     sgd(lr, { momentum, nesterov })        = chain(trace({ decay: momentum, nesterov }), scaleByLearningRate(lr))
  *
  * so `u = -lr * g`, or with momentum `t = g + momentum * t; u = -lr * t` (Nesterov:
  * `u = -lr * (g + momentum * t)`), the convention of `tf.train.sgd` / `tf.train.momentum` and
@@ -58,7 +58,7 @@ export const sgd = /* @__PURE__ */ optimizerAlias(function sgd(learningRate: Sca
   const { momentum } = options;
   const chained = asOwner(
     owner,
-    () => chain(momentum === undefined ? identity() : trace({ decay: momentum, nesterov }), scaleByLearningRate(learningRate)),
+    () => chain(momentum === undefined ? identity() : trace({ decay: momentum, nesterov, stateDtype }), scaleByLearningRate(learningRate)),
     { rename: { decay: 'momentum' } }, // trace calls the momentum 'decay'
   ) as GradientTransformation<SgdState>;
   // Without momentum nothing in the chain builds per-leaf state; check the params all the same,
