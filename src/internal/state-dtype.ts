@@ -4,7 +4,7 @@ import { checkChoice } from './options.js';
  * How a transformation keeps its moments (its per-parameter state trees): `'float32'`, plain
  * tensors; `'bfloat16'`, each value rounded to bfloat16 and two packed per int32 element;
  * `'int8'`, blockwise dynamic 8-bit quantisation (Dettmers et al. 2022), four codes per int32
- * element plus one float32 scale per block of {@link INT8_BLOCK} values.
+ * element plus one float32 scale per block of 256 values.
  * @group Transform options and states
  */
 export type StateDtype = 'float32' | 'bfloat16' | 'int8';
