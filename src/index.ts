@@ -315,6 +315,7 @@ export {
 
 // Low-memory optimizer state
 export type { StateDtype } from './internal/state-dtype.js';
+export { stateBytes } from './interop/state-bytes.js';
 
 // Fused kernels
 export { kernelPath } from './kernels/fused.js';
