@@ -173,11 +173,12 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
     }
     return { programs, variants: leaves === 0 ? [] : variants };
   };
-  const packedSlots = parts.some((pt) => pt.step.slotFormats?.some((f) => f !== 'float32') ?? false);
+  const packed = parts.some((pt) => pt.step.slotFormats?.some((f) => f !== 'float32') ?? false);
+  const slotFormats = parts.flatMap((pt) => pt.step.slotFormats ?? pt.step.slotNames.map((): SlotFormat => 'float32'));
   return {
     owner,
     ...(clip ? { clipNorm: sp.clipNorm } : {}),
-    ...(packedSlots ? { packedSlots } : {}),
+    ...(packed ? { slotFormats } : {}),
     slotNames: parts.flatMap((pt) => pt.step.slotNames),
     slots: (s) => parts.flatMap((pt) => pt.step.slots(pt.get(s))),
     scalars: (s) => parts.flatMap((pt) => pt.step.scalars(pt.get(s))),

@@ -4,6 +4,7 @@ import * as api from '../../src/index.js';
 import type { GradientTransformation, Params, StateDtype } from '../../src/index.js';
 import { packValues, unpackValues } from '../../src/internal/packed-codec.js';
 import { packedWords, type PackedFormat } from '../../src/internal/state-dtype.js';
+import { expectBitwiseEqual as expectBitwise } from '../helpers.js';
 
 // stateDtype on every transformation and optimizer that takes it: packed states train, match the
 // float32 ones within the formats' precision, leak nothing, and equal "unpack, float32 step,
@@ -142,9 +143,60 @@ describe('stateDtype options and states', () => {
     expect(tf.memory().numTensors).toBe(before);
     api.treeDispose([params, grads, packedState, plainState] as never);
   });
-  it('runs composite while no kernel reads packed slots', () => {
-    expect(api.kernelPath(api.adam(0.1, { stateDtype: 'bfloat16' }))).toBe('composite');
-    expect(api.kernelPath(api.injectHyperparams(api.adamw)({ learningRate: 0.1, stateDtype: 'int8' } as never))).toBe('composite');
+  it('runs the host kernels through float32 copies, equal to the composite path bit for bit, on wasm and cpu', async () => {
+    const start = tf.getBackend();
+    const mode = api.getKernelMode();
+    try {
+      for (const backend of ['wasm', 'cpu']) {
+        await tf.setBackend(backend);
+        const path = api.kernelPath(api.adam(0.1));
+        expect(api.kernelPath(api.adam(0.1, { stateDtype: 'bfloat16' }))).toBe(path);
+        expect(api.kernelPath(api.injectHyperparams(api.adamw)({ learningRate: 0.1, stateDtype: 'int8' } as never))).toBe(path);
+        // flatten's single flat slot stays composite.
+        expect(api.kernelPath(api.flatten(api.adam(0.1, { stateDtype: 'int8' })))).toBe('composite');
+        const before = tf.memory().numTensors;
+        const cases: Array<[string, GradientTransformation<any>]> = [
+          ['adamw int8', api.adamw(0.05, { stateDtype: 'int8', weightDecay: 0.01 })],
+          // (lamb is left out: its per-leaf norms differ between the paths in float32 too.)
+          ['adabelief bfloat16', api.adabelief(0.05, { stateDtype: 'bfloat16' })],
+          ['lion int8', api.lion(0.05, { stateDtype: 'int8' })],
+          ['sgd nesterov int8', api.sgd(0.05, { momentum: 0.9, nesterov: true, stateDtype: 'int8' })],
+          ['ademamix bfloat16', api.ademamix(0.05, { stateDtype: 'bfloat16' })],
+          ['inject(amsgrad) int8', api.injectHyperparams(api.amsgrad)({ learningRate: 0.05, stateDtype: 'int8' } as never)],
+        ];
+        for (const [label, tx] of cases) {
+          const results = (['composite', 'auto'] as const).map((m) => {
+            api.setKernelMode(m);
+            let params: Params = { w: tf.tensor1d(Float32Array.from({ length: 300 }, (_, i) => Math.sin(i))), b: tf.tensor1d([1, -2, 3]) };
+            let state = tx.init(params);
+            for (let k = 0; k < 3; k++) {
+              const p = params as { w: tf.Tensor; b: tf.Tensor };
+              const grads = tf.tidy(() => ({ w: tf.mul(p.w, k + 1), b: tf.sub(p.b, 1) }));
+              // Alternate trainStep (in place where it can) and update + applyUpdates.
+              if (k % 2 === 0) ({ params, state } = api.trainStep(tx, params, state, grads));
+              else {
+                const [u, next]: [Params, unknown] = tx.update(grads, state, params);
+                const newParams: Params = api.applyUpdates(params, u);
+                api.disposeReplaced([params, state, u, grads] as never, [newParams, next] as never);
+                params = newParams;
+                state = next;
+              }
+            }
+            return { params, state };
+          });
+          try {
+            expectBitwise(results[0], results[1]);
+          } catch (e) {
+            throw new Error(`${backend} ${label}: ${(e as Error).message}`);
+          }
+          api.treeDispose(results as never);
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    } finally {
+      api.setKernelMode(mode);
+      await tf.setBackend(start);
+    }
   });
   it('leaves getHyperparam, setHyperparam and injectHyperparams as they are', () => {
     const params = { w: tf.zeros([300]) };
