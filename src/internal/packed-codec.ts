@@ -42,8 +42,16 @@ export function packValues(format: PackedFormat, values: ArrayLike<number>): Int
   const n = values.length;
   const out = new Int32Array(packedWords(format, n));
   out[0] = n;
+  const floats = values instanceof Float32Array ? values : Float32Array.from(values);
   if (format === 'bfloat16') {
-    for (let i = 0; i < n; i++) out[1 + (i >> 1)] |= bfloat16Bits(values[i]) << (16 * (i & 1));
+    const bits = new Uint32Array(floats.buffer, floats.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const u = bits[i];
+      // NaN (exponent all ones, fraction not zero) becomes the quiet NaN; the rest round to
+      // nearest even on the 16 bits dropped (a carry may reach the exponent, to infinity).
+      const code = (u & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+      out[1 + (i >> 1)] |= code << (16 * (i & 1));
+    }
     return out;
   }
   const mid = dynamicMapMidpoints(format === 'int8-signed');
@@ -54,16 +62,17 @@ export function packValues(format: PackedFormat, values: ArrayLike<number>): Int
     let absmax = 0;
     let finite = true;
     for (let i = start; i < end; i++) {
-      const a = Math.abs(Math.fround(values[i]));
-      if (!Number.isFinite(a)) finite = false;
+      const a = Math.abs(floats[i]);
+      if (!(a <= 3.4028234663852886e38)) finite = false;
       else if (a > absmax) absmax = a;
     }
     // A block holding NaN or an infinity keeps a NaN scale: all its values read back as NaN.
-    const scale = finite ? absmax : NaN;
-    out[1 + b] = finite ? bitsOfFloat(scale) : 0x7fc00000;
+    out[1 + b] = finite ? bitsOfFloat(absmax) : 0x7fc00000;
+    const at = 1 + blocks;
     for (let i = start; i < end; i++) {
-      const normed = scale > 0 ? Math.fround(Math.fround(values[i]) / scale) : 0;
-      out[1 + blocks + (i >> 2)] |= nearestCode(mid, normed) << (8 * (i & 3));
+      // The float32 quotient (the float64 one rounded once is the float32 division's).
+      const normed = finite && absmax > 0 ? Math.fround(floats[i] / absmax) : 0;
+      out[at + (i >> 2)] |= nearestCode(mid, normed) << (8 * (i & 3));
     }
   }
   return out;
@@ -74,15 +83,17 @@ export function unpackValues(format: PackedFormat, packed: Int32Array): Float32A
   const n = packed[0];
   const out = new Float32Array(n);
   if (format === 'bfloat16') {
-    for (let i = 0; i < n; i++) out[i] = bfloat16Value(packed[1 + (i >> 1)] >>> (16 * (i & 1)));
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = ((packed[1 + (i >> 1)] >>> (16 * (i & 1))) & 0xffff) << 16;
     return out;
   }
   const map = dynamicMap(format === 'int8-signed');
   const blocks = Math.ceil(n / INT8_BLOCK);
-  for (let i = 0; i < n; i++) {
-    const scale = floatOfBits(packed[1 + Math.floor(i / INT8_BLOCK)] >>> 0);
-    const code = (packed[1 + blocks + (i >> 2)] >>> (8 * (i & 3))) & 0xff;
-    out[i] = Math.fround(map[code] * scale);
+  for (let b = 0; b < blocks; b++) {
+    const scale = floatOfBits(packed[1 + b] >>> 0);
+    const end = Math.min(n, (b + 1) * INT8_BLOCK);
+    // The product of two float32 values is exact in float64: storing it rounds once.
+    for (let i = b * INT8_BLOCK; i < end; i++) out[i] = map[(packed[1 + blocks + (i >> 2)] >>> (8 * (i & 3))) & 0xff] * scale;
   }
   return out;
 }
