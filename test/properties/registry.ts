@@ -654,6 +654,8 @@ export const OTHER_EXPORTS = new Set([
   // Telemetry: readers and measures (measureWithEma's output is a measurement, not updates; the
   // monitor entry above runs it).
   'getMeasurement', 'globalNorm', 'measureWithEma', 'fitCallback',
+  // Low-memory state: the bytes a state holds.
+  'stateBytes',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */
