@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * The fields of float32 numbers and of int32 words in tf ops, exactly, on backends whose int32
  * tensors hold 32 bits (cpu, wasm, webgpu). tfjs has no bit cast, so a float's exponent is found
  * from its logarithm and corrected by comparison with exact powers of two, and a float is rebuilt
- * from its fields by multiplying by powers of two (gathered from a table, never `pow`). Integer
+ * from its fields by multiplying by a power of two (gathered from a table, never `pow`); every
+ * such product and quotient is exact (subnormals included, as IEEE 754 has them on cpu and wasm). Integer
  * fields come out of words by {@link splitWord}. Every function here creates only temporaries
  * and its result; call them inside a `tf.tidy`.
  */
@@ -13,19 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 const POW2 = /* @__PURE__ */ (() => Float32Array.from({ length: 277 }, (_, i) => 2 ** (i - 149)))();
 
 /** `2^k` (float32) for an integer-valued float tensor `k` in [-149, 127]. */
-function pow2(k: tf.Tensor): tf.Tensor {
+export function pow2(k: tf.Tensor): tf.Tensor {
   const table = tf.tensor1d(POW2);
   return tf.gather(table, tf.cast(tf.add(k, tf.scalar(149)), 'int32'));
-}
-
-/**
- * `x * 2^k`, exact where `x * 2^floor(k/2)` is a normal float32 and the result is
- * representable (the callers' ranges are stated where they call it); `k` an integer-valued
- * float tensor in [-298, 254].
- */
-export function scaleByPow2(x: tf.Tensor, k: tf.Tensor): tf.Tensor {
-  const k1 = tf.floor(tf.mul(k, tf.scalar(0.5)));
-  return tf.mul(tf.mul(x, pow2(k1)), pow2(tf.sub(k, k1)));
 }
 
 /**
@@ -58,8 +49,8 @@ export function nonNegativeFloatBits(a: tf.Tensor): tf.Tensor {
   const nan = tf.notEqual(a, a);
   const a0 = tf.where(nan, tf.zerosLike(a), a);
   const e = tf.maximum(exponentOf(a0), tf.scalar(-126));
-  // The significand as an integer: a0 * 2^(23 - e), k in [-104, 149]; a0 * 2^floor(k/2) >= 2^-75.
-  const m = scaleByPow2(a0, tf.sub(tf.scalar(23), e));
+  // The significand as an integer: a0 / 2^(e - 23), exact (a power of two in [2^-149, 2^104]).
+  const m = tf.div(a0, pow2(tf.sub(e, tf.scalar(23))));
   const normal = tf.greaterEqual(a0, tf.scalar(2 ** -126));
   const exponent = tf.where(normal, tf.add(e, tf.scalar(127)), tf.zerosLike(e));
   const mantissa = tf.where(normal, tf.sub(m, tf.scalar(2 ** 23)), m);
@@ -74,8 +65,8 @@ export function floatOfNonNegativeBits(bits: tf.Tensor): tf.Tensor {
   const ef = tf.cast(tf.clipByValue(e, 0, 255), 'float32');
   const sub = tf.equal(ef, tf.scalar(0));
   const significand = tf.where(sub, mf, tf.add(mf, tf.scalar(2 ** 23)));
-  // k in [-149, 104]; significand * 2^floor(k/2) >= 2^-75.
-  const value = scaleByPow2(significand, tf.where(sub, tf.fill(ef.shape, -149), tf.sub(ef, tf.scalar(150))));
+  // significand * 2^k, k in [-149, 104]: exact (the product is a multiple of 2^-149).
+  const value = tf.mul(significand, pow2(tf.where(sub, tf.fill(ef.shape, -149), tf.sub(ef, tf.scalar(150)))));
   const special = tf.where(tf.equal(mf, tf.scalar(0)), tf.fill(ef.shape, Infinity), tf.fill(ef.shape, NaN));
   return tf.where(tf.equal(ef, tf.scalar(255)), special, value);
 }

@@ -49,7 +49,7 @@ export function packQuads(codes: tf.Tensor1D): tf.Tensor1D {
   const n = codes.size;
   const m = Math.ceil(n / 4);
   const padded = m * 4 === n ? codes : tf.concat([codes, tf.zeros([m * 4 - n], 'int32')]);
-  const [b0, b1, b2, b3] = tf.split(tf.reshape(padded, [m, 4]), 4, 1);
+  const [b0, b1, b2, b3] = tf.unstack(tf.transpose(tf.reshape(padded, [m, 4])));
   const byte = tf.scalar(256, 'int32');
   // The top byte as a signed 8-bit number, so that the word stays in the int32 range.
   const top = tf.sub(b3, tf.mul(tf.cast(tf.greaterEqual(b3, tf.scalar(128, 'int32')), 'int32'), byte));
@@ -63,6 +63,6 @@ export function unpackQuads(words: tf.Tensor1D, n: number): tf.Tensor1D {
   const [b1, r2] = splitWord(r1, 256);
   const [b2, top] = splitWord(r2, 256);
   const b3 = tf.add(top, tf.mul(tf.cast(tf.less(top, tf.scalar(0, 'int32')), 'int32'), tf.scalar(256, 'int32')));
-  const codes = tf.reshape(tf.stack([b0, b1, b2, b3], 1), [-1]);
+  const codes = tf.reshape(tf.transpose(tf.concat([b0, b1, b2, b3].map((b) => tf.reshape(b, [1, -1])))), [-1]);
   return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
 }
