@@ -54,7 +54,11 @@ export function packValues(format: PackedFormat, values: ArrayLike<number>): Int
     }
     return out;
   }
-  const mid = dynamicMapMidpoints(format === 'int8-signed');
+  const signed = format === 'int8-signed';
+  const mid = dynamicMapMidpoints(signed);
+  const table = codeTable(signed);
+  const normed = new Float32Array(INT8_BLOCK);
+  const normedBits = new Uint32Array(normed.buffer);
   const blocks = Math.ceil(n / INT8_BLOCK);
   for (let b = 0; b < blocks; b++) {
     const start = b * INT8_BLOCK;
@@ -69,10 +73,13 @@ export function packValues(format: PackedFormat, values: ArrayLike<number>): Int
     // A block holding NaN or an infinity keeps a NaN scale: all its values read back as NaN.
     out[1 + b] = finite ? bitsOfFloat(absmax) : 0x7fc00000;
     const at = 1 + blocks;
+    // The float32 quotients (the float64 ones rounded once are the float32 division's).
+    for (let i = start; i < end; i++) normed[i - start] = finite && absmax > 0 ? floats[i] / absmax : 0;
     for (let i = start; i < end; i++) {
-      // The float32 quotient (the float64 one rounded once is the float32 division's).
-      const normed = finite && absmax > 0 ? Math.fround(floats[i] / absmax) : 0;
-      out[at + (i >> 2)] |= nearestCode(mid, normed) << (8 * (i & 3));
+      const j = i - start;
+      let code = table[normedBits[j] >>> 16];
+      if (code > 255) code = nearestCode(mid, normed[j]);
+      out[at + (i >> 2)] |= code << (8 * (i & 3));
     }
   }
   return out;
@@ -97,6 +104,29 @@ export function unpackValues(format: PackedFormat, packed: Int32Array): Float32A
   }
   return out;
 }
+
+/**
+ * The code of every float32 whose upper 16 bits are `p`, at index `p`, where one code serves them
+ * all (codes grow with the value, so the two ends of the range decide), else 256: a lookup that
+ * spares most values the binary search.
+ */
+function codeTable(signed: boolean): Uint16Array {
+  const cached = signed ? SIGNED_TABLE : UNSIGNED_TABLE;
+  if (cached !== undefined) return cached;
+  const mid = dynamicMapMidpoints(signed);
+  const table = new Uint16Array(65536);
+  for (let p = 0; p < 65536; p++) {
+    const a = nearestCode(mid, floatOfBits((p << 16) >>> 0));
+    const b = nearestCode(mid, floatOfBits(((p << 16) | 0xffff) >>> 0));
+    table[p] = a === b ? a : 256;
+  }
+  if (signed) SIGNED_TABLE = table;
+  else UNSIGNED_TABLE = table;
+  return table;
+}
+
+let SIGNED_TABLE: Uint16Array | undefined;
+let UNSIGNED_TABLE: Uint16Array | undefined;
 
 /** The code of `x`: the number of midpoints it exceeds (NaN exceeds none). */
 function nearestCode(mid: Float32Array, x: number): number {
