@@ -40,10 +40,12 @@ import {
   rprop,
   setKernelMode,
   sgd,
+  stateBytes,
   trainStep,
   treeDispose,
   type GradientTransformation,
   type Params,
+  type StateDtype,
 } from '../src/index.js';
 import { REPS, TREES, median, medianRatio, paramCount, randomTree, timeInterleaved, timeSteps } from './common.js';
 
@@ -61,6 +63,8 @@ interface Opt {
   tfTrain?: () => tf.Optimizer;
   /** Bytes per parameter of one pass: read p, g and the state, write p and the state. */
   bytesPerParam: number;
+  /** Leave the composite path out (too slow to time on the large trees). */
+  noComposite?: boolean;
 }
 
 const OPTS: Record<string, Opt> = {
@@ -124,7 +128,42 @@ const OPTS: Record<string, Opt> = {
   adan: { make: () => adan(1e-3, { weightDecay: 1e-2 }), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 44 },
   rprop: { make: () => rprop(1e-3), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
   'flatten(adam)': { make: () => flatten(adam(1e-3, { eps: 1e-7 })), tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7), bytesPerParam: 28 },
+  // Low-memory state: Adam with packed moments (stateDtype), against adam's rows above. On wasm
+  // and cpu the kernel runs on float32 copies decoded and encoded in JS (kernels/packed.ts); the
+  // composite path (tf ops unpacking and packing) takes seconds per step on tree (a) and is left
+  // out. Traffic: p, g and the packed state (2 x 2 or 2 x 2.03 bytes, read and written).
+  'adam|bfloat16': {
+    make: () => adam(1e-3, { eps: 1e-7, stateDtype: 'bfloat16' }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 20,
+    noComposite: true,
+  },
+  'adam|int8': {
+    make: () => adam(1e-3, { eps: 1e-7, stateDtype: 'int8' }),
+    tfTrain: () => tf.train.adam(1e-3, 0.9, 0.999, 1e-7),
+    bytesPerParam: 12 + 8.125,
+    noComposite: true,
+  },
 };
+
+/** Adam's state bytes per parameter (stateBytes of its init) on each tree, for each stateDtype, as a table. */
+function stateMemoryTable(trees: string[]): string {
+  const dtypes: StateDtype[] = ['float32', 'bfloat16', 'int8'];
+  const lines = ['| tree | params | ' + dtypes.map((d) => `adam ${d} bytes/param`).join(' | ') + ' |', '|---|---:|' + dtypes.map(() => '---:').join('|') + '|'];
+  for (const key of trees) {
+    const { label, shapes } = TREES[key];
+    const params = randomTree(shapes, 1);
+    const perParam = dtypes.map((d) => {
+      const state = adam(1e-3, { stateDtype: d }).init(params);
+      const bytes = stateBytes(state);
+      treeDispose(state);
+      return bytes / paramCount(shapes);
+    });
+    treeDispose(params);
+    lines.push(`| ${label} | ${(paramCount(shapes) / 1e6).toFixed(2)}M | ${perParam.map((b) => b.toFixed(3)).join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 /**
  * Copy bandwidth (read + write) of a 16 MiB Float32Array, GB/s, median of repeated runs: a
@@ -148,7 +187,7 @@ interface Row {
   params: number;
   leaves: number;
   tfTrainMs: number | null;
-  compositeMs: number;
+  compositeMs: number | null;
   fusedUpdateMs: number;
   fusedStepMs: number;
   /** Medians over repetitions of the per-repetition ratios. */
@@ -195,7 +234,7 @@ function measure(backend: string, name: string, opt: Opt, treeKey: string): Row 
       live[slot] = [params, state];
     };
   };
-  steps.composite = plain('composite');
+  if (!opt.noComposite) steps.composite = plain('composite');
   steps.fusedUpdate = plain('auto');
   const tx = opt.make();
   let params: Params = randomTree(shapes, 1);
@@ -218,11 +257,11 @@ function measure(backend: string, name: string, opt: Opt, treeKey: string): Row 
     params: n,
     leaves: shapes.length,
     tfTrainMs: t.tfTrain ? median(t.tfTrain) : null,
-    compositeMs: median(t.composite),
+    compositeMs: t.composite ? median(t.composite) : null,
     fusedUpdateMs: median(t.fusedUpdate),
     fusedStepMs,
     tfTrainOverStep: t.tfTrain ? medianRatio(t.tfTrain, t.fusedStep) : null,
-    tfTrainOverComposite: t.tfTrain ? medianRatio(t.tfTrain, t.composite) : null,
+    tfTrainOverComposite: t.tfTrain && t.composite ? medianRatio(t.tfTrain, t.composite) : null,
     updateOverStep: medianRatio(t.fusedUpdate, t.fusedStep),
     fusedGBs: (opt.bytesPerParam * n) / (fusedStepMs * 1e6),
   };
@@ -271,7 +310,10 @@ async function main(): Promise<void> {
         `${ratio(r.updateOverStep, 2)} | ${r.fusedGBs.toFixed(1)} |`,
     )
     .join('\n');
+  const memory = `\nOptimizer state memory (stateBytes after init, ${backends[backends.length - 1]}):\n\n${stateMemoryTable(trees)}`;
+  console.log(memory);
   const note =
+    memory +
     `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Times are medians of ${REPS} repetitions after warm-up, ` +
     `the four ways of stepping interleaved in each repetition; ratios are medians of the per-repetition ratios.\n`;
   // Every run goes to bench/results/runs/ (git-ignored). The committed bench/results/latest.*,

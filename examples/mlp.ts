@@ -1,5 +1,7 @@
 // Trains the same 2-layer MLP on a synthetic 3-class problem with eight optimizers and prints
 // a table of final train loss and test accuracy. Run: npm run example
+// With `-- --state-dtype bfloat16` (or int8), the optimizers that keep moments keep them packed
+// (the stateDtype option), to compare the final losses with float32's.
 // @tensorflow/tfjs brings tfjs-core with its gradients registered; tfjs-optax needs only tfjs-core.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -17,6 +19,7 @@ import {
   valueAndGrad,
   warmupCosineDecaySchedule,
   type GradientTransformation,
+  type StateDtype,
 } from 'tfjs-optax';
 
 const FEATURES = 20;
@@ -96,17 +99,20 @@ function accuracy(p: Mlp, x: tf.Tensor, y: tf.Tensor): number {
 /** Biases are not decayed: the mask is true for the 2-D kernels only. */
 const noBiasMask = (p: Mlp) => treeMap((leaf) => leaf.rank === 2, p);
 
+const dtypeAt = process.argv.indexOf('--state-dtype');
+const stateDtype = (dtypeAt >= 0 ? process.argv[dtypeAt + 1] : 'float32') as StateDtype;
+
 const stepsPerEpoch = 10;
 const totalSteps = EPOCHS * stepsPerEpoch;
 
 const optimizers: Array<[string, GradientTransformation<any>]> = [
   ['sgd', sgd(0.1)],
-  ['momentum', sgd(0.05, { momentum: 0.9 })],
-  ['nesterov', sgd(0.05, { momentum: 0.9, nesterov: true })],
+  ['momentum', sgd(0.05, { momentum: 0.9, stateDtype })],
+  ['nesterov', sgd(0.05, { momentum: 0.9, nesterov: true, stateDtype })],
   ['adagrad', adagrad(0.1)],
   ['rmsprop', rmsprop(3e-3)],
-  ['adam', adam(3e-3)],
-  ['adamw', adamw(3e-3, { weightDecay: 1e-2, mask: noBiasMask })],
+  ['adam', adam(3e-3, { stateDtype })],
+  ['adamw', adamw(3e-3, { weightDecay: 1e-2, mask: noBiasMask, stateDtype })],
   [
     'clip+adamw+warmup-cosine',
     chain(
@@ -114,6 +120,7 @@ const optimizers: Array<[string, GradientTransformation<any>]> = [
       adamw(warmupCosineDecaySchedule({ initValue: 0, peakValue: 1e-2, warmupSteps: 30, decaySteps: totalSteps }), {
         weightDecay: 1e-2,
         mask: noBiasMask,
+        stateDtype,
       }),
     ),
   ],
@@ -124,7 +131,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const data = makeDataset();
   console.log(`backend ${tf.getBackend()}: ${data.trainSize} train / ${POINTS - data.trainSize} test points, ` +
-    `${FEATURES} features, ${CLASSES} classes; MLP ${FEATURES}-${HIDDEN}-${CLASSES}, batch ${BATCH}, ${EPOCHS} epochs\n`);
+    `${FEATURES} features, ${CLASSES} classes; MLP ${FEATURES}-${HIDDEN}-${CLASSES}, batch ${BATCH}, ${EPOCHS} epochs; ` +
+    `moments kept in ${stateDtype}\n`);
 
   const results: Array<{ name: string; loss: number; acc: number; ms: number }> = [];
   for (const [name, tx] of optimizers) {

@@ -342,6 +342,10 @@ export {
   type SnapshotState,
 } from './combine/telemetry.js';
 
+// Low-memory optimizer state
+export type { StateDtype } from './internal/state-dtype.js';
+export { stateBytes } from './interop/state-bytes.js';
+
 // Fused kernels
 export { kernelPath } from './kernels/fused.js';
 export { getKernelMode, setKernelMode, type KernelMode } from './kernels/mode.js';

@@ -70,8 +70,8 @@ describe('hyperparameters are checked at construction (RangeError naming owner, 
   });
 
   it.each<[string, () => unknown, RegExp]>([
-    ['a misspelt option', () => adam(1e-3, { beta1: 0.9 } as never), /adam: unknown option 'beta1' \(known options: b1, b2, eps, epsRoot, nesterov\)/],
-    ['a misspelt lion option', () => lion(1e-4, { beta1: 0.9 } as never), /lion: unknown option 'beta1' \(known options: b1, b2, mode, smoothBeta, weightDecay, mask\)/],
+    ['a misspelt option', () => adam(1e-3, { beta1: 0.9 } as never), /adam: unknown option 'beta1' \(known options: b1, b2, eps, epsRoot, nesterov, stateDtype\)/],
+    ['a misspelt lion option', () => lion(1e-4, { beta1: 0.9 } as never), /lion: unknown option 'beta1' \(known options: b1, b2, mode, smoothBeta, stateDtype, weightDecay, mask\)/],
     ['a misspelt amsgrad option', () => amsgrad(1e-3, { biasCorrection: false } as never), /amsgrad: unknown option 'biasCorrection'/],
     ['a boolean option given a number', () => amsgrad(1e-3, { biasCorrectionNu: 0 } as never), /amsgrad: option 'biasCorrectionNu' must be true or false, got 0/],
     ['a string where a number goes', () => adam(1e-3, { eps: '1e-8' } as never), /adam: option 'eps' must be a number, got "1e-8"/],

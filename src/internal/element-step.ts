@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ExtraArgs, Params, PyTree, Updates } from '../types.js';
 import type { TreeDef } from '../tree/structure.js';
 import type { Ops } from './ops.js';
+import type { SlotFormat } from './state-dtype.js';
 
 /**
  * Element steps: a transformation whose update is element-wise (each output element a function
@@ -75,6 +76,12 @@ export interface ElementStep<S> {
   slotNames: readonly string[];
   /** The per-leaf state trees, in slot order. */
   slots(state: S): Params[];
+  /**
+   * How each slot is stored, in slot order (all `'float32'` when absent): a packed slot's leaves
+   * are int32 tensors (internal/state-dtype.ts), unpacked to float32 before `emit` and the new
+   * values packed after it, so `emit` always sees float32 values.
+   */
+  slotFormats?: readonly SlotFormat[];
   /** The per-step scalars (float64 JS numbers, rounded to float32 where used). */
   scalars(state: S): number[];
   /** Whether this update reads the parameters (weight decay at a non-zero rate). */

@@ -3,6 +3,7 @@ import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 import { treeFlatten, treeFlattenAligned, type TreeDef } from '../tree/structure.js';
 import { treeFullLike } from '../tree/math.js';
+import { packedWords, describeFormat, type SlotFormat } from './state-dtype.js';
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -13,10 +14,21 @@ function shapeText(shape: readonly number[]): string {
  * one. The first tree is the one being transformed (usually `updates`), the others are trees
  * aligned with it (state moments, parameters).
  */
-function checkFloatLeaves(owner: string, names: readonly string[], leaves: readonly unknown[], path: TreePath): void {
+function checkFloatLeaves(owner: string, names: readonly string[], leaves: readonly unknown[], path: TreePath, formats?: readonly SlotFormat[]): void {
   const first = leaves[0] as Tensor;
   for (let i = 0; i < leaves.length; i++) {
     const t = leaves[i] as Tensor;
+    const format = formats?.[i] ?? 'float32';
+    if (format !== 'float32' && !t.isDisposed) {
+      const words = packedWords(format, first.size);
+      if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== words) {
+        throw new TypeError(
+          `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
+            `an int32 tensor of shape [${words}], got ${t.dtype} of shape ${shapeText(t.shape)}`,
+        );
+      }
+      continue;
+    }
     if (t.isDisposed) {
       throw new Error(
         `${owner}: ${formatPath(path, names[i])} was disposed (a ${t.dtype} tensor of shape ${shapeText(t.shape)}); ` +
@@ -51,6 +63,23 @@ function alignedFloat32(leaves: readonly Tensor[]): boolean {
   return true;
 }
 
+/** {@link alignedFloat32}, with the leaves of packed formats packed leaves of the first one's size. */
+function alignedAs(formats: readonly SlotFormat[]): (leaves: readonly Tensor[]) => boolean {
+  return (leaves) => {
+    const shape = leaves[0].shape;
+    const n = leaves[0].size;
+    for (let i = 0; i < leaves.length; i++) {
+      const t = leaves[i];
+      const format = formats[i];
+      if (t.isDisposed) return false;
+      if (format === 'float32') {
+        if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
+      } else if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== packedWords(format, n)) return false;
+    }
+    return true;
+  };
+}
+
 /**
  * The leaves of aligned float32 trees (one array per tree, in flatten order) and the structure
  * of the first, after checking that the trees have one structure (`TreeStructureError` naming
@@ -65,10 +94,11 @@ export function flattenFloatTrees(
   owner: string,
   names: readonly string[],
   trees: readonly PyTree[],
+  formats?: readonly SlotFormat[],
 ): [Tensor[][], TreeDef] {
-  const fast = treeFlattenAligned(trees, alignedFloat32);
+  const fast = treeFlattenAligned(trees, formats === undefined ? alignedFloat32 : alignedAs(formats));
   if (fast !== null) return fast;
-  checkTrees(trees, { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path) });
+  checkTrees(trees, { names, owner, checkLeaf: (leaves, path) => checkFloatLeaves(owner, names, leaves, path, formats) });
   // The validating walk found nothing wrong after all: flatten tree by tree.
   const [first, def] = treeFlatten(trees[0]);
   return [[first, ...trees.slice(1).map((t) => treeFlatten(t)[0])], def];
@@ -116,7 +146,8 @@ export function missingParams(owner: string): Error {
 /**
  * Like {@link mapFloatLeaves} for math that computes several tensors per leaf (the update and
  * the new moments): `fn` returns `count` tensors, and the result is `count` trees, each with
- * the structure of `trees[0]`.
+ * the structure of `trees[0]`. With `formats` (one per tree), the trees of a packed format hold
+ * packed leaves (internal/state-dtype.ts) for the values of the first tree's leaves.
  */
 export function mapFloatLeavesN(
   owner: string,
@@ -124,8 +155,9 @@ export function mapFloatLeavesN(
   trees: readonly PyTree[],
   count: number,
   fn: (...leaves: Tensor[]) => Tensor[],
+  formats?: readonly SlotFormat[],
 ): PyTree[] {
-  const [leaves, def] = flattenFloatTrees(owner, names, trees);
+  const [leaves, def] = flattenFloatTrees(owner, names, trees, formats);
   const outputs = leaves[0].map((_, j) => fn(...leaves.map((tree) => tree[j])));
   const result: PyTree[] = [];
   for (let k = 0; k < count; k++) result.push(def.unflatten(outputs.map((o) => o[k])));

@@ -31,10 +31,13 @@ export const STATE_FORMAT = 'tfjs-optax-state';
  * - 3: CRC-32 checksums of each tensor's bytes (`tensors[i].checksum`) and of the manifest
  *   (`checksum`), verified when loading; no other key may appear. Versions 1 and 2 have none
  *   and load as before.
+ * - 4: states may hold packed moments (`stateDtype: 'bfloat16'` or `'int8'`): int32 tensors
+ *   whose element 0 is their value count, saved as they are and checked when loaded (the count
+ *   must fit the tensor's length). Versions 1 to 3 hold none and load as before.
  * @group Checkpoints
  * @function
  */
-export const STATE_FORMAT_VERSION = 3;
+export const STATE_FORMAT_VERSION = 4;
 
 /**
  * One tensor of a state, as the manifest lists it.
@@ -217,8 +220,8 @@ export type SavedValues = Float32Array | Int32Array | Uint8Array;
  * hyperparameter fields (`learningRate`, `weightDecay`) that version 2 keeps, and gets them as
  * `tx` computes them from each transformation's step count (`schedule(count)`, or the constant),
  * which is what the update resumed from it would have used. Version 2 differs from 3 only by
- * the checksums, which are verified before this (and which it does not have). Returns the
- * manifest itself when it is current.
+ * the checksums, which are verified before this (and which it does not have), and 3 from 4 only
+ * by what 4 may hold (packed moments). Returns the manifest itself when it is current.
  */
 export function upgradeManifest(manifest: StateManifest, tx: GradientTransformation<any>): StateManifest {
   if (manifest.formatVersion >= STATE_FORMAT_VERSION) return manifest;

@@ -1,4 +1,5 @@
 import { forEachField, type StateLayout, type ValueField } from '../internal/state.js';
+import { packedWords } from '../internal/state-dtype.js';
 import { formatPath, isPlainObject, sortedKeys, type TreePath } from '../tree/walk.js';
 import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, type StateManifest } from './state-manifest.js';
 
@@ -8,8 +9,9 @@ import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, typ
  * domain (`>= min`), and every float32 value of a `'nonNegativeTree'` field (a second moment)
  * finite and >= 0: one pass over the loaded typed arrays, about 1 ms per million values. A value
  * outside is a `StateFormatError` naming its path, what was expected and what was found.
- * Fields of other kinds (first moments, which a diverged run may hold as NaN; tensors of other
- * dtypes, such as packed moments) are not checked.
+ * A `'packedTree'` field's leaves (packed moments) must be 1-D int32 tensors whose element 0,
+ * the value count, fits their length in the bfloat16 or the int8 layout. Fields of other kinds
+ * (first moments, which a diverged run may hold as NaN) are not checked.
  */
 export function checkStateValues(owner: string, layout: StateLayout | null, manifest: StateManifest, values: readonly SavedValues[]): void {
   if (layout === null) return;
@@ -33,6 +35,18 @@ export function checkStateValues(owner: string, layout: StateLayout | null, mani
         for (let k = i; k < data.length; k++) if (!(data[k] >= 0 && data[k] !== Infinity)) bad++;
         const at = entry.shape.length === 0 ? '' : ` at index [${unravel(i, entry.shape).join(', ')}]`;
         fail(leafPath, 'every value finite and >= 0 (a second moment)', `${data[i]}${at} (${bad} of ${data.length} values are not)`);
+      });
+    } else if (kind === 'packedTree') {
+      forEachTensorRef(saved, [...path], (ref, leafPath) => {
+        const entry = manifest.tensors[ref];
+        const data = values[ref];
+        if (entry === undefined || data === undefined) return;
+        const n = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : -1;
+        const fits = n >= 0 && Number.isInteger(n) && (packedWords('bfloat16', n) === data.length || packedWords('int8-signed', n) === data.length);
+        if (!fits) {
+          const found = entry.dtype === 'int32' && entry.shape.length === 1 ? `count ${n} in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
+          fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its value count, fits its length)', found);
+        }
       });
     } else if (typeof kind === 'object' && kind.kind === 'hyper') {
       const x = decodeNumber(saved);

@@ -8,6 +8,7 @@ import { backendKernels, getKernelMode } from './mode.js';
 import { addLeafNorms, deviceClipFactor, leafStateTree, prepare, type Prepared } from './prepare.js';
 import type { FusedSpec } from './spec.js';
 import { stepSpec } from './step.js';
+import { unpackSlots } from './packed.js';
 
 /**
  * The dispatcher: whether a transformation runs a fused kernel on the active backend, and the
@@ -37,7 +38,12 @@ export function fusedSpecOf<S>(tx: GradientTransformation<S>): FusedSpec<S> | un
  */
 export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean): boolean {
   const record = recordOf(tx);
-  if (record.fused !== undefined) return !programsOnly || fusedSpecOf(tx)!.leafNorms === undefined;
+  if (record.fused !== undefined) {
+    const spec = fusedSpecOf(tx)!;
+    // Packed slots run through float32 copies on the host backends only (see packed.ts).
+    if (spec.slotFormats !== undefined && (programsOnly || spec.flatSlots === true)) return false;
+    return !programsOnly || spec.leafNorms === undefined;
+  }
   return record.wrapper?.fusable(programsOnly) ?? false;
 }
 
@@ -105,6 +111,14 @@ function runFused<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Updates, S] {
+  if (spec.slotFormats !== undefined) {
+    const unpacked = unpackSlots(spec, state, updates);
+    try {
+      return runFused(kernels, unpacked.spec, updates, state, params, apply, sumOfSquares, extra);
+    } finally {
+      unpacked.release();
+    }
+  }
   const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
   const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
@@ -143,6 +157,8 @@ function runInPlace<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Params, S] | undefined {
+  // Packed slots are never written in place: the kernel writes float32 copies (see packed.ts).
+  if (spec.slotFormats !== undefined) return undefined;
   const prepared = prepare(kernels, spec, grads, state, params, true, sumOfSquares);
   const { attrs, table, writable } = prepared;
   if (!ownsBuffers(kernels, writable, table.inputs[0]!)) return undefined;

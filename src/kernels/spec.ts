@@ -1,3 +1,4 @@
+import type { SlotFormat } from '../internal/state-dtype.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExtraArgs, Params, PyTree, Updates } from '../types.js';
 import type { TreeDef } from '../tree/structure.js';
@@ -17,6 +18,12 @@ export interface FusedSpec<S> {
   clipNorm?: number;
   /** The state slots are one 1-D tensor each over all leaves (`flatten`'s state). */
   flatSlots?: boolean;
+  /**
+   * How each slot is stored, in kernel order, when some are packed (`stateDtype` bfloat16 or
+   * int8): the host kernels (wasm, cpu) run them through float32 copies (see packed.ts); the GPU
+   * backends and `flatten` run them composite.
+   */
+  slotFormats?: readonly SlotFormat[];
   /** Names of the slots for messages (`'state.mu'`), in kernel order. */
   slotNames: readonly string[];
   /** The per-leaf state trees in kernel order. */

@@ -5,6 +5,8 @@ import type { ElementStep, StepPart, StepParts } from '../internal/element-step.
 import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
 import { leafNorm } from '../internal/leaf-norms.js';
+import { packLeaf, unpackLeaf } from '../internal/packed-slots.js';
+import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
 import { tidy } from '../tree/tidy.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { ProgramBuilder, type Program } from './program.js';
@@ -35,19 +37,36 @@ export function stepUpdate<S>(step: ElementStep<S>) {
     const trees = [updates, ...slotTrees, ...(uses ? [params!] : [])];
     const n = slotTrees.length;
     const variant = step.variant?.(state) ?? '';
+    const packed = step.slotFormats?.some((f) => f !== 'float32') ?? false;
+    const formats: SlotFormat[] | undefined = packed ? ['float32', ...step.slotFormats!, ...(uses ? ['float32' as const] : [])] : undefined;
     return tidy(() => {
       const ops = new TensorOps();
       const scalars = step.scalars(state).map((x) => tf.scalar(x));
       let j = 0;
-      const [u, ...slots] = mapFloatLeavesN(step.owner, names, trees, 1 + n, (g, ...rest) =>
+      const leaf = (g: tf.Tensor, rest: tf.Tensor[]): tf.Tensor[] =>
         ops.leaf(() => {
           const p = uses ? rest[n] : null;
           const norms = (step.leafNorms ?? []).map((kind) => leafNorm(kind === 'update' ? g : p!));
           const r = step.emit(ops, { u: g, p, slots: rest.slice(0, n), scalars, masked: mask !== null && !mask[j], variant, norms });
           j++;
           return [r.u, ...r.slots];
-        }),
-      );
+        });
+      // Packed slots: unpacked to float32 for the math and the new values packed once; the
+      // float32 copies are freed leaf by leaf (not at the end of the update), except the one
+      // that is also the update (trace's).
+      const packedLeaf = (g: tf.Tensor, rest: tf.Tensor[]): tf.Tensor[] => {
+        const fs = formats!.slice(1, 1 + n) as SlotFormat[];
+        const unpacked = rest.map((t, k) => (k < n && fs[k] !== 'float32' ? tf.tidy(() => unpackLeaf(fs[k] as PackedFormat, t, g.shape)) : t));
+        const [u, ...slots] = leaf(g, unpacked);
+        const out = slots.map((t, k) => (fs[k] === 'float32' ? t : tf.tidy(() => packLeaf(fs[k] as PackedFormat, t))));
+        for (let k = 0; k < n; k++) {
+          if (fs[k] === 'float32') continue;
+          unpacked[k].dispose();
+          if (slots[k] !== u) slots[k].dispose();
+        }
+        return [u, ...out];
+      };
+      const [u, ...slots] = mapFloatLeavesN(step.owner, names, trees, 1 + n, (g, ...rest) => (packed ? packedLeaf(g, rest) : leaf(g, rest)), formats);
       return [u as U, build(slots as Params[])];
     }) as [U, S];
   };
@@ -154,9 +173,12 @@ export function stepSpec<S>(owner: string, sp: StepParts<S>): FusedSpec<S> {
     }
     return { programs, variants: leaves === 0 ? [] : variants };
   };
+  const packed = parts.some((pt) => pt.step.slotFormats?.some((f) => f !== 'float32') ?? false);
+  const slotFormats = parts.flatMap((pt) => pt.step.slotFormats ?? pt.step.slotNames.map((): SlotFormat => 'float32'));
   return {
     owner,
     ...(clip ? { clipNorm: sp.clipNorm } : {}),
+    ...(packed ? { slotFormats } : {}),
     slotNames: parts.flatMap((pt) => pt.step.slotNames),
     slots: (s) => parts.flatMap((pt) => pt.step.slots(pt.get(s))),
     scalars: (s) => parts.flatMap((pt) => pt.step.scalars(pt.get(s))),

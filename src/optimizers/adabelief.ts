@@ -45,7 +45,7 @@ export type AdabeliefState =
  */
 export const adabelief = /* @__PURE__ */ optimizerAlias(function adabelief(learningRate: ScalarOrSchedule, options: AdabeliefOptions = {}): GradientTransformation<AdabeliefState> {
   const owner = 'adabelief';
-  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'nesterov', 'weightDecay', 'mask']);
+  checkOptions(owner, options, ['b1', 'b2', 'eps', 'epsRoot', 'nesterov', 'stateDtype', 'weightDecay', 'mask']);
   const { weightDecay, mask, ...rest } = options;
   if (weightDecay === undefined) {
     if (mask !== undefined) throw new TypeError(`${owner}: option 'mask' needs 'weightDecay' (e.g. { weightDecay: 1e-4, mask })`);

@@ -42,7 +42,7 @@ export const adam = /* @__PURE__ */ optimizerAlias(function adam(learningRate: S
  * @function
  */
 export const nadam = /* @__PURE__ */ optimizerAlias(function nadam(learningRate: ScalarOrSchedule, options: Omit<AdamOptions, 'nesterov'> = {}): GradientTransformation<AdamState> {
-  checkOptions('nadam', options, ['b1', 'b2', 'eps', 'epsRoot']);
+  checkOptions('nadam', options, ['b1', 'b2', 'eps', 'epsRoot', 'stateDtype']);
   return asOwner('nadam', () => chain(scaleByAdam({ ...options, nesterov: true }), scaleByLearningRate(learningRate)));
 });
 
@@ -95,7 +95,7 @@ export const adamw = /* @__PURE__ */ optimizerAlias(function adamw(learningRate:
  * @function
  */
 export const nadamw = /* @__PURE__ */ optimizerAlias(function nadamw(learningRate: ScalarOrSchedule, options: Omit<AdamwOptions, 'nesterov'> = {}): GradientTransformation<AdamwState> {
-  checkOptions('nadamw', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  checkOptions('nadamw', options, ['b1', 'b2', 'eps', 'epsRoot', 'stateDtype', 'weightDecay', 'mask']);
   const { weightDecay = 1e-4, mask, ...rest } = options;
   return asOwner('nadamw', () =>
     chain(scaleByAdam({ ...rest, nesterov: true }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)),

@@ -36,7 +36,7 @@ export type AdemamixState = [ScaleByAdemamixState, AddDecayedWeightsState, Scale
  * @function
  */
 export const ademamix = /* @__PURE__ */ optimizerAlias(function ademamix(learningRate: ScalarOrSchedule, options: AdemamixOptions = {}): GradientTransformation<AdemamixState> {
-  checkOptions('ademamix', options, ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'weightDecay', 'mask']);
+  checkOptions('ademamix', options, ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'stateDtype', 'weightDecay', 'mask']);
   const { weightDecay = 0, mask, ...rest } = options;
   return asOwner('ademamix', () =>
     chain(scaleByAdemamix({ ...rest, alpha: rest.alpha ?? 5 }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(learningRate)),

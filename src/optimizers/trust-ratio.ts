@@ -54,11 +54,11 @@ export type LambState = [ScaleByAdamState, AddDecayedWeightsState, EmptyState, S
  * @function
  */
 export const lamb = /* @__PURE__ */ optimizerAlias(function lamb(learningRate: ScalarOrSchedule, options: LambOptions = {}): GradientTransformation<LambState> {
-  checkOptions('lamb', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask']);
-  const { b1, b2, eps = 1e-6, epsRoot, weightDecay = 0, mask } = options;
+  checkOptions('lamb', options, ['b1', 'b2', 'eps', 'epsRoot', 'weightDecay', 'mask', 'stateDtype']);
+  const { b1, b2, eps = 1e-6, epsRoot, weightDecay = 0, mask, stateDtype } = options;
   return asOwner('lamb', () =>
     chain(
-      scaleByAdam({ b1, b2, eps, epsRoot }),
+      scaleByAdam({ b1, b2, eps, epsRoot, stateDtype }),
       addDecayedWeights(weightDecay, { mask }),
       scaleByTrustRatio(),
       scaleByLearningRate(learningRate),

@@ -1,9 +1,10 @@
 import type { GradientTransformation, Params } from '../types.js';
-import { stateLike } from '../internal/leaves.js';
 import { adamMomentScalars, debiasedMomentOps, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
@@ -25,6 +26,11 @@ export interface ScaleByBeliefOptions {
   epsRoot?: number;
   /** Use the Nesterov form of the first moment, as `scaleByAdam` does. Default `false`. */
   nesterov?: boolean;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` or `'int8'`; see
+   * `scaleByAdam`'s `stateDtype`.
+   */
+  stateDtype?: StateDtype;
 }
 
 /**
@@ -40,7 +46,7 @@ export interface ScaleByBeliefState {
   nu: Params;
 }
 
-const BELIEF_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'];
+const BELIEF_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov', 'stateDtype'];
 
 /** The option values of {@link scaleByBelief}, checked, with defaults filled in. */
 function beliefOptions(owner: string, options: ScaleByBeliefOptions): Required<ScaleByBeliefOptions> {
@@ -50,6 +56,7 @@ function beliefOptions(owner: string, options: ScaleByBeliefOptions): Required<S
     eps: checkNumber(owner, 'eps', options.eps ?? 1e-16, { min: 0 }),
     epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 1e-16, { min: 0 }),
     nesterov: checkBoolean(owner, 'nesterov', options.nesterov ?? false),
+    stateDtype: checkStateDtype(owner, options.stateDtype),
   };
 }
 
@@ -68,17 +75,19 @@ function beliefOptions(owner: string, options: ScaleByBeliefOptions): Required<S
  * The prediction error uses the *new* mean, and `epsRoot` is added to the stored `nu` (so it
  * accumulates across steps), both as in optax and the paper's algorithm. Defaults: `b1 = 0.9,
  * b2 = 0.999, eps = 1e-16, epsRoot = 1e-16, nesterov = false` (optax's; the paper's are
- * `eps = 1e-8, epsRoot = 0`). State: `{ count, mu, nu }`, both starting at zero.
+ * `eps = 1e-8, epsRoot = 0`), `stateDtype = 'float32'` (`'bfloat16'`, `'int8'`: both moments
+ * packed, see `scaleByAdam`). State: `{ count, mu, nu }`, both starting at zero.
  * @group Transforms
  */
 export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTransformation<ScaleByBeliefState> {
   const owner = ownerOr('scaleByBelief');
   checkOptions(owner, options, BELIEF_KEYS);
-  const { b1, b2, eps, epsRoot, nesterov } = beliefOptions(owner, options);
+  const { b1, b2, eps, epsRoot, nesterov, stateDtype } = beliefOptions(owner, options);
   const step: ElementStep<ScaleByBeliefState> = {
     owner,
     slotNames: ['state.mu', 'state.nu'],
     slots: (s) => [s.mu, s.nu],
+    slotFormats: momentFormats(stateDtype, [true, false]),
     scalars: (s) => adamMomentScalars(b1, b2, eps, epsRoot, s.count),
     usesParams: () => false,
     emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] }) => {
@@ -90,8 +99,9 @@ export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTrans
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByBeliefState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
-    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
+  const layout = { count: 'count', mu: momentField(stateDtype, 'tree'), nu: momentField(stateDtype, 'nonNegativeTree') } as const;
+  const tx = declareState<ScaleByBeliefState>(owner, layout, {
+    init: (params) => ({ count: 0, mu: momentsLike(owner, params, stateDtype, true), nu: momentsLike(owner, params, stateDtype, false) }),
     update: stepUpdate(step),
   });
   return withElementStep(tx, step);

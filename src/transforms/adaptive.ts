@@ -8,6 +8,8 @@ import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
 import type { Ops } from '../internal/ops.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 
 // ---------------------------------------------------------------------------------------------
 // Adam
@@ -40,6 +42,13 @@ export interface ScaleByAdamOptions {
   epsRoot?: number;
   /** Use the Nesterov (NAdam) form of the first moment. Default `false`. */
   nesterov?: boolean;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` (rounded to nearest
+   * even, two per int32: half the memory) or `'int8'` (blockwise dynamic quantisation as
+   * Dettmers et al. 2022: blocks of 256 with a float32 absmax each, about a quarter). The update
+   * is computed in float32 from the stored moments, and the new moments are rounded once.
+   */
+  stateDtype?: StateDtype;
 }
 
 /** The options of {@link scaleByAdam}, checked, with defaults filled in. @internal */
@@ -50,11 +59,12 @@ export function adamOptions(owner: string, options: ScaleByAdamOptions): Require
     eps: checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 }),
     epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
     nesterov: checkBoolean(owner, 'nesterov', options.nesterov ?? false),
+    stateDtype: checkStateDtype(owner, options.stateDtype),
   };
 }
 
 /** The options of {@link scaleByAdam} (adam's, nadam's and adamw's share them). @internal */
-export const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
+export const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov', 'stateDtype'] as const;
 
 /**
  * Rescales updates by Adam's moment estimates (Kingma & Ba 2015, arXiv:1412.6980). With
@@ -71,18 +81,20 @@ export const ADAM_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'nesterov'] as const;
  * the paper and `tf.train.adam` (whose default `eps` is the backend's 1e-7, not 1e-8). Bias
  * corrections are computed in float64 from the step count; `tf.train.adam` accumulates
  * `b1^t` by repeated float32 multiplication, so the two agree to float32 rounding, not bitwise.
- * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false`.
- * State: `{ count, mu, nu }`, moments starting at zero.
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, nesterov = false,
+ * stateDtype = 'float32'`. State: `{ count, mu, nu }`, moments starting at zero (packed int32
+ * tensors with `stateDtype` bfloat16 or int8: `mu` signed, `nu` unsigned).
  * @group Transforms
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   const owner = ownerOr('scaleByAdam');
   checkOptions(owner, options, ADAM_KEYS);
-  const { b1, b2, eps, epsRoot, nesterov } = adamOptions(owner, options);
+  const { b1, b2, eps, epsRoot, nesterov, stateDtype } = adamOptions(owner, options);
   const step: ElementStep<ScaleByAdamState> = {
     owner,
     slotNames: ['state.mu', 'state.nu'],
     slots: (s) => [s.mu, s.nu],
+    slotFormats: momentFormats(stateDtype, [true, false]),
     scalars: (s) => adamMomentScalars(b1, b2, eps, epsRoot, s.count),
     usesParams: () => false,
     emit: (ops, { u: g, slots: [m, v], scalars: [b1s, c1, b2s, c2, bc1, bc1Next, bc2, epsS, epsRootS] }) => {
@@ -95,8 +107,9 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
     },
     next: (s) => ([mu, nu]) => ({ count: s.count + 1, mu, nu }),
   };
-  const tx = declareState<ScaleByAdamState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree' }, {
-    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params) }),
+  const layout = { count: 'count', mu: momentField(stateDtype, 'tree'), nu: momentField(stateDtype, 'nonNegativeTree') } as const;
+  const tx = declareState<ScaleByAdamState>(owner, layout, {
+    init: (params) => ({ count: 0, mu: momentsLike(owner, params, stateDtype, true), nu: momentsLike(owner, params, stateDtype, false) }),
     update: stepUpdate(step),
   });
   return withElementStep(tx, step);

@@ -1,10 +1,11 @@
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { HyperRate } from '../internal/hyper.js';
-import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
@@ -28,6 +29,11 @@ export interface ScaleByAdemamixOptions {
   eps?: number;
   /** Added to the second moment inside the square root. Default `0`. */
   epsRoot?: number;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` or `'int8'`; see
+   * `scaleByAdam`'s `stateDtype`.
+   */
+  stateDtype?: StateDtype;
 }
 
 /**
@@ -49,7 +55,7 @@ export interface ScaleByAdemamixState {
   alpha: number;
 }
 
-const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot'] as const;
+const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot', 'stateDtype'] as const;
 
 /**
  * Rescales updates by AdEMAMix (Pagliardini, Ablin & Grangier 2024, "The AdEMAMix Optimizer:
@@ -65,7 +71,8 @@ const ADEMAMIX_KEYS = ['b1', 'b2', 'b3', 'alpha', 'eps', 'epsRoot'] as const;
  * the next update uses are kept in the state (optax keeps a second counter, `count_m2`, always
  * equal to `count`; here the one count serves both). Defaults: `b1 = 0.9, b2 = 0.999,
  * b3 = 0.9999, alpha = 6` (optax's `scale_by_ademamix`; its `ademamix` alias uses 5), `eps = 1e-8,
- * epsRoot = 0`. State: `{ count, m1, m2, nu, b3, alpha }`.
+ * epsRoot = 0`, `stateDtype = 'float32'` (`'bfloat16'`, `'int8'`: the three moments packed, see
+ * `scaleByAdam`). State: `{ count, m1, m2, nu, b3, alpha }`.
  * @group Transforms
  */
 export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientTransformation<ScaleByAdemamixState> {
@@ -79,10 +86,12 @@ export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientT
   const alpha = new HyperRate(owner, 'alpha', options.alpha ?? 6);
   const eps = checkNumber(owner, 'eps', options.eps ?? 1e-8, { min: 0 });
   const epsRoot = checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 });
+  const stateDtype = checkStateDtype(owner, options.stateDtype);
   const step: ElementStep<ScaleByAdemamixState> = {
     owner,
     slotNames: ['state.m1', 'state.m2', 'state.nu'],
     slots: (s) => [s.m1, s.m2, s.nu],
+    slotFormats: momentFormats(stateDtype, [true, true, false]),
     // b3 and alpha as the state holds them: a schedule's value at count, or one set by setHyperparam.
     scalars: (s) => {
       const t = s.count + 1;
@@ -107,12 +116,14 @@ export function scaleByAdemamix(options: ScaleByAdemamixOptions = {}): GradientT
       return ([m1, m2, nu]) => ({ count: k + 1, m1, m2, nu, b3: b3Next, alpha: alphaNext });
     },
   };
-  const tx = declareState<ScaleByAdemamixState>(owner, { count: 'count', m1: 'tree', m2: 'tree', nu: 'nonNegativeTree', b3, alpha }, {
+  const signedField = momentField(stateDtype, 'tree');
+  const layout = { count: 'count', m1: signedField, m2: signedField, nu: momentField(stateDtype, 'nonNegativeTree'), b3, alpha } as const;
+  const tx = declareState<ScaleByAdemamixState>(owner, layout, {
     init: (params) => ({
       count: 0,
-      m1: stateLike(owner, params),
-      m2: stateLike(owner, params),
-      nu: stateLike(owner, params),
+      m1: momentsLike(owner, params, stateDtype, true),
+      m2: momentsLike(owner, params, stateDtype, true),
+      nu: momentsLike(owner, params, stateDtype, false),
       b3: b3.at(0),
       alpha: alpha.at(0),
     }),

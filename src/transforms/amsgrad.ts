@@ -1,9 +1,10 @@
 import type { GradientTransformation, Params } from '../types.js';
-import { stateLike } from '../internal/leaves.js';
 import { biasCorrection, emaOfSquaresOps, emaOps } from '../internal/moments.js';
 import { checkBoolean, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
@@ -28,6 +29,11 @@ export interface ScaleByAmsgradOptions {
   biasCorrectionMu?: boolean;
   /** Divide the second moment by `1 - b2^t` before the maximum. Default `true`. */
   biasCorrectionNu?: boolean;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` or `'int8'`; see
+   * `scaleByAdam`'s `stateDtype`.
+   */
+  stateDtype?: StateDtype;
 }
 
 /**
@@ -45,7 +51,7 @@ export interface ScaleByAmsgradState {
   nuMax: Params;
 }
 
-const AMSGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'biasCorrectionMu', 'biasCorrectionNu'];
+const AMSGRAD_KEYS = ['b1', 'b2', 'eps', 'epsRoot', 'biasCorrectionMu', 'biasCorrectionNu', 'stateDtype'];
 
 /** The option values of {@link scaleByAmsgrad}, checked, with defaults filled in. */
 function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Required<ScaleByAmsgradOptions> {
@@ -56,6 +62,7 @@ function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Req
     epsRoot: checkNumber(owner, 'epsRoot', options.epsRoot ?? 0, { min: 0 }),
     biasCorrectionMu: checkBoolean(owner, 'biasCorrectionMu', options.biasCorrectionMu ?? true),
     biasCorrectionNu: checkBoolean(owner, 'biasCorrectionNu', options.biasCorrectionNu ?? true),
+    stateDtype: checkStateDtype(owner, options.stateDtype),
   };
 }
 
@@ -69,18 +76,20 @@ function amsgradOptions(owner: string, options: ScaleByAmsgradOptions = {}): Req
  *     nu = (1 - b2) * g^2 + b2 * nu;    nuMax = max(nuMax, nu / (1 - b2^t))   (biasCorrectionNu)
  *     u = muHat / (sqrt(nuMax + epsRoot) + eps)
  *
- * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0`, both corrections on.
+ * Defaults: `b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0`, both corrections on,
+ * `stateDtype = 'float32'` (`'bfloat16'`, `'int8'`: the three moments packed, see `scaleByAdam`).
  * State: `{ count, mu, nu, nuMax }`, all starting at zero.
  * @group Transforms
  */
 export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   const owner = ownerOr('scaleByAmsgrad');
   checkOptions(owner, options, AMSGRAD_KEYS);
-  const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu } = amsgradOptions(owner, options);
+  const { b1, b2, eps, epsRoot, biasCorrectionMu, biasCorrectionNu, stateDtype } = amsgradOptions(owner, options);
   const step: ElementStep<ScaleByAmsgradState> = {
     owner,
     slotNames: ['state.mu', 'state.nu', 'state.nuMax'],
     slots: (s) => [s.mu, s.nu, s.nuMax],
+    slotFormats: momentFormats(stateDtype, [true, false, false]),
     scalars: (s) => {
       const t = s.count + 1;
       return [b1, 1 - b1, b2, 1 - b2, biasCorrection(b1, t), biasCorrection(b2, t), eps, epsRoot];
@@ -97,8 +106,14 @@ export function scaleByAmsgrad(options: ScaleByAmsgradOptions = {}): GradientTra
     },
     next: (s) => ([mu, nu, nuMax]) => ({ count: s.count + 1, mu, nu, nuMax }),
   };
-  const tx = declareState<ScaleByAmsgradState>(owner, { count: 'count', mu: 'tree', nu: 'nonNegativeTree', nuMax: 'nonNegativeTree' }, {
-    init: (params) => ({ count: 0, mu: stateLike(owner, params), nu: stateLike(owner, params), nuMax: stateLike(owner, params) }),
+  const nonNegative = momentField(stateDtype, 'nonNegativeTree');
+  const tx = declareState<ScaleByAmsgradState>(owner, { count: 'count', mu: momentField(stateDtype, 'tree'), nu: nonNegative, nuMax: nonNegative }, {
+    init: (params) => ({
+      count: 0,
+      mu: momentsLike(owner, params, stateDtype, true),
+      nu: momentsLike(owner, params, stateDtype, false),
+      nuMax: momentsLike(owner, params, stateDtype, false),
+    }),
     update: stepUpdate(step),
   });
   return withElementStep(tx, step);

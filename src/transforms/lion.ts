@@ -1,11 +1,12 @@
 import type { GradientTransformation, Params } from '../types.js';
-import { stateLike } from '../internal/leaves.js';
 import { checkChoice, checkNumber, checkOptions, checkRate } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { signOps } from '../internal/sign.js';
 import { tanhOps } from '../internal/tanh.js';
 import type { Ops } from '../internal/ops.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { withElementStep } from '../internal/record.js';
 import { stepUpdate } from '../kernels/step.js';
@@ -29,6 +30,11 @@ export interface ScaleByLionOptions {
   mode?: LionMode;
   /** The slope of `'smooth'` at 0, a finite number > 0; only with `mode: 'smooth'`. Default `1`. */
   smoothBeta?: number;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` or `'int8'`; see
+   * `scaleByAdam`'s `stateDtype`.
+   */
+  stateDtype?: StateDtype;
 }
 
 /**
@@ -38,7 +44,7 @@ export interface ScaleByLionOptions {
 export type LionMode = 'hard' | 'smooth' | 'refined';
 
 /** The option names of {@link scaleByLion}, which `lion` takes too. */
-export const LION_KEYS = ['b1', 'b2', 'mode', 'smoothBeta'] as const;
+export const LION_KEYS = ['b1', 'b2', 'mode', 'smoothBeta', 'stateDtype'] as const;
 
 /**
  * State of {@link scaleByLion}: step count and momentum.
@@ -67,6 +73,7 @@ function lionOptions(owner: string, options: ScaleByLionOptions = {}): Required<
     b2: checkRate(owner, 'b2', options.b2 ?? 0.99),
     mode,
     smoothBeta,
+    stateDtype: checkStateDtype(owner, options.stateDtype),
   };
 }
 
@@ -94,18 +101,20 @@ function lionDirection<V>(ops: Ops<V>, mode: LionMode, x: V, smoothBeta: V | und
  * XLA uses on CPU, within 7 ulps of the exact value, so every mode runs fused.
  *
  * Defaults: `b1 = 0.9, b2 = 0.99, mode = 'hard', smoothBeta = 1`. `smoothBeta` must be > 0 and
- * is a `TypeError` without `mode: 'smooth'` (optax ignores it). State: `{ count, mu }`, `mu`
+ * is a `TypeError` without `mode: 'smooth'` (optax ignores it). `stateDtype = 'float32'`
+ * (`'bfloat16'`, `'int8'`: `mu` packed, see `scaleByAdam`). State: `{ count, mu }`, `mu`
  * starting at zero.
  * @group Transforms
  */
 export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation<ScaleByLionState> {
   const owner = ownerOr('scaleByLion');
   checkOptions(owner, options, LION_KEYS);
-  const { b1, b2, mode, smoothBeta } = lionOptions(owner, options);
+  const { b1, b2, mode, smoothBeta, stateDtype } = lionOptions(owner, options);
   const step: ElementStep<ScaleByLionState> = {
     owner,
     slotNames: ['state.mu'],
     slots: (s) => [s.mu],
+    slotFormats: momentFormats(stateDtype, [true]),
     // smoothBeta is a scalar of the smooth form only, so the hard form's kernel is unchanged.
     scalars: () => (mode === 'smooth' ? [b1, 1 - b1, b2, 1 - b2, smoothBeta] : [b1, 1 - b1, b2, 1 - b2]),
     usesParams: () => false,
@@ -115,8 +124,8 @@ export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransform
     },
     next: (s) => ([mu]) => ({ count: s.count + 1, mu }),
   };
-  const tx = declareState<ScaleByLionState>(owner, { count: 'count', mu: 'tree' }, {
-    init: (params) => ({ count: 0, mu: stateLike(owner, params) }),
+  const tx = declareState<ScaleByLionState>(owner, { count: 'count', mu: momentField(stateDtype, 'tree') }, {
+    init: (params) => ({ count: 0, mu: momentsLike(owner, params, stateDtype, true) }),
     update: stepUpdate(step),
   });
   return withElementStep(tx, step);

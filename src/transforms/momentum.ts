@@ -1,7 +1,8 @@
 import type { GradientTransformation, Params } from '../types.js';
-import { stateLike } from '../internal/leaves.js';
 import { checkBoolean, checkOptions, checkRate } from '../internal/options.js';
 import { declareState } from '../internal/state.js';
+import { momentField, momentsLike } from '../internal/packed-slots.js';
+import { checkStateDtype, momentFormats, type StateDtype } from '../internal/state-dtype.js';
 import type { ElementStep } from '../internal/element-step.js';
 import { optionName, ownerOr } from '../internal/owner.js';
 import { withElementStep } from '../internal/record.js';
@@ -28,6 +29,11 @@ export interface TraceOptions {
   decay: number;
   /** Use Nesterov's look-ahead form. Default `false`. */
   nesterov?: boolean;
+  /**
+   * How the moments are stored: `'float32'` (the default), `'bfloat16'` or `'int8'`; see
+   * `scaleByAdam`'s `stateDtype`.
+   */
+  stateDtype?: StateDtype;
 }
 
 /**
@@ -39,6 +45,7 @@ export interface TraceOptions {
  *
  * The trace starts at zero and is not damped by `(1 - decay)`; this is the convention of optax,
  * `tf.train.momentum` and PyTorch's SGD (with dampening 0), unlike an exponential moving average.
+ * `stateDtype = 'float32'` (`'bfloat16'`, `'int8'`: the trace packed, see `scaleByAdam`).
  * State: `{ trace }`.
  * @group Transforms
  */
@@ -46,16 +53,18 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
   const owner = ownerOr('trace');
   // `sgd`, `rmsprop` and `lars` call the decay 'momentum'.
   const decayOption = optionName('decay');
-  checkOptions(owner, options, ['decay', 'nesterov']);
+  checkOptions(owner, options, ['decay', 'nesterov', 'stateDtype']);
   if (options === undefined || options.decay === undefined) {
     throw new TypeError(`${owner}: option '${decayOption}' is required (the momentum coefficient, e.g. 0.9)`);
   }
   const decay = checkRate(owner, decayOption, options.decay, true);
   const nesterov = checkBoolean(owner, 'nesterov', options.nesterov ?? false);
+  const stateDtype = checkStateDtype(owner, options.stateDtype);
   const step: ElementStep<TraceState> = {
     owner,
     slotNames: ['state.trace'],
     slots: (s) => [s.trace],
+    slotFormats: momentFormats(stateDtype, [true]),
     scalars: () => [decay],
     usesParams: () => false,
     emit: (ops, { u: g, slots: [t], scalars: [d] }) => {
@@ -64,8 +73,8 @@ export function trace(options: TraceOptions): GradientTransformation<TraceState>
     },
     next: () => ([trace]) => ({ trace }),
   };
-  const tx = declareState<TraceState>(owner, { trace: 'tree' }, {
-    init: (params) => ({ trace: stateLike(owner, params) }),
+  const tx = declareState<TraceState>(owner, { trace: momentField(stateDtype, 'tree') }, {
+    init: (params) => ({ trace: momentsLike(owner, params, stateDtype, true) }),
     update: stepUpdate(step),
   });
   return withElementStep(tx, step);

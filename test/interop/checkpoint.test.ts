@@ -330,7 +330,7 @@ describe('checksums', () => {
   const names = (good.modelTopology as unknown as StateManifest).tensors.map((t) => `state${t.name}`);
 
   it('format version 3 carries them; a manifest of version 2 (none) loads as before', () => {
-    expect(STATE_FORMAT_VERSION).toBe(3);
+    expect(STATE_FORMAT_VERSION).toBe(4);
     const { checksum: _, ...m } = JSON.parse(JSON.stringify(good.modelTopology));
     m.formatVersion = 2;
     m.tensors = m.tensors.map(({ checksum: _c, ...t }: Record<string, unknown>) => t);

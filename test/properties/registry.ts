@@ -542,6 +542,16 @@ const LEAVES: Entry[] = [
   bare('setToZero'),
 ];
 
+// Low-memory state (stateDtype) on the optimizers and transforms that keep moments.
+const STATE_DTYPE: Dom = { ...oneOf('float32', 'bfloat16', 'int8'), invalid: ['float16', 'int4', 8, null, true] };
+for (const entry of LEAVES) {
+  const takes = ['sgd', 'adam', 'adamw', 'nadam', 'nadamw', 'amsgrad', 'lion', 'adabelief', 'lamb', 'ademamix', 'trace', 'scaleByAdam', 'scaleByAmsgrad', 'scaleByLion', 'scaleByBelief', 'scaleByAdemamix'];
+  if (!takes.includes(entry.name)) continue;
+  entry.options = { ...entry.options, stateDtype: STATE_DTYPE };
+  // sgd keeps a state only with momentum.
+  if (entry.name === 'sgd') entry.accept = (_a, o) => (!o.nesterov && o.stateDtype === undefined) || o.momentum !== undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wrappers: their inner transformations are drawn from a few optimizers that have fused
 // kernels (so the wrappers' fused paths run) and one that has none.
@@ -685,6 +695,8 @@ export const OTHER_EXPORTS = new Set([
   // gradients of the params' shapes and trainStep refuses others: test/transforms/privacy.test.ts
   // and test/optimizers/privacy.test.ts check options, leaks and failed steps by hand.
   'differentiallyPrivateAggregate', 'dpsgd',
+  // Low-memory state: the bytes a state holds.
+  'stateBytes',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */

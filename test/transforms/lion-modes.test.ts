@@ -91,8 +91,8 @@ describe('scaleByLion modes', () => {
       // optax ignores smooth_beta in the other modes; here it is a mistake worth naming.
       [() => scaleByLion({ smoothBeta: 2 }), TypeError, /^scaleByLion: option 'smoothBeta' needs mode: 'smooth', got mode "hard"$/],
       [() => lion(0.1, { mode: 'refined', smoothBeta: 2 }), TypeError, /^lion: option 'smoothBeta' needs mode: 'smooth', got mode "refined"$/],
-      [() => scaleByLion({ smooth_beta: 2 } as never), TypeError, /^scaleByLion: unknown option 'smooth_beta' \(known options: b1, b2, mode, smoothBeta\)$/],
-      [() => lion(0.1, { modes: 'hard' } as never), TypeError, /^lion: unknown option 'modes' \(known options: b1, b2, mode, smoothBeta, weightDecay, mask\)$/],
+      [() => scaleByLion({ smooth_beta: 2 } as never), TypeError, /^scaleByLion: unknown option 'smooth_beta' \(known options: b1, b2, mode, smoothBeta, stateDtype\)$/],
+      [() => lion(0.1, { modes: 'hard' } as never), TypeError, /^lion: unknown option 'modes' \(known options: b1, b2, mode, smoothBeta, stateDtype, weightDecay, mask\)$/],
     ];
     for (const [fn, type, message] of cases) {
       const e = thrown(fn);

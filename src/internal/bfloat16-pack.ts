@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { exponentOf, pow2, splitWord } from './float-bits.js';
+
+/**
+ * bfloat16 state in tf ops, the composite path's reference (packed-codec.ts has the same format
+ * over typed arrays). A value is rounded to bfloat16 as rounding its float32 bits to the upper
+ * 16 with ties to even would: to the nearest multiple of `2^(max(e, -126) - 7)`, `e` its binary
+ * exponent, ties to even, overflowing to infinity. NaN becomes 0x7FC0, infinities and signed
+ * zeros are kept. Two codes per int32 word, the first in the low 16 bits. Call inside a tidy.
+ */
+
+const MAX_FLOAT32 = 3.4028234663852886e38;
+
+/** The bfloat16 codes (int32, 0..65535) of float32 `x`. */
+export function bfloat16Codes(x: tf.Tensor): tf.Tensor {
+  const a = tf.abs(x);
+  const finite = tf.lessEqual(a, tf.scalar(MAX_FLOAT32));
+  const a0 = tf.where(finite, a, tf.zerosLike(a));
+  const e = tf.maximum(exponentOf(a0), tf.scalar(-126));
+  // a0 / ulp, ulp = 2^(e - 7): exact (a power of two in [2^-133, 2^120]).
+  const z = tf.div(a0, pow2(tf.sub(e, tf.scalar(7))));
+  // Round to the nearest integer, ties to even: z < 2^8, so adding 2^23 rounds at the units.
+  const magic = tf.scalar(2 ** 23);
+  const r = tf.sub(tf.add(z, magic), magic);
+  const magnitude = tf.where(finite, tf.add(tf.mul(tf.add(e, tf.scalar(126)), tf.scalar(128)), r), tf.fill(x.shape, 0x7f80));
+  const negative = tf.logicalOr(tf.less(x, tf.scalar(0)), tf.less(tf.div(tf.scalar(1), x), tf.scalar(0)));
+  const signed = tf.add(magnitude, tf.where(negative, tf.fill(x.shape, 32768), tf.zerosLike(x)));
+  const code = tf.where(tf.notEqual(x, x), tf.fill(x.shape, 0x7fc0), signed);
+  return tf.cast(code, 'int32');
+}
+
+/** The float32 values of bfloat16 codes (int32, 0..65535). */
+export function bfloat16Values(codes: tf.Tensor): tf.Tensor {
+  const [low, sign] = splitWord(codes, 32768);
+  const [m, e] = splitWord(low, 128);
+  const mf = tf.cast(m, 'float32');
+  const ef = tf.cast(e, 'float32');
+  const sub = tf.equal(ef, tf.scalar(0));
+  const significand = tf.where(sub, mf, tf.add(mf, tf.scalar(128)));
+  // significand * 2^k, k in [-133, 120] (the subnormal codes at -133): exact.
+  const k = tf.where(sub, tf.fill(ef.shape, -133), tf.sub(ef, tf.scalar(134)));
+  const value = tf.mul(significand, pow2(k));
+  const special = tf.where(tf.equal(mf, tf.scalar(0)), tf.fill(ef.shape, Infinity), tf.fill(ef.shape, NaN));
+  const magnitude = tf.where(tf.equal(ef, tf.scalar(255)), special, value);
+  return tf.where(tf.equal(sign, tf.scalar(1, 'int32')), tf.neg(magnitude), magnitude);
+}
+
+/** The int32 words holding `codes` (int32, 0..65535, 1-D) two by two, a missing last one 0. */
+export function packPairs(codes: tf.Tensor1D): tf.Tensor1D {
+  const n = codes.size;
+  const padded = n % 2 === 0 ? codes : tf.concat([codes, tf.zeros([1], 'int32')]);
+  // Rows of the transpose are the even and the odd codes (a transpose is far cheaper than a split).
+  const [lo, hi] = tf.unstack(tf.transpose(tf.reshape(padded, [-1, 2])));
+  // The high code as a signed 16-bit number, so that the word stays in the int32 range.
+  const high = tf.sub(hi, tf.mul(tf.cast(tf.greaterEqual(hi, tf.scalar(32768, 'int32')), 'int32'), tf.scalar(65536, 'int32')));
+  return tf.reshape(tf.add(tf.mul(high, tf.scalar(65536, 'int32')), lo), [-1]);
+}
+
+/** The first `n` codes (int32, 0..65535) held by `words` two by two. */
+export function unpackPairs(words: tf.Tensor1D, n: number): tf.Tensor1D {
+  const [lo, hiSigned] = splitWord(words, 65536);
+  const hi = tf.add(hiSigned, tf.mul(tf.cast(tf.less(hiSigned, tf.scalar(0, 'int32')), 'int32'), tf.scalar(65536, 'int32')));
+  const codes = tf.reshape(tf.transpose(tf.concat([tf.reshape(lo, [1, -1]), tf.reshape(hi, [1, -1])])), [-1]);
+  return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
+}

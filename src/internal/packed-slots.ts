@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Params } from '../types.js';
+import { treeFlatten } from '../tree/structure.js';
+import { bfloat16Codes, bfloat16Values, packPairs, unpackPairs } from './bfloat16-pack.js';
+import { floatOfNonNegativeBits, nonNegativeFloatBits } from './float-bits.js';
+import { int8Dequantize, int8Quantize, packQuads, unpackQuads } from './int8-pack.js';
+import { checkFloatTrees, stateLike } from './leaves.js';
+import type { FieldKind } from './state.js';
+import { packValues } from './packed-codec.js';
+import { INT8_BLOCK, packedWords, slotFormat, type PackedFormat, type StateDtype } from './state-dtype.js';
+
+/**
+ * Packed state slots: a leaf of a moment kept in bfloat16 or int8 is one 1-D int32 tensor (its
+ * layout: {@link packedWords}). The composite path unpacks each leaf to float32, runs the step's
+ * float32 math, and packs the new moment once ({@link packLeaf}, {@link unpackLeaf}).
+ */
+
+/** The packed leaf (int32, 1-D) of float32 `x` in `format`. Call inside a tidy. */
+export function packLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D {
+  const n = x.size;
+  const flat = tf.reshape(x, [-1]) as tf.Tensor1D;
+  const head = tf.tensor1d([n], 'int32');
+  if (format === 'bfloat16') return tf.concat([head, packPairs(bfloat16Codes(flat) as tf.Tensor1D)]);
+  const [absmax, codes] = int8Quantize(flat, format === 'int8-signed');
+  return tf.concat([head, nonNegativeFloatBits(absmax) as tf.Tensor1D, packQuads(codes)]);
+}
+
+/** The float32 values, shaped `shape`, of a packed leaf in `format`. Call inside a tidy. */
+export function unpackLeaf(format: PackedFormat, packed: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const words = packed as tf.Tensor1D;
+  if (format === 'bfloat16') return tf.reshape(bfloat16Values(unpackPairs(tf.slice(words, 1, Math.ceil(n / 2)), n)), shape as number[]);
+  const blocks = Math.ceil(n / INT8_BLOCK);
+  const absmax = floatOfNonNegativeBits(tf.slice(words, 1, blocks)) as tf.Tensor1D;
+  const codes = unpackQuads(tf.slice(words, 1 + blocks, Math.ceil(n / 4)), n);
+  return tf.reshape(int8Dequantize(absmax, codes, n, format === 'int8-signed'), shape as number[]);
+}
+
+/**
+ * A new packed slot for `params` holding zeros: a tree of its structure whose leaves are packed
+ * int32 tensors. Checks `params` first, as `stateLike` does, and that the backend keeps int32
+ * exactly ({@link checkPackedBackend}).
+ */
+export function packedZerosLike(owner: string, params: Params, format: PackedFormat): Params {
+  checkFloatTrees(owner, ['params'], [params]);
+  checkPackedBackend(owner, format);
+  const [leaves, def] = treeFlatten(params);
+  return def.unflatten(leaves.map((p) => tf.tensor1d(packValues(format, new Float32Array(p.size)), 'int32'))) as Params;
+}
+
+/** Backends already probed: whether their int32 tensors hold every 32-bit value. */
+const exactInt32 = new Map<string, boolean>();
+
+/**
+ * Throws unless the active backend keeps int32 tensors exactly (it does on cpu, wasm, webgpu
+ * and node; tfjs-backend-webgl stores them in float textures, exact only to 2^24), probed once
+ * per backend with a small computation whose result needs all 32 bits.
+ */
+export function checkPackedBackend(owner: string, format: PackedFormat): void {
+  const name = tf.getBackend();
+  let exact = exactInt32.get(name);
+  if (exact === undefined) {
+    const probe = tf.tidy(() => tf.add(tf.tensor1d([2147483520, -2147483647], 'int32'), tf.scalar(1, 'int32')));
+    const got = probe.dataSync();
+    probe.dispose();
+    exact = got[0] === 2147483521 && got[1] === -2147483646;
+    exactInt32.set(name, exact);
+  }
+  if (!exact) {
+    throw new Error(
+      `${owner}: stateDtype '${format.startsWith('int8') ? 'int8' : 'bfloat16'}' packs moments into int32 tensors, which the ` +
+        `'${name}' backend does not hold exactly (its int32 tensors keep 24 bits); use stateDtype 'float32' on this backend`,
+    );
+  }
+}
+
+/** Whether `t` is a packed leaf in `format` for `n` values (live, int32, 1-D, of the right length). */
+export function isPackedLeaf(t: tf.Tensor, format: PackedFormat, n: number): boolean {
+  return !t.isDisposed && t.dtype === 'int32' && t.rank === 1 && t.size === packedWords(format, n);
+}
+
+/** The layout kind of a moment kept in `dtype`: `floatKind` for float32, `'packedTree'` otherwise. */
+export function momentField(dtype: StateDtype, floatKind: 'tree' | 'nonNegativeTree'): FieldKind {
+  return dtype === 'float32' ? floatKind : 'packedTree';
+}
+
+/**
+ * A new moment for `params` kept in `dtype`, at zero: float32 tensors (as `stateLike`) or packed
+ * leaves; `signed` for a moment that takes both signs (int8's signed map).
+ */
+export function momentsLike(owner: string, params: Params, dtype: StateDtype, signed: boolean): Params {
+  return dtype === 'float32' ? stateLike(owner, params) : packedZerosLike(owner, params, slotFormat(dtype, signed) as PackedFormat);
+}

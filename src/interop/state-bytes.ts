@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { isPlainObject } from '../tree/walk.js';
+
+/** Bytes per element of each dtype as tfjs backends store it (bool as one byte). */
+const BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
+/**
+ * The bytes the tensors of `state` (any optimizer state: nested arrays and plain objects of
+ * tensors and numbers) hold on the device: each tensor's element count times 4 (float32,
+ * int32) or 1 (bool), a tensor (or buffer) held at several places counted once. Numbers are
+ * free.
+ *
+ * Adam keeps 8 bytes per parameter in float32; with `stateDtype: 'bfloat16'` about 4 and with
+ * `'int8'` about 2.03 (4 per 256 values for the block scales), plus 4 bytes per leaf and moment
+ * for the packed value count.
+ * @group Tree utilities
+ */
+export function stateBytes(state: unknown): number {
+  const seen = new Set<unknown>();
+  let total = 0;
+  const visit = (node: unknown): void => {
+    if (node instanceof tf.Tensor) {
+      if (node.isDisposed || seen.has(node.dataId)) return;
+      seen.add(node.dataId);
+      total += node.size * (BYTES[node.dtype] ?? 4);
+    } else if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+    } else if (isPlainObject(node)) {
+      if (seen.has(node)) return;
+      seen.add(node);
+      for (const key of Object.keys(node)) visit(node[key]);
+    }
+  };
+  visit(state);
+  return total;
+}

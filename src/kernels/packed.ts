@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Params, Updates } from '../types.js';
+import { flattenFloatTrees } from '../internal/leaves.js';
+import { packValues, unpackValues } from '../internal/packed-codec.js';
+import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
+import type { FusedSpec } from './spec.js';
+
+/**
+ * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu): each packed leaf
+ * is decoded into a float32 copy with the typed-array codec, the chain's generated float32
+ * program runs on the copies as on any float32 state, and its new slots are encoded back, leaf
+ * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
+ * composite float32 math, so the fused step equals the composite one bit for bit. The copies
+ * live for one step; the packed state is what is kept.
+ */
+
+/**
+ * `spec` over float32 copies of the packed slots of `state`: the spec to run, and `release` to
+ * free the copies once it has run. Checks the packed trees against the updates first (the
+ * composite path's errors), before anything is made.
+ */
+export function unpackSlots<S>(spec: FusedSpec<S>, state: S, updates: Updates): { spec: FusedSpec<S>; release(): void } {
+  const formats = spec.slotFormats!;
+  const packedTrees = spec.slots(state);
+  const [leaves, def] = flattenFloatTrees(spec.owner, ['updates', ...spec.slotNames], [updates, ...packedTrees], ['float32', ...formats]);
+  const made: tf.Tensor[] = [];
+  const floatTrees = packedTrees.map((tree, k) => {
+    const format = formats[k];
+    if (format === 'float32') return tree;
+    return def.unflatten(
+      leaves[k + 1].map((packed, j) => {
+        const copy = tf.tensor(unpackValues(format, packed.dataSync() as Int32Array), leaves[0][j].shape, 'float32');
+        made.push(copy);
+        return copy;
+      }),
+    ) as Params;
+  });
+  return {
+    spec: {
+      ...spec,
+      slotFormats: undefined,
+      slots: () => floatTrees,
+      next: (s) => {
+        const build = spec.next(s);
+        return (slots, leafState) => build(slots.map((tree, k) => (formats[k] === 'float32' ? tree : packTree(formats[k] as PackedFormat, tree))), leafState);
+      },
+    },
+    release: () => tf.dispose(made),
+  };
+}
+
+/** The packed tree of a kernel's new float32 slot tree, whose tensors it frees (its own, or the copies). */
+function packTree(format: SlotFormat & PackedFormat, tree: Params): Params {
+  const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
+  const packed = leaves[0].map((t) => tf.tensor1d(packValues(format, t.dataSync() as Float32Array), 'int32'));
+  for (const t of leaves[0]) if (!t.isDisposed) t.dispose();
+  return def.unflatten(packed) as Params;
+}
