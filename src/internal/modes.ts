@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { PyTree } from '../types.js';
-import { treeFlatten, treePaths, type TreeDef } from '../tree/structure.js';
+import type { Params } from '../types.js';
+import { treeFlatten, treeMap, treePaths, type TreeDef } from '../tree/structure.js';
 
 // Products of a tensor with a matrix along one axis (the "mode-k product" of tensor algebra),
 // in tf ops, for the Kronecker-factored preconditioners (SOAP, PSGD Kron).
@@ -49,37 +49,38 @@ export function axisSumSquares(x: tf.Tensor, axis: number): tf.Tensor1D {
   return (others.length === 0 ? sq : tf.sum(sq, others)) as tf.Tensor1D;
 }
 
-/** A leaf of a factor tree: an array of tensors (possibly empty). */
-const isFactorList = (x: unknown): boolean => Array.isArray(x) && x.every((t) => t instanceof tf.Tensor);
-
 /**
  * The per-leaf factor lists of a preconditioner state field (an array of tensors at each leaf of
  * the updates, the `i`-th of shape `want[j][i]` at the `j`-th leaf), after checking that `tree`
- * has the structure of the updates (`def`) with such arrays at its leaves; the error names the
- * owner, the field and the leaf's path.
+ * has the structure of `updates` with such arrays at its leaves; the error names the owner, the
+ * field and the leaf's path.
  */
-export function factorLeaves(owner: string, field: string, def: TreeDef, paths: readonly string[], want: readonly (readonly number[][])[], tree: unknown): tf.Tensor[][] {
+export function factorLeaves(owner: string, field: string, updates: Params, paths: readonly string[], want: readonly (readonly number[][])[], tree: unknown): tf.Tensor[][] {
   const fail = (j: number, what: string) =>
     new Error(`${owner}: ${field}${paths[j]} must be an array of ${want[j].length} float32 tensors of shapes ${want[j].map((s) => `[${s.join(', ')}]`).join(', ') || '(none)'}, got ${what}`);
-  let lists: tf.Tensor[][];
-  let got: TreeDef;
+  let j = 0;
+  const layout = treeFlatten(treeMap((g) => want[j++].map(() => g) as never, updates))[1];
+  let flat: tf.Tensor[];
+  let def: TreeDef;
   try {
-    [lists, got] = treeFlatten(tree as PyTree<tf.Tensor[]>, isFactorList);
+    [flat, def] = treeFlatten(tree as Params);
   } catch (error) {
     throw new Error(`${owner}: ${field} must have the structure of the updates with an array of factor tensors at each leaf (${(error as Error).message})`);
   }
-  if (!got.equals(def)) {
-    throw new Error(`${owner}: ${field} must have the structure of the updates (${def.toString()}) with an array of factor tensors at each leaf, got ${got.toString()}`);
+  if (!def.equals(layout)) {
+    throw new Error(`${owner}: ${field} must have the structure of the updates with an array of factor tensors at each leaf (${layout.toString()}), got ${def.toString()}`);
   }
-  lists.forEach((list, j) => {
-    if (list.length !== want[j].length) throw fail(j, `an array of ${list.length}`);
+  let at = 0;
+  return want.map((shapes, k) => {
+    const list = flat.slice(at, at + shapes.length);
+    at += shapes.length;
     list.forEach((t, i) => {
-      if (t.isDisposed) throw fail(j, `a disposed tensor at [${i}]`);
-      const s = want[j][i];
-      if (t.dtype !== 'float32' || t.shape.length !== s.length || t.shape.some((d, k) => d !== s[k])) throw fail(j, `${t.dtype} of shape [${t.shape.join(', ')}] at [${i}]`);
+      if (t.isDisposed) throw fail(k, `a disposed tensor at [${i}]`);
+      const s = shapes[i];
+      if (t.dtype !== 'float32' || t.shape.length !== s.length || t.shape.some((d, m) => d !== s[m])) throw fail(k, `${t.dtype} of shape [${t.shape.join(', ')}] at [${i}]`);
     });
+    return list;
   });
-  return lists;
 }
 
 /** The paths of a tree's leaves as suffixes of a field name (`.a.b`, `[0]`, or `` for a bare tensor). */

@@ -189,7 +189,7 @@ export function scaleByKron(options: ScaleByKronOptions = {}): GradientTransform
       checkFloatTrees(owner, ['updates', 'state.mu'], [updates, state.mu]);
       const [gs, def] = treeFlatten(updates);
       const layouts = gs.map((g) => layoutOf(g.shape));
-      const qs = factorLeaves(owner, 'state.q', def, leafSuffixes(updates), layouts.map(factorShapes), state.q);
+      const qs = factorLeaves(owner, 'state.q', updates, leafSuffixes(updates), layouts.map(factorShapes), state.q);
       const mus = treeFlatten(state.mu)[0];
       const t = state.count + 1;
       const p = probabilityAt(state.count);

@@ -166,8 +166,8 @@ export function scaleBySoap(options: ScaleBySoapOptions = {}): GradientTransform
       const paths = leafSuffixes(updates);
       const layouts = gs.map((g) => layoutOf(g.shape));
       const want = layouts.map(factorShapes);
-      const ggs = factorLeaves(owner, 'state.gg', def, paths, want, state.gg);
-      const qs = factorLeaves(owner, 'state.q', def, paths, want, state.q);
+      const ggs = factorLeaves(owner, 'state.gg', updates, paths, want, state.gg);
+      const qs = factorLeaves(owner, 'state.q', updates, paths, want, state.q);
       const [mus, nus] = [treeFlatten(state.mu)[0], treeFlatten(state.nu)[0]];
       const first = state.count === 0;
       const t = state.count;

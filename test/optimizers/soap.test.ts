@@ -44,8 +44,9 @@ function soapLeafRef(o: RefOptions, pre: [boolean, boolean]) {
   const { lr, b1 = 0.95, b2 = 0.95, eps = 1e-8, weightDecay = 0.01, precondFrequency = 10, normalizeGrads = false, correctBias = true } = o;
   const sb = (o.shampooBeta ?? -1) >= 0 ? o.shampooBeta! : b2;
   let step = 0;
-  let gg: [Matrix | null, Matrix | null] | null = null;
-  let q: [Matrix | null, Matrix | null] | null = null;
+  type Factors = Array<Matrix | null>;
+  let gg: Factors | null = null;
+  let q: Factors | null = null;
   let expAvg: Matrix = [];
   let expAvgSq: Matrix = [];
   const project = (x: Matrix) => {
@@ -63,10 +64,10 @@ function soapLeafRef(o: RefOptions, pre: [boolean, boolean]) {
   const updatePreconditioner = (g: Matrix) => {
     if (q !== null) expAvg = projectBack(expAvg);
     const outer: [Matrix, Matrix] = [mul(g, tr(g)), mul(tr(g), g)];
-    gg = gg!.map((m, i) => (m === null ? null : map2(m, outer[i], (a, b) => a + (1 - sb) * (b - a)))) as typeof gg;
-    if (q === null) q = gg!.map((m) => (m === null ? null : eighDescending(m))) as typeof q;
+    gg = gg!.map((m, i) => (m === null ? null : map2(m, outer[i], (a, b) => a + (1 - sb) * (b - a))));
+    if (q === null) q = gg!.map((m) => (m === null ? null : eighDescending(m)));
     if (step > 0 && step % precondFrequency === 0) {
-      q = q.map((o, i) => {
+      q = q!.map((o, i) => {
         const m = gg![i];
         if (m === null || o === null) return null;
         const est = o[0].map((_, c) => o.reduce((s, row, r) => s + row[c] * m[r].reduce((t, x, k) => t + x * o[k][c], 0), 0));
@@ -74,7 +75,7 @@ function soapLeafRef(o: RefOptions, pre: [boolean, boolean]) {
         expAvgSq = i === 0 ? order.map((r) => expAvgSq[r]) : expAvgSq.map((row) => order.map((c) => row[c]));
         const sorted = o.map((row) => order.map((c) => row[c]));
         return gramSchmidtQ(mul(m, sorted));
-      }) as typeof q;
+      });
     }
     if (step > 0) expAvg = project(expAvg);
   };
