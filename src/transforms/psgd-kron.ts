@@ -90,7 +90,7 @@ export function kronBalanceDraw(seed: number, t: number): number {
   return noiseSeed(seed, t, 0x7fffffff) / 2 ** 32;
 }
 
-/** The seed of the probe `V` of leaf `j` (flatten order) at step `t`. @internal */
+/** The seed of the probe `V` of the `j`-th non-empty leaf (flatten order, from 0) at step `t`. @internal */
 export function kronProbeSeed(seed: number, t: number, j: number): number {
   return noiseSeed(seed, t, j);
 }
@@ -126,7 +126,8 @@ function mergeToMatrix(shape: readonly number[]): number[] {
  * empty leaf gets a zero update. The leaf-sized products run as tf ops; the triangular factors'
  * inverses (tfjs has no triangular solve) are computed in float64 JS from the factors read back
  * from the backend, once per preconditioner update. `V` is `tf.randomNormal` with a seed mixed
- * from `seed`, `t` and the leaf's index, and the balancing draw a hash of `seed` and `t`, so a
+ * from `seed`, `t` and the leaf's index among the non-empty leaves (an empty leaf changes no
+ * other leaf's draw), and the balancing draw a hash of `seed` and `t`, so a
  * run is reproducible from `seed` (tfjs's generator is not torch's, so the draws differ from the
  * reference's).
  *
@@ -202,6 +203,7 @@ export function scaleByKron(options: ScaleByKronOptions = {}): GradientTransform
         const outs: tf.Tensor[] = [];
         const newMu: tf.Tensor[] = [];
         const newQ: tf.Tensor[][] = [];
+        let drawn = 0; // the probe's leaf index counts the non-empty leaves only
         gs.forEach((leaf, j) => {
           const mu = tf.add(tf.mul(b1S, mus[j]), tf.mul(c1S, leaf));
           newMu.push(mu);
@@ -215,7 +217,7 @@ export function scaleByKron(options: ScaleByKronOptions = {}): GradientTransform
           let q = qs[j];
           if (balance && shape.length > 1) q = balanceFactors(q);
           if (doUpdate) {
-            const v = tf.randomNormal(shape, 0, 1, 'float32', kronProbeSeed(seed, t, j));
+            const v = tf.randomNormal(shape, 0, 1, 'float32', kronProbeSeed(seed, t, drawn++));
             const g0 = intoPrecond ? m : tf.reshape(leaf, shape);
             const g = tf.add(g0, tf.mul(tf.mul(tf.scalar(Math.sqrt(EPS32)), tf.mean(tf.abs(g0))), v));
             if (intoPrecond) m = g; // the reference adds the probe noise in place, to the momentum it then preconditions

@@ -127,6 +127,8 @@ const WEBGPU_SYNC_READ_CASES = new Set<string>([
   'scaleByPolyak', 'polyakSgd', // the squared gradient norm
   'scaleByLbfgs', 'lbfgs', 'scaleByZoomLinesearch', 'scaleByBacktrackingLinesearch', // inner products, losses
   'applyIfFinite(chain(clipByGlobalNorm, adam))', 'applyIfFinite(multiSteps(namedChain))', // the finiteness probe
+  'soap', 'soap precondition1d, normalizeGrads, mergeDims', 'scaleBySoap', // the factors, for the eigenbases
+  'psgdKron', 'psgdKron oneDiag, raw gradients, every other step', 'scaleByKron', // the triangular factors, to invert
 ]);
 
 const TRAINING_STEPS = 300;
