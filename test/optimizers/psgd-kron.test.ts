@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { kronBalanceDraw, kronProbeSeed } from '../../src/transforms/psgd-kron.js';
 import { expectAllClose, expectBitwiseEqual, flat, run, thrown, trainWithoutLeak } from '../helpers.js';
+import { expectBadFactorChangesNothing, expectCheckpointRoundTrip } from './preconditioned.js';
 import { eye, map1, map2, maxAbs, mul, solveRightUpper, tr, zeros, type Matrix } from './dense.js';
 
 // psgdKron against a float64 transcription of the kron_torch reference (evanatyourservice/
@@ -247,5 +248,12 @@ describe('psgdKron', () => {
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toMatch(/preconditionUpdateProbability.*count 2/);
     treeDispose([params, state]);
+  });
+  it('round-trips a checkpoint: the loaded state continues bit for bit', () => {
+    expectCheckpointRoundTrip(() => psgdKron(0.01, { seed: 2 }), 3, 4);
+  });
+
+  it('a step given a factor of the wrong shape throws, naming its path, and changes nothing', () => {
+    expectBadFactorChangesNothing(() => psgdKron(0.01, { seed: 2 }), (s) => [{ ...s[0], q: { ...s[0].q, layer: { ...s[0].q.layer, kernel: [s[0].q.layer.kernel[0], tf.zeros([2, 2])] } } }, s[1], s[2]], /state\.q\.layer\.kernel must be an array/);
   });
 });

@@ -13,6 +13,7 @@ import {
   type Params,
 } from '../../src/index.js';
 import { expectAllClose, expectBitwiseEqual, flat, run, thrown, trainWithoutLeak } from '../helpers.js';
+import { expectBadFactorChangesNothing, expectCheckpointRoundTrip } from './preconditioned.js';
 import { eighDescending, eye, gramSchmidtQ, map1, map2, mul, tr, zeros, type Matrix } from './dense.js';
 
 // soap against a float64 transcription of the authors' reference step (nikhilvyas/SOAP,
@@ -200,5 +201,12 @@ describe('soap', () => {
   it('rejects a flag that is not a boolean and an unknown option', () => {
     expect(thrown(() => soap(0.01, { mergeDims: 1 as never }))).toBeInstanceOf(TypeError);
     expect(thrown(() => soap(0.01, { precondition_1d: true } as never)).message).toMatch(/precondition_1d/);
+  });
+  it('round-trips a checkpoint: the loaded state continues bit for bit', () => {
+    expectCheckpointRoundTrip(() => soap(0.01, { precondFrequency: 2 }), 3, 4);
+  });
+
+  it('a step given a factor of the wrong shape throws, naming its path, and changes nothing', () => {
+    expectBadFactorChangesNothing(() => soap(0.01, { precondFrequency: 2 }), (s) => [{ ...s[0], q: { ...s[0].q, layer: { ...s[0].q.layer, kernel: [tf.zeros([3, 3]), s[0].q.layer.kernel[1]] } } }, s[1], s[2]], /state\.q\.layer\.kernel must be an array/);
   });
 });
