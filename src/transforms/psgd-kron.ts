@@ -21,7 +21,7 @@ export interface ScaleByKronOptions {
    * How often the preconditioner is updated: a number in (0, 1] or a schedule of the step count.
    * The update happens when a counter of steps reaches `1 / p` (the reference's deterministic
    * rule). Default: `clamp(exp(-0.001 * (count - 500)), 0.03, 1)`, every step for 500 steps, then
-   * annealed to every 34th by about step 4,000.
+   * annealed to every 34th step from step 4,007 on.
    */
   preconditionUpdateProbability?: ScalarOrSchedule;
   /** An axis longer than this gets a diagonal factor instead of a triangular one. Default `8192`. */
