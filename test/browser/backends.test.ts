@@ -105,6 +105,10 @@ const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>>
     webgl: { ulps: 8, measured: '3 ulps', why: MATMUL },
     webgpu: { relative: 4e-4, measured: '2135 ulps, relative 1.5e-4', why: MATMUL },
   },
+  // Measured on SwiftShader (webgpu's sync reads are broken there, so these cases are blocked on it).
+  'soap precondition1d, normalizeGrads, mergeDims': { webgl: { ulps: 8, measured: '3 ulps (relative 2.4e-7)', why: MATMUL } },
+  psgdKron: { webgl: { ulps: 16, measured: '8 ulps (relative 6.1e-7)', why: MATMUL } },
+  'psgdKron oneDiag, raw gradients, every other step': { webgl: { ulps: 8, measured: '3 ulps (relative 2.7e-7)', why: MATMUL } },
   scaleByZoomLinesearch: { webgl: { ulps: 2, measured: '1 ulp (the loss)', why: DOTS } },
   scaleByBacktrackingLinesearch: { webgl: { ulps: 2, measured: '1 ulp (the loss)', why: DOTS } },
   scaleByLbfgs: { webgl: { relative: 4e-5, measured: '192 ulps, relative 1.8e-5 (float64 dots too)', why: DOTS } },
