@@ -36,6 +36,7 @@ export function scaleAlongAxis(x: tf.Tensor, v: tf.Tensor, axis: number): tf.Ten
 
 /** The `[n, n]` Gram matrix of `x`'s fibres along `axis`: `X_(axis) X_(axis)^T`, contracting every other axis. */
 export function axisGram(x: tf.Tensor, axis: number): tf.Tensor2D {
+  if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, x as tf.Tensor2D, axis === 1, axis === 0);
   const n = x.shape[axis];
   const front = x.rank === 1 ? x : tf.transpose(x, [axis, ...Array.from({ length: x.rank }, (_, i) => i).filter((i) => i !== axis)]);
   const u = tf.reshape(front, [n, -1]);
@@ -86,4 +87,11 @@ export function factorLeaves(owner: string, field: string, updates: Params, path
 /** The paths of a tree's leaves as suffixes of a field name (`.a.b`, `[0]`, or `` for a bare tensor). */
 export function leafSuffixes(tree: unknown): string[] {
   return treePaths(tree).map((p) => (p === '(root)' ? '' : p.startsWith('[') ? p : `.${p}`));
+}
+
+/** The `[n, n]` mask of the upper triangle (ones on and above the diagonal). */
+export function upperTriangleMask(n: number): tf.Tensor2D {
+  const mask = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) mask[i * n + j] = 1;
+  return tf.tensor2d(mask, [n, n]);
 }

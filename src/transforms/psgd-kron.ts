@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientTransformation, Params, ScalarOrSchedule } from '../types.js';
 import { checkFloatTrees } from '../internal/leaves.js';
 import { invertUpperTriangular } from '../internal/linalg.js';
-import { axisGram, axisSumSquares, factorLeaves, leafSuffixes, modeProduct, scaleAlongAxis } from '../internal/modes.js';
+import { axisGram, axisSumSquares, factorLeaves, leafSuffixes, modeProduct, scaleAlongAxis, upperTriangleMask } from '../internal/modes.js';
 import { checkBoolean, checkChoice, checkInteger, checkNumber, checkOptions, checkRate, checkScalarOrSchedule, evaluateSchedule } from '../internal/options.js';
 import { ownerOr } from '../internal/owner.js';
 import { declareState } from '../internal/state.js';
@@ -231,7 +231,7 @@ export function scaleByKron(options: ScaleByKronOptions = {}): GradientTransform
               const norm = tf.max(tf.abs(t2));
               if (diag[i]) return tf.sub(f, tf.div(tf.mul(t1, f), tf.maximum(norm, tinyS)));
               const bound = tf.where(tf.greater(norm, 0), spectralLowerBound(t2 as tf.Tensor2D, norm), norm);
-              return tf.sub(f, tf.matMul(tf.div(tf.linalg.bandPart(t1, 0, -1), tf.maximum(bound, tinyS)), f as tf.Tensor2D));
+              return tf.sub(f, tf.matMul(tf.div(tf.mul(t1, upperTriangleMask(f.shape[0])), tf.maximum(bound, tinyS)), f as tf.Tensor2D));
             });
           }
           newQ.push(q);
