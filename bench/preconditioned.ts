@@ -130,7 +130,8 @@ async function trainLayers(tx: GradientTransformation<any>, data: { xs: tf.Tenso
   const optimizer = toTfOptimizer(tx);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const t0 = performance.now();
-  await model.fit(data.xs, data.ys, { epochs: LAYERS.epochs, batchSize: LAYERS.batch, shuffle: true, verbose: 0 });
+  // No shuffling: tfjs shuffles with Math.random, which would make runs differ.
+  await model.fit(data.xs, data.ys, { epochs: LAYERS.epochs, batchSize: LAYERS.batch, shuffle: false, verbose: 0 });
   const steps = LAYERS.epochs * Math.ceil(LAYERS.points / LAYERS.batch);
   const ms = (performance.now() - t0) / steps;
   const result = model.evaluate(data.xs, data.ys, { batchSize: 1000 }) as tf.Scalar;
