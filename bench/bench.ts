@@ -9,7 +9,7 @@
 //   npm run bench -- --save            a full run, saved as the committed results
 //
 // Writes each run to bench/results/runs/ (not tracked by git); `--save` (full runs only) writes
-// bench/results/latest.json and latest.md instead, the committed figures the README quotes.
+// bench/results/latest.json and latest.md instead, the committed figures the README and the performance guide quote.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     `\nCopy bandwidth measured in the same run: ${bandwidth.toFixed(1)} GB/s. Times are medians of ${REPS} repetitions after warm-up, ` +
     `the four ways of stepping interleaved in each repetition; ratios are medians of the per-repetition ratios.\n`;
   // Every run goes to bench/results/runs/ (git-ignored). The committed bench/results/latest.*,
-  // which the README quotes, change only when a full run is deliberately saved with --save.
+  // which the README and the performance guide quote, change only when a full run is deliberately saved with --save.
   const filtered = Boolean(option('backend') || option('opt') || option('tree'));
   if (args.includes('--save') && filtered) throw new Error('--save keeps full runs only: drop --backend, --opt and --tree');
   const results = join(dirname(fileURLToPath(import.meta.url)), 'results');

@@ -28,6 +28,14 @@ import {
   dog,
   dowg,
   dadaptAdamw,
+  sophia,
+  sam,
+  mechanize,
+  chain,
+  normalizeByUpdateNorm,
+  momo,
+  momoAdam,
+  galore,
   adadelta,
   adagrad,
   adam,
@@ -149,6 +157,19 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['dog', (lr) => dog(lr), [1, 1, 1]],
   ['dowg', (lr) => dowg(lr), [1, 1, 1]],
   ['dadaptAdamw', (lr) => dadaptAdamw(lr), [1, 1, 1]],
+  // Sophia estimates the Hessian's diagonal from the loss function (read from `extra.valueFn`).
+  ['sophia', (lr) => sophia(lr), [0.05, 0.1, 0.05]],
+  // SAM around Adam: Adam's step from the point a normalized step of 1e-3 uphill finds (a fixed
+  // radius keeps it that far from an exact minimum: a larger one misses the tolerances).
+  ['sam', (lr) => sam(adam(lr), chain(normalizeByUpdateNorm({ eps: 0 }), sgd(1e-3))), [0.05, 0.1, 0.05]],
+  // Mechanic learns the scale of Adam's steps: the rate stays 1.
+  ['mechanize', (lr) => mechanize(adam(lr)), [1, 1, 1]],
+  // MoMo's step is Polyak-type, from the loss (read from `extra.value`), capped by the rate.
+  ['momo', (lr) => momo(lr), [1, 1, 1]],
+  ['momoAdam', (lr) => momoAdam(lr), [1, 1, 1]],
+  // GaLore projects matrices; the zoo's parameter is a vector, so these are its base Adam's numbers.
+  // (dpsgd is not here: it takes per-example gradients, and these functions have no examples.)
+  ['galore', (lr) => galore(lr), [0.05, 0.1, 0.05]],
   ['rprop', (lr) => rprop(lr), [1e-3, 1e-2, 1e-2]],
   ['adan', (lr) => adan(lr), [0.05, 0.1, 0.05]],
   ['optimisticGradientDescent', (lr) => optimisticGradientDescent(lr), [1e-3, 1e-2, 1e-2]],
@@ -162,11 +183,12 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
 ];
 
 /** Optimizers that read the loss (and the gradient and loss function) from `extra`. */
-const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd']);
+const WITH_EXTRA = new Set(['lbfgs', 'polyakSgd', 'sophia', 'momo', 'momoAdam']);
 /** Optimizers with a line search, whose state holds the loss and gradient at the point it accepted. */
 const LINE_SEARCH = new Set(['lbfgs']);
 
-const MAX_STEPS = 2000;
+// ZOO_MAX_STEPS shortens the race (the test suite runs the example with 400 steps to keep CI short).
+const MAX_STEPS = Number(process.env.ZOO_MAX_STEPS ?? 2000);
 
 /** Runs `tx` on `f` until the loss is within `tol` of the minimum or MAX_STEPS: steps taken (or null) and the final loss. */
 function race(f: TestFunction, tx: GradientTransformation<any>, withExtra: boolean, lineSearch: boolean): { steps: number | null; loss: number } {

@@ -151,6 +151,35 @@ export {
   type ScaleByDowgState,
 } from './transforms/dog.js';
 export { dadaptAdamw, type DadaptAdamwOptions, type DadaptAdamwState } from './optimizers/dadapt-adamw.js';
+// Optax contrib: sam, sophia, mechanize and their transforms
+export { sam, type SamOptions, type SamState } from './combine/sam.js';
+export { sophia, type SophiaOptions, type SophiaState } from './optimizers/sophia.js';
+export {
+  hutchinsonEstimatorDiagHessian,
+  scaleBySophia,
+  type HutchinsonOptions,
+  type HutchinsonState,
+  type ScaleBySophiaOptions,
+  type ScaleBySophiaState,
+} from './transforms/sophia.js';
+export { mechanize, type MechanizeOptions, type MechanizeState } from './combine/mechanize.js';
+
+// Optax contrib: momo, momoAdam, galore, differentiallyPrivateAggregate and dpsgd
+export { momo, momoAdam, type MomoAdamOptions, type MomoAdamState, type MomoOptions, type MomoState } from './optimizers/momo.js';
+export { galore, type GaloreOptions, type GaloreState } from './optimizers/galore.js';
+export {
+  scaleByGalore,
+  type GaloreDimensionNumbers,
+  type GaloreDimensionTree,
+  type ScaleByGaloreOptions,
+  type ScaleByGaloreState,
+} from './transforms/galore.js';
+export { dpsgd, type DpsgdOptions, type DpsgdState } from './optimizers/privacy.js';
+export {
+  differentiallyPrivateAggregate,
+  type DifferentiallyPrivateAggregateOptions,
+  type DifferentiallyPrivateAggregateState,
+} from './transforms/privacy.js';
 
 // Optimizer zoo: rprop, adan, optimistic gradient, adafactor, sm3, polyak (transforms and optimizers)
 export { rprop, type RpropOptions, type RpropState } from './optimizers/rprop.js';

@@ -31,6 +31,8 @@ interface DocsCheck {
   app: Application;
   /** Each group of the reference's index: its title and the exports in it. */
   groups: { title: string; names: string[] }[];
+  /** The text of each project document (the guides, ...), by title, links as the site will write them. */
+  documents: Map<string, string>;
 }
 
 /**
@@ -62,6 +64,9 @@ async function checkDocs(options: Partial<TypeDocOptions>, readConfig: boolean):
     otherProblems: problems.filter((m) => !NOT_DOCUMENTED.test(m)),
     app,
     groups: (project.groups ?? []).map((g) => ({ title: g.title, names: g.children.map((c) => c.name) })),
+    documents: new Map(
+      (project.documents ?? []).map((d) => [d.name, d.content.map((part) => ('text' in part ? part.text : '')).join('')]),
+    ),
   };
 }
 
@@ -89,6 +94,14 @@ describe('API reference (TypeDoc over src/index.ts, with typedoc.json)', () => {
 
   it('gives no other warning: no unexported type referenced, no broken link', () => {
     expect(check.otherProblems).toEqual([]);
+  });
+
+  it("renders the guides, and the catalogue's playground links point into the site's playground folder", () => {
+    expect([...check.documents.keys()]).toEqual(expect.arrayContaining(['Getting started', 'Optimizer catalogue', 'ARCHITECTURE', 'CONTRIBUTING']));
+    const catalogue = check.documents.get('Optimizer catalogue')!;
+    // scripts/typedoc-repo-links.mjs writes the path to the site's root when it writes each page.
+    expect(catalogue).toContain('(tfjs-optax-site-root/playground/index.html?fn=rosenbrock&');
+    expect(catalogue).not.toContain('examples/playground');
   });
 
   it('puts every export in one of the groups of typedoc.json (a @group tag in its doc comment)', () => {

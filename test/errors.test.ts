@@ -160,14 +160,6 @@ const STATEFUL: Array<[owner: string, make: () => GradientTransformation<any>, s
   ['sgd', () => chain(clip(1), sgd(0.1, { momentum: 0.9 })), 'chain'],
 ];
 
-/**
- * Where the library does not do what the tests of init below ask, and why: those run as expected
- * failures, so the day the library changes they fail and the entry goes.
- */
-const INIT_UNCHECKED: Record<string, string> = {
-  fromage: 'its chain keeps no per-leaf state and its init does not look at the params (sgd\'s, also stateless, checks them)',
-};
-const [INIT_CHECKED, INIT_NOT_CHECKED] = [STATEFUL.filter(([o]) => !(o in INIT_UNCHECKED)), STATEFUL.filter(([o]) => o in INIT_UNCHECKED)];
 
 describe('init rejects parameters it cannot build float32 state for, naming the path', () => {
   const int32LeafAtInit = (owner: string, make: () => GradientTransformation<any>) => {
@@ -177,8 +169,7 @@ describe('init rejects parameters it cannot build float32 state for, naming the 
     expect(e).toBeInstanceOf(TypeError);
     expect(e.message).toBe(`${owner}: params.layer.kernel must be a float32 tensor, got int32 of shape [2, 3]`);
   };
-  it.each(INIT_CHECKED)('%s: an int32 leaf is a TypeError at init', int32LeafAtInit);
-  it.fails.each(INIT_NOT_CHECKED)('%s: an int32 leaf is a TypeError at init (not yet: see INIT_UNCHECKED)', int32LeafAtInit);
+  it.each(STATEFUL)('%s: an int32 leaf is a TypeError at init', int32LeafAtInit);
 
   const notATreeAtInit = (owner: string, make: () => GradientTransformation<any>) => {
     const tx = make();
@@ -188,8 +179,7 @@ describe('init rejects parameters it cannot build float32 state for, naming the 
       `${owner}: params.layers[2].kernel: expected a tf.Tensor, an array, a plain object, null or undefined in a tree, got a number (3)`,
     );
   };
-  it.each(INIT_CHECKED)('%s: a value that is not a tree is a TypeError at init', notATreeAtInit);
-  it.fails.each(INIT_NOT_CHECKED)('%s: a value that is not a tree is a TypeError at init (not yet: see INIT_UNCHECKED)', notATreeAtInit);
+  it.each(STATEFUL)('%s: a value that is not a tree is a TypeError at init', notATreeAtInit);
 
   it('a chain whose second transformation rejects the params leaks nothing from the first', () => {
     const unchecked: GradientTransformation<{ t: tf.Tensor }> = { init: () => ({ t: tf.zeros([1]) }), update: (u, s) => [u, s] };
@@ -485,6 +475,5 @@ describe('a disposed tensor in the updates, the state or the params is an Error 
     const e = failsCleanly(() => tx.init(params));
     expect(e.message).toBe(disposedMessage(owner, 'params.layer.kernel', '[2, 3]'));
   };
-  it.each(INIT_CHECKED)('%s: init with a disposed parameter', disposedParamAtInit);
-  it.fails.each(INIT_NOT_CHECKED)('%s: init with a disposed parameter (not yet: see INIT_UNCHECKED)', disposedParamAtInit);
+  it.each(STATEFUL)('%s: init with a disposed parameter', disposedParamAtInit);
 });

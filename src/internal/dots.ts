@@ -18,7 +18,10 @@ export function readDots(pairs: readonly (readonly [PyTree, PyTree])[], extra: r
       const la = treeLeaves(a);
       const lb = treeLeaves(b);
       counts.push(la.length);
-      for (let i = 0; i < la.length; i++) parts.push(tf.reshape(tf.sum(tf.mul(la[i], lb[i])), [1]));
+      for (let i = 0; i < la.length; i++) {
+        // tf.sum of an empty tensor is not 0 on wasm (it reads uninitialised memory).
+        parts.push(la[i].size === 0 ? tf.zeros([1]) : tf.reshape(tf.sum(tf.mul(la[i], lb[i])), [1]));
+      }
     }
     return parts.length === 0 ? tf.zeros([0]) : parts.length === 1 ? parts[0] : tf.concat(parts);
   });

@@ -142,13 +142,15 @@ export const prodigy = /* @__PURE__ */ optimizerAlias(function prodigy(learningR
         const newS: tf.Tensor[] = [];
         for (let i = 0; i < gs.length; i++) {
           const s = new Scratch();
-          numeratorAcum = tf.add(numeratorAcum, tf.sum(tf.mul(gs[i], tf.sub(p0s[i], ps[i]))));
+          // A leaf without elements adds nothing to the sums (tf.sum of one is not 0 on wasm).
+          const empty = gs[i].size === 0;
+          if (!empty) numeratorAcum = tf.add(numeratorAcum, tf.sum(tf.mul(gs[i], tf.sub(p0s[i], ps[i]))));
           const dg = s.keep(s.mul(d, gs[i]));
           newM.push(s.keep(s.add(s.mul(b1s, ms[i]), s.mul(c1, dg))));
           newV.push(s.keep(s.add(s.mul(b2s, vs[i]), s.mul(c2, s.mul(dg, dg)))));
           const s1 = s.add(s.mul(b3s, ss[i]), s.mul(sumScale, dg));
           newS.push(s1);
-          denominator = tf.add(denominator, tf.sum(tf.abs(s1)));
+          if (!empty) denominator = tf.add(denominator, tf.sum(tf.abs(s1)));
         }
         const numeratorWeighted = tf.add(
           tf.mul(b3s, state.numeratorWeighted),

@@ -3,6 +3,7 @@ import { asOwner } from '../internal/owner.js';
 import type { EmptyState, GradientTransformation, ScalarOrSchedule, Schedule } from '../types.js';
 import { chain } from '../combine/chain.js';
 import { masked, type MaskedState } from '../combine/masked.js';
+import { checkFloatTrees } from '../internal/leaves.js';
 import { checkOptions, checkScalarOrSchedule } from '../internal/options.js';
 import { scaleByAdam, type ScaleByAdamOptions, type ScaleByAdamState } from '../transforms/adaptive.js';
 import { addDecayedWeights, addDecayedWeightsDownTo, checkMaskOption, type AddDecayedWeightsState, type Mask } from '../transforms/decay.js';
@@ -184,7 +185,7 @@ export const fromage = /* @__PURE__ */ optimizerAlias(function fromage(learningR
     stepRate = (count) => schedule(count) * shrink(schedule(count));
     decayRate = (count) => shrink(schedule(count)) - 1;
   }
-  return asOwner(owner, () =>
+  const chained = asOwner(owner, () =>
     chain(
       scaleByTrustRatio({ minNorm: options.minNorm ?? 1e-6 }),
       scaleByLearningRate(stepRate),
@@ -192,4 +193,13 @@ export const fromage = /* @__PURE__ */ optimizerAlias(function fromage(learningR
       addDecayedWeightsDownTo(-1, decayRate),
     ),
   );
+  // Nothing in the chain builds per-leaf state, so nothing in it looks at the params at init;
+  // check them here, as every optimizer does, so that a bad tree fails at init, not at update.
+  return {
+    ...chained,
+    init: (params) => {
+      checkFloatTrees(owner, ['params'], [params]);
+      return chained.init(params);
+    },
+  };
 });

@@ -101,3 +101,20 @@ export function evaluate(owner: string, inputs: LineInputs & { params: Params },
     tf.dispose(point as tf.TensorContainer);
   }
 }
+
+/**
+ * `extra.valueFn`, checked: a missing one is an `Error` that says what it is for (`purpose`, e.g.
+ * "whose Hessian is estimated") and how to pass it, another value a `TypeError`. For the
+ * transformations that differentiate the loss themselves (sophia's estimator, sam's opaque mode).
+ */
+export function requireValueFn(owner: string, extra: ExtraArgs | undefined, purpose: string, who = owner): (params: Params) => tf.Scalar | number {
+  const valueFn = extra?.valueFn;
+  if (valueFn === undefined || valueFn === null) {
+    throw new Error(
+      `${who} needs extra.valueFn (a function computing the loss at any params, with tf ops, ${purpose}); ` +
+        'call update(grads, state, params, { valueFn })' + (extra === undefined ? ' (no extra argument was given)' : ''),
+    );
+  }
+  if (typeof valueFn !== 'function') throw new TypeError(`${owner}: extra.valueFn must be a function (params) => loss, got ${describeNode(valueFn)}`);
+  return valueFn;
+}

@@ -84,6 +84,7 @@ const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>>
   scaleByDowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   dowg: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   dadaptAdamw: { webgl: { ulps: 8, measured: '4 ulps', why: REDUCTION }, webgpu: { ulps: 16, measured: '8 ulps', why: REDUCTION } },
+  mechanize: { webgl: { ulps: 4, measured: '2 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   scaleByTrustRatio: { webgl: { ulps: 32, measured: '16 ulps', why: REDUCTION }, webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   scaleByNovograd: { webgpu: { ulps: 4, measured: '2 ulps', why: REDUCTION } },
   novograd: { webgpu: { ulps: 16, measured: '6 ulps', why: REDUCTION } },
@@ -113,6 +114,9 @@ const CASE_TOLERANCES: Record<string, Partial<Record<BackendId, CaseTolerance>>>
   scaleByBacktrackingLinesearch: { webgl: { ulps: 2, measured: '1 ulp (the loss)', why: DOTS } },
   scaleByLbfgs: { webgl: { relative: 4e-5, measured: '192 ulps, relative 1.8e-5 (float64 dots too)', why: DOTS } },
   lbfgs: { webgl: { relative: 2e-4, measured: '1024 ulps, relative 9.6e-5 (float64 dots too)', why: DOTS } },
+  momo: { webgl: { relative: 2e-7, measured: 'relative 7.1e-8 (a float64 average of the dots)', why: DOTS } },
+  momoAdam: { webgl: { relative: 4e-6, measured: '14 ulps, relative 1.4e-6 (float64 dots too)', why: DOTS } },
+  scaleByGalore: { webgpu: { ulps: 32, measured: '16 ulps', why: 'matMul accumulates in another order (the projections)' } },
   'layers fit': {
     webgl: { ulps: 16, measured: '6 ulps', why: 'matMul and its gradients accumulate in another order; tanh is another approximation' },
     webgpu: { ulps: 64, measured: '20 ulps', why: 'matMul and its gradients accumulate in another order; tanh is another approximation' },
@@ -133,6 +137,7 @@ const WEBGPU_SYNC_READ_CASES = new Set<string>([
   'applyIfFinite(chain(clipByGlobalNorm, adam))', 'applyIfFinite(multiSteps(namedChain))', // the finiteness probe
   'soap', 'soap precondition1d, normalizeGrads, mergeDims', 'scaleBySoap', // the factors, for the eigenbases
   'psgdKron', 'psgdKron oneDiag, raw gradients, every other step', 'scaleByKron', // the triangular factors, to invert
+  'momo', 'momoAdam', 'galore', // momo's inner products; galore's gradient at a projector refresh (transposed on the GPU)
 ]);
 
 const TRAINING_STEPS = 300;

@@ -74,7 +74,7 @@ function makeTree(seed: number): Params {
   };
 }
 
-/** The exported optimizers that have a fused description (the README's table lists them). */
+/** The exported optimizers that have a fused description (the optimizer catalogue, docs/guides/optimizers.md, lists them). */
 const FUSED = OPTIMIZERS.filter((entry) => runsFused(factoryOf(entry)(0.01), false));
 
 /**

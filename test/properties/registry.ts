@@ -296,6 +296,7 @@ const REDUCING = new Set([
   'normalizeByUpdateNorm', 'clipByBlockRms', 'scaleByParamBlockNorm', 'scaleByParamBlockRms', 'adaptiveGradClip',
   'adafactor', 'scaleByFactoredRms', 'muon', 'scaleByMuon', 'prodigy', 'polyakSgd', 'scaleByPolyak', 'lbfgs',
   'scaleByLbfgs', 'scaleByBacktrackingLinesearch', 'scaleByZoomLinesearch', 'dog', 'scaleByDog', 'dowg', 'scaleByDowg', 'dadaptAdamw',
+  'momo', 'momoAdam', 'galore', 'scaleByGalore',
 ]);
 
 const e = (entry: Entry): Entry => (REDUCING.has(entry.name) ? { ...entry, reduces: true } : entry);
@@ -353,7 +354,24 @@ const PRECONDITIONED: Entry[] = [
   transform('scaleBySoap', SOAP, { reduces: true }),
   transform('scaleByKron', KRON, { reduces: true }),
 ];
+/** sophia's options (the Hessian estimator is the default one, seeded). */
+const SEED = int(0, 2 ** 32 - 1);
+const SOPHIA = {
+  b1: RATE, b2: RATE, eps: EPS_POS, gamma: nonneg(1), updateInterval: int(1, 3), seed: SEED,
+  clipThreshold: { ...positive(0.1, 2), valid: fc.oneof(positive(0.1, 2).valid, fc.constant(null)) },
+};
+const SOPHIA_OMITTED = { hessianDiagonalFn: 'a transformation: the default Hutchinson estimator (seed) is the one run' };
 const isMatrix = described((p: Params) => api.treeMap((x) => x.rank === 2, p) as never, '(p) => rank == 2');
+/** GaLore's options: the base optimizer (one that does without params) and how leaves read as matrices. */
+const GALORE = {
+  rank: int(1, 4), updateProjGap: int(1, 3), scale: finite(-2, 2),
+  baseOptimizer: typed(fc.constantFrom(
+    described(api.scaleByAdam(), 'scaleByAdam()'), described(api.scaleByLion({ b1: 0.5 }), 'scaleByLion({ b1: 0.5 })'), described(api.scaleByRms(), 'scaleByRms()'),
+  ), [3, {}]),
+  weightDimensionNumbers: typed(fc.constantFrom(
+    described((p: Params) => api.treeMap((x) => (x.rank >= 2 ? { reductionAxis: 0, outputAxis: x.shape.slice(1).map((_, i) => i + 1) } : null), p) as never, '(p) => rows: axis 0, columns: the rest'),
+  ), [3, 'x']),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Leaves: optimizers and transforms
@@ -427,6 +445,15 @@ const LEAVES: Entry[] = [
     betas: { ...dom(fc.tuple(RATE.valid, RATE.valid), [[0.9], [0.9, 1.5], [NaN, 0.9], 0.9]), errorOf: (v) => (Array.isArray(v) && v.length === 2 ? RangeError : TypeError) },
     eps: EPS, estimLr0: positive(1e-7, 1e-3), ...DECAY,
   }),
+  // optax contrib: sophia and its transforms. They read extra.valueFn, which the 'lbfgs' extra
+  // gives (a quadratic whose Hessian is the identity: every Hutchinson estimate is 1).
+  alias('sophia', { ...SOPHIA, ...DECAY }, { needs: 'lbfgs', reduces: true, omitted: SOPHIA_OMITTED }),
+  transform('scaleBySophia', SOPHIA, { needs: 'lbfgs', reduces: true, omitted: SOPHIA_OMITTED }),
+  transform('hutchinsonEstimatorDiagHessian', { seed: SEED }, { needs: 'lbfgs', reduces: true }),
+  alias('momo', { beta: RATE, lowerBound: finite(-1, 1), weightDecay: WD, adaptLowerBound: BOOL }, { needs: 'loss' }),
+  // eps > 0: with eps = 0 a zero gradient at the first step is 0 / 0 (as in optax).
+  alias('momoAdam', { b1: RATE, b2: RATE, eps: EPS_POS, lowerBound: finite(-1, 1), weightDecay: WD, adaptLowerBound: BOOL }, { needs: 'loss' }),
+  alias('galore', { ...GALORE, ...DECAY }),
   e({
     // rprop's rate is a number (a schedule is refused: the step sizes are its own schedule).
     name: 'rprop', args: [['learningRate', positive(1e-3, 0.3)]], rateArg: undefined,
@@ -503,6 +530,7 @@ const LEAVES: Entry[] = [
   transform('scaleByCocob', { alpha: positive(1, 200), eps: EPS }),
   transform('scaleByDog', { initStep: INIT_STEP, eps: EPS }, { required: ['initStep'] }),
   transform('scaleByDowg', { initEstimSqDist: positive(1e-4, 1), eps: EPS_POS }),
+  transform('scaleByGalore', GALORE),
   transform('scaleByAdemamix', { ...ADAM, b3: dom(fc.oneof(RATE1.valid, scheduleArb(0.5, 0.99)), [...NOT_FINITE, -0.1, 1.5]), alpha: rateOrSchedule(8) }),
   // Matrices only: masked to the rank-2 leaves, as a user would (muon does the same).
   e({
@@ -637,6 +665,15 @@ const WRAPPERS: Entry[] = [
     options: { learningRate: LR, b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), weightLrPower: nonneg(3) },
     required: ['learningRate'], rateOption: 'learningRate', build: call(api.scheduleFree as never),
   }),
+  // optax contrib wrappers: sam (opaque mode reads extra.valueFn, which the 'lbfgs' extra gives) and mechanize.
+  e({
+    name: 'sam', args: [['optimizer', INNER], ['advOptimizer', INNER]], options: { syncPeriod: int(1, 3), resetState: BOOL, opaqueMode: BOOL },
+    needs: 'lbfgs', build: call(api.sam as never),
+  }),
+  e({
+    name: 'mechanize', args: [['baseOptimizer', INNER]], options: { weightDecay: nonneg(0.1), eps: EPS, sInit: positive(1e-7, 1e-2), numBetas: int(1, 6) },
+    reduces: true, build: call(api.mechanize as never),
+  }),
 ];
 
 
@@ -663,6 +700,10 @@ export const OTHER_EXPORTS = new Set([
   // Telemetry: readers and measures (measureWithEma's output is a measurement, not updates; the
   // monitor entry above runs it).
   'getMeasurement', 'globalNorm', 'measureWithEma', 'fitCallback',
+  // Per-example gradients (every leaf [batch, ...param shape]), where every property here feeds
+  // gradients of the params' shapes and trainStep refuses others: test/transforms/privacy.test.ts
+  // and test/optimizers/privacy.test.ts check options, leaks and failed steps by hand.
+  'differentiallyPrivateAggregate', 'dpsgd',
 ]);
 
 /** A recipe by hand, for regression examples: `recipeOf('flatten', [recipeOf('lamb', [0.1])])`. */

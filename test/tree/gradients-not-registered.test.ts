@@ -40,12 +40,15 @@ describe('differentiating a loss with tfjs-core alone (no gradients registered)'
     ['lbfgsUpdate', 'lbfgs'],
     // Its first evaluation is valueAndGradFromState's.
     ['minimizeLbfgs', 'valueAndGradFromState'],
+    // A Hessian-vector product of valueFn; the gradient of valueFn at the adversarial point.
+    ['sophiaUpdate', 'sophia'],
+    ['samOpaque', 'sam'],
   ])('%s throws an Error that says what to import, and leaks nothing', (name, owner) => {
     expect(before[name]).toEqual({ result: { name: 'Error', message: advice(owner) }, leaked: 0 });
   });
 
   it("works once '@tensorflow/tfjs' is imported, as the error advises", () => {
-    for (const name of ['valueAndGrad', 'valueAndGradFromState', 'lbfgsUpdate', 'minimizeLbfgs']) {
+    for (const name of ['valueAndGrad', 'valueAndGradFromState', 'lbfgsUpdate', 'minimizeLbfgs', 'sophiaUpdate', 'samOpaque']) {
       expect(after[name], name).toEqual({ result: 'ok', leaked: 0 });
     }
   });

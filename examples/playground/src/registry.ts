@@ -43,6 +43,10 @@ export type OptimizerName =
   | 'dog'
   | 'dowg'
   | 'dadaptAdamw'
+  | 'sophia'
+  | 'momo'
+  | 'momoAdam'
+  | 'galore'
   | 'rprop'
   | 'adan'
   | 'optimisticAdam'
@@ -503,6 +507,22 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     toOptions: ({ b1: first, b2: second, ...rest }) => ({ betas: [first, second], ...rest }),
   },
   {
+    name: 'sophia',
+    family: ADAPTIVE,
+    about: 'Sophia (Liu et al. 2023), sophiaH: momentum over a clipped, floored average of Hutchinson estimates of the Hessian diagonal.',
+    learningRate: stepRate(),
+    hyperparameters: [
+      num('b1', 0.965, 'decay of the gradient average'),
+      num('b2', 0.99, 'decay of the Hessian-diagonal average (per estimate)'),
+      eps(1e-8, 'floor of the denominator'),
+      num('weightDecay', 1e-4, 'decoupled weight decay'),
+      num('gamma', 0.01, 'multiplies the Hessian diagonal in the denominator'),
+      optional('clipThreshold', 1, 1, 'clip of the update (off: none)', true),
+      num('updateInterval', 10, 'steps between Hessian estimates', true),
+      num('seed', 0, 'seed of the random signs', true),
+    ],
+  },
+  {
     name: 'cocob',
     family: SELF_TUNING,
     about: 'COCOB-Backprop (Orabona & Tommasi 2017): each coordinate bets on its gradient’s sign, no step size.',
@@ -539,6 +559,45 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
     about: "SGD with Polyak's step size (Loizou et al. 2021): (loss − fMin) / |g|², capped by the learning rate.",
     learningRate: fixedRate(1, false),
     hyperparameters: [num('scaling', 1, 'scales the gradient before the Polyak step is taken of it (optax)'), num('fMin', 0, 'a lower bound on the loss'), num('eps', 0, 'added to the squared gradient norm'), choice('variant', 'sps', ['sps', 'sps+'], 'variant')],
+  },
+  {
+    name: 'momo',
+    family: SELF_TUNING,
+    about: 'MoMo (Schaipp et al. 2023): momentum SGD whose step is a Polyak-type step from a model of the loss, capped by the learning rate.',
+    learningRate: fixedRate(0.1),
+    hyperparameters: [
+      num('beta', 0.9, 'momentum of the averaged gradients and losses'),
+      num('lowerBound', 0, 'a lower bound on the loss'),
+      num('weightDecay', 0, 'weight decay inside the loss model'),
+      bool('adaptLowerBound', false, 'estimate the lower bound on the fly'),
+    ],
+  },
+  {
+    name: 'momoAdam',
+    family: SELF_TUNING,
+    about: 'MoMo-Adam (Schaipp et al. 2023): Adam whose step is a Polyak-type step from a model of the loss, capped by the learning rate.',
+    learningRate: fixedRate(0.1),
+    hyperparameters: [
+      b1(),
+      b2(),
+      eps(1e-8, 'added to the preconditioner'),
+      num('lowerBound', 0, 'a lower bound on the loss'),
+      num('weightDecay', 0, 'AdamW-style weight decay inside the loss model'),
+      bool('adaptLowerBound', false, 'estimate the lower bound on the fly'),
+    ],
+  },
+  {
+    name: 'galore',
+    family: ADAM,
+    about: 'GaLore (Zhao et al. 2024): Adam on the gradient projected onto its leading singular vectors (here a 1×2 matrix: rank 1, along the gradient at each refresh).',
+    learningRate: stepRate(),
+    hyperparameters: [
+      num('rank', 128, 'rank of the projection (capped at the matrix’s smaller side)', true),
+      num('updateProjGap', 200, 'steps between refreshes of the projector', true),
+      num('scale', 1, 'multiplies the projected updates'),
+      num('weightDecay', 0, 'decoupled weight decay in the full space'),
+    ],
+    matrix: true,
   },
   {
     name: 'lbfgs',
