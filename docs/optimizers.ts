@@ -283,6 +283,20 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     paper: { cite: 'Jordan et al. 2024', url: 'https://kellerjordan.github.io/posts/muon/' },
   },
   {
+    name: 'soap',
+    chain: '`scaleBySoap`, `addDecayedWeights` (rate 0 at the first update), `scaleByLearningRate`',
+    update: 'first update: `L = (1 - sb) G G^T`, `R = (1 - sb) G^T G`, `QL`, `QR` their eigenvectors, `u = 0`; then Adam in the eigenbasis: `G\' = QL^T G QR`, `m = b1 m + (1 - b1) G\'`, `v = b2 v + (1 - b2) G\'^2`, `u = -lr * (sqrt(1 - b2^t) / (1 - b1^t) * QL (m / (sqrt(v) + eps)) QR^T + weightDecay * p)`; `L`, `R` moving averages; every `precondFrequency` steps `Q = qr(L Q).Q` (one power iteration, `v` re-sorted); axes longer than `maxPrecondDim` unpreconditioned; eigh and QR in float64 on the host',
+    defaults: '`learningRate = 3e-3`, `b1 = 0.95`, `b2 = 0.95`, `shampooBeta = -1` (= `b2`), `eps = 1e-8`, `weightDecay = 0.01`, `mask?`, `precondFrequency = 10`, `maxPrecondDim = 10000`, `mergeDims = false`, `precondition1d = false`, `normalizeGrads = false`, `correctBias = true`',
+    paper: arxiv('Vyas et al. 2024 (reference: github.com/nikhilvyas/SOAP)', '2409.11321'),
+  },
+  {
+    name: 'psgdKron',
+    chain: '`scaleByKron`, `addDecayedWeights` (rank >= 2 by default), `scaleByLearningRate`',
+    update: '`m = b1 m + (1 - b1) g`, `m^ = m / (1 - b1^t)`; `u = -lr * (clipRms(m^ x_i Q_i^T Q_i, 1.1) + weightDecay * p)`, `Q_i` one upper-triangular (or diagonal) factor per axis; when a step counter reaches `1 / preconditionUpdateProbability`: `Q_i -= precondLr * triu(A A^T - B B^T) / ||A A^T + B B^T|| * Q_i` with `A = G x_i Q_i`, `B = V x_i Q_i^-T`, probes `V ~ N(0, 1)` from `seed`',
+    defaults: "`b1 = 0.9`, `weightDecay = 0`, `mask = rank >= 2`, `preconditionUpdateProbability` = 1 for 500 steps, then annealed to 0.03, `maxSizeTriangular = 8192`, `minNdimTriangular = 2`, `memorySaveMode = null`, `momentumIntoPrecondUpdate = true`, `precondLr = 0.1`, `precondInitScale = 1`, `mergeDims = true`, `seed = 0`",
+    paper: { cite: 'Li 2018 (reference: github.com/evanatyourservice/kron_torch)', url: 'https://arxiv.org/abs/1809.10232' },
+  },
+  {
     name: 'prodigy',
     chain: 'one transformation (the estimated step size `d` scales every term)',
     update: '`dlr = d * lr * sqrt(1 - b2^t) / (1 - b1^t)`; Adam moments of `d g`; `d = max(d, r / ||s||_1)` from the distance to the initial parameters; `u = -dlr * (m / (sqrt(v) + d eps) + weightDecay * p)`',

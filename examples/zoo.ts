@@ -20,6 +20,8 @@ import {
   adopt,
   asgd,
   prodigy,
+  soap,
+  psgdKron,
   madgrad,
   acprop,
   cocob,
@@ -144,6 +146,10 @@ const OPTIMIZERS: Array<[string, (lr: number) => GradientTransformation<any>, [n
   ['adopt', (lr) => adopt(lr), [0.05, 0.1, 0.05]],
   ['ademamix', (lr) => ademamix(lr), [0.01, 0.05, 0.01]],
   ['prodigy', (lr) => prodigy(lr), [1, 1, 1]],
+  // Preconditioned: the 2-vector gets a full 2x2 preconditioner (SOAP's precondition1d, a
+  // triangular Kron factor from rank 1); SOAP's first step only sets its eigenbasis.
+  ['soap', (lr) => soap(lr, { precondition1d: true, weightDecay: 0 }), [0.05, 0.1, 0.05]],
+  ['psgdKron', (lr) => psgdKron(lr, { minNdimTriangular: 1 }), [0.05, 0.1, 0.05]],
   ['madgrad', (lr) => madgrad(lr), [0.01, 0.05, 0.01]],
   // Its first step is the gradient times the rate (no second moment yet), so the rate stays small.
   ['acprop', (lr) => acprop(lr), [1e-2, 1e-2, 1e-2]],

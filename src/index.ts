@@ -128,6 +128,12 @@ export {
 } from './transforms/muon.js';
 export { prodigy, type ProdigyOptions, type ProdigyState } from './optimizers/prodigy.js';
 
+// Beyond optax: preconditioned optimizers (SOAP, PSGD Kron) and their transforms
+export { soap, type SoapOptions, type SoapState } from './optimizers/soap.js';
+export { scaleBySoap, type ScaleBySoapOptions, type ScaleBySoapState } from './transforms/soap.js';
+export { psgdKron, type PsgdKronOptions, type PsgdKronState } from './optimizers/psgd-kron.js';
+export { scaleByKron, type ScaleByKronOptions, type ScaleByKronState } from './transforms/psgd-kron.js';
+
 // Optax contrib: madgrad, acprop, cocob, dog, dowg, dadaptAdamw and their transforms
 export { madgrad, type MadgradOptions, type MadgradState } from './optimizers/madgrad.js';
 export { scaleByMadgrad, type ScaleByMadgradOptions, type ScaleByMadgradState } from './transforms/madgrad.js';

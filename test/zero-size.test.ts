@@ -52,7 +52,7 @@ function withExtra(tx: AnyTx, kind: ExtraKind | undefined): AnyTx {
 }
 
 /** Cases whose updates are zeros on some of the three steps (accumulating, skipping): those that name one of these. */
-const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero', 'adopt', 'scaleByAdopt']);
+const SOME_ZEROS = new Set(['multiSteps', 'applyEvery', 'setToZero', 'adopt', 'scaleByAdopt', 'soap', 'scaleBySoap']);
 const someZeros = (name: string) => name.split(/\W+/).some((word) => SOME_ZEROS.has(word));
 /** Cases whose learning rate is 0 at some of the three steps (a warmup from 0, restarts): not every update is zeros. */
 const RATE_ZERO_AT_TIMES = new Set(['scheduleFreeAdamw', 'chain(clipByGlobalNorm, adamw warmup cosine)', 'injectHyperparams(chain(clip, sgd))']);

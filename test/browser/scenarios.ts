@@ -173,6 +173,13 @@ export const CASES: Case[] = [
   { name: 'polyakSgd', make: (l) => l.polyakSgd(1, { scaling: 0.5 }), extra: 'loss' },
   { name: 'scheduleFreeAdamw', make: (l) => l.scheduleFreeAdamw(0.01, { weightDecay: 0.1, warmupSteps: 2 }) },
   { name: 'scheduleFreeSgd', make: (l) => l.scheduleFreeSgd(0.1) },
+  // Beyond optax: preconditioned (eigenbases refreshed at steps 2, 4, ...; the Kron factors updated every step)
+  { name: 'soap', make: (l) => l.soap(0.01, { precondFrequency: 2, weightDecay: 0.1 }) },
+  { name: 'soap precondition1d, normalizeGrads, mergeDims', make: (l) => l.soap(0.01, { precondFrequency: 3, precondition1d: true, normalizeGrads: true, mergeDims: true, maxPrecondDim: 4 }) },
+  { name: 'scaleBySoap', make: (l) => l.scaleBySoap({ precondFrequency: 2 }) },
+  { name: 'psgdKron', make: (l) => l.psgdKron(0.01, { weightDecay: 0.1, seed: 3 }) },
+  { name: 'psgdKron oneDiag, raw gradients, every other step', make: (l) => l.psgdKron(0.01, { memorySaveMode: 'oneDiag', momentumIntoPrecondUpdate: false, preconditionUpdateProbability: 0.5 }) },
+  { name: 'scaleByKron', make: (l) => l.scaleByKron({ seed: 1 }) },
   // Wrappers and combinators
   { name: 'chain(clipByGlobalNorm, adamw warmup cosine)', make: (l) =>
     l.chain(l.clipByGlobalNorm(0.5), l.adamw(l.warmupCosineDecaySchedule({ initValue: 0, peakValue: 0.02, warmupSteps: 2, decaySteps: 10 }), { weightDecay: 0.05, mask: rank2(l) })) },

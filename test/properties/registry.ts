@@ -336,6 +336,24 @@ const INIT_STEP: Dom = {
   named: true,
   namesValue: true,
 };
+/** SOAP's options (small maxPrecondDim values leave some axes unpreconditioned). */
+const SOAP = {
+  b1: RATE, b2: RATE, shampooBeta: dom(fc.oneof(fc.constant(-1), RATE.valid), [...NOT_FINITE, 1, 1.5]), eps: EPS,
+  precondFrequency: int(1, 4), maxPrecondDim: int(1, 6), mergeDims: BOOL, precondition1d: BOOL, normalizeGrads: BOOL, correctBias: BOOL,
+};
+/** PSGD Kron's options. */
+const KRON = {
+  b1: RATE, preconditionUpdateProbability: dom(fc.oneof(real(0.05, 1), scheduleArb(0.05, 1)), [...NOT_FINITE, 0, 1.5]),
+  maxSizeTriangular: int(0, 8), minNdimTriangular: int(0, 3), memorySaveMode: oneOf('smartOneDiag', 'oneDiag', 'allDiag'),
+  momentumIntoPrecondUpdate: BOOL, precondLr: positive(0.01, 1), precondInitScale: positive(0.1, 3), mergeDims: BOOL, seed: int(0, 2 ** 32 - 1),
+};
+/** Beyond optax: the preconditioned optimizers and their transforms (matrix products and factorisations per leaf). */
+const PRECONDITIONED: Entry[] = [
+  alias('soap', { ...SOAP, ...DECAY }, { reduces: true }),
+  alias('psgdKron', { ...KRON, ...DECAY }, { reduces: true }),
+  transform('scaleBySoap', SOAP, { reduces: true }),
+  transform('scaleByKron', KRON, { reduces: true }),
+];
 /** sophia's options (the Hessian estimator is the default one, seeded). */
 const SEED = int(0, 2 ** 32 - 1);
 const SOPHIA = {
@@ -459,6 +477,7 @@ const LEAVES: Entry[] = [
   }, { args: [['learningRate', LR_OR_NULL]] }),
   alias('scheduleFreeAdamw', { warmupSteps: int(1, 4), b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), b2: RATE, eps: EPS_POS, ...DECAY, weightLrPower: nonneg(3) }, { accept: (a, o) => o.warmupSteps === undefined || typeof a[0] === 'number' }),
   alias('scheduleFreeSgd', { warmupSteps: int(1, 4), b1: dom(real(0.01, 1), [...NOT_FINITE, 0, 1.5]), ...DECAY, weightLrPower: nonneg(3) }, { accept: (a, o) => o.warmupSteps === undefined || typeof a[0] === 'number' }),
+  ...PRECONDITIONED,
 
   // Core transforms
   bare('identity'),

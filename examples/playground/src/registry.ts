@@ -34,6 +34,8 @@ export type OptimizerName =
   | 'adopt'
   | 'ademamix'
   | 'muon'
+  | 'soap'
+  | 'psgdKron'
   | 'prodigy'
   | 'madgrad'
   | 'acprop'
@@ -440,6 +442,37 @@ export const OPTIMIZERS: readonly OptimizerEntry[] = [
       nesterov(true),
       bool('adaptive', false, 'scale by the dual norm'),
       num('weightDecay', 0, 'decoupled weight decay of the matrices'),
+    ],
+  },
+  {
+    name: 'soap',
+    family: LAYERWISE,
+    about: 'SOAP (Vyas et al. 2024): Adam in the eigenbasis of Shampoo’s preconditioner (here the point is a 1×2 matrix); the first step only sets the basis.',
+    learningRate: stepRate(),
+    matrix: true,
+    hyperparameters: [
+      num('b1', 0.95, 'decay of the first moment'),
+      num('b2', 0.95, 'decay of the second moment'),
+      eps(1e-8),
+      weightDecay(0.01),
+      num('precondFrequency', 10, 'steps between refreshes of the eigenbasis', true),
+      bool('normalizeGrads', false, 'divide each update by its RMS'),
+      bool('correctBias', true, 'Adam’s bias correction'),
+    ],
+  },
+  {
+    name: 'psgdKron',
+    family: LAYERWISE,
+    about: 'PSGD Kron (Li): momentum preconditioned by a Kronecker product of triangular factors fitted online (here the point is a 1×2 matrix).',
+    learningRate: stepRate(),
+    matrix: true,
+    hyperparameters: [
+      num('b1', 0.9, 'momentum decay'),
+      weightDecay(0),
+      num('precondLr', 0.1, 'step size of the preconditioner’s update'),
+      num('precondInitScale', 1, 'scale of the initial preconditioner'),
+      bool('momentumIntoPrecondUpdate', true, 'fit the preconditioner to the momentum (off: to the gradient)'),
+      num('seed', 0, 'seed of the random probes', true),
     ],
   },
   {
