@@ -39,70 +39,123 @@ function bitsOfFloat(x: number): number {
 
 /** Packs `values` in `format` (the layout of {@link packedWords}). */
 export function packValues(format: PackedFormat, values: ArrayLike<number>): Int32Array {
-  const n = values.length;
-  const out = new Int32Array(packedWords(format, n));
-  out[0] = n;
-  const floats = values instanceof Float32Array ? values : Float32Array.from(values);
-  if (format === 'bfloat16') {
-    const bits = new Uint32Array(floats.buffer, floats.byteOffset, n);
-    for (let i = 0; i < n; i++) {
-      const u = bits[i];
-      // NaN (exponent all ones, fraction not zero) becomes the quiet NaN; the rest round to
-      // nearest even on the 16 bits dropped (a carry may reach the exponent, to infinity).
-      const code = (u & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
-      out[1 + (i >> 1)] |= code << (16 * (i & 1));
-    }
-    return out;
-  }
-  const signed = format === 'int8-signed';
-  const mid = dynamicMapMidpoints(signed);
-  const table = codeTable(signed);
-  const normed = new Float32Array(INT8_BLOCK);
-  const normedBits = new Uint32Array(normed.buffer);
-  const blocks = Math.ceil(n / INT8_BLOCK);
-  for (let b = 0; b < blocks; b++) {
-    const start = b * INT8_BLOCK;
-    const end = Math.min(n, start + INT8_BLOCK);
-    let absmax = 0;
-    let finite = true;
-    for (let i = start; i < end; i++) {
-      const a = Math.abs(floats[i]);
-      if (!(a <= 3.4028234663852886e38)) finite = false;
-      else if (a > absmax) absmax = a;
-    }
-    // A block holding NaN or an infinity keeps a NaN scale: all its values read back as NaN.
-    out[1 + b] = finite ? bitsOfFloat(absmax) : 0x7fc00000;
-    const at = 1 + blocks;
-    // The float32 quotients (the float64 ones rounded once are the float32 division's).
-    for (let i = start; i < end; i++) normed[i - start] = finite && absmax > 0 ? floats[i] / absmax : 0;
-    for (let i = start; i < end; i++) {
-      const j = i - start;
-      let code = table[normedBits[j] >>> 16];
-      if (code > 255) code = nearestCode(mid, normed[j]);
-      out[at + (i >> 2)] |= code << (8 * (i & 3));
-    }
-  }
+  const out = new Int32Array(packedWords(format, values.length));
+  packInto(format, values instanceof Float32Array ? values : Float32Array.from(values), out);
   return out;
 }
 
 /** The values of a packed leaf of `format` (its count read from element 0). */
 export function unpackValues(format: PackedFormat, packed: Int32Array): Float32Array {
-  const n = packed[0];
-  const out = new Float32Array(n);
+  const out = new Float32Array(packed[0]);
+  unpackInto(format, packed, out);
+  return out;
+}
+
+/**
+ * Packs `values` in `format` into `out`, which must hold {@link packedWords} words: writes every
+ * one of them (count, scales, codes, and the zero codes of a partial last word), so `out` may
+ * start with any contents (a new tensor's uninitialised memory).
+ */
+export function packInto(format: PackedFormat, values: Float32Array, out: Int32Array): void {
+  const n = values.length;
+  out[0] = n;
   if (format === 'bfloat16') {
-    const bits = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) bits[i] = ((packed[1 + (i >> 1)] >>> (16 * (i & 1))) & 0xffff) << 16;
-    return out;
+    // Signed bits: (u + 0x7fff + lsb) >>> 16 is the unsigned result for every non-NaN u (no
+    // carry leaves 32 bits below the NaNs), and >>> 16 of a negative number reads its bits.
+    const bits = new Int32Array(values.buffer, values.byteOffset, n);
+    const pairs = n >> 1;
+    for (let k = 0; k < pairs; k++) {
+      const u = bits[2 * k];
+      const v = bits[2 * k + 1];
+      // NaN (exponent all ones, fraction not zero) becomes the quiet NaN; the rest round to
+      // nearest even on the 16 bits dropped (a carry may reach the exponent, to infinity).
+      const lo = (u & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+      const hi = (v & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (v + 0x7fff + ((v >>> 16) & 1)) >>> 16;
+      out[1 + k] = lo | (hi << 16);
+    }
+    if (n & 1) {
+      const u = bits[n - 1];
+      out[1 + pairs] = (u & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+    }
+    return;
+  }
+  const signed = format === 'int8-signed';
+  const mid = dynamicMapMidpoints(signed);
+  const table = codeTable(signed);
+  const normed = NORMED;
+  const normedBits = NORMED_BITS;
+  const blocks = Math.ceil(n / INT8_BLOCK);
+  const at = 1 + blocks;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * INT8_BLOCK;
+    const count = Math.min(n, start + INT8_BLOCK) - start;
+    let absmax = 0;
+    let finite = true;
+    for (let i = start; i < start + count; i++) {
+      const a = Math.abs(values[i]);
+      if (!(a <= 3.4028234663852886e38)) finite = false;
+      else if (a > absmax) absmax = a;
+    }
+    // A block holding NaN or an infinity keeps a NaN scale: all its values read back as NaN.
+    out[1 + b] = finite ? bitsOfFloat(absmax) : 0x7fc00000;
+    // The float32 quotients (the float64 ones rounded once are the float32 division's).
+    if (finite && absmax > 0) for (let j = 0; j < count; j++) normed[j] = values[start + j] / absmax;
+    else normed.fill(0, 0, count);
+    // Missing values of a partial last word are code 0, whatever the scratch holds past `count`.
+    const words = (count + 3) >> 2;
+    for (let w = 0; w < words; w++) {
+      const j = 4 * w;
+      let word = 0;
+      for (let q = 0; q < 4 && j + q < count; q++) {
+        let code = table[normedBits[j + q] >>> 16];
+        if (code > 255) code = nearestCode(mid, normed[j + q]);
+        word |= code << (8 * q);
+      }
+      out[at + (start >> 2) + w] = word;
+    }
+  }
+}
+
+/** One block of normalised values, and its bits. */
+const NORMED = new Float32Array(INT8_BLOCK);
+const NORMED_BITS = new Uint32Array(NORMED.buffer);
+
+/**
+ * The values of a packed leaf of `format` into `out` (as many as it holds: the count in
+ * element 0), every element of which is written.
+ */
+export function unpackInto(format: PackedFormat, packed: Int32Array, out: Float32Array): void {
+  const n = out.length;
+  if (format === 'bfloat16') {
+    const bits = new Int32Array(out.buffer, out.byteOffset, n);
+    const pairs = n >> 1;
+    for (let k = 0; k < pairs; k++) {
+      const w = packed[1 + k];
+      bits[2 * k] = w << 16;
+      bits[2 * k + 1] = w & -65536;
+    }
+    if (n & 1) bits[n - 1] = packed[1 + pairs] << 16;
+    return;
   }
   const map = dynamicMap(format === 'int8-signed');
   const blocks = Math.ceil(n / INT8_BLOCK);
+  const at = 1 + blocks;
   for (let b = 0; b < blocks; b++) {
     const scale = floatOfBits(packed[1 + b] >>> 0);
-    const end = Math.min(n, (b + 1) * INT8_BLOCK);
+    const start = b * INT8_BLOCK;
+    const end = Math.min(n, start + INT8_BLOCK);
+    const whole = start + ((end - start) & ~3);
     // The product of two float32 values is exact in float64: storing it rounds once.
-    for (let i = b * INT8_BLOCK; i < end; i++) out[i] = map[(packed[1 + blocks + (i >> 2)] >>> (8 * (i & 3))) & 0xff] * scale;
+    let i = start;
+    for (; i < whole; i += 4) {
+      const w = packed[at + (i >> 2)];
+      out[i] = map[w & 0xff] * scale;
+      out[i + 1] = map[(w >>> 8) & 0xff] * scale;
+      out[i + 2] = map[(w >>> 16) & 0xff] * scale;
+      out[i + 3] = map[w >>> 24] * scale;
+    }
+    for (; i < end; i++) out[i] = map[(packed[at + (i >> 2)] >>> (8 * (i & 3))) & 0xff] * scale;
   }
-  return out;
 }
 
 /**

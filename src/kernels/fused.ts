@@ -112,7 +112,7 @@ function runFused<S>(
   extra?: ExtraArgs,
 ): [Updates, S] {
   if (spec.slotFormats !== undefined) {
-    const unpacked = unpackSlots(spec, state, updates);
+    const unpacked = unpackSlots(kernels, spec, state, updates);
     try {
       return runFused(kernels, unpacked.spec, updates, state, params, apply, sumOfSquares, extra);
     } finally {

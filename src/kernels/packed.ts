@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Updates } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
-import { packValues, unpackValues } from '../internal/packed-codec.js';
-import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
+import { packInto, unpackInto } from '../internal/packed-codec.js';
+import { packedWords, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
+import type { KernelBackend } from './backend.js';
+import type { CpuBackendLike } from './cpu/ownership.js';
 import type { FusedSpec } from './spec.js';
+import { heapOf, type WasmBackendLike } from './wasm/runner.js';
 
 /**
  * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu): each packed leaf
@@ -12,47 +15,137 @@ import type { FusedSpec } from './spec.js';
  * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
  * composite float32 math, so the fused step equals the composite one bit for bit. The copies
  * live for one step; the packed state is what is kept.
+ *
+ * The codec reads and writes tensor memory where the backend keeps it ({@link Host}): it reads
+ * the packed leaves and the kernel's float32 outputs in place, and writes into tensors it has
+ * just made, which nobody else holds. No tensor given to the step is written.
  */
+
+/**
+ * Reading and making tensors on the active backend without the copies of `dataSync` and
+ * `tf.tensor`. A view `read` returns is valid until the backend next allocates (a wasm heap may
+ * grow and move): `make` calls `fill` after its allocation, which reads its sources there.
+ */
+interface Host {
+  read(t: tf.Tensor, dtype: 'int32'): Int32Array;
+  read(t: tf.Tensor, dtype: 'float32'): Float32Array;
+  /** A new tensor whose every element `fill` writes (it starts with any contents). */
+  make(shape: number[], dtype: 'int32' | 'float32', fill: (data: Int32Array & Float32Array) => void): tf.Tensor;
+}
+
+type ArrayOf = { int32: Int32Array; float32: Float32Array };
+const ARRAYS = { int32: Int32Array, float32: Float32Array } as const;
+
+/** Reads with `dataSync` (a copy on wasm, the backend's own array on cpu), makes with `tf.tensor`. */
+const COPYING: Host = {
+  read: ((t: tf.Tensor) => t.dataSync()) as Host['read'],
+  make(shape, dtype, fill) {
+    const data = new ARRAYS[dtype](tf.util.sizeFromShape(shape));
+    fill(data as Int32Array & Float32Array);
+    return tf.tensor(data, shape, dtype);
+  },
+};
+
+/** The wasm backend's heap, read and written where the backend keeps each tensor. */
+function wasmHost(b: WasmBackendLike & { makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo }): Host {
+  const memory = heapOf(b);
+  if (memory === undefined || typeof b.makeOutput !== 'function') return COPYING;
+  const read = <D extends 'int32' | 'float32'>(t: tf.Tensor, dtype: D): ArrayOf[D] => {
+    const entry = b.dataIdMap.get(t.dataId);
+    // Data kept elsewhere (a tensor of another backend) is read through tfjs, which moves it.
+    if (entry === undefined || t.dtype !== dtype) return t.dataSync() as ArrayOf[D];
+    return new ARRAYS[dtype](memory.buffer, entry.memoryOffset, t.size) as ArrayOf[D];
+  };
+  return {
+    read: read as Host['read'],
+    make(shape, dtype, fill) {
+      // Uninitialised memory of the backend's own, under a new data id (refCount 1).
+      const t = tf.engine().makeTensorFromTensorInfo(b.makeOutput!(shape, dtype));
+      try {
+        fill(read(t, dtype) as Int32Array & Float32Array);
+      } catch (err) {
+        t.dispose();
+        throw err;
+      }
+      return t;
+    },
+  };
+}
+
+/** The cpu backend's arrays, read without handing them out (see cpu/ownership.ts). */
+function cpuHost(b: CpuBackendLike): Host {
+  if (typeof b.data?.get !== 'function') return COPYING;
+  return {
+    read: ((t: tf.Tensor, dtype: 'int32' | 'float32') => {
+      const values = b.data.get(t.dataId)?.values as unknown;
+      return values instanceof ARRAYS[dtype] && values.length === t.size ? values : t.dataSync();
+    }) as Host['read'],
+    make: COPYING.make,
+  };
+}
+
+function hostOf(kernels: KernelBackend): Host {
+  const b = tf.backend() as unknown;
+  if (kernels.name === 'wasm') return wasmHost(b as WasmBackendLike);
+  if (kernels.name === 'cpu') return cpuHost(b as CpuBackendLike);
+  return COPYING;
+}
 
 /**
  * `spec` over float32 copies of the packed slots of `state`: the spec to run, and `release` to
  * free the copies once it has run. Checks the packed trees against the updates first (the
  * composite path's errors), before anything is made.
  */
-export function unpackSlots<S>(spec: FusedSpec<S>, state: S, updates: Updates): { spec: FusedSpec<S>; release(): void } {
+export function unpackSlots<S>(kernels: KernelBackend, spec: FusedSpec<S>, state: S, updates: Updates): { spec: FusedSpec<S>; release(): void } {
   const formats = spec.slotFormats!;
+  const host = hostOf(kernels);
   const packedTrees = spec.slots(state);
   const [leaves, def] = flattenFloatTrees(spec.owner, ['updates', ...spec.slotNames], [updates, ...packedTrees], ['float32', ...formats]);
   const made: tf.Tensor[] = [];
-  const floatTrees = packedTrees.map((tree, k) => {
-    const format = formats[k];
-    if (format === 'float32') return tree;
-    return def.unflatten(
-      leaves[k + 1].map((packed, j) => {
-        const copy = tf.tensor(unpackValues(format, packed.dataSync() as Int32Array), leaves[0][j].shape, 'float32');
-        made.push(copy);
-        return copy;
-      }),
-    ) as Params;
-  });
-  return {
-    spec: {
-      ...spec,
-      slotFormats: undefined,
-      slots: () => floatTrees,
-      next: (s) => {
-        const build = spec.next(s);
-        return (slots, leafState) => build(slots.map((tree, k) => (formats[k] === 'float32' ? tree : packTree(formats[k] as PackedFormat, tree))), leafState);
+  try {
+    const floatTrees = packedTrees.map((tree, k) => {
+      const format = formats[k];
+      if (format === 'float32') return tree;
+      return def.unflatten(
+        leaves[k + 1].map((packed, j) => {
+          const copy = host.make(leaves[0][j].shape, 'float32', (data) => unpackInto(format, host.read(packed, 'int32'), data));
+          made.push(copy);
+          return copy;
+        }),
+      ) as Params;
+    });
+    return {
+      spec: {
+        ...spec,
+        slotFormats: undefined,
+        slots: () => floatTrees,
+        next: (s) => {
+          const build = spec.next(s);
+          return (slots, leafState) =>
+            build(
+              slots.map((tree, k) => (formats[k] === 'float32' ? tree : packTree(host, formats[k] as PackedFormat, tree))),
+              leafState,
+            );
+        },
       },
-    },
-    release: () => tf.dispose(made),
-  };
+      release: () => tf.dispose(made),
+    };
+  } catch (err) {
+    tf.dispose(made);
+    throw err;
+  }
 }
 
 /** The packed tree of a kernel's new float32 slot tree, whose tensors it frees (its own, or the copies). */
-function packTree(format: SlotFormat & PackedFormat, tree: Params): Params {
+function packTree(host: Host, format: SlotFormat & PackedFormat, tree: Params): Params {
   const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
-  const packed = leaves[0].map((t) => tf.tensor1d(packValues(format, t.dataSync() as Float32Array), 'int32'));
+  const packed: tf.Tensor[] = [];
+  try {
+    for (const t of leaves[0]) packed.push(host.make([packedWords(format, t.size)], 'int32', (data) => packInto(format, host.read(t, 'float32'), data)));
+  } catch (err) {
+    tf.dispose(packed);
+    throw err;
+  }
   for (const t of leaves[0]) if (!t.isDisposed) t.dispose();
   return def.unflatten(packed) as Params;
 }
