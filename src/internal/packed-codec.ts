@@ -80,45 +80,59 @@ export function packInto(format: PackedFormat, values: Float32Array, out: Int32A
     return;
   }
   const signed = format === 'int8-signed';
-  const mid = dynamicMapMidpoints(signed);
+  const mid = sentinelMidpoints(signed);
   const table = codeTable(signed);
-  const normed = NORMED;
-  const normedBits = NORMED_BITS;
   const blocks = Math.ceil(n / INT8_BLOCK);
   const at = 1 + blocks;
   for (let b = 0; b < blocks; b++) {
     const start = b * INT8_BLOCK;
-    const count = Math.min(n, start + INT8_BLOCK) - start;
+    const end = Math.min(n, start + INT8_BLOCK);
     let absmax = 0;
     let finite = true;
-    for (let i = start; i < start + count; i++) {
+    for (let i = start; i < end; i++) {
       const a = Math.abs(values[i]);
       if (!(a <= 3.4028234663852886e38)) finite = false;
       else if (a > absmax) absmax = a;
     }
     // A block holding NaN or an infinity keeps a NaN scale: all its values read back as NaN.
     out[1 + b] = finite ? bitsOfFloat(absmax) : 0x7fc00000;
-    // The float32 quotients (the float64 ones rounded once are the float32 division's).
-    if (finite && absmax > 0) for (let j = 0; j < count; j++) normed[j] = values[start + j] / absmax;
-    else normed.fill(0, 0, count);
-    // Missing values of a partial last word are code 0, whatever the scratch holds past `count`.
-    const words = (count + 3) >> 2;
-    for (let w = 0; w < words; w++) {
-      const j = 4 * w;
+    // A zero or poisoned block is all code(0).
+    const scale = finite && absmax > 0 ? absmax : 0;
+    const whole = start + ((end - start) & ~3);
+    let i = start;
+    for (; i < whole; i += 4) {
+      out[at + (i >> 2)] =
+        code(values[i], scale, table, mid) |
+        (code(values[i + 1], scale, table, mid) << 8) |
+        (code(values[i + 2], scale, table, mid) << 16) |
+        (code(values[i + 3], scale, table, mid) << 24);
+    }
+    // A partial last word: the missing values are code 0.
+    if (i < end) {
       let word = 0;
-      for (let q = 0; q < 4 && j + q < count; q++) {
-        let code = table[normedBits[j + q] >>> 16];
-        if (code > 255) code = nearestCode(mid, normed[j + q]);
-        word |= code << (8 * q);
-      }
-      out[at + (start >> 2) + w] = word;
+      for (let q = 0; i + q < end; q++) word |= code(values[i + q], scale, table, mid) << (8 * q);
+      out[at + (i >> 2)] = word;
     }
   }
 }
 
-/** One block of normalised values, and its bits. */
-const NORMED = new Float32Array(INT8_BLOCK);
+/** One normalised value, and its bits. */
+const NORMED = new Float32Array(1);
 const NORMED_BITS = new Uint32Array(NORMED.buffer);
+
+/**
+ * The code of `x / scale` (of 0 when `scale` is 0): its float32 quotient (the float64 one
+ * rounded once is the float32 division's), whose upper 16 bits give the smallest code of the
+ * values sharing them, then one step up per midpoint the quotient exceeds from there (`mid`
+ * ends with +Infinity, which nothing exceeds).
+ */
+function code(x: number, scale: number, table: Uint8Array, mid: Float32Array): number {
+  NORMED[0] = scale === 0 ? 0 : x / scale;
+  const q = NORMED[0];
+  let c = table[NORMED_BITS[0] >>> 16];
+  while (q > mid[c]) c++;
+  return c;
+}
 
 /**
  * The values of a packed leaf of `format` into `out` (as many as it holds: the count in
@@ -159,27 +173,42 @@ export function unpackInto(format: PackedFormat, packed: Int32Array, out: Float3
 }
 
 /**
- * The code of every float32 whose upper 16 bits are `p`, at index `p`, where one code serves them
- * all (codes grow with the value, so the two ends of the range decide), else 256: a lookup that
- * spares most values the binary search.
+ * The smallest code of the float32 values whose upper 16 bits are `p`, at index `p`. Codes grow
+ * with the value, so it is the code of one end of the range: the end nearer zero for negative
+ * values, the other for positive ones, and 0 for the NaNs (which exceed no midpoint).
  */
-function codeTable(signed: boolean): Uint16Array {
+function codeTable(signed: boolean): Uint8Array {
   const cached = signed ? SIGNED_TABLE : UNSIGNED_TABLE;
   if (cached !== undefined) return cached;
   const mid = dynamicMapMidpoints(signed);
-  const table = new Uint16Array(65536);
+  const table = new Uint8Array(65536);
   for (let p = 0; p < 65536; p++) {
     const a = nearestCode(mid, floatOfBits((p << 16) >>> 0));
     const b = nearestCode(mid, floatOfBits(((p << 16) | 0xffff) >>> 0));
-    table[p] = a === b ? a : 256;
+    table[p] = Math.min(a, b);
   }
   if (signed) SIGNED_TABLE = table;
   else UNSIGNED_TABLE = table;
   return table;
 }
 
-let SIGNED_TABLE: Uint16Array | undefined;
-let UNSIGNED_TABLE: Uint16Array | undefined;
+let SIGNED_TABLE: Uint8Array | undefined;
+let UNSIGNED_TABLE: Uint8Array | undefined;
+
+/** The 255 midpoints followed by +Infinity. */
+function sentinelMidpoints(signed: boolean): Float32Array {
+  const cached = signed ? SIGNED_MID : UNSIGNED_MID;
+  if (cached !== undefined) return cached;
+  const mid = new Float32Array(256);
+  mid.set(dynamicMapMidpoints(signed));
+  mid[255] = Infinity;
+  if (signed) SIGNED_MID = mid;
+  else UNSIGNED_MID = mid;
+  return mid;
+}
+
+let SIGNED_MID: Float32Array | undefined;
+let UNSIGNED_MID: Float32Array | undefined;
 
 /** The code of `x`: the number of midpoints it exceeds (NaN exceeds none). */
 function nearestCode(mid: Float32Array, x: number): number {

@@ -6,7 +6,7 @@ import { packedWords, type PackedFormat, type SlotFormat } from '../internal/sta
 import type { KernelBackend } from './backend.js';
 import type { CpuBackendLike } from './cpu/ownership.js';
 import type { FusedSpec } from './spec.js';
-import { heapOf, type WasmBackendLike } from './wasm/runner.js';
+import { heapOf, WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 
 /**
  * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu): each packed leaf
@@ -31,57 +31,90 @@ interface Host {
   read(t: tf.Tensor, dtype: 'float32'): Float32Array;
   /** A new tensor whose every element `fill` writes (it starts with any contents). */
   make(shape: number[], dtype: 'int32' | 'float32', fill: (data: Int32Array & Float32Array) => void): tf.Tensor;
+  /** A float32 copy of shape `shape` of the values of the packed leaf `packed`. */
+  unpack(format: PackedFormat, packed: tf.Tensor, shape: number[]): tf.Tensor;
+  /** The packed leaf of the values of the float32 tensor `t`. */
+  pack(format: PackedFormat, t: tf.Tensor): tf.Tensor;
+}
+
+/** {@link Host.unpack} and {@link Host.pack} with the typed-array codec. */
+function withCodec(h: Pick<Host, 'read' | 'make'>): Host {
+  return {
+    ...h,
+    unpack: (format, packed, shape) => h.make(shape, 'float32', (data) => unpackInto(format, h.read(packed, 'int32'), data)),
+    pack: (format, t) => h.make([packedWords(format, t.size)], 'int32', (data) => packInto(format, h.read(t, 'float32'), data)),
+  };
 }
 
 type ArrayOf = { int32: Int32Array; float32: Float32Array };
 const ARRAYS = { int32: Int32Array, float32: Float32Array } as const;
 
 /** Reads with `dataSync` (a copy on wasm, the backend's own array on cpu), makes with `tf.tensor`. */
-const COPYING: Host = {
+const COPYING: Host = withCodec({
   read: ((t: tf.Tensor) => t.dataSync()) as Host['read'],
   make(shape, dtype, fill) {
     const data = new ARRAYS[dtype](tf.util.sizeFromShape(shape));
     fill(data as Int32Array & Float32Array);
     return tf.tensor(data, shape, dtype);
   },
-};
+});
 
 /** The wasm backend's heap, read and written where the backend keeps each tensor. */
 function wasmHost(b: WasmBackendLike & { makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo }): Host {
   const memory = heapOf(b);
-  if (memory === undefined || typeof b.makeOutput !== 'function') return COPYING;
+  const kernels = WasmKernels.for(b);
+  if (memory === undefined || kernels === null || typeof b.makeOutput !== 'function') return COPYING;
+  const here = (t: tf.Tensor) => b.dataIdMap.get(t.dataId) !== undefined;
   const read = <D extends 'int32' | 'float32'>(t: tf.Tensor, dtype: D): ArrayOf[D] => {
     const entry = b.dataIdMap.get(t.dataId);
     // Data kept elsewhere (a tensor of another backend) is read through tfjs, which moves it.
     if (entry === undefined || t.dtype !== dtype) return t.dataSync() as ArrayOf[D];
     return new ARRAYS[dtype](memory.buffer, entry.memoryOffset, t.size) as ArrayOf[D];
   };
-  return {
+  /** A new tensor of the backend's own uninitialised memory (refCount 1), filled by `fill`. */
+  const made = (shape: number[], dtype: 'int32' | 'float32', fill: (t: tf.Tensor) => void): tf.Tensor => {
+    const t = tf.engine().makeTensorFromTensorInfo(b.makeOutput!(shape, dtype));
+    try {
+      fill(t);
+    } catch (err) {
+      t.dispose();
+      throw err;
+    }
+    return t;
+  };
+  const host = withCodec({
     read: read as Host['read'],
-    make(shape, dtype, fill) {
-      // Uninitialised memory of the backend's own, under a new data id (refCount 1).
-      const t = tf.engine().makeTensorFromTensorInfo(b.makeOutput!(shape, dtype));
-      try {
-        fill(read(t, dtype) as Int32Array & Float32Array);
-      } catch (err) {
-        t.dispose();
-        throw err;
-      }
-      return t;
-    },
+    make: (shape, dtype, fill) => made(shape, dtype, (t) => fill(read(t, dtype) as Int32Array & Float32Array)),
+  });
+  // bfloat16 in the SIMD codec of optimizers.wat, where the tensor read is this backend's own.
+  return {
+    ...host,
+    unpack: (format, packed, shape) =>
+      format === 'bfloat16' && here(packed)
+        ? made(shape, 'float32', (t) => {
+            kernels.bfloat16(false, packed.dataId, t.dataId, t.size);
+          })
+        : host.unpack(format, packed, shape),
+    pack: (format, t) =>
+      format === 'bfloat16' && here(t)
+        ? made([packedWords(format, t.size)], 'int32', (p) => {
+            new Int32Array(memory.buffer, kernels.offset(p.dataId), 1)[0] = t.size;
+            kernels.bfloat16(true, p.dataId, t.dataId, t.size);
+          })
+        : host.pack(format, t),
   };
 }
 
 /** The cpu backend's arrays, read without handing them out (see cpu/ownership.ts). */
 function cpuHost(b: CpuBackendLike): Host {
   if (typeof b.data?.get !== 'function') return COPYING;
-  return {
+  return withCodec({
     read: ((t: tf.Tensor, dtype: 'int32' | 'float32') => {
       const values = b.data.get(t.dataId)?.values as unknown;
       return values instanceof ARRAYS[dtype] && values.length === t.size ? values : t.dataSync();
     }) as Host['read'],
     make: COPYING.make,
-  };
+  });
 }
 
 function hostOf(kernels: KernelBackend): Host {
@@ -108,7 +141,7 @@ export function unpackSlots<S>(kernels: KernelBackend, spec: FusedSpec<S>, state
       if (format === 'float32') return tree;
       return def.unflatten(
         leaves[k + 1].map((packed, j) => {
-          const copy = host.make(leaves[0][j].shape, 'float32', (data) => unpackInto(format, host.read(packed, 'int32'), data));
+          const copy = host.unpack(format, packed, leaves[0][j].shape);
           made.push(copy);
           return copy;
         }),
@@ -141,7 +174,7 @@ function packTree(host: Host, format: SlotFormat & PackedFormat, tree: Params): 
   const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
   const packed: tf.Tensor[] = [];
   try {
-    for (const t of leaves[0]) packed.push(host.make([packedWords(format, t.size)], 'int32', (data) => packInto(format, host.read(t, 'float32'), data)));
+    for (const t of leaves[0]) packed.push(host.pack(format, t));
   } catch (err) {
     tf.dispose(packed);
     throw err;

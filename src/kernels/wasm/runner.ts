@@ -31,6 +31,10 @@ export interface WasmBackendLike {
 interface KernelExports {
   /** The sum of squares of the leaves of a table of `count` records `[n, offset]` (i32 words). */
   sumsq(table: number, count: number): number;
+  /** `n` bfloat16 codes (two bytes each) at byte address `src` to float32 values at `dst`. */
+  bf16unpack(src: number, dst: number, n: number): void;
+  /** `n` float32 values at `src` to bfloat16 codes at `dst`, and a zero code after an odd count. */
+  bf16pack(src: number, dst: number, n: number): void;
 }
 
 /** The compiled modules (for an unshared and a shared memory), made on first use. */
@@ -216,6 +220,19 @@ export class WasmKernels {
       this.programs.set(key, run);
     }
     return run;
+  }
+
+  /**
+   * The bfloat16 codec on the heap, between the codes of a packed leaf of `n` values (from its
+   * element 1) and a float32 tensor of `n` elements: `pack` writes the codes (every word),
+   * else the values.
+   */
+  bfloat16(pack: boolean, packed: object, floats: object, n: number): void {
+    if (n === 0) return;
+    const codes = this.offset(packed, 1);
+    const values = this.offset(floats);
+    if (pack) this.exports.bf16pack(values, codes, n);
+    else this.exports.bf16unpack(codes, values, n);
   }
 
   /** The sum of squares of all elements of `tensors`, in float64 (one pass over the heap). */
