@@ -195,6 +195,15 @@ function codeTable(signed: boolean): Uint8Array {
 let SIGNED_TABLE: Uint8Array | undefined;
 let UNSIGNED_TABLE: Uint8Array | undefined;
 
+/**
+ * The int8 codec's tables for a map (`signed` or not), as the SIMD codec on the wasm heap uses
+ * them: `mid`, the 255 midpoints then +Infinity; `table`, the smallest code by the upper 16 bits
+ * of a normalised value; `map`, the 256 values of the codes.
+ */
+export function int8CodecTables(signed: boolean): { mid: Float32Array; table: Uint8Array; map: Float32Array } {
+  return { mid: sentinelMidpoints(signed), table: codeTable(signed), map: dynamicMap(signed) };
+}
+
 /** The 255 midpoints followed by +Infinity. */
 function sentinelMidpoints(signed: boolean): Float32Array {
   const cached = signed ? SIGNED_MID : UNSIGNED_MID;

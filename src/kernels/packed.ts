@@ -86,20 +86,20 @@ function wasmHost(b: WasmBackendLike & { makeOutput?(shape: number[], dtype: tf.
     read: read as Host['read'],
     make: (shape, dtype, fill) => made(shape, dtype, (t) => fill(read(t, dtype) as Int32Array & Float32Array)),
   });
-  // bfloat16 in the SIMD codec of optimizers.wat, where the tensor read is this backend's own.
+  // The codec of optimizers.wat, where the tensor read is this backend's own.
+  const codec = (pack: boolean, format: PackedFormat, packed: tf.Tensor, floats: tf.Tensor) => {
+    if (format === 'bfloat16') kernels.bfloat16(pack, packed.dataId, floats.dataId, floats.size);
+    else kernels.int8(pack, format === 'int8-signed', packed.dataId, floats.dataId, floats.size);
+  };
   return {
     ...host,
     unpack: (format, packed, shape) =>
-      format === 'bfloat16' && here(packed)
-        ? made(shape, 'float32', (t) => {
-            kernels.bfloat16(false, packed.dataId, t.dataId, t.size);
-          })
-        : host.unpack(format, packed, shape),
+      here(packed) ? made(shape, 'float32', (t) => codec(false, format, packed, t)) : host.unpack(format, packed, shape),
     pack: (format, t) =>
-      format === 'bfloat16' && here(t)
+      here(t)
         ? made([packedWords(format, t.size)], 'int32', (p) => {
             new Int32Array(memory.buffer, kernels.offset(p.dataId), 1)[0] = t.size;
-            kernels.bfloat16(true, p.dataId, t.dataId, t.size);
+            codec(true, format, p, t);
           })
         : host.pack(format, t),
   };

@@ -107,4 +107,93 @@
         (br $scalar)))
     (if (i32.and (local.get $n) (i32.const 1))
       (then (i32.store16 (local.get $dst) (i32.const 0)))))
+
+  ;; int8 codes (one byte each, in value order) at $codes to float32 values at $dst: the map's
+  ;; value of the code (256 float32 at $map) times the block's scale (one float32 per block of
+  ;; 256 values at $scales), rounded once.
+  (func (export "int8unpack") (param $scales i32) (param $codes i32) (param $dst i32) (param $n i32) (param $map i32)
+    (local $i i32) (local $end i32) (local $scale f32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $scale (f32.load (i32.add (local.get $scales) (i32.shr_u (local.get $i) (i32.const 6)))))
+        (local.set $end (i32.add (local.get $i) (i32.const 256)))
+        (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+        (loop $values
+          (f32.store
+            (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+            (f32.mul
+              (f32.load (i32.add (local.get $map) (i32.shl (i32.load8_u (i32.add (local.get $codes) (local.get $i))) (i32.const 2))))
+              (local.get $scale)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $values (i32.lt_u (local.get $i) (local.get $end))))
+        (br $blocks))))
+
+  ;; float32 values at $src to int8 codes at $codes (one byte each, then zero codes up to a
+  ;; multiple of 4) and block scales at $scales: per block of 256 values, the absmax (the NaN
+  ;; 0x7FC00000 for a block holding NaN or an infinity), and for each value the code of its
+  ;; float32 quotient by the absmax (of 0 in a zero or non-finite block): the smallest code of
+  ;; the quotient's upper 16 bits (65536 bytes at $tables + 1024), then one up per midpoint it
+  ;; exceeds (256 float32 at $tables, the last +Infinity).
+  (func (export "int8pack") (param $src i32) (param $scales i32) (param $codes i32) (param $n i32) (param $tables i32)
+    (local $i i32) (local $end i32) (local $vend i32) (local $absmax f32) (local $a f32) (local $finite i32)
+    (local $zero i32) (local $q f32) (local $c i32) (local $x v128) (local $vmax v128) (local $vok v128)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $end (i32.add (local.get $i) (i32.const 256)))
+        (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+        (local.set $vend (i32.add (local.get $i) (i32.and (i32.sub (local.get $end) (local.get $i)) (i32.const -4))))
+        ;; The absmax, and whether every value is finite (|x| <= the largest float32).
+        (local.set $c (local.get $i))
+        (local.set $vmax (f32x4.splat (f32.const 0)))
+        (local.set $vok (i32x4.splat (i32.const -1)))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.ge_u (local.get $c) (local.get $vend)))
+            (local.set $x (f32x4.abs (v128.load (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $vok (v128.and (local.get $vok) (f32x4.le (local.get $x) (f32x4.splat (f32.const 0x1.fffffep+127)))))
+            (local.set $vmax (f32x4.max (local.get $vmax) (local.get $x)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $vec)))
+        (local.set $finite (i32x4.all_true (local.get $vok)))
+        (local.set $absmax
+          (f32.max
+            (f32.max (f32x4.extract_lane 0 (local.get $vmax)) (f32x4.extract_lane 1 (local.get $vmax)))
+            (f32.max (f32x4.extract_lane 2 (local.get $vmax)) (f32x4.extract_lane 3 (local.get $vmax)))))
+        (block $tdone
+          (loop $tail
+            (br_if $tdone (i32.ge_u (local.get $c) (local.get $end)))
+            (local.set $a (f32.abs (f32.load (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))))
+            (if (f32.le (local.get $a) (f32.const 0x1.fffffep+127))
+              (then (local.set $absmax (f32.max (local.get $absmax) (local.get $a))))
+              (else (local.set $finite (i32.const 0))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $tail)))
+        (i32.store
+          (i32.add (local.get $scales) (i32.shr_u (local.get $i) (i32.const 6)))
+          (select (i32.reinterpret_f32 (local.get $absmax)) (i32.const 0x7fc00000) (local.get $finite)))
+        (local.set $zero (i32.or (i32.eqz (local.get $finite)) (f32.eq (local.get $absmax) (f32.const 0))))
+        (loop $values
+          (local.set $q
+            (select
+              (f32.const 0)
+              (f32.div (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))) (local.get $absmax))
+              (local.get $zero)))
+          (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32.reinterpret_f32 (local.get $q)) (i32.const 16)))))
+          (block $found
+            (loop $up
+              (br_if $found (i32.eqz (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $up)))
+          (i32.store8 (i32.add (local.get $codes) (local.get $i)) (local.get $c))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $values (i32.lt_u (local.get $i) (local.get $end))))
+        (br $blocks)))
+    (block $padded
+      (loop $pad
+        (br_if $padded (i32.eqz (i32.and (local.get $i) (i32.const 3))))
+        (i32.store8 (i32.add (local.get $codes) (local.get $i)) (i32.const 0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $pad))))
 )
