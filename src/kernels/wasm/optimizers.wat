@@ -69,39 +69,52 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
         (br $scalar))))
 
-  ;; The bfloat16 code of the float32 bits $u (four lanes): round to nearest even on the 16 bits
-  ;; dropped (a carry may reach the exponent, to infinity); NaN becomes the quiet NaN 0x7FC0.
-  (func $bf16 (param $u v128) (result v128)
-    (v128.bitselect
-      (i32x4.splat (i32.const 0x7fc0))
-      (i32x4.shr_u
-        (i32x4.add
-          (i32x4.add (local.get $u) (i32x4.splat (i32.const 0x7fff)))
-          (v128.and (i32x4.shr_u (local.get $u) (i32.const 16)) (i32x4.splat (i32.const 1))))
-        (i32.const 16))
-      (i32x4.gt_s (v128.and (local.get $u) (i32x4.splat (i32.const 0x7fffffff))) (i32x4.splat (i32.const 0x7f800000)))))
-
   ;; float32 values at $src to bfloat16 codes at $dst (two bytes each, in value order); an odd
   ;; count also writes the zero code after the last, completing its word.
   (func (export "bf16pack") (param $src i32) (param $dst i32) (param $n i32)
-    (local $vend i32) (local $end i32)
+    (local $vend i32) (local $end i32) (local $u v128) (local $lo v128) (local $hi v128)
     (local.set $vend (i32.add (local.get $src) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
     (block $vdone
       (loop $vec
         (br_if $vdone (i32.ge_u (local.get $src) (local.get $vend)))
-        ;; Every code is at most 0xFFFF, so the saturating narrowing keeps it.
-        (v128.store (local.get $dst)
-          (i16x8.narrow_i32x4_u
-            (call $bf16 (v128.load (local.get $src)))
-            (call $bf16 (v128.load offset=16 (local.get $src)))))
+        ;; Round to nearest even on the 16 bits dropped (a carry may reach the exponent, to
+        ;; infinity); NaN becomes the quiet NaN 0x7FC0. Every code is at most 0xFFFF, so the
+        ;; saturating narrowing keeps it.
+        (local.set $lo
+          (v128.bitselect
+              (i32x4.splat (i32.const 0x7fc0))
+              (i32x4.shr_u
+                (i32x4.add
+                  (i32x4.add (local.tee $u (v128.load (local.get $src))) (i32x4.splat (i32.const 0x7fff)))
+                  (v128.and (i32x4.shr_u (local.get $u) (i32.const 16)) (i32x4.splat (i32.const 1))))
+                (i32.const 16))
+              (i32x4.gt_s (v128.and (local.get $u) (i32x4.splat (i32.const 0x7fffffff))) (i32x4.splat (i32.const 0x7f800000)))))
+        (local.set $hi
+          (v128.bitselect
+              (i32x4.splat (i32.const 0x7fc0))
+              (i32x4.shr_u
+                (i32x4.add
+                  (i32x4.add (local.tee $u (v128.load offset=16 (local.get $src))) (i32x4.splat (i32.const 0x7fff)))
+                  (v128.and (i32x4.shr_u (local.get $u) (i32.const 16)) (i32x4.splat (i32.const 1))))
+                (i32.const 16))
+              (i32x4.gt_s (v128.and (local.get $u) (i32x4.splat (i32.const 0x7fffffff))) (i32x4.splat (i32.const 0x7f800000)))))
+        (v128.store (local.get $dst) (i16x8.narrow_i32x4_u (local.get $lo) (local.get $hi)))
         (local.set $src (i32.add (local.get $src) (i32.const 32)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $vec)))
     (block $tdone
       (loop $scalar
         (br_if $tdone (i32.ge_u (local.get $src) (local.get $end)))
-        (i32.store16 (local.get $dst) (i32x4.extract_lane 0 (call $bf16 (v128.load32_zero (local.get $src)))))
+        (i32.store16 (local.get $dst) (i32x4.extract_lane 0
+          (v128.bitselect
+              (i32x4.splat (i32.const 0x7fc0))
+              (i32x4.shr_u
+                (i32x4.add
+                  (i32x4.add (local.tee $u (v128.load32_zero (local.get $src))) (i32x4.splat (i32.const 0x7fff)))
+                  (v128.and (i32x4.shr_u (local.get $u) (i32.const 16)) (i32x4.splat (i32.const 1))))
+                (i32.const 16))
+              (i32x4.gt_s (v128.and (local.get $u) (i32x4.splat (i32.const 0x7fffffff))) (i32x4.splat (i32.const 0x7f800000))))))
         (local.set $src (i32.add (local.get $src) (i32.const 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 2)))
         (br $scalar)))
