@@ -4,7 +4,7 @@ import { flattenFloatTrees } from '../internal/leaves.js';
 import { packInto, unpackInto } from '../internal/packed-codec.js';
 import { packedWords, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
 import type { KernelBackend } from './backend.js';
-import type { CpuBackendLike } from './cpu/ownership.js';
+import { claim, watchCpuBackend, type CpuBackendLike } from './cpu/ownership.js';
 import type { FusedSpec } from './spec.js';
 import { heapOf, WasmKernels, type WasmBackendLike } from './wasm/runner.js';
 
@@ -113,7 +113,13 @@ function cpuHost(b: CpuBackendLike): Host {
       const values = b.data.get(t.dataId)?.values as unknown;
       return values instanceof ARRAYS[dtype] && values.length === t.size ? values : t.dataSync();
     }) as Host['read'],
-    make: COPYING.make,
+    // A float32 copy's array is the library's alone (nothing else holds it), so an in-place
+    // step may write it (ownership.ts).
+    make: (shape, dtype, fill) => {
+      const t = COPYING.make(shape, dtype, fill);
+      if (dtype === 'float32' && watchCpuBackend(b)) claim(b.data.get(t.dataId)!.values);
+      return t;
+    },
   });
 }
 
