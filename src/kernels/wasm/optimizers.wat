@@ -146,11 +146,13 @@
   ;; multiple of 4) and block scales at $scales: per block of 256 values, the absmax (the NaN
   ;; 0x7FC00000 for a block holding NaN or an infinity), and for each value the code of its
   ;; float32 quotient by the absmax (of 0 in a zero or non-finite block): the smallest code of
-  ;; the quotient's upper 16 bits (65536 bytes at $tables + 1024), then one up per midpoint it
-  ;; exceeds (256 float32 at $tables, the last +Infinity).
+  ;; the quotient's upper 16 bits (65536 bytes at $tables + 1024), plus one if it exceeds that
+  ;; code's midpoint (256 float32 at $tables, the last +Infinity). The quotients are finite, and
+  ;; the float32 values sharing upper 16 bits with a finite one span at most two codes (checked
+  ;; where the table is made), so one comparison finds the code.
   (func (export "int8pack") (param $src i32) (param $scales i32) (param $codes i32) (param $n i32) (param $tables i32)
     (local $i i32) (local $end i32) (local $vend i32) (local $absmax f32) (local $a f32) (local $finite i32)
-    (local $zero i32) (local $q f32) (local $c i32) (local $x v128) (local $vmax v128) (local $vok v128)
+    (local $zero i32) (local $q f32) (local $c i32) (local $word i32) (local $x v128) (local $vmax v128) (local $vok v128)
     (block $done
       (loop $blocks
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -187,21 +189,49 @@
           (i32.add (local.get $scales) (i32.shr_u (local.get $i) (i32.const 6)))
           (select (i32.reinterpret_f32 (local.get $absmax)) (i32.const 0x7fc00000) (local.get $finite)))
         (local.set $zero (i32.or (i32.eqz (local.get $finite)) (f32.eq (local.get $absmax) (f32.const 0))))
-        (loop $values
-          (local.set $q
-            (select
-              (f32.const 0)
-              (f32.div (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))) (local.get $absmax))
-              (local.get $zero)))
-          (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32.reinterpret_f32 (local.get $q)) (i32.const 16)))))
-          (block $found
-            (loop $up
-              (br_if $found (i32.eqz (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
-              (local.set $c (i32.add (local.get $c) (i32.const 1)))
-              (br $up)))
-          (i32.store8 (i32.add (local.get $codes) (local.get $i)) (local.get $c))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $values (i32.lt_u (local.get $i) (local.get $end))))
+        ;; Four values at a time: their float32 quotients, then each one's code, into one word.
+        (local.set $vmax (f32x4.splat (local.get $absmax)))
+        (block $wdone
+          (loop $words
+            (br_if $wdone (i32.ge_u (local.get $i) (local.get $vend)))
+            (local.set $x
+              (v128.and
+                (f32x4.div (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))) (local.get $vmax))
+                (i32x4.splat (i32.sub (local.get $zero) (i32.const 1)))))
+            (local.set $word (i32.const 0))
+            (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32x4.extract_lane 0 (local.get $x)) (i32.const 16)))))
+            (local.set $q (f32x4.extract_lane 0 (local.get $x)))
+            (local.set $c (i32.add (local.get $c) (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $word (i32.or (local.get $word) (i32.shl (local.get $c) (i32.const 0))))
+            (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32x4.extract_lane 1 (local.get $x)) (i32.const 16)))))
+            (local.set $q (f32x4.extract_lane 1 (local.get $x)))
+            (local.set $c (i32.add (local.get $c) (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $word (i32.or (local.get $word) (i32.shl (local.get $c) (i32.const 8))))
+            (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32x4.extract_lane 2 (local.get $x)) (i32.const 16)))))
+            (local.set $q (f32x4.extract_lane 2 (local.get $x)))
+            (local.set $c (i32.add (local.get $c) (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $word (i32.or (local.get $word) (i32.shl (local.get $c) (i32.const 16))))
+            (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32x4.extract_lane 3 (local.get $x)) (i32.const 16)))))
+            (local.set $q (f32x4.extract_lane 3 (local.get $x)))
+            (local.set $c (i32.add (local.get $c) (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $word (i32.or (local.get $word) (i32.shl (local.get $c) (i32.const 24))))
+            (i32.store (i32.add (local.get $codes) (local.get $i)) (local.get $word))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $words)))
+        ;; The last values of a count that is not a multiple of 4, one at a time.
+        (block $vals
+          (loop $values
+            (br_if $vals (i32.ge_u (local.get $i) (local.get $end)))
+            (local.set $q
+              (select
+                (f32.const 0)
+                (f32.div (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))) (local.get $absmax))
+                (local.get $zero)))
+            (local.set $c (i32.load8_u offset=1024 (i32.add (local.get $tables) (i32.shr_u (i32.reinterpret_f32 (local.get $q)) (i32.const 16)))))
+            (local.set $c (i32.add (local.get $c) (f32.gt (local.get $q) (f32.load (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 2)))))))
+            (i32.store8 (i32.add (local.get $codes) (local.get $i)) (local.get $c))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $values)))
         (br $blocks)))
     (block $padded
       (loop $pad
