@@ -112,7 +112,7 @@ function runFused<S>(
   extra?: ExtraArgs,
 ): [Updates, S] {
   if (spec.slotFormats !== undefined) {
-    const unpacked = unpackSlots(spec, state, updates);
+    const unpacked = unpackSlots(kernels, spec, state, updates);
     try {
       return runFused(kernels, unpacked.spec, updates, state, params, apply, sumOfSquares, extra);
     } finally {
@@ -157,7 +157,7 @@ function runInPlace<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Params, S] | undefined {
-  // Packed slots are never written in place: the kernel writes float32 copies (see packed.ts).
+  // Packed slots are never written in place: only their float32 copies are (see fusedApply).
   if (spec.slotFormats !== undefined) return undefined;
   const prepared = prepare(kernels, spec, grads, state, params, true, sumOfSquares);
   const { attrs, table, writable } = prepared;
@@ -232,6 +232,20 @@ export function fusedApply<S>(
   checkStateOf(tx, state);
   if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares, extra);
   const spec = fusedSpecOf(tx)!;
+  if (spec.slotFormats !== undefined) {
+    // Packed slots: decoded once into float32 copies, which are the step's own. With `inPlace`
+    // the kernel writes the new moments into them and the parameters into theirs (where the
+    // parameters' buffers are the caller's to give up), sparing an allocation per tensor.
+    const unpacked = unpackSlots(kernels, spec, state, grads);
+    try {
+      return (
+        (inPlace ? runInPlace(kernels, unpacked.spec, grads, state, params, sumOfSquares, extra) : undefined) ??
+        (runFused(kernels, unpacked.spec, grads, state, params, true, sumOfSquares, extra) as [Params, S])
+      );
+    } finally {
+      unpacked.release();
+    }
+  }
   return (
     (inPlace ? runInPlace(kernels, spec, grads, state, params, sumOfSquares, extra) : undefined) ??
     (runFused(kernels, spec, grads, state, params, true, sumOfSquares, extra) as [Params, S])

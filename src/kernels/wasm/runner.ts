@@ -2,6 +2,8 @@ import { clipScale, type FusedAttrs, type KernelTable } from '../layout.js';
 import { cachedProgramKey, type Program } from '../program.js';
 import { programModuleBytes } from './emit.js';
 import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
+import { int8CodecTables } from '../../internal/packed-codec.js';
+import { INT8_BLOCK } from '../../internal/state-dtype.js';
 
 /**
  * Runs the WebAssembly SIMD kernels on the tfjs wasm backend's own memory: the modules generated
@@ -31,7 +33,18 @@ export interface WasmBackendLike {
 interface KernelExports {
   /** The sum of squares of the leaves of a table of `count` records `[n, offset]` (i32 words). */
   sumsq(table: number, count: number): number;
+  /** `n` bfloat16 codes (two bytes each) at byte address `src` to float32 values at `dst`. */
+  bf16unpack(src: number, dst: number, n: number): void;
+  /** `n` float32 values at `src` to bfloat16 codes at `dst`, and a zero code after an odd count. */
+  bf16pack(src: number, dst: number, n: number): void;
+  /** `n` int8 codes at `codes` with their block scales at `scales` to float32 values at `dst`. */
+  int8unpack(scales: number, codes: number, dst: number, n: number, map: number): void;
+  /** `n` float32 values at `src` to block scales at `scales` and int8 codes at `codes`. */
+  int8pack(src: number, scales: number, codes: number, n: number, tables: number): void;
 }
+
+/** Bytes of the int8 codec's tables on the heap: midpoints, codes by upper 16 bits, map. */
+const INT8_TABLES_BYTES = 1024 + 65536 + 1024;
 
 /** The compiled modules (for an unshared and a shared memory), made on first use. */
 const compiled: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
@@ -93,6 +106,9 @@ export class WasmKernels {
   private capacity = 0;
   /** Generated programs' `run` exports on this memory, by program key. */
   private readonly programs = new Map<string, (...args: number[]) => void>();
+  /** Heap addresses of the int8 codec's tables (0 until first used). */
+  private signedTables = 0;
+  private unsignedTables = 0;
 
   private constructor(
     private readonly backend: WasmBackendLike,
@@ -216,6 +232,49 @@ export class WasmKernels {
       this.programs.set(key, run);
     }
     return run;
+  }
+
+  /**
+   * The bfloat16 codec on the heap, between the codes of a packed leaf of `n` values (from its
+   * element 1) and a float32 tensor of `n` elements: `pack` writes the codes (every word),
+   * else the values.
+   */
+  bfloat16(pack: boolean, packed: object, floats: object, n: number): void {
+    if (n === 0) return;
+    const codes = this.offset(packed, 1);
+    const values = this.offset(floats);
+    if (pack) this.exports.bf16pack(values, codes, n);
+    else this.exports.bf16unpack(codes, values, n);
+  }
+
+  /**
+   * The int8 codec on the heap (`signed` map or not), between a packed leaf of `n` values (its
+   * scales from element 1, then its codes) and a float32 tensor of `n` elements: `pack` writes
+   * every scale and code word, else the values.
+   */
+  int8(pack: boolean, signed: boolean, packed: object, floats: object, n: number): void {
+    if (n === 0) return;
+    const tables = this.int8Tables(signed);
+    const scales = this.offset(packed, 1);
+    const codes = this.offset(packed, 1 + Math.ceil(n / INT8_BLOCK));
+    const values = this.offset(floats);
+    if (pack) this.exports.int8pack(values, scales, codes, n, tables);
+    else this.exports.int8unpack(scales, codes, values, n, tables + 1024 + 65536);
+  }
+
+  /** The heap address of the int8 tables of a map, copied there on first use (kept for good). */
+  private int8Tables(signed: boolean): number {
+    let at = signed ? this.signedTables : this.unsignedTables;
+    if (at === 0) {
+      at = this.backend.wasm._malloc(INT8_TABLES_BYTES) >>> 0;
+      const { mid, table, map } = int8CodecTables(signed);
+      new Float32Array(this.memory.buffer, at, 256).set(mid);
+      new Uint8Array(this.memory.buffer, at + 1024, 65536).set(table);
+      new Float32Array(this.memory.buffer, at + 1024 + 65536, 256).set(map);
+      if (signed) this.signedTables = at;
+      else this.unsignedTables = at;
+    }
+    return at;
   }
 
   /** The sum of squares of all elements of `tensors`, in float64 (one pass over the heap). */

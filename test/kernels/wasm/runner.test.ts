@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { FusedAttrs } from '../../../src/kernels/layout.js';
 import { ProgramBuilder, type Program } from '../../../src/kernels/program.js';
 import { WasmKernels, kernelModule, type WasmBackendLike } from '../../../src/kernels/wasm/runner.js';
+import { packInto, packValues, unpackValues } from '../../../src/internal/packed-codec.js';
+import { packedWords, type PackedFormat } from '../../../src/internal/state-dtype.js';
 
 /** A heap with a bump allocator and tensors registered by data id, as tfjs's wasm backend has. */
 function fakeBackend(shared: boolean): WasmBackendLike & { put(values: Float32Array): object; read(id: object, n: number): Float32Array } {
@@ -112,5 +114,57 @@ describe('wasm kernels on a shared memory (tfjs threaded build)', () => {
     const backend = fakeBackend(false);
     const bare = { ...backend, wasm: { ...backend.wasm, asm: {} } };
     expect(WasmKernels.for(bare)).toBeNull();
+  });
+});
+
+describe('the packed-state codec on the heap equals the typed-array codec bit for bit', () => {
+  const f32 = (bits: number) => new Float32Array(new Uint32Array([bits >>> 0]).buffer)[0];
+  /** Ties, subnormals, extremes, signed zeros, and (bfloat16 only) any bit pattern, NaN included. */
+  function awkward(n: number, format: PackedFormat): Float32Array {
+    const specials = [0, -0, 1, -1, 2 ** -149, -(2 ** -140), 2 ** -126, f32(0x3f808000), f32(0x3f818000), f32(0x7f7fffff), 3.0e38, 0.1];
+    const out = values(n, n);
+    for (let i = 0; i < n; i++) {
+      if (i < specials.length) out[i] = specials[i];
+      else if (i % 7 === 0) out[i] = f32((i * 2654435761) >>> 0);
+    }
+    // int8: the second block poisoned by one infinity, the third all zeros, the rest finite.
+    if (format !== 'bfloat16') {
+      for (let i = 0; i < n; i++) if (!Number.isFinite(out[i])) out[i] = 0.5;
+      if (n > 300) out[300] = -Infinity;
+      for (let i = 512; i < Math.min(n, 768); i++) out[i] = 0;
+    }
+    return format === 'int8-unsigned' ? out.map(Math.abs) : out;
+  }
+  const garbage = (words: number) => new Float32Array(new Int32Array(words).fill(-1).buffer);
+  const formats: PackedFormat[] = ['bfloat16', 'int8-signed', 'int8-unsigned'];
+  it.each(formats)('%s, into memory holding anything', (format) => {
+    const backend = fakeBackend(false);
+    const kernels = WasmKernels.for(backend)!;
+    const codec = (pack: boolean, packed: object, floats: object, n: number) =>
+      format === 'bfloat16' ? kernels.bfloat16(pack, packed, floats, n) : kernels.int8(pack, format === 'int8-signed', packed, floats, n);
+    for (const n of [1, 2, 3, 5, 7, 8, 9, 17, 255, 256, 257, 600, 1031]) {
+      const x = awkward(n, format);
+      const expected = packValues(format, x);
+      const words = packedWords(format, n);
+      const packed = backend.put(garbage(words));
+      codec(true, packed, backend.put(x), n);
+      const got = new Int32Array(backend.read(packed, words).buffer);
+      for (let i = 1; i < words; i++) if (got[i] !== expected[i]) throw new Error(`n=${n}: word ${i} is ${got[i]}, expected ${expected[i]}`);
+      const floats = backend.put(garbage(n));
+      codec(false, backend.put(new Float32Array(expected.buffer)), floats, n);
+      const want = new Uint32Array(unpackValues(format, expected).buffer);
+      const have = new Uint32Array(backend.read(floats, n).buffer);
+      for (let i = 0; i < n; i++) if (have[i] !== want[i]) throw new Error(`n=${n}: value ${i} is ${f32(have[i])}, expected ${f32(want[i])}`);
+    }
+  });
+  it('writes every word in the typed-array codec too', () => {
+    for (const format of formats) {
+      for (const n of [1, 3, 8, 257, 600]) {
+        const x = awkward(n, format);
+        const out = new Int32Array(garbage(packedWords(format, n)).buffer);
+        packInto(format, x, out);
+        expect(out).toEqual(packValues(format, x));
+      }
+    }
   });
 });
