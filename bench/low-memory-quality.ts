@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   const leafSizes = template.getWeights().map((w) => w.size);
   template.dispose();
 
-  log(`backend ${tf.getBackend()} (${cpus()[0]?.model ?? 'cpu'}), ${new Date().toISOString().slice(0, 10)}`);
+  log(`backend ${tf.getBackend()} (${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()[0].toFixed(1)} at the start: the seconds are wall time on a shared machine), ${new Date().toISOString().slice(0, 10)}`);
   log(`text: bench/data/lighthouse.txt, ${codes.length} characters (lower-cased, whitespace folded), ${V} symbols; ` +
     `first 90% for training, last 10% held out (${heldStarts.length} windows)`);
   log(`model: one-hot(${V}) -> LSTM(${UNITS}, returnSequences) -> dense(${V}, softmax); ${params} parameters ` +
