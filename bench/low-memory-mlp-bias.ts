@@ -7,7 +7,9 @@
 //   2. the second moment of the int8 (and bfloat16) run against an exact float32 second moment of
 //      the same gradients on the same trajectory: the step multiplier sqrt(nu_exact / nu_decoded),
 //      overall and by the value's size relative to its block's largest;
-//   3. float32 Adam with its learning rate raised by that multiplier.
+//   3. float32 Adam with its learning rate raised by that multiplier;
+//   4. the same recurrence without a model: one block of 256 second moments fed synthetic
+//      gradients (steady, shrinking or growing in scale), int8 after every step against exact.
 //
 //   npx tsx bench/low-memory-mlp-bias.ts [--save]     (--save writes bench/results/low-memory-mlp.md)
 import * as tf from '@tensorflow/tfjs';
@@ -260,6 +262,33 @@ async function main(): Promise<void> {
   for (const f of [1, 1.026, 1.05]) {
     const loss = f === 1 ? base : train(data, adam(3e-3 * f));
     log(`| 3e-3 x ${f} | ${loss.toFixed(4)} | ${f === 1 ? '' : pct(loss, base)} |`);
+  }
+  log('\n4. One block of 256 second moments, nu = 0.999 nu + 0.001 g^2 for 1500 steps, g_i ~ N(0, (s_i c_t)^2) with s_i over 1.5 decades; ' +
+    'int8 after every step; sqrt(nu_exact / nu_decoded), geometric mean over steps 501-1500\n');
+  log('| gradient scale c_t | nu/block max > 0.1 | 0.01-0.1 | < 0.01 |');
+  log('|---|---:|---:|---:|');
+  for (const [name, trend] of [['steady', () => 1], ['shrinking 10x', (t: number) => 0.1 ** (t / 1500)], ['growing 10x', (t: number) => 10 ** (t / 1500)]] as const) {
+    const rand = rng(3);
+    const scales = Array.from({ length: 256 }, () => 10 ** (-1.5 * rand()));
+    let q: Float32Array = new Float32Array(256);
+    const exact = new Float64Array(256);
+    const logs: number[][] = [[], [], []];
+    for (let t = 0; t < 1500; t++) {
+      const next = new Float32Array(256);
+      for (let i = 0; i < 256; i++) {
+        const g = scales[i] * trend(t) * gaussian(rand);
+        next[i] = 0.999 * q[i] + 0.001 * g * g;
+        exact[i] = 0.999 * exact[i] + 0.001 * g * g;
+      }
+      q = unpackValues('int8-unsigned', packValues('int8-unsigned', next));
+      if (t < 500) continue;
+      const max = q.reduce((m, v) => Math.max(m, v), 0);
+      q.forEach((v, i) => {
+        if (v > 0) logs[v / max > 0.1 ? 0 : v / max > 0.01 ? 1 : 2].push(0.5 * Math.log(exact[i] / v));
+      });
+    }
+    const geo = (l: number[]) => (l.length ? Math.exp(l.reduce((a, b) => a + b, 0) / l.length).toFixed(3) : '-');
+    log(`| ${name} | ${logs.map(geo).join(' | ')} |`);
   }
   if (process.argv.includes('--save')) {
     const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'low-memory-mlp.md');
