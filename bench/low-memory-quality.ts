@@ -11,6 +11,9 @@
 //
 //   npm run bench:low-memory              prints the tables
 //   npm run bench:low-memory -- --save    and writes bench/results/low-memory.md
+//   LM_STEPS=100 npm run bench:low-memory  a shorter run (default 300 steps)
+//
+// Six runs of 300 steps take about 2 minutes of CPU on one core.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
