@@ -132,7 +132,8 @@ async function train(): Promise<void> {
   const cards = Array.from($('#racers').children) as HTMLElement[];
   training.curves.forEach((c, i) => {
     if (!cards[i]) return;
-    setRacerStateBytes(cards[i], c.stateBytes === null ? '' : `${formatBytes(c.stateBytes)} (${(c.stateBytes / parameterCount()).toFixed(2)} B/param)`);
+    const bytes = c.stateBytes;
+    setRacerStateBytes(cards[i], bytes === null ? '' : bytes === 0 ? 'no tensors' : `${formatBytes(bytes)} (${(bytes / parameterCount()).toFixed(2)} B/param)`);
     setRacerStatus(cards[i], c.message ? `✗ ${c.message}` : '');
   });
   const started = performance.now();
