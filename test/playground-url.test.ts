@@ -7,6 +7,7 @@ import { PRESETS, decodeState, defaultState, encodeState, type RaceState } from 
 import type { RacerConfig } from '../examples/playground/src/racer.js';
 import { OPTIMIZERS, type Hyperparameter, type HyperValue } from '../examples/playground/src/registry.js';
 import { SCHEDULES } from '../examples/playground/src/schedules.js';
+import { STATE_DTYPE_TAKERS } from '../examples/playground/src/state-dtype.js';
 import { decodeRacer, encodeRacer } from '../examples/playground/src/url-state.js';
 import { RACE_QUERY } from './browser/playground-pages.js';
 
@@ -98,5 +99,34 @@ describe('playground links', () => {
     expect(errors).toEqual([]);
     expect(back).toEqual(state);
     expect(decodeMlpState(encodeMlpState(defaultMlpState())).state).toEqual(defaultMlpState());
+  });
+
+  it('keeps the state dtype of the MLP page: ~state(bfloat16|int8) on the optimizers that take stateDtype', () => {
+    const takers = everythingChanged().filter((r) => STATE_DTYPE_TAKERS.has(r.optimizer));
+    expect(takers.map((r) => r.optimizer).sort()).toEqual([...STATE_DTYPE_TAKERS].sort());
+    const racers = takers.map((r, i): RacerConfig => ({ ...r, stateDtype: i % 2 === 0 ? 'int8' : 'bfloat16' }));
+    const state = { ...defaultMlpState(), racers: racers.slice(0, 8) };
+    const { state: back, errors } = decodeMlpState(encodeMlpState(state));
+    expect(errors).toEqual([]);
+    expect(back).toEqual(state);
+    const adam: RacerConfig = { ...defaultMlpState().racers[3], stateDtype: 'int8' };
+    expect(encodeRacer(adam)).toBe('adam(lr=0.003)~state(int8)');
+    // float32 is the default: no segment, and an explicit state(float32) reads back as none.
+    expect(encodeRacer({ ...adam, stateDtype: 'float32' })).toBe('adam(lr=0.003)');
+    expect(decodeRacer('adam(lr=0.003)~state(float32)')).toEqual(defaultMlpState().racers[3]);
+    // sgd keeps a packed state with momentum only; without it the choice is kept but not applied (nor written).
+    const sgd = defaultMlpState().racers[1];
+    expect(encodeRacer({ ...sgd, stateDtype: 'bfloat16' })).toBe('sgd(lr=0.05,momentum=0.9)~state(bfloat16)');
+    expect(encodeRacer({ ...sgd, hyper: {}, stateDtype: 'bfloat16' })).toBe('sgd(lr=0.05)');
+  });
+
+  it('reads a state dtype an optimizer cannot take as a message', () => {
+    const { state, errors } = decodeMlpState('?o=adagrad(lr=0.1)~state(int8)&o=sgd(lr=0.1)~state(int8)&o=adam(lr=0.1)~state(int4)&o=lion(lr=0.001)~state(bfloat16)');
+    expect(errors).toEqual([
+      'o=adagrad(lr=0.1)~state(int8): adagrad takes no stateDtype',
+      'o=sgd(lr=0.1)~state(int8): sgd takes stateDtype with momentum only',
+      'o=adam(lr=0.1)~state(int4): state takes float32, bfloat16 or int8, got "int4"',
+    ]);
+    expect(state.racers).toEqual([{ ...decodeRacer('lion(lr=0.001)'), stateDtype: 'bfloat16' }]);
   });
 });

@@ -17,6 +17,7 @@ import {
   loadState,
   setKernelMode,
   treeDispose,
+  treeMap,
   warmupCosineDecaySchedule,
   saveState,
   sgd,
@@ -31,11 +32,13 @@ import {
 } from '../../src/index.js';
 import { fingerprint, train } from './resume/cases.js';
 import { fixtureParams, fixtureTx } from '../fixtures/checkpoint-v1.js';
+import { PACKED_STEPS, packedFixtureParams, packedFixtureTx } from '../fixtures/checkpoint-v4-packed.js';
 
 // Checkpoints: the manifest's contents, round trips through memory, files and tfjs IOHandlers,
 // exotic JS numbers, every way a checkpoint can be wrong (a clear error, nothing leaked,
 // nothing changed), the checksums (every flipped bit of the weights or of the tensor table is
-// caught), the values a state cannot hold, and the checked-in fixture of format version 1.
+// caught), the values a state cannot hold, and the checked-in fixtures (format versions 1 and 3,
+// and version 4 with packed bfloat16 / int8 moments).
 // Saving to files (atomicity, concurrency, a full disk, kills) is test/interop/file-handler.test.ts.
 
 const dirs: string[] = [];
@@ -520,6 +523,47 @@ describe('the checked-in checkpoint of format version 3', () => {
     writeFileSync(join(copy, weights), bytes);
     await expect(loadState(tx, params, `file://${copy}`)).rejects.toThrow(/^loadState: the values of state\[1\]\[0\]\.mu\.w do not match their checksum/);
     tf.dispose([params.w, params.layer.kernel]);
+  });
+});
+
+describe('the checked-in checkpoint of packed states (format version 4)', () => {
+  // Adam bfloat16, Adam int8 and Lion int8 moments (checkpoint-v4-packed.ts), made on the cpu backend.
+  const dir = `file://${resolve(__dirname, '..', 'fixtures', 'checkpoint-v4-packed')}`;
+  /** Every tensor (dtype, shape, raw 32-bit words) and number of a tree, exactly: int32 words above 2^24 included. */
+  const exact = (value: unknown): unknown[] =>
+    value instanceof tf.Tensor
+      ? [value.dtype, value.shape.join('x'), ...new Uint32Array(value.dataSync().slice().buffer as ArrayBuffer)]
+      : Array.isArray(value)
+        ? value.flatMap(exact)
+        : value !== null && typeof value === 'object'
+          ? Object.keys(value).sort().flatMap((k) => [k, ...exact((value as Record<string, unknown>)[k])])
+          : [Object.is(value, -0) ? '-0' : value];
+
+  it('loads bit for bit as the state its recipe makes now, and one more step from each is the same', async () => {
+    const previous = tf.getBackend();
+    await tf.setBackend('cpu');
+    onTestFinished(() => tf.setBackend(previous).then(() => undefined));
+    const before = tf.memory().numTensors;
+    const tx = packedFixtureTx();
+    const p0 = packedFixtureParams();
+    const live = train(tx, p0, tx.init(p0), 0, PACKED_STEPS);
+    const loaded = await loadState(tx, live.params, dir);
+    const words = exact(loaded);
+    expect(words).toEqual(exact(live.state));
+    // Packed moments: int32 words, with half-filled bfloat16 words and part-filled int8 blocks.
+    const inner = (loaded as unknown as { inner: Record<string, Array<{ mu: Record<string, { w: tf.Tensor }> }>> }).inner;
+    expect([inner.adamBf16[0].mu.adamBf16.w.shape, inner.adamInt8[0].mu.adamInt8.w.shape, inner.lionInt8[0].mu.lionInt8.w.shape]).toEqual([
+      [1 + 130], // count, ceil(259 / 2) words
+      [1 + 2 + 65], // count, ceil(257 / 256) scales, ceil(257 / 4) words
+      [1 + 2 + 66],
+    ]);
+    expect(words.some((w) => typeof w === 'number' && w > 2 ** 24 && w !== PACKED_STEPS)).toBe(true);
+    // trainStep takes over the params and the state it is given: the loaded state steps from a copy.
+    const fromLoaded = train(tx, treeMap((p) => tf.clone(p), live.params), loaded, PACKED_STEPS, PACKED_STEPS + 1);
+    const fromLive = train(tx, live.params, live.state, PACKED_STEPS, PACKED_STEPS + 1);
+    expect(exact(fromLoaded)).toEqual(exact(fromLive));
+    treeDispose([fromLoaded, fromLive]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

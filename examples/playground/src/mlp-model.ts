@@ -62,6 +62,11 @@ export function makeDataset(): Dataset {
 
 export type Mlp = { dense1: { kernel: tf.Tensor; bias: tf.Tensor }; dense2: { kernel: tf.Tensor; bias: tf.Tensor } };
 
+/** The number of parameters of initMlp's network: 20 x 32 + 32 + 32 x 3 + 3 = 771. */
+export function parameterCount(): number {
+  return FEATURES * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
+}
+
 /** Glorot-normal kernels and zero biases from a seed. */
 export function initMlp(seed: number): Mlp {
   const rand = rng(seed);

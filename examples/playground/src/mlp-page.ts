@@ -1,16 +1,19 @@
 // The MLP page (mlp.html): trains examples/mlp.ts's network with the optimizers the user picks
 // and plots train loss, test accuracy, the gradient norm and the learning rate per optimizer as
-// the epochs go by (the last two read from the optimizer's state: telemetry).
+// the epochs go by (the last two read from the optimizer's state: telemetry). Each optimizer that
+// takes `stateDtype` can keep its moments in bfloat16 or int8; its card shows the state's size.
+// Where a backend cannot hold a packed state (webgl), init throws and the racer fails with that message.
 import * as tf from '@tensorflow/tfjs-core';
 import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';
 import { $, h, onWholeNumber } from './dom.js';
-import { STEPS_PER_EPOCH, makeDataset, type Dataset } from './mlp-model.js';
+import { STEPS_PER_EPOCH, makeDataset, parameterCount, type Dataset } from './mlp-model.js';
 import { MAX_EPOCHS, MAX_MLP_RACERS, MLP_LEARNING_RATES, decodeMlpState, encodeMlpState, type MlpState } from './mlp-state.js';
 import { MlpTraining } from './mlp-train.js';
 import { exposeHook, keepQueryInLinks, nextFrame, preservedPairs, runPage, startSession, wireShareButton, type MlpHook } from './page.js';
 import { defaultRacer } from './racer.js';
-import { optimizerSelect, racerCard, setRacerStatus } from './racer-card.js';
+import { optimizerSelect, racerCard, setRacerStateBytes, setRacerStatus } from './racer-card.js';
+import { formatBytes } from './state-dtype.js';
 
 const hook: MlpHook = exposeHook<MlpHook>({
   page: 'mlp',
@@ -59,6 +62,7 @@ function renderControls(): void {
       racerCard(config, {
         color: racerColor(i),
         hint: MLP_LEARNING_RATES,
+        stateDtype: true,
         onChange: (next) => {
           const racers = [...state.racers];
           racers[i] = next;
@@ -126,6 +130,12 @@ async function train(): Promise<void> {
   hook.done = new Promise<void>((resolve) => (finish = resolve));
   const training = new MlpTraining(data, state.epochs, state.racers);
   const cards = Array.from($('#racers').children) as HTMLElement[];
+  training.curves.forEach((c, i) => {
+    if (!cards[i]) return;
+    const bytes = c.stateBytes;
+    setRacerStateBytes(cards[i], bytes === null ? '' : bytes === 0 ? 'no tensors' : `${formatBytes(bytes)} (${(bytes / parameterCount()).toFixed(2)} B/param)`);
+    setRacerStatus(cards[i], c.message ? `✗ ${c.message}` : '');
+  });
   const started = performance.now();
   try {
     await training.evaluate();
@@ -153,6 +163,7 @@ async function train(): Promise<void> {
     testAccuracy: [...c.testAccuracy],
     gradNorm: [...c.gradNorm],
     learningRate: [...c.learningRate],
+    stateBytes: c.stateBytes,
   }));
   hook.finished = true;
   finish();

@@ -1,9 +1,10 @@
 // Trains the MLP with several racers side by side, one epoch at a time, with tfjs-optax's
 // valueAndGrad and trainStep; after each epoch the train loss, the test accuracy and the gradient
 // norm (a monitor in front of each optimizer) of every racer are read back in one go, and after
-// each step the learning rate the next step uses (a number in the state: no read back).
+// each step the learning rate the next step uses (a number in the state: no read back). The size
+// of each optimizer's state (stateBytes) is taken after init: it shows what a packed stateDtype saves.
 import * as tf from '@tensorflow/tfjs-core';
-import { chain, getHyperparam, globalNorm, monitor, type MonitorState } from 'tfjs-optax';
+import { chain, getHyperparam, globalNorm, monitor, stateBytes, type MonitorState } from 'tfjs-optax';
 import { STEPS_PER_EPOCH, accuracy, batch, crossEntropy, initMlp, type Dataset, type Mlp } from './mlp-model.js';
 import { racerLabel, type RacerConfig } from './racer.js';
 import { Descents, descend } from './step.js';
@@ -21,6 +22,8 @@ export interface Curves {
   gradNorm: number[];
   /** Per step, the learning rate the next step uses, read from the state (empty where it keeps none). */
   learningRate: number[];
+  /** Bytes of the optimizer's state after init (`stateBytes`, the monitor's left out); null where init failed. */
+  stateBytes: number | null;
   status: 'training' | 'finished' | 'diverged' | 'failed';
   message?: string;
 }
@@ -43,6 +46,7 @@ export class MlpTraining {
       testAccuracy: [],
       gradNorm: [],
       learningRate: [],
+      stateBytes: null,
       status: 'training',
     }));
     // A monitor at the head of the chain records the gradients' norm (from the sum of squares a
@@ -50,6 +54,9 @@ export class MlpTraining {
     this.descents = new Descents(this.curves, racers, totalSteps, () => initMlp(INIT_SEED), (tx) =>
       chain(monitor({ gradNorm: globalNorm }), tx),
     );
+    this.descents.live.forEach((live, i) => {
+      if (live !== null) this.curves[i].stateBytes = stateBytes((live.state as [MonitorState, unknown])[1]);
+    });
   }
 
   get epoch(): number {

@@ -45,6 +45,8 @@ export interface HookCurves {
   gradNorm?: number[];
   /** Per step, the learning rate the next step uses (from the state). */
   learningRate?: number[];
+  /** Bytes of the optimizer's state after init (`stateBytes`), null where init failed. */
+  stateBytes?: number | null;
 }
 
 export interface MlpHook extends HookBase {

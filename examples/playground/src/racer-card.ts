@@ -1,17 +1,21 @@
 // The form for one racer: optimizer, learning rate, hyperparameters (the library's defaults
 // until changed), and the chain around it (clipping, added weight decay, schedule). Shared by
-// the race page and the MLP page.
+// the race page and the MLP page (which also offers the state dtype: float32, bfloat16, int8).
 import { h, numberInput } from './dom.js';
+import type { StateDtype } from 'tfjs-optax';
 import type { LearningRateHint } from './functions.js';
 import { defaultRacer, entryOf, scheduleApplies, type ClipKind, type RacerConfig } from './racer.js';
 import { OPTIMIZERS, families, type Hyperparameter, type HyperValue, type OptimizerName } from './registry.js';
 import { SCHEDULES, defaultScheduleValues, scheduleById, type ScheduleId } from './schedules.js';
+import { STATE_DTYPES, STATE_DTYPE_TAKERS, effectiveStateDtype, isStateDtype, stateDtypeRefusal } from './state-dtype.js';
 
 export interface RacerCardOptions {
   color: string;
   hint: LearningRateHint;
   onChange(config: RacerConfig): void;
   onRemove?: () => void;
+  /** Offer the state dtype (the optimizer's `stateDtype`), with the state's size next to it (setRacerStateBytes). */
+  stateDtype?: boolean;
 }
 
 /** The optimizer menu, grouped by family. */
@@ -49,8 +53,17 @@ export function racerCard(initial: RacerConfig, options: RacerCardOptions): HTML
       { class: 'racer-head' },
       h('span', { class: 'swatch' }),
       optimizerSelect(config.optimizer, (name) =>
-        // A new optimizer starts from its defaults; the chain around it stays.
-        commit({ ...defaultRacer(name, options.hint), clip: config.clip, weightDecay: config.weightDecay, schedule: config.schedule }, true),
+        // A new optimizer starts from its defaults; the chain around it stays, and the state dtype where it takes one.
+        commit(
+          {
+            ...defaultRacer(name, options.hint),
+            clip: config.clip,
+            weightDecay: config.weightDecay,
+            schedule: config.schedule,
+            ...(config.stateDtype !== undefined && STATE_DTYPE_TAKERS.has(name) ? { stateDtype: config.stateDtype } : {}),
+          },
+          true,
+        ),
       ),
       config.learningRate === null
         ? h('span', { class: 'lr-note', textContent: 'step from a line search' })
@@ -102,7 +115,13 @@ export function racerCard(initial: RacerConfig, options: RacerCardOptions): HTML
     );
 
     const scheduleRow = scheduleControls(() => config, (schedule, rebuild) => commit({ ...config, schedule }, rebuild));
-    card.replaceChildren(head, about, hyper, chainRow, scheduleRow, h('div', { class: 'status', textContent: card.dataset.status ?? '' }));
+    const stateRow = options.stateDtype ? stateDtypeControls(config, card, (stateDtype) => {
+      const next = { ...config };
+      if (stateDtype === 'float32') delete next.stateDtype;
+      else next.stateDtype = stateDtype;
+      commit(next);
+    }) : null;
+    card.replaceChildren(head, about, hyper, chainRow, scheduleRow, ...(stateRow ? [stateRow] : []), h('div', { class: 'status', textContent: card.dataset.status ?? '' }));
     // Keep the hyperparameters open while editing them.
     if (hyperOpen) hyper.open = true;
     hyper.addEventListener('toggle', () => (hyperOpen = hyper.open));
@@ -117,6 +136,38 @@ export function setRacerStatus(card: HTMLElement, text: string): void {
   card.dataset.status = text;
   const line = card.querySelector<HTMLElement>('.status');
   if (line) line.textContent = text;
+}
+
+/** Shows the size of the racer's optimizer state (`stateBytes`) next to its state dtype; '' clears it. */
+export function setRacerStateBytes(card: HTMLElement, text: string): void {
+  card.dataset.stateBytes = text;
+  const span = card.querySelector<HTMLElement>('.state-bytes');
+  if (span) span.textContent = text;
+}
+
+/** The state dtype menu, disabled (saying why) where the optimizer keeps float32 moments only. */
+function stateDtypeControls(config: RacerConfig, card: HTMLElement, set: (dtype: StateDtype) => void): HTMLElement {
+  const refusal = stateDtypeRefusal(config);
+  const current = effectiveStateDtype(config);
+  const select = h(
+    'select',
+    {
+      class: 'state-dtype',
+      title: refusal ?? 'the dtype the optimizer keeps its moments in (stateDtype): bfloat16 halves the state, int8 quarters it',
+      disabled: refusal !== null,
+    },
+    ...STATE_DTYPES.map((d) => h('option', { value: d, textContent: d, selected: d === current })),
+  );
+  select.addEventListener('change', () => {
+    if (isStateDtype(select.value)) set(select.value);
+  });
+  return h(
+    'div',
+    { class: 'state-row' },
+    h('span', { class: 'muted', textContent: 'state' }),
+    select,
+    h('span', { class: 'state-bytes muted', title: 'stateBytes(state) of the optimizer after init', textContent: card.dataset.stateBytes ?? '' }),
+  );
 }
 
 function withHyper(config: RacerConfig, p: Hyperparameter, value: HyperValue): RacerConfig {

@@ -1,7 +1,7 @@
 // One racer: an optimizer with its hyperparameters, and the chain around it (gradient clipping,
 // added weight decay, a learning-rate schedule), turned into a tfjs-optax transformation.
 import * as optax from 'tfjs-optax';
-import type { GradientTransformation, ScalarOrSchedule, Schedule } from 'tfjs-optax';
+import type { GradientTransformation, ScalarOrSchedule, Schedule, StateDtype } from 'tfjs-optax';
 import type { LearningRateHint } from './functions.js';
 import {
   optimizerByName,
@@ -13,6 +13,7 @@ import {
   type OptimizerName,
 } from './registry.js';
 import { defaultScheduleValues, scheduleById, type ScheduleId } from './schedules.js';
+import { effectiveStateDtype } from './state-dtype.js';
 
 export type ClipKind = 'none' | 'norm' | 'value';
 
@@ -27,6 +28,11 @@ export interface RacerConfig {
   /** `addDecayedWeights(weightDecay)` before the optimizer (L2 regularisation); 0 for none. */
   weightDecay: number;
   schedule: { id: ScheduleId; values: Record<string, number> };
+  /**
+   * The optimizer's `stateDtype` (bfloat16 or int8 moments), set on the MLP page; absent for
+   * float32. It applies only where the optimizer takes the option (see state-dtype.ts).
+   */
+  stateDtype?: StateDtype;
 }
 
 export function entryOf(config: RacerConfig): OptimizerEntry {
@@ -77,7 +83,9 @@ export function buildTransformation(config: RacerConfig, steps: number): Gradien
   // Indexing the module by an OptimizerName type-checks that every registry name is an export.
   const factory = optax[config.optimizer] as OptimizerFactory;
   const learningRate = racerSchedule(config, steps) ?? config.learningRate ?? undefined;
-  const optimizer = factory(learningRate, optionsFor(entry, config.hyper));
+  const dtype = effectiveStateDtype(config);
+  const options = optionsFor(entry, config.hyper);
+  const optimizer = factory(learningRate, dtype === 'float32' ? options : { ...options, stateDtype: dtype });
   const parts: GradientTransformation<any>[] = [];
   if (config.clip.kind === 'norm') parts.push(optax.clipByGlobalNorm(config.clip.threshold));
   if (config.clip.kind === 'value') parts.push(optax.clip(config.clip.threshold));
@@ -85,7 +93,7 @@ export function buildTransformation(config: RacerConfig, steps: number): Gradien
   return parts.length === 0 ? optimizer : optax.chain(...parts, optimizer);
 }
 
-/** A short name for legends: `adam 0.05 · clip‖g‖ 1 · wd 1e-4 · cosine`. */
+/** A short name for legends: `adam 0.05 · clip‖g‖ 1 · wd 1e-4 · cosine · int8 state`. */
 export function racerLabel(config: RacerConfig): string {
   const parts = [config.learningRate === null ? config.optimizer : `${config.optimizer} ${formatNumber(config.learningRate)}`];
   const changed = Object.entries(config.hyper).map(([k, v]) => `${k}=${v === null ? 'off' : typeof v === 'number' ? formatNumber(v) : v}`);
@@ -94,6 +102,8 @@ export function racerLabel(config: RacerConfig): string {
   if (config.clip.kind === 'value') parts.push(`clip |g|≤${formatNumber(config.clip.threshold)}`);
   if (config.weightDecay !== 0) parts.push(`wd ${formatNumber(config.weightDecay)}`);
   if (scheduleApplies(config) && config.schedule.id !== 'constant') parts.push(config.schedule.id);
+  const dtype = effectiveStateDtype(config);
+  if (dtype !== 'float32') parts.push(`${dtype} state`);
   return parts.join(' · ');
 }
 

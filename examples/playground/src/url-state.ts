@@ -4,11 +4,13 @@
 //
 // One `o=` per racer: the optimizer with its learning rate and the hyperparameters that differ
 // from the library's defaults, then the chain: `clipnorm(t)` or `clipvalue(t)`, `wd(x)`, and the
-// schedule by id with the values that differ from its defaults. Numbers are written with
+// schedule by id with the values that differ from its defaults, and `state(bfloat16)` or
+// `state(int8)` for an optimizer that keeps its moments packed (the MLP page). Numbers are written with
 // String(x), which reads back to the same double, so a link restores the race exactly.
 import { optimizerByName, type Hyperparameter, type HyperValue, type OptimizerEntry } from './registry.js';
 import { defaultRacer, type RacerConfig } from './racer.js';
 import { scheduleById, type ScheduleKind } from './schedules.js';
+import { effectiveStateDtype, isStateDtype, stateDtypeRefusal } from './state-dtype.js';
 
 /** A parsed `name(key=value, value)`: the name and its arguments, in order. */
 interface Segment {
@@ -74,6 +76,8 @@ export function encodeRacer(config: RacerConfig): string {
     const changed = kind.params.filter((p) => p.name in config.schedule.values && config.schedule.values[p.name] !== p.default);
     segments.push(formatSegment(kind.id, changed.map((p) => [p.name, String(config.schedule.values[p.name])])));
   }
+  const dtype = effectiveStateDtype(config);
+  if (dtype !== 'float32') segments.push(formatSegment('state', [[null, dtype]]));
   return segments.join('~');
 }
 
@@ -103,6 +107,11 @@ export function decodeRacer(text: string): RacerConfig {
       config.clip = { kind: segment.name === 'clipnorm' ? 'norm' : 'value', threshold: single() };
     } else if (segment.name === 'wd') {
       config.weightDecay = single();
+    } else if (segment.name === 'state') {
+      const text = segment.args.length === 1 && segment.args[0].key === null ? segment.args[0].value : '';
+      if (!isStateDtype(text)) throw new Error(`state takes float32, bfloat16 or int8, got "${segment.args.map((a) => a.value).join(',')}"`);
+      if (text === 'float32') delete config.stateDtype;
+      else config.stateDtype = text;
     } else {
       const kind = scheduleById(segment.name);
       if (!kind) throw new Error(`unknown chain part or schedule "${segment.name}"`);
@@ -115,6 +124,8 @@ export function decodeRacer(text: string): RacerConfig {
       config.schedule = { id: kind.id, values };
     }
   }
+  const refusal = config.stateDtype === undefined ? null : stateDtypeRefusal(config);
+  if (refusal !== null) throw new Error(refusal);
   return config;
 }
 
