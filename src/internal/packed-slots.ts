@@ -49,17 +49,19 @@ export function packedZerosLike(owner: string, params: Params, format: PackedFor
 }
 
 /**
- * Why the packed states cannot run on a backend, for the backends known not to hold int32 words
- * exactly (null for those known to): tfjs-backend-webgl keeps int32 tensors in float textures,
- * and tfjs-backend-webgpu's kernels (add, mod, slice, concat, gather, ...) read every input as
- * float32, so on both a word keeps only its upper 24 bits.
+ * Why the packed states cannot run on a backend, for tfjs's own backends (null where they can):
+ * tfjs-backend-webgl keeps int32 tensors in float textures, so a word keeps its upper 24 bits.
+ * (tfjs-backend-webgpu's kernels read every input as float32 too, but the packed steps pack and
+ * unpack there with their own WGSL programs.)
  */
 const KNOWN_BACKENDS: Record<string, string | null> = {
   cpu: null,
   wasm: null,
   tensorflow: null,
   webgl: 'its int32 tensors are float textures, exact to 2^24',
-  webgpu: 'its kernels compute int32 tensors through float32, exact to 2^24',
+  // Its kernels compute int32 tensors through float32, exact to 2^24; the packed steps run their
+  // own WGSL programs there instead (kernels/webgpu/packed.ts), which need `runWebGPUProgram`.
+  webgpu: null,
 };
 
 /** Other backends already probed: why not, or null where int32 words are exact. */
@@ -74,6 +76,9 @@ const probed = new Map<string, string | null>();
 export function checkPackedBackend(owner: string, format: PackedFormat): void {
   const name = tf.getBackend();
   let why = name in KNOWN_BACKENDS ? KNOWN_BACKENDS[name] : probed.get(name);
+  if (name === 'webgpu' && typeof (tf.backend() as { runWebGPUProgram?: unknown }).runWebGPUProgram !== 'function') {
+    why = 'its kernels compute int32 tensors through float32, exact to 2^24, and it runs no custom programs';
+  }
   if (why === undefined) {
     const probe = tf.tidy(() => tf.add(tf.tensor1d([2147483520, -2147483647], 'int32'), tf.scalar(1, 'int32')));
     const got = probe.dataSync();

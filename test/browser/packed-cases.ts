@@ -12,11 +12,27 @@ type AnyTx = ReturnType<Lib['adam']>;
 export const PACKED_DTYPES = ['bfloat16', 'int8', 'float32'] as const;
 export type PackedDtype = (typeof PACKED_DTYPES)[number];
 
+/** The case whose gradients at step 0 hold {@link SPECIAL} values. */
+export const SPECIAL_CASE = 'sgd momentum, special values';
+
+/**
+ * Put at the start of leaf c (finite: bfloat16 ties both ways, the largest float, signed zeros,
+ * tiny normals) and of leaf d (NaN and infinities: its int8 blocks read back as NaN) at step 0.
+ * No subnormals: SwiftShader's WebGL and WebGPU flush them to zero in float32 arithmetic (float32
+ * state included: measured here), so no packing can make a step with them equal wasm's there.
+ */
+const SPECIAL: Record<string, number[]> = {
+  c: [-0, 0, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8 + 2 ** -20), 3.4028234663852886e38, -1e38, 65504, 2 ** -120, -1e-30, 1e30],
+  d: [NaN, Infinity, -Infinity, 0.5, -0],
+};
+
 /** The optimizers taking `stateDtype` that the browser runs: Adam's two moments, Lion's one, a trace. */
 export const PACKED_OPTIMIZERS: Record<string, (lib: Lib, stateDtype: PackedDtype) => AnyTx> = {
   adam: (l, stateDtype) => l.adam(0.1, { stateDtype }) as AnyTx,
   lion: (l, stateDtype) => l.lion(0.01, { stateDtype }) as unknown as AnyTx,
   'sgd momentum': (l, stateDtype) => l.sgd(0.1, { momentum: 0.9, stateDtype }) as unknown as AnyTx,
+  // Its first moment after step 0 is the gradient itself: SPECIAL values packed, then unpacked.
+  [SPECIAL_CASE]: (l, stateDtype) => l.sgd(0.1, { momentum: 0.5, stateDtype }) as unknown as AnyTx,
 };
 
 /** Leaves of 1, 3, 257 and 600 values: partial words (bfloat16, int8) and partial blocks (int8). */
@@ -27,9 +43,13 @@ function values(n: number, seed: number, k = 0): number[] {
   return Array.from({ length: n }, (_, i) => (i % 97 === 5 ? 0 : Math.sin(seed + 0.61 * i + 1.3 * k) * 10 ** ((i % 7) - 4)));
 }
 
-function tree(tf: Tf, seed: number, k = 0): Params {
+function tree(tf: Tf, seed: number, k = 0, special = false): Params {
   return Object.fromEntries(
-    Object.entries(SIZES).map(([key, shape], j) => [key, tf.tensor(values(shape.reduce((x, y) => x * y, 1), seed + j, k), shape)]),
+    Object.entries(SIZES).map(([key, shape], j) => {
+      const v = values(shape.reduce((x, y) => x * y, 1), seed + j, k);
+      if (special) v.splice(0, SPECIAL[key]?.length ?? 0, ...(SPECIAL[key] ?? []));
+      return [key, tf.tensor(v, shape)];
+    }),
   ) as Params;
 }
 
@@ -57,7 +77,7 @@ export async function runPackedCases(tf: Tf, lib: Lib, steps = 2): Promise<Packe
         const tx = make(lib, stateDtype);
         state = tx.init(params);
         for (let k = 0; k < steps; k++) {
-          const grads = tree(tf, 7, k);
+          const grads = tree(tf, 7, k, optimizer === SPECIAL_CASE && k === 0);
           const [u, s] = tx.update(grads, state as never, params);
           result.leaves.push(...(await leavesOf(tf, u, `step ${k} updates`)));
           const next = lib.applyUpdates<Params>(params, u as never);
