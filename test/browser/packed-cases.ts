@@ -2,8 +2,8 @@
 // library's namespace (the page bundles this with the built library, as it does scenarios.ts):
 // optimizers whose moments are kept in bfloat16 or int8 (`stateDtype`), on a tree whose leaf
 // sizes are not multiples of 2, 4 or 256, and the same optimizers in float32. Each run reports
-// what `init` threw (if it did), the updates, params and state after two steps, and the tensors
-// left behind, so that the test can compare a GPU backend with wasm in the same page.
+// what `init` threw (if it did), the updates, params and state after two steps (and after two
+// steps of `trainStep`), and the tensors left behind, so that the test can compare a GPU backend with wasm in the same page.
 import type { Params } from 'tfjs-optax';
 import { leavesOf, type Leaf, type Lib, type Tf } from './scenarios.js';
 
@@ -58,7 +58,7 @@ export interface PackedResult {
   stateDtype: PackedDtype;
   /** `init`'s or a step's error, `name: message`. */
   error?: string;
-  /** Each step's updates, then the params and the state after the last step. */
+  /** Each step's updates, the params and the state after the last step, then the same after `trainStep`'s steps. */
   leaves: Leaf[];
   /** Tensors alive after disposing everything, minus before the run. */
   leaked: number;
@@ -86,6 +86,14 @@ export async function runPackedCases(tf: Tf, lib: Lib, steps = 2): Promise<Packe
           state = s;
         }
         result.leaves.push(...(await leavesOf(tf, { params, state })));
+        lib.treeDispose([params, state]);
+        // The same steps with trainStep (in place where a fused kernel runs: float32 here).
+        params = tree(tf, 1);
+        state = tx.init(params);
+        for (let k = 0; k < steps; k++) {
+          ({ params, state } = lib.trainStep(tx, params, state as never, tree(tf, 7, k, optimizer === SPECIAL_CASE && k === 0)));
+        }
+        result.leaves.push(...(await leavesOf(tf, { params, state }, 'trainStep')));
       } catch (e) {
         result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
       }
