@@ -4,10 +4,12 @@ import { flattenFloatTrees } from '../internal/leaves.js';
 import { packValues, unpackValues } from '../internal/packed-codec.js';
 import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
 import type { FusedSpec } from './spec.js';
+import { webgpuPackLeaf, webgpuUnpackLeaf } from './webgpu/packed.js';
 
 /**
- * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu): each packed leaf
- * is decoded into a float32 copy with the typed-array codec, the chain's generated float32
+ * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu) and on webgpu:
+ * each packed leaf is decoded into a float32 copy with the typed-array codec (on webgpu by its
+ * WGSL programs, webgpu/packed.ts, on the GPU), the chain's generated float32
  * program runs on the copies as on any float32 state, and its new slots are encoded back, leaf
  * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
  * composite float32 math, so the fused step equals the composite one bit for bit. The copies
@@ -29,7 +31,9 @@ export function unpackSlots<S>(spec: FusedSpec<S>, state: S, updates: Updates): 
     if (format === 'float32') return tree;
     return def.unflatten(
       leaves[k + 1].map((packed, j) => {
-        const copy = tf.tensor(unpackValues(format, packed.dataSync() as Int32Array), leaves[0][j].shape, 'float32');
+        const shape = leaves[0][j].shape;
+        const copy =
+          tf.tidy(() => webgpuUnpackLeaf(format, packed, shape)) ?? tf.tensor(unpackValues(format, packed.dataSync() as Int32Array), shape, 'float32');
         made.push(copy);
         return copy;
       }),
@@ -52,7 +56,7 @@ export function unpackSlots<S>(spec: FusedSpec<S>, state: S, updates: Updates): 
 /** The packed tree of a kernel's new float32 slot tree, whose tensors it frees (its own, or the copies). */
 function packTree(format: SlotFormat & PackedFormat, tree: Params): Params {
   const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
-  const packed = leaves[0].map((t) => tf.tensor1d(packValues(format, t.dataSync() as Float32Array), 'int32'));
+  const packed = leaves[0].map((t) => tf.tidy(() => webgpuPackLeaf(format, t)) ?? tf.tensor1d(packValues(format, t.dataSync() as Float32Array), 'int32'));
   for (const t of leaves[0]) if (!t.isDisposed) t.dispose();
   return def.unflatten(packed) as Params;
 }

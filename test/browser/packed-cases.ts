@@ -56,6 +56,8 @@ function tree(tf: Tf, seed: number, k = 0, special = false): Params {
 export interface PackedResult {
   optimizer: string;
   stateDtype: PackedDtype;
+  /** `kernelPath(tx)` on the backend. */
+  path: string;
   /** `init`'s or a step's error, `name: message`. */
   error?: string;
   /** Each step's updates, the params and the state after the last step, then the same after `trainStep`'s steps. */
@@ -70,11 +72,12 @@ export async function runPackedCases(tf: Tf, lib: Lib, steps = 2): Promise<Packe
   for (const [optimizer, make] of Object.entries(PACKED_OPTIMIZERS)) {
     for (const stateDtype of PACKED_DTYPES) {
       const start = tf.memory().numTensors;
-      const result: PackedResult = { optimizer, stateDtype, leaves: [], leaked: 0 };
+      const result: PackedResult = { optimizer, stateDtype, path: '', leaves: [], leaked: 0 };
       let params: Params = tree(tf, 1);
       let state: unknown;
       try {
         const tx = make(lib, stateDtype);
+        result.path = lib.kernelPath(tx);
         state = tx.init(params);
         for (let k = 0; k < steps; k++) {
           const grads = tree(tf, 7, k, optimizer === SPECIAL_CASE && k === 0);

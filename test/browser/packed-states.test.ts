@@ -7,20 +7,23 @@ import { buildPage } from './page-build.js';
 import type { OptaxPage } from './page/entry.js';
 
 // Low-memory optimizer state (`stateDtype: 'bfloat16' | 'int8'`) in headless Chromium. Adam,
-// Lion and SGD with momentum take two steps on a tree of leaves of 1, 3, 257 and 600 values, on
-// wasm and then on each GPU backend in the same page, with tfjs's CPU forwarding of small ops on
-// (its default) and off. float32 state must equal wasm bit for bit everywhere. Packed states
+// Lion and SGD with momentum take two steps (update + applyUpdates, and trainStep) on a tree of
+// leaves of 1, 3, 257 and 600 values, on wasm and then on each GPU backend in the same page, with
+// tfjs's CPU forwarding of small ops on (its default) and off, and on webgpu also on the
+// composite path (kernel mode 'composite'). float32 state must equal wasm bit for bit everywhere. Packed states
 // must equal wasm bit for bit where they run, and `init` must throw a clear error, leaving no
 // tensor behind, where they cannot: on webgl and webgpu, whose int32 ops keep 24 bits of a word
 // (measured here: `int32Words`).
 
 type Run = Awaited<ReturnType<OptaxPage['packedCases']>>;
 
+/** Each GPU run: backend, tfjs's CPU forwarding, and kernel mode ('auto': fused kernels where they exist). */
 const GPU_RUNS = [
-  { backend: 'webgl', cpuForward: true },
-  { backend: 'webgl', cpuForward: false },
-  { backend: 'webgpu', cpuForward: true },
-  { backend: 'webgpu', cpuForward: false },
+  { backend: 'webgl', cpuForward: true, mode: 'auto' },
+  { backend: 'webgl', cpuForward: false, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: true, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: false, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: false, mode: 'composite' },
 ] as const;
 
 /** Where packed states are refused at init, and the reason the error gives. */
@@ -56,8 +59,8 @@ beforeAll(async () => {
   const times = [`wasm ${Date.now() - t0} ms`];
   for (const r of GPU_RUNS) {
     const t = Date.now();
-    runs.set(`${r.backend} ${r.cpuForward}`, await call(page, 'packedCases', r.backend, r.cpuForward));
-    times.push(`${r.backend} (CPU forwarding ${r.cpuForward ? 'on' : 'off'}) ${Date.now() - t} ms`);
+    runs.set(`${r.backend} ${r.cpuForward} ${r.mode}`, await call(page, 'packedCases', r.backend, r.cpuForward, r.mode));
+    times.push(`${r.backend} (CPU forwarding ${r.cpuForward ? 'on' : 'off'}, ${r.mode}) ${Date.now() - t} ms`);
   }
   console.log(`packed states: ${times.join(', ')}; int32 [2^31 - 127, 1 - 2^31] + 1: ${[...runs].map(([k, r]) => `${k}: ${r.int32Words.join(', ')}`).join('; ')}`);
 });
@@ -81,8 +84,8 @@ it('wasm in Chromium: every optimizer and state dtype runs, leaves nothing, and 
   expect(diffLeaves(adam('float32').leaves.filter((l) => !l.path.includes('.state')), adam('int8').leaves.filter((l) => !l.path.includes('.state')), 'adam').length).toBeGreaterThan(0);
 });
 
-describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward', ({ backend, cpuForward }) => {
-  const run = () => runs.get(`${backend} ${cpuForward}`)!;
+describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward, kernel mode $mode', ({ backend, cpuForward, mode }) => {
+  const run = () => runs.get(`${backend} ${cpuForward} ${mode}`)!;
 
   const refused = backend in REFUSED;
 
@@ -91,6 +94,8 @@ describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward', ({ b
       const ref = wasm.results.find((x) => key(x) === key(r))!;
       expect(r.error, `${backend} ${key(r)}`).toBeUndefined();
       expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
+      // Adam, Lion and SGD's trace have WGSL kernels; packed moments run them on float32 copies.
+      expect(r.path, `${backend} ${key(r)}`).toBe(mode === 'auto' ? backend : 'composite');
       const outside = diffLeaves(ref.leaves, r.leaves, `${backend} ${key(r)}`).filter((d) => !within(d, TOLERANCE));
       expect(outside, formatDiffs(outside)).toEqual([]);
     }

@@ -133,10 +133,15 @@ const page = {
   numTensors: () => tf.memory().numTensors,
   inPlaceCases: (names?: string[], optimizers?: string[]) => runAliasingCases(tf, lib, names, optimizers),
   /** packed-states.test.ts: the packed-state runs on `name`, with tfjs's CPU forwarding on or off. */
-  packedCases: async (name: string, cpuForward: boolean) => {
+  packedCases: async (name: string, cpuForward: boolean, mode: 'auto' | 'composite' = 'auto') => {
     await setBackend(name);
     if (name === 'webgl' || name === 'webgpu') tf.env().set(name === 'webgl' ? 'WEBGL_CPU_FORWARD' : 'WEBGPU_CPU_FORWARD', cpuForward);
-    return { int32Words: await int32Words(tf), results: await runPackedCases(tf, lib), numTensors: tf.memory().numTensors };
+    lib.setKernelMode(mode);
+    try {
+      return { int32Words: await int32Words(tf), results: await runPackedCases(tf, lib), numTensors: tf.memory().numTensors };
+    } finally {
+      lib.setKernelMode('auto');
+    }
   },
 };
 
