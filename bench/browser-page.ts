@@ -77,7 +77,7 @@ async function setBackend(name: string): Promise<void> {
 }
 
 /** One tree on the current backend: `reps` interleaved repetitions of blocks of each variant. */
-async function measure(treeKey: string, reps: number, blockMs: number): Promise<BrowserRow> {
+async function measure(treeKey: string, reps: number, blockMs: number, stateDtype: 'float32' | 'bfloat16' | 'int8'): Promise<BrowserRow> {
   const { label, shapes } = TREES[treeKey];
   const backend = tf.getBackend();
   const grads = randomTree(shapes, 2);
@@ -88,7 +88,7 @@ async function measure(treeKey: string, reps: number, blockMs: number): Promise<
     return v;
   });
   const named = Object.fromEntries(vars.map((v, i) => [v.name, grads[i]]));
-  const tx = adam(1e-3, { eps: 1e-7 });
+  const tx = adam(1e-3, { eps: 1e-7, stateDtype });
   const plain = (mode: 'composite' | 'auto') => {
     let params: Params = randomTree(shapes, 1);
     let state = tx.init(params);
@@ -160,10 +160,10 @@ async function measure(treeKey: string, reps: number, blockMs: number): Promise<
   };
 }
 
-async function run(backend: string, trees: string[], reps: number, blockMs: number): Promise<BrowserRow[]> {
+async function run(backend: string, trees: string[], reps: number, blockMs: number, stateDtype: 'float32' | 'bfloat16' | 'int8' = 'float32'): Promise<BrowserRow[]> {
   await setBackend(backend);
   const rows: BrowserRow[] = [];
-  for (const tree of trees) rows.push(await measure(tree, reps, blockMs));
+  for (const tree of trees) rows.push(await measure(tree, reps, blockMs, stateDtype));
   return rows;
 }
 

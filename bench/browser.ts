@@ -8,6 +8,7 @@
 //
 //   npm run bench:browser                       webgpu, wasm and webgl, trees a, b and c
 //   npm run bench:browser -- --backend webgpu --tree b,c --reps 5
+//   npm run bench:browser -- --backend webgpu --state-dtype int8   the library's Adam with int8 moments
 //   npm run bench:browser -- --save             writes bench/results/browser.md (full runs only)
 //
 // Every run is written to bench/results/runs/ (not tracked by git).
@@ -32,6 +33,8 @@ const TREE_KEYS = (option('tree') ?? 'a,b,c').split(',');
 const REPS = Number(option('reps') ?? 7);
 /** Each timed block lasts about this long. */
 const BLOCK_MS = Number(option('block-ms') ?? 150);
+/** The library's Adam keeps its moments in this dtype (tf.train.adam is always float32). */
+const STATE_DTYPE = (option('state-dtype') ?? 'float32') as 'float32' | 'bfloat16' | 'int8';
 
 /** One copy of tfjs-core in the page, whoever imports it (two would be two engines). */
 const oneCore: Plugin = {
@@ -83,8 +86,8 @@ async function main(): Promise<void> {
       await page.goto(`${(backend === 'wasm-isolated' ? isolated! : server).url}/`);
       await page.waitForFunction(() => 'benchPage' in globalThis, null, { timeout: 30_000 });
       const got = (await page.evaluate(
-        ([b, t, r, m]) => (globalThis as unknown as { benchPage: BenchPage }).benchPage.run(b as string, t as string[], r as number, m as number),
-        [backend === 'wasm-isolated' ? 'wasm' : backend, TREE_KEYS, REPS, BLOCK_MS] as const,
+        ([b, t, r, m, d]) => (globalThis as unknown as { benchPage: BenchPage }).benchPage.run(b as string, t as string[], r as number, m as number, d as typeof STATE_DTYPE),
+        [backend === 'wasm-isolated' ? 'wasm' : backend, TREE_KEYS, REPS, BLOCK_MS, STATE_DTYPE] as const,
       )) as BrowserRow[];
       if (backend === 'wasm-isolated') for (const row of got) row.backend = 'wasm, isolated';
       version = (await page.evaluate(() => (globalThis as unknown as { benchPage: BenchPage }).benchPage.version())) as string;
@@ -116,11 +119,11 @@ async function main(): Promise<void> {
     )
     .join('\n');
   const note =
-    `\nAdam (lr 1e-3, eps 1e-7) in headless Chromium (tfjs ${version}); webgpu and webgl on SwiftShader, a CPU rasterizer: ` +
+    `\nAdam (lr 1e-3, eps 1e-7${STATE_DTYPE === 'float32' ? '' : `, the library's moments in ${STATE_DTYPE}`}) in headless Chromium (tfjs ${version}); webgpu and webgl on SwiftShader, a CPU rasterizer: ` +
     `compare ratios and command counts, not milliseconds. Times are medians of ${REPS} interleaved repetitions of blocks of about ` +
     `${BLOCK_MS} ms, each ended by a read that waits for the GPU; ratios are medians of per-repetition ratios. GPU commands are ` +
     `WebGPU dispatches and WebGL draw calls recorded during one step (uploads and copies not counted).\n`;
-  const filtered = Boolean(option('backend') || option('tree') || option('reps'));
+  const filtered = Boolean(option('backend') || option('tree') || option('reps') || option('state-dtype'));
   if (args.includes('--save') && filtered) throw new Error('--save keeps full runs only: drop --backend, --tree and --reps');
   const results = join(HERE, 'results');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

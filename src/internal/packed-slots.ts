@@ -48,28 +48,48 @@ export function packedZerosLike(owner: string, params: Params, format: PackedFor
   return def.unflatten(leaves.map((p) => tf.tensor1d(packValues(format, new Float32Array(p.size)), 'int32'))) as Params;
 }
 
-/** Backends already probed: whether their int32 tensors hold every 32-bit value. */
-const exactInt32 = new Map<string, boolean>();
+/**
+ * Why the packed states cannot run on a backend, for tfjs's own backends (null where they can):
+ * tfjs-backend-webgl keeps int32 tensors in float textures, so a word keeps its upper 24 bits.
+ * (tfjs-backend-webgpu's kernels read every input as float32 too, but the packed steps pack and
+ * unpack there with their own WGSL programs.)
+ */
+const KNOWN_BACKENDS: Record<string, string | null> = {
+  cpu: null,
+  wasm: null,
+  tensorflow: null,
+  webgl: 'its int32 tensors are float textures, exact to 2^24',
+  // Its kernels compute int32 tensors through float32, exact to 2^24; the packed steps run their
+  // own WGSL programs there instead (kernels/webgpu/packed.ts), which need `runWebGPUProgram`.
+  webgpu: null,
+};
+
+/** Other backends already probed: why not, or null where int32 words are exact. */
+const probed = new Map<string, string | null>();
 
 /**
- * Throws unless the active backend keeps int32 tensors exactly (it does on cpu, wasm, webgpu
- * and node; tfjs-backend-webgl stores them in float textures, exact only to 2^24), probed once
- * per backend with a small computation whose result needs all 32 bits.
+ * Throws unless the active backend keeps int32 words exactly: known for tfjs's own backends
+ * ({@link KNOWN_BACKENDS}), probed once for others with a computation whose result needs all 32
+ * bits. (A probe cannot tell for webgl and webgpu: tfjs runs small ops on inputs still on the CPU
+ * there, exactly, and reading back synchronously is broken on some WebGPU devices.)
  */
 export function checkPackedBackend(owner: string, format: PackedFormat): void {
   const name = tf.getBackend();
-  let exact = exactInt32.get(name);
-  if (exact === undefined) {
+  let why = name in KNOWN_BACKENDS ? KNOWN_BACKENDS[name] : probed.get(name);
+  if (name === 'webgpu' && typeof (tf.backend() as { runWebGPUProgram?: unknown }).runWebGPUProgram !== 'function') {
+    why = 'its kernels compute int32 tensors through float32, exact to 2^24, and it runs no custom programs';
+  }
+  if (why === undefined) {
     const probe = tf.tidy(() => tf.add(tf.tensor1d([2147483520, -2147483647], 'int32'), tf.scalar(1, 'int32')));
     const got = probe.dataSync();
     probe.dispose();
-    exact = got[0] === 2147483521 && got[1] === -2147483646;
-    exactInt32.set(name, exact);
+    why = got[0] === 2147483521 && got[1] === -2147483646 ? null : 'its int32 tensors do not hold every 32-bit value';
+    probed.set(name, why);
   }
-  if (!exact) {
+  if (why !== null) {
     throw new Error(
-      `${owner}: stateDtype '${format.startsWith('int8') ? 'int8' : 'bfloat16'}' packs moments into int32 tensors, which the ` +
-        `'${name}' backend does not hold exactly (its int32 tensors keep 24 bits); use stateDtype 'float32' on this backend`,
+      `${owner}: stateDtype '${format.startsWith('int8') ? 'int8' : 'bfloat16'}' packs moments into int32 words, which the ` +
+        `'${name}' backend does not compute on exactly (${why}); use stateDtype 'float32' on this backend`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { addLeafNorms, deviceClipFactor, leafStateTree, prepare, type Prepared }
 import type { FusedSpec } from './spec.js';
 import { stepSpec } from './step.js';
 import { unpackSlots } from './packed.js';
+import { webgpuRunner } from './webgpu/packed.js';
 
 /**
  * The dispatcher: whether a transformation runs a fused kernel on the active backend, and the
@@ -40,8 +41,9 @@ export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean
   const record = recordOf(tx);
   if (record.fused !== undefined) {
     const spec = fusedSpecOf(tx)!;
-    // Packed slots run through float32 copies on the host backends only (see packed.ts).
-    if (spec.slotFormats !== undefined && (programsOnly || spec.flatSlots === true)) return false;
+    // Packed slots run through float32 copies (see packed.ts) on the host backends and on
+    // webgpu (its WGSL packing programs), never for a flat slot.
+    if (spec.slotFormats !== undefined && (spec.flatSlots === true || (programsOnly && webgpuRunner() === undefined))) return false;
     return !programsOnly || spec.leafNorms === undefined;
   }
   return record.wrapper?.fusable(programsOnly) ?? false;

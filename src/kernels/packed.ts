@@ -7,10 +7,12 @@ import type { KernelBackend } from './backend.js';
 import { claim, watchCpuBackend, type CpuBackendLike } from './cpu/ownership.js';
 import type { FusedSpec } from './spec.js';
 import { heapOf, WasmKernels, type WasmBackendLike } from './wasm/runner.js';
+import { webgpuPackLeaf, webgpuUnpackLeaf } from './webgpu/packed.js';
 
 /**
- * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu): each packed leaf
- * is decoded into a float32 copy with the typed-array codec, the chain's generated float32
+ * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu) and on webgpu:
+ * each packed leaf is decoded into a float32 copy with the typed-array codec (on webgpu by its
+ * WGSL programs, webgpu/packed.ts, on the GPU), the chain's generated float32
  * program runs on the copies as on any float32 state, and its new slots are encoded back, leaf
  * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
  * composite float32 math, so the fused step equals the composite one bit for bit. The copies
@@ -127,8 +129,20 @@ function hostOf(kernels: KernelBackend): Host {
   const b = tf.backend() as unknown;
   if (kernels.name === 'wasm') return wasmHost(b as WasmBackendLike);
   if (kernels.name === 'cpu') return cpuHost(b as CpuBackendLike);
+  if (kernels.name === 'webgpu') return WEBGPU;
   return COPYING;
 }
+
+/**
+ * On webgpu the words are unpacked and packed on the GPU by WGSL programs (webgpu/packed.ts):
+ * tfjs-backend-webgpu's own int32 ops go through float32 and would lose the low bits of a word.
+ * Where those programs cannot run (not tfjs's webgpu backend), the typed-array codec does it.
+ */
+const WEBGPU: Host = {
+  ...COPYING,
+  unpack: (format, packed, shape) => tf.tidy(() => webgpuUnpackLeaf(format, packed, shape)) ?? COPYING.unpack(format, packed, shape),
+  pack: (format, t) => tf.tidy(() => webgpuPackLeaf(format, t)) ?? COPYING.pack(format, t),
+};
 
 /**
  * `spec` over float32 copies of the packed slots of `state`: the spec to run, and `release` to

@@ -10,6 +10,7 @@ import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
 import { tidy } from '../tree/tidy.js';
 import { disposeReplaced } from '../tree/memory.js';
 import { ProgramBuilder, type Program } from './program.js';
+import { webgpuPackLeaf, webgpuUnpackLeaf } from './webgpu/packed.js';
 import type { FusedSpec, ProgramRequest, ProgramSet } from './spec.js';
 
 /**
@@ -51,14 +52,15 @@ export function stepUpdate<S>(step: ElementStep<S>) {
           j++;
           return [r.u, ...r.slots];
         });
-      // Packed slots: unpacked to float32 for the math and the new values packed once; the
+      // Packed slots: unpacked to float32 for the math and the new values packed once (on webgpu
+      // by WGSL programs on the words' bits: webgpu/packed.ts); the
       // float32 copies are freed leaf by leaf (not at the end of the update), except the one
       // that is also the update (trace's).
       const packedLeaf = (g: tf.Tensor, rest: tf.Tensor[]): tf.Tensor[] => {
         const fs = formats!.slice(1, 1 + n) as SlotFormat[];
-        const unpacked = rest.map((t, k) => (k < n && fs[k] !== 'float32' ? tf.tidy(() => unpackLeaf(fs[k] as PackedFormat, t, g.shape)) : t));
+        const unpacked = rest.map((t, k) => (k < n && fs[k] !== 'float32' ? tf.tidy(() => webgpuUnpackLeaf(fs[k] as PackedFormat, t, g.shape) ?? unpackLeaf(fs[k] as PackedFormat, t, g.shape)) : t));
         const [u, ...slots] = leaf(g, unpacked);
-        const out = slots.map((t, k) => (fs[k] === 'float32' ? t : tf.tidy(() => packLeaf(fs[k] as PackedFormat, t))));
+        const out = slots.map((t, k) => (fs[k] === 'float32' ? t : tf.tidy(() => webgpuPackLeaf(fs[k] as PackedFormat, t) ?? packLeaf(fs[k] as PackedFormat, t))));
         for (let k = 0; k < n; k++) {
           if (fs[k] === 'float32') continue;
           unpacked[k].dispose();

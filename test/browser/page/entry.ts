@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from 'tfjs-optax';
 import * as scenarios from '../scenarios.js';
 import { runAliasingCases } from '../in-place-cases.js';
+import { int32Words, runPackedCases } from '../packed-cases.js';
 
 // page-build.ts copies the backend's .wasm files here.
 setWasmPaths(new URL('wasm/', location.href).href);
@@ -131,6 +132,17 @@ const page = {
   checkpointResume: (prefix: string, names?: string[]) => scenarios.checkpointResume(tf, lib, prefix, names),
   numTensors: () => tf.memory().numTensors,
   inPlaceCases: (names?: string[], optimizers?: string[]) => runAliasingCases(tf, lib, names, optimizers),
+  /** packed-states.test.ts: the packed-state runs on `name`, with tfjs's CPU forwarding on or off. */
+  packedCases: async (name: string, cpuForward: boolean, mode: 'auto' | 'composite' = 'auto') => {
+    await setBackend(name);
+    if (name === 'webgl' || name === 'webgpu') tf.env().set(name === 'webgl' ? 'WEBGL_CPU_FORWARD' : 'WEBGPU_CPU_FORWARD', cpuForward);
+    lib.setKernelMode(mode);
+    try {
+      return { int32Words: await int32Words(tf), results: await runPackedCases(tf, lib), numTensors: tf.memory().numTensors };
+    } finally {
+      lib.setKernelMode('auto');
+    }
+  },
 };
 
 export type OptaxPage = typeof page;

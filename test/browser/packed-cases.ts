@@ -1,0 +1,124 @@
+// What packed-states.test.ts runs in Chromium, as pure functions of a tfjs namespace and the
+// library's namespace (the page bundles this with the built library, as it does scenarios.ts):
+// optimizers whose moments are kept in bfloat16 or int8 (`stateDtype`), on a tree whose leaf
+// sizes are not multiples of 2, 4 or 256, and the same optimizers in float32. Each run reports
+// what `init` threw (if it did), the updates, params and state after two steps (and after two
+// steps of `trainStep`), and the tensors left behind, so that the test can compare a GPU backend with wasm in the same page.
+import type { Params } from 'tfjs-optax';
+import { leavesOf, type Leaf, type Lib, type Tf } from './scenarios.js';
+
+type AnyTx = ReturnType<Lib['adam']>;
+
+export const PACKED_DTYPES = ['bfloat16', 'int8', 'float32'] as const;
+export type PackedDtype = (typeof PACKED_DTYPES)[number];
+
+/** The case whose gradients at step 0 hold {@link SPECIAL} values. */
+export const SPECIAL_CASE = 'sgd momentum, special values';
+
+/**
+ * Put at the start of leaf c (finite: bfloat16 ties both ways, the largest float, signed zeros,
+ * tiny normals) and of leaf d (NaN and infinities: its int8 blocks read back as NaN) at step 0.
+ * No subnormals: SwiftShader's WebGL and WebGPU flush them to zero in float32 arithmetic (float32
+ * state included: measured here), so no packing can make a step with them equal wasm's there.
+ */
+const SPECIAL: Record<string, number[]> = {
+  c: [-0, 0, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8 + 2 ** -20), 3.4028234663852886e38, -1e38, 65504, 2 ** -120, -1e-30, 1e30],
+  d: [NaN, Infinity, -Infinity, 0.5, -0],
+};
+
+/** The optimizers taking `stateDtype` that the browser runs: Adam's two moments, Lion's one, a trace. */
+export const PACKED_OPTIMIZERS: Record<string, (lib: Lib, stateDtype: PackedDtype) => AnyTx> = {
+  adam: (l, stateDtype) => l.adam(0.1, { stateDtype }) as AnyTx,
+  lion: (l, stateDtype) => l.lion(0.01, { stateDtype }) as unknown as AnyTx,
+  'sgd momentum': (l, stateDtype) => l.sgd(0.1, { momentum: 0.9, stateDtype }) as unknown as AnyTx,
+  // Its first moment after step 0 is the gradient itself: SPECIAL values packed, then unpacked.
+  [SPECIAL_CASE]: (l, stateDtype) => l.sgd(0.1, { momentum: 0.5, stateDtype }) as unknown as AnyTx,
+};
+
+/** Leaves of 1, 3, 257 and 600 values: partial words (bfloat16, int8) and partial blocks (int8). */
+const SIZES: Record<string, number[]> = { a: [1], b: [3], c: [257], d: [20, 30] };
+
+function values(n: number, seed: number, k = 0): number[] {
+  // Magnitudes over several decades, both signs, and a zero: the int8 blocks see a wide range.
+  return Array.from({ length: n }, (_, i) => (i % 97 === 5 ? 0 : Math.sin(seed + 0.61 * i + 1.3 * k) * 10 ** ((i % 7) - 4)));
+}
+
+function tree(tf: Tf, seed: number, k = 0, special = false): Params {
+  return Object.fromEntries(
+    Object.entries(SIZES).map(([key, shape], j) => {
+      const v = values(shape.reduce((x, y) => x * y, 1), seed + j, k);
+      if (special) v.splice(0, SPECIAL[key]?.length ?? 0, ...(SPECIAL[key] ?? []));
+      return [key, tf.tensor(v, shape)];
+    }),
+  ) as Params;
+}
+
+export interface PackedResult {
+  optimizer: string;
+  stateDtype: PackedDtype;
+  /** `kernelPath(tx)` on the backend. */
+  path: string;
+  /** `init`'s or a step's error, `name: message`. */
+  error?: string;
+  /** Each step's updates, the params and the state after the last step, then the same after `trainStep`'s steps. */
+  leaves: Leaf[];
+  /** Tensors alive after disposing everything, minus before the run. */
+  leaked: number;
+}
+
+/** `steps` steps of `update` + `applyUpdates` of each optimizer in each state dtype, on the active backend. */
+export async function runPackedCases(tf: Tf, lib: Lib, steps = 2): Promise<PackedResult[]> {
+  const out: PackedResult[] = [];
+  for (const [optimizer, make] of Object.entries(PACKED_OPTIMIZERS)) {
+    for (const stateDtype of PACKED_DTYPES) {
+      const start = tf.memory().numTensors;
+      const result: PackedResult = { optimizer, stateDtype, path: '', leaves: [], leaked: 0 };
+      let params: Params = tree(tf, 1);
+      let state: unknown;
+      try {
+        const tx = make(lib, stateDtype);
+        result.path = lib.kernelPath(tx);
+        state = tx.init(params);
+        for (let k = 0; k < steps; k++) {
+          const grads = tree(tf, 7, k, optimizer === SPECIAL_CASE && k === 0);
+          const [u, s] = tx.update(grads, state as never, params);
+          result.leaves.push(...(await leavesOf(tf, u, `step ${k} updates`)));
+          const next = lib.applyUpdates<Params>(params, u as never);
+          lib.disposeReplaced([params, state, grads, u], [next, s]);
+          params = next;
+          state = s;
+        }
+        result.leaves.push(...(await leavesOf(tf, { params, state })));
+        lib.treeDispose([params, state]);
+        // The same steps with trainStep (in place where a fused kernel runs: float32 here).
+        params = tree(tf, 1);
+        state = tx.init(params);
+        for (let k = 0; k < steps; k++) {
+          ({ params, state } = lib.trainStep(tx, params, state as never, tree(tf, 7, k, optimizer === SPECIAL_CASE && k === 0)));
+        }
+        result.leaves.push(...(await leavesOf(tf, { params, state }, 'trainStep')));
+      } catch (e) {
+        result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+      }
+      lib.treeDispose([params, state]);
+      result.leaked = tf.memory().numTensors - start;
+      out.push(result);
+    }
+  }
+  return out;
+}
+
+/**
+ * tfjs's int32 arithmetic on the active backend, for words that need all 32 bits: `[2^31 - 127,
+ * -(2^31 - 1)] + 1` through a GPU program where the backend has one (inputs of 2000 elements, above
+ * tfjs's CPU hand-off sizes), read asynchronously. Exact: `[2147483522, -2147483646]`.
+ */
+export async function int32Words(tf: Tf): Promise<number[]> {
+  const y = tf.tidy(() => {
+    const x = tf.tile(tf.tensor1d([2147483521, -2147483647], 'int32'), [1000]);
+    return tf.add(x, tf.onesLike(x));
+  });
+  const got = Array.from((await y.data()) as Int32Array).slice(0, 2);
+  y.dispose();
+  return got;
+}

@@ -1,0 +1,121 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
+import { diffLeaves, formatDiffs, toleranceFromEnv, within } from './compare.js';
+import { PACKED_DTYPES, PACKED_OPTIMIZERS, type PackedResult } from './packed-cases.js';
+import { buildPage } from './page-build.js';
+import type { OptaxPage } from './page/entry.js';
+
+// Low-memory optimizer state (`stateDtype: 'bfloat16' | 'int8'`) in headless Chromium. Adam,
+// Lion and SGD with momentum take two steps (update + applyUpdates, and trainStep) on a tree of
+// leaves of 1, 3, 257 and 600 values, on wasm and then on each GPU backend in the same page, with
+// tfjs's CPU forwarding of small ops on (its default) and off, and on webgpu also on the
+// composite path (kernel mode 'composite'). float32 state must equal wasm bit for bit everywhere. Packed states
+// must equal wasm bit for bit where they run, and `init` must throw a clear error, leaving no
+// tensor behind, where they cannot: on webgl and webgpu, whose int32 ops keep 24 bits of a word
+// (measured here: `int32Words`).
+
+type Run = Awaited<ReturnType<OptaxPage['packedCases']>>;
+
+/** Each GPU run: backend, tfjs's CPU forwarding, and kernel mode ('auto': fused kernels where they exist). */
+const GPU_RUNS = [
+  { backend: 'webgl', cpuForward: true, mode: 'auto' },
+  { backend: 'webgl', cpuForward: false, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: true, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: false, mode: 'auto' },
+  { backend: 'webgpu', cpuForward: false, mode: 'composite' },
+] as const;
+
+/** Where packed states are refused at init, and the reason the error gives. */
+const REFUSED: Record<string, string> = {
+  webgl: 'its int32 tensors are float textures, exact to 2^24',
+};
+
+const TOLERANCE = toleranceFromEnv();
+
+let browser: Browser;
+let server: StaticServer;
+let page: Page;
+let errors: ReturnType<typeof watchErrors>;
+let wasm: Run;
+const runs = new Map<string, Run>();
+
+function call<K extends keyof OptaxPage>(p: Page, name: K, ...args: Parameters<OptaxPage[K]>): Promise<Awaited<ReturnType<OptaxPage[K]>>> {
+  return p.evaluate(
+    ([n, a]) => ((globalThis as unknown as { optaxPage: Record<string, (...x: unknown[]) => unknown> }).optaxPage[n as string](...(a as unknown[]))),
+    [name, args] as const,
+  ) as never;
+}
+
+beforeAll(async () => {
+  server = await serveStatic(await buildPage());
+  browser = await launchChromium();
+  page = await browser.newPage();
+  errors = watchErrors(page);
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => 'optaxPage' in globalThis, null, { timeout: 30_000 });
+  const t0 = Date.now();
+  wasm = await call(page, 'packedCases', 'wasm', true);
+  const times = [`wasm ${Date.now() - t0} ms`];
+  for (const r of GPU_RUNS) {
+    const t = Date.now();
+    runs.set(`${r.backend} ${r.cpuForward} ${r.mode}`, await call(page, 'packedCases', r.backend, r.cpuForward, r.mode));
+    times.push(`${r.backend} (CPU forwarding ${r.cpuForward ? 'on' : 'off'}, ${r.mode}) ${Date.now() - t} ms`);
+  }
+  console.log(`packed states: ${times.join(', ')}; int32 [2^31 - 127, 1 - 2^31] + 1: ${[...runs].map(([k, r]) => `${k}: ${r.int32Words.join(', ')}`).join('; ')}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const key = (r: PackedResult) => `${r.optimizer} ${r.stateDtype}`;
+
+it('wasm in Chromium: every optimizer and state dtype runs, leaves nothing, and int32 words are exact', () => {
+  expect(wasm.int32Words).toEqual([2147483522, -2147483646]);
+  expect(wasm.results.map(key)).toEqual(Object.keys(PACKED_OPTIMIZERS).flatMap((o) => PACKED_DTYPES.map((d) => `${o} ${d}`)));
+  for (const r of wasm.results) {
+    expect(r.error, key(r)).toBeUndefined();
+    expect(r.leaked, key(r)).toBe(0);
+  }
+  // The packed runs differ from float32 (the moments are rounded) but stay close.
+  const adam = (d: string) => wasm.results.find((r) => key(r) === `adam ${d}`)!;
+  expect(diffLeaves(adam('float32').leaves.filter((l) => !l.path.includes('.state')), adam('int8').leaves.filter((l) => !l.path.includes('.state')), 'adam').length).toBeGreaterThan(0);
+});
+
+describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward, kernel mode $mode', ({ backend, cpuForward, mode }) => {
+  const run = () => runs.get(`${backend} ${cpuForward} ${mode}`)!;
+
+  const refused = backend in REFUSED;
+
+  it(`float32 state${refused ? '' : ', bfloat16 and int8'} equal${refused ? 's' : ''} wasm's bit for bit, and leave${refused ? 's' : ''} nothing`, () => {
+    for (const r of run().results.filter((x) => x.stateDtype === 'float32' || !refused)) {
+      const ref = wasm.results.find((x) => key(x) === key(r))!;
+      expect(r.error, `${backend} ${key(r)}`).toBeUndefined();
+      expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
+      // Adam, Lion and SGD's trace have WGSL kernels; packed moments run them on float32 copies.
+      expect(r.path, `${backend} ${key(r)}`).toBe(mode === 'auto' ? backend : 'composite');
+      const outside = diffLeaves(ref.leaves, r.leaves, `${backend} ${key(r)}`).filter((d) => !within(d, TOLERANCE));
+      expect(outside, formatDiffs(outside)).toEqual([]);
+    }
+  });
+
+  it.runIf(refused)('bfloat16 and int8: init throws a clear error and leaves nothing allocated', () => {
+    const reason = REFUSED[backend];
+    for (const r of run().results.filter((x) => x.stateDtype !== 'float32')) {
+      const name = r.optimizer.split(/[ ,]/)[0];
+      expect(r.error, `${backend} ${key(r)}`).toBe(
+        `Error: ${name}: stateDtype '${r.stateDtype}' packs moments into int32 words, which the '${backend}' backend does not ` +
+          `compute on exactly (${reason}); use stateDtype 'float32' on this backend`,
+      );
+      expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
+    }
+    errors.check();
+  });
+
+  it("tfjs's int32 ops round a 32-bit word to float32 there (why packing needs its own programs on webgpu, and is refused on webgl)", () => {
+    expect(run().int32Words).toEqual([2147483520, -2147483648]);
+    errors.check();
+  });
+});
