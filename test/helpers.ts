@@ -40,14 +40,17 @@ export function stateValues(value: unknown): number[] {
   return [];
 }
 
-/** Asserts that two trees, states or arrays hold bit-identical float32 values. */
+/**
+ * Asserts that two trees, states or arrays hold identical values: float32 elements bit for bit
+ * (-0 is not 0; every NaN equals every NaN, as reads canonicalise them), int32 elements exactly,
+ * packed state words above 2^24 included (they are compared as the integers they are, never
+ * through float32).
+ */
 export function expectBitwiseEqual(a: unknown, b: unknown): void {
   const va = stateValues(a);
   const vb = stateValues(b);
   expect(va.length).toBe(vb.length);
-  const x = new Uint32Array(Float32Array.from(va).buffer);
-  const y = new Uint32Array(Float32Array.from(vb).buffer);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) throw new Error(`element ${i} differs: ${va[i]} vs ${vb[i]}`);
+  for (let i = 0; i < va.length; i++) if (!Object.is(va[i], vb[i])) throw new Error(`element ${i} differs: ${va[i]} vs ${vb[i]}`);
 }
 
 /**

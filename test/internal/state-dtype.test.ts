@@ -226,3 +226,15 @@ describe('stateDtype options and states', () => {
     }
   });
 });
+
+describe('the bitwise comparison these tests rely on', () => {
+  it('tells packed int32 words above 2^24 apart (through float32 they would round to one value)', () => {
+    const a = tf.tensor1d([2 ** 31 - 127, -(2 ** 31) + 1], 'int32');
+    const b = tf.tensor1d([2 ** 31 - 126, -(2 ** 31) + 1], 'int32');
+    expect(() => expectBitwise({ w: a }, { w: b })).toThrow(/element 0 differs: 2147483521 vs 2147483522/);
+    const [copy, zero, minusZero] = [tf.clone(a), tf.scalar(0), tf.scalar(-0)];
+    expectBitwise({ w: a }, { w: copy });
+    expect(() => expectBitwise([zero], [minusZero])).toThrow(/element 0 differs/);
+    tf.dispose([a, b, copy, zero, minusZero]);
+  });
+});

@@ -110,7 +110,11 @@ export function train<P extends Params, S>(tx: GradientTransformation<S>, params
 /** Every value in a state or tree as exact float32 bit patterns, plus JS numbers as they are. */
 export function fingerprint(value: unknown): Array<number | string> {
   if (typeof value === 'number') return [`n:${value}`];
-  if (value instanceof tf.Tensor) return Array.from(new Uint32Array(Float32Array.from(value.dataSync()).buffer));
+  if (value instanceof tf.Tensor) {
+    const data = value.dataSync();
+    // int32 words (packed states) as they are: through float32 a word above 2^24 would round.
+    return data instanceof Float32Array ? Array.from(new Uint32Array(Float32Array.from(data).buffer)) : Array.from(data, (x) => `i:${x}`);
+  }
   if (Array.isArray(value)) return value.flatMap(fingerprint);
   if (value !== null && typeof value === 'object') {
     return Object.keys(value).sort().flatMap((k) => [`k:${k}`, ...fingerprint((value as Record<string, unknown>)[k])]);
