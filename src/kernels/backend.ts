@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { FusedAttrs, KernelData, KernelTable } from './layout.js';
+import type { PackedHost } from './packed-host.js';
 
 /**
  * Which implementation runs a transformation's update on the current backend.
@@ -61,4 +62,10 @@ export interface KernelBackend {
    * where the backend cannot (nothing done).
    */
   fill(tensors: readonly tf.Tensor[], value: number): boolean;
+  /**
+   * How this backend decodes and encodes packed state leaves (`stateDtype` bfloat16 or int8)
+   * around a fused step, reading and making tensors where it keeps them; without it, packed.ts
+   * copies through `dataSync` and `tf.tensor` with the typed-array codec.
+   */
+  packedHost?(backend: tf.KernelBackend): PackedHost;
 }

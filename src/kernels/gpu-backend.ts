@@ -21,6 +21,7 @@ export function gpuBackend(
   name: 'webgl' | 'webgpu',
   kernelsFor: (backend: unknown) => GpuKernels | null,
   refused: string,
+  packedHost?: KernelBackend['packedHost'],
 ): KernelBackend {
   const active = () => kernelsFor(tf.backend())!;
   return {
@@ -29,6 +30,7 @@ export function gpuBackend(
     ready: (backend) => kernelsFor(backend) !== null,
     leafNorms: false,
     deviceClip: true,
+    packedHost,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as FusedAttrs;
       const kernels = kernelsFor(backend);

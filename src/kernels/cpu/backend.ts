@@ -4,6 +4,7 @@ import { clipScale, inputList, mapTable, outputShapes, sizeOf, tableOf, type Fus
 import { ProgramTiles } from '../wasm/tiles.js';
 import { runProgramLoops } from './compile.js';
 import { claim, cpuValues, watchCpuBackend, writeOnCpu, type CpuBackendLike } from './ownership.js';
+import { cpuHost } from './packed-host.js';
 
 let cpuTiles = true;
 
@@ -57,6 +58,7 @@ export const cpuBackend: KernelBackend = {
   path: 'cpu',
   ready: () => true,
   leafNorms: true,
+  packedHost: (backend) => cpuHost(backend as unknown as CpuBackendLike),
   deviceClip: false,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as FusedAttrs;

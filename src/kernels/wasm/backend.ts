@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '../backend.js';
 import { inputList, outputShapes, tableOf, type FusedAttrs } from '../layout.js';
 import { WasmKernels, type WasmBackendLike } from './runner.js';
+import { wasmHost } from './packed-host.js';
 
 /** The kernels of the active backend, which the dispatcher has found ready. */
 function active(): WasmKernels {
@@ -18,6 +19,7 @@ export const wasmBackend: KernelBackend = {
   path: 'wasm-simd',
   ready: (backend) => WasmKernels.for(backend as unknown as WasmBackendLike) !== null,
   leafNorms: true,
+  packedHost: (backend) => wasmHost(backend as unknown as WasmBackendLike),
   deviceClip: false,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as FusedAttrs;

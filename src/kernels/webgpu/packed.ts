@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dynamicMap, dynamicMapMidpoints } from '../../internal/dynamic-map.js';
 import { INT8_BLOCK, type PackedFormat } from '../../internal/state-dtype.js';
+import { COPYING, type PackedHost } from '../packed-host.js';
 
 /**
  * Packing and unpacking a packed state leaf (internal/packed-slots.ts has the layout) on tfjs's
@@ -150,3 +151,14 @@ export function webgpuPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D 
     }`;
   return run(r, `int8_pack_${n}`, [flat, absmax, mid], 1 + blocks + Math.ceil(n / 4), 'int32', body, helpers) as tf.Tensor1D;
 }
+
+/**
+ * On webgpu the words are unpacked and packed on the GPU by WGSL programs (webgpu/packed.ts):
+ * tfjs-backend-webgpu's own int32 ops go through float32 and would lose the low bits of a word.
+ * Where those programs cannot run (not tfjs's webgpu backend), the typed-array codec does it.
+ */
+export const webgpuPackedHost: PackedHost = {
+  ...COPYING,
+  unpack: (format, packed, shape) => tf.tidy(() => webgpuUnpackLeaf(format, packed, shape)) ?? COPYING.unpack(format, packed, shape),
+  pack: (format, t) => tf.tidy(() => webgpuPackLeaf(format, t)) ?? COPYING.pack(format, t),
+};
