@@ -30,7 +30,7 @@ export interface WasmBackendLike {
 }
 
 /** The exports of optimizers.wat. */
-interface KernelExports {
+export interface KernelExports {
   /** The sum of squares of the leaves of a table of `count` records `[n, offset]` (i32 words). */
   sumsq(table: number, count: number): number;
   /** `n` bfloat16 codes (two bytes each) at byte address `src` to float32 values at `dst`. */

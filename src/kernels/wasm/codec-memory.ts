@@ -1,0 +1,99 @@
+import { int8CodecTables } from '../../internal/packed-codec.js';
+import { INT8_BLOCK, type PackedFormat } from '../../internal/state-dtype.js';
+import { kernelModule, type KernelExports } from './runner.js';
+
+/**
+ * The packed-state codec of optimizers.wat (WebAssembly SIMD) for arrays that live outside any
+ * WebAssembly memory: the cpu backend's. The module gets a small memory of its own; a leaf goes
+ * through it in chunks of {@link CHUNK} values (the packed words copied in, the values decoded,
+ * the values copied out, or the reverse), so each chunk stays in cache. It gives the same bits
+ * as the typed-array codec (internal/packed-codec.ts), which test/kernels/wasm checks.
+ */
+
+/** Values per chunk: whole int8 blocks and bfloat16 pairs, 256 KiB of float32. */
+const CHUNK = 65536;
+/** Bytes of one map's int8 tables: midpoints, codes by upper 16 bits, map. */
+const TABLES = 1024 + 65536 + 1024;
+// The memory's regions (byte addresses): the two maps' tables, a chunk's values, its scales, its codes.
+const SIGNED_TABLES = 0;
+const UNSIGNED_TABLES = TABLES;
+const VALUES = 2 * TABLES;
+const SCALES = VALUES + 4 * CHUNK;
+const CODES = SCALES + 4 * (CHUNK / INT8_BLOCK);
+/** The end of the regions: bfloat16's codes take 2 bytes per value, int8's one. */
+const END = CODES + 2 * CHUNK;
+const PAGE = 65536;
+
+/** The codec on its own memory. */
+export class CodecMemory {
+  private readonly f32: Float32Array;
+  private readonly i32: Int32Array;
+
+  private readonly exports: KernelExports;
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
+    this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+    this.f32 = new Float32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
+    for (const [at, signed] of [[SIGNED_TABLES, true], [UNSIGNED_TABLES, false]] as const) {
+      const { mid, table, map } = int8CodecTables(signed);
+      this.f32.set(mid, at / 4);
+      new Uint8Array(memory.buffer, at + 1024, 65536).set(table);
+      this.f32.set(map, (at + 1024 + 65536) / 4);
+    }
+  }
+
+  /** Decodes packed leaf `packed` (element 0 its count) into `out` (its `out.length` values). */
+  unpack(format: PackedFormat, packed: Int32Array, out: Float32Array): void {
+    const n = out.length;
+    const blocks = Math.ceil(n / INT8_BLOCK);
+    for (let a = 0; a < n; a += CHUNK) {
+      const c = Math.min(CHUNK, n - a);
+      if (format === 'bfloat16') {
+        this.i32.set(packed.subarray(1 + a / 2, 1 + a / 2 + Math.ceil(c / 2)), CODES / 4);
+        this.exports.bf16unpack(CODES, VALUES, c);
+      } else {
+        this.i32.set(packed.subarray(1 + a / INT8_BLOCK, 1 + Math.ceil((a + c) / INT8_BLOCK)), SCALES / 4);
+        this.i32.set(packed.subarray(1 + blocks + a / 4, 1 + blocks + Math.ceil((a + c) / 4)), CODES / 4);
+        const map = (format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES) + 1024 + 65536;
+        this.exports.int8unpack(SCALES, CODES, VALUES, c, map);
+      }
+      out.set(this.f32.subarray(VALUES / 4, VALUES / 4 + c), a);
+    }
+  }
+
+  /** Encodes `values` into `out`, a packed leaf of their count (every element written). */
+  pack(format: PackedFormat, values: Float32Array, out: Int32Array): void {
+    const n = values.length;
+    const blocks = Math.ceil(n / INT8_BLOCK);
+    out[0] = n;
+    for (let a = 0; a < n; a += CHUNK) {
+      const c = Math.min(CHUNK, n - a);
+      this.f32.set(values.subarray(a, a + c), VALUES / 4);
+      if (format === 'bfloat16') {
+        this.exports.bf16pack(VALUES, CODES, c);
+        out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 2)), 1 + a / 2);
+      } else {
+        this.exports.int8pack(VALUES, SCALES, CODES, c, format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES);
+        out.set(this.i32.subarray(SCALES / 4, SCALES / 4 + Math.ceil(c / INT8_BLOCK)), 1 + a / INT8_BLOCK);
+        out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 4)), 1 + blocks + a / 4);
+      }
+    }
+  }
+
+  /** The codec, or `null` where this engine cannot compile the module (no SIMD). Made once. */
+  static get(): CodecMemory | null {
+    if (made === undefined) {
+      const module = kernelModule(false);
+      try {
+        made = module === null ? null : new CodecMemory(module, new WebAssembly.Memory({ initial: Math.ceil(END / PAGE) }));
+      } catch {
+        made = null;
+      }
+    }
+    return made;
+  }
+}
+
+let made: CodecMemory | null | undefined;
+
