@@ -3,6 +3,7 @@ import type { Params, PyTree } from '../types.js';
 import { checkTrees, formatPath, type TreePath } from '../tree/walk.js';
 import { treeFlatten, treeFlattenAligned, type TreeDef } from '../tree/structure.js';
 import { treeFullLike } from '../tree/math.js';
+import { describeHeader, hasPackedHeader, packedHeaderOf } from './packed-headers.js';
 import { packedWords, describeFormat, type SlotFormat } from './state-dtype.js';
 
 function shapeText(shape: readonly number[]): string {
@@ -21,10 +22,17 @@ function checkFloatLeaves(owner: string, names: readonly string[], leaves: reado
     const format = formats?.[i] ?? 'float32';
     if (format !== 'float32' && !t.isDisposed) {
       const words = packedWords(format, first.size);
+      const hint = 'a state made with another stateDtype, or for params of other shapes, cannot be stepped';
       if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== words) {
         throw new TypeError(
           `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
-            `an int32 tensor of shape [${words}], got ${t.dtype} of shape ${shapeText(t.shape)}`,
+            `an int32 tensor of shape [${words}], got ${t.dtype} of shape ${shapeText(t.shape)} (${hint})`,
+        );
+      }
+      if (!hasPackedHeader(t, format, first.size)) {
+        throw new TypeError(
+          `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
+            `got ${describeHeader(packedHeaderOf(t))} (${hint})`,
         );
       }
       continue;
@@ -74,7 +82,7 @@ function alignedAs(formats: readonly SlotFormat[]): (leaves: readonly Tensor[]) 
       if (t.isDisposed) return false;
       if (format === 'float32') {
         if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
-      } else if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== packedWords(format, n)) return false;
+      } else if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== packedWords(format, n) || !hasPackedHeader(t, format, n)) return false;
     }
     return true;
   };

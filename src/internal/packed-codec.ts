@@ -1,5 +1,5 @@
 import { dynamicMap, dynamicMapMidpoints } from './dynamic-map.js';
-import { INT8_BLOCK, packedWords, type PackedFormat } from './state-dtype.js';
+import { describeFormat, INT8_BLOCK, packedHeader, packedWords, readPackedHeader, type PackedFormat } from './state-dtype.js';
 
 /**
  * The packed state formats over typed arrays, written from their definitions with bit casts: a
@@ -44,9 +44,13 @@ export function packValues(format: PackedFormat, values: ArrayLike<number>): Int
   return out;
 }
 
-/** The values of a packed leaf of `format` (its count read from element 0). */
+/** The values of a packed leaf of `format` (its count read from its header, element 0). */
 export function unpackValues(format: PackedFormat, packed: Int32Array): Float32Array {
-  const out = new Float32Array(packed[0]);
+  const said = readPackedHeader(packed[0]);
+  if (said === undefined || said.format !== format || packedWords(format, said.n) !== packed.length) {
+    throw new Error(`tfjs-optax: not a packed ${describeFormat(format)} leaf: ${packed.length} elements, element 0 = ${packed[0]}`);
+  }
+  const out = new Float32Array(said.n);
   unpackInto(format, packed, out);
   return out;
 }
@@ -58,7 +62,7 @@ export function unpackValues(format: PackedFormat, packed: Int32Array): Float32A
  */
 export function packInto(format: PackedFormat, values: Float32Array, out: Int32Array): void {
   const n = values.length;
-  out[0] = n;
+  out[0] = packedHeader(format, n);
   if (format === 'bfloat16') {
     // Signed bits: (u + 0x7fff + lsb) >>> 16 is the unsigned result for every non-NaN u (no
     // carry leaves 32 bits below the NaNs), and >>> 16 of a negative number reads its bits.

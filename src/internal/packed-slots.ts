@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../types.js';
-import { treeFlatten } from '../tree/structure.js';
+import { treeFlatten, treePaths } from '../tree/structure.js';
 import { bfloat16Codes, bfloat16Values, packPairs, unpackPairs } from './bfloat16-pack.js';
 import { floatOfNonNegativeBits, nonNegativeFloatBits } from './float-bits.js';
 import { int8Dequantize, int8Quantize, packQuads, unpackQuads } from './int8-pack.js';
 import { checkFloatTrees, stateLike } from './leaves.js';
 import type { FieldKind } from './state.js';
 import { packValues } from './packed-codec.js';
-import { INT8_BLOCK, packedWords, slotFormat, type PackedFormat, type StateDtype } from './state-dtype.js';
+import { notePackedHeader } from './packed-headers.js';
+import { INT8_BLOCK, MAX_PACKED_VALUES, packedHeader, packedWords, slotFormat, type PackedFormat, type StateDtype } from './state-dtype.js';
 
 /**
  * Packed state slots: a leaf of a moment kept in bfloat16 or int8 is one 1-D int32 tensor (its
@@ -19,10 +20,16 @@ import { INT8_BLOCK, packedWords, slotFormat, type PackedFormat, type StateDtype
 export function packLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D {
   const n = x.size;
   const flat = tf.reshape(x, [-1]) as tf.Tensor1D;
-  const head = tf.tensor1d([n], 'int32');
-  if (format === 'bfloat16') return tf.concat([head, packPairs(bfloat16Codes(flat) as tf.Tensor1D)]);
-  const [absmax, codes] = int8Quantize(flat, format === 'int8-signed');
-  return tf.concat([head, nonNegativeFloatBits(absmax) as tf.Tensor1D, packQuads(codes)]);
+  const header = packedHeader(format, n);
+  const head = tf.tensor1d([header], 'int32');
+  let packed: tf.Tensor1D;
+  if (format === 'bfloat16') packed = tf.concat([head, packPairs(bfloat16Codes(flat) as tf.Tensor1D)]);
+  else {
+    const [absmax, codes] = int8Quantize(flat, format === 'int8-signed');
+    packed = tf.concat([head, nonNegativeFloatBits(absmax) as tf.Tensor1D, packQuads(codes)]);
+  }
+  notePackedHeader(packed, header);
+  return packed;
 }
 
 /** The float32 values, shaped `shape`, of a packed leaf in `format`. Call inside a tidy. */
@@ -45,7 +52,19 @@ export function packedZerosLike(owner: string, params: Params, format: PackedFor
   checkFloatTrees(owner, ['params'], [params]);
   checkPackedBackend(owner, format);
   const [leaves, def] = treeFlatten(params);
-  return def.unflatten(leaves.map((p) => tf.tensor1d(packValues(format, new Float32Array(p.size)), 'int32'))) as Params;
+  const big = leaves.findIndex((p) => p.size > MAX_PACKED_VALUES);
+  if (big >= 0) {
+    throw new RangeError(
+      `${owner}: params leaf ${treePaths(params)[big]} has ${leaves[big].size} values; a packed state leaf (stateDtype) holds at most ${MAX_PACKED_VALUES}`,
+    );
+  }
+  return def.unflatten(
+    leaves.map((p) => {
+      const packed = tf.tensor1d(packValues(format, new Float32Array(p.size)), 'int32');
+      notePackedHeader(packed, packedHeader(format, p.size));
+      return packed;
+    }),
+  ) as Params;
 }
 
 /**
@@ -99,9 +118,10 @@ export function isPackedLeaf(t: tf.Tensor, format: PackedFormat, n: number): boo
   return !t.isDisposed && t.dtype === 'int32' && t.rank === 1 && t.size === packedWords(format, n);
 }
 
-/** The layout kind of a moment kept in `dtype`: `floatKind` for float32, `'packedTree'` otherwise. */
+/** The layout kind of a moment kept in `dtype`: `floatKind` for float32, its packed kind otherwise. */
 export function momentField(dtype: StateDtype, floatKind: 'tree' | 'nonNegativeTree'): FieldKind {
-  return dtype === 'float32' ? floatKind : 'packedTree';
+  if (dtype === 'float32') return floatKind;
+  return floatKind === 'tree' ? 'packedTree' : 'packedNonNegativeTree';
 }
 
 /**

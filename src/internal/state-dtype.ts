@@ -38,7 +38,7 @@ export function slotFormat(dtype: StateDtype, signed: boolean): SlotFormat {
 
 /**
  * The int32 elements of a packed leaf of `n` values. Every packed leaf is one 1-D int32 tensor:
- * element 0 holds `n`; then, for bfloat16, `ceil(n / 2)` words, value `2k` in the low 16 bits of
+ * element 0 holds its header ({@link packedHeader}: the count and the format); then, for bfloat16, `ceil(n / 2)` words, value `2k` in the low 16 bits of
  * word `k` and value `2k + 1` in the high 16 bits (a missing last value is code 0); for int8,
  * `ceil(n / 256)` float32 absmax scales (their bits), then `ceil(n / 4)` words, value `4k + j`
  * in bits `8j..8j+7` of word `k` (missing values are code 0). Byte order: on a little-endian
@@ -47,6 +47,27 @@ export function slotFormat(dtype: StateDtype, signed: boolean): SlotFormat {
 export function packedWords(format: PackedFormat, n: number): number {
   if (format === 'bfloat16') return 1 + Math.ceil(n / 2);
   return 1 + Math.ceil(n / INT8_BLOCK) + Math.ceil(n / 4);
+}
+
+/** Each packed format's code in a leaf's header. */
+const FORMAT_CODES: Record<PackedFormat, number> = { bfloat16: 1, 'int8-signed': 2, 'int8-unsigned': 3 };
+const FORMATS_BY_CODE: readonly PackedFormat[] = ['bfloat16', 'int8-signed', 'int8-unsigned'];
+
+/** The most values one packed leaf holds: its header, `4n + code`, is a non-negative int32. */
+export const MAX_PACKED_VALUES = 2 ** 29 - 1;
+
+/**
+ * Element 0 of a packed leaf of `n` values in `format`: `4n` plus the format's code (1 bfloat16,
+ * 2 int8 signed, 3 int8 unsigned), so that a leaf says both what it holds and how many.
+ */
+export function packedHeader(format: PackedFormat, n: number): number {
+  return n * 4 + FORMAT_CODES[format];
+}
+
+/** The format and value count a packed leaf's element 0 says, or `undefined` for no header. */
+export function readPackedHeader(word: number): { format: PackedFormat; n: number } | undefined {
+  if (!Number.isInteger(word) || word < 1 || word > 4 * MAX_PACKED_VALUES + 3 || word % 4 === 0) return undefined;
+  return { format: FORMATS_BY_CODE[(word % 4) - 1], n: Math.floor(word / 4) };
 }
 
 /** A packed format in words, for messages: `'int8 (signed)'`. */

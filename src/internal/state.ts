@@ -24,12 +24,14 @@ export type StateLayout = { readonly [field: string]: FieldKind } | readonly (St
  *   checks it as a `'tree'`, loading a checkpoint checks every float32 value (finite, >= 0);
  * - `'packedTree'`: a tree of packed moments (`stateDtype` bfloat16 or int8: one int32 tensor
  *   per leaf, see internal/state-dtype.ts), checked by the transformation as a `'tree'`;
+ *   `'packedNonNegativeTree'` the same for a moment kept >= 0, whose decoded values loading a
+ *   checkpoint checks as it checks a `'nonNegativeTree'`'s;
  * - `'number'`: any JS number (NaN and infinities included), `'flag'`: a boolean, `'any'`:
  *   not checked here;
  * - a {@link HyperField}: a hyperparameter, the value the next update will use;
  * - `{ kind: 'sub', layout }`: the state of an inner transformation (a wrapper's `inner`).
  */
-export type FieldKind = 'count' | 'tree' | 'nonNegativeTree' | 'packedTree' | 'number' | 'flag' | 'any' | HyperField | SubState;
+export type FieldKind = 'count' | 'tree' | 'nonNegativeTree' | 'packedTree' | 'packedNonNegativeTree' | 'number' | 'flag' | 'any' | HyperField | SubState;
 
 /**
  * A number-or-schedule hyperparameter kept in the state under its option's name: the value the
@@ -134,7 +136,7 @@ function checkLayout({ owner, layout }: Declared, state: unknown): void {
       fields++;
       if (!Object.prototype.hasOwnProperty.call(value, key)) throw mismatch(owner, path, expected, value);
       const kind = expected[key];
-      if (kind === 'tree' || kind === 'nonNegativeTree' || kind === 'packedTree' || kind === 'any') continue;
+      if (kind === 'tree' || kind === 'nonNegativeTree' || kind === 'packedTree' || kind === 'packedNonNegativeTree' || kind === 'any') continue;
       path.push(key);
       checkField(owner, path, kind, value[key], visit);
       path.pop();
@@ -148,7 +150,7 @@ function checkLayout({ owner, layout }: Declared, state: unknown): void {
 function checkField(
   owner: string,
   path: (string | number)[],
-  kind: Exclude<FieldKind, 'tree' | 'nonNegativeTree' | 'packedTree' | 'any'>,
+  kind: Exclude<FieldKind, 'tree' | 'nonNegativeTree' | 'packedTree' | 'packedNonNegativeTree' | 'any'>,
   value: unknown,
   visit: (expected: StateLayout | null, value: unknown) => void,
 ): void {

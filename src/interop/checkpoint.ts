@@ -87,7 +87,7 @@ function restoreFromArtifacts<S>(owner: string, tx: GradientTransformation<S>, p
   checkSavedParams(owner, manifest, params);
   const template = tx.init(params);
   try {
-    return restoreState(owner, template, manifest, values, { layout: layoutOf(tx) }) as S;
+    return restoreState(owner, template, manifest, values, { layout: layoutOf(tx), savedVersion: saved.formatVersion }) as S;
   } finally {
     disposeReplaced(template, params);
   }

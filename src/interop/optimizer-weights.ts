@@ -56,7 +56,7 @@ export function readStateWeights(owner: string, weightValues: readonly SavedWeig
 export function restorePending(owner: string, tx: GradientTransformation<unknown>, pending: PendingState, params: NamedTree): unknown {
   const template = tx.init(params);
   try {
-    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true, layout: layoutOf(tx) });
+    return restoreState(owner, template, upgradeManifest(pending.manifest, tx), pending.values, { matchVariableNames: true, layout: layoutOf(tx), savedVersion: pending.manifest.formatVersion });
   } finally {
     disposeReplaced(template, params);
   }

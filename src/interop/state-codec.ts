@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { describeHeader, recordedPackedHeader } from '../internal/packed-headers.js';
+import { readPackedHeader } from '../internal/state-dtype.js';
 import { VERSION } from '../version.js';
 import type { StateLayout } from '../internal/state.js';
 import { describeNode, enterContainer, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
@@ -91,6 +93,12 @@ export interface RestoreOptions {
    * describes are checked before any tensor is made (see {@link checkStateValues}).
    */
   layout?: StateLayout | null;
+  /**
+   * The format version the checkpoint was written with: in version 4, element 0 of a packed
+   * moment is its value count alone, which loading turns into the header the template's leaf has
+   * (the format comes from the transformation: version 4 did not record it).
+   */
+  savedVersion?: number;
 }
 
 const SUFFIX = /_\d+$/;
@@ -106,9 +114,11 @@ export function restoreState(
   owner: string,
   template: unknown,
   manifest: StateManifest,
-  values: readonly SavedValues[],
-  { matchVariableNames = false, layout = null }: RestoreOptions = {},
+  loadedValues: readonly SavedValues[],
+  { matchVariableNames = false, layout = null, savedVersion = STATE_FORMAT_VERSION }: RestoreOptions = {},
 ): unknown {
+  // Version-4 packed leaves get their header here (copies; the loaded arrays are not changed).
+  const values = loadedValues.slice();
   const renames = new Map<object, Map<string, string>>();
   const fail = (path: TreePath, expected: string, got: string): never => {
     throw new StateFormatError(
@@ -169,6 +179,19 @@ export function restoreState(
       if (entry === undefined || values[ref!] === undefined) return fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, describeSaved(s));
       if (entry.dtype !== t.dtype || entry.shape.length !== t.shape.length || entry.shape.some((d, i) => d !== t.shape[i])) {
         fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`);
+      }
+      // A packed moment: the saved one must be in the same format, for as many values.
+      const header = recordedPackedHeader(t);
+      if (header === undefined) return;
+      let saved = values[ref!][0];
+      if (savedVersion === 4 && readPackedHeader(header) !== undefined && saved === readPackedHeader(header)!.n) {
+        const copy = new Int32Array(values[ref!]);
+        copy[0] = header;
+        values[ref!] = copy;
+        saved = header;
+      }
+      if (saved !== header) {
+        fail(path, describeHeader(header), `${describeHeader(saved)} (a state saved with another stateDtype, or for other params)`);
       }
       return;
     }

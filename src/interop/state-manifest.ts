@@ -34,10 +34,14 @@ export const STATE_FORMAT = 'tfjs-optax-state';
  * - 4: states may hold packed moments (`stateDtype: 'bfloat16'` or `'int8'`): int32 tensors
  *   whose element 0 is their value count, saved as they are and checked when loaded (the count
  *   must fit the tensor's length). Versions 1 to 3 hold none and load as before.
+ * - 5: element 0 of a packed moment is its header, `4 n + code` (the value count `n` and the
+ *   format: 1 bfloat16, 2 int8 signed, 3 int8 unsigned), so that a moment saved with another
+ *   `stateDtype` is refused instead of decoded in the wrong format. A version-4 checkpoint's
+ *   counts become headers when it loads, in the format the transformation keeps.
  * @group Checkpoints
  * @function
  */
-export const STATE_FORMAT_VERSION = 4;
+export const STATE_FORMAT_VERSION = 5;
 
 /**
  * One tensor of a state, as the manifest lists it.
@@ -221,7 +225,8 @@ export type SavedValues = Float32Array | Int32Array | Uint8Array;
  * `tx` computes them from each transformation's step count (`schedule(count)`, or the constant),
  * which is what the update resumed from it would have used. Version 2 differs from 3 only by
  * the checksums, which are verified before this (and which it does not have), and 3 from 4 only
- * by what 4 may hold (packed moments). Returns the manifest itself when it is current.
+ * by what 4 may hold (packed moments), and 4 from 5 by packed moments' element 0 (which
+ * `restoreState` turns into headers, knowing the formats from the template). Returns the manifest itself when it is current.
  */
 export function upgradeManifest(manifest: StateManifest, tx: GradientTransformation<any>): StateManifest {
   if (manifest.formatVersion >= STATE_FORMAT_VERSION) return manifest;

@@ -1,5 +1,6 @@
 import { forEachField, type StateLayout, type ValueField } from '../internal/state.js';
-import { packedWords } from '../internal/state-dtype.js';
+import { describeHeader } from '../internal/packed-headers.js';
+import { INT8_BLOCK, packedWords, readPackedHeader, type PackedFormat } from '../internal/state-dtype.js';
 import { formatPath, isPlainObject, sortedKeys, type TreePath } from '../tree/walk.js';
 import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, type StateManifest } from './state-manifest.js';
 
@@ -36,16 +37,21 @@ export function checkStateValues(owner: string, layout: StateLayout | null, mani
         const at = entry.shape.length === 0 ? '' : ` at index [${unravel(i, entry.shape).join(', ')}]`;
         fail(leafPath, 'every value finite and >= 0 (a second moment)', `${data[i]}${at} (${bad} of ${data.length} values are not)`);
       });
-    } else if (kind === 'packedTree') {
+    } else if (kind === 'packedTree' || kind === 'packedNonNegativeTree') {
       forEachTensorRef(saved, [...path], (ref, leafPath) => {
         const entry = manifest.tensors[ref];
         const data = values[ref];
         if (entry === undefined || data === undefined) return;
-        const n = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : -1;
-        const fits = n >= 0 && Number.isInteger(n) && (packedWords('bfloat16', n) === data.length || packedWords('int8-signed', n) === data.length);
-        if (!fits) {
-          const found = entry.dtype === 'int32' && entry.shape.length === 1 ? `count ${n} in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
-          fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its value count, fits its length)', found);
+        const header = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : -1;
+        const said = readPackedHeader(header);
+        if (said === undefined || packedWords(said.format, said.n) !== data.length || !(data instanceof Int32Array)) {
+          const found =
+            entry.dtype === 'int32' && entry.shape.length === 1 ? `${describeHeader(header)} in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
+          fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its header, gives a format and a count that fit its length)', found);
+        }
+        if (kind === 'packedNonNegativeTree') {
+          const bad = firstNegativePacked(said!.format, said!.n, data as Int32Array);
+          if (bad !== undefined) fail(leafPath, 'every value finite and >= 0 (a packed second moment)', bad);
         }
       });
     } else if (typeof kind === 'object' && kind.kind === 'hyper') {
@@ -55,6 +61,29 @@ export function checkStateValues(owner: string, layout: StateLayout | null, mani
       }
     }
   });
+}
+
+/**
+ * Where a packed moment kept >= 0 holds a negative, NaN or infinite value, or `undefined`:
+ * bfloat16 codes are the upper halves of float32s; an int8 leaf must be unsigned (its map is >= 0)
+ * with finite scales >= 0.
+ */
+function firstNegativePacked(format: PackedFormat, n: number, words: Int32Array): string | undefined {
+  if (format === 'int8-signed') return 'int8 codes of the signed map (a first moment\'s)';
+  if (format === 'bfloat16') {
+    for (let i = 0; i < n; i++) {
+      const code = (words[1 + (i >> 1)] >>> (16 * (i & 1))) & 0xffff;
+      // >= 0x7f80: infinity or NaN; above 0x8000: negative (0x8000 is -0, which is >= 0).
+      if ((code >= 0x7f80 && code <= 0x8000 - 1) || code > 0x8000) return `bfloat16 code 0x${code.toString(16)} at value ${i}`;
+    }
+    return undefined;
+  }
+  const blocks = Math.ceil(n / INT8_BLOCK);
+  for (let b = 0; b < blocks; b++) {
+    const bits = words[1 + b];
+    if (bits < 0 || bits >= 0x7f800000) return `block ${b}'s scale ${new Float32Array(new Int32Array([bits]).buffer)[0]}`;
+  }
+  return undefined;
 }
 
 /** The index of the first value that is negative, NaN or infinite, or -1. */

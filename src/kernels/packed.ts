@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Updates } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
-import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
+import { notePackedHeader } from '../internal/packed-headers.js';
+import { packedHeader, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
 import type { KernelBackend } from './backend.js';
 import type { FusedSpec } from './spec.js';
 import { COPYING, type PackedHost } from './packed-host.js';
@@ -70,7 +71,11 @@ function packTree(host: PackedHost, format: SlotFormat & PackedFormat, tree: Par
   const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
   const packed: tf.Tensor[] = [];
   try {
-    for (const t of leaves[0]) packed.push(host.pack(format, t));
+    for (const t of leaves[0]) {
+      const leaf = host.pack(format, t);
+      notePackedHeader(leaf, packedHeader(format, t.size));
+      packed.push(leaf);
+    }
   } catch (err) {
     tf.dispose(packed);
     throw err;

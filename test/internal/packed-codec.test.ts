@@ -35,9 +35,9 @@ describe('bfloat16 codec', () => {
     expect(bfloat16Value(1)).toBe(2 ** -133);
     expect(bfloat16Bits(127.5 * 2 ** -133)).toBe(0x80); // to the smallest normal
   });
-  it('packs two per word, the first in the low half, with the count first; odd counts padded', () => {
+  it('packs two per word, the first in the low half, after the header (4 n + 1); odd counts padded', () => {
     const packed = packValues('bfloat16', [1, -2, 0.5]);
-    expect(Array.from(packed)).toEqual([3, (0xc000 << 16) | 0x3f80, 0x3f00]);
+    expect(Array.from(packed)).toEqual([4 * 3 + 1, (0xc000 << 16) | 0x3f80, 0x3f00]);
     expect(Array.from(unpackValues('bfloat16', packed))).toEqual([1, -2, 0.5]);
     expect(packedWords('bfloat16', 3)).toBe(3);
   });
@@ -73,7 +73,7 @@ describe('int8 codec', () => {
   it('scales by the block absmax and picks the nearest code', () => {
     const values = [0.5, -1, 0.25, 0];
     const packed = packValues('int8-signed', values);
-    expect(packed[0]).toBe(4);
+    expect(packed[0]).toBe(4 * 4 + 2); // the header: 4 values, int8 signed
     expect(new Float32Array(packed.buffer, 4, 1)[0]).toBe(1);
     const back = unpackValues('int8-signed', packed);
     const map = dynamicMap(true);

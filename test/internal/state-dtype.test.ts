@@ -78,8 +78,11 @@ describe.each(TAKERS)('%s with stateDtype', (_name, build) => {
     expect(leaves.length).toBeGreaterThan(0);
     for (const leaf of leaves) {
       expect(leaf.dtype).toBe('int32');
-      const n = leaf.dataSync()[0];
+      // Element 0: the header, 4 n + the format's code (1 bfloat16, 2 int8 signed, 3 int8 unsigned).
+      const header = leaf.dataSync()[0];
+      const n = Math.floor(header / 4);
       expect([N, 3]).toContain(n);
+      expect(dtype === 'bfloat16' ? [1] : [2, 3]).toContain(header % 4);
       expect(leaf.size).toBe(packedWords(dtype === 'bfloat16' ? 'bfloat16' : 'int8-signed', n));
     }
     api.treeDispose(got.state as never);

@@ -333,7 +333,7 @@ describe('checksums', () => {
   const names = (good.modelTopology as unknown as StateManifest).tensors.map((t) => `state${t.name}`);
 
   it('format version 3 carries them; a manifest of version 2 (none) loads as before', () => {
-    expect(STATE_FORMAT_VERSION).toBe(4);
+    expect(STATE_FORMAT_VERSION).toBe(5);
     const { checksum: _, ...m } = JSON.parse(JSON.stringify(good.modelTopology));
     m.formatVersion = 2;
     m.tensors = m.tensors.map(({ checksum: _c, ...t }: Record<string, unknown>) => t);
@@ -526,7 +526,7 @@ describe('the checked-in checkpoint of format version 3', () => {
   });
 });
 
-describe('the checked-in checkpoint of packed states (format version 4)', () => {
+describe('the checked-in checkpoint of packed states (format version 4, whose value counts become headers)', () => {
   // Adam bfloat16, Adam int8 and Lion int8 moments (checkpoint-v4-packed.ts), made on the cpu backend.
   const dir = `file://${resolve(__dirname, '..', 'fixtures', 'checkpoint-v4-packed')}`;
   /** Every tensor (dtype, shape, raw 32-bit words) and number of a tree, exactly: int32 words above 2^24 included. */
@@ -553,8 +553,8 @@ describe('the checked-in checkpoint of packed states (format version 4)', () => 
     // Packed moments: int32 words, with half-filled bfloat16 words and part-filled int8 blocks.
     const inner = (loaded as unknown as { inner: Record<string, Array<{ mu: Record<string, { w: tf.Tensor }> }>> }).inner;
     expect([inner.adamBf16[0].mu.adamBf16.w.shape, inner.adamInt8[0].mu.adamInt8.w.shape, inner.lionInt8[0].mu.lionInt8.w.shape]).toEqual([
-      [1 + 130], // count, ceil(259 / 2) words
-      [1 + 2 + 65], // count, ceil(257 / 256) scales, ceil(257 / 4) words
+      [1 + 130], // header, ceil(259 / 2) words
+      [1 + 2 + 65], // header, ceil(257 / 256) scales, ceil(257 / 4) words
       [1 + 2 + 66],
     ]);
     expect(words.some((w) => typeof w === 'number' && w > 2 ** 24 && w !== PACKED_STEPS)).toBe(true);

@@ -64,6 +64,38 @@ function trained(dtype: StateDtype) {
 }
 
 describe('checkpoints of packed states', () => {
+  it.each(['bfloat16', 'int8'] as const)('%s: a packed second moment holding a negative or non-finite value is refused at load, as a float32 one is', (dtype) => {
+    const { tx, params, state } = trained(dtype);
+    const artifacts = stateToArtifacts(state, { params });
+    const { checksum: _c, ...m } = JSON.parse(JSON.stringify(artifacts.modelTopology));
+    m.formatVersion = 2; // no checksums, so that the value check is what refuses it
+    const entries = m.tensors as Array<{ name: string; checksum?: string }>;
+    m.tensors = entries.map(({ checksum: _t, ...t }) => t);
+    const data = new Int32Array((artifacts.weightData as ArrayBuffer).slice(0));
+    // The tensors in buffer order: [0].mu.b, [0].mu.w, [0].nu.b, ...; nu.b's word 1 is its first
+    // bfloat16 pair, or its int8 block's scale.
+    const words = (name: string) => {
+      let at = 0;
+      for (const e of entries) {
+        const size = (e as unknown as { shape: number[] }).shape.reduce((a, b) => a * b, 1);
+        if (e.name === name) return at;
+        at += size;
+      }
+      throw new Error(name);
+    };
+    const at = words('[0].nu.b') + 1;
+    const bad = dtype === 'bfloat16' ? [0xbf80, 0x7fc0, 0x7f80] : [0xbf800000 | 0, 0x7fc00000, 0x7f800000]; // -1, NaN, Infinity
+    for (const word of bad) {
+      const copy = data.slice();
+      copy[at] = dtype === 'bfloat16' ? (copy[at] & ~0xffff) | word : word;
+      expect(() => stateFromArtifacts(tx, params, { ...artifacts, modelTopology: m, weightData: copy.buffer })).toThrow(
+        /state\[0\]\.nu\.b: expected every value finite and >= 0 \(a packed second moment\)/,
+      );
+    }
+    // Untouched, it loads.
+    treeDispose([stateFromArtifacts(tx, params, { ...artifacts, modelTopology: m, weightData: data.buffer }), params, state]);
+  });
+
   it.each(['bfloat16', 'int8'] as const)('%s: save and load exactly, and the loaded state steps as the original', async (dtype) => {
     const { tx, params, state } = trained(dtype);
     const before = tf.memory().numTensors;
@@ -85,15 +117,15 @@ describe('checkpoints of packed states', () => {
     treeDispose([params, state]);
   });
 
-  it('a packed checkpoint does not load into a float32 state (nor the reverse), and a damaged value count is refused', () => {
+  it('a packed checkpoint does not load into a float32 state (nor the reverse), nor into another stateDtype, and a damaged header is refused', () => {
     const { tx, params, state } = trained('int8');
     const artifacts = stateToArtifacts(state, { params });
     const plain = adamw(0.05, { weightDecay: 0.01 });
     expect(() => stateFromArtifacts(plain, params, artifacts)).toThrow(/expected a float32 tensor of shape \[3\], the checkpoint has a int32 tensor of shape \[3\]/);
     const plainState = plain.init(params);
     expect(() => stateFromArtifacts(tx, params, stateToArtifacts(plainState, { params }))).toThrow(StateFormatError);
-    // Element 0 of a packed leaf (its value count) changed: refused by the value checks. The
-    // checksums are dropped (a version-2-like manifest) so that the count check is what refuses it.
+    // Element 0 of a packed leaf (its header, 4 n + 2 for int8 signed) changed: refused by the value
+    // checks. The checksums are dropped (a version-2-like manifest) so that the header check is what refuses it.
     const { checksum: _c, ...m } = JSON.parse(JSON.stringify(artifacts.modelTopology));
     m.formatVersion = 2;
     const entries = m.tensors as Array<{ name: string; checksum?: string }>;
@@ -101,12 +133,20 @@ describe('checkpoints of packed states', () => {
     const data = new Int32Array((artifacts.weightData as ArrayBuffer).slice(0));
     // The first tensor in the buffer is state[0].mu.b (sorted keys): its count 3 becomes 5.
     expect(entries[0].name).toBe('[0].mu.b');
-    expect(data[0]).toBe(3);
-    data[0] = 5;
-    expect(() => stateFromArtifacts(tx, params, { ...artifacts, modelTopology: m, weightData: data.buffer })).toThrow(
-      /state\[0\]\.mu\.b: expected a packed moment .*found count 5 in 3 elements/,
+    expect(data[0]).toBe(4 * 3 + 2);
+    data[0] = 4 * 5 + 2;
+    const damaged = { ...artifacts, modelTopology: m, weightData: data.buffer };
+    expect(() => stateFromArtifacts(tx, params, damaged)).toThrow(
+      /state\[0\]\.mu\.b: expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed int8 \(signed\) state of 5 values \(a state saved with another stateDtype/,
     );
-    treeDispose([params, state, plainState]);
+    // The same words said to be bfloat16 (3 values take 3 words in both formats): refused too,
+    // by the template's header; without headers this loaded and stepped into wrong numbers.
+    data[0] = 4 * 3 + 1;
+    expect(() => stateFromArtifacts(tx, params, damaged)).toThrow(/expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed bfloat16 state of 3 values/);
+    // A state of bfloat16 moments saved and loaded into the int8 optimizer: refused by name.
+    const bf = trained('bfloat16');
+    expect(() => stateFromArtifacts(tx, params, stateToArtifacts(bf.state, { params }))).toThrow(/the checkpoint has a packed bfloat16 state of 3 values \(a state saved with another stateDtype/);
+    treeDispose([params, state, plainState, bf.params, bf.state]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { int8CodecTables } from '../../internal/packed-codec.js';
-import { INT8_BLOCK, type PackedFormat } from '../../internal/state-dtype.js';
+import { INT8_BLOCK, packedHeader, type PackedFormat } from '../../internal/state-dtype.js';
 import { kernelModule, type KernelExports } from './runner.js';
 
 /**
@@ -66,7 +66,7 @@ export class CodecMemory {
   pack(format: PackedFormat, values: Float32Array, out: Int32Array): void {
     const n = values.length;
     const blocks = Math.ceil(n / INT8_BLOCK);
-    out[0] = n;
+    out[0] = packedHeader(format, n);
     for (let a = 0; a < n; a += CHUNK) {
       const c = Math.min(CHUNK, n - a);
       this.f32.set(values.subarray(a, a + c), VALUES / 4);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { packedWords, type PackedFormat } from '../../internal/state-dtype.js';
+import { packedHeader, packedWords, type PackedFormat } from '../../internal/state-dtype.js';
 import { ARRAYS, COPYING, withCodec, type ArrayOf, type PackedHost } from '../packed-host.js';
 import { heapOf, WasmKernels, type WasmBackendLike } from './runner.js';
 
@@ -42,7 +42,7 @@ export function wasmHost(b: WasmBackendLike & { makeOutput?(shape: number[], dty
     pack: (format, t) =>
       here(t)
         ? made([packedWords(format, t.size)], 'int32', (p) => {
-            new Int32Array(memory.buffer, kernels.offset(p.dataId), 1)[0] = t.size;
+            new Int32Array(memory.buffer, kernels.offset(p.dataId), 1)[0] = packedHeader(format, t.size);
             codec(true, format, p, t);
           })
         : host.pack(format, t),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dynamicMap, dynamicMapMidpoints } from '../../internal/dynamic-map.js';
-import { INT8_BLOCK, type PackedFormat } from '../../internal/state-dtype.js';
+import { INT8_BLOCK, packedHeader, type PackedFormat } from '../../internal/state-dtype.js';
 import { COPYING, type PackedHost } from '../packed-host.js';
 
 /**
@@ -91,7 +91,7 @@ export function webgpuPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D 
   const r = webgpuRunner();
   if (r === undefined) return undefined;
   const n = x.size;
-  if (n === 0) return tf.tensor1d([0], 'int32');
+  if (n === 0) return tf.tensor1d([packedHeader(format, 0)], 'int32');
   const flat = tf.reshape(x, [-1]);
   if (format === 'bfloat16') {
     // Round to nearest even on the bits; NaN becomes 0x7FC0. Word k: values 2k (low) and 2k + 1.
@@ -103,7 +103,7 @@ export function webgpuPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D 
       }`;
     const body = `
       if (index == 0) {
-        result[0] = ${n};
+        result[0] = ${packedHeader(format, n)};
       } else {
         let i = 2 * (index - 1);
         let hi = select(0u, code(A[min(i + 1, ${n - 1})]), i + 1 < ${n});
@@ -142,7 +142,7 @@ export function webgpuPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D 
     }`;
   const body = `
     if (index == 0) {
-      result[0] = ${n};
+      result[0] = ${packedHeader(format, n)};
     } else if (index <= ${blocks}) {
       result[index] = B[index - 1];
     } else {
