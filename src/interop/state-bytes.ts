@@ -12,25 +12,27 @@ const BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool
  *
  * Adam keeps 8 bytes per parameter in float32; with `stateDtype: 'bfloat16'` about 4 and with
  * `'int8'` about 2.03 (4 per 256 values for the block scales), plus 4 bytes per leaf and moment
- * for the packed value count.
+ * for the packed header (element 0: the value count and the format).
  * @group Tree utilities
  */
 export function stateBytes(state: unknown): number {
+  // Containers seen (an array or object held at several places, or in a cycle, is walked once)
+  // and tensor data counted; an explicit stack, so that deep nesting cannot overflow the call stack.
   const seen = new Set<unknown>();
+  const stack: unknown[] = [state];
   let total = 0;
-  const visit = (node: unknown): void => {
+  while (stack.length > 0) {
+    const node = stack.pop();
     if (node instanceof tf.Tensor) {
-      if (node.isDisposed || seen.has(node.dataId)) return;
+      if (node.isDisposed || seen.has(node.dataId)) continue;
       seen.add(node.dataId);
       total += node.size * (BYTES[node.dtype] ?? 4);
-    } else if (Array.isArray(node)) {
-      for (const child of node) visit(child);
-    } else if (isPlainObject(node)) {
-      if (seen.has(node)) return;
+    } else if (Array.isArray(node) || isPlainObject(node)) {
+      if (seen.has(node)) continue;
       seen.add(node);
-      for (const key of Object.keys(node)) visit(node[key]);
+      if (Array.isArray(node)) for (const child of node) stack.push(child);
+      else for (const key of Object.keys(node)) stack.push(node[key]);
     }
-  };
-  visit(state);
+  }
   return total;
 }

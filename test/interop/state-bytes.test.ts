@@ -47,6 +47,16 @@ describe('stateBytes', () => {
     expect(stateBytes([{ count: 3, a }, { b: a, flag }])).toBe(40 + 2);
     tf.dispose([a, flag]);
   });
+  it('walks a state with a cycle or 100,000 levels of nesting without overflowing the stack', () => {
+    const a = tf.zeros([10]);
+    const cyclic: unknown[] = [{ a }];
+    cyclic.push(cyclic);
+    expect(stateBytes(cyclic)).toBe(40);
+    let deep: unknown = [a];
+    for (let i = 0; i < 100_000; i++) deep = i % 2 ? [deep] : { d: deep };
+    expect(stateBytes(deep)).toBe(40);
+    a.dispose();
+  });
 });
 
 /** A few steps of `tx` from zero on a 300-value leaf and a 3-value one. */
