@@ -20,9 +20,21 @@ export function dynamicMap(signed: boolean): Float32Array {
  * The decision thresholds of nearest-code quantisation: entry `k` is the float32 midpoint of
  * codes `k` and `k + 1`. A normalised value `x` gets the code `#{k : x > mid[k]}`, the nearest
  * value, a tie going to the lower code (and NaN to code 0).
+ *
+ * One departure from nearest, in the unsigned map (second moments): its first threshold is 0,
+ * so a positive value never takes code 0. A second moment below 1.6e-7 of its block's largest
+ * (half the smallest code, 3.25e-7) would otherwise decode to 0, and Adam would divide its first
+ * moment by `eps` alone: once a coordinate's gradient falls to 1/4000 of its block's largest, as
+ * a sparse or dying one does, its step became about 10^4 times float32's. It now decodes to
+ * 3.25e-7 of the block's largest, larger than the true value, so the step comes out smaller.
  */
 export function dynamicMapMidpoints(signed: boolean): Float32Array {
-  return signed ? (SIGNED_MID ??= midpoints(dynamicMap(true))) : (UNSIGNED_MID ??= midpoints(dynamicMap(false)));
+  if (signed) return (SIGNED_MID ??= midpoints(dynamicMap(true)));
+  if (UNSIGNED_MID === undefined) {
+    UNSIGNED_MID = midpoints(dynamicMap(false));
+    UNSIGNED_MID[0] = 0;
+  }
+  return UNSIGNED_MID;
 }
 
 let SIGNED: Float32Array | undefined;

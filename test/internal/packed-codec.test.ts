@@ -65,7 +65,17 @@ describe('dynamic maps', () => {
     expect(u[1]).toBe(Math.fround(0.325e-6));
     expect(u[2]).toBe(Math.fround(0.775e-6));
     expect(u[254]).toBe(Math.fround(1 - 0.9 / 256));
-    expect(dynamicMapMidpoints(false)[0]).toBe(Math.fround(0.1625e-6));
+    expect(dynamicMapMidpoints(false)[1]).toBe(Math.fround((0.325e-6 + 0.775e-6) / 2));
+  });
+  it('never round a positive value to the unsigned code 0 (a second moment decoding to 0 makes Adam divide by eps)', () => {
+    expect(dynamicMapMidpoints(false)[0]).toBe(0);
+    expect(dynamicMapMidpoints(true)[127]).toBe(Math.fround(0.55e-6 / 2));
+    // One block: its largest 1, then values far below the smallest code (3.25e-7), and 0.
+    const values = [1, 1e-8, 2 ** -149, 1e-30, 1.6e-7, 0];
+    const back = unpackValues('int8-unsigned', packValues('int8-unsigned', values));
+    expect(Array.from(back)).toEqual([1, 0.325e-6, 0.325e-6, 0.325e-6, 0.325e-6, 0].map(Math.fround));
+    // The signed map (first moments) rounds to nearest as before: tiny values to 0.
+    expect(Array.from(unpackValues('int8-signed', packValues('int8-signed', [1, 1e-8, -1e-8])))).toEqual([1, 0, 0]);
   });
 });
 

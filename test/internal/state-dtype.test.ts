@@ -126,6 +126,33 @@ describe('a packed step is the float32 step on the unpacked moments, packed once
   });
 });
 
+describe('int8 second moments far below their block', () => {
+  it("a coordinate whose gradient stops steps no further than float32's (it stepped 10^4 times further when its second moment decoded to 0)", () => {
+    // One block: coordinate 0 has gradient 1 every step; the rest 1e-4 for 10 steps, then 0 (a
+    // sparse row). Their second moments fall below 1.6e-7 of the block's largest.
+    const n = 256;
+    const grad = (t: number) => ({ w: tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i === 0 ? 1 : t < 10 ? 1e-4 : 0))) });
+    const last: Record<string, number> = {};
+    for (const stateDtype of ['float32', 'int8'] as const) {
+      const tx = api.adam(1e-3, { stateDtype });
+      const params = { w: tf.zeros([n]) };
+      let state = tx.init(params);
+      for (let t = 0; t < 14; t++) {
+        const g = grad(t);
+        const [u, next] = tx.update(g, state, params);
+        last[stateDtype] = u.w.dataSync()[1];
+        api.treeDispose([g, u, state]);
+        state = next;
+      }
+      api.treeDispose([params, state]);
+    }
+    // float32: -6.6e-4; int8: -1.05e-4 (its second moment decodes larger than it is).
+    expect(last.float32).toBeCloseTo(-6.56e-4, 5);
+    expect(last.int8).toBeLessThan(0);
+    expect(Math.abs(last.int8)).toBeLessThanOrEqual(Math.abs(last.float32));
+  });
+});
+
 describe('stateDtype options and states', () => {
   it('rejects an unknown dtype, naming the owner and option', () => {
     expect(() => api.adam(0.1, { stateDtype: 'float16' as never })).toThrow(/adam: option 'stateDtype' must be 'float32', 'bfloat16' or 'int8', got "float16"/);
