@@ -21,10 +21,12 @@ function checkFloatLeaves(owner: string, names: readonly string[], leaves: reado
     const format = formats?.[i] ?? 'float32';
     if (format !== 'float32' && !t.isDisposed) {
       const words = packedWords(format, first.size);
-      if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== words) {
+      const words24 = packedWords(format, first.size, 24);
+      if (t.dtype !== 'int32' || t.rank !== 1 || (t.size !== words && t.size !== words24)) {
         throw new TypeError(
           `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
-            `an int32 tensor of shape [${words}], got ${t.dtype} of shape ${shapeText(t.shape)}`,
+            `an int32 tensor of shape [${words}]${words24 === words ? '' : ` (or [${words24}] in the 24-bit layout of webgl)`}, ` +
+            `got ${t.dtype} of shape ${shapeText(t.shape)}`,
         );
       }
       continue;
@@ -74,7 +76,7 @@ function alignedAs(formats: readonly SlotFormat[]): (leaves: readonly Tensor[]) 
       if (t.isDisposed) return false;
       if (format === 'float32') {
         if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
-      } else if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== packedWords(format, n)) return false;
+      } else if (t.dtype !== 'int32' || t.rank !== 1 || (t.size !== packedWords(format, n) && t.size !== packedWords(format, n, 24))) return false;
     }
     return true;
   };

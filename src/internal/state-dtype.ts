@@ -37,16 +37,45 @@ export function slotFormat(dtype: StateDtype, signed: boolean): SlotFormat {
 }
 
 /**
- * The int32 elements of a packed leaf of `n` values. Every packed leaf is one 1-D int32 tensor:
- * element 0 holds `n`; then, for bfloat16, `ceil(n / 2)` words, value `2k` in the low 16 bits of
- * word `k` and value `2k + 1` in the high 16 bits (a missing last value is code 0); for int8,
- * `ceil(n / 256)` float32 absmax scales (their bits), then `ceil(n / 4)` words, value `4k + j`
- * in bits `8j..8j+7` of word `k` (missing values are code 0). Byte order: on a little-endian
- * machine the words' bytes are the codes in value order.
+ * How a packed leaf's bits sit in its int32 elements. `32`: all 32 bits of each element, for
+ * backends whose int32 tensors hold every 32-bit value (cpu, wasm, webgpu's own programs).
+ * `24`: the low 24 bits of each element, every element a non-negative integer below 2^24 except
+ * element 0, which is negative: tfjs-backend-webgl keeps int32 tensors in float32 textures,
+ * which hold integers exactly up to 2^24 only. Both layouts hold the same codes, scales and
+ * bfloat16 values in the same order, so converting between them is exact.
  */
-export function packedWords(format: PackedFormat, n: number): number {
-  if (format === 'bfloat16') return 1 + Math.ceil(n / 2);
-  return 1 + Math.ceil(n / INT8_BLOCK) + Math.ceil(n / 4);
+export type PackedLayout = 32 | 24;
+
+/** The most values a leaf in the 24-bit layout can hold (its element 0, `-1 - n`, must be >= -2^24). */
+export const MAX_PACKED24_VALUES = 2 ** 24 - 1;
+
+/**
+ * The int32 elements of a packed leaf of `n` values in `layout` (32 when absent). Every packed
+ * leaf is one 1-D int32 tensor. Its payload is a string of bytes: for bfloat16, the 16-bit codes
+ * of the values, two bytes each, low byte first; for int8, one code byte per value. Layout 32:
+ * element 0 holds `n`; for int8, then `ceil(n / 256)` float32 absmax scales (their bits); then
+ * the payload, four bytes per element, the first in bits 0..7 (bfloat16: value `2k` in the low
+ * 16 bits of word `k`, value `2k + 1` in the high 16 bits; int8: value `4k + j` in bits
+ * `8j..8j+7` of word `k`). Layout 24: element 0 holds `-1 - n` (so its sign tells the layouts
+ * apart); for int8, then each scale's bits as two elements, the low 16 bits first; then the
+ * payload, three bytes per element (bfloat16: three values per two elements; int8: value
+ * `3k + j` in bits `8j..8j+7` of element `k`). Missing bytes of a last element are 0. Byte order:
+ * on a little-endian machine the 32-bit words' bytes are the payload in value order.
+ */
+export function packedWords(format: PackedFormat, n: number, layout: PackedLayout = 32): number {
+  const bytes = format === 'bfloat16' ? 2 * n : n;
+  const scales = format === 'bfloat16' ? 0 : Math.ceil(n / INT8_BLOCK);
+  return layout === 32 ? 1 + scales + Math.ceil(bytes / 4) : 1 + 2 * scales + Math.ceil(bytes / 3);
+}
+
+/** Element 0 of a packed leaf of `n` values in `layout`. */
+export function packedHead(n: number, layout: PackedLayout): number {
+  return layout === 32 ? n : -1 - n;
+}
+
+/** The value count and the layout that element 0 of a packed leaf gives. */
+export function readPackedHead(head: number): { n: number; layout: PackedLayout } {
+  return head >= 0 ? { n: head, layout: 32 } : { n: -1 - head, layout: 24 };
 }
 
 /** A packed format in words, for messages: `'int8 (signed)'`. */

@@ -1,5 +1,5 @@
 import { forEachField, type StateLayout, type ValueField } from '../internal/state.js';
-import { packedWords } from '../internal/state-dtype.js';
+import { packedWords, readPackedHead } from '../internal/state-dtype.js';
 import { formatPath, isPlainObject, sortedKeys, type TreePath } from '../tree/walk.js';
 import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, type StateManifest } from './state-manifest.js';
 
@@ -10,7 +10,9 @@ import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, typ
  * finite and >= 0: one pass over the loaded typed arrays, about 1 ms per million values. A value
  * outside is a `StateFormatError` naming its path, what was expected and what was found.
  * A `'packedTree'` field's leaves (packed moments) must be 1-D int32 tensors whose element 0,
- * the value count, fits their length in the bfloat16 or the int8 layout. Fields of other kinds
+ * the value count (`n` in the 32-bit layout, `-1 - n` in the 24-bit one of webgl), fits their
+ * length in the bfloat16 or the int8 format, and in the 24-bit layout every other element must
+ * lie in [0, 2^24). Fields of other kinds
  * (first moments, which a diverged run may hold as NaN) are not checked.
  */
 export function checkStateValues(owner: string, layout: StateLayout | null, manifest: StateManifest, values: readonly SavedValues[]): void {
@@ -41,11 +43,18 @@ export function checkStateValues(owner: string, layout: StateLayout | null, mani
         const entry = manifest.tensors[ref];
         const data = values[ref];
         if (entry === undefined || data === undefined) return;
-        const n = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : -1;
-        const fits = n >= 0 && Number.isInteger(n) && (packedWords('bfloat16', n) === data.length || packedWords('int8-signed', n) === data.length);
+        const head = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : undefined;
+        const { n, layout } = readPackedHead(head ?? 0);
+        const fits = head !== undefined && (packedWords('bfloat16', n, layout) === data.length || packedWords('int8-signed', n, layout) === data.length);
         if (!fits) {
-          const found = entry.dtype === 'int32' && entry.shape.length === 1 ? `count ${n} in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
-          fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its value count, fits its length)', found);
+          const found = head !== undefined ? `element 0 ${head} (${n} values, the ${layout}-bit layout) in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
+          fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its value count n in the 32-bit layout or -1 - n in the 24-bit one, fits its length)', found);
+        }
+        if (layout === 24) {
+          // The 24-bit layout (webgl's): every other element an integer in [0, 2^24).
+          for (let i = 1; i < data.length; i++) {
+            if (!(data[i] >= 0 && data[i] < 2 ** 24)) fail(leafPath, 'a packed moment in the 24-bit layout (elements after the first in [0, 2^24))', `${data[i]} at element ${i}`);
+          }
         }
       });
     } else if (typeof kind === 'object' && kind.kind === 'hyper') {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packLeaf, unpackLeaf } from '../../src/internal/packed-slots.js';
 import { packValues, unpackValues } from '../../src/internal/packed-codec.js';
-import type { PackedFormat } from '../../src/internal/state-dtype.js';
+import type { PackedFormat, PackedLayout } from '../../src/internal/state-dtype.js';
 
 const f32 = (bits: number) => new Float32Array(new Uint32Array([bits >>> 0]).buffer)[0];
 
@@ -28,23 +28,25 @@ afterAll(async () => {
 
 describe.each(backends)('packed leaves in tf ops on %s equal the typed-array codec bit for bit', (backend) => {
   const formats: PackedFormat[] = ['bfloat16', 'int8-signed', 'int8-unsigned'];
-  it.each(formats)('%s', async (format) => {
+  const cases = formats.flatMap((format) => ([32, 24] as PackedLayout[]).map((layout) => [format, layout] as const));
+  it.each(cases)('%s, the %i-bit layout', async (format, layout) => {
     await tf.setBackend(backend);
     const before = tf.memory().numTensors;
-    for (const n of [1, 2, 3, 5, 255, 256, 257, 600, 1031]) {
+    for (const n of [0, 1, 2, 3, 4, 5, 255, 256, 257, 600, 1031]) {
       let values = awkwardValues(n, n);
       if (format === 'int8-unsigned') values = values.map(Math.abs);
       // int8: most blocks finite (a NaN or infinity poisons a whole block).
       if (format !== 'bfloat16' && n > 300) values = values.map((v, i) => (i >= 256 && Number.isFinite(v) === false ? 0 : v));
-      const expected = packValues(format, values);
+      const expected = packValues(format, values, layout);
       const x = tf.tensor(values, [n]);
-      const packed = tf.tidy(() => packLeaf(format, x));
+      const packed = tf.tidy(() => packLeaf(format, x, layout));
       const got = packed.dataSync() as Int32Array;
       expect(packed.dtype).toBe('int32');
       for (let i = 0; i < expected.length; i++) {
         if (got[i] !== expected[i]) throw new Error(`n=${n}: word ${i} is ${got[i]}, expected ${expected[i]}`);
       }
-      const back = tf.tidy(() => unpackLeaf(format, packed, [n]));
+      expect(got.length).toBe(expected.length);
+      const back = tf.tidy(() => unpackLeaf(format, packed, [n], layout));
       const want = new Uint32Array(unpackValues(format, expected).buffer);
       const have = new Uint32Array((back.dataSync() as Float32Array).slice().buffer);
       for (let i = 0; i < n; i++) {
