@@ -100,9 +100,10 @@ export function packedZerosLike(owner: string, params: Params, format: PackedFor
  * every 32-bit value; in the 24-bit one on tfjs-backend-webgl, which keeps int32 tensors in
  * float32 textures, exact to 2^24. (tfjs-backend-webgpu's kernels read every input as float32
  * too, but the packed steps pack and unpack there with their own WGSL programs,
- * kernels/webgpu/packed.ts, which need `runWebGPUProgram`.)
+ * kernels/webgpu/packed.ts, which need `runWebGPUProgram`.) Tests add a name here to run the
+ * 24-bit layout in Node.
  */
-const KNOWN_LAYOUTS: Record<string, PackedLayout> = { cpu: 32, wasm: 32, tensorflow: 32, webgl: 24, webgpu: 32 };
+export const KNOWN_LAYOUTS: Record<string, PackedLayout> = { cpu: 32, wasm: 32, tensorflow: 32, webgl: 24, webgpu: 32 };
 
 /** The packed layout of the active backend: 24 on webgl (float textures), 32 elsewhere. */
 export function packedLayout(): PackedLayout {
@@ -128,7 +129,8 @@ export function checkPackedBackend(owner: string, format: PackedFormat, params?:
   if (name === 'webgpu' && typeof (tf.backend() as { runWebGPUProgram?: unknown }).runWebGPUProgram !== 'function') {
     why = 'its kernels compute int32 tensors through float32, exact to 2^24, and it runs no custom programs';
   }
-  if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
+  // (tfjs-backend-webgl's own backend only: the flag's first reading creates a WebGL context.)
+  if (name === 'webgl' && 'gpgpu' in tf.backend() && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
     why = 'its textures are float16 here (WEBGL_RENDER_FLOAT32_ENABLED is false), exact to 2^11 only';
   }
   if (why === undefined) {
@@ -183,7 +185,9 @@ export function layoutOfLeaf(owner: string, format: PackedFormat, t: tf.Tensor, 
   let layout: PackedLayout;
   if (w32 !== w24) layout = t.size === w32 ? 32 : 24;
   else {
-    const head = tf.tidy(() => tf.slice(t as tf.Tensor1D, 0, 1)).dataSync()[0];
+    const first = tf.slice(t as tf.Tensor1D, 0, 1);
+    const head = first.dataSync()[0];
+    first.dispose();
     if (head !== n && head !== -1 - n) {
       throw new Error(
         `${owner}: ${path()} must be a packed ${describeFormat(format)} state of ${n} values, whose element 0 is ${n} ` +

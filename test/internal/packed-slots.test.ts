@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packLeaf, unpackLeaf } from '../../src/internal/packed-slots.js';
+import { KNOWN_LAYOUTS, packLeaf, unpackLeaf } from '../../src/internal/packed-slots.js';
 import { packValues, unpackValues } from '../../src/internal/packed-codec.js';
+import { convertLayout } from '../../src/internal/packed-layout.js';
 import type { PackedFormat, PackedLayout } from '../../src/internal/state-dtype.js';
+import * as lib from '../../src/index.js';
 
 const f32 = (bits: number) => new Float32Array(new Uint32Array([bits >>> 0]).buffer)[0];
 
@@ -55,5 +58,109 @@ describe.each(backends)('packed leaves in tf ops on %s equal the typed-array cod
       tf.dispose([x, packed, back]);
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/**
+ * webgl's 24-bit layout in Node: tfjs's cpu kernels registered as a backend that packs in the
+ * 24-bit layout, as webgl does (the composite path runs its tf ops there). A state made there and
+ * stepped on cpu (fused or composite), or the reverse, steps exactly as one that never moved.
+ */
+describe('the 24-bit layout (cpu kernels under a backend that packs in it)', () => {
+  const NAME = 'cpu-packing-24';
+  const useWebgl = async () => {
+    if (tf.findBackend(NAME) === null) {
+      tf.registerBackend(NAME, () => new MathBackendCPU(), -1);
+      for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: NAME });
+      KNOWN_LAYOUTS[NAME] = 24;
+    }
+    await tf.setBackend(NAME);
+  };
+  afterAll(async () => {
+    await tf.setBackend(start);
+    if (tf.findBackend(NAME) !== null) {
+      for (const k of tf.getKernelsForBackend(NAME)) tf.unregisterKernel(k.kernelName, NAME);
+      tf.removeBackend(NAME);
+      delete KNOWN_LAYOUTS[NAME];
+    }
+  });
+  const params0 = () => ({ a: tf.tensor1d([0.5, -1, 2]), b: { c: tf.tensor2d(Array.from({ length: 600 }, (_, i) => Math.sin(i) * 10 ** ((i % 5) - 2)), [20, 30]) } });
+  const grads = (k: number) => ({ a: tf.tensor1d([0.1 * k, -0.3, 0]), b: { c: tf.tensor2d(Array.from({ length: 600 }, (_, i) => Math.cos(i + k) * 10 ** ((i % 6) - 3)), [20, 30]) } });
+
+  /** Three steps of Adam: the first `onFirst` steps on `first`, the rest on `then`. */
+  async function run(stateDtype: 'bfloat16' | 'int8', first: string, then: string, onFirst: number, mode: 'auto' | 'composite') {
+    lib.setKernelMode(mode);
+    const use = async (name: string) => (name === 'webgl' ? useWebgl() : tf.setBackend(name).then(() => undefined));
+    await use(first);
+    const tx = lib.adam(0.1, { stateDtype });
+    let params: lib.Params = params0();
+    let state = tx.init(params);
+    const heads: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      if (k === onFirst) await use(then);
+      const g = grads(k);
+      const [u, s]: [lib.Params, typeof state] = tx.update(g, state, params);
+      const next: lib.Params = lib.applyUpdates(params, u);
+      lib.disposeReplaced([params, state, g, u], [next, s]);
+      params = next;
+      state = s;
+      heads.push((state[0].mu as { a: tf.Tensor }).a.dataSync()[0]);
+    }
+    lib.setKernelMode('auto');
+    const out = { params: lib.treeLeaves(params).map((t) => Array.from(t.dataSync())), state: lib.treeLeaves(state[0].mu).map((t) => Array.from(t.dataSync())), heads };
+    lib.treeDispose([params, state]);
+    await tf.setBackend(start);
+    return out;
+  }
+
+  it.each(['bfloat16', 'int8'] as const)('%s: init packs in the 24-bit layout; stepped on cpu after it, or before it, equals cpu throughout', async (stateDtype) => {
+    await useWebgl();
+    const before = tf.memory().numTensors;
+    const p = params0();
+    const state = lib.adam(0.1, { stateDtype }).init(p);
+    const mu = state[0].mu as { a: tf.Tensor; b: { c: tf.Tensor } };
+    const format = stateDtype === 'bfloat16' ? 'bfloat16' : 'int8-signed';
+    expect(Array.from(mu.b.c.dataSync())).toEqual(Array.from(packValues(format, new Float32Array(600), 24)));
+    expect(mu.a.dataSync()[0]).toBe(-4);
+    // Adam's two moments: bfloat16, 2/3 of an element per value; int8, 1/3 plus 2 per 256.
+    expect(lib.stateBytes(state)).toBe(2 * 4 * (stateDtype === 'bfloat16' ? 3 + 401 : 4 + 207));
+    lib.treeDispose([p, state]);
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend(start);
+
+    const cpu = await run(stateDtype, 'cpu', 'cpu', 3, 'auto');
+    for (const mode of ['auto', 'composite'] as const) {
+      const moved = await run(stateDtype, 'webgl', 'cpu', 2, mode);
+      expect(moved.heads).toEqual([-4, -4, 3]);
+      expect(moved.params).toEqual(cpu.params);
+      expect(moved.state).toEqual(cpu.state);
+      const back = await run(stateDtype, 'cpu', 'webgl', 1, mode);
+      expect(back.heads).toEqual([3, -4, -4]);
+      expect(back.params).toEqual(cpu.params);
+      expect(back.state).toEqual(cpu.state.map((w) => Array.from(convertLayout(format, Int32Array.from(w), 24))));
+    }
+  });
+
+  it('refuses a leaf of 2^24 values or more at init, naming it; a malformed leaf at a step, naming it', async () => {
+    await useWebgl();
+    const before = tf.memory().numTensors;
+    const big = { w: { big: tf.zeros([2 ** 24]) } };
+    expect(() => lib.adam(0.1, { stateDtype: 'int8' }).init(big)).toThrow(
+      "adam: stateDtype 'int8' on the 'cpu-packing-24' backend packs each leaf into int32 elements below 2^24 (its textures are float32), whose element 0 holds -1 - n: a leaf may have at most 16777215 values, params w.big has 16777216; split it, or use stateDtype 'float32' for it",
+    );
+    tf.dispose(big.w.big);
+    const tx = lib.sgd(0.1, { momentum: 0.9, stateDtype: 'bfloat16' });
+    const p = { x: tf.tensor1d([1, 2, 3]) };
+    const state = tx.init(p);
+    const swap = (node: unknown): unknown =>
+      node instanceof tf.Tensor ? (node.dtype === 'int32' ? tf.tensor1d([7, 0, 0], 'int32') : node)
+      : Array.isArray(node) ? node.map(swap)
+      : node !== null && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, swap(v)]))
+      : node;
+    const bad = swap(state) as typeof state;
+    expect(() => tx.update(p, bad, p)).toThrow(/trace\.x must be a packed bfloat16 state of 3 values, whose element 0 is 3 \(the 32-bit layout\) or -4 \(the 24-bit layout of webgl\), got 7/);
+    lib.treeDispose([p, state, bad]);
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend(start);
   });
 });

@@ -104,7 +104,7 @@ describe('checkpoints of packed states', () => {
     expect(data[0]).toBe(3);
     data[0] = 5;
     expect(() => stateFromArtifacts(tx, params, { ...artifacts, modelTopology: m, weightData: data.buffer })).toThrow(
-      /state\[0\]\.mu\.b: expected a packed moment .*found count 5 in 3 elements/,
+      /state\[0\]\.mu\.b: expected a packed moment .*found element 0 5 \(5 values, the 32-bit layout\) in 3 elements/,
     );
     treeDispose([params, state, plainState]);
   });
