@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { packedWords, readPackedHead } from '../internal/state-dtype.js';
 import { VERSION } from '../version.js';
 import type { StateLayout } from '../internal/state.js';
 import { describeNode, enterContainer, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
@@ -168,7 +169,9 @@ export function restoreState(
       const entry = ref === undefined ? undefined : manifest.tensors[ref];
       if (entry === undefined || values[ref!] === undefined) return fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, describeSaved(s));
       if (entry.dtype !== t.dtype || entry.shape.length !== t.shape.length || entry.shape.some((d, i) => d !== t.shape[i])) {
-        fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`);
+        if (!packedInOtherLayout(t, entry, values[ref!])) {
+          fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`);
+        }
       }
       return;
     }
@@ -221,4 +224,19 @@ export function restoreState(
   check(template, manifest.state, []);
   checkStateValues(owner, layout, manifest, values);
   return build(template, manifest.state);
+}
+
+/**
+ * Whether a saved tensor is the packed leaf `t` (a packed moment of the template) in the other
+ * layout (internal/state-dtype.ts: a state saved on webgl, loaded elsewhere, or the reverse): both
+ * 1-D int32 with the same value count in element 0, the saved one of a length its layout gives.
+ * It loads as it was saved; the first step converts it.
+ */
+function packedInOtherLayout(t: tf.Tensor, entry: { dtype: string; shape: readonly number[] }, saved: SavedValues): boolean {
+  if (t.dtype !== 'int32' || t.rank !== 1 || entry.dtype !== 'int32' || entry.shape.length !== 1 || saved.length === 0) return false;
+  const mine = readPackedHead((t.dataSync() as Int32Array)[0]);
+  const theirs = readPackedHead(saved[0]);
+  if (mine.n !== theirs.n || mine.layout === theirs.layout) return false;
+  const formats = (['bfloat16', 'int8-signed'] as const).filter((f) => packedWords(f, mine.n, mine.layout) === t.size);
+  return formats.some((f) => packedWords(f, theirs.n, theirs.layout) === saved.length);
 }
