@@ -185,9 +185,9 @@ export function layoutOfLeaf(owner: string, format: PackedFormat, t: tf.Tensor, 
   let layout: PackedLayout;
   if (w32 !== w24) layout = t.size === w32 ? 32 : 24;
   else {
-    const first = tf.slice(t as tf.Tensor1D, 0, 1);
-    const head = first.dataSync()[0];
-    first.dispose();
+    // The leaf is a few elements long here; reading it whole runs no program (on webgl, one
+    // would read a 32-bit leaf into a float texture).
+    const head = t.dataSync()[0];
     if (head !== n && head !== -1 - n) {
       throw new Error(
         `${owner}: ${path()} must be a packed ${describeFormat(format)} state of ${n} values, whose element 0 is ${n} ` +

@@ -122,3 +122,73 @@ export async function int32Words(tf: Tf): Promise<number[]> {
   y.dispose();
   return got;
 }
+
+// --- Checkpoints across the packed layouts (webgl's 24-bit one and the 32-bit one) ---
+
+type Tensor = ReturnType<Tf['tensor']>;
+
+/** A packed checkpoint saved on one backend and stepped on another, beside the same steps on one backend. */
+export interface PackedCheckpointResult {
+  stateDtype: PackedDtype;
+  error?: string;
+  /** Element 0 of a packed leaf of 1 value as loaded (1: the 32-bit layout; -2: the 24-bit one). */
+  loadedHead: number;
+  /** Updates, params and state after two steps on `from`, a save, a load on `to` and a third step there. */
+  moved: Leaf[];
+  /** The same three steps on `to` throughout. */
+  stayed: Leaf[];
+  leaked: number;
+}
+
+/**
+ * Adam with packed moments: two steps on backend `from`, the state saved (`stateToArtifacts`),
+ * the backend switched to `to`, loaded (`stateFromArtifacts`) and stepped once more; and the
+ * same three steps on `to` alone. `use` sets a backend.
+ */
+export async function runPackedCheckpoints(tf: Tf, lib: Lib, use: (name: string) => Promise<unknown>, from: string, to: string): Promise<PackedCheckpointResult[]> {
+  const out: PackedCheckpointResult[] = [];
+  for (const stateDtype of ['bfloat16', 'int8'] as const) {
+    const result: PackedCheckpointResult = { stateDtype, loadedHead: 0, moved: [], stayed: [], leaked: 0 };
+    const tx = PACKED_OPTIMIZERS.adam(lib, stateDtype);
+    const steps = async (backend: string, first: number, last: number, params: Params, state: unknown) => {
+      await use(backend);
+      for (let k = first; k < last; k++) {
+        const grads = tree(tf, 7, k);
+        const [u, s] = tx.update(grads, state as never, params);
+        const next = lib.applyUpdates<Params>(params, u as never);
+        lib.disposeReplaced([params, state, grads, u], [next, s]);
+        params = next;
+        state = s;
+      }
+      return { params, state };
+    };
+    const start = tf.memory().numTensors;
+    try {
+      // On `to` throughout.
+      await use(to);
+      const p = tree(tf, 1);
+      let run = await steps(to, 0, 3, p, tx.init(p));
+      result.stayed = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+      // Two steps on `from`, saved; loaded on `to` with the params' values, one more step.
+      await use(from);
+      const p0 = tree(tf, 1);
+      run = await steps(from, 0, 2, p0, tx.init(p0));
+      const artifacts = lib.stateToArtifacts(run.state, { params: run.params });
+      const saved = await Promise.all(Object.entries(run.params as Record<string, unknown>).map(async ([k, t]) => [k, Array.from(await (t as Tensor).data()), (t as Tensor).shape] as const));
+      lib.treeDispose([run.params, run.state]);
+      await use(to);
+      const params = Object.fromEntries(saved.map(([k, v, shape]) => [k, tf.tensor(v, shape)])) as Params;
+      const state = lib.stateFromArtifacts(tx, params, artifacts);
+      result.loadedHead = ((state as unknown as [{ mu: { a: Tensor } }])[0].mu.a.dataSync() as Int32Array)[0];
+      run = await steps(to, 2, 3, params, state);
+      result.moved = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+    } catch (e) {
+      result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+    }
+    result.leaked = tf.memory().numTensors - start;
+    out.push(result);
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from 'tfjs-optax';
 import * as scenarios from '../scenarios.js';
 import { runAliasingCases } from '../in-place-cases.js';
-import { int32Words, runPackedCases } from '../packed-cases.js';
+import { int32Words, runPackedCases, runPackedCheckpoints } from '../packed-cases.js';
 
 // page-build.ts copies the backend's .wasm files here.
 setWasmPaths(new URL('wasm/', location.href).href);
@@ -143,6 +143,8 @@ const page = {
       lib.setKernelMode('auto');
     }
   },
+  /** A packed checkpoint saved on `from` and stepped on `to` in this page (packed-states.test.ts). */
+  packedCheckpoints: async (from: string, to: string) => runPackedCheckpoints(tf, lib, (name) => setBackend(name), from, to),
 };
 
 export type OptaxPage = typeof page;
