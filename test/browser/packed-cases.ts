@@ -192,3 +192,67 @@ export async function runPackedCheckpoints(tf: Tf, lib: Lib, use: (name: string)
   }
   return out;
 }
+
+/** Packed states through `toTfOptimizer` and `model.save` on one backend. */
+export interface PackedModelSaveResult {
+  stateDtype: PackedDtype;
+  error?: string;
+  /** The int32 optimizer weights `model.save` wrote for the trace (one per layer weight). */
+  int32Weights: number;
+  /** Weights after 3 epochs, a save with the optimizer, a load and 3 more; and after 6 straight. */
+  resumed: Leaf[];
+  straight: Leaf[];
+  leaked: number;
+}
+
+/**
+ * SGD with a packed trace as a tf.Optimizer (`toTfOptimizer`) in `model.fit`: six epochs
+ * straight, and three, `model.save` with the optimizer, `tf.loadLayersModel`,
+ * `resumeTfOptimizer` and three more, on the active backend.
+ */
+export async function runPackedModelSave(tf: Tf, lib: Lib): Promise<PackedModelSaveResult[]> {
+  const out: PackedModelSaveResult[] = [];
+  for (const stateDtype of ['bfloat16', 'int8'] as const) {
+    const result: PackedModelSaveResult = { stateDtype, int32Weights: 0, resumed: [], straight: [], leaked: 0 };
+    const start = tf.memory().numTensors;
+    const xs = tf.randomNormal([16, 4], 0, 1, 'float32', 5);
+    const ys = tf.randomNormal([16, 2], 0, 1, 'float32', 6);
+    const models: Array<ReturnType<Tf['sequential']>> = [];
+    const makeModel = () => {
+      const model = tf.sequential();
+      model.add(tf.layers.dense({ units: 300, inputShape: [4], activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+      model.add(tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+      models.push(model);
+      return model;
+    };
+    try {
+      const tx = lib.sgd(0.05, { momentum: 0.9, stateDtype });
+      const fitArgs = { batchSize: 16, shuffle: false, verbose: 0 as const };
+      const straight = makeModel();
+      straight.compile({ optimizer: lib.toTfOptimizer(tx), loss: 'meanSquaredError' });
+      await straight.fit(xs, ys, { ...fitArgs, epochs: 6 });
+      result.straight = await leavesOf(tf, straight.getWeights());
+      const first = makeModel();
+      first.compile({ optimizer: lib.toTfOptimizer(tx), loss: 'meanSquaredError' });
+      await first.fit(xs, ys, { ...fitArgs, epochs: 3 });
+      let saved: Parameters<typeof tf.io.fromMemory>[0] | undefined;
+      await first.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
+      result.int32Weights = (saved as { weightSpecs: Array<{ dtype: string; name: string }> }).weightSpecs.filter((w) => w.dtype === 'int32' && w.name.includes('trace')).length;
+      const loaded = (await tf.loadLayersModel(tf.io.fromMemory(saved!))) as ReturnType<Tf['sequential']>;
+      models.push(loaded);
+      lib.resumeTfOptimizer(loaded, tx);
+      await loaded.fit(xs, ys, { ...fitArgs, epochs: 3 });
+      result.resumed = await leavesOf(tf, loaded.getWeights());
+    } catch (e) {
+      result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+    }
+    for (const m of models) {
+      m.optimizer?.dispose();
+      m.dispose();
+    }
+    tf.dispose([xs, ys]);
+    result.leaked = tf.memory().numTensors - start;
+    out.push(result);
+  }
+  return out;
+}

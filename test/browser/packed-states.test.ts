@@ -140,3 +140,18 @@ describe.each([
     errors.check();
   });
 });
+
+describe.each(['webgl', 'wasm'])('packed states through toTfOptimizer and model.save on %s', (backend) => {
+  it('a model saved with its optimizer resumes exactly as one that never stopped, and leaves nothing', async () => {
+    const results = await call(page, 'packedModelSave', backend);
+    for (const r of results) {
+      expect(r.error, `${backend} ${r.stateDtype}`).toBeUndefined();
+      expect(r.leaked, `${backend} ${r.stateDtype}`).toBe(0);
+      expect(r.int32Weights, `${backend} ${r.stateDtype}`).toBe(4);
+      expect(r.resumed.length).toBe(4);
+      const outside = diffLeaves(r.straight, r.resumed, `${backend} ${r.stateDtype}`);
+      expect(outside, formatDiffs(outside)).toEqual([]);
+    }
+    errors.check();
+  });
+});
