@@ -1,5 +1,5 @@
 import { gpuBackend } from '../gpu-backend.js';
-import { COPYING24 } from '../packed-host.js';
+import { webglPackedHost } from './packed.js';
 import { WebGlKernels } from './runner.js';
 
 /**
@@ -7,12 +7,12 @@ import { WebGlKernels } from './runner.js';
  * draw per leaf writing all of its outputs into new textures, which the written tensors then
  * take (GL cannot read and write one texture). Reads the clip factor on the device. Packed
  * states (`stateDtype` bfloat16 or int8) are in the 24-bit layout (internal/state-dtype.ts),
- * decoded around the program through `dataSync` and encoded through `tf.tensor`.
+ * decoded and encoded around the step's program by small GLSL programs (packed.ts).
  */
 export const webglBackend = /* @__PURE__ */ gpuBackend(
   'webgl',
   (backend) => WebGlKernels.for(backend),
   'tfjs-optax: the webgl kernel refused to write its new outputs',
-  // Packed states in the 24-bit layout, decoded and encoded with the typed-array codec.
-  () => COPYING24,
+  // Packed states in the 24-bit layout, decoded and encoded by GLSL programs (packed.ts).
+  () => webglPackedHost,
 );
