@@ -89,6 +89,7 @@ describe('the 24-bit layout (cpu kernels under a backend that packs in it)', () 
 
   /** Three steps of Adam: the first `onFirst` steps on `first`, the rest on `then`. */
   async function run(stateDtype: 'bfloat16' | 'int8', first: string, then: string, onFirst: number, mode: 'auto' | 'composite') {
+    const previous = lib.getKernelMode();
     lib.setKernelMode(mode);
     const use = async (name: string) => (name === 'webgl' ? useWebgl() : tf.setBackend(name).then(() => undefined));
     await use(first);
@@ -106,7 +107,7 @@ describe('the 24-bit layout (cpu kernels under a backend that packs in it)', () 
       state = s;
       heads.push((state[0].mu as { a: tf.Tensor }).a.dataSync()[0]);
     }
-    lib.setKernelMode('auto');
+    lib.setKernelMode(previous);
     const out = { params: lib.treeLeaves(params).map((t) => Array.from(t.dataSync())), state: lib.treeLeaves(state[0].mu).map((t) => Array.from(t.dataSync())), heads };
     lib.treeDispose([params, state]);
     await tf.setBackend(start);
