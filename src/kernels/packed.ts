@@ -10,10 +10,9 @@ import { COPYING, type PackedHost } from './packed-host.js';
 
 /**
  * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu), on webgpu and on
- * webgl (its 24-bit layout, through `dataSync` and `tf.tensor`; a leaf in the other layout is
- * converted first):
+ * webgl (in its 24-bit layout; a leaf in the other layout is converted first, once):
  * each packed leaf is decoded into a float32 copy with the typed-array codec (on webgpu by its
- * WGSL programs, webgpu/packed.ts, on the GPU), the chain's generated float32
+ * WGSL programs, webgpu/packed.ts, and on webgl by GLSL ones, webgl/packed.ts, on the GPU), the chain's generated float32
  * program runs on the copies as on any float32 state, and its new slots are encoded back, leaf
  * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
  * composite float32 math, so the fused step equals the composite one bit for bit. The copies
