@@ -93,6 +93,7 @@ describe('the 24-bit layout (cpu kernels under a backend that packs in it)', () 
     lib.setKernelMode(mode);
     const use = async (name: string) => (name === 'webgl' ? useWebgl() : tf.setBackend(name).then(() => undefined));
     await use(first);
+    const before = tf.memory().numTensors;
     const tx = lib.adam(0.1, { stateDtype });
     let params: lib.Params = params0();
     let state = tx.init(params);
@@ -110,6 +111,8 @@ describe('the 24-bit layout (cpu kernels under a backend that packs in it)', () 
     lib.setKernelMode(previous);
     const out = { params: lib.treeLeaves(params).map((t) => Array.from(t.dataSync())), state: lib.treeLeaves(state[0].mu).map((t) => Array.from(t.dataSync())), heads };
     lib.treeDispose([params, state]);
+    // The converted leaves were the step's temporaries.
+    expect(tf.memory().numTensors).toBe(before);
     await tf.setBackend(start);
     return out;
   }
