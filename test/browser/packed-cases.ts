@@ -137,18 +137,21 @@ export interface PackedCheckpointResult {
   moved: Leaf[];
   /** The same three steps on `to` throughout. */
   stayed: Leaf[];
+  /** Two steps on `from`, `tf.setBackend(to)` (tfjs moves the tensors), a third step. */
+  switched: Leaf[];
   leaked: number;
 }
 
 /**
  * Adam with packed moments: two steps on backend `from`, the state saved (`stateToArtifacts`),
- * the backend switched to `to`, loaded (`stateFromArtifacts`) and stepped once more; and the
- * same three steps on `to` alone. `use` sets a backend.
+ * the backend switched to `to`, loaded (`stateFromArtifacts`) and stepped once more; the same
+ * with the backend switched under the live state (no checkpoint); and the same three steps on
+ * `to` alone. `use` sets a backend.
  */
 export async function runPackedCheckpoints(tf: Tf, lib: Lib, use: (name: string) => Promise<unknown>, from: string, to: string): Promise<PackedCheckpointResult[]> {
   const out: PackedCheckpointResult[] = [];
   for (const stateDtype of ['bfloat16', 'int8'] as const) {
-    const result: PackedCheckpointResult = { stateDtype, loadedHead: 0, moved: [], stayed: [], leaked: 0 };
+    const result: PackedCheckpointResult = { stateDtype, loadedHead: 0, moved: [], stayed: [], switched: [], leaked: 0 };
     const tx = PACKED_OPTIMIZERS.adam(lib, stateDtype);
     const steps = async (backend: string, first: number, last: number, params: Params, state: unknown) => {
       await use(backend);
@@ -183,6 +186,13 @@ export async function runPackedCheckpoints(tf: Tf, lib: Lib, use: (name: string)
       result.loadedHead = ((state as unknown as [{ mu: { a: Tensor } }])[0].mu.a.dataSync() as Int32Array)[0];
       run = await steps(to, 2, 3, params, state);
       result.moved = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+      // Two steps on `from`, then the backend switched under the state.
+      await use(from);
+      const p1 = tree(tf, 1);
+      run = await steps(from, 0, 2, p1, tx.init(p1));
+      run = await steps(to, 2, 3, run.params, run.state);
+      result.switched = await leavesOf(tf, run);
       lib.treeDispose([run.params, run.state]);
     } catch (e) {
       result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);

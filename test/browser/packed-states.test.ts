@@ -126,7 +126,7 @@ describe.each([
   ['webgl', 'wasm'],
   ['wasm', 'webgl'],
 ])('a packed checkpoint saved on %s loads on %s in the same page', (from, to) => {
-  it('as saved (its layout), and steps on exactly as the same steps there alone', async () => {
+  it('as saved (its layout), and steps on exactly as the same steps there alone (as does the live state after tf.setBackend)', async () => {
     const results = await call(page, 'packedCheckpoints', from, to);
     expect(results.map((r) => r.stateDtype)).toEqual(['bfloat16', 'int8']);
     for (const r of results) {
@@ -136,6 +136,9 @@ describe.each([
       expect(r.loadedHead).toBe(from === 'webgl' ? -2 : 1);
       const outside = diffLeaves(r.stayed, r.moved, `${from} -> ${to} ${r.stateDtype}`).filter((d) => !within(d, TOLERANCE));
       expect(outside, formatDiffs(outside)).toEqual([]);
+      // And with tf.setBackend under the live state: its leaves move, the first step converts them.
+      const switched = diffLeaves(r.stayed, r.switched, `${from} -> ${to} ${r.stateDtype}, switched`).filter((d) => !within(d, TOLERANCE));
+      expect(switched, formatDiffs(switched)).toEqual([]);
     }
     errors.check();
   });
