@@ -266,3 +266,30 @@ export async function runPackedModelSave(tf: Tf, lib: Lib): Promise<PackedModelS
   }
   return out;
 }
+
+/**
+ * What `init` of packed Adam says on webgl with float16 textures (`WEBGL_RENDER_FLOAT32_ENABLED`
+ * false, as on GPUs without float32 render targets), and the tensors it leaves (the flag is
+ * restored after).
+ */
+export function packedFloat16Refusal(tf: Tf, lib: Lib): { errors: string[]; leaked: number } {
+  const previous = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+  const start = tf.memory().numTensors;
+  const errors: string[] = [];
+  tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', false);
+  try {
+    const params = tree(tf, 1);
+    for (const stateDtype of ['bfloat16', 'int8'] as const) {
+      try {
+        lib.treeDispose(PACKED_OPTIMIZERS.adam(lib, stateDtype).init(params) as never);
+        errors.push('no error');
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+    lib.treeDispose(params);
+  } finally {
+    tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', previous);
+  }
+  return { errors, leaked: tf.memory().numTensors - start };
+}

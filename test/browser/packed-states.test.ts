@@ -158,3 +158,16 @@ describe.each(['webgl', 'wasm'])('packed states through toTfOptimizer and model.
     errors.check();
   });
 });
+
+it('webgl with float16 textures: packed init throws a clear error and leaves nothing', async () => {
+  const r = await call(page, 'packedFloat16Refusal');
+  expect(r.errors).toEqual(
+    (['bfloat16', 'int8'] as const).map(
+      (d) =>
+        `adam: stateDtype '${d}' packs moments into int32 words, which the 'webgl' backend does not compute on exactly ` +
+        `(its textures are float16 here (WEBGL_RENDER_FLOAT32_ENABLED is false), exact to 2^11 only); use stateDtype 'float32' on this backend`,
+    ),
+  );
+  expect(r.leaked).toBe(0);
+  errors.check();
+});
