@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { exponentOf, pow2, splitWord } from './float-bits.js';
+import { exponentOf, scalePow2, splitWord } from './float-bits.js';
 
 /**
  * bfloat16 state in tf ops, the composite path's reference (packed-codec.ts has the same format
@@ -17,8 +17,8 @@ export function bfloat16Codes(x: tf.Tensor): tf.Tensor {
   const finite = tf.lessEqual(a, tf.scalar(MAX_FLOAT32));
   const a0 = tf.where(finite, a, tf.zerosLike(a));
   const e = tf.maximum(exponentOf(a0), tf.scalar(-126));
-  // a0 / ulp, ulp = 2^(e - 7): exact (a power of two in [2^-133, 2^120]).
-  const z = tf.div(a0, pow2(tf.sub(e, tf.scalar(7))));
+  // a0 / ulp, ulp = 2^(e - 7): exact (a power of two in [2^-133, 2^120], applied as two normal ones).
+  const z = scalePow2(a0, tf.sub(tf.scalar(7), e));
   // Round to the nearest integer, ties to even: z < 2^8, so adding 2^23 rounds at the units.
   const magic = tf.scalar(2 ** 23);
   const r = tf.sub(tf.add(z, magic), magic);
@@ -39,7 +39,7 @@ export function bfloat16Values(codes: tf.Tensor): tf.Tensor {
   const significand = tf.where(sub, mf, tf.add(mf, tf.scalar(128)));
   // significand * 2^k, k in [-133, 120] (the subnormal codes at -133): exact.
   const k = tf.where(sub, tf.fill(ef.shape, -133), tf.sub(ef, tf.scalar(134)));
-  const value = tf.mul(significand, pow2(k));
+  const value = scalePow2(significand, k);
   const special = tf.where(tf.equal(mf, tf.scalar(0)), tf.fill(ef.shape, Infinity), tf.fill(ef.shape, NaN));
   const magnitude = tf.where(tf.equal(ef, tf.scalar(255)), special, value);
   return tf.where(tf.equal(sign, tf.scalar(1, 'int32')), tf.neg(magnitude), magnitude);
@@ -61,5 +61,36 @@ export function unpackPairs(words: tf.Tensor1D, n: number): tf.Tensor1D {
   const [lo, hiSigned] = splitWord(words, 65536);
   const hi = tf.add(hiSigned, tf.mul(tf.cast(tf.less(hiSigned, tf.scalar(0, 'int32')), 'int32'), tf.scalar(65536, 'int32')));
   const codes = tf.reshape(tf.transpose(tf.concat([tf.reshape(lo, [1, -1]), tf.reshape(hi, [1, -1])])), [-1]);
+  return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
+}
+
+/**
+ * The elements of the 24-bit layout holding `codes` (int32, 0..65535, 1-D): three codes (48
+ * bits) per two elements, `c0 + (c1 mod 256) * 2^16` and `floor(c1 / 256) + c2 * 2^8`, the last
+ * group cut after the elements its codes reach (`ceil(2n / 3)` in all). Every intermediate is an
+ * integer below 2^24, so webgl computes it exactly.
+ */
+export function packTriples(codes: tf.Tensor1D): tf.Tensor1D {
+  const n = codes.size;
+  const groups = Math.ceil(n / 3);
+  const padded = groups * 3 === n ? codes : tf.concat([codes, tf.zeros([groups * 3 - n], 'int32')]);
+  const [c0, c1, c2] = tf.unstack(tf.transpose(tf.reshape(padded, [groups, 3])));
+  const [low, high] = splitWord(c1, 256);
+  const first = tf.add(c0, tf.mul(low, tf.scalar(65536, 'int32')));
+  const second = tf.add(high, tf.mul(c2, tf.scalar(256, 'int32')));
+  const elements = tf.reshape(tf.transpose(tf.stack([first, second])), [-1]) as tf.Tensor1D;
+  const m = Math.ceil((2 * n) / 3);
+  return elements.size === m ? elements : tf.slice(elements, 0, m);
+}
+
+/** The first `n` codes (int32, 0..65535) held by 24-bit `elements` three per two ({@link packTriples}). */
+export function unpackTriples(elements: tf.Tensor1D, n: number): tf.Tensor1D {
+  const groups = Math.ceil(n / 3);
+  const padded = elements.size === 2 * groups ? elements : tf.concat([elements, tf.zeros([2 * groups - elements.size], 'int32')]);
+  const [first, second] = tf.unstack(tf.transpose(tf.reshape(padded, [groups, 2])));
+  const [c0, low] = splitWord(first, 65536);
+  const [high, c2] = splitWord(second, 256);
+  const c1 = tf.add(tf.mul(high, tf.scalar(256, 'int32')), low);
+  const codes = tf.reshape(tf.transpose(tf.stack([c0, c1, c2])), [-1]);
   return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
 }

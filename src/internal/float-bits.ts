@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The fields of float32 numbers and of int32 words in tf ops, exactly, on backends whose int32
- * tensors hold 32 bits (cpu, wasm, webgpu). tfjs has no bit cast, so a float's exponent is found
+ * tensors hold 32 bits (cpu, wasm, webgpu), and (the 16-bit halves, every intermediate below
+ * 2^24) on webgl. tfjs has no bit cast, so a float's exponent is found
  * from its logarithm and corrected by comparison with exact powers of two, and a float is rebuilt
  * from its fields by multiplying by a power of two (gathered from a table, never `pow`); every
  * such product and quotient is exact (subnormals included, as IEEE 754 has them on cpu and wasm). Integer
@@ -44,29 +45,71 @@ export function splitWord(w: tf.Tensor, base: number): [tf.Tensor, tf.Tensor] {
   return [low, tf.floorDiv(tf.sub(w, low), b)];
 }
 
-/** The int32 bits of float32 values that are `>= 0` or NaN (NaN gives 0x7FC00000). */
-export function nonNegativeFloatBits(a: tf.Tensor): tf.Tensor {
+/**
+ * `x * 2^k` for an integer-valued float tensor `k` in [-298, 254], as two products by powers of
+ * two that are normal floats (`2^floor(k / 2)`, then the rest): exact wherever neither product
+ * over- or underflows, with no subnormal factor, which webgl (SwiftShader's among others) reads
+ * as zero.
+ */
+export function scalePow2(x: tf.Tensor, k: tf.Tensor): tf.Tensor {
+  const k1 = tf.floor(tf.mul(k, tf.scalar(0.5)));
+  return tf.mul(tf.mul(x, pow2(k1)), pow2(tf.sub(k, k1)));
+}
+
+/** The biased exponent field (0..255) and the 23-bit fraction of float32 values `>= 0` (integer-valued floats), and where they are NaN. */
+function fieldsOf(a: tf.Tensor): { nan: tf.Tensor; exponent: tf.Tensor; mantissa: tf.Tensor } {
   const nan = tf.notEqual(a, a);
   const a0 = tf.where(nan, tf.zerosLike(a), a);
   const e = tf.maximum(exponentOf(a0), tf.scalar(-126));
-  // The significand as an integer: a0 / 2^(e - 23), exact (a power of two in [2^-149, 2^104]).
-  const m = tf.div(a0, pow2(tf.sub(e, tf.scalar(23))));
+  // The significand as an integer: a0 * 2^(23 - e), exact (a power of two in [2^-104, 2^149]).
+  const m = scalePow2(a0, tf.sub(tf.scalar(23), e));
   const normal = tf.greaterEqual(a0, tf.scalar(2 ** -126));
   const exponent = tf.where(normal, tf.add(e, tf.scalar(127)), tf.zerosLike(e));
-  const mantissa = tf.where(normal, tf.sub(m, tf.scalar(2 ** 23)), m);
+  return { nan, exponent, mantissa: tf.where(normal, tf.sub(m, tf.scalar(2 ** 23)), m) };
+}
+
+/** The int32 bits of float32 values that are `>= 0` or NaN (NaN gives 0x7FC00000). */
+export function nonNegativeFloatBits(a: tf.Tensor): tf.Tensor {
+  const { nan, exponent, mantissa } = fieldsOf(a);
   const bits = tf.add(tf.mul(tf.cast(exponent, 'int32'), tf.scalar(2 ** 23, 'int32')), tf.cast(mantissa, 'int32'));
   return tf.where(nan, tf.fill(a.shape, 0x7fc00000, 'int32'), bits);
+}
+
+/**
+ * The bits of float32 values that are `>= 0` or NaN as two int32 tensors of 16 bits each, `[low,
+ * high]` (NaN gives `[0, 0x7FC0]`): every intermediate an integer below 2^24, so exact on webgl.
+ */
+export function nonNegativeFloatHalves(a: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const { nan, exponent, mantissa } = fieldsOf(a);
+  const top = tf.floor(tf.mul(mantissa, tf.scalar(2 ** -16)));
+  const low = tf.sub(mantissa, tf.mul(top, tf.scalar(2 ** 16)));
+  const high = tf.add(tf.mul(exponent, tf.scalar(128)), top);
+  return [
+    tf.where(nan, tf.zeros(a.shape, 'int32'), tf.cast(low, 'int32')),
+    tf.where(nan, tf.fill(a.shape, 0x7fc0, 'int32'), tf.cast(high, 'int32')),
+  ];
 }
 
 /** The float32 values of int32 bits that are >= 0 (the inverse of {@link nonNegativeFloatBits}). */
 export function floatOfNonNegativeBits(bits: tf.Tensor): tf.Tensor {
   const [m, e] = splitWord(bits, 2 ** 23);
+  return floatOfFields(m, tf.clipByValue(e, 0, 255));
+}
+
+/** The float32 values of `[low, high]` 16-bit halves (the inverse of {@link nonNegativeFloatHalves}). */
+export function floatOfNonNegativeHalves(low: tf.Tensor, high: tf.Tensor): tf.Tensor {
+  const [top, e] = splitWord(high, 128);
+  return floatOfFields(tf.add(tf.mul(top, tf.scalar(2 ** 16, 'int32')), low), tf.clipByValue(e, 0, 255));
+}
+
+/** The float32 values of a 23-bit fraction `m` and a biased exponent `e` (0..255; int32 tensors), sign bit 0. */
+function floatOfFields(m: tf.Tensor, e: tf.Tensor): tf.Tensor {
   const mf = tf.cast(m, 'float32');
-  const ef = tf.cast(tf.clipByValue(e, 0, 255), 'float32');
+  const ef = tf.cast(e, 'float32');
   const sub = tf.equal(ef, tf.scalar(0));
   const significand = tf.where(sub, mf, tf.add(mf, tf.scalar(2 ** 23)));
   // significand * 2^k, k in [-149, 104]: exact (the product is a multiple of 2^-149).
-  const value = tf.mul(significand, pow2(tf.where(sub, tf.fill(ef.shape, -149), tf.sub(ef, tf.scalar(150)))));
+  const value = scalePow2(significand, tf.where(sub, tf.fill(ef.shape, -149), tf.sub(ef, tf.scalar(150))));
   const special = tf.where(tf.equal(mf, tf.scalar(0)), tf.fill(ef.shape, Infinity), tf.fill(ef.shape, NaN));
   return tf.where(tf.equal(ef, tf.scalar(255)), special, value);
 }

@@ -66,3 +66,24 @@ export function unpackQuads(words: tf.Tensor1D, n: number): tf.Tensor1D {
   const codes = tf.reshape(tf.transpose(tf.concat([b0, b1, b2, b3].map((b) => tf.reshape(b, [1, -1])))), [-1]);
   return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
 }
+
+/**
+ * The elements of the 24-bit layout holding `codes` (int32, 0..255, 1-D) three by three, value
+ * `3k + j` in bits `8j..8j+7` of element `k`, missing ones 0: integers below 2^24, exact on webgl.
+ */
+export function packTrios(codes: tf.Tensor1D): tf.Tensor1D {
+  const n = codes.size;
+  const m = Math.ceil(n / 3);
+  const padded = m * 3 === n ? codes : tf.concat([codes, tf.zeros([m * 3 - n], 'int32')]);
+  const [b0, b1, b2] = tf.unstack(tf.transpose(tf.reshape(padded, [m, 3])));
+  const byte = tf.scalar(256, 'int32');
+  return tf.reshape(tf.add(tf.mul(tf.add(tf.mul(b2, byte), b1), byte), b0), [-1]);
+}
+
+/** The first `n` codes (int32, 0..255) held by 24-bit `elements` three by three. */
+export function unpackTrios(elements: tf.Tensor1D, n: number): tf.Tensor1D {
+  const [b0, r1] = splitWord(elements, 256);
+  const [b1, b2] = splitWord(r1, 256);
+  const codes = tf.reshape(tf.transpose(tf.concat([b0, b1, b2].map((b) => tf.reshape(b, [1, -1])))), [-1]);
+  return (codes.size === n ? codes : tf.slice(codes, 0, n)) as tf.Tensor1D;
+}

@@ -23,16 +23,18 @@ function checkFloatLeaves(owner: string, names: readonly string[], leaves: reado
     if (format !== 'float32' && !t.isDisposed) {
       const words = packedWords(format, first.size);
       const hint = 'a state made with another stateDtype, or for params of other shapes, cannot be stepped';
-      if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== words) {
+      const words24 = packedWords(format, first.size, 24);
+      if (t.dtype !== 'int32' || t.rank !== 1 || (t.size !== words && t.size !== words24)) {
         throw new TypeError(
           `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
-            `an int32 tensor of shape [${words}], got ${t.dtype} of shape ${shapeText(t.shape)} (${hint})`,
+            `an int32 tensor of shape [${words}]${words24 === words ? '' : ` (or [${words24}] in the 24-bit layout of webgl)`}, ` +
+            `got ${t.dtype} of shape ${shapeText(t.shape)} (${hint})`,
         );
       }
       if (!hasPackedHeader(t, format, first.size)) {
         throw new TypeError(
           `${owner}: ${formatPath(path, names[i])} must be a packed ${describeFormat(format)} state of ${first.size} values, ` +
-            `got ${describeHeader(packedHeaderOf(t))} (${hint})`,
+            `got ${describeHeader(packedHeaderOf(t))} in ${t.size} elements (${hint})`,
         );
       }
       continue;
@@ -82,7 +84,7 @@ function alignedAs(formats: readonly SlotFormat[]): (leaves: readonly Tensor[]) 
       if (t.isDisposed) return false;
       if (format === 'float32') {
         if (t.dtype !== 'float32' || !sameShape(t.shape, shape)) return false;
-      } else if (t.dtype !== 'int32' || t.rank !== 1 || t.size !== packedWords(format, n) || !hasPackedHeader(t, format, n)) return false;
+      } else if (t.dtype !== 'int32' || t.rank !== 1 || !hasPackedHeader(t, format, n)) return false;
     }
     return true;
   };

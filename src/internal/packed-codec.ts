@@ -1,5 +1,6 @@
 import { dynamicMap, dynamicMapMidpoints } from './dynamic-map.js';
-import { describeFormat, INT8_BLOCK, packedHeader, packedWords, readPackedHeader, type PackedFormat } from './state-dtype.js';
+import { convertLayout } from './packed-layout.js';
+import { describeFormat, INT8_BLOCK, packedHeader, packedWords, readPackedHeader, type PackedFormat, type PackedLayout } from './state-dtype.js';
 
 /**
  * The packed state formats over typed arrays, written from their definitions with bit casts: a
@@ -37,17 +38,17 @@ function bitsOfFloat(x: number): number {
   return U32[0];
 }
 
-/** Packs `values` in `format` (the layout of {@link packedWords}). */
-export function packValues(format: PackedFormat, values: ArrayLike<number>): Int32Array {
-  const out = new Int32Array(packedWords(format, values.length));
-  packInto(format, values instanceof Float32Array ? values : Float32Array.from(values), out);
+/** Packs `values` in `format` in `layout` (32 when absent; {@link packedWords}). */
+export function packValues(format: PackedFormat, values: ArrayLike<number>, layout: PackedLayout = 32): Int32Array {
+  const out = new Int32Array(packedWords(format, values.length, layout));
+  packInto(format, values instanceof Float32Array ? values : Float32Array.from(values), out, layout);
   return out;
 }
 
-/** The values of a packed leaf of `format` (its count read from its header, element 0). */
+/** The values of a packed leaf of `format` in either layout (its count and layout read from its header, element 0). */
 export function unpackValues(format: PackedFormat, packed: Int32Array): Float32Array {
   const said = readPackedHeader(packed[0]);
-  if (said === undefined || said.format !== format || packedWords(format, said.n) !== packed.length) {
+  if (said === undefined || said.format !== format || packedWords(format, said.n, said.layout) !== packed.length) {
     throw new Error(`tfjs-optax: not a packed ${describeFormat(format)} leaf: ${packed.length} elements, element 0 = ${packed[0]}`);
   }
   const out = new Float32Array(said.n);
@@ -56,11 +57,16 @@ export function unpackValues(format: PackedFormat, packed: Int32Array): Float32A
 }
 
 /**
- * Packs `values` in `format` into `out`, which must hold {@link packedWords} words: writes every
- * one of them (count, scales, codes, and the zero codes of a partial last word), so `out` may
- * start with any contents (a new tensor's uninitialised memory).
+ * Packs `values` in `format` and `layout` (32 when absent) into `out`, which must hold
+ * {@link packedWords} words: writes every one of them (count, scales, codes, and the zero codes
+ * of a partial last word), so `out` may start with any contents (a new tensor's uninitialised
+ * memory). The 24-bit layout is the 32-bit one's bytes regrouped (packed-layout.ts).
  */
-export function packInto(format: PackedFormat, values: Float32Array, out: Int32Array): void {
+export function packInto(format: PackedFormat, values: Float32Array, out: Int32Array, layout: PackedLayout = 32): void {
+  if (layout === 24) {
+    out.set(convertLayout(format, packValues(format, values), 24));
+    return;
+  }
   const n = values.length;
   out[0] = packedHeader(format, n);
   if (format === 'bfloat16') {
@@ -139,10 +145,11 @@ function code(x: number, scale: number, table: Uint8Array, mid: Float32Array): n
 }
 
 /**
- * The values of a packed leaf of `format` into `out` (as many as it holds: the count in
- * element 0), every element of which is written.
+ * The values of a packed leaf of `format` (either layout) into `out` (as many as it holds: the
+ * count in element 0), every element of which is written.
  */
 export function unpackInto(format: PackedFormat, packed: Int32Array, out: Float32Array): void {
+  if (packed[0] < 0) packed = convertLayout(format, packed, 32);
   const n = out.length;
   if (format === 'bfloat16') {
     const bits = new Int32Array(out.buffer, out.byteOffset, n);

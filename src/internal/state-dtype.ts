@@ -37,37 +37,61 @@ export function slotFormat(dtype: StateDtype, signed: boolean): SlotFormat {
 }
 
 /**
- * The int32 elements of a packed leaf of `n` values. Every packed leaf is one 1-D int32 tensor:
- * element 0 holds its header ({@link packedHeader}: the count and the format); then, for bfloat16, `ceil(n / 2)` words, value `2k` in the low 16 bits of
- * word `k` and value `2k + 1` in the high 16 bits (a missing last value is code 0); for int8,
- * `ceil(n / 256)` float32 absmax scales (their bits), then `ceil(n / 4)` words, value `4k + j`
- * in bits `8j..8j+7` of word `k` (missing values are code 0). Byte order: on a little-endian
- * machine the words' bytes are the codes in value order.
+ * How a packed leaf's bits sit in its int32 elements. `32`: all 32 bits of each element, for
+ * backends whose int32 tensors hold every 32-bit value (cpu, wasm, webgpu's own programs).
+ * `24`: the low 24 bits of each element, every element a non-negative integer below 2^24 except
+ * element 0, which is negative: tfjs-backend-webgl keeps int32 tensors in float32 textures,
+ * which hold integers exactly up to 2^24 only. Both layouts hold the same codes, scales and
+ * bfloat16 values in the same order, so converting between them is exact.
  */
-export function packedWords(format: PackedFormat, n: number): number {
-  if (format === 'bfloat16') return 1 + Math.ceil(n / 2);
-  return 1 + Math.ceil(n / INT8_BLOCK) + Math.ceil(n / 4);
+export type PackedLayout = 32 | 24;
+
+/**
+ * The int32 elements of a packed leaf of `n` values in `layout` (32 when absent). Every packed
+ * leaf is one 1-D int32 tensor. Its payload is a string of bytes: for bfloat16, the 16-bit codes
+ * of the values, two bytes each, low byte first; for int8, one code byte per value. Layout 32:
+ * element 0 holds the header ({@link packedHeader}: `4n` plus the format's code); for int8, then `ceil(n / 256)` float32 absmax scales (their bits); then
+ * the payload, four bytes per element, the first in bits 0..7 (bfloat16: value `2k` in the low
+ * 16 bits of word `k`, value `2k + 1` in the high 16 bits; int8: value `4k + j` in bits
+ * `8j..8j+7` of word `k`). Layout 24: element 0 holds the negated header (so its sign tells the
+ * layouts apart); for int8, then each scale's bits as two elements, the low 16 bits first; then the
+ * payload, three bytes per element (bfloat16: three values per two elements; int8: value
+ * `3k + j` in bits `8j..8j+7` of element `k`). Missing bytes of a last element are 0. Byte order:
+ * on a little-endian machine the 32-bit words' bytes are the payload in value order.
+ */
+export function packedWords(format: PackedFormat, n: number, layout: PackedLayout = 32): number {
+  const bytes = format === 'bfloat16' ? 2 * n : n;
+  const scales = format === 'bfloat16' ? 0 : Math.ceil(n / INT8_BLOCK);
+  return layout === 32 ? 1 + scales + Math.ceil(bytes / 4) : 1 + 2 * scales + Math.ceil(bytes / 3);
 }
 
 /** Each packed format's code in a leaf's header. */
 const FORMAT_CODES: Record<PackedFormat, number> = { bfloat16: 1, 'int8-signed': 2, 'int8-unsigned': 3 };
 const FORMATS_BY_CODE: readonly PackedFormat[] = ['bfloat16', 'int8-signed', 'int8-unsigned'];
 
-/** The most values one packed leaf holds: its header, `4n + code`, is a non-negative int32. */
+/** The most values one packed leaf holds in the 32-bit layout: its header, `4n + code`, is an int32. */
 export const MAX_PACKED_VALUES = 2 ** 29 - 1;
 
+/** The most values a leaf in the 24-bit layout holds: its header, `-(4n + code)`, must be >= -2^24. */
+export const MAX_PACKED24_VALUES = 2 ** 22 - 1;
+
 /**
- * Element 0 of a packed leaf of `n` values in `format`: `4n` plus the format's code (1 bfloat16,
- * 2 int8 signed, 3 int8 unsigned), so that a leaf says both what it holds and how many.
+ * Element 0 of a packed leaf of `n` values in `format` and `layout` (32 when absent), its header:
+ * `4n` plus the format's code (1 bfloat16, 2 int8 signed, 3 int8 unsigned), negated in the
+ * 24-bit layout. So a leaf says what it holds, how many, and how its bits sit.
  */
-export function packedHeader(format: PackedFormat, n: number): number {
-  return n * 4 + FORMAT_CODES[format];
+export function packedHeader(format: PackedFormat, n: number, layout: PackedLayout = 32): number {
+  const h = n * 4 + FORMAT_CODES[format];
+  return layout === 32 ? h : -h;
 }
 
-/** The format and value count a packed leaf's element 0 says, or `undefined` for no header. */
-export function readPackedHeader(word: number): { format: PackedFormat; n: number } | undefined {
-  if (!Number.isInteger(word) || word < 1 || word > 4 * MAX_PACKED_VALUES + 3 || word % 4 === 0) return undefined;
-  return { format: FORMATS_BY_CODE[(word % 4) - 1], n: Math.floor(word / 4) };
+/** The format, value count and layout a packed leaf's element 0 says, or `undefined` for no header. */
+export function readPackedHeader(word: number): { format: PackedFormat; n: number; layout: PackedLayout } | undefined {
+  const h = Math.abs(word);
+  if (!Number.isInteger(word) || h > 4 * MAX_PACKED_VALUES + 3 || h % 4 === 0) return undefined;
+  const layout: PackedLayout = word > 0 ? 32 : 24;
+  if (layout === 24 && h > 2 ** 24) return undefined;
+  return { format: FORMATS_BY_CODE[(h % 4) - 1], n: Math.floor(h / 4), layout };
 }
 
 /** A packed format in words, for messages: `'int8 (signed)'`. */

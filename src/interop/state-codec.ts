@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describeHeader, recordedPackedHeader } from '../internal/packed-headers.js';
-import { readPackedHeader } from '../internal/state-dtype.js';
+import { packedHeader, packedWords, readPackedHeader } from '../internal/state-dtype.js';
 import { VERSION } from '../version.js';
 import type { StateLayout } from '../internal/state.js';
 import { describeNode, enterContainer, formatPath, isPlainObject, isTensor, sortedKeys, type TreePath } from '../tree/walk.js';
@@ -177,21 +177,28 @@ export function restoreState(
       const ref = tensorRef(s);
       const entry = ref === undefined ? undefined : manifest.tensors[ref];
       if (entry === undefined || values[ref!] === undefined) return fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, describeSaved(s));
+      // A packed moment the library made (its header recorded): the saved one must hold the same
+      // format and count, in either layout (webgl's 24-bit one, or the 32-bit one elsewhere: the
+      // first step converts it). In version 4, element 0 was the count alone (32-bit layout).
+      const header = recordedPackedHeader(t);
+      if (header !== undefined && entry.dtype === 'int32' && entry.shape.length === 1 && values[ref!].length > 0) {
+        const want = readPackedHeader(header)!;
+        let saved = values[ref!][0];
+        if (savedVersion === 4 && saved === want.n) {
+          const copy = new Int32Array(values[ref!]);
+          copy[0] = packedHeader(want.format, want.n, 32);
+          values[ref!] = copy;
+          saved = copy[0];
+        }
+        const got = readPackedHeader(saved);
+        if (got === undefined || got.format !== want.format || got.n !== want.n || values[ref!].length !== packedWords(got.format, got.n, got.layout)) {
+          const found = got === undefined ? describeHeader(saved) : `${describeHeader(saved)} in ${values[ref!].length} elements`;
+          fail(path, describeHeader(header), `${found} (a state saved with another stateDtype, or for other params)`);
+        }
+        return;
+      }
       if (entry.dtype !== t.dtype || entry.shape.length !== t.shape.length || entry.shape.some((d, i) => d !== t.shape[i])) {
         fail(path, `a ${t.dtype} tensor of shape [${t.shape.join(', ')}]`, `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`);
-      }
-      // A packed moment: the saved one must be in the same format, for as many values.
-      const header = recordedPackedHeader(t);
-      if (header === undefined) return;
-      let saved = values[ref!][0];
-      if (savedVersion === 4 && readPackedHeader(header) !== undefined && saved === readPackedHeader(header)!.n) {
-        const copy = new Int32Array(values[ref!]);
-        copy[0] = header;
-        values[ref!] = copy;
-        saved = header;
-      }
-      if (saved !== header) {
-        fail(path, describeHeader(header), `${describeHeader(saved)} (a state saved with another stateDtype, or for other params)`);
       }
       return;
     }

@@ -1,5 +1,6 @@
 import { forEachField, type StateLayout, type ValueField } from '../internal/state.js';
 import { describeHeader } from '../internal/packed-headers.js';
+import { convertLayout } from '../internal/packed-layout.js';
 import { INT8_BLOCK, packedWords, readPackedHeader, type PackedFormat } from '../internal/state-dtype.js';
 import { formatPath, isPlainObject, sortedKeys, type TreePath } from '../tree/walk.js';
 import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, type StateManifest } from './state-manifest.js';
@@ -11,7 +12,9 @@ import { decodeNumber, isTag, StateFormatError, tensorRef, type SavedValues, typ
  * finite and >= 0: one pass over the loaded typed arrays, about 1 ms per million values. A value
  * outside is a `StateFormatError` naming its path, what was expected and what was found.
  * A `'packedTree'` field's leaves (packed moments) must be 1-D int32 tensors whose element 0,
- * the value count, fits their length in the bfloat16 or the int8 layout. Fields of other kinds
+ * the value count (`n` in the 32-bit layout, `-1 - n` in the 24-bit one of webgl), fits their
+ * length in the bfloat16 or the int8 format, and in the 24-bit layout every other element must
+ * lie in [0, 2^24). Fields of other kinds
  * (first moments, which a diverged run may hold as NaN) are not checked.
  */
 export function checkStateValues(owner: string, layout: StateLayout | null, manifest: StateManifest, values: readonly SavedValues[]): void {
@@ -42,15 +45,22 @@ export function checkStateValues(owner: string, layout: StateLayout | null, mani
         const entry = manifest.tensors[ref];
         const data = values[ref];
         if (entry === undefined || data === undefined) return;
-        const header = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : -1;
+        const header = entry.dtype === 'int32' && entry.shape.length === 1 && data.length > 0 ? data[0] : NaN;
         const said = readPackedHeader(header);
-        if (said === undefined || packedWords(said.format, said.n) !== data.length || !(data instanceof Int32Array)) {
+        if (said === undefined || packedWords(said.format, said.n, said.layout) !== data.length || !(data instanceof Int32Array)) {
           const found =
             entry.dtype === 'int32' && entry.shape.length === 1 ? `${describeHeader(header)} in ${data.length} elements` : `a ${entry.dtype} tensor of shape [${entry.shape.join(', ')}]`;
           fail(leafPath, 'a packed moment (a 1-D int32 tensor whose element 0, its header, gives a format and a count that fit its length)', found);
         }
+        const words = data as Int32Array;
+        if (said!.layout === 24) {
+          // The 24-bit layout (webgl's): every other element an integer in [0, 2^24).
+          for (let i = 1; i < words.length; i++) {
+            if (!(words[i] >= 0 && words[i] < 2 ** 24)) fail(leafPath, 'a packed moment in the 24-bit layout (elements after the first in [0, 2^24))', `${words[i]} at element ${i}`);
+          }
+        }
         if (kind === 'packedNonNegativeTree') {
-          const bad = firstNegativePacked(said!.format, said!.n, data as Int32Array);
+          const bad = firstNegativePacked(said!.format, said!.n, said!.layout === 24 ? convertLayout(said!.format, words, 32) : words);
           if (bad !== undefined) fail(leafPath, 'every value finite and >= 0 (a packed second moment)', bad);
         }
       });

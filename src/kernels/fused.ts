@@ -41,9 +41,9 @@ export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean
   const record = recordOf(tx);
   if (record.fused !== undefined) {
     const spec = fusedSpecOf(tx)!;
-    // Packed slots run through float32 copies (see packed.ts) on the host backends and on
-    // webgpu (its WGSL packing programs), never for a flat slot.
-    if (spec.slotFormats !== undefined && (spec.flatSlots === true || (programsOnly && webgpuRunner() === undefined))) return false;
+    // Packed slots run through float32 copies (see packed.ts) on the host backends, on webgpu
+    // (its WGSL packing programs) and on webgl (its 24-bit layout), never for a flat slot.
+    if (spec.slotFormats !== undefined && (spec.flatSlots === true || (programsOnly && webgpuRunner() === undefined && tf.getBackend() !== 'webgl'))) return false;
     return !programsOnly || spec.leafNorms === undefined;
   }
   return record.wrapper?.fusable(programsOnly) ?? false;

@@ -2,15 +2,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Updates } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
 import { notePackedHeader } from '../internal/packed-headers.js';
+import { packedLayout, slotLeavesInLayout } from '../internal/packed-slots.js';
+import { treePaths } from '../tree/structure.js';
 import { packedHeader, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
 import type { KernelBackend } from './backend.js';
 import type { FusedSpec } from './spec.js';
 import { COPYING, type PackedHost } from './packed-host.js';
 
 /**
- * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu) and on webgpu:
+ * Packed slots (`stateDtype` bfloat16 or int8) on the host kernels (wasm, cpu), on webgpu and on
+ * webgl (in its 24-bit layout; a leaf in the other layout is converted first, once):
  * each packed leaf is decoded into a float32 copy with the typed-array codec (on webgpu by its
- * WGSL programs, webgpu/packed.ts, on the GPU), the chain's generated float32
+ * WGSL programs, webgpu/packed.ts, and on webgl by GLSL ones, webgl/packed.ts, on the GPU), the chain's generated float32
  * program runs on the copies as on any float32 state, and its new slots are encoded back, leaf
  * by leaf. The codec equals the composite path's tf ops bit for bit and the program equals the
  * composite float32 math, so the fused step equals the composite one bit for bit. The copies
@@ -33,11 +36,14 @@ export function unpackSlots<S>(kernels: KernelBackend, spec: FusedSpec<S>, state
   const [leaves, def] = flattenFloatTrees(spec.owner, ['updates', ...spec.slotNames], [updates, ...packedTrees], ['float32', ...formats]);
   const made: tf.Tensor[] = [];
   try {
+    // A leaf in the other layout (made on another backend) is converted first, for this step.
+    const inLayout = slotLeavesInLayout(spec.owner, spec.slotNames, formats, leaves[0], leaves.slice(1), () => treePaths(updates));
+    inLayout.forEach((list, k) => list.forEach((t, j) => t !== leaves[k + 1][j] && made.push(t)));
     const floatTrees = packedTrees.map((tree, k) => {
       const format = formats[k];
       if (format === 'float32') return tree;
       return def.unflatten(
-        leaves[k + 1].map((packed, j) => {
+        inLayout[k].map((packed, j) => {
           const copy = host.unpack(format, packed, leaves[0][j].shape);
           made.push(copy);
           return copy;
@@ -71,10 +77,11 @@ function packTree(host: PackedHost, format: SlotFormat & PackedFormat, tree: Par
   const [leaves, def] = flattenFloatTrees('packTree', ['slot'], [tree]);
   const packed: tf.Tensor[] = [];
   try {
+    const layout = packedLayout();
     for (const t of leaves[0]) {
-      const leaf = host.pack(format, t);
-      notePackedHeader(leaf, packedHeader(format, t.size));
-      packed.push(leaf);
+      const p = host.pack(format, t);
+      notePackedHeader(p, packedHeader(format, t.size, layout));
+      packed.push(p);
     }
   } catch (err) {
     tf.dispose(packed);

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Params, Updates } from '../types.js';
+import type { Params, PyTree, Updates } from '../types.js';
 import type { TreeDef } from '../tree/structure.js';
 import type { ElementStep, StepPart, StepParts } from '../internal/element-step.js';
-import { mapFloatLeavesN, missingParams } from '../internal/leaves.js';
+import { flattenFloatTrees, mapFloatLeavesN, missingParams } from '../internal/leaves.js';
 import { TensorOps } from '../internal/tensor-ops.js';
 import { leafNorm } from '../internal/leaf-norms.js';
-import { packLeaf, unpackLeaf } from '../internal/packed-slots.js';
+import { packedLayout, packLeaf, slotLeavesInLayout, unpackLeaf } from '../internal/packed-slots.js';
+import { notePackedHeader } from '../internal/packed-headers.js';
+import { packedHeader } from '../internal/state-dtype.js';
+import { treePaths } from '../tree/structure.js';
 import type { PackedFormat, SlotFormat } from '../internal/state-dtype.js';
 import { tidy } from '../tree/tidy.js';
 import { disposeReplaced } from '../tree/memory.js';
@@ -63,15 +66,28 @@ export function stepUpdate<S>(step: ElementStep<S>) {
         const out = slots.map((t, k) => (fs[k] === 'float32' ? t : tf.tidy(() => webgpuPackLeaf(fs[k] as PackedFormat, t) ?? packLeaf(fs[k] as PackedFormat, t))));
         for (let k = 0; k < n; k++) {
           if (fs[k] === 'float32') continue;
+          notePackedHeader(out[k], packedHeader(fs[k] as PackedFormat, g.size, packedLayout()));
           unpacked[k].dispose();
           if (slots[k] !== u) slots[k].dispose();
         }
         return [u, ...out];
       };
-      const [u, ...slots] = mapFloatLeavesN(step.owner, names, trees, 1 + n, (g, ...rest) => (packed ? packedLeaf(g, rest) : leaf(g, rest)), formats);
+      // A packed leaf in the other layout (made on another backend) is converted first.
+      const inputs = packed ? inLayout(step.owner, names, trees, formats!, n) : trees;
+      const [u, ...slots] = mapFloatLeavesN(step.owner, names, inputs, 1 + n, (g, ...rest) => (packed ? packedLeaf(g, rest) : leaf(g, rest)), formats);
       return [u as U, build(slots as Params[])];
     }) as [U, S];
   };
+}
+
+/**
+ * `trees` (the updates, `n` slot trees, maybe the params) with every packed slot leaf in the
+ * active backend's layout, after checking them. Call inside a tidy (converted leaves are temporaries).
+ */
+function inLayout(owner: string, names: readonly string[], trees: readonly PyTree[], formats: readonly SlotFormat[], n: number): PyTree[] {
+  const [leaves, def] = flattenFloatTrees(owner, names, trees, formats);
+  const slots = slotLeavesInLayout(owner, names.slice(1, 1 + n), formats.slice(1, 1 + n), leaves[0], leaves.slice(1, 1 + n), () => treePaths(trees[0]));
+  return trees.map((t, k) => (k >= 1 && k <= n && slots[k - 1] !== leaves[k] ? def.unflatten(slots[k - 1]) : t));
 }
 
 /**

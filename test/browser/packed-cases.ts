@@ -122,3 +122,174 @@ export async function int32Words(tf: Tf): Promise<number[]> {
   y.dispose();
   return got;
 }
+
+// --- Checkpoints across the packed layouts (webgl's 24-bit one and the 32-bit one) ---
+
+type Tensor = ReturnType<Tf['tensor']>;
+
+/** A packed checkpoint saved on one backend and stepped on another, beside the same steps on one backend. */
+export interface PackedCheckpointResult {
+  stateDtype: PackedDtype;
+  error?: string;
+  /** Element 0 of a packed leaf of 1 value as loaded (1: the 32-bit layout; -2: the 24-bit one). */
+  loadedHead: number;
+  /** Updates, params and state after two steps on `from`, a save, a load on `to` and a third step there. */
+  moved: Leaf[];
+  /** The same three steps on `to` throughout. */
+  stayed: Leaf[];
+  /** Two steps on `from`, `tf.setBackend(to)` (tfjs moves the tensors), a third step. */
+  switched: Leaf[];
+  leaked: number;
+}
+
+/**
+ * Adam with packed moments: two steps on backend `from`, the state saved (`stateToArtifacts`),
+ * the backend switched to `to`, loaded (`stateFromArtifacts`) and stepped once more; the same
+ * with the backend switched under the live state (no checkpoint); and the same three steps on
+ * `to` alone. `use` sets a backend.
+ */
+export async function runPackedCheckpoints(tf: Tf, lib: Lib, use: (name: string) => Promise<unknown>, from: string, to: string): Promise<PackedCheckpointResult[]> {
+  const out: PackedCheckpointResult[] = [];
+  for (const stateDtype of ['bfloat16', 'int8'] as const) {
+    const result: PackedCheckpointResult = { stateDtype, loadedHead: 0, moved: [], stayed: [], switched: [], leaked: 0 };
+    const tx = PACKED_OPTIMIZERS.adam(lib, stateDtype);
+    const steps = async (backend: string, first: number, last: number, params: Params, state: unknown) => {
+      await use(backend);
+      for (let k = first; k < last; k++) {
+        const grads = tree(tf, 7, k);
+        const [u, s] = tx.update(grads, state as never, params);
+        const next = lib.applyUpdates<Params>(params, u as never);
+        lib.disposeReplaced([params, state, grads, u], [next, s]);
+        params = next;
+        state = s;
+      }
+      return { params, state };
+    };
+    const start = tf.memory().numTensors;
+    try {
+      // On `to` throughout.
+      await use(to);
+      const p = tree(tf, 1);
+      let run = await steps(to, 0, 3, p, tx.init(p));
+      result.stayed = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+      // Two steps on `from`, saved; loaded on `to` with the params' values, one more step.
+      await use(from);
+      const p0 = tree(tf, 1);
+      run = await steps(from, 0, 2, p0, tx.init(p0));
+      const artifacts = lib.stateToArtifacts(run.state, { params: run.params });
+      const saved = await Promise.all(Object.entries(run.params as Record<string, unknown>).map(async ([k, t]) => [k, Array.from(await (t as Tensor).data()), (t as Tensor).shape] as const));
+      lib.treeDispose([run.params, run.state]);
+      await use(to);
+      const params = Object.fromEntries(saved.map(([k, v, shape]) => [k, tf.tensor(v, shape)])) as Params;
+      const state = lib.stateFromArtifacts(tx, params, artifacts);
+      result.loadedHead = ((state as unknown as [{ mu: { a: Tensor } }])[0].mu.a.dataSync() as Int32Array)[0];
+      run = await steps(to, 2, 3, params, state);
+      result.moved = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+      // Two steps on `from`, then the backend switched under the state.
+      await use(from);
+      const p1 = tree(tf, 1);
+      run = await steps(from, 0, 2, p1, tx.init(p1));
+      run = await steps(to, 2, 3, run.params, run.state);
+      result.switched = await leavesOf(tf, run);
+      lib.treeDispose([run.params, run.state]);
+    } catch (e) {
+      result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+    }
+    result.leaked = tf.memory().numTensors - start;
+    out.push(result);
+  }
+  return out;
+}
+
+/** Packed states through `toTfOptimizer` and `model.save` on one backend. */
+export interface PackedModelSaveResult {
+  stateDtype: PackedDtype;
+  error?: string;
+  /** The int32 optimizer weights `model.save` wrote for the trace (one per layer weight). */
+  int32Weights: number;
+  /** Weights after 3 epochs, a save with the optimizer, a load and 3 more; and after 6 straight. */
+  resumed: Leaf[];
+  straight: Leaf[];
+  leaked: number;
+}
+
+/**
+ * SGD with a packed trace as a tf.Optimizer (`toTfOptimizer`) in `model.fit`: six epochs
+ * straight, and three, `model.save` with the optimizer, `tf.loadLayersModel`,
+ * `resumeTfOptimizer` and three more, on the active backend.
+ */
+export async function runPackedModelSave(tf: Tf, lib: Lib): Promise<PackedModelSaveResult[]> {
+  const out: PackedModelSaveResult[] = [];
+  for (const stateDtype of ['bfloat16', 'int8'] as const) {
+    const result: PackedModelSaveResult = { stateDtype, int32Weights: 0, resumed: [], straight: [], leaked: 0 };
+    const start = tf.memory().numTensors;
+    const xs = tf.randomNormal([16, 4], 0, 1, 'float32', 5);
+    const ys = tf.randomNormal([16, 2], 0, 1, 'float32', 6);
+    const models: Array<ReturnType<Tf['sequential']>> = [];
+    const makeModel = () => {
+      const model = tf.sequential();
+      model.add(tf.layers.dense({ units: 300, inputShape: [4], activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+      model.add(tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+      models.push(model);
+      return model;
+    };
+    try {
+      const tx = lib.sgd(0.05, { momentum: 0.9, stateDtype });
+      const fitArgs = { batchSize: 16, shuffle: false, verbose: 0 as const };
+      const straight = makeModel();
+      straight.compile({ optimizer: lib.toTfOptimizer(tx), loss: 'meanSquaredError' });
+      await straight.fit(xs, ys, { ...fitArgs, epochs: 6 });
+      result.straight = await leavesOf(tf, straight.getWeights());
+      const first = makeModel();
+      first.compile({ optimizer: lib.toTfOptimizer(tx), loss: 'meanSquaredError' });
+      await first.fit(xs, ys, { ...fitArgs, epochs: 3 });
+      let saved: Parameters<typeof tf.io.fromMemory>[0] | undefined;
+      await first.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
+      result.int32Weights = (saved as { weightSpecs: Array<{ dtype: string; name: string }> }).weightSpecs.filter((w) => w.dtype === 'int32' && w.name.includes('trace')).length;
+      const loaded = (await tf.loadLayersModel(tf.io.fromMemory(saved!))) as ReturnType<Tf['sequential']>;
+      models.push(loaded);
+      lib.resumeTfOptimizer(loaded, tx);
+      await loaded.fit(xs, ys, { ...fitArgs, epochs: 3 });
+      result.resumed = await leavesOf(tf, loaded.getWeights());
+    } catch (e) {
+      result.error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 1000) : String(e);
+    }
+    for (const m of models) {
+      m.optimizer?.dispose();
+      m.dispose();
+    }
+    tf.dispose([xs, ys]);
+    result.leaked = tf.memory().numTensors - start;
+    out.push(result);
+  }
+  return out;
+}
+
+/**
+ * What `init` of packed Adam says on webgl with float16 textures (`WEBGL_RENDER_FLOAT32_ENABLED`
+ * false, as on GPUs without float32 render targets), and the tensors it leaves (the flag is
+ * restored after).
+ */
+export function packedFloat16Refusal(tf: Tf, lib: Lib): { errors: string[]; leaked: number } {
+  const previous = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+  const start = tf.memory().numTensors;
+  const errors: string[] = [];
+  tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', false);
+  try {
+    const params = tree(tf, 1);
+    for (const stateDtype of ['bfloat16', 'int8'] as const) {
+      try {
+        lib.treeDispose(PACKED_OPTIMIZERS.adam(lib, stateDtype).init(params) as never);
+        errors.push('no error');
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+    lib.treeDispose(params);
+  } finally {
+    tf.env().set('WEBGL_RENDER_FLOAT32_ENABLED', previous);
+  }
+  return { errors, leaked: tf.memory().numTensors - start };
+}

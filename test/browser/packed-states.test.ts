@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
 import { diffLeaves, formatDiffs, toleranceFromEnv, within } from './compare.js';
 import { PACKED_DTYPES, PACKED_OPTIMIZERS, type PackedResult } from './packed-cases.js';
+import { convertLayout } from '../../src/internal/packed-layout.js';
+import type { Leaf } from './scenarios.js';
 import { buildPage } from './page-build.js';
 import type { OptaxPage } from './page/entry.js';
 
@@ -11,9 +13,10 @@ import type { OptaxPage } from './page/entry.js';
 // leaves of 1, 3, 257 and 600 values, on wasm and then on each GPU backend in the same page, with
 // tfjs's CPU forwarding of small ops on (its default) and off, and on webgpu also on the
 // composite path (kernel mode 'composite'). float32 state must equal wasm bit for bit everywhere. Packed states
-// must equal wasm bit for bit where they run, and `init` must throw a clear error, leaving no
-// tensor behind, where they cannot: on webgl and webgpu, whose int32 ops keep 24 bits of a word
-// (measured here: `int32Words`).
+// must equal wasm bit for bit where they run: on webgl in its 24-bit layout (its int32 tensors are
+// float textures, which keep 24 bits of a word: measured here, `int32Words`), which this file
+// converts to the 32-bit one (exactly: the same codes and scales) before comparing; and a
+// checkpoint saved on webgl loads on wasm and steps on as wasm alone does, and the reverse.
 
 type Run = Awaited<ReturnType<OptaxPage['packedCases']>>;
 
@@ -21,15 +24,26 @@ type Run = Awaited<ReturnType<OptaxPage['packedCases']>>;
 const GPU_RUNS = [
   { backend: 'webgl', cpuForward: true, mode: 'auto' },
   { backend: 'webgl', cpuForward: false, mode: 'auto' },
+  { backend: 'webgl', cpuForward: false, mode: 'composite' },
   { backend: 'webgpu', cpuForward: true, mode: 'auto' },
   { backend: 'webgpu', cpuForward: false, mode: 'auto' },
   { backend: 'webgpu', cpuForward: false, mode: 'composite' },
 ] as const;
 
-/** Where packed states are refused at init, and the reason the error gives. */
-const REFUSED: Record<string, string> = {
-  webgl: 'its int32 tensors are float textures, exact to 2^24',
-};
+/**
+ * `leaves` with each packed state leaf (int32, of a packed run) in the 32-bit layout: webgl's are
+ * in the 24-bit one (element 0 negative). Counts how many were converted.
+ */
+function in32BitLayout(leaves: Leaf[], stateDtype: string): { leaves: Leaf[]; converted: number } {
+  let converted = 0;
+  const out = leaves.map((l) => {
+    if (stateDtype === 'float32' || l.kind !== 'i32' || !(l.data[0] < 0)) return l;
+    converted++;
+    for (let i = 1; i < l.data.length; i++) if (!(l.data[i] >= 0 && l.data[i] < 2 ** 24)) throw new Error(`${l.path}: element ${i} is ${l.data[i]}, not below 2^24`);
+    return { ...l, data: Array.from(convertLayout(stateDtype === 'bfloat16' ? 'bfloat16' : 'int8-signed', Int32Array.from(l.data), 32)) };
+  });
+  return { leaves: out, converted };
+}
 
 const TOLERANCE = toleranceFromEnv();
 
@@ -87,35 +101,73 @@ it('wasm in Chromium: every optimizer and state dtype runs, leaves nothing, and 
 describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward, kernel mode $mode', ({ backend, cpuForward, mode }) => {
   const run = () => runs.get(`${backend} ${cpuForward} ${mode}`)!;
 
-  const refused = backend in REFUSED;
-
-  it(`float32 state${refused ? '' : ', bfloat16 and int8'} equal${refused ? 's' : ''} wasm's bit for bit, and leave${refused ? 's' : ''} nothing`, () => {
-    for (const r of run().results.filter((x) => x.stateDtype === 'float32' || !refused)) {
+  it("float32 state, bfloat16 and int8 equal wasm's bit for bit, and leave nothing", () => {
+    for (const r of run().results) {
       const ref = wasm.results.find((x) => key(x) === key(r))!;
       expect(r.error, `${backend} ${key(r)}`).toBeUndefined();
       expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
       // Adam, Lion and SGD's trace have WGSL kernels; packed moments run them on float32 copies.
       expect(r.path, `${backend} ${key(r)}`).toBe(mode === 'auto' ? backend : 'composite');
-      const outside = diffLeaves(ref.leaves, r.leaves, `${backend} ${key(r)}`).filter((d) => !within(d, TOLERANCE));
+      const got = in32BitLayout(r.leaves, r.stateDtype);
+      // webgl keeps packed states in its 24-bit layout (every leaf: the state after update, and after trainStep).
+      if (r.stateDtype !== 'float32') expect(got.converted, `${backend} ${key(r)}`).toBe(backend === 'webgl' ? 2 * 4 * (r.optimizer === 'adam' ? 2 : 1) : 0);
+      const outside = diffLeaves(ref.leaves, got.leaves, `${backend} ${key(r)}`).filter((d) => !within(d, TOLERANCE));
       expect(outside, formatDiffs(outside)).toEqual([]);
     }
   });
 
-  it.runIf(refused)('bfloat16 and int8: init throws a clear error and leaves nothing allocated', () => {
-    const reason = REFUSED[backend];
-    for (const r of run().results.filter((x) => x.stateDtype !== 'float32')) {
-      const name = r.optimizer.split(/[ ,]/)[0];
-      expect(r.error, `${backend} ${key(r)}`).toBe(
-        `Error: ${name}: stateDtype '${r.stateDtype}' packs moments into int32 words, which the '${backend}' backend does not ` +
-          `compute on exactly (${reason}); use stateDtype 'float32' on this backend`,
-      );
-      expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
-    }
-    errors.check();
-  });
-
-  it("tfjs's int32 ops round a 32-bit word to float32 there (why packing needs its own programs on webgpu, and is refused on webgl)", () => {
+  it("tfjs's int32 ops round a 32-bit word to float32 there (why packing needs its own programs on webgpu, and its 24-bit layout on webgl)", () => {
     expect(run().int32Words).toEqual([2147483520, -2147483648]);
     errors.check();
   });
+});
+
+describe.each([
+  ['webgl', 'wasm'],
+  ['wasm', 'webgl'],
+])('a packed checkpoint saved on %s loads on %s in the same page', (from, to) => {
+  it('as saved (its layout), and steps on exactly as the same steps there alone (as does the live state after tf.setBackend)', async () => {
+    const results = await call(page, 'packedCheckpoints', from, to);
+    expect(results.map((r) => r.stateDtype)).toEqual(['bfloat16', 'int8']);
+    for (const r of results) {
+      expect(r.error, `${from} -> ${to} ${r.stateDtype}`).toBeUndefined();
+      expect(r.leaked, `${from} -> ${to} ${r.stateDtype}`).toBe(0);
+      // Leaf a holds 1 value: element 0 is 1 in the 32-bit layout, -2 in the 24-bit one.
+      expect(r.loadedHead).toBe(from === 'webgl' ? -2 : 1);
+      const outside = diffLeaves(r.stayed, r.moved, `${from} -> ${to} ${r.stateDtype}`).filter((d) => !within(d, TOLERANCE));
+      expect(outside, formatDiffs(outside)).toEqual([]);
+      // And with tf.setBackend under the live state: its leaves move, the first step converts them.
+      const switched = diffLeaves(r.stayed, r.switched, `${from} -> ${to} ${r.stateDtype}, switched`).filter((d) => !within(d, TOLERANCE));
+      expect(switched, formatDiffs(switched)).toEqual([]);
+    }
+    errors.check();
+  });
+});
+
+describe.each(['webgl', 'wasm'])('packed states through toTfOptimizer and model.save on %s', (backend) => {
+  it('a model saved with its optimizer resumes exactly as one that never stopped, and leaves nothing', async () => {
+    const results = await call(page, 'packedModelSave', backend);
+    for (const r of results) {
+      expect(r.error, `${backend} ${r.stateDtype}`).toBeUndefined();
+      expect(r.leaked, `${backend} ${r.stateDtype}`).toBe(0);
+      expect(r.int32Weights, `${backend} ${r.stateDtype}`).toBe(4);
+      expect(r.resumed.length).toBe(4);
+      const outside = diffLeaves(r.straight, r.resumed, `${backend} ${r.stateDtype}`);
+      expect(outside, formatDiffs(outside)).toEqual([]);
+    }
+    errors.check();
+  });
+});
+
+it('webgl with float16 textures: packed init throws a clear error and leaves nothing', async () => {
+  const r = await call(page, 'packedFloat16Refusal');
+  expect(r.errors).toEqual(
+    (['bfloat16', 'int8'] as const).map(
+      (d) =>
+        `adam: stateDtype '${d}' packs moments into int32 words, which the 'webgl' backend does not compute on exactly ` +
+        `(its textures are float16 here (WEBGL_RENDER_FLOAT32_ENABLED is false), exact to 2^11 only); use stateDtype 'float32' on this backend`,
+    ),
+  );
+  expect(r.leaked).toBe(0);
+  errors.check();
 });

@@ -29,8 +29,8 @@ describe('packed headers', () => {
   it('say the format and the count, and nothing else reads as one', () => {
     expect(packedHeader('bfloat16', 3)).toBe(13);
     expect(packedHeader('int8-signed', 0)).toBe(2);
-    expect(readPackedHeader(4 * 1000 + 3)).toEqual({ format: 'int8-unsigned', n: 1000 });
-    for (const word of [0, 4, 8, -13, 2 ** 31, 1.5, NaN]) expect(readPackedHeader(word)).toBeUndefined();
+    expect(readPackedHeader(4 * 1000 + 3)).toEqual({ format: 'int8-unsigned', n: 1000, layout: 32 });
+    for (const word of [0, 4, 8, -4, -(2 ** 24) - 1, 2 ** 31, 1.5, NaN]) expect(readPackedHeader(word)).toBeUndefined();
   });
 
   it.each(modes)('a bfloat16 state stepped by the int8 optimizer (and the reverse) is refused, naming the path (%s)', (mode) => {
@@ -42,7 +42,7 @@ describe('packed headers', () => {
     const i8 = adam(0.1, { stateDtype: 'int8' }).init(params);
     const int8Adam = adam(0.1, { stateDtype: 'int8' });
     const bfAdam = adam(0.1, { stateDtype: 'bfloat16' });
-    expectRefused(() => int8Adam.update(grads, bf as never, params), /adam: state\.mu\.b must be a packed int8 \(signed\) state of 3 values, got a packed bfloat16 state of 3 values \(a state made with another stateDtype/, [[params.b], [grads.b]]);
+    expectRefused(() => int8Adam.update(grads, bf as never, params), /adam: state\.mu\.b must be a packed int8 \(signed\) state of 3 values, got a packed bfloat16 state of 3 values in 3 elements \(a state made with another stateDtype/, [[params.b], [grads.b]]);
     expectRefused(() => bfAdam.update(grads, i8 as never, params), /state\.mu\.b must be a packed bfloat16 state of 3 values, got a packed int8 \(signed\) state of 3 values/, [[params.b]]);
     // trainStep (the fused path under 'auto') checks before it writes anything.
     expectRefused(() => trainStep(int8Adam, params, bf as never, grads), /got a packed bfloat16 state of 3 values/, [[params.b]]);

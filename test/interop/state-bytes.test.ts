@@ -147,15 +147,15 @@ describe('checkpoints of packed states', () => {
     data[0] = 4 * 5 + 2;
     const damaged = { ...artifacts, modelTopology: m, weightData: data.buffer };
     expect(() => stateFromArtifacts(tx, params, damaged)).toThrow(
-      /state\[0\]\.mu\.b: expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed int8 \(signed\) state of 5 values \(a state saved with another stateDtype/,
+      /state\[0\]\.mu\.b: expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed int8 \(signed\) state of 5 values in 3 elements \(a state saved with another stateDtype/,
     );
     // The same words said to be bfloat16 (3 values take 3 words in both formats): refused too,
     // by the template's header; without headers this loaded and stepped into wrong numbers.
     data[0] = 4 * 3 + 1;
-    expect(() => stateFromArtifacts(tx, params, damaged)).toThrow(/expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed bfloat16 state of 3 values/);
+    expect(() => stateFromArtifacts(tx, params, damaged)).toThrow(/expected a packed int8 \(signed\) state of 3 values, the checkpoint has a packed bfloat16 state of 3 values in 3 elements/);
     // A state of bfloat16 moments saved and loaded into the int8 optimizer: refused by name.
     const bf = trained('bfloat16');
-    expect(() => stateFromArtifacts(tx, params, stateToArtifacts(bf.state, { params }))).toThrow(/the checkpoint has a packed bfloat16 state of 3 values \(a state saved with another stateDtype/);
+    expect(() => stateFromArtifacts(tx, params, stateToArtifacts(bf.state, { params }))).toThrow(/the checkpoint has a packed bfloat16 state of 3 values in 3 elements \(a state saved with another stateDtype/);
     treeDispose([params, state, plainState, bf.params, bf.state]);
   });
 });

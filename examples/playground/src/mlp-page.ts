@@ -2,7 +2,7 @@
 // and plots train loss, test accuracy, the gradient norm and the learning rate per optimizer as
 // the epochs go by (the last two read from the optimizer's state: telemetry). Each optimizer that
 // takes `stateDtype` can keep its moments in bfloat16 or int8; its card shows the state's size.
-// Where a backend cannot hold a packed state (webgl), init throws and the racer fails with that message.
+// Where a backend cannot hold a packed state, init throws and the racer fails with that message.
 import * as tf from '@tensorflow/tfjs-core';
 import { LineChart, rateScale } from './charts.js';
 import { racerColor } from './colors.js';

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as lib from 'tfjs-optax';
 import * as scenarios from '../scenarios.js';
 import { runAliasingCases } from '../in-place-cases.js';
-import { int32Words, runPackedCases } from '../packed-cases.js';
+import { int32Words, packedFloat16Refusal, runPackedCases, runPackedCheckpoints, runPackedModelSave } from '../packed-cases.js';
 
 // page-build.ts copies the backend's .wasm files here.
 setWasmPaths(new URL('wasm/', location.href).href);
@@ -142,6 +142,18 @@ const page = {
     } finally {
       lib.setKernelMode('auto');
     }
+  },
+  /** A packed checkpoint saved on `from` and stepped on `to` in this page (packed-states.test.ts). */
+  packedCheckpoints: async (from: string, to: string) => runPackedCheckpoints(tf, lib, (name) => setBackend(name), from, to),
+  /** Packed Adam's init on webgl with float16 textures (packed-states.test.ts). */
+  packedFloat16Refusal: async () => {
+    await setBackend('webgl');
+    return packedFloat16Refusal(tf, lib);
+  },
+  /** Packed states through toTfOptimizer and model.save on `name` (packed-states.test.ts). */
+  packedModelSave: async (name: string) => {
+    await setBackend(name);
+    return runPackedModelSave(tf, lib);
   },
 };
 

@@ -26,7 +26,7 @@ describe('webgpu packing', () => {
   });
 
   it.each([
-    ['webgl', 'its int32 tensors are float textures, exact to 2^24'],
+    // (webgl packs in its 24-bit layout: test/internal/packed-slots.test.ts.)
     ['webgpu', 'its kernels compute int32 tensors through float32, exact to 2^24, and it runs no custom programs'],
   ])('%s (without custom programs) refuses bfloat16 and int8 at init, leaving nothing', async (name, why) => {
     const registered = tf.findBackend(name) !== null;
