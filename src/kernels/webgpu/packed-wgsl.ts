@@ -1,0 +1,266 @@
+import { dynamicMap, dynamicMapMidpoints } from '../../internal/dynamic-map.js';
+import { INT8_BLOCK, type SlotFormat } from '../../internal/state-dtype.js';
+import { valueLayout, type Program } from '../program.js';
+import { expression, helpers, lane, neededNodes, WORKGROUP_SIZE, type WgslShader } from './wgsl.js';
+
+/**
+ * WGSL for a generated program whose state slots are packed (`stateDtype` bfloat16 or int8,
+ * internal/state-dtype.ts has the layout): the shader reads the packed words, decodes them,
+ * computes the step in float32 exactly as wgsl.ts's vector form does, and encodes the new
+ * moments into packed words, in one dispatch; no float32 copy of a moment exists.
+ *
+ * Work split. A workgroup of 64 invocations owns 256 consecutive values of one leaf (one int8
+ * block), each invocation four consecutive values (one vec4 of the float32 math; two bfloat16
+ * words; one int8 code word), so no two invocations write one word. A leaf takes
+ * `ceil(n / 256)` workgroups; the values past `n` of its last workgroup are computed from
+ * clamped loads and never stored (their codes are 0, as the layout says of missing values).
+ * An int8 block's scale is its absmax, reduced over the workgroup with an atomic max on the
+ * bits of `|x|` (for non-negative floats the bits order as the values; NaN and the infinities
+ * have the largest bits, so `>= 0x7f800000` is the block's non-finite flag and makes the NaN
+ * scale); the barrier sits in uniform control flow (the branch choosing the leaf depends on the
+ * workgroup id and uniforms only). Decoding multiplies `map[code] * scale` in float32 and
+ * encoding divides `x / scale` and counts the midpoints below it by binary search, as
+ * packed.ts's programs and the tf-op reference do, so the words equal the reference's bit for
+ * bit wherever the GPU's float32 division is IEEE's (bfloat16 is bit work only).
+ *
+ * Leaf records (uniform, like wgsl.ts's): the length `n`, the leaf's first workgroup in the
+ * dispatch, then one element offset per ref (float32 refs; packed leaves start at 0).
+ */
+
+/** Values a workgroup of a packed program computes: four per invocation, one int8 block. */
+export const PACKED_GROUP_VALUES = 4 * WORKGROUP_SIZE;
+if (PACKED_GROUP_VALUES !== INT8_BLOCK) throw new Error('tfjs-optax: a packed workgroup must be one int8 block');
+
+/** The workgroups a leaf of `n` values takes in a packed dispatch. */
+export function packedGroups(n: number): number {
+  return Math.ceil(n / PACKED_GROUP_VALUES);
+}
+
+/** How the refs of the leaves of one packed dispatch map to buffers and formats. */
+export interface PackedLayout {
+  /** Per ref of one leaf (inputs, outputs, then the device scalar if any): how it is stored. */
+  formats: readonly SlotFormat[];
+  /** For each ref of each leaf (leaf k's ref r at `k * R + r`), the first ref of the same buffer. */
+  same: readonly number[];
+  /** The scalar read from the device-scalar buffer (the ref after the outputs), if any. */
+  deviceScalar?: number;
+  /** The device's maxStorageBuffersPerShaderStage. */
+  maxStorageBuffers: number;
+  /** float32 buffers as vec4s (every leaf's length and element offsets multiples of 4), else element by element. */
+  vector: boolean;
+  /** Leaves in the dispatch (default 1), their records `recordStride` words apart. */
+  leaves?: number;
+  recordStride?: number;
+}
+
+const isInt8 = (f: SlotFormat) => f === 'int8-signed' || f === 'int8-unsigned';
+
+/**
+ * The table of the int8 codecs, as the uniform buffer `tables` holds it (float32, 1024 values):
+ * the signed map's 256 values, its 255 midpoints (and a 0), then the same for the unsigned map.
+ */
+export function int8Tables(): Float32Array {
+  const t = new Float32Array(4 * 256);
+  t.set(dynamicMap(true), 0);
+  t.set(dynamicMapMidpoints(true), 256);
+  t.set(dynamicMap(false), 512);
+  t.set(dynamicMapMidpoints(false), 768);
+  return t;
+}
+
+/** Where a format's map and midpoints start in {@link int8Tables}. */
+const TABLE_AT = { 'int8-signed': [0, 256], 'int8-unsigned': [512, 768] } as const;
+
+/** How many storage buffers one leaf of `p` binds (every input and output apart, and the device scalar). */
+export function packedBuffers(p: Program, deviceScalar: boolean): number {
+  return p.inputs + p.outputs.length + (deviceScalar ? 1 : 0);
+}
+
+/**
+ * The shader computing every output of `p` for the layout's leaves, or `null` when their
+ * buffers exceed the device's limit (a packed program is never split: the caller then takes
+ * the float32 copies' way).
+ */
+export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | null {
+  const I = p.inputs;
+  const O = p.outputs.length;
+  const K = layout.leaves ?? 1;
+  const R = layout.same.length / K;
+  const stride = K > 1 ? layout.recordStride! : 0;
+  const vector = layout.vector;
+  const values = valueLayout(p);
+  const needed = neededNodes(p, p.outputs);
+  const reads: number[] = [];
+  p.nodes.forEach((node, n) => {
+    if (!needed[n]) return;
+    if (node.op === 'input') reads.push(node.index);
+    if (node.op === 'scalar' && node.index === layout.deviceScalar) reads.push(I + O);
+  });
+  const leafRefs = [...reads, ...p.outputs.map((_, o) => I + o)];
+  const bindings: number[] = [];
+  const bindingOf = new Map<number, number>();
+  for (let k = 0; k < K; k++) {
+    for (const r of leafRefs) {
+      const buffer = layout.same[k * R + r];
+      if (!bindingOf.has(buffer)) {
+        bindingOf.set(buffer, bindings.length);
+        bindings.push(k * R + r);
+      }
+    }
+  }
+  if (bindings.length > layout.maxStorageBuffers) return null;
+  const written = new Set<number>();
+  for (let k = 0; k < K; k++) for (let o = 0; o < O; o++) written.add(layout.same[k * R + I + o]);
+  const format = (ref: number) => layout.formats[ref % R] ?? 'float32';
+  const elementType = (ref: number) => (ref % R === I + O ? 'f32' : format(ref) !== 'float32' ? 'u32' : vector ? 'vec4<f32>' : 'f32');
+  const int8Outputs = p.outputs.map((_, o) => o).filter((o) => isInt8(format(I + o)));
+  const usesTables = leafRefs.some((r) => isInt8(format(r)));
+
+  let usesValues = false;
+  const value = (i: number) => {
+    usesValues = true;
+    return lane('values.v', i);
+  };
+  const nan = () => value(values.count - 1);
+  const word = (k: number, w: number) => lane('leaf.r', k * stride + w);
+  const body: string[] = [];
+  for (let k = 0; k < K; k++) {
+    const buffer = (ref: number) => `b${bindingOf.get(layout.same[k * R + ref])}`;
+    const offset = (ref: number) => word(k, 2 + ref);
+    /** The decoded values of input ref `r` for this invocation, as a vec4. */
+    const load = (r: number): string => {
+      const b = buffer(r);
+      const f = format(r);
+      if (f === 'bfloat16') return `bf16_values(${b}[min(1u + 2u * i, (n + 1u) / 2u)], ${b}[min(2u + 2u * i, (n + 1u) / 2u)])`;
+      if (f !== 'float32') {
+        return `int8_values(${b}[min(1u + blocks + i, blocks + (n + 3u) / 4u)], bitcast<f32>(${b}[1u + block]), ${TABLE_AT[f][0]}u)`;
+      }
+      if (vector) return `${b}[(${offset(r)} >> 2u) + min(i, (n >> 2u) - 1u)]`;
+      const at = (j: number) => `${b}[${offset(r)} + min(v + ${j}u, n - 1u)]`;
+      return `vec4<f32>(${at(0)}, ${at(1)}, ${at(2)}, ${at(3)})`;
+    };
+    const lines: string[] = [];
+    p.nodes.forEach((node, n) => {
+      if (!needed[n]) return;
+      const x = `x${n}`;
+      if (node.op === 'input') lines.push(`let ${x} = ${load(node.index)};`);
+      else if (node.op === 'scalar') {
+        const device = node.index === layout.deviceScalar;
+        lines.push(`let ${x} = vec4<f32>(${device ? `${buffer(I + O)}[${offset(I + O)}]` : value(node.index)});`);
+      } else if (node.op === 'const') lines.push(`let ${x} = vec4<f32>(${value(values.constAt[n])});`);
+      else lines.push(`let ${x} = ${expression(node, nan)};`);
+    });
+    // Every load comes before any store (an output may be written over its input, in place).
+    p.outputs.forEach((node, o) => {
+      const b = buffer(I + o);
+      const f = format(I + o);
+      const x = `x${node}`;
+      if (f === 'float32') {
+        if (vector) lines.push(`if (v < n) { ${b}[(${offset(I + o)} >> 2u) + i] = ${x}; }`);
+        else for (let j = 0; j < 4; j++) lines.push(`if (v + ${j}u < n) { ${b}[${offset(I + o)} + v + ${j}u] = ${x}.${'xyzw'[j]}; }`);
+      } else if (f === 'bfloat16') {
+        lines.push(
+          `let c${o} = bf16_codes(${x}, v, n);`,
+          `if (v < n) { ${b}[1u + 2u * i] = c${o}.x | (c${o}.y << 16u); }`,
+          `if (v + 2u < n) { ${b}[2u + 2u * i] = c${o}.z | (c${o}.w << 16u); }`,
+          `if (block == 0u && lid == 0u) { ${b}[0] = n; }`,
+        );
+      } else lines.push(`atomicMax(&absmax${o}, abs_bits(${x}, v, n));`);
+    });
+    if (int8Outputs.length > 0) {
+      // Every invocation's absmax is in; an output written over its input has been read.
+      lines.push('workgroupBarrier();');
+      if (int8Outputs.some((o) => reads.some((r) => layout.same[k * R + r] === layout.same[k * R + I + o]))) {
+        lines.push('storageBarrier();');
+      }
+      for (const o of int8Outputs) {
+        const b = buffer(I + o);
+        lines.push(
+          `let m${o} = atomicLoad(&absmax${o});`,
+          // The NaN scale (0x7FC00000) for a block holding NaN or an infinity.
+          `let s${o} = select(m${o}, 0x7fc00000u, m${o} >= 0x7f800000u);`,
+          `let c${o} = int8_codes(x${p.outputs[o]}, bitcast<f32>(s${o}), ${TABLE_AT[format(I + o) as 'int8-signed'][1]}u, v, n);`,
+          `if (v < n) { ${b}[1u + blocks + i] = c${o}.x | (c${o}.y << 8u) | (c${o}.z << 16u) | (c${o}.w << 24u); }`,
+          `if (lid == 0u) { ${b}[1u + block] = s${o}; }`,
+          `if (block == 0u && lid == 0u) { ${b}[0] = n; }`,
+        );
+      }
+    }
+    body.push(
+      `  // leaf ${k}`,
+      `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES - 1}u) / ${PACKED_GROUP_VALUES}u) {`,
+      `    let n = ${word(k, 0)};`,
+      `    let blocks = (n + ${PACKED_GROUP_VALUES - 1}u) / ${PACKED_GROUP_VALUES}u;`,
+      `    let block = g - ${word(k, 1)};`,
+      `    let v = block * ${PACKED_GROUP_VALUES}u + 4u * lid;`,
+      '    let i = v >> 2u;',
+      ...lines.map((line) => `    ${line}`),
+      '    return;',
+      '  }',
+    );
+  }
+
+  const recordVectors = ((K - 1) * stride) / 4 + Math.ceil((2 + I + O + 1) / 4);
+  const code = [
+    ...(usesValues ? [`struct Values { v: array<vec4<f32>, ${Math.ceil(values.count / 4)}> };`, '@group(0) @binding(0) var<uniform> values: Values;'] : []),
+    `struct Leaf { r: array<vec4<u32>, ${recordVectors}> };`,
+    '@group(0) @binding(1) var<uniform> leaf: Leaf;',
+    ...(usesTables ? ['struct Tables { t: array<vec4<f32>, 256> };', `@group(0) @binding(${TABLES_BINDING}) var<uniform> tables: Tables;`] : []),
+    ...bindings.map((ref, b) => {
+      const access = written.has(layout.same[ref]) ? 'read_write' : 'read';
+      return `@group(0) @binding(${FIRST_STORAGE_BINDING + b}) var<storage, ${access}> b${b}: array<${elementType(ref)}>;`;
+    }),
+    ...int8Outputs.map((o) => `var<workgroup> absmax${o}: atomic<u32>;`),
+    helpers(true),
+    CODEC,
+    ...(usesTables ? [INT8_CODEC] : []),
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    '  let g = wid.y * groups.x + wid.x;',
+    ...body,
+    '}',
+  ].join('\n');
+  return { code, key: code, usesValues, bindings, packed: { usesTables } };
+}
+
+/** The binding of the int8 tables (a uniform buffer made once per device). */
+export const TABLES_BINDING = 2;
+/** The first storage binding of a packed shader. */
+export const FIRST_STORAGE_BINDING = 3;
+
+/** bfloat16: decode two words into four values, encode four values (round to nearest even, NaN 0x7FC0, values past `n` 0). */
+const CODEC = `
+fn live(v: u32, n: u32) -> vec4<bool> { return vec4<u32>(v) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n); }
+fn bf16_values(a: u32, b: u32) -> vec4<f32> {
+  return bitcast<vec4<f32>>(vec4<u32>(a << 16u, a & 0xffff0000u, b << 16u, b & 0xffff0000u));
+}
+fn bf16_codes(x: vec4<f32>, v: u32, n: u32) -> vec4<u32> {
+  let u = bitcast<vec4<u32>>(x);
+  let rne = (u + vec4<u32>(0x7fffu) + ((u >> vec4<u32>(16u)) & vec4<u32>(1u))) >> vec4<u32>(16u);
+  let c = select(rne, vec4<u32>(0x7fc0u), (u & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u));
+  return select(vec4<u32>(0u), c, live(v, n));
+}`;
+
+/** int8: table lookups, the absmax key of four values, and the codes of four values. */
+const INT8_CODEC = `
+fn tab(k: u32) -> f32 { return tables.t[k >> 2u][k & 3u]; }
+fn int8_values(w: u32, s: f32, map: u32) -> vec4<f32> {
+  let c = (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+  return vec4<f32>(tab(map + c.x), tab(map + c.y), tab(map + c.z), tab(map + c.w)) * s;
+}
+fn abs_bits(x: vec4<f32>, v: u32, n: u32) -> u32 {
+  let b = select(vec4<u32>(0u), bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu), live(v, n));
+  return max(max(b.x, b.y), max(b.z, b.w));
+}
+fn int8_code(x: f32, s: f32, mid: u32) -> u32 {
+  let normed = select(0.0, x / s, s > 0.0);
+  var c = 0u;
+  for (var half = 128u; half >= 1u; half = half / 2u) {
+    if (normed > tab(mid + c + half - 1u)) { c = c + half; }
+  }
+  return c;
+}
+fn int8_codes(x: vec4<f32>, s: f32, mid: u32, v: u32, n: u32) -> vec4<u32> {
+  let c = vec4<u32>(int8_code(x.x, s, mid), int8_code(x.y, s, mid), int8_code(x.z, s, mid), int8_code(x.w, s, mid));
+  return select(vec4<u32>(0u), c, live(v, n));
+}`;
