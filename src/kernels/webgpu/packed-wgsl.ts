@@ -1,4 +1,4 @@
-import { dynamicMap, dynamicMapMidpoints } from '../../internal/dynamic-map.js';
+import { int8CodecTables } from '../../internal/packed-codec.js';
 import { INT8_BLOCK, type SlotFormat } from '../../internal/state-dtype.js';
 import { valueLayout, type Program } from '../program.js';
 import { expression, helpers, lane, neededNodes, WORKGROUP_SIZE, type WgslShader } from './wgsl.js';
@@ -56,20 +56,46 @@ export interface PackedLayout {
 const isInt8 = (f: SlotFormat) => f === 'int8-signed' || f === 'int8-unsigned';
 
 /**
- * The table of the int8 codecs, as the uniform buffer `tables` holds it (float32, 1024 values):
- * the signed map's 256 values, its 255 midpoints (and a 0), then the same for the unsigned map.
+ * Rows of the int8 code table: per sign, the float32 exponents 96..127 (row 96 stands for every
+ * normalised value below 2^-30, where no midpoint lies: all of them get the code of 0).
  */
-export function int8Tables(): Float32Array {
-  const t = new Float32Array(4 * 256);
-  t.set(dynamicMap(true), 0);
-  t.set(dynamicMapMidpoints(true), 256);
-  t.set(dynamicMap(false), 512);
-  t.set(dynamicMapMidpoints(false), 768);
-  return t;
+const CODE_ROWS = 32;
+const CODE_ENTRIES = 2 * CODE_ROWS * 128;
+
+/**
+ * The tables of the int8 codecs, as the uniform buffer `tables` holds them: `t`, float32, the
+ * signed map's 256 values, its 255 midpoints and +Infinity, then the same for the unsigned map;
+ * `c`, per map, the smallest code of the normalised values of each sign, exponent (96..127) and
+ * upper 7 mantissa bits, one byte each (the code is that one or the next: one comparison with
+ * its midpoint decides, as the wasm codec does; packed-codec.ts checks that no such range spans
+ * more than two codes).
+ */
+export function int8Tables(): { floats: Float32Array; codes: Uint32Array } {
+  const floats = new Float32Array(4 * 256);
+  const bytes = new Uint8Array(2 * CODE_ENTRIES);
+  [true, false].forEach((signed, k) => {
+    const { mid, table, map } = int8CodecTables(signed);
+    floats.set(map, 512 * k);
+    floats.set(mid, 512 * k + 256);
+    for (const m of mid.subarray(0, 255)) if (Math.abs(m) < 2 ** -29) throw new Error('tfjs-optax: internal error: an int8 midpoint below 2^-29');
+    for (let sign = 0; sign < 2; sign++) {
+      for (let row = 0; row < CODE_ROWS; row++) {
+        for (let m = 0; m < 128; m++) {
+          const e = 96 + row;
+          const prefix = row === 0 ? 0 : (sign << 15) | (e << 7) | m;
+          bytes[CODE_ENTRIES * k + (sign * CODE_ROWS + row) * 128 + m] = table[prefix];
+        }
+      }
+    }
+  });
+  return { floats, codes: new Uint32Array(bytes.buffer) };
 }
 
-/** Where a format's map and midpoints start in {@link int8Tables}. */
-const TABLE_AT = { 'int8-signed': [0, 256], 'int8-unsigned': [512, 768] } as const;
+/** Where a format's map, midpoints and code table start in {@link int8Tables}. */
+const TABLE_AT = { 'int8-signed': [0, 256, 0], 'int8-unsigned': [512, 768, CODE_ENTRIES] } as const;
+
+/** The struct of the int8 tables' uniform. */
+const TABLES_STRUCT = `struct Tables { t: array<vec4<f32>, 256>, c: array<vec4<u32>, ${CODE_ENTRIES / 8}> };`;
 
 /** How many storage buffers one leaf of `p` binds (every input and output apart, and the device scalar). */
 export function packedBuffers(p: Program, deviceScalar: boolean): number {
@@ -179,7 +205,7 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
           `let m${o} = atomicLoad(&absmax${o});`,
           // The NaN scale (0x7FC00000) for a block holding NaN or an infinity.
           `let s${o} = select(m${o}, 0x7fc00000u, m${o} >= 0x7f800000u);`,
-          `let c${o} = int8_codes(x${p.outputs[o]}, bitcast<f32>(s${o}), ${TABLE_AT[format(I + o) as 'int8-signed'][1]}u, v, n);`,
+          `let c${o} = int8_codes(x${p.outputs[o]}, bitcast<f32>(s${o}), ${TABLE_AT[format(I + o) as 'int8-signed'][1]}u, ${TABLE_AT[format(I + o) as 'int8-signed'][2]}u, v, n);`,
           `if (v < n) { ${b}[1u + blocks + i] = c${o}.x | (c${o}.y << 8u) | (c${o}.z << 16u) | (c${o}.w << 24u); }`,
           `if (lid == 0u) { ${b}[1u + block] = s${o}; }`,
           `if (block == 0u && lid == 0u) { ${b}[0] = n; }`,
@@ -205,7 +231,7 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
     ...(usesValues ? [`struct Values { v: array<vec4<f32>, ${Math.ceil(values.count / 4)}> };`, '@group(0) @binding(0) var<uniform> values: Values;'] : []),
     `struct Leaf { r: array<vec4<u32>, ${recordVectors}> };`,
     '@group(0) @binding(1) var<uniform> leaf: Leaf;',
-    ...(usesTables ? ['struct Tables { t: array<vec4<f32>, 256> };', `@group(0) @binding(${TABLES_BINDING}) var<uniform> tables: Tables;`] : []),
+    ...(usesTables ? [TABLES_STRUCT, `@group(0) @binding(${TABLES_BINDING}) var<uniform> tables: Tables;`] : []),
     ...bindings.map((ref, b) => {
       const access = written.has(layout.same[ref]) ? 'read_write' : 'read';
       return `@group(0) @binding(${FIRST_STORAGE_BINDING + b}) var<storage, ${access}> b${b}: array<${elementType(ref)}>;`;
@@ -252,15 +278,14 @@ fn abs_bits(x: vec4<f32>, v: u32, n: u32) -> u32 {
   let b = select(vec4<u32>(0u), bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu), live(v, n));
   return max(max(b.x, b.y), max(b.z, b.w));
 }
-fn int8_code(x: f32, s: f32, mid: u32) -> u32 {
+fn int8_code(x: f32, s: f32, mid: u32, codes: u32) -> u32 {
   let normed = select(0.0, x / s, s > 0.0);
-  var c = 0u;
-  for (var half = 128u; half >= 1u; half = half / 2u) {
-    if (normed > tab(mid + c + half - 1u)) { c = c + half; }
-  }
-  return c;
+  let u = bitcast<u32>(normed);
+  let k = codes + ((u >> 31u) * ${CODE_ROWS}u + clamp((u >> 23u) & 0xffu, 96u, 127u) - 96u) * 128u + ((u >> 16u) & 0x7fu);
+  let c = (tables.c[k >> 4u][(k >> 2u) & 3u] >> ((k & 3u) * 8u)) & 0xffu;
+  return c + select(0u, 1u, normed > tab(mid + c));
 }
-fn int8_codes(x: vec4<f32>, s: f32, mid: u32, v: u32, n: u32) -> vec4<u32> {
-  let c = vec4<u32>(int8_code(x.x, s, mid), int8_code(x.y, s, mid), int8_code(x.z, s, mid), int8_code(x.w, s, mid));
+fn int8_codes(x: vec4<f32>, s: f32, mid: u32, codes: u32, v: u32, n: u32) -> vec4<u32> {
+  let c = vec4<u32>(int8_code(x.x, s, mid, codes), int8_code(x.y, s, mid, codes), int8_code(x.z, s, mid, codes), int8_code(x.w, s, mid, codes));
   return select(vec4<u32>(0u), c, live(v, n));
 }`;

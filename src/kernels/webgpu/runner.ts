@@ -534,9 +534,12 @@ export class WebGpuKernels {
   /** The int8 codec tables (packed-wgsl.ts) in a uniform buffer, made once per backend and kept. */
   private tables(): GpuBuffer {
     if (this.tablesBuffer === undefined) {
-      const data = int8Tables();
+      const { floats, codes } = int8Tables();
+      const data = new Uint8Array(floats.byteLength + codes.byteLength);
+      data.set(new Uint8Array(floats.buffer), 0);
+      data.set(new Uint8Array(codes.buffer), floats.byteLength);
       this.tablesBuffer = this.backend.bufferManager.acquireBuffer(data.byteLength, UNIFORM_USAGE);
-      this.backend.queue.writeBuffer(this.tablesBuffer, 0, data.buffer as ArrayBuffer);
+      this.backend.queue.writeBuffer(this.tablesBuffer, 0, data.buffer);
     }
     return this.tablesBuffer;
   }
