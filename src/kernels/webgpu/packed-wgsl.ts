@@ -9,19 +9,24 @@ import { expression, helpers, lane, neededNodes, WORKGROUP_SIZE, type WgslShader
  * computes the step in float32 exactly as wgsl.ts's vector form does, and encodes the new
  * moments into packed words, in one dispatch; no float32 copy of a moment exists.
  *
- * Work split. A workgroup of 64 invocations owns 256 consecutive values of one leaf (one int8
- * block), each invocation four consecutive values (one vec4 of the float32 math; two bfloat16
- * words; one int8 code word), so no two invocations write one word. A leaf takes
- * `ceil(n / 256)` workgroups; the values past `n` of its last workgroup are computed from
- * clamped loads and never stored (their codes are 0, as the layout says of missing values).
- * An int8 block's scale is its absmax, reduced over the workgroup with an atomic max on the
- * bits of `|x|` (for non-negative floats the bits order as the values; NaN and the infinities
- * have the largest bits, so `>= 0x7f800000` is the block's non-finite flag and makes the NaN
- * scale); the barrier sits in uniform control flow (the branch choosing the leaf depends on the
- * workgroup id and uniforms only). Decoding multiplies `map[code] * scale` in float32 and
- * encoding divides `x / scale` and counts the midpoints below it by binary search, as
- * packed.ts's programs and the tf-op reference do, so the words equal the reference's bit for
- * bit wherever the GPU's float32 division is IEEE's (bfloat16 is bit work only).
+ * Work split, so that no two invocations write one word:
+ * - bfloat16 (no int8 ref): a workgroup of 64 invocations takes 256 consecutive values of a
+ *   leaf, each invocation four (one vec4 of the float32 math, two bfloat16 words). A leaf takes
+ *   `ceil(n / 256)` workgroups; values past `n` in its last one are computed from clamped loads
+ *   and never stored (a missing value's code is 0, as the layout says).
+ * - int8: an invocation takes one block of 256 values: it computes the block's 64 vec4s,
+ *   storing the float32 outputs and keeping the new moments (function memory) while taking their
+ *   absmax, then writes the scale and the code words. An int8 block's scale is its absmax, taken
+ *   on the bits of `|x|` (for non-negative floats the bits order as the values; NaN and the
+ *   infinities have the largest bits, so `>= 0x7f800000` is the block's non-finite flag and makes
+ *   the NaN scale). No workgroup memory and no barrier: SwiftShader runs a shader with a barrier
+ *   as coroutines, and a workgroup-wide reduction (atomics, or a barrier and shared reads) made
+ *   the step several times slower than this loop (see the notes of issue 20).
+ * Decoding multiplies `map[code] * scale` in float32; encoding divides `x / scale` and takes the
+ * code as packed-codec.ts's wasm codec does (the smallest code of the quotient's sign, exponent
+ * and upper mantissa bits, one more when the quotient exceeds that code's midpoint), which is the
+ * count of midpoints below the quotient, as the tf-op reference has it; so the words equal the
+ * reference's bit for bit wherever the GPU's float32 division is IEEE's (bfloat16 is bit work only).
  *
  * Leaf records (uniform, like wgsl.ts's): the length `n`, the leaf's first workgroup in the
  * dispatch, then one element offset per ref (float32 refs; packed leaves start at 0).
@@ -31,9 +36,12 @@ import { expression, helpers, lane, neededNodes, WORKGROUP_SIZE, type WgslShader
 export const PACKED_GROUP_VALUES = 4 * WORKGROUP_SIZE;
 if (PACKED_GROUP_VALUES !== INT8_BLOCK) throw new Error('tfjs-optax: a packed workgroup must be one int8 block');
 
-/** The workgroups a leaf of `n` values takes in a packed dispatch. */
-export function packedGroups(n: number): number {
-  return Math.ceil(n / PACKED_GROUP_VALUES);
+/**
+ * The workgroups a leaf of `n` values takes in a packed dispatch whose refs are stored as
+ * `formats`: one per 256 values; with an int8 ref, one per 64 blocks of 256 (an invocation per block).
+ */
+export function packedGroups(n: number, formats: readonly SlotFormat[]): number {
+  return Math.ceil(n / (formats.some(isInt8) ? PACKED_GROUP_VALUES * WORKGROUP_SIZE : PACKED_GROUP_VALUES));
 }
 
 /** How the refs of the leaves of one packed dispatch map to buffers and formats. */
@@ -141,6 +149,7 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
   const elementType = (ref: number) => (ref % R === I + O ? 'f32' : format(ref) !== 'float32' ? 'u32' : vector ? 'vec4<f32>' : 'f32');
   const int8Outputs = p.outputs.map((_, o) => o).filter((o) => isInt8(format(I + o)));
   const usesTables = leafRefs.some((r) => isInt8(format(r)));
+  const blockwise = usesTables;
 
   let usesValues = false;
   const value = (i: number) => {
@@ -159,7 +168,7 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
       const f = format(r);
       if (f === 'bfloat16') return `bf16_values(${b}[min(1u + 2u * i, (n + 1u) / 2u)], ${b}[min(2u + 2u * i, (n + 1u) / 2u)])`;
       if (f !== 'float32') {
-        return `int8_values(${b}[min(1u + blocks + i, blocks + (n + 3u) / 4u)], bitcast<f32>(${b}[1u + block]), ${TABLE_AT[f][0]}u)`;
+        return `int8_values(${b}[1u + blocks + i], bitcast<f32>(${b}[1u + block]), ${TABLE_AT[f][0]}u)`;
       }
       if (vector) return `${b}[(${offset(r)} >> 2u) + min(i, (n >> 2u) - 1u)]`;
       const at = (j: number) => `${b}[${offset(r)} + min(v + ${j}u, n - 1u)]`;
@@ -189,38 +198,63 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
           `let c${o} = bf16_codes(${x}, v, n);`,
           `if (v < n) { ${b}[1u + 2u * i] = c${o}.x | (c${o}.y << 16u); }`,
           `if (v + 2u < n) { ${b}[2u + 2u * i] = c${o}.z | (c${o}.w << 16u); }`,
-          `if (block == 0u && lid == 0u) { ${b}[0] = n; }`,
         );
-      } else lines.push(`atomicMax(&absmax${o}, abs_bits(${x}, v, n));`);
+      } else lines.push(`keep${o}[j] = ${x};`, `absmax${o} = max(absmax${o}, abs_bits(${x}, v, n));`);
     });
-    if (int8Outputs.length > 0) {
-      // Every invocation's absmax is in; an output written over its input has been read.
-      lines.push('workgroupBarrier();');
-      if (int8Outputs.some((o) => reads.some((r) => layout.same[k * R + r] === layout.same[k * R + I + o]))) {
-        lines.push('storageBarrier();');
-      }
-      for (const o of int8Outputs) {
-        const b = buffer(I + o);
-        lines.push(
-          `let m${o} = atomicLoad(&absmax${o});`,
-          // The NaN scale (0x7FC00000) for a block holding NaN or an infinity.
-          `let s${o} = select(m${o}, 0x7fc00000u, m${o} >= 0x7f800000u);`,
-          `let c${o} = int8_codes(x${p.outputs[o]}, bitcast<f32>(s${o}), ${TABLE_AT[format(I + o) as 'int8-signed'][1]}u, ${TABLE_AT[format(I + o) as 'int8-signed'][2]}u, v, n);`,
-          `if (v < n) { ${b}[1u + blocks + i] = c${o}.x | (c${o}.y << 8u) | (c${o}.z << 16u) | (c${o}.w << 24u); }`,
-          `if (lid == 0u) { ${b}[1u + block] = s${o}; }`,
-          `if (block == 0u && lid == 0u) { ${b}[0] = n; }`,
-        );
-      }
-    }
-    body.push(
-      `  // leaf ${k}`,
-      `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES - 1}u) / ${PACKED_GROUP_VALUES}u) {`,
+    const counts = p.outputs.flatMap((_, o) => (format(I + o) === 'float32' ? [] : [`if (head) { ${buffer(I + o)}[0] = n; }`]));
+    const head = [
       `    let n = ${word(k, 0)};`,
       `    let blocks = (n + ${PACKED_GROUP_VALUES - 1}u) / ${PACKED_GROUP_VALUES}u;`,
-      `    let block = g - ${word(k, 1)};`,
-      `    let v = block * ${PACKED_GROUP_VALUES}u + 4u * lid;`,
-      '    let i = v >> 2u;',
-      ...lines.map((line) => `    ${line}`),
+    ];
+    if (!blockwise) {
+      body.push(
+        `  // leaf ${k}`,
+        `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES - 1}u) / ${PACKED_GROUP_VALUES}u) {`,
+        ...head,
+        `    let block = g - ${word(k, 1)};`,
+        '    let head = block == 0u && lid == 0u;',
+        `    let v = block * ${PACKED_GROUP_VALUES}u + 4u * lid;`,
+        '    let i = v >> 2u;',
+        ...[...lines, ...counts].map((line) => `    ${line}`),
+        '    return;',
+        '  }',
+      );
+      continue;
+    }
+    // One invocation per int8 block: the block's new moments are kept (function memory) while
+    // its absmax is taken, then encoded; no workgroup memory, no barrier.
+    const encode = int8Outputs.flatMap((o) => {
+      const b = buffer(I + o);
+      const [, mid, codes] = TABLE_AT[format(I + o) as 'int8-signed'];
+      return [
+        // The NaN scale (0x7FC00000) for a block holding NaN or an infinity.
+        `let s${o} = select(absmax${o}, 0x7fc00000u, absmax${o} >= 0x7f800000u);`,
+        `for (var j = 0u; j < end; j++) {`,
+        `  let v = first + 4u * j;`,
+        `  let c = int8_codes(keep${o}[j], bitcast<f32>(s${o}), ${mid}u, ${codes}u, v, n);`,
+        `  ${b}[1u + blocks + (v >> 2u)] = c.x | (c.y << 8u) | (c.z << 16u) | (c.w << 24u);`,
+        '}',
+        `${b}[1u + block] = s${o};`,
+      ];
+    });
+    body.push(
+      `  // leaf ${k}`,
+      `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES * WORKGROUP_SIZE - 1}u) / ${PACKED_GROUP_VALUES * WORKGROUP_SIZE}u) {`,
+      ...head,
+      `    let block = (g - ${word(k, 1)}) * ${WORKGROUP_SIZE}u + lid;`,
+      '    if (block < blocks) {',
+      '      let head = block == 0u;',
+      `      let first = block * ${PACKED_GROUP_VALUES}u;`,
+      // The vec4s of this block (the last one's lanes past n are masked).
+      `      let end = min(${PACKED_GROUP_VALUES / 4}u, (n - first + 3u) / 4u);`,
+      ...int8Outputs.flatMap((o) => [`      var absmax${o} = 0u;`, `      var keep${o}: array<vec4<f32>, ${PACKED_GROUP_VALUES / 4}>;`]),
+      '      for (var j = 0u; j < end; j++) {',
+      '        let v = first + 4u * j;',
+      '        let i = v >> 2u;',
+      ...lines.map((line) => `        ${line}`),
+      '      }',
+      ...[...encode, ...counts].map((line) => `      ${line}`),
+      '    }',
       '    return;',
       '  }',
     );
@@ -236,7 +270,6 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
       const access = written.has(layout.same[ref]) ? 'read_write' : 'read';
       return `@group(0) @binding(${FIRST_STORAGE_BINDING + b}) var<storage, ${access}> b${b}: array<${elementType(ref)}>;`;
     }),
-    ...int8Outputs.map((o) => `var<workgroup> absmax${o}: atomic<u32>;`),
     helpers(true),
     CODEC,
     ...(usesTables ? [INT8_CODEC] : []),

@@ -270,7 +270,7 @@ export class WebGpuKernels {
   }
 
   /**
-   * Packed programs: each leaf takes whole workgroups of 256 values (packed-wgsl.ts); consecutive
+   * Packed programs: each leaf takes whole workgroups (packed-wgsl.ts); consecutive
    * small leaves of one program and form share a dispatch while their buffers fit in one.
    */
   private planPacked(
@@ -319,7 +319,7 @@ export class WebGpuKernels {
       let groups = 0;
       for (const plan of plans.slice(a, a + leaves)) {
         plan.start = groups;
-        groups += packedGroups(sizes[plan.leaf]);
+        groups += packedGroups(sizes[plan.leaf], formats);
       }
       dispatches.push({ shader: made, invocations: 0, groups, first: a, leaves, refs: plans.slice(a, a + leaves).flatMap((plan) => plan.refs), program: plans[a].program });
       a += leaves;
