@@ -32,6 +32,9 @@ import { expression, helpers, lane, neededNodes, WORKGROUP_SIZE, type WgslShader
  * dispatch, then one element offset per ref (float32 refs; packed leaves start at 0).
  */
 
+/** Invocations (int8 blocks) per workgroup of an int8 program: few, so that a leaf's blocks spread over workgroups (SwiftShader's unit of parallel work). */
+export const BLOCKS_PER_GROUP = 8;
+
 /** Values a workgroup of a packed program computes: four per invocation, one int8 block. */
 export const PACKED_GROUP_VALUES = 4 * WORKGROUP_SIZE;
 if (PACKED_GROUP_VALUES !== INT8_BLOCK) throw new Error('tfjs-optax: a packed workgroup must be one int8 block');
@@ -41,7 +44,7 @@ if (PACKED_GROUP_VALUES !== INT8_BLOCK) throw new Error('tfjs-optax: a packed wo
  * `formats`: one per 256 values; with an int8 ref, one per 64 blocks of 256 (an invocation per block).
  */
 export function packedGroups(n: number, formats: readonly SlotFormat[]): number {
-  return Math.ceil(n / (formats.some(isInt8) ? PACKED_GROUP_VALUES * WORKGROUP_SIZE : PACKED_GROUP_VALUES));
+  return Math.ceil(n / (formats.some(isInt8) ? PACKED_GROUP_VALUES * BLOCKS_PER_GROUP : PACKED_GROUP_VALUES));
 }
 
 /** How the refs of the leaves of one packed dispatch map to buffers and formats. */
@@ -239,9 +242,9 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
     });
     body.push(
       `  // leaf ${k}`,
-      `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES * WORKGROUP_SIZE - 1}u) / ${PACKED_GROUP_VALUES * WORKGROUP_SIZE}u) {`,
+      `  if (g >= ${word(k, 1)} && g < ${word(k, 1)} + (${word(k, 0)} + ${PACKED_GROUP_VALUES * BLOCKS_PER_GROUP - 1}u) / ${PACKED_GROUP_VALUES * BLOCKS_PER_GROUP}u) {`,
       ...head,
-      `    let block = (g - ${word(k, 1)}) * ${WORKGROUP_SIZE}u + lid;`,
+      `    let block = (g - ${word(k, 1)}) * ${BLOCKS_PER_GROUP}u + lid;`,
       '    if (block < blocks) {',
       '      let head = block == 0u;',
       `      let first = block * ${PACKED_GROUP_VALUES}u;`,
@@ -273,7 +276,7 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
     helpers(true),
     CODEC,
     ...(usesTables ? [INT8_CODEC] : []),
-    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    `@compute @workgroup_size(${blockwise ? BLOCKS_PER_GROUP : WORKGROUP_SIZE})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
     '  let g = wid.y * groups.x + wid.x;',
     ...body,
