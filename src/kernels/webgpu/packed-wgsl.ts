@@ -67,46 +67,56 @@ export interface PackedLayout {
 const isInt8 = (f: SlotFormat) => f === 'int8-signed' || f === 'int8-unsigned';
 
 /**
- * Rows of the int8 code table: per sign, the float32 exponents 96..127 (row 96 stands for every
- * normalised value below 2^-30, where no midpoint lies: all of them get the code of 0).
+ * Rows of the int8 code table, per sign: the float32 exponents 101..127, and row 0 for every
+ * normalised value below 2^-26 (no midpoint lies there: they all get the code of 0).
  */
-const CODE_ROWS = 32;
+const CODE_ROWS = 28;
+const LOWEST_ROW_EXPONENT = 100;
 const CODE_ENTRIES = 2 * CODE_ROWS * 128;
 
 /**
  * The tables of the int8 codecs, as the uniform buffer `tables` holds them: `t`, float32, the
- * signed map's 256 values, its 255 midpoints and +Infinity, then the same for the unsigned map;
- * `c`, per map, the smallest code of the normalised values of each sign, exponent (96..127) and
- * upper 7 mantissa bits, one byte each (the code is that one or the next: one comparison with
- * its midpoint decides, as the wasm codec does; packed-codec.ts checks that no such range spans
- * more than two codes).
+ * signed map's 256 values then the unsigned one's; `c`, per map, one word per sign, exponent row
+ * and upper 7 mantissa bits of a normalised value (a range of float32 values sharing their upper
+ * 16 bits): its low byte the smallest code in that range (packed-codec.ts's table, which checks
+ * that no range spans more than two codes), bits 8..23 the low 16 bits of the midpoint inside the
+ * range (whose upper 16 bits are the range's own), or, with no midpoint there, of the range's end
+ * past which nothing lies. The code of `x` is the byte, plus one when `x` exceeds that midpoint:
+ * one lookup, the count of midpoints below `x`.
  */
 export function int8Tables(): { floats: Float32Array; codes: Uint32Array } {
-  const floats = new Float32Array(4 * 256);
-  const bytes = new Uint8Array(2 * CODE_ENTRIES);
+  const floats = new Float32Array(2 * 256);
+  const words = new Uint32Array(2 * CODE_ENTRIES);
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
   [true, false].forEach((signed, k) => {
     const { mid, table, map } = int8CodecTables(signed);
-    floats.set(map, 512 * k);
-    floats.set(mid, 512 * k + 256);
-    for (const m of mid.subarray(0, 255)) if (Math.abs(m) < 2 ** -29) throw new Error('tfjs-optax: internal error: an int8 midpoint below 2^-29');
+    floats.set(map, 256 * k);
+    const inside = new Map<number, number>();
+    for (const m of mid.subarray(0, 255)) {
+      f[0] = m;
+      if ((bits[0] & 0x7fffffff) < (LOWEST_ROW_EXPONENT + 1) << 23) throw new Error('tfjs-optax: internal error: an int8 midpoint below 2^-26');
+      if (inside.has(bits[0] >>> 16)) throw new Error('tfjs-optax: internal error: two int8 midpoints share their upper 16 bits');
+      inside.set(bits[0] >>> 16, bits[0] & 0xffff);
+    }
     for (let sign = 0; sign < 2; sign++) {
       for (let row = 0; row < CODE_ROWS; row++) {
         for (let m = 0; m < 128; m++) {
-          const e = 96 + row;
-          const prefix = row === 0 ? 0 : (sign << 15) | (e << 7) | m;
-          bytes[CODE_ENTRIES * k + (sign * CODE_ROWS + row) * 128 + m] = table[prefix];
+          const prefix = row === 0 ? sign << 15 : (sign << 15) | ((LOWEST_ROW_EXPONENT + row) << 7) | m;
+          const low = row === 0 ? undefined : inside.get(prefix);
+          words[CODE_ENTRIES * k + (sign * CODE_ROWS + row) * 128 + m] = table[prefix] | ((low ?? (sign === 0 ? 0xffff : 0)) << 8);
         }
       }
     }
   });
-  return { floats, codes: new Uint32Array(bytes.buffer) };
+  return { floats, codes: words };
 }
 
-/** Where a format's map, midpoints and code table start in {@link int8Tables}. */
-const TABLE_AT = { 'int8-signed': [0, 256, 0], 'int8-unsigned': [512, 768, CODE_ENTRIES] } as const;
+/** Where a format's map and code words start in {@link int8Tables}. */
+const TABLE_AT = { 'int8-signed': [0, 0], 'int8-unsigned': [256, CODE_ENTRIES] } as const;
 
 /** The struct of the int8 tables' uniform. */
-const TABLES_STRUCT = `struct Tables { t: array<vec4<f32>, 256>, c: array<vec4<u32>, ${CODE_ENTRIES / 8}> };`;
+const TABLES_STRUCT = `struct Tables { t: array<vec4<f32>, 128>, c: array<vec4<u32>, ${CODE_ENTRIES / 2}> };`;
 
 /** How many storage buffers one leaf of `p` binds (every input and output apart, and the device scalar). */
 export function packedBuffers(p: Program, deviceScalar: boolean): number {
@@ -228,13 +238,13 @@ export function packedShaderFor(p: Program, layout: PackedLayout): WgslShader | 
     // its absmax is taken, then encoded; no workgroup memory, no barrier.
     const encode = int8Outputs.flatMap((o) => {
       const b = buffer(I + o);
-      const [, mid, codes] = TABLE_AT[format(I + o) as 'int8-signed'];
+      const codes = TABLE_AT[format(I + o) as 'int8-signed'][1];
       return [
         // The NaN scale (0x7FC00000) for a block holding NaN or an infinity.
         `let s${o} = select(absmax${o}, 0x7fc00000u, absmax${o} >= 0x7f800000u);`,
         `for (var j = 0u; j < end; j++) {`,
         `  let v = first + 4u * j;`,
-        `  let c = int8_codes(keep${o}[j], bitcast<f32>(s${o}), ${mid}u, ${codes}u, v, n);`,
+        `  let c = int8_codes(keep${o}[j], bitcast<f32>(s${o}), ${codes}u, v, n);`,
         `  ${b}[1u + blocks + (v >> 2u)] = c.x | (c.y << 8u) | (c.z << 16u) | (c.w << 24u);`,
         '}',
         `${b}[1u + block] = s${o};`,
@@ -314,14 +324,14 @@ fn abs_bits(x: vec4<f32>, v: u32, n: u32) -> u32 {
   let b = select(vec4<u32>(0u), bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu), live(v, n));
   return max(max(b.x, b.y), max(b.z, b.w));
 }
-fn int8_code(x: f32, s: f32, mid: u32, codes: u32) -> u32 {
+fn int8_code(x: f32, s: f32, codes: u32) -> u32 {
   let normed = select(0.0, x / s, s > 0.0);
   let u = bitcast<u32>(normed);
-  let k = codes + ((u >> 31u) * ${CODE_ROWS}u + clamp((u >> 23u) & 0xffu, 96u, 127u) - 96u) * 128u + ((u >> 16u) & 0x7fu);
-  let c = (tables.c[k >> 4u][(k >> 2u) & 3u] >> ((k & 3u) * 8u)) & 0xffu;
-  return c + select(0u, 1u, normed > tab(mid + c));
+  let k = codes + ((u >> 31u) * ${CODE_ROWS}u + clamp((u >> 23u) & 0xffu, ${LOWEST_ROW_EXPONENT}u, ${LOWEST_ROW_EXPONENT + CODE_ROWS - 1}u) - ${LOWEST_ROW_EXPONENT}u) * 128u + ((u >> 16u) & 0x7fu);
+  let t = tables.c[k >> 2u][k & 3u];
+  return (t & 0xffu) + select(0u, 1u, normed > bitcast<f32>((u & 0xffff0000u) | (t >> 8u)));
 }
-fn int8_codes(x: vec4<f32>, s: f32, mid: u32, codes: u32, v: u32, n: u32) -> vec4<u32> {
-  let c = vec4<u32>(int8_code(x.x, s, mid, codes), int8_code(x.y, s, mid, codes), int8_code(x.z, s, mid, codes), int8_code(x.w, s, mid, codes));
+fn int8_codes(x: vec4<f32>, s: f32, codes: u32, v: u32, n: u32) -> vec4<u32> {
+  let c = vec4<u32>(int8_code(x.x, s, codes), int8_code(x.y, s, codes), int8_code(x.z, s, codes), int8_code(x.w, s, codes));
   return select(vec4<u32>(0u), c, live(v, n));
 }`;
