@@ -46,12 +46,13 @@ export const PACKED_OPTIMIZERS: Record<string, (lib: Lib, stateDtype: PackedDtyp
 };
 
 /**
- * Leaves of 1, 3, 257, 600, 2601, 64 and 16 values: partial words (bfloat16, int8) and partial
+ * Leaves of 1, 3, 257, 600, 2601, 64, 16 and 0 values: partial words (bfloat16, int8) and partial
  * blocks (int8); on webgpu, small leaves share a dispatch (a, b, c; f, g) where their buffers
  * fit, the others do not, and e spans several workgroups (11 int8 blocks, 11 bfloat16 groups
- * of 256 values, lengths not multiples of 4) while d, f and g take the vec4 loads.
+ * of 256 values, lengths not multiples of 4) while d, f and g take the vec4 loads; h is empty
+ * (its packed leaves are the count word alone).
  */
-const SIZES: Record<string, number[]> = { a: [1], b: [3], c: [257], d: [20, 30], e: [2601], f: [64], g: [4, 4] };
+const SIZES: Record<string, number[]> = { a: [1], b: [3], c: [257], d: [20, 30], e: [2601], f: [64], g: [4, 4], h: [0, 3] };
 
 function values(n: number, seed: number, k = 0): number[] {
   // Magnitudes over several decades, both signs, and a zero: the int8 blocks see a wide range.

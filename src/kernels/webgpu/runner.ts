@@ -195,6 +195,8 @@ export class WebGpuKernels {
       const dtype = dtypes?.[k] ?? 'float32';
       const t = this.backend.makeTensorInfo(shape, dtype);
       if (shape.some((d) => d === 0)) this.backend.tensorMap.get(t.dataId)!.values = dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+      // The packed leaf of an empty leaf (its count word, 0): no dispatch writes it.
+      else if (dtype === 'int32' && shape.length === 1 && shape[0] === 1) this.backend.tensorMap.get(t.dataId)!.values = new Int32Array(1);
       else this.backend.uploadToGPU(t.dataId);
       return t;
     });
