@@ -167,6 +167,70 @@ async function run(backend: string, trees: string[], reps: number, blockMs: numb
   return rows;
 }
 
-const page = { run, numTensors: () => tf.memory().numTensors, version: () => tf.version.tfjs };
+/** trainStep's ms per Adam step in each state dtype, interleaved, per tree (`--dtypes`). */
+export interface DtypeRow {
+  tree: string;
+  /** Median ms per step of each dtype. */
+  ms: Record<string, number>;
+  /** Median over repetitions of each dtype's ms / float32's ms in that repetition. */
+  ratio: Record<string, number>;
+  commandsPerLeaf: Record<string, number>;
+}
+
+const DTYPES = ['float32', 'bfloat16', 'int8'] as const;
+
+/**
+ * The library's Adam trainStep (in place, as `--state-dtype`'s "fused step") with its moments in
+ * float32, bfloat16 and int8, on one tree: blocks of each dtype interleaved `reps` times, so the
+ * ratios to float32 hold on a machine whose load changes between runs.
+ */
+async function dtypes(backend: string, trees: string[], reps: number, blockMs: number): Promise<DtypeRow[]> {
+  await setBackend(backend);
+  const rows: DtypeRow[] = [];
+  for (const treeKey of trees) {
+    const { label, shapes } = TREES[treeKey];
+    const grads = randomTree(shapes, 2);
+    const runs = DTYPES.map((stateDtype) => {
+      const tx = adam(1e-3, { eps: 1e-7, stateDtype });
+      let params: Params = randomTree(shapes, 1);
+      let state = tx.init(params);
+      return {
+        step: () => ({ params, state } = trainStep(tx, params, state, grads, { keepGrads: true })),
+        last: () => (params as tf.Tensor[])[0],
+        dispose: () => treeDispose([params, state]),
+      };
+    });
+    const block = async (k: number, calls: number) => {
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) runs[k].step();
+      await settle(runs[k].last());
+      return (performance.now() - t0) / calls;
+    };
+    const calls: number[] = [];
+    const commands: number[] = [];
+    for (let k = 0; k < DTYPES.length; k++) {
+      await block(k, 3);
+      const counter = commandCounter();
+      runs[k].step();
+      counter.stop();
+      commands.push(counter.count());
+      calls.push(Math.max(1, Math.min(100, Math.round(blockMs / Math.max(await block(k, 1), 0.05)))));
+    }
+    const samples = DTYPES.map(() => [] as number[]);
+    for (let r = 0; r < reps; r++) for (let k = 0; k < DTYPES.length; k++) samples[k].push(await block(k, calls[k]));
+    for (const run of runs) run.dispose();
+    tf.dispose(grads);
+    const byDtype = (f: (k: number) => number) => Object.fromEntries(DTYPES.map((d, k) => [d, f(k)]));
+    rows.push({
+      tree: label,
+      ms: byDtype((k) => median(samples[k])),
+      ratio: byDtype((k) => median(samples[k].map((x, r) => x / samples[0][r]))),
+      commandsPerLeaf: byDtype((k) => commands[k] / shapes.length),
+    });
+  }
+  return rows;
+}
+
+const page = { run, dtypes, numTensors: () => tf.memory().numTensors, version: () => tf.version.tfjs };
 export type BenchPage = typeof page;
 (globalThis as unknown as { benchPage: BenchPage }).benchPage = page;

@@ -10,6 +10,8 @@
 //   npm run bench:browser -- --backend webgpu --tree b,c --reps 5
 //   npm run bench:browser -- --backend webgpu --state-dtype int8   the library's Adam with int8 moments
 //   npm run bench:browser -- --save             writes bench/results/browser.md (full runs only)
+//   npm run bench:browser -- --backend webgpu --dtypes   trainStep with float32, bfloat16 and int8
+//                                               moments interleaved, ratios to float32 (prints only)
 //
 // Every run is written to bench/results/runs/ (not tracked by git).
 import { build, type Plugin } from 'esbuild';
@@ -17,7 +19,7 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, serveStatic, watchErrors } from '../test/browser/chromium.js';
-import type { BenchPage, BrowserRow } from './browser-page.js';
+import type { BenchPage, BrowserRow, DtypeRow } from './browser-page.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -78,6 +80,35 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const rows: BrowserRow[] = [];
   let version = '';
+  if (args.includes('--dtypes')) {
+    try {
+      for (const backend of BACKENDS) {
+        const page = await browser.newPage();
+        const errors = watchErrors(page);
+        await page.goto(`${server.url}/`);
+        await page.waitForFunction(() => 'benchPage' in globalThis, null, { timeout: 30_000 });
+        const got = (await page.evaluate(
+          ([b, t, r, m]) => (globalThis as unknown as { benchPage: BenchPage }).benchPage.dtypes(b as string, t as string[], r as number, m as number),
+          [backend, TREE_KEYS, REPS, BLOCK_MS] as const,
+        )) as DtypeRow[];
+        errors.check();
+        console.log(`| backend | tree | float32 ms | bfloat16 ms | int8 ms | bfloat16 / float32 | int8 / float32 | dispatches per leaf (f32, bf16, int8) |\n|---|---|---:|---:|---:|---:|---:|---|`);
+        for (const row of got) {
+          const d = ['float32', 'bfloat16', 'int8'];
+          console.log(
+            `| ${backend} | ${row.tree} | ${d.map((k) => ms(row.ms[k])).join(' | ')} | ${times(row.ratio.bfloat16)} | ${times(row.ratio.int8)} | ` +
+              `${d.map((k) => Math.round(row.commandsPerLeaf[k] * 100) / 100).join(', ')} |`,
+          );
+        }
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+      await isolated?.close();
+    }
+    return;
+  }
   try {
     for (const backend of BACKENDS) {
       // A fresh page per backend: nothing of another backend's buffers or pipelines in the way.

@@ -8,7 +8,11 @@ import { backendKernels, getKernelMode } from './mode.js';
 import { addLeafNorms, deviceClipFactor, leafStateTree, prepare, type Prepared } from './prepare.js';
 import type { FusedSpec } from './spec.js';
 import { stepSpec } from './step.js';
-import { unpackSlots } from './packed.js';
+import { slotsInLayout, unpackSlots } from './packed.js';
+import type { FusedAttrs } from './layout.js';
+import { notePackedHeader } from '../internal/packed-headers.js';
+import { packedLayout } from '../internal/packed-slots.js';
+import { packedHeader } from '../internal/state-dtype.js';
 import { webgpuRunner } from './webgpu/packed.js';
 
 /**
@@ -113,7 +117,8 @@ function runFused<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Updates, S] {
-  if (spec.slotFormats !== undefined) {
+  const packed = packedCall(kernels, spec, updates, state, params, apply, sumOfSquares);
+  if (packed === undefined && spec.slotFormats !== undefined) {
     const unpacked = unpackSlots(kernels, spec, state, updates);
     try {
       return runFused(kernels, unpacked.spec, updates, state, params, apply, sumOfSquares, extra);
@@ -121,7 +126,7 @@ function runFused<S>(
       unpacked.release();
     }
   }
-  const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
+  const prepared = packed ?? prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
   const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
   const observed = observe(kernels, spec, prepared, state, updates, params, extra);
@@ -139,6 +144,7 @@ function runFused<S>(
     const newSlots = Array.from({ length: attrs.slotCount }, (_, k): Params =>
       attrs.flatSlots ? outs[L + k] : def.unflatten(outs.slice(L * (k + 1), L * (k + 2))),
     );
+    if (packed !== undefined) notePackedOutputs(attrs, prepared.table.sizes, outs);
     return [def.unflatten(outs.slice(0, L)) as Params, observed.into(next(newSlots, leafStateTree(leafState, def)))];
   } catch (err) {
     observed.discard();
@@ -159,9 +165,11 @@ function runInPlace<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Params, S] | undefined {
-  // Packed slots are never written in place: only their float32 copies are (see fusedApply).
-  if (spec.slotFormats !== undefined) return undefined;
-  const prepared = prepare(kernels, spec, grads, state, params, true, sumOfSquares);
+  // Packed slots are written in place only by a kernel that encodes them itself (the words it
+  // writes are the words it read); otherwise their float32 copies are (see fusedApply).
+  const packed = packedCall(kernels, spec, grads, state, params, true, sumOfSquares);
+  if (packed === undefined && spec.slotFormats !== undefined) return undefined;
+  const prepared = packed ?? prepare(kernels, spec, grads, state, params, true, sumOfSquares);
   const { attrs, table, writable } = prepared;
   if (!ownsBuffers(kernels, writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
@@ -180,6 +188,38 @@ function runInPlace<S>(
     if (!written) observed.discard();
   }
   return undefined;
+}
+
+/**
+ * `spec`'s call laid out with its packed slots as they are, when the kernels decode and encode
+ * them in the step itself ({@link KernelBackend.runsPackedSlots}) and can run this call (no flat
+ * slots, the device's limits); `undefined` otherwise: the float32 copies of packed.ts then.
+ */
+function packedCall<S>(
+  kernels: KernelBackend,
+  spec: FusedSpec<S>,
+  updates: Updates,
+  state: S,
+  params: Params | undefined,
+  apply: boolean,
+  sumOfSquares?: number,
+): Prepared | undefined {
+  if (spec.slotFormats === undefined || spec.flatSlots === true || kernels.runsPackedSlots === undefined) return undefined;
+  // A leaf in the other layout (made on webgl, or the reverse) goes through unpackSlots, which converts it.
+  if (!slotsInLayout(spec, state)) return undefined;
+  const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares, true);
+  return kernels.runsPackedSlots(prepared.attrs) ? prepared : undefined;
+}
+
+/** Records the headers of the new packed leaves a kernel made (packed-headers.ts): the next step checks them without a read. */
+function notePackedOutputs(attrs: FusedAttrs, sizes: readonly number[], outs: readonly tf.Tensor[]): void {
+  const L = attrs.leaves;
+  const layout = packedLayout();
+  for (let k = 0; k < attrs.slotCount; k++) {
+    const format = attrs.slotFormats?.[k] ?? 'float32';
+    if (format === 'float32') continue;
+    for (let j = 0; j < L; j++) notePackedHeader(outs[L * (k + 1) + j], packedHeader(format, sizes[j], layout));
+  }
 }
 
 /** Nothing observed: the state as the kernel leaves it. */
@@ -234,7 +274,7 @@ export function fusedApply<S>(
   checkStateOf(tx, state);
   if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares, extra);
   const spec = fusedSpecOf(tx)!;
-  if (spec.slotFormats !== undefined) {
+  if (spec.slotFormats !== undefined && (spec.flatSlots === true || kernels.runsPackedSlots === undefined)) {
     // Packed slots: decoded once into float32 copies, which are the step's own. With `inPlace`
     // the kernel writes the new moments into them and the parameters into theirs (where the
     // parameters' buffers are the caller's to give up), sparing an allocation per tensor.

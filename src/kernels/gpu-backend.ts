@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from './backend.js';
-import { inputList, outputShapes, tableOf, type FusedAttrs, type KernelData, type KernelTable } from './layout.js';
+import { emptyPackedHeads, inputList, outputDtypes, outputShapes, tableOf, type FusedAttrs, type KernelData, type KernelTable } from './layout.js';
 import { fillAttrs } from './tree-programs.js';
 
 /** What the webgl and webgpu runners have in common (see their runner.ts). */
 export interface GpuKernels {
-  makeOutputs(shapes: readonly number[][]): tf.TensorInfo[];
+  /** New tensors of `shapes` (float32, or `dtypes`) with GPU buffers. */
+  makeOutputs(shapes: readonly number[][], dtypes?: ReadonlyArray<'float32' | 'int32'>, emptyHeads?: readonly number[]): tf.TensorInfo[];
   /** `false` (nothing done) where the backend refuses the call. */
   run(attrs: FusedAttrs, table: KernelTable<KernelData>, clipFactor?: { dataId: object }): boolean;
   mayWriteInPlace(dataId: object): boolean;
@@ -22,6 +23,7 @@ export function gpuBackend(
   kernelsFor: (backend: unknown) => GpuKernels | null,
   refused: string,
   packedHost?: KernelBackend['packedHost'],
+  runsPackedSlots?: KernelBackend['runsPackedSlots'],
 ): KernelBackend {
   const active = () => kernelsFor(tf.backend())!;
   return {
@@ -31,12 +33,14 @@ export function gpuBackend(
     leafNorms: false,
     deviceClip: true,
     packedHost,
+    ...(runsPackedSlots === undefined ? {} : { runsPackedSlots }),
     kernelFunc: ({ inputs, backend, attrs }) => {
       const a = attrs as unknown as FusedAttrs;
       const kernels = kernelsFor(backend);
       if (!kernels) throw new Error(`tfjs-optax: the ${name} kernels are not available on this backend`);
       const ins = inputList(inputs);
-      const outs = kernels.makeOutputs(outputShapes(ins, a));
+      const packed = a.slotFormats !== undefined;
+      const outs = kernels.makeOutputs(outputShapes(ins, a), packed ? outputDtypes(a) : undefined, packed ? emptyPackedHeads(a) : undefined);
       try {
         // The clip factor, when computed on the device, comes last (see FusedAttrs.deviceClip).
         if (!kernels.run(a, tableOf(a, ins, outs), a.deviceClip ? ins[ins.length - 1] : undefined)) throw new Error(refused);

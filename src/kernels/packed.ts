@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params, Updates } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
-import { notePackedHeader } from '../internal/packed-headers.js';
+import { notePackedHeader, packedHeaderOf } from '../internal/packed-headers.js';
 import { packedLayout, slotLeavesInLayout } from '../internal/packed-slots.js';
 import { treePaths } from '../tree/structure.js';
-import { packedHeader, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
+import { packedHeader, readPackedHeader, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
 import type { KernelBackend } from './backend.js';
 import type { FusedSpec } from './spec.js';
 import { COPYING, type PackedHost } from './packed-host.js';
@@ -70,6 +70,38 @@ export function unpackSlots<S>(kernels: KernelBackend, spec: FusedSpec<S>, state
     tf.dispose(made);
     throw err;
   }
+}
+
+/**
+ * Whether every packed leaf of `state`'s slots says it is in the active backend's layout. A
+ * kernel that decodes packed slots itself handles that layout only; a state made on another
+ * backend (webgl's 24-bit layout, or the reverse) takes {@link unpackSlots}, which converts it.
+ * Leaves that are no packed leaf at all are left to the step's checks, which name them.
+ */
+export function slotsInLayout<S>(spec: FusedSpec<S>, state: S): boolean {
+  const formats = spec.slotFormats!;
+  const layout = packedLayout();
+  let trees: readonly unknown[];
+  try {
+    trees = spec.slots(state);
+  } catch {
+    return true;
+  }
+  let inLayout = true;
+  formats.forEach((format, k) => {
+    if (format === 'float32' || !inLayout) return;
+    const visit = (node: unknown, depth: number): void => {
+      if (!inLayout || depth > 1000) return;
+      if (node instanceof tf.Tensor) {
+        if (node.isDisposed || node.dtype !== 'int32' || node.rank !== 1 || node.size === 0) return;
+        const said = readPackedHeader(packedHeaderOf(node));
+        if (said !== undefined && said.layout !== layout) inLayout = false;
+      } else if (Array.isArray(node)) node.forEach((c) => visit(c, depth + 1));
+      else if (node !== null && typeof node === 'object') Object.values(node).forEach((c) => visit(c, depth + 1));
+    };
+    visit(trees[k], 0);
+  });
+  return inLayout;
 }
 
 /** The packed tree of a kernel's new float32 slot tree, whose tensors it frees (its own, or the copies). */

@@ -20,8 +20,9 @@ export interface FusedSpec<S> {
   flatSlots?: boolean;
   /**
    * How each slot is stored, in kernel order, when some are packed (`stateDtype` bfloat16 or
-   * int8): the host kernels (wasm, cpu) run them through float32 copies (see packed.ts); the GPU
-   * backends and `flatten` run them composite.
+   * int8): the host kernels (wasm, cpu) run them through float32 copies (see packed.ts); webgpu
+   * decodes and encodes them inside its program (KernelBackend.runsPackedSlots), or through
+   * copies where that cannot run; `flatten` runs them composite, webgl refuses them.
    */
   slotFormats?: readonly SlotFormat[];
   /** Names of the slots for messages (`'state.mu'`), in kernel order. */

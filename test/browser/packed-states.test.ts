@@ -2,14 +2,15 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveStatic, watchErrors, type StaticServer } from './chromium.js';
 import { diffLeaves, formatDiffs, toleranceFromEnv, within } from './compare.js';
-import { PACKED_DTYPES, PACKED_OPTIMIZERS, type PackedResult } from './packed-cases.js';
+import { FALLBACK_CASE, PACKED_DTYPES, PACKED_OPTIMIZERS, type PackedResult } from './packed-cases.js';
 import { convertLayout } from '../../src/internal/packed-layout.js';
+import { readPackedHeader } from '../../src/internal/state-dtype.js';
 import type { Leaf } from './scenarios.js';
 import { buildPage } from './page-build.js';
 import type { OptaxPage } from './page/entry.js';
 
 // Low-memory optimizer state (`stateDtype: 'bfloat16' | 'int8'`) in headless Chromium. Adam,
-// Lion and SGD with momentum take two steps (update + applyUpdates, and trainStep) on a tree of
+// Lion, SGD with momentum, AMSGrad and a clip in front of Adam take two steps (update + applyUpdates, and trainStep) on a tree of
 // leaves of 1, 3, 257 and 600 values, on wasm and then on each GPU backend in the same page, with
 // tfjs's CPU forwarding of small ops on (its default) and off, and on webgpu also on the
 // composite path (kernel mode 'composite'). float32 state must equal wasm bit for bit everywhere. Packed states
@@ -40,7 +41,9 @@ function in32BitLayout(leaves: Leaf[], stateDtype: string): { leaves: Leaf[]; co
     if (stateDtype === 'float32' || l.kind !== 'i32' || !(l.data[0] < 0)) return l;
     converted++;
     for (let i = 1; i < l.data.length; i++) if (!(l.data[i] >= 0 && l.data[i] < 2 ** 24)) throw new Error(`${l.path}: element ${i} is ${l.data[i]}, not below 2^24`);
-    return { ...l, data: Array.from(convertLayout(stateDtype === 'bfloat16' ? 'bfloat16' : 'int8-signed', Int32Array.from(l.data), 32)) };
+    const said = readPackedHeader(l.data[0]);
+    if (said === undefined) throw new Error(`${l.path}: element 0 is ${l.data[0]}, no packed header`);
+    return { ...l, data: Array.from(convertLayout(said.format, Int32Array.from(l.data), 32)) };
   });
   return { leaves: out, converted };
 }
@@ -106,13 +109,26 @@ describe.each(GPU_RUNS)('$backend in Chromium, CPU forwarding $cpuForward, kerne
       const ref = wasm.results.find((x) => key(x) === key(r))!;
       expect(r.error, `${backend} ${key(r)}`).toBeUndefined();
       expect(r.leaked, `${backend} ${key(r)}`).toBe(0);
-      // Adam, Lion and SGD's trace have WGSL kernels; packed moments run them on float32 copies.
+      // Each has a WGSL kernel; on webgpu it decodes and encodes packed moments itself (AMSGrad's
+      // through float32 copies: see the dispatch test).
       expect(r.path, `${backend} ${key(r)}`).toBe(mode === 'auto' ? backend : 'composite');
       const got = in32BitLayout(r.leaves, r.stateDtype);
       // webgl keeps packed states in its 24-bit layout (every leaf: the state after update, and after trainStep).
-      if (r.stateDtype !== 'float32') expect(got.converted, `${backend} ${key(r)}`).toBe(backend === 'webgl' ? 2 * 4 * (r.optimizer === 'adam' ? 2 : 1) : 0);
+      const packedLeaves = ref.leaves.filter((l) => l.kind === 'i32').length;
+      if (r.stateDtype !== 'float32') expect(got.converted, `${backend} ${key(r)}`).toBe(backend === 'webgl' ? packedLeaves : 0);
       const outside = diffLeaves(ref.leaves, got.leaves, `${backend} ${key(r)}`).filter((d) => !within(d, TOLERANCE));
       expect(outside, formatDiffs(outside)).toEqual([]);
+    }
+  });
+
+  it.runIf(backend === 'webgpu' && mode === 'auto')('bfloat16 and int8 trainStep: decoded and encoded inside the step (no more dispatches than float32)', () => {
+    for (const r of run().results.filter((x) => x.stateDtype !== 'float32')) {
+      const f32 = run().results.find((x) => x.optimizer === r.optimizer && x.stateDtype === 'float32')!;
+      expect(f32.dispatches, `${backend} ${key(f32)}`).toBeGreaterThan(0);
+      // AMSGrad's program binds 9 storage buffers (SwiftShader's WebGPU binds 8): float32 copies
+      // packed and unpacked by separate programs, around the float32 step.
+      if (r.optimizer === FALLBACK_CASE) expect(r.dispatches, `${backend} ${key(r)}`).toBeGreaterThan(f32.dispatches);
+      else expect(r.dispatches, `${backend} ${key(r)}`).toBeLessThanOrEqual(f32.dispatches);
     }
   });
 

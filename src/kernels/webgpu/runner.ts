@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gpuProgramCall, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
 import { cachedProgramKey, valueLayout, type Program } from '../program.js';
 import { recordWords, shadersFor, WORKGROUP_SIZE, type ShaderForm, type WgslShader } from './wgsl.js';
+import { FIRST_STORAGE_BINDING, int8Tables, packedBuffers, packedGroups, packedShaderFor, TABLES_BINDING } from './packed-wgsl.js';
+import type { SlotFormat } from '../../internal/state-dtype.js';
 
 /**
  * Runs generated programs on tfjs's webgpu backend: per leaf one
@@ -60,7 +62,7 @@ export interface WebGpuBackendLike {
   /** Where a read back (`read` when it ends, `readSync`) caches the values it got. */
   convertAndCacheOnCPU(dataId: object, data: unknown): unknown;
   uploadToGPU(dataId: object): void;
-  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: 'float32' | 'int32'): tf.TensorInfo;
   ensureCommandEncoderReady(): void;
   commandEncoder: { beginComputePass(descriptor?: object): GpuComputePass } | null;
   computePassEncoder: GpuComputePass | null;
@@ -113,6 +115,8 @@ interface LeafPlan {
   vectors: number;
   /** The leaf's refs: inputs, outputs, then the device scalar if any. */
   refs: KernelData[];
+  /** A packed program's leaf: its first workgroup in its dispatch (see packed-wgsl.ts). */
+  start?: number;
 }
 
 /** One dispatch: its shader, over the leaves of plans `first ..< first + leaves`. */
@@ -124,6 +128,8 @@ interface Dispatch {
   /** The refs of those leaves, one after the other (what `shader.bindings` index). */
   refs: KernelData[];
   program: number;
+  /** Workgroups (a packed dispatch; otherwise from `invocations`). */
+  groups?: number;
 }
 
 /** The most leaves one dispatch computes (the storage-buffer limit usually binds first). */
@@ -136,6 +142,15 @@ const MAX_LEAVES_PER_DISPATCH = 8;
  * one each, while 64-element leaves took 0.7x), so only small leaves are grouped.
  */
 const MAX_GROUPED_LEAF = 1024;
+
+/**
+ * How each ref of one leaf of a packed call is stored: inputs (gradient, parameter, slots),
+ * outputs (update, slots), then the device scalar.
+ */
+function refFormats(attrs: FusedAttrs, deviceClip: boolean): SlotFormat[] {
+  const slots = attrs.slotFormats!;
+  return ['float32', ...(attrs.hasParams ? ['float32' as const] : []), ...slots, 'float32', ...slots, ...(deviceClip ? ['float32' as const] : [])];
+}
 
 /** For each ref, the first ref with the same tensor data (refs of one buffer share a binding). */
 function sameBuffers(refs: readonly KernelData[]): number[] {
@@ -158,6 +173,7 @@ export class WebGpuKernels {
   /** Synchronous reads under way (they may cache what they read). */
   private syncReads = 0;
   private guarded = false;
+  private tablesBuffer: GpuBuffer | undefined;
 
   private constructor(private readonly backend: WebGpuBackendLike) {}
 
@@ -173,11 +189,14 @@ export class WebGpuKernels {
     return k;
   }
 
-  /** New float32 tensors of `shapes` with GPU buffers (empty ones hold an empty array). */
-  makeOutputs(shapes: readonly number[][]): tf.TensorInfo[] {
-    return shapes.map((shape) => {
-      const t = this.backend.makeTensorInfo(shape, 'float32');
-      if (shape.some((d) => d === 0)) this.backend.tensorMap.get(t.dataId)!.values = new Float32Array(0);
+  /** New tensors of `shapes` (float32, or `dtypes`) with GPU buffers (empty ones hold an empty array). */
+  makeOutputs(shapes: readonly number[][], dtypes?: ReadonlyArray<'float32' | 'int32'>, emptyHeads?: readonly number[]): tf.TensorInfo[] {
+    return shapes.map((shape, k) => {
+      const dtype = dtypes?.[k] ?? 'float32';
+      const t = this.backend.makeTensorInfo(shape, dtype);
+      if (shape.some((d) => d === 0)) this.backend.tensorMap.get(t.dataId)!.values = dtype === 'int32' ? new Int32Array(0) : new Float32Array(0);
+      // The packed leaf of an empty leaf (its header, the format's code): no dispatch writes it.
+      else if (dtype === 'int32' && shape.length === 1 && shape[0] === 1) this.backend.tensorMap.get(t.dataId)!.values = Int32Array.of(emptyHeads?.[k] ?? 0);
       else this.backend.uploadToGPU(t.dataId);
       return t;
     });
@@ -221,6 +240,7 @@ export class WebGpuKernels {
       return made;
     };
 
+    const packedFormats = attrs.slotFormats === undefined ? undefined : refFormats(attrs, deviceClip);
     const plans: LeafPlan[] = [];
     for (let j = 0; j < table.sizes.length; j++) {
       const n = table.sizes[j];
@@ -237,9 +257,92 @@ export class WebGpuKernels {
     }
     if (plans.length === 0) return true;
 
+    const dispatches: Dispatch[] = [];
+    if (packedFormats !== undefined) {
+      if (!this.planPacked(plans, table.sizes, packedFormats, programs, deviceScalar, stride, dispatches)) return false;
+    } else if (!this.planFloat(plans, table.sizes, shaders, dispatches)) return false;
+    return this.encode(programs, scalars, plans, table.sizes, stride, recordBytes, dispatches, overwritten, outs.length, ins.length);
+  }
+
+  /** Whether {@link run} runs `attrs`' packed slots itself: every program's buffers fit in one dispatch. */
+  runsPackedSlots(attrs: FusedAttrs): boolean {
+    const max = this.backend.device.limits.maxStorageBuffersPerShaderStage;
+    const deviceClip = attrs.clipNorm > 0 && attrs.deviceClip === true;
+    return attrs.flatSlots !== true && attrs.programs.every((p) => packedBuffers(p, deviceClip) <= max);
+  }
+
+  /**
+   * Packed programs: each leaf takes whole workgroups (packed-wgsl.ts); consecutive
+   * small leaves of one program and form share a dispatch while their buffers fit in one.
+   */
+  private planPacked(
+    plans: LeafPlan[],
+    sizes: readonly number[],
+    formats: SlotFormat[],
+    programs: readonly Program[],
+    deviceScalar: (p: Program) => number | undefined,
+    stride: number,
+    dispatches: Dispatch[],
+  ): boolean {
+    const maxStorageBuffers = this.backend.device.limits.maxStorageBuffersPerShaderStage;
+    const vector = (plan: LeafPlan) => sizes[plan.leaf] % 4 === 0 && plan.refs.every((r) => (r.elementOffset ?? 0) % 4 === 0);
+    const shader = (first: number, leaves: number): WgslShader | null => {
+      const group = plans.slice(first, first + leaves);
+      const p = programs[group[0].program];
+      let byLayout = this.plans.get(cachedProgramKey(p));
+      if (byLayout === undefined) this.plans.set(cachedProgramKey(p), (byLayout = new Map()));
+      const same = sameBuffers(group.flatMap((plan) => plan.refs));
+      const isVector = vector(group[0]);
+      const key = `packed|${isVector}|${leaves}|${same.join(',')}|${deviceScalar(p) ?? ''}|${stride}|${formats.join(',')}`;
+      let made = byLayout.get(key);
+      if (made === undefined) {
+        const one = packedShaderFor(p, { formats, same, deviceScalar: deviceScalar(p), maxStorageBuffers, vector: isVector, leaves, recordStride: stride / 4 });
+        made = one === null ? null : [one];
+        byLayout.set(key, made);
+      }
+      return made === null ? null : made[0];
+    };
+    const small = (plan: LeafPlan) => sizes[plan.leaf] <= MAX_GROUPED_LEAF;
+    for (let a = 0; a < plans.length; ) {
+      let leaves = 1;
+      while (
+        small(plans[a]) &&
+        leaves < MAX_LEAVES_PER_DISPATCH &&
+        a + leaves < plans.length &&
+        small(plans[a + leaves]) &&
+        plans[a + leaves].program === plans[a].program &&
+        vector(plans[a + leaves]) === vector(plans[a]) &&
+        shader(a, leaves + 1) !== null
+      ) {
+        leaves++;
+      }
+      const made = shader(a, leaves);
+      if (made === null) return false;
+      let groups = 0;
+      for (const plan of plans.slice(a, a + leaves)) {
+        plan.start = groups;
+        groups += packedGroups(sizes[plan.leaf], formats);
+      }
+      dispatches.push({ shader: made, invocations: 0, groups, first: a, leaves, refs: plans.slice(a, a + leaves).flatMap((plan) => plan.refs), program: plans[a].program });
+      a += leaves;
+    }
+    return true;
+  }
+
+  /**
+   * float32 programs: the vector form, consecutive small leaves of one program sharing a
+   * dispatch while their buffers fit in one; the scalar form (the last n % 4 elements, unaligned
+   * leaves): one per leaf.
+   */
+  private planFloat(
+    plans: LeafPlan[],
+    sizes: readonly number[],
+    shaders: (program: number, form: ShaderForm, leaves: number, refs: readonly KernelData[]) => WgslShader[] | null,
+    dispatches: Dispatch[],
+  ): boolean {
+    const table = { sizes };
     // The vector form: consecutive small leaves of one program share a dispatch while their
     // buffers fit in one; the scalar form (the last n % 4 elements, unaligned leaves): one per leaf.
-    const dispatches: Dispatch[] = [];
     const addLeaves = (first: number, leaves: number, form: ShaderForm): boolean => {
       const refs = plans.slice(first, first + leaves).flatMap((plan) => plan.refs);
       const made = shaders(plans[first].program, form, leaves, refs);
@@ -274,11 +377,28 @@ export class WebGpuKernels {
     for (let a = 0; a < plans.length; a++) {
       if (4 * plans[a].vectors < table.sizes[plans[a].leaf] && !addLeaves(a, 1, 'scalar')) return false;
     }
+    return true;
+  }
+
+  /** Records `dispatches` into tfjs's compute pass, with the call's uniforms. */
+  private encode(
+    programs: readonly Program[],
+    scalars: readonly number[],
+    plans: readonly LeafPlan[],
+    sizes: readonly number[],
+    stride: number,
+    recordBytes: number,
+    dispatches: readonly Dispatch[],
+    overwritten: ReadonlySet<object>,
+    outputs: number,
+    I: number,
+  ): boolean {
+    const device = this.backend.device;
 
     const b = this.backend;
     // Every buffer on the GPU first: uploading may record a copy, which ends the compute pass.
     for (const plan of plans) for (const r of plan.refs) b.uploadToGPU(r.dataId);
-    const uniforms = this.writeUniforms(programs, scalars, plans, table.sizes, stride);
+    const uniforms = this.writeUniforms(programs, scalars, plans, sizes, stride);
     let batch = DEFAULT_SUBMIT_BATCH;
     try {
       batch = Number(tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'));
@@ -287,7 +407,7 @@ export class WebGpuKernels {
     }
     const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
     for (const d of dispatches) {
-      const groups = Math.ceil(d.invocations / WORKGROUP_SIZE);
+      const groups = d.groups ?? Math.ceil(d.invocations / WORKGROUP_SIZE);
       const x = Math.min(groups, maxGroups);
       const y = Math.ceil(groups / x);
       const { pipeline, layout } = this.pipeline(d.shader);
@@ -296,7 +416,9 @@ export class WebGpuKernels {
       if (d.shader.usesValues) {
         entries.push({ binding: 0, resource: { buffer: uniforms.buffer, offset: uniforms.valuesAt[d.program], size: uniforms.valuesBytes[d.program] } });
       }
-      d.shader.bindings.forEach((ref, k) => entries.push({ binding: 2 + k, resource: { buffer: this.bufferOf(d.refs[ref].dataId) } }));
+      if (d.shader.packed?.usesTables) entries.push({ binding: TABLES_BINDING, resource: { buffer: this.tables() } });
+      const firstStorage = d.shader.packed === undefined ? 2 : FIRST_STORAGE_BINDING;
+      d.shader.bindings.forEach((ref, k) => entries.push({ binding: firstStorage + k, resource: { buffer: this.bufferOf(d.refs[ref].dataId) } }));
       const group = device.createBindGroup({ layout, entries });
       b.ensureCommandEncoderReady();
       b.computePassEncoder ??= b.commandEncoder!.beginComputePass();
@@ -317,9 +439,8 @@ export class WebGpuKernels {
     // keep reads already under way from caching theirs.
     if (overwritten.size > 0) this.guardReadCache();
     for (const id of overwritten) this.writtenInPlace.add(id);
-    const I = ins.length;
     for (const plan of plans) {
-      for (let o = 0; o < outs.length; o++) b.tensorMap.get(plan.refs[I + o].dataId)!.values = null;
+      for (let o = 0; o < outputs; o++) b.tensorMap.get(plan.refs[I + o].dataId)!.values = null;
     }
     return true;
   }
@@ -392,7 +513,7 @@ export class WebGpuKernels {
     plans.forEach((plan, n) => {
       const w = (stride / 4) * n;
       words[w] = sizes[plan.leaf];
-      words[w + 1] = 4 * plan.vectors;
+      words[w + 1] = plan.start ?? 4 * plan.vectors;
       plan.refs.forEach((r, k) => (words[w + 2 + k] = r.elementOffset ?? 0));
     });
     const buffer = this.backend.bufferManager.acquireBuffer(data.byteLength, UNIFORM_USAGE);
@@ -410,6 +531,19 @@ export class WebGpuKernels {
       this.pipelines.set(shader.key, made);
     }
     return made;
+  }
+
+  /** The int8 codec tables (packed-wgsl.ts) in a uniform buffer, made once per backend and kept. */
+  private tables(): GpuBuffer {
+    if (this.tablesBuffer === undefined) {
+      const { floats, codes } = int8Tables();
+      const data = new Uint8Array(floats.byteLength + codes.byteLength);
+      data.set(new Uint8Array(floats.buffer), 0);
+      data.set(new Uint8Array(codes.buffer), floats.byteLength);
+      this.tablesBuffer = this.backend.bufferManager.acquireBuffer(data.byteLength, UNIFORM_USAGE);
+      this.backend.queue.writeBuffer(this.tablesBuffer, 0, data.buffer);
+    }
+    return this.tablesBuffer;
   }
 
   private bufferOf(dataId: object): GpuBuffer {

@@ -72,6 +72,11 @@ export interface WgslShader {
   usesValues: boolean;
   /** Per storage binding (2, 3, ...): the ref (of the layout's `same`) whose buffer is bound there. */
   bindings: number[];
+  /**
+   * A packed program's shader (packed-wgsl.ts): its storage bindings start at 3, binding 2 is the
+   * int8 tables' uniform when `usesTables`.
+   */
+  packed?: { usesTables: boolean };
 }
 
 /**
@@ -135,7 +140,7 @@ function readsOf(p: Program, roots: readonly number[], layout: BufferLayout): nu
   return refs;
 }
 
-function neededNodes(p: Program, roots: readonly number[]): boolean[] {
+export function neededNodes(p: Program, roots: readonly number[]): boolean[] {
   const needed = p.nodes.map(() => false);
   for (const r of roots) needed[r] = true;
   for (let k = p.nodes.length - 1; k >= 0; k--) {
@@ -148,7 +153,7 @@ function neededNodes(p: Program, roots: readonly number[]): boolean[] {
 const LANES = ['x', 'y', 'z', 'w'];
 
 /** `name[i / 4].xyzw[i % 4]`: element i of an array of vec4s. */
-function lane(name: string, i: number): string {
+export function lane(name: string, i: number): string {
   return `${name}[${i >> 2}].${LANES[i & 3]}`;
 }
 
@@ -252,7 +257,7 @@ function shaderOf(p: Program, layout: BufferLayout, outputs: readonly number[]):
  * lane by lane: NaN as tfjs tests it (by its bits), its max and min with their NaN rule, and its
  * comparison value read as where's condition.
  */
-function helpers(vector: boolean): string {
+export function helpers(vector: boolean): string {
   const [T, U, I, B] = vector ? ['vec4<f32>', 'vec4<u32>', 'vec4<i32>', 'vec4<bool>'] : ['f32', 'u32', 'i32', 'bool'];
   const extreme = (fn: 'max' | 'min') => `
 fn ${fn}_nan(a: ${T}, b: ${T}, nan: f32) -> ${T} {
@@ -270,7 +275,7 @@ fn condition(a: ${T}, b: ${T}, holds: ${B}) -> ${B} {
 const COMPARISONS: Record<string, string> = { lt: '<', gt: '>', le: '<=', ge: '>=', eq: '==' };
 const ARITHMETIC: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/' };
 
-function expression(node: Exclude<ProgramNode, { op: 'input' | 'scalar' | 'const' }>, nan: () => string): string {
+export function expression(node: Exclude<ProgramNode, { op: 'input' | 'scalar' | 'const' }>, nan: () => string): string {
   const [a, b, c] = node.args.map((x) => `x${x}`);
   if (node.op in ARITHMETIC) return `${a} ${ARITHMETIC[node.op]} ${b}`;
   if (isMask(node)) return `condition(${a}, ${b}, ${a} ${COMPARISONS[node.op]} ${b})`;
