@@ -68,4 +68,12 @@ export interface KernelBackend {
    * copies through `dataSync` and `tf.tensor` with the typed-array codec.
    */
   packedHost?(backend: tf.KernelBackend): PackedHost;
+  /**
+   * Whether the kernel runs the call `attrs` (with `attrs.slotFormats`) on the packed slots
+   * themselves: it decodes the packed words, computes the step in float32 and encodes the new
+   * moments into packed leaves in the same pass, with no float32 copies (the active backend
+   * instance; `false` where a device limit stands in the way). Without it, or when it says
+   * `false`, packed slots go through float32 copies (packed.ts).
+   */
+  runsPackedSlots?(attrs: FusedAttrs): boolean;
 }

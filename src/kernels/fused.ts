@@ -113,7 +113,8 @@ function runFused<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Updates, S] {
-  if (spec.slotFormats !== undefined) {
+  const packed = packedCall(kernels, spec, updates, state, params, apply, sumOfSquares);
+  if (packed === undefined && spec.slotFormats !== undefined) {
     const unpacked = unpackSlots(kernels, spec, state, updates);
     try {
       return runFused(kernels, unpacked.spec, updates, state, params, apply, sumOfSquares, extra);
@@ -121,7 +122,7 @@ function runFused<S>(
       unpacked.release();
     }
   }
-  const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
+  const prepared = packed ?? prepare(kernels, spec, updates, state, params, apply, sumOfSquares);
   const { attrs, kernelInputs, def } = prepared;
   const next = spec.next(state);
   const observed = observe(kernels, spec, prepared, state, updates, params, extra);
@@ -159,9 +160,11 @@ function runInPlace<S>(
   sumOfSquares?: number,
   extra?: ExtraArgs,
 ): [Params, S] | undefined {
-  // Packed slots are never written in place: only their float32 copies are (see fusedApply).
-  if (spec.slotFormats !== undefined) return undefined;
-  const prepared = prepare(kernels, spec, grads, state, params, true, sumOfSquares);
+  // Packed slots are written in place only by a kernel that encodes them itself (the words it
+  // writes are the words it read); otherwise their float32 copies are (see fusedApply).
+  const packed = packedCall(kernels, spec, grads, state, params, true, sumOfSquares);
+  if (packed === undefined && spec.slotFormats !== undefined) return undefined;
+  const prepared = packed ?? prepare(kernels, spec, grads, state, params, true, sumOfSquares);
   const { attrs, table, writable } = prepared;
   if (!ownsBuffers(kernels, writable, table.inputs[0]!)) return undefined;
   const next = spec.next(state);
@@ -180,6 +183,25 @@ function runInPlace<S>(
     if (!written) observed.discard();
   }
   return undefined;
+}
+
+/**
+ * `spec`'s call laid out with its packed slots as they are, when the kernels decode and encode
+ * them in the step itself ({@link KernelBackend.runsPackedSlots}) and can run this call (no flat
+ * slots, the device's limits); `undefined` otherwise: the float32 copies of packed.ts then.
+ */
+function packedCall<S>(
+  kernels: KernelBackend,
+  spec: FusedSpec<S>,
+  updates: Updates,
+  state: S,
+  params: Params | undefined,
+  apply: boolean,
+  sumOfSquares?: number,
+): Prepared | undefined {
+  if (spec.slotFormats === undefined || spec.flatSlots === true || kernels.runsPackedSlots === undefined) return undefined;
+  const prepared = prepare(kernels, spec, updates, state, params, apply, sumOfSquares, true);
+  return kernels.runsPackedSlots(prepared.attrs) ? prepared : undefined;
 }
 
 /** Nothing observed: the state as the kernel leaves it. */
@@ -234,7 +256,7 @@ export function fusedApply<S>(
   checkStateOf(tx, state);
   if (fused === undefined) return wrapper!.apply(grads, state, params, inPlace, sumOfSquares, extra);
   const spec = fusedSpecOf(tx)!;
-  if (spec.slotFormats !== undefined) {
+  if (spec.slotFormats !== undefined && (spec.flatSlots === true || kernels.runsPackedSlots === undefined)) {
     // Packed slots: decoded once into float32 copies, which are the step's own. With `inPlace`
     // the kernel writes the new moments into them and the parameters into theirs (where the
     // parameters' buffers are the caller's to give up), sparing an allocation per tensor.

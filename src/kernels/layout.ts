@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { packedWords, type SlotFormat } from '../internal/state-dtype.js';
 import type { Program } from './program.js';
 
 /**
@@ -47,6 +48,12 @@ export interface FusedAttrs {
    * pre-pass).
    */
   slotsRead?: boolean;
+  /**
+   * How each slot is stored, in slot order, when the kernel reads and writes packed slots itself
+   * (see KernelBackend.runsPackedSlots): a packed slot's inputs are its packed int32 leaves, and
+   * its outputs new packed int32 leaves (or, in place, the same ones), never float32 copies.
+   */
+  slotFormats?: readonly SlotFormat[];
 }
 
 /**
@@ -174,7 +181,25 @@ export function outputShapes(inputs: readonly tf.TensorInfo[], attrs: FusedAttrs
   const shapes = inputs.slice(0, attrs.leaves).map((t) => t.shape);
   const total = shapes.reduce((n, s) => n + sizeOf(s), 0);
   const out: number[][] = [...shapes];
-  if (!attrs.slotsRead) for (let k = 0; k < attrs.slotCount; k++) out.push(...(attrs.flatSlots ? [[total]] : shapes));
+  if (!attrs.slotsRead) {
+    for (let k = 0; k < attrs.slotCount; k++) {
+      const format = attrs.slotFormats?.[k] ?? 'float32';
+      if (format !== 'float32') out.push(...shapes.map((s) => [packedWords(format, sizeOf(s))]));
+      else out.push(...(attrs.flatSlots ? [[total]] : shapes));
+    }
+  }
+  return out;
+}
+
+/** The dtypes of the kernel's outputs (see {@link outputShapes}): int32 for packed slots. */
+export function outputDtypes(attrs: FusedAttrs): Array<'float32' | 'int32'> {
+  const out: Array<'float32' | 'int32'> = new Array<'float32' | 'int32'>(attrs.leaves).fill('float32');
+  if (!attrs.slotsRead) {
+    for (let k = 0; k < attrs.slotCount; k++) {
+      const dtype = (attrs.slotFormats?.[k] ?? 'float32') === 'float32' ? 'float32' : 'int32';
+      out.push(...new Array<'float32' | 'int32'>(attrs.flatSlots ? 1 : attrs.leaves).fill(dtype));
+    }
+  }
   return out;
 }
 

@@ -30,7 +30,9 @@ export interface Prepared {
 
 /**
  * Checks the trees exactly as the composite path does (before anything is created), evaluates
- * the per-step scalars and lays the leaves out for the kernel.
+ * the per-step scalars and lays the leaves out for the kernel. With `packed`, `spec`'s packed
+ * slots are laid out as they are (packed int32 leaves, `attrs.slotFormats`), for a kernel that
+ * decodes and encodes them itself.
  */
 export function prepare<S>(
   kernels: KernelBackend,
@@ -40,6 +42,7 @@ export function prepare<S>(
   params: Params | undefined,
   apply: boolean,
   sumOfSquares?: number,
+  packed = false,
 ): Prepared {
   const slotTrees = spec.slots(state);
   const hasParams = apply || spec.readsParams(state);
@@ -57,7 +60,9 @@ export function prepare<S>(
     names.push('params');
     trees.push(params!);
   }
-  const [leaves, def] = flattenFloatTrees(spec.owner, names, trees);
+  // Packed slots (the kernel reads the words itself): checked as packed leaves of the updates' sizes.
+  const formats = packed && !flat ? spec.slotFormats : undefined;
+  const [leaves, def] = flattenFloatTrees(spec.owner, names, trees, formats && ['float32', ...formats, ...(hasParams ? ['float32' as const] : [])]);
   const sizes = leaves[0].map((g) => g.size);
   const flatSlots = flat ? slotTrees.map((t, k) => checkFlatSlot(spec, k, t, sizes)) : [];
   const scalars = spec.scalars(state);
@@ -78,6 +83,7 @@ export function prepare<S>(
       ...(sumOfSquares === undefined ? {} : { sumOfSquares }),
       ...(spec.clipNorm !== undefined && sumOfSquares === undefined && kernels.deviceClip ? { deviceClip: true } : {}),
       ...(flat ? { flatSlots: true } : {}),
+      ...(formats === undefined ? {} : { slotFormats: formats }),
     },
     table: { sizes, inputs: [grads, paramLeaves, ...slots], outputs: [] },
     kernelInputs: [...grads, ...(paramLeaves ?? []), ...slotTensors],
