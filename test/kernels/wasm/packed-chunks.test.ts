@@ -56,7 +56,7 @@ function train(tx: GradientTransformation<any>, sizes = SIZES): { params: Params
   let params: Params = Object.fromEntries(sizes.map((n, j) => [`l${j}`, leaf(n, j)]));
   let state = tx.init(params);
   for (let k = 0; k < 3; k++) {
-    const grads = tf.tidy(() => Object.fromEntries(Object.entries(params).map(([key, p], j) => [key, tf.add(tf.mul(p as tf.Tensor, k + 1), leaf(sizes[j], 10 + j + k))])));
+    const grads = tf.tidy(() => Object.fromEntries(Object.entries(params as Record<string, tf.Tensor>).map(([key, p], j) => [key, tf.add(tf.mul(p, k + 1), leaf(sizes[j], 10 + j + k))])));
     if (k % 2 === 0) ({ params, state } = api.trainStep(tx, params, state, grads));
     else {
       const [u, next]: [Params, unknown] = tx.update(grads, state, params);
