@@ -20,8 +20,9 @@ export interface FusedSpec<S> {
   flatSlots?: boolean;
   /**
    * How each slot is stored, in kernel order, when some are packed (`stateDtype` bfloat16 or
-   * int8): the host kernels (wasm, cpu) run them through float32 copies (see packed.ts); the GPU
-   * backends and `flatten` run them composite.
+   * int8): a kernel that decodes and encodes them itself reads them as they are
+   * (KernelBackend.runsPackedSlots: wasm and cpu chunk by chunk, webgpu in its WGSL); other
+   * backends run them through float32 copies (see packed.ts); `flatten` runs them composite.
    */
   slotFormats?: readonly SlotFormat[];
   /** Names of the slots for messages (`'state.mu'`), in kernel order. */
