@@ -1,4 +1,4 @@
-import type { PackedFormat } from '../../internal/state-dtype.js';
+import { packedHeader, type PackedFormat } from '../../internal/state-dtype.js';
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import { CHUNK, type CodecMemory } from '../wasm/codec-memory.js';
 
@@ -44,7 +44,7 @@ export function runPackedOnCpu(
   const base: FusedAttrs = attrs.clipNorm > 0 && attrs.sumOfSquares === undefined ? { ...attrs, sumOfSquares: sumOfSquares() } : attrs;
   const writes = !attrs.slotsRead;
 
-  if (writes) for (const k of packed) for (let j = 0; j < count; j++) table.outputs[1 + k]![j][0] = table.sizes[j];
+  if (writes) for (const k of packed) for (let j = 0; j < count; j++) table.outputs[1 + k]![j][0] = packedHeader(formats[k] as PackedFormat, table.sizes[j]);
 
   const flush = (pieces: readonly Piece[]) => {
     for (const p of pieces) {

@@ -1,3 +1,6 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { notePackedHeader } from '../../internal/packed-headers.js';
+import { packedHeader, type PackedFormat } from '../../internal/state-dtype.js';
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import type { WasmKernels } from './runner.js';
 
@@ -52,16 +55,22 @@ export function runPackedChunks(
 
   for (let j = 0; j < count; j++) {
     const n = table.sizes[j];
-    // Every output leaf's count word, also for a leaf with no values (the rest is the codec's).
+    // Every output leaf's header, also for a leaf with no values (the rest is the codec's); an
+    // output written in place keeps the header it had (the same values, the same format).
     if (writes) {
       const words = new Int32Array(heap());
-      for (const k of packedSlots) words[kernels.offset(table.outputs[outAt(k)]![j].dataId) >>> 2] = n;
+      for (const k of packedSlots) {
+        const out = table.outputs[outAt(k)]![j];
+        const header = packedHeader(formats[k] as PackedFormat, n);
+        words[kernels.offset(out.dataId) >>> 2] = header;
+        notePackedHeader(out as unknown as tf.Tensor, header);
+      }
     }
     const run = runs[attrs.variants[j] ?? 0];
     for (let start = 0; start < n; start += PACKED_CHUNK) {
       const c = Math.min(PACKED_CHUNK, n - start);
       for (const k of packedSlots) {
-        const format = formats[k] as Exclude<(typeof formats)[number], 'float32'>;
+        const format = formats[k] as PackedFormat;
         kernels.codecChunk(false, format, table.inputs[inAt(k)]![j].dataId, n, start, c, region.get(k)!);
       }
       values[0] = c;
@@ -73,7 +82,7 @@ export function runPackedChunks(
       run(...values);
       if (!writes) continue;
       for (const k of packedSlots) {
-        const format = formats[k] as Exclude<(typeof formats)[number], 'float32'>;
+        const format = formats[k] as PackedFormat;
         kernels.codecChunk(true, format, table.outputs[outAt(k)]![j].dataId, n, start, c, region.get(k)!);
       }
     }
