@@ -71,14 +71,15 @@ function train(tx: GradientTransformation<any>, sizes = SIZES): { params: Params
   return { params, state };
 }
 
-const CASES: Array<[string, () => GradientTransformation<any>, boolean]> = [
-  ['adamw int8', () => api.adamw(0.05, { stateDtype: 'int8', weightDecay: 0.01 }), true],
+/** Each case: its name, the transformation, its leaves, and whether to compare with the composite path too. */
+const CASES: Array<[string, () => GradientTransformation<any>, number[], boolean]> = [
+  ['adamw int8', () => api.adamw(0.05, { stateDtype: 'int8', weightDecay: 0.01 }), SIZES, true],
   // (The copies' step equals the composite one: test/internal/state-dtype.test.ts.)
-  ['ademamix bfloat16', () => api.ademamix(0.05, { stateDtype: 'bfloat16' }), false],
+  ['ademamix bfloat16', () => api.ademamix(0.05, { stateDtype: 'bfloat16' }), SIZES, false],
   // The kernels' clip scale and lamb's per-leaf norms (a pre-pass reading the packed slots)
   // come from float64 sums of squares, the composite ones from float32 tf ops: float32 states differ there too.
-  ['clip + lion int8', () => api.chain(api.clipByGlobalNorm(1), api.lion(0.05, { stateDtype: 'int8' })), false],
-  ['lamb bfloat16', () => api.lamb(0.05, { stateDtype: 'bfloat16' }), false],
+  ['clip + lion int8', () => api.chain(api.clipByGlobalNorm(1), api.lion(0.05, { stateDtype: 'int8' })), [CHUNK + 1, 5, 0], false],
+  ['lamb bfloat16', () => api.lamb(0.05, { stateDtype: 'bfloat16' }), [CHUNK + 1, 5, 0], false],
 ];
 
 const BACKENDS: Array<[string, KernelBackend, boolean]> = [
@@ -94,17 +95,17 @@ describe.each(BACKENDS)('packed slots chunk by chunk on %s', (name, kernels, til
   });
   afterAll(() => setCpuTiles(true));
 
-  it.each(tiles ? CASES : CASES.slice(0, 1))('%s: equals the float32 copies (and the composite path) bit for bit across chunk edges', (_, make, composite) => {
+  it.each(tiles ? CASES : CASES.slice(0, 1))('%s: equals the float32 copies (and the composite path) bit for bit across chunk edges', (_, make, sizes, composite) => {
     const tx = make();
     expect(inMode('auto', () => api.kernelPath(tx))).toBe(kernels.path);
     const before = tf.memory().numTensors;
-    const chunked = inMode('auto', () => train(tx));
-    const copies = inMode('auto', () => withCopies(kernels, () => train(tx)));
+    const chunked = inMode('auto', () => train(tx, sizes));
+    const copies = inMode('auto', () => withCopies(kernels, () => train(tx, sizes)));
     expectBitwiseEqual(chunked, copies);
     if (composite && name === 'wasm') {
       // The composite int8 codec is slow on big leaves: one leaf over a chunk's edge.
-      const sizes = [CHUNK + 1, 5];
-      const pair = [inMode('auto', () => train(tx, sizes)), inMode('composite', () => train(tx, sizes))];
+      const small = [CHUNK + 1, 5];
+      const pair = [inMode('auto', () => train(tx, small)), inMode('composite', () => train(tx, small))];
       expectBitwiseEqual(pair[0], pair[1]);
       api.treeDispose(pair as never);
     }
