@@ -20,9 +20,10 @@ export interface FusedSpec<S> {
   flatSlots?: boolean;
   /**
    * How each slot is stored, in kernel order, when some are packed (`stateDtype` bfloat16 or
-   * int8): the host kernels (wasm, cpu) run them through float32 copies (see packed.ts); webgpu
-   * decodes and encodes them inside its program (KernelBackend.runsPackedSlots), or through
-   * copies where that cannot run; `flatten` runs them composite, webgl refuses them.
+   * int8): a kernel that decodes and encodes them itself reads them as they are
+   * (KernelBackend.runsPackedSlots: wasm and cpu chunk by chunk, webgpu in its WGSL); other
+   * backends (webgl, with its GLSL codecs) and a state in another backend's layout run them
+   * through float32 copies (see packed.ts); `flatten` runs them composite.
    */
   slotFormats?: readonly SlotFormat[];
   /** Names of the slots for messages (`'state.mu'`), in kernel order. */

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '../backend.js';
-import { clipScale, inputList, mapTable, outputShapes, sizeOf, tableOf, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
+import { clipScale, inputList, mapTable, outputDtypes, outputShapes, sizeOf, tableOf, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
+import { notePackedHeader } from '../../internal/packed-headers.js';
+import { CodecMemory } from '../wasm/codec-memory.js';
 import { ProgramTiles } from '../wasm/tiles.js';
 import { runProgramLoops } from './compile.js';
 import { claim, cpuValues, watchCpuBackend, writeOnCpu, type CpuBackendLike } from './ownership.js';
 import { cpuHost } from './packed-host.js';
+import { runPackedOnCpu } from './packed-chunks.js';
 
 let cpuTiles = true;
 
@@ -47,6 +50,17 @@ function runOnCpu(attrs: FusedAttrs, table: KernelTable<Float32Array>): void {
   if (tiles === null || !tiles.run(attrs, table, scalars)) runProgramLoops(attrs, table, scalars);
 }
 
+/** Whether a call reads packed slots: cpu/packed-chunks.ts runs it. */
+function packedCall(attrs: FusedAttrs): boolean {
+  return attrs.slotFormats !== undefined && attrs.slotFormats.some((f) => f !== 'float32');
+}
+
+/** A call over the cpu backend's arrays, its packed slots' leaves int32 arrays (see packedCall). */
+function runCall(attrs: FusedAttrs, table: KernelTable<Float32Array | Int32Array>): void {
+  if (!packedCall(attrs)) runOnCpu(attrs, table as KernelTable<Float32Array>);
+  else runPackedOnCpu(CodecMemory.get()!, attrs, table, runOnCpu, () => sumOfSquaresOf(table.inputs[0] as Float32Array[]));
+}
+
 /**
  * tfjs-backend-cpu: the generated programs over the backend's Float32Arrays. The backend hands
  * arrays out without counting (`dataSync`, `tf.tensor(array)`, slices), so every write goes
@@ -59,32 +73,55 @@ export const cpuBackend: KernelBackend = {
   ready: () => true,
   leafNorms: true,
   packedHost: (backend) => cpuHost(backend as unknown as CpuBackendLike),
+  // Packed slots go through the SIMD codec in batches around the float32 step (cpu/packed-chunks.ts).
+  runsPackedSlots: (attrs) => attrs.flatSlots !== true && CodecMemory.get() !== null,
   deviceClip: false,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as FusedAttrs;
     const b = backend as unknown as CpuBackendLike & {
-      makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+      makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): tf.TensorInfo;
     };
     const ins = inputList(inputs);
     // The backend keeps the given arrays as the outputs' data, so the kernel writes them there;
     // they are the library's own (ownership.ts) until handed out.
     watchCpuBackend(b);
-    const outs = outputShapes(ins, a).map((shape) => {
+    const dtypes = a.slotFormats === undefined ? undefined : outputDtypes(a);
+    const outs = outputShapes(ins, a).map((shape, i) => {
+      // A packed slot's new leaf: int32 words (never written in place, so not claimed).
+      if (dtypes?.[i] === 'int32') return b.makeTensorInfo(shape, 'int32', new Int32Array(sizeOf(shape)));
       const values = new Float32Array(sizeOf(shape));
       const out = b.makeTensorInfo(shape, 'float32', values);
       claim(values);
       return out;
     });
-    runOnCpu(a, mapTable(tableOf(a, ins, outs), (t) => cpuView(b, t)));
+    runCall(a, mapTable(tableOf(a, ins, outs), (t) => cpuView(b, t)));
+    // The new packed leaves' headers, as packed.ts records those it makes.
+    outs.forEach((out, i) => dtypes?.[i] === 'int32' && notePackedHeader(out as unknown as tf.Tensor, cpuValues(b, out.dataId)[0]));
     return outs;
   },
   mayWriteInPlace: () => true,
   runInPlace: (attrs, table, written) => {
     const b = active();
     const inputs = mapTable(table, (t) => cpuView(b, t)).inputs;
-    writeOnCpu(b, written, (target) =>
-      runOnCpu(attrs, { sizes: table.sizes, inputs, outputs: table.outputs.map((list) => (list === null ? null : list.map(target))) }),
+    // A packed slot's new words go into a new int32 array, installed once the step has run.
+    const fresh = new Map<object, Int32Array>();
+    const packed = (pos: number) => packedCall(attrs) && pos >= 1 && (attrs.slotFormats![pos - 1] ?? 'float32') !== 'float32';
+    if (packedCall(attrs)) {
+      table.outputs.forEach((list, pos) => {
+        if (list !== null && packed(pos)) for (const t of list) fresh.set(t.dataId, new Int32Array(t.size));
+      });
+    }
+    writeOnCpu(
+      b,
+      written.filter((t) => !fresh.has(t.dataId)),
+      (target) =>
+        runCall(attrs, {
+          sizes: table.sizes,
+          inputs,
+          outputs: table.outputs.map((list, pos) => (list === null ? null : list.map((t) => (packed(pos) ? fresh.get(t.dataId)! : target(t))))),
+        }),
     );
+    for (const [dataId, values] of fresh) (b.data.get(dataId) as unknown as { values: Int32Array }).values = values;
     return true;
   },
   sumOfSquares: (leaves) => sumOfSquaresOf(leaves.map((t) => cpuValues(active(), t.dataId))),

@@ -1,12 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '../backend.js';
-import { inputList, outputShapes, tableOf, type FusedAttrs } from '../layout.js';
-import { WasmKernels, type WasmBackendLike } from './runner.js';
+import { inputList, outputDtypes, outputShapes, tableOf, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
+import { heapOf, WasmKernels, type WasmBackendLike } from './runner.js';
+import { hasPackedSlots, runPackedChunks } from './packed-chunks.js';
 import { wasmHost } from './packed-host.js';
 
 /** The kernels of the active backend, which the dispatcher has found ready. */
 function active(): WasmKernels {
   return WasmKernels.for(tf.backend() as unknown as WasmBackendLike)!;
+}
+
+/** Runs a call on `kernels`: packed slots chunk by chunk (packed-chunks.ts), others leaf by leaf. */
+function runOn(kernels: WasmKernels, attrs: FusedAttrs, table: KernelTable<KernelData>): void {
+  if (hasPackedSlots(attrs)) runPackedChunks(kernels, attrs, table, () => heapOf(tf.backend() as unknown as WasmBackendLike)!.buffer as ArrayBuffer);
+  else kernels.run(attrs, table);
 }
 
 /**
@@ -20,6 +27,8 @@ export const wasmBackend: KernelBackend = {
   ready: (backend) => WasmKernels.for(backend as unknown as WasmBackendLike) !== null,
   leafNorms: true,
   packedHost: (backend) => wasmHost(backend as unknown as WasmBackendLike),
+  // Packed slots are decoded and encoded chunk by chunk around the program (packed-chunks.ts).
+  runsPackedSlots: (attrs) => attrs.flatSlots !== true,
   deviceClip: false,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as FusedAttrs;
@@ -27,14 +36,15 @@ export const wasmBackend: KernelBackend = {
     const kernels = WasmKernels.for(b);
     if (!kernels) throw new Error('tfjs-optax: the wasm kernels are not available on this backend');
     const ins = inputList(inputs);
-    const outs = outputShapes(ins, a).map((shape) => b.makeOutput(shape, 'float32'));
-    kernels.run(a, tableOf(a, ins, outs));
+    const dtypes = a.slotFormats === undefined ? undefined : outputDtypes(a);
+    const outs = outputShapes(ins, a).map((shape, i) => b.makeOutput(shape, dtypes?.[i] ?? 'float32'));
+    runOn(kernels, a, tableOf(a, ins, outs));
     return outs;
   },
   mayWriteInPlace: () => true,
   runInPlace: (attrs, table, written) => {
     const kernels = active();
-    kernels.run(attrs, table);
+    runOn(kernels, attrs, table);
     for (const t of written) kernels.changed(t.dataId, t.size);
     return true;
   },

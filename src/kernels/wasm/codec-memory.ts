@@ -11,7 +11,7 @@ import { kernelModule, type KernelExports } from './runner.js';
  */
 
 /** Values per chunk: whole int8 blocks and bfloat16 pairs, 256 KiB of float32. */
-const CHUNK = 65536;
+export const CHUNK = 65536;
 /** Bytes of one map's int8 tables: midpoints, codes by upper 16 bits, map. */
 const TABLES = 1024 + 65536 + 1024;
 // The memory's regions (byte addresses): the two maps' tables, a chunk's values, its scales, its codes.
@@ -46,38 +46,50 @@ export class CodecMemory {
   /** Decodes packed leaf `packed` (element 0 its count) into `out` (its `out.length` values). */
   unpack(format: PackedFormat, packed: Int32Array, out: Float32Array): void {
     const n = out.length;
-    const blocks = Math.ceil(n / INT8_BLOCK);
-    for (let a = 0; a < n; a += CHUNK) {
-      const c = Math.min(CHUNK, n - a);
-      if (format === 'bfloat16') {
-        this.i32.set(packed.subarray(1 + a / 2, 1 + a / 2 + Math.ceil(c / 2)), CODES / 4);
-        this.exports.bf16unpack(CODES, VALUES, c);
-      } else {
-        this.i32.set(packed.subarray(1 + a / INT8_BLOCK, 1 + Math.ceil((a + c) / INT8_BLOCK)), SCALES / 4);
-        this.i32.set(packed.subarray(1 + blocks + a / 4, 1 + blocks + Math.ceil((a + c) / 4)), CODES / 4);
-        const map = (format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES) + 1024 + 65536;
-        this.exports.int8unpack(SCALES, CODES, VALUES, c, map);
-      }
-      out.set(this.f32.subarray(VALUES / 4, VALUES / 4 + c), a);
-    }
+    for (let a = 0; a < n; a += CHUNK) this.unpackStretch(format, packed, n, a, out.subarray(a, Math.min(n, a + CHUNK)));
   }
 
   /** Encodes `values` into `out`, a packed leaf of their count (every element written). */
   pack(format: PackedFormat, values: Float32Array, out: Int32Array): void {
     const n = values.length;
-    const blocks = Math.ceil(n / INT8_BLOCK);
     out[0] = packedHeader(format, n);
-    for (let a = 0; a < n; a += CHUNK) {
-      const c = Math.min(CHUNK, n - a);
-      this.f32.set(values.subarray(a, a + c), VALUES / 4);
-      if (format === 'bfloat16') {
-        this.exports.bf16pack(VALUES, CODES, c);
-        out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 2)), 1 + a / 2);
-      } else {
-        this.exports.int8pack(VALUES, SCALES, CODES, c, format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES);
-        out.set(this.i32.subarray(SCALES / 4, SCALES / 4 + Math.ceil(c / INT8_BLOCK)), 1 + a / INT8_BLOCK);
-        out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 4)), 1 + blocks + a / 4);
-      }
+    for (let a = 0; a < n; a += CHUNK) this.packStretch(format, values.subarray(a, Math.min(n, a + CHUNK)), n, a, out);
+  }
+
+  /**
+   * Decodes values `[start, start + out.length)` of the packed leaf `packed` of `n` values into
+   * `out`: `start` a multiple of {@link CHUNK}'s blocks (256), at most {@link CHUNK} values.
+   */
+  unpackStretch(format: PackedFormat, packed: Int32Array, n: number, start: number, out: Float32Array): void {
+    const c = out.length;
+    if (format === 'bfloat16') {
+      this.i32.set(packed.subarray(1 + start / 2, 1 + start / 2 + Math.ceil(c / 2)), CODES / 4);
+      this.exports.bf16unpack(CODES, VALUES, c);
+    } else {
+      const blocks = Math.ceil(n / INT8_BLOCK);
+      this.i32.set(packed.subarray(1 + start / INT8_BLOCK, 1 + Math.ceil((start + c) / INT8_BLOCK)), SCALES / 4);
+      this.i32.set(packed.subarray(1 + blocks + start / 4, 1 + blocks + Math.ceil((start + c) / 4)), CODES / 4);
+      const map = (format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES) + 1024 + 65536;
+      this.exports.int8unpack(SCALES, CODES, VALUES, c, map);
+    }
+    out.set(this.f32.subarray(VALUES / 4, VALUES / 4 + c));
+  }
+
+  /**
+   * Encodes `values`, values `[start, start + values.length)` of a leaf of `n`, into their words
+   * of `out`, a packed leaf of `n` values (as {@link unpackStretch}; the count word not written).
+   */
+  packStretch(format: PackedFormat, values: Float32Array, n: number, start: number, out: Int32Array): void {
+    const c = values.length;
+    this.f32.set(values, VALUES / 4);
+    if (format === 'bfloat16') {
+      this.exports.bf16pack(VALUES, CODES, c);
+      out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 2)), 1 + start / 2);
+    } else {
+      const blocks = Math.ceil(n / INT8_BLOCK);
+      this.exports.int8pack(VALUES, SCALES, CODES, c, format === 'int8-signed' ? SIGNED_TABLES : UNSIGNED_TABLES);
+      out.set(this.i32.subarray(SCALES / 4, SCALES / 4 + Math.ceil(c / INT8_BLOCK)), 1 + start / INT8_BLOCK);
+      out.set(this.i32.subarray(CODES / 4, CODES / 4 + Math.ceil(c / 4)), 1 + blocks + start / 4);
     }
   }
 

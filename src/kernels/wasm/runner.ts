@@ -3,7 +3,7 @@ import { cachedProgramKey, type Program } from '../program.js';
 import { programModuleBytes } from './emit.js';
 import { OPTIMIZER_KERNELS_WASM, OPTIMIZER_KERNELS_WASM_SHARED } from './binary.generated.js';
 import { int8CodecTables } from '../../internal/packed-codec.js';
-import { INT8_BLOCK } from '../../internal/state-dtype.js';
+import { INT8_BLOCK, type PackedFormat } from '../../internal/state-dtype.js';
 
 /**
  * Runs the WebAssembly SIMD kernels on the tfjs wasm backend's own memory: the modules generated
@@ -179,7 +179,34 @@ export class WasmKernels {
    * outputs, and the scalars (then the clip scale) written once into the block.
    */
   run(attrs: FusedAttrs, table: KernelTable<{ dataId: object; size?: number; elementOffset?: number }>): void {
-    const programs = attrs.programs;
+    const count = table.sizes.length;
+    const { scalarsOf } = this.scalarBlocks(attrs, table);
+    const runs = attrs.programs.map((p) => this.programRun(p));
+    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
+    const args: number[] = new Array(1 + ins.length + outs.length + 1);
+    for (let j = 0; j < count; j++) {
+      const n = table.sizes[j];
+      if (n === 0) continue;
+      args[0] = n;
+      let k = 1;
+      for (const list of ins) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
+      for (const list of outs) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
+      args[k] = scalarsOf(j);
+      runs[attrs.variants[j] ?? 0](...args);
+    }
+  }
+
+  /**
+   * Writes the scalars of a call into the block (the per-step scalars, the clip scale, each
+   * leaf's own), followed by `scratchBytes` of scratch (16-byte aligned): returns the address of
+   * leaf j's scalars and of the scratch. Both stay valid until the next call.
+   */
+  scalarBlocks(
+    attrs: FusedAttrs,
+    table: KernelTable<{ dataId: object; size?: number }>,
+    scratchBytes = 0,
+  ): { scalarsOf(leaf: number): number; scratch: number } {
     const count = table.sizes.length;
     const grads = table.inputs[0]!;
     const clip =
@@ -191,7 +218,8 @@ export class WasmKernels {
     const own = attrs.leafScalars === undefined || count === 0 ? 0 : attrs.leafScalars.length / count;
     const width = scalarCount + own;
     const blocks = own > 0 ? count : 1;
-    this.reserve(4 * width * blocks);
+    const scratchAt = (4 * width * blocks + 15) & ~15;
+    this.reserve(scratchAt + scratchBytes + 16);
     const scalarsAt = this.block;
     const floats = new Float32Array(this.memory.buffer, scalarsAt, width * blocks);
     for (let j = 0; j < blocks; j++) {
@@ -199,24 +227,11 @@ export class WasmKernels {
       if (attrs.clipNorm > 0) floats[j * width + attrs.scalars.length] = clip;
       if (own > 0) floats.set(attrs.leafScalars!.slice(j * own, (j + 1) * own), j * width + scalarCount);
     }
-    const runs = programs.map((p) => this.programRun(p));
-    const ins = table.inputs.filter((x): x is NonNullable<typeof x> => x !== null);
-    const outs = table.outputs.filter((x): x is NonNullable<typeof x> => x !== null);
-    const args: number[] = new Array(1 + ins.length + outs.length + 1);
-    for (let j = 0; j < count; j++) {
-      const n = table.sizes[j];
-      if (n === 0) continue;
-      args[0] = n;
-      let k = 1;
-      for (const list of ins) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
-      for (const list of outs) args[k++] = this.offset(list[j].dataId, list[j].elementOffset);
-      args[k] = scalarsAt + (own > 0 ? 4 * width * j : 0);
-      runs[attrs.variants[j] ?? 0](...args);
-    }
+    return { scalarsOf: (j) => scalarsAt + (own > 0 ? 4 * width * j : 0), scratch: (scalarsAt + scratchAt + 15) & ~15 };
   }
 
   /** The `run` export of `program`'s module on this memory, compiled and instantiated once. */
-  private programRun(program: Program): (...args: number[]) => void {
+  programRun(program: Program): (...args: number[]) => void {
     const key = cachedProgramKey(program);
     let run = this.programs.get(key);
     if (run === undefined) {
@@ -260,6 +275,26 @@ export class WasmKernels {
     const values = this.offset(floats);
     if (pack) this.exports.int8pack(values, scales, codes, n, tables);
     else this.exports.int8unpack(scales, codes, values, n, tables + 1024 + 65536);
+  }
+
+  /**
+   * The codec on `count` values of a packed leaf of `n` values from value `start` (a multiple of
+   * {@link INT8_BLOCK}: whole int8 blocks and bfloat16 pairs), and float32 values at heap address
+   * `values`: `pack` writes the stretch's scale and code words, else the values.
+   */
+  codecChunk(pack: boolean, format: PackedFormat, packed: object, n: number, start: number, count: number, values: number): void {
+    if (count === 0) return;
+    if (format === 'bfloat16') {
+      const codes = this.offset(packed, 1 + start / 2);
+      if (pack) this.exports.bf16pack(values, codes, count);
+      else this.exports.bf16unpack(codes, values, count);
+      return;
+    }
+    const tables = this.int8Tables(format === 'int8-signed');
+    const scales = this.offset(packed, 1 + start / INT8_BLOCK);
+    const codes = this.offset(packed, 1 + Math.ceil(n / INT8_BLOCK)) + start;
+    if (pack) this.exports.int8pack(values, scales, codes, count, tables);
+    else this.exports.int8unpack(scales, codes, values, count, tables + 1024 + 65536);
   }
 
   /** The heap address of the int8 tables of a map, copied there on first use (kept for good). */
