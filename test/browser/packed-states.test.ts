@@ -148,8 +148,9 @@ describe.each([
     for (const r of results) {
       expect(r.error, `${from} -> ${to} ${r.stateDtype}`).toBeUndefined();
       expect(r.leaked, `${from} -> ${to} ${r.stateDtype}`).toBe(0);
-      // Leaf a holds 1 value: element 0 is 1 in the 32-bit layout, -2 in the 24-bit one.
-      expect(r.loadedHead).toBe(from === 'webgl' ? -2 : 1);
+      // Leaf a holds 1 value: element 0, its header, is 4 + the format's code (bfloat16 1, int8
+      // signed 2) in the 32-bit layout, negated in the 24-bit one.
+      expect(r.loadedHead).toBe((from === 'webgl' ? -1 : 1) * (4 + (r.stateDtype === 'bfloat16' ? 1 : 2)));
       const outside = diffLeaves(r.stayed, r.moved, `${from} -> ${to} ${r.stateDtype}`).filter((d) => !within(d, TOLERANCE));
       expect(outside, formatDiffs(outside)).toEqual([]);
       // And with tf.setBackend under the live state: its leaves move, the first step converts them.

@@ -83,7 +83,7 @@ export function webglPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D |
   const r = webglRunner();
   if (r === undefined) return undefined;
   const n = x.size;
-  if (n === 0) return tf.tensor1d([-1], 'int32');
+  if (n === 0) return tf.tensor1d([packedHeader(format, 0, 24)], 'int32');
   const flat = tf.reshape(x, [-1]);
   const size = packedWords(format, n, 24);
   if (format === 'bfloat16') {

@@ -149,7 +149,7 @@ export function webgpuPackLeaf(format: PackedFormat, x: tf.Tensor): tf.Tensor1D 
       let i = 4 * (index - ${1 + blocks});
       result[index] = bitcast<i32>(code(i) | (code(i + 1) << 8u) | (code(i + 2) << 16u) | (code(i + 3) << 24u));
     }`;
-  return run(r, `int8_pack_${n}`, [flat, absmax, mid], 1 + blocks + Math.ceil(n / 4), 'int32', body, helpers) as tf.Tensor1D;
+  return run(r, `int8_pack_${format}_${n}`, [flat, absmax, mid], 1 + blocks + Math.ceil(n / 4), 'int32', body, helpers) as tf.Tensor1D;
 }
 
 /**
