@@ -13,7 +13,6 @@ import type { FusedAttrs } from './layout.js';
 import { notePackedHeader } from '../internal/packed-headers.js';
 import { packedLayout } from '../internal/packed-slots.js';
 import { packedHeader } from '../internal/state-dtype.js';
-import { webgpuRunner } from './webgpu/packed.js';
 
 /**
  * The dispatcher: whether a transformation runs a fused kernel on the active backend, and the
@@ -45,9 +44,9 @@ export function runsFused(tx: GradientTransformation<any>, programsOnly: boolean
   const record = recordOf(tx);
   if (record.fused !== undefined) {
     const spec = fusedSpecOf(tx)!;
-    // Packed slots run through float32 copies (see packed.ts) on the host backends, on webgpu
-    // (its WGSL packing programs) and on webgl (its 24-bit layout), never for a flat slot.
-    if (spec.slotFormats !== undefined && (spec.flatSlots === true || (programsOnly && webgpuRunner() === undefined && tf.getBackend() !== 'webgl'))) return false;
+    // Packed slots run fused on every backend that holds them (`init` refuses the others), in the
+    // kernel itself or through float32 copies (packed.ts), never for a flat slot.
+    if (spec.slotFormats !== undefined && spec.flatSlots === true) return false;
     return !programsOnly || spec.leafNorms === undefined;
   }
   return record.wrapper?.fusable(programsOnly) ?? false;
