@@ -50,11 +50,16 @@ describe('bundle sizes (esbuild, minified, tfjs external)', () => {
 });
 
 // The budget of each entry point of package.json's exports, in bytes of the whole entry point
-// bundled and minified (tfjs external), and gzipped. About 30% above the sizes of today (one
-// optimizer adds 3 to 8 kB minified): a change that crosses one should say why, here.
+// bundled and minified (tfjs external), and gzipped. About 30% above the sizes of the day it was
+// set (one optimizer adds 3 to 8 kB minified): a change that crosses one should say why, here.
+// - Set at 300 / 100 kB (231 / 78 kB then).
+// - Raised to 360 / 125 kB for low-memory state on every backend (312 / 105 kB): the packed step
+//   decoded and encoded inside the WGSL program, webgl's 24-bit layout and its GLSL codecs, the
+//   chunked host steps and the headers' checks; most of it is shader source, which no minifier
+//   shortens.
 const BUDGETS: Record<string, { minified: number; gzip: number }> = {
-  '. (import)': { minified: 300_000, gzip: 100_000 },
-  '. (require)': { minified: 300_000, gzip: 100_000 },
+  '. (import)': { minified: 360_000, gzip: 125_000 },
+  '. (require)': { minified: 360_000, gzip: 125_000 },
 };
 
 describe('bundle-size budget per entry point', () => {
