@@ -173,7 +173,7 @@ describe('stateDtype options and states', () => {
     expect(tf.memory().numTensors).toBe(before);
     api.treeDispose([params, grads, packedState, plainState] as never);
   });
-  it('runs the host kernels through float32 copies, equal to the composite path bit for bit, on wasm and cpu', async () => {
+  it('runs the host kernels (chunk by chunk on the packed leaves), equal to the composite path bit for bit, on wasm and cpu', async () => {
     const start = tf.getBackend();
     const mode = api.getKernelMode();
     try {
