@@ -31,52 +31,88 @@ import {
  * ({@link leafInLayout}).
  */
 
-/** The packed leaf (int32, 1-D) of float32 `x` in `format` and `layout` (the active backend's when absent). Call inside a tidy. */
-export function packLeaf(format: PackedFormat, x: tf.Tensor, layout: PackedLayout = packedLayout()): tf.Tensor1D {
+/**
+ * Values per piece of a leaf that the tf ops below pack or unpack at a time: whole int8 blocks,
+ * bfloat16 pairs and triples, and 3-byte groups, so the pieces' words are the leaf's words in
+ * order. A piece's intermediates (a few dozen tensors of its size) are freed before the next, so
+ * packing a large leaf does not take dozens of times its size at once.
+ */
+export const PACK_PIECE = 3 * 2 ** 16;
+
+/** What every piece size must be a multiple of: an int8 block, and 3 (the 24-bit layout's groups). */
+export const PACK_PIECE_UNIT = 3 * INT8_BLOCK;
+
+/**
+ * The packed leaf (int32, 1-D) of float32 `x` in `format` and `layout` (the active backend's when
+ * absent), packed `piece` values at a time (a multiple of {@link PACK_PIECE}'s factors: tests use
+ * small ones). Call inside a tidy.
+ */
+export function packLeaf(format: PackedFormat, x: tf.Tensor, layout: PackedLayout = packedLayout(), piece = PACK_PIECE): tf.Tensor1D {
   const n = x.size;
   const flat = tf.reshape(x, [-1]) as tf.Tensor1D;
   const header = packedHeader(format, n, layout);
-  const head = tf.tensor1d([header], 'int32');
-  let packed: tf.Tensor1D;
-  if (format === 'bfloat16') {
-    const codes = bfloat16Codes(flat) as tf.Tensor1D;
-    packed = tf.concat([head, layout === 32 ? packPairs(codes) : packTriples(codes)]);
-  } else {
-    const [absmax, codes] = int8Quantize(flat, format === 'int8-signed');
-    if (layout === 32) packed = tf.concat([head, nonNegativeFloatBits(absmax) as tf.Tensor1D, packQuads(codes)]);
-    else {
-      // Each scale as its low and its high 16 bits, interleaved.
-      const halves = tf.reshape(tf.transpose(tf.stack(nonNegativeFloatHalves(absmax))), [-1]) as tf.Tensor1D;
-      packed = tf.concat([head, halves, packTrios(codes)]);
-    }
+  const scales: tf.Tensor1D[] = [];
+  const payload: tf.Tensor1D[] = [];
+  for (let a = 0; a === 0 || a < n; a += piece) {
+    const c = Math.min(piece, n - a);
+    const parts = tf.tidy(() => {
+      const values = c === n ? flat : tf.slice(flat, a, c);
+      if (format === 'bfloat16') {
+        const codes = bfloat16Codes(values) as tf.Tensor1D;
+        return [layout === 32 ? packPairs(codes) : packTriples(codes)];
+      }
+      const [absmax, codes] = int8Quantize(values, format === 'int8-signed');
+      // In the 24-bit layout each scale is its low and its high 16 bits, interleaved.
+      const bits = layout === 32 ? (nonNegativeFloatBits(absmax) as tf.Tensor1D) : (tf.reshape(tf.transpose(tf.stack(nonNegativeFloatHalves(absmax))), [-1]) as tf.Tensor1D);
+      return [bits, layout === 32 ? packQuads(codes) : packTrios(codes)];
+    });
+    if (parts.length === 2) scales.push(parts[0]);
+    payload.push(parts[parts.length - 1]);
   }
+  const packed = tf.concat([tf.tensor1d([header], 'int32'), ...scales, ...payload]);
+  tf.dispose([...scales, ...payload]);
   notePackedHeader(packed, header);
   return packed;
 }
 
 /**
  * The float32 values, shaped `shape`, of a packed leaf in `format` and `layout` (the active
- * backend's when absent; the leaf must be in it). Call inside a tidy.
+ * backend's when absent; the leaf must be in it), decoded `piece` values at a time (see
+ * {@link packLeaf}). Call inside a tidy.
  */
-export function unpackLeaf(format: PackedFormat, packed: tf.Tensor, shape: readonly number[], layout: PackedLayout = packedLayout()): tf.Tensor {
+export function unpackLeaf(format: PackedFormat, packed: tf.Tensor, shape: readonly number[], layout: PackedLayout = packedLayout(), piece = PACK_PIECE): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const words = packed as tf.Tensor1D;
-  if (format === 'bfloat16') {
-    const codes = layout === 32 ? unpackPairs(tf.slice(words, 1, Math.ceil(n / 2)), n) : unpackTriples(tf.slice(words, 1, Math.ceil((2 * n) / 3)), n);
-    return tf.reshape(bfloat16Values(codes), shape as number[]);
-  }
   const blocks = Math.ceil(n / INT8_BLOCK);
-  let absmax: tf.Tensor1D;
-  let codes: tf.Tensor1D;
-  if (layout === 32) {
-    absmax = floatOfNonNegativeBits(tf.slice(words, 1, blocks)) as tf.Tensor1D;
-    codes = unpackQuads(tf.slice(words, 1 + blocks, Math.ceil(n / 4)), n);
-  } else {
-    const [low, high] = tf.unstack(tf.transpose(tf.reshape(tf.slice(words, 1, 2 * blocks), [blocks, 2])));
-    absmax = floatOfNonNegativeHalves(low, high) as tf.Tensor1D;
-    codes = unpackTrios(tf.slice(words, 1 + 2 * blocks, Math.ceil(n / 3)), n);
+  const pieces: tf.Tensor[] = [];
+  for (let a = 0; a === 0 || a < n; a += piece) {
+    const c = Math.min(piece, n - a);
+    pieces.push(
+      tf.tidy(() => {
+        if (format === 'bfloat16') {
+          const codes =
+            layout === 32 ? unpackPairs(tf.slice(words, 1 + a / 2, Math.ceil(c / 2)), c) : unpackTriples(tf.slice(words, 1 + (2 * a) / 3, Math.ceil((2 * c) / 3)), c);
+          return bfloat16Values(codes);
+        }
+        const b0 = a / INT8_BLOCK;
+        const bs = Math.ceil(c / INT8_BLOCK);
+        let absmax: tf.Tensor1D;
+        let codes: tf.Tensor1D;
+        if (layout === 32) {
+          absmax = floatOfNonNegativeBits(tf.slice(words, 1 + b0, bs)) as tf.Tensor1D;
+          codes = unpackQuads(tf.slice(words, 1 + blocks + a / 4, Math.ceil(c / 4)), c);
+        } else {
+          const [low, high] = tf.unstack(tf.transpose(tf.reshape(tf.slice(words, 1 + 2 * b0, 2 * bs), [bs, 2])));
+          absmax = floatOfNonNegativeHalves(low, high) as tf.Tensor1D;
+          codes = unpackTrios(tf.slice(words, 1 + 2 * blocks + a / 3, Math.ceil(c / 3)), c);
+        }
+        return int8Dequantize(absmax, codes, c, format === 'int8-signed');
+      }),
+    );
   }
-  return tf.reshape(int8Dequantize(absmax, codes, n, format === 'int8-signed'), shape as number[]);
+  const values = pieces.length === 1 ? pieces[0] : tf.concat(pieces);
+  if (pieces.length > 1) tf.dispose(pieces);
+  return tf.reshape(values, shape as number[]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KNOWN_LAYOUTS, packLeaf, unpackLeaf } from '../../src/internal/packed-slots.js';
+import { KNOWN_LAYOUTS, PACK_PIECE, PACK_PIECE_UNIT, packLeaf, unpackLeaf } from '../../src/internal/packed-slots.js';
 import { packValues, unpackValues } from '../../src/internal/packed-codec.js';
 import { convertLayout } from '../../src/internal/packed-layout.js';
 import { packedHeader, type PackedFormat, type PackedLayout } from '../../src/internal/state-dtype.js';
@@ -55,6 +55,26 @@ describe.each(backends)('packed leaves in tf ops on %s equal the typed-array cod
       for (let i = 0; i < n; i++) {
         if (have[i] !== want[i]) throw new Error(`n=${n}: value ${i} is ${f32(have[i])}, expected ${f32(want[i])}`);
       }
+      tf.dispose([x, packed, back]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+  // Large leaves go through the tf ops a piece at a time (PACK_PIECE values, so that a leaf's
+  // intermediates are not dozens of times its size at once); pieces of 768 here, 4 and a part.
+  it.each(cases)('%s, the %i-bit layout, a piece at a time', async (format, layout) => {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    expect(PACK_PIECE % PACK_PIECE_UNIT).toBe(0);
+    const piece = PACK_PIECE_UNIT;
+    for (const n of [piece, piece + 1, 4 * piece + 300]) {
+      let values = awkwardValues(n, n).map((v) => (Number.isFinite(v) ? v : 0.5));
+      if (format === 'int8-unsigned') values = values.map(Math.abs);
+      const expected = packValues(format, values, layout);
+      const x = tf.tensor(values, [n]);
+      const packed = tf.tidy(() => packLeaf(format, x, layout, piece));
+      expect(Array.from(packed.dataSync())).toEqual(Array.from(expected));
+      const back = tf.tidy(() => unpackLeaf(format, packed, [n], layout, piece));
+      expect(Array.from(new Uint32Array((back.dataSync() as Float32Array).slice().buffer))).toEqual(Array.from(new Uint32Array(unpackValues(format, expected).buffer)));
       tf.dispose([x, packed, back]);
     }
     expect(tf.memory().numTensors).toBe(before);
