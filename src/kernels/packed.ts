@@ -3,7 +3,7 @@ import type { Params, Updates } from '../types.js';
 import { flattenFloatTrees } from '../internal/leaves.js';
 import { notePackedHeader, packedHeaderOf } from '../internal/packed-headers.js';
 import { packedLayout, slotLeavesInLayout } from '../internal/packed-slots.js';
-import { treePaths } from '../tree/structure.js';
+import { treeLeaves, treePaths } from '../tree/structure.js';
 import { packedHeader, readPackedHeader, type PackedFormat, type SlotFormat } from '../internal/state-dtype.js';
 import type { KernelBackend } from './backend.js';
 import type { FusedSpec } from './spec.js';
@@ -79,29 +79,22 @@ export function unpackSlots<S>(kernels: KernelBackend, spec: FusedSpec<S>, state
  * Leaves that are no packed leaf at all are left to the step's checks, which name them.
  */
 export function slotsInLayout<S>(spec: FusedSpec<S>, state: S): boolean {
-  const formats = spec.slotFormats!;
   const layout = packedLayout();
-  let trees: readonly unknown[];
   try {
-    trees = spec.slots(state);
+    const trees = spec.slots(state);
+    return spec.slotFormats!.every(
+      (format, k) =>
+        format === 'float32' ||
+        treeLeaves(trees[k]).every((t) => {
+          if (!(t instanceof tf.Tensor) || t.isDisposed || t.dtype !== 'int32' || t.rank !== 1 || t.size === 0) return true;
+          const said = readPackedHeader(packedHeaderOf(t));
+          return said === undefined || said.layout === layout;
+        }),
+    );
   } catch {
+    // Not a tree of tensors: the step's checks say what is wrong, naming the path.
     return true;
   }
-  let inLayout = true;
-  formats.forEach((format, k) => {
-    if (format === 'float32' || !inLayout) return;
-    const visit = (node: unknown, depth: number): void => {
-      if (!inLayout || depth > 1000) return;
-      if (node instanceof tf.Tensor) {
-        if (node.isDisposed || node.dtype !== 'int32' || node.rank !== 1 || node.size === 0) return;
-        const said = readPackedHeader(packedHeaderOf(node));
-        if (said !== undefined && said.layout !== layout) inLayout = false;
-      } else if (Array.isArray(node)) node.forEach((c) => visit(c, depth + 1));
-      else if (node !== null && typeof node === 'object') Object.values(node).forEach((c) => visit(c, depth + 1));
-    };
-    visit(trees[k], 0);
-  });
-  return inLayout;
 }
 
 /** The packed tree of a kernel's new float32 slot tree, whose tensors it frees (its own, or the copies). */

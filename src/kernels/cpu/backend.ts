@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '../backend.js';
 import { clipScale, inputList, mapTable, outputDtypes, outputShapes, sizeOf, tableOf, type FusedAttrs, type KernelData, type KernelTable } from '../layout.js';
-import { notePackedHeader } from '../../internal/packed-headers.js';
 import { CodecMemory } from '../wasm/codec-memory.js';
 import { ProgramTiles } from '../wasm/tiles.js';
 import { runProgramLoops } from './compile.js';
@@ -95,8 +94,6 @@ export const cpuBackend: KernelBackend = {
       return out;
     });
     runCall(a, mapTable(tableOf(a, ins, outs), (t) => cpuView(b, t)));
-    // The new packed leaves' headers, as packed.ts records those it makes.
-    outs.forEach((out, i) => dtypes?.[i] === 'int32' && notePackedHeader(out as unknown as tf.Tensor, cpuValues(b, out.dataId)[0]));
     return outs;
   },
   mayWriteInPlace: () => true,

@@ -1,5 +1,3 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { notePackedHeader } from '../../internal/packed-headers.js';
 import { packedHeader, type PackedFormat } from '../../internal/state-dtype.js';
 import type { FusedAttrs, KernelTable } from '../layout.js';
 import type { WasmKernels } from './runner.js';
@@ -61,9 +59,7 @@ export function runPackedChunks(
       const words = new Int32Array(heap());
       for (const k of packedSlots) {
         const out = table.outputs[outAt(k)]![j];
-        const header = packedHeader(formats[k] as PackedFormat, n);
-        words[kernels.offset(out.dataId) >>> 2] = header;
-        notePackedHeader(out as unknown as tf.Tensor, header);
+        words[kernels.offset(out.dataId) >>> 2] = packedHeader(formats[k] as PackedFormat, n);
       }
     }
     const run = runs[attrs.variants[j] ?? 0];
