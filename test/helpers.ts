@@ -185,6 +185,26 @@ export function updateSteps<S>(
   return { updates, state, params };
 }
 
+/**
+ * `n` steps of `tx` from `params` and `state`, alternating `trainStep` (in place where it can)
+ * and `update` + `applyUpdates` (new tensors), with the gradients `gradsAt(params, k)`: the
+ * final params and state (the caller frees them; the given ones are used up).
+ */
+export function alternateSteps<S>(tx: GradientTransformation<S>, params: Params, state: S, n: number, gradsAt: (params: Params, k: number) => Params): { params: Params; state: S } {
+  for (let k = 0; k < n; k++) {
+    const grads = gradsAt(params, k);
+    if (k % 2 === 0) ({ params, state } = trainStep(tx, params, state, grads));
+    else {
+      const [u, next]: [Params, S] = tx.update(grads, state, params);
+      const newParams: Params = applyUpdates(params, u);
+      disposeReplaced([params, state, u, grads] as never, [newParams, next] as never);
+      params = newParams;
+      state = next;
+    }
+  }
+  return { params, state };
+}
+
 /** `n` trainSteps of `tx` from the test params, checking that the tensor count stays the same. */
 export function trainWithoutLeak(tx: GradientTransformation<any>, n: number): void {
   noLeak(() => {

@@ -4,7 +4,7 @@ import * as api from '../../src/index.js';
 import type { GradientTransformation, Params, StateDtype } from '../../src/index.js';
 import { packValues, unpackValues } from '../../src/internal/packed-codec.js';
 import { packedWords, type PackedFormat } from '../../src/internal/state-dtype.js';
-import { expectBitwiseEqual as expectBitwise } from '../helpers.js';
+import { alternateSteps, expectBitwiseEqual as expectBitwise } from '../helpers.js';
 
 // stateDtype on every transformation and optimizer that takes it: packed states train, match the
 // float32 ones within the formats' precision, leak nothing, and equal "unpack, float32 step,
@@ -197,22 +197,11 @@ describe('stateDtype options and states', () => {
         for (const [label, tx] of cases) {
           const results = (['composite', 'auto'] as const).map((m) => {
             api.setKernelMode(m);
-            let params: Params = { w: tf.tensor1d(Float32Array.from({ length: 300 }, (_, i) => Math.sin(i))), b: tf.tensor1d([1, -2, 3]) };
-            let state = tx.init(params);
-            for (let k = 0; k < 3; k++) {
-              const p = params as { w: tf.Tensor; b: tf.Tensor };
-              const grads = tf.tidy(() => ({ w: tf.mul(p.w, k + 1), b: tf.sub(p.b, 1) }));
-              // Alternate trainStep (in place where it can) and update + applyUpdates.
-              if (k % 2 === 0) ({ params, state } = api.trainStep(tx, params, state, grads));
-              else {
-                const [u, next]: [Params, unknown] = tx.update(grads, state, params);
-                const newParams: Params = api.applyUpdates(params, u);
-                api.disposeReplaced([params, state, u, grads] as never, [newParams, next] as never);
-                params = newParams;
-                state = next;
-              }
-            }
-            return { params, state };
+            const params: Params = { w: tf.tensor1d(Float32Array.from({ length: 300 }, (_, i) => Math.sin(i))), b: tf.tensor1d([1, -2, 3]) };
+            return alternateSteps(tx, params, tx.init(params), 3, (p, k) => {
+              const { w, b } = p as { w: tf.Tensor; b: tf.Tensor };
+              return tf.tidy(() => ({ w: tf.mul(w, k + 1), b: tf.sub(b, 1) }));
+            });
           });
           try {
             expectBitwise(results[0], results[1]);

@@ -11,7 +11,7 @@ import type { KernelBackend } from '../../src/kernels/backend.js';
 import { cpuBackend, setCpuTiles } from '../../src/kernels/cpu/backend.js';
 import { wasmBackend } from '../../src/kernels/wasm/backend.js';
 import { PACKED_CHUNK as CHUNK } from '../../src/kernels/wasm/packed-chunks.js';
-import { expectBitwiseEqual } from '../helpers.js';
+import { alternateSteps, expectBitwiseEqual } from '../helpers.js';
 
 let start: string;
 beforeAll(() => {
@@ -55,20 +55,10 @@ function leaf(n: number, seed: number): tf.Tensor {
 
 /** Two steps on leaves of `sizes`: trainStep (in place where it can), then update + applyUpdates (new tensors). */
 function train(tx: GradientTransformation<any>, sizes = SIZES): { params: Params; state: unknown } {
-  let params: Params = Object.fromEntries(sizes.map((n, j) => [`l${j}`, leaf(n, j)]));
-  let state = tx.init(params);
-  for (let k = 0; k < 2; k++) {
-    const grads = tf.tidy(() => Object.fromEntries(Object.entries(params as Record<string, tf.Tensor>).map(([key, p], j) => [key, tf.add(tf.mul(p, k + 1), leaf(sizes[j], 10 + j + k))])));
-    if (k % 2 === 0) ({ params, state } = api.trainStep(tx, params, state, grads));
-    else {
-      const [u, next]: [Params, unknown] = tx.update(grads, state, params);
-      const newParams: Params = api.applyUpdates(params, u);
-      api.disposeReplaced([params, state, u, grads] as never, [newParams, next] as never);
-      params = newParams;
-      state = next;
-    }
-  }
-  return { params, state };
+  const params: Params = Object.fromEntries(sizes.map((n, j) => [`l${j}`, leaf(n, j)]));
+  return alternateSteps(tx, params, tx.init(params), 2, (ps, k) =>
+    tf.tidy(() => Object.fromEntries(Object.entries(ps as Record<string, tf.Tensor>).map(([key, p], j) => [key, tf.add(tf.mul(p, k + 1), leaf(sizes[j], 10 + j + k))]))),
+  );
 }
 
 /** Each case: its name, the transformation, its leaves, and whether to compare with the composite path too. */
